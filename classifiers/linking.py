@@ -1,0 +1,203 @@
+"""Link: tie a message to a client account, in a fixed order, recording the reason.
+
+Order: thread (a reply to a message we already linked) -> contact address -> sender
+domain or subdomain (most specific wins; free-mail never) -> account code in the
+subject -> unlinked. Lookalike domains and impostor display names are flagged.
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass, field
+
+FREE_MAIL = frozenset(
+    ["gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.co.uk", "hotmail.fr", "hotmail.de", "hotmail.es", "hotmail.nl", "live.com", "live.co.uk", "live.fr", "live.nl", "msn.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "yahoo.de", "yahoo.es", "ymail.com", "icloud.com", "me.com", "mac.com", "aol.com", "gmx.com", "gmx.de", "gmx.net", "gmx.fr", "web.de", "t-online.de", "freenet.de", "proton.me", "protonmail.com", "pm.me", "mail.com", "zoho.com", "yandex.com", "yandex.ru", "orange.fr", "wanadoo.fr", "free.fr", "laposte.net", "sfr.fr", "libero.it", "ziggo.nl", "kpnmail.nl", "telenet.be", "skynet.be", "fastmail.com", "hey.com", "tutanota.com", "mail.ru", "qq.com", "163.com"]
+)
+CODE_PATTERN = re.compile(r"\[?\b([A-Z][A-Z0-9]{1,11})-(\d{1,6})\b\]?")
+_CONFUSABLE = str.maketrans({"0": "o", "1": "l", "3": "e", "5": "s", "7": "t", "4": "a", "|": "l", "i": "l"})
+_NAME_SPLIT = re.compile(r"[^a-z0-9]+")
+
+
+@dataclass(frozen=True)
+class Account:
+    account_id: str
+    name: str
+    code: str
+    domains: tuple[str, ...]
+    contacts: tuple[str, ...]
+    account_manager: str
+
+
+@dataclass
+class Link:
+    account_id: str | None
+    reason: str  # thread, contact, domain, code, staff, unlinked
+    detail: str = ""
+    suspicious: str | None = None
+    thread_id: int | None = None
+    job_ref: str | None = None
+
+
+@dataclass
+class AccountIndex:
+    """Everything linking needs, built once per run from the accounts table."""
+
+    accounts: dict[str, Account]
+    contacts: dict[str, str] = field(default_factory=dict)
+    domains: dict[str, str] = field(default_factory=dict)
+    codes: dict[str, str] = field(default_factory=dict)
+    known_names: dict[str, str] = field(default_factory=dict)  # display name -> contact address
+
+    @classmethod
+    def build(cls, accounts: Iterable[Account], known_names: dict[str, str] | None = None) -> AccountIndex:
+        index = cls(accounts={a.account_id: a for a in accounts}, known_names=dict(known_names or {}))
+        for account in index.accounts.values():
+            for contact in account.contacts:
+                index.contacts[contact.lower()] = account.account_id
+            for domain in account.domains:
+                index.domains[domain.lower()] = account.account_id
+            if account.code:
+                index.codes[account.code.upper()] = account.account_id
+        return index
+
+    def owns_sender(self, account_id: str, sender: str) -> bool:
+        """Whether the sender is this account's contact or on one of its domains."""
+        return self.contacts.get(sender) == account_id or self.domain_owner(domain_of(sender)) == account_id
+
+    def domain_owner(self, domain: str) -> str | None:
+        """The account owning this domain or the closest parent of it; free-mail never links."""
+        if domain in FREE_MAIL:
+            return None
+        labels = domain.split(".")
+        for start in range(len(labels) - 1):
+            owner = self.domains.get(".".join(labels[start:]))
+            if owner:
+                return owner
+        return None
+
+
+def domain_of(address: str) -> str:
+    return address.rsplit("@", 1)[-1].lower() if "@" in address else ""
+
+
+def find_code(subject: str) -> tuple[str, str] | None:
+    """The first CODE-123 reference in a subject: (code, full reference)."""
+    match = CODE_PATTERN.search(subject)
+    return (match.group(1), f"{match.group(1)}-{match.group(2)}") if match else None
+
+
+def link_message(
+    index: AccountIndex,
+    *,
+    sender: str,
+    display_name: str,
+    subject: str,
+    thread_of: Callable[[], tuple[int, str | None] | None],
+    is_staff: bool,
+) -> Link:
+    """Decide the account; `thread_of` looks up the thread a reply belongs to, if any."""
+    code = find_code(subject)
+    job_ref = code[1] if code else None
+    thread = thread_of()
+    if thread and thread[1]:
+        link = Link(thread[1], "thread", f"reply in thread {thread[0]}", thread_id=thread[0], job_ref=job_ref)
+    elif is_staff:
+        link = Link(None, "staff", sender)
+    else:
+        # A thread found but not linked, or a code typed by an outsider, links the account at
+        # most: the caller opens a new thread, so nobody writes into another client's conversation.
+        link = _link_by_sender(index, sender, code) or Link(None, "unlinked", "no contact, domain or code")
+        link.job_ref = job_ref
+    if not is_staff:
+        link.suspicious = link.suspicious or _impostor(index, sender, display_name)
+        if link.suspicious and link.reason not in ("thread",):
+            link.account_id, link.reason = None, "unlinked"
+            link.detail = f"suspicious: {link.suspicious}"
+    return link
+
+
+def _link_by_sender(index: AccountIndex, sender: str, code: tuple[str, str] | None) -> Link | None:
+    if sender in index.contacts:
+        return Link(index.contacts[sender], "contact", sender)
+    domain = domain_of(sender)
+    owner = index.domain_owner(domain)
+    if owner:
+        return Link(owner, "domain", domain)
+    if code and code[0] in index.codes:
+        return Link(index.codes[code[0]], "code", f"{code[1]} from a sender outside the account")
+    return None
+
+
+def _impostor(index: AccountIndex, sender: str, display_name: str) -> str | None:
+    """A lookalike domain, or a display name claiming a known contact from elsewhere."""
+    domain = domain_of(sender)
+    if sender in index.contacts or index.domain_owner(domain):
+        return None
+    imitated = None if domain in FREE_MAIL else lookalike_of(domain, index.domains)
+    if imitated:
+        return f"domain {domain} imitates {imitated}"
+    claimed = _claimed_contact(index, display_name)
+    if claimed and claimed != sender:
+        return f"display name {display_name!r} claims {claimed}"
+    return None
+
+
+def _claimed_contact(index: AccountIndex, display_name: str) -> str | None:
+    name = display_name.strip().strip("'\"").lower()
+    if not name:
+        return None
+    for contact in index.contacts:
+        if contact in name:
+            return contact
+    return index.known_names.get(name)
+
+
+def lookalike_of(domain: str, known: Iterable[str]) -> str | None:
+    """The known domain this one imitates (typo, swapped letters, digits for letters, extra words)."""
+    if not domain:
+        return None
+    name = _registrable_name(domain)
+    skeleton = name.translate(_CONFUSABLE).replace("rn", "m").replace("vv", "w")
+    for real in known:
+        if domain == real or domain.endswith("." + real):
+            continue
+        real_name = _registrable_name(real)
+        if len(real_name) < 4:
+            continue
+        real_skeleton = real_name.translate(_CONFUSABLE).replace("rn", "m").replace("vv", "w")
+        if name == real_name or skeleton == real_skeleton:
+            return real  # same name under another TLD, or digits/letters swapped
+        if _edit_distance(name, real_name, limit=2) <= (1 if len(real_name) < 6 else 2):
+            return real
+        if real_name in _NAME_SPLIT.split(name) or (len(real_name) >= 5 and real_name in name):
+            return real  # extra words around the real name: brewco-invoices.net
+    return None
+
+
+def _registrable_name(domain: str) -> str:
+    """The label that carries the brand: 'brewco' for mail.brewco.co.uk."""
+    labels = domain.lower().split(".")
+    if len(labels) >= 3 and labels[-2] in ("co", "com", "org", "net", "ac", "gov") and len(labels[-1]) == 2:
+        return labels[-3]
+    return labels[-2] if len(labels) >= 2 else labels[0]
+
+
+def _edit_distance(a: str, b: str, *, limit: int) -> int:
+    """Damerau-Levenshtein (adjacent swaps count once), stopping early past `limit`."""
+    if abs(len(a) - len(b)) > limit:
+        return limit + 1
+    previous2: list[int] = []
+    previous = list(range(len(b) + 1))
+    for i, ca in enumerate(a, 1):
+        current = [i]
+        for j, cb in enumerate(b, 1):
+            cost = 0 if ca == cb else 1
+            value = min(previous[j] + 1, current[j - 1] + 1, previous[j - 1] + cost)
+            if i > 1 and j > 1 and ca == b[j - 2] and a[i - 2] == cb:
+                value = min(value, previous2[j - 2] + 1)
+            current.append(value)
+        if min(current) > limit:
+            return limit + 1
+        previous2, previous = previous, current
+    return previous[-1]

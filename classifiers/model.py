@@ -1,0 +1,156 @@
+"""The spaCy text classifier: trained on the project's own corpus, shipped, loaded offline.
+
+Built from `spacy.blank("xx")` (nothing is downloaded); one `textcat` component with
+exclusive classes. `liaison train` rebuilds classifiers/model/ from classifiers/data/
+reproducibly (fixed seed); the shipped model is exactly what it produces.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import random
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import spacy
+from spacy.training import Example
+
+from classifiers import CATEGORIES, Classification
+
+log = logging.getLogger("liaison.model")
+
+MODEL_DIR = Path(__file__).parent / "model"
+DATA_DIR = Path(__file__).parent / "data" / "corpus"
+HELD_OUT_SHARE = 0.2
+SEED = 20261123
+EPOCHS = 12
+MAX_CHARS = 4000  # the newest text of a real request fits; beyond is noise and slows the model
+
+
+@dataclass(frozen=True)
+class Example_:
+    id: str
+    subject: str
+    body: str
+    label: str
+    lang: str
+    tags: tuple[str, ...]
+
+
+def model_text(subject: str, text: str) -> str:
+    """What the model reads: the subject once, then the newest text, lower-cased and bounded."""
+    return f"{subject}\n{text}"[:MAX_CHARS].lower()
+
+
+class TextcatClassifier:
+    """The shipped spaCy model behind the Classifier interface."""
+
+    name = "spacy-textcat"
+
+    def __init__(self, path: Path = MODEL_DIR) -> None:
+        self.nlp = spacy.load(path)
+        self.path = path
+
+    @staticmethod
+    def available(path: Path = MODEL_DIR) -> bool:
+        return (path / "meta.json").exists()
+
+    def classify(self, subject: str, text: str) -> Classification:
+        return self._answer(self.nlp(model_text(subject, text)))
+
+    def classify_many(self, items: list[tuple[str, str]]) -> list[Classification]:
+        docs = self.nlp.pipe((model_text(s, t) for s, t in items), batch_size=256)
+        return [self._answer(doc) for doc in docs]
+
+    @staticmethod
+    def _answer(doc: Any) -> Classification:
+        scores = {label: float(doc.cats.get(label, 0.0)) for label in CATEGORIES}
+        best = max(scores, key=scores.__getitem__)
+        runner_up = sorted(scores.values())[-2]
+        reason = f"model: {best} {scores[best]:.2f} (next best {runner_up:.2f})"
+        return Classification(best, scores[best], (reason,), "model", scores)
+
+
+def load_corpus(data_dir: Path = DATA_DIR) -> list[Example_]:
+    """Every labelled example shipped with the project, in a stable order."""
+    examples = []
+    for path in sorted(data_dir.glob("*.jsonl")):
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), 1):
+            if not line.strip():
+                continue
+            item = json.loads(line)
+            if item["label"] not in CATEGORIES:
+                raise ValueError(f"{path}:{number}: unknown label {item['label']!r}")
+            examples.append(Example_(item["id"], item.get("subject", ""), item["body"], item["label"],
+                                     item.get("lang", "en"), tuple(item.get("tags", ()))))
+    return examples
+
+
+def is_held_out(example_id: str) -> bool:
+    """A stable split by id: the same examples are held out on every machine, forever."""
+    digest = hashlib.sha256(example_id.encode()).digest()
+    return digest[0] < 256 * HELD_OUT_SHARE
+
+
+def split(examples: Iterable[Example_]) -> tuple[list[Example_], list[Example_]]:
+    train, held = [], []
+    for example in examples:
+        (held if is_held_out(example.id) else train).append(example)
+    return train, held
+
+
+def build_nlp() -> Any:
+    nlp = spacy.blank("xx")
+    config = {
+        "threshold": 0.0,
+        "model": {
+            "@architectures": "spacy.TextCatBOW.v3",
+            "exclusive_classes": True,
+            "ngram_size": 2,
+            "no_output_layer": False,
+            "length": 262144,
+        },
+    }
+    textcat = nlp.add_pipe("textcat", config=config)
+    for label in CATEGORIES:
+        textcat.add_label(label)
+    return nlp
+
+
+def train(
+    examples: list[tuple[str, str]],
+    *,
+    epochs: int = EPOCHS,
+    seed: int = SEED,
+    progress: Callable[[int, int, float], None] | None = None,
+) -> Any:
+    """Train a fresh textcat on (text, label) pairs; the same input and seed give the same model."""
+    random.seed(seed)
+    spacy.util.fix_random_seed(seed)
+    nlp = build_nlp()
+    data = [Example.from_dict(nlp.make_doc(text), {"cats": _cats(label)}) for text, label in examples]
+    optimizer = nlp.initialize(lambda: data)
+    for epoch in range(epochs):
+        random.shuffle(data)
+        losses: dict[str, float] = {}
+        for batch in spacy.util.minibatch(data, size=spacy.util.compounding(8.0, 64.0, 1.2)):
+            nlp.update(batch, sgd=optimizer, losses=losses, drop=0.2)
+        if progress:
+            progress(epoch + 1, epochs, losses.get("textcat", 0.0))
+    return nlp
+
+
+def _cats(label: str) -> dict[str, float]:
+    return {category: float(category == label) for category in CATEGORIES}
+
+
+def save(nlp: Any, out: Path) -> None:
+    """Write the model; only what loading needs, so the shipped folder stays small and stable."""
+    nlp.meta["name"] = "liaison_textcat"
+    nlp.meta["version"] = "1.0.0"
+    nlp.meta["description"] = "Liaison message categories; rebuilt by `liaison train`."
+    nlp.to_disk(out)

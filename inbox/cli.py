@@ -1,0 +1,412 @@
+"""The `liaison` command: a thin layer that turns library errors into clean messages.
+
+Exit codes: 0 success, 1 a problem with input (rules, accounts, files), 2 a missing or
+invalid setting, 130 interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from collections.abc import Callable, Sequence
+from pathlib import Path
+from typing import Any
+
+from inbox import __version__
+from inbox.errors import AccountsImportError, ConfigError, LiaisonError, RulesError
+
+log = logging.getLogger("liaison")
+Command = Callable[[argparse.Namespace], int]
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    if not getattr(args, "handler", None):
+        parser.print_help()
+        return 1
+    from inbox.logs import setup_logging
+
+    secrets = [v for k, v in __import__("os").environ.items() if k.endswith("_PASSWORD") or "SECRET" in k]
+    setup_logging(level=args.log_level, fmt=args.log_format, secrets=secrets)
+    try:
+        return int(args.handler(args) or 0)
+    except ConfigError as exc:
+        print(f"liaison: configuration error: {exc}", file=sys.stderr)
+        return 2
+    except (RulesError, AccountsImportError) as exc:
+        print("\n".join(exc.problems), file=sys.stderr)
+        return 1
+    except LiaisonError as exc:
+        print(f"liaison: {exc}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="liaison", description="Inbox automation for agency account managers.")
+    parser.add_argument("--version", action="version", version=f"liaison {__version__}")
+    parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
+    parser.add_argument("--log-format", default="text", choices=["text", "json"],
+                        help="json: one JSON object per line, for log shippers")
+    commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    run = _command(commands, "run", "watch the inbox and handle mail (foreground daemon)", cmd_run)
+    run.add_argument("--once", action="store_true", help="process everything new, send what is due, exit")
+    run.add_argument("--dry-run", action="store_true", help="everything but sending; mail goes to a Maildir")
+    run.add_argument("--shadow-dir", type=Path, default=Path("liaison-shadow"),
+                     help="Maildir for --dry-run and shadow mode (default ./liaison-shadow)")
+
+    classify = _command(commands, "classify", "show how messages would be handled", cmd_classify)
+    classify.add_argument("files", nargs="+", type=Path, metavar="FILE.eml")
+    classify.add_argument("--json", action="store_true", help="one JSON object per message")
+
+    demo = _command(commands, "demo", "run the pipeline on the bundled sample mailbox", cmd_demo)
+    demo.add_argument("--out", type=Path, default=Path("liaison-demo"), help="output folder (./liaison-demo)")
+
+    train = _command(commands, "train", "rebuild the shipped classifier from the labelled corpus", cmd_train)
+    train.add_argument("--out", type=Path, default=None, help="model folder (default: the shipped one)")
+    train.add_argument("--epochs", type=int, default=None)
+
+    evaluate = _command(commands, "eval", "score classification and linking on a labelled folder", cmd_eval)
+    evaluate.add_argument("directory", type=Path, nargs="?", metavar="DIR",
+                          help="DIR/mail/*.eml, DIR/labels.csv, optional DIR/accounts.csv")
+    evaluate.add_argument("--held-out", action="store_true", help="score the corpus split training never sees")
+    evaluate.add_argument("--json", action="store_true", help="one JSON object")
+    evaluate.add_argument("--show-mistakes", action="store_true")
+
+    rules = commands.add_parser("rules", help="check, test and replay rules.yaml")
+    rsub = rules.add_subparsers(title="rules commands", metavar="ACTION")
+    check = _command(rsub, "check", "validate a rules file (FILE:LINE:COLUMN: message)", cmd_rules_check)
+    check.add_argument("file", type=Path, nargs="?", metavar="FILE")
+    test = _command(rsub, "test", "show which rules match a message and what would be sent", cmd_rules_test)
+    test.add_argument("message", type=Path, metavar="FILE.eml")
+    test.add_argument("--rules", type=Path, default=None, metavar="FILE")
+    replay = _command(rsub, "replay", "run new rules over stored mail and show what would change", cmd_rules_replay)
+    replay.add_argument("file", type=Path, metavar="NEW_RULES.yaml")
+    replay.add_argument("--days", type=int, default=7)
+
+    accounts = commands.add_parser("accounts", help="manage client accounts")
+    sub = accounts.add_subparsers(title="accounts commands", metavar="ACTION")
+    imp = _command(sub, "import", "add or update accounts from a CSV file", cmd_accounts_import)
+    imp.add_argument("file", type=Path, metavar="FILE.csv")
+    lst = _command(sub, "list", "list accounts", cmd_accounts_list)
+    lst.add_argument("--json", action="store_true")
+    show = _command(sub, "show", "one account: contacts, open threads, counts", cmd_accounts_show)
+    show.add_argument("account_id")
+    show.add_argument("--json", action="store_true")
+    _command(sub, "export", "print all accounts as CSV", cmd_accounts_export)
+    return parser
+
+
+def _command(commands: Any, name: str, help_text: str, handler: Command) -> argparse.ArgumentParser:
+    parser = commands.add_parser(name, help=help_text, description=help_text)
+    parser.set_defaults(handler=handler)
+    return parser
+
+
+# -- commands ------------------------------------------------------------------------------
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from inbox.config import load_settings
+    from inbox.daemon import Daemon
+    from inbox.store import Store
+
+    settings = load_settings(need_imap=True, need_smtp=not args.dry_run)
+    daemon = Daemon(settings, Store(settings.db_path), dry_run=args.dry_run, shadow_dir=args.shadow_dir)
+    if args.once:
+        stats = daemon.run_once(show_progress=True)
+        print(f"processed {stats.processed}, quarantined {stats.quarantined}, duplicates {stats.duplicates}, "
+              f"sent {stats.sent}, failed {stats.failed}")
+        return 0
+    daemon.run_forever()
+    return 0
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from inbox.config import load_settings
+    from inbox.daemon import load_checked_rules
+    from inbox.scratch import scratch_pipeline
+
+    settings = load_settings()
+    pipeline = scratch_pipeline(settings, load_checked_rules(settings.rules_path), accounts_db=settings.db_path)
+    status = 0
+    for path in args.files:
+        try:
+            raw = path.read_bytes()
+        except OSError as exc:
+            print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
+            status = 1
+            continue
+        outcome = pipeline.ingest(raw)
+        report = explain(pipeline, outcome.row)
+        report["file"] = str(path)
+        if args.json:
+            print(json.dumps(report, ensure_ascii=False, default=str))
+        else:
+            print(_explain_text(report))
+    return status
+
+
+def explain(pipeline: Any, row: int) -> dict[str, Any]:
+    """Everything decided about one stored message, as plain data."""
+    from inbox.store import loads
+
+    m = pipeline.store.one("SELECT * FROM messages WHERE id = ?", [row])
+    if m["status"] == "quarantined":
+        return {"status": "quarantined", "reason": m["error"]}
+    route = loads(m["route"], {})
+    fired = [t["rule"] for t in route.get("trace", []) if t["hit"]]
+    return {
+        "status": m["status"], "message_id": m["message_id"], "from": m["from_addr"], "subject": m["subject"],
+        "category": m["category"], "needs_review": bool(m["needs_review"]), "confidence": round(m["confidence"] or 0, 3), "decided_by": m["class_source"],
+        "reasons": loads(m["class_reasons"], []), "automatic": m["automatic"], "account": m["account_id"],
+        "link": m["link_reason"], "link_detail": m["link_detail"], "suspicious": m["suspicious"],
+        "entities": loads(m["entities"], {}), "rules_fired": fired, "actions": route.get("done", []),
+        "newest_text": m["newest_text"],
+    }
+
+
+def _explain_text(r: dict[str, Any]) -> str:
+    if r["status"] == "quarantined":
+        return f"{r['file']}: QUARANTINED: {r['reason']}"
+    lines = [
+        f"{r['file']}: {r['category']} ({r['confidence']:.2f}, decided by {r['decided_by']})"
+        + (" - NEEDS REVIEW" if r["needs_review"] else ""),
+        f"  from:     {r['from']}   subject: {r['subject']}",
+        f"  account:  {r['account'] or 'unlinked'} (by {r['link']}: {r['link_detail']})",
+        f"  why:      {'; '.join(r['reasons'])}",
+        f"  rules:    {', '.join(r['rules_fired']) or 'none'}",
+        f"  actions:  {'; '.join(r['actions']) or 'none'}",
+    ]
+    if r["automatic"]:
+        lines.insert(2, f"  automatic: {r['automatic']}")
+    if r["suspicious"]:
+        lines.insert(2, f"  SUSPICIOUS: {r['suspicious']}")
+    if r["entities"]:
+        lines.append(f"  entities: {json.dumps(r['entities'], ensure_ascii=False)}")
+    return "\n".join(lines)
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from inbox.demo import run_demo
+
+    logging.getLogger().setLevel(logging.WARNING)  # the table is the output; decisions are in it
+    run_demo(args.out, sys.stdout)
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from classifiers.newest_text import newest_text
+
+    from classifiers import model
+    from inbox.progress import Progress
+
+    examples = model.load_corpus()
+    train, held = model.split(examples)
+    print(f"corpus: {len(examples)} examples, training on {len(train)}, holding out {len(held)}")
+    epochs = args.epochs or model.EPOCHS
+    progress = Progress(epochs, "epochs")
+    pairs = [(model.model_text(e.subject, newest_text(e.body)), e.label) for e in train]
+    nlp = model.train(pairs, epochs=epochs, progress=lambda *_: progress.advance())
+    progress.finish()
+    out = args.out or model.MODEL_DIR
+    model.save(nlp, out)
+    trained = model.TextcatClassifier(out)
+    found = trained.classify_many([(e.subject, newest_text(e.body)) for e in held])
+    correct = sum(f.category == e.label for f, e in zip(found, held, strict=True))
+    print(f"saved to {out}; held-out accuracy {correct / max(len(held), 1):.4f} "
+          f"(full scores: liaison eval --held-out)")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from classifiers.evaluate import evaluate, format_report
+    from classifiers.heldout import write_eval_dir
+    from classifiers.phrases import KeywordClassifier
+    from inbox.config import load_settings
+    from inbox.daemon import load_checked_rules
+    from inbox.progress import Progress
+    from inbox.rules import default_rules_path
+
+    if bool(args.directory) == bool(args.held_out):
+        raise LiaisonError("give either DIR or --held-out")
+    settings = load_settings({"LIAISON_ADDRESS": "accounts@agency.example",
+                              "LIAISON_AGENCY_DOMAINS": "agency.example"})
+    rules = load_checked_rules(default_rules_path())
+    with tempfile.TemporaryDirectory(prefix="liaison-eval-") as scratch:
+        directory = args.directory
+        if args.held_out:
+            directory = Path(scratch)
+            write_eval_dir(directory)
+        progress = Progress(0, "messages")
+
+        def tick(done: int, total: int) -> None:
+            progress.total, progress.enabled = total, total > 1
+            progress.advance()
+
+        result = evaluate(directory, settings, rules, progress=tick)
+        progress.finish()
+        baseline = evaluate(directory, settings, rules, classifier=KeywordClassifier())
+    result["baseline_macro_f1"] = baseline["macro_f1"]
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print(format_report(result, baseline=baseline))
+        if args.show_mistakes:
+            for m in result["mistakes"]:
+                print(f"  {m['file']}: {m['truth']} -> {m['predicted']}")
+            for m in result["link_mistakes"]:
+                print(f"  {m['file']}: account {m['truth']} -> {m['found']}")
+    return 0
+
+
+def _account_ids(settings: Any) -> set[str] | None:
+    from inbox.scratch import _accounts_from
+
+    if not settings.db_path.exists():
+        return None
+    return {a["account_id"] for a in _accounts_from(settings.db_path)}
+
+
+def cmd_rules_check(args: argparse.Namespace) -> int:
+    from inbox.config import load_settings
+    from inbox.rules import load_rules
+    from responders.templates import TemplateLibrary
+
+    settings = load_settings()
+    path = args.file or settings.rules_path
+    first = load_rules(path)
+    rules = load_rules(path, template_names=TemplateLibrary(first.template_dir).names(),
+                       account_ids=_account_ids(settings))
+    print(f"{path}: OK ({len(rules.spec.rules)} rules, mode {rules.spec.mode})")
+    return 0
+
+
+def cmd_rules_test(args: argparse.Namespace) -> int:
+    from inbox.config import load_settings
+    from inbox.daemon import load_checked_rules
+    from inbox.scratch import scratch_pipeline
+
+    settings = load_settings()
+    rules = load_checked_rules(args.rules or settings.rules_path)
+    pipeline = scratch_pipeline(settings, rules, accounts_db=settings.db_path)
+    try:
+        raw = args.message.read_bytes()
+    except OSError as exc:
+        raise LiaisonError(f"{args.message}: cannot read: {exc.strerror}") from None
+    outcome = pipeline.ingest(raw)
+    report = explain(pipeline, outcome.row)
+    report["file"] = str(args.message)
+    print(_explain_text(report))
+    if report["status"] != "processed":
+        return 1
+    from inbox.store import loads
+
+    route = loads(pipeline.store.one("SELECT route FROM messages WHERE id = ?", [outcome.row])["route"])
+    print("\nrules, top to bottom:")
+    for step in route["trace"]:
+        why = "matched" if step["hit"] else "missed on " + ", ".join(step["failed"])
+        print(f"  {'HIT ' if step['hit'] else 'miss'} {step['rule']}: {why}")
+    for mail in pipeline.store.all("SELECT kind, raw FROM outbox WHERE message_row = ? ORDER BY id", [outcome.row]):
+        print(f"\n===== would send ({mail['kind']}) =====")
+        print(_readable(mail["raw"]))
+    return 0
+
+
+def _readable(raw: bytes) -> str:
+    """Headers and the plain-text part of an outgoing message."""
+    import email
+    from email.policy import default
+
+    message = email.message_from_bytes(raw, policy=default)
+    head = "\n".join(f"{k}: {v}" for k, v in message.items())
+    body = message.get_body(preferencelist=("plain",))
+    return head + "\n\n" + (body.get_content() if body else "")
+
+
+def cmd_rules_replay(args: argparse.Namespace) -> int:
+    from inbox.config import load_settings
+    from inbox.daemon import load_checked_rules
+    from inbox.replay import replay
+
+    settings = load_settings()
+    if not settings.db_path.exists():
+        raise LiaisonError(f"no database at {settings.db_path}: nothing stored to replay")
+    current = load_checked_rules(settings.rules_path)
+    new = load_checked_rules(args.file)
+    changes, total = replay(settings, current, new, days=args.days)
+    for change in changes:
+        print(f"{change['date']}  {change['from']}  {change['subject']}")
+        for field, (before, after) in change["diff"].items():
+            print(f"    {field}: {before}  ->  {after}")
+    print(f"{len(changes)} of {total} message(s) from the last {args.days} day(s) would be handled differently")
+    return 0
+
+
+def _store() -> Any:
+    from inbox.config import load_settings
+    from inbox.store import Store
+
+    return Store(load_settings().db_path)
+
+
+def cmd_accounts_import(args: argparse.Namespace) -> int:
+    from inbox.accounts import import_accounts, read_accounts_csv
+
+    rows = read_accounts_csv(args.file)
+    added, updated = import_accounts(_store(), rows)
+    print(f"{added} account(s) added, {updated} updated")
+    return 0
+
+
+def cmd_accounts_list(args: argparse.Namespace) -> int:
+    from inbox.accounts import list_accounts
+
+    accounts = list_accounts(_store())
+    if args.json:
+        print(json.dumps(accounts, ensure_ascii=False, default=str))
+        return 0
+    for a in accounts:
+        print(f"{a['account_id']:<12} {a['name']:<28} {a['code'] or '-':<8} {a['account_manager'] or '-':<30} "
+              f"{', '.join(a['domains'])}")
+    if not accounts:
+        print("no accounts yet: liaison accounts import FILE.csv")
+    return 0
+
+
+def cmd_accounts_show(args: argparse.Namespace) -> int:
+    from inbox.accounts import show_account
+
+    account = show_account(_store(), args.account_id)
+    if account is None:
+        raise LiaisonError(f"no account {args.account_id!r}")
+    if args.json:
+        print(json.dumps(account, ensure_ascii=False, default=str))
+        return 0
+    print(f"{account['account_id']}: {account['name']} (code {account['code'] or '-'})")
+    print(f"  manager:  {account['account_manager'] or '-'}")
+    print(f"  domains:  {', '.join(account['domains']) or '-'}")
+    print(f"  contacts: {', '.join(account['contacts']) or '-'}")
+    print("  messages: " + (", ".join(f"{k} {v}" for k, v in account["counts"].items()) or "none"))
+    print(f"  open threads: {len(account['open_threads'])}")
+    for t in account["open_threads"]:
+        print(f"    #{t['id']} {t['subject']} (since {t['opened_at'][:16]}, {t['chasers']} chaser(s))")
+    return 0
+
+
+def cmd_accounts_export(args: argparse.Namespace) -> int:
+    from inbox.accounts import export_accounts
+
+    sys.stdout.write(export_accounts(_store()))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

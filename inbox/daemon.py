@@ -1,0 +1,251 @@
+"""The runner: ingest new mail, process it, send what is due, then wait (IDLE or poll).
+
+SIGTERM and SIGINT finish the current message and exit; SIGHUP reloads rules.yaml, which
+is also reloaded when the file changes. A broken new rules file is refused and logged,
+and the last good rules stay in force. Connection problems are retried with a capped
+exponential backoff; nothing that goes wrong with one message stops the others.
+"""
+
+from __future__ import annotations
+
+import logging
+import signal
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from inbox.config import Settings
+from inbox.errors import MailboxError, RulesError
+from inbox.imap_source import ImapSource
+from inbox.pipeline import Outcome, Pipeline, Position
+from inbox.progress import Progress
+from inbox.rules import Rules, load_rules
+from inbox.store import Store, utcnow
+from responders import outbox
+from responders.smtp import MaildirTransport, SMTPTransport, Transport
+from responders.templates import TemplateLibrary
+
+log = logging.getLogger("liaison.daemon")
+BACKOFF_START = 1.0
+BACKOFF_CAP = 60.0
+
+
+@dataclass
+class RunStats:
+    processed: int = 0
+    quarantined: int = 0
+    duplicates: int = 0
+    sent: int = 0
+    failed: int = 0
+
+
+def load_checked_rules(path: Path) -> Rules:
+    """Rules checked against the templates that exist, as every command loads them."""
+    first = load_rules(path)
+    return load_rules(path, template_names=TemplateLibrary(first.template_dir).names())
+
+
+class Daemon:
+    def __init__(self, settings: Settings, store: Store, *, dry_run: bool = False,
+                 shadow_dir: Path | None = None, source: ImapSource | None = None) -> None:
+        self.settings = settings
+        self.store = store
+        self.rules = load_checked_rules(settings.rules_path)
+        self._rules_mtime = _mtime(settings.rules_path)
+        self.pipeline = Pipeline(store, settings, self.rules)
+        self.source = source or ImapSource(settings.imap, settings.folder)  # type: ignore[arg-type]
+        self.dry_run = dry_run
+        self.shadow_dir = shadow_dir or Path("liaison-shadow")
+        self.transport = self._transport()
+        self.stopping = False
+        self.reload_requested = False
+        self.stats = RunStats()
+
+    # -- modes ----------------------------------------------------------------------------
+
+    def run_once(self, *, show_progress: bool = False) -> RunStats:
+        """Process everything new, send what is due, and return."""
+        outbox.recover(self.store)
+        self._connect_with_backoff(attempts=3)
+        self._ingest(show_progress=show_progress)
+        self._flush()
+        self.close()
+        return self.stats
+
+    def run_forever(self) -> RunStats:
+        self._install_signals()
+        outbox.recover(self.store)
+        log.info("liaison running (rules %s, mode %s)", self.settings.rules_path, self._mode())
+        backoff = BACKOFF_START
+        while not self.stopping:
+            try:
+                if self.source.client is None:
+                    self.source.connect()
+                    backoff = BACKOFF_START
+                self._cycle()
+            except MailboxError as exc:
+                self.source.close()
+                log.warning("%s; reconnecting in %.0fs", exc, backoff)
+                self._sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_CAP)
+        self.close()
+        log.info("liaison stopped")
+        return self.stats
+
+    def close(self) -> None:
+        self.source.close()
+        self.transport.close()
+
+    # -- one turn of the loop -------------------------------------------------------------
+
+    def _cycle(self) -> None:
+        self._maybe_reload()
+        self._ingest()
+        self._flush()
+        if self.stopping:
+            return
+        self.source.wait(self._wait_seconds(), self._should_wake)
+
+    def _ingest(self, *, show_progress: bool = False) -> None:
+        folder = self.settings.folder
+        state = self.store.one("SELECT uidvalidity, last_uid FROM mailbox_state WHERE folder = ?", [folder])
+        last_uid = state["last_uid"] if state else 0
+        if state and state["uidvalidity"] != self.source.uidvalidity:
+            log.warning("UIDVALIDITY of %s changed (%s -> %s): resyncing; duplicates are recognised",
+                        folder, state["uidvalidity"], self.source.uidvalidity)
+            last_uid = 0
+        uids = self.source.new_uids(last_uid)
+        if not uids:
+            return
+        progress = Progress(len(uids), "messages", enabled=show_progress)
+        for uid, raw in self.source.fetch(uids):
+            outcome = self.pipeline.ingest(raw, Position(folder, self.source.uidvalidity, uid))
+            self._count(outcome)
+            progress.advance()
+            if self.stopping:
+                break
+        progress.finish()
+        self._apply_imap_actions()
+
+    def _count(self, outcome: Outcome) -> None:
+        if outcome.status == "duplicate":
+            self.stats.duplicates += 1
+            return
+        if outcome.status == "quarantined":
+            self.stats.quarantined += 1
+            log.warning("quarantined message %s: %s", outcome.row, outcome.reason,
+                        extra={"decision": {"row": outcome.row, "status": "quarantined", "reason": outcome.reason}})
+            return
+        self.stats.processed += 1
+        log.info("message %s from %s: %s (%.2f) account=%s by %s; %s", outcome.message_id, outcome.sender,
+                 outcome.category, outcome.confidence, outcome.account_id or "-", outcome.link_reason,
+                 "; ".join(outcome.actions) or "no action",
+                 extra={"decision": {"message_id": outcome.message_id, "sender": outcome.sender,
+                                     "category": outcome.category, "confidence": round(outcome.confidence, 3),
+                                     "account": outcome.account_id, "link": outcome.link_reason,
+                                     "actions": outcome.actions}})
+
+    def _flush(self) -> None:
+        result = outbox.flush(self.store, self.transport, stop=lambda: self.stopping)
+        self.stats.sent += result.sent
+        self.stats.failed += result.failed
+
+    def _apply_imap_actions(self) -> None:
+        """Keywords and moves the rules asked for, each recorded when done."""
+        pending = self.store.all(
+            "SELECT a.id, a.verb, a.argument, m.uid, m.uidvalidity FROM imap_actions a "
+            "JOIN messages m ON m.id = a.message_row WHERE a.status = 'pending' ORDER BY a.id")
+        for action in pending:
+            if self.dry_run or self.rules.spec.mode == "shadow":
+                status, error = "shadow", None
+            elif action["uid"] is None or action["uidvalidity"] != self.source.uidvalidity:
+                status, error = "skipped", "message no longer addressable by UID"
+            else:
+                if action["verb"] == "keyword":
+                    self.source.add_keyword(action["uid"], action["argument"])
+                else:
+                    self.source.move(action["uid"], action["argument"])
+                status, error = "done", None
+            with self.store.transaction():
+                self.store.update("imap_actions", "id", action["id"],
+                                  {"status": status, "error": error, "done_at": utcnow()})
+
+    # -- rules, signals, timing --------------------------------------------------------------
+
+    def request_reload(self) -> None:
+        self.reload_requested = True
+
+    def _maybe_reload(self) -> None:
+        mtime = _mtime(self.settings.rules_path)
+        if not self.reload_requested and mtime == self._rules_mtime:
+            return
+        self.reload_requested = False
+        self._rules_mtime = mtime
+        try:
+            rules = load_checked_rules(self.settings.rules_path)
+        except RulesError as exc:
+            log.error("rules not reloaded, keeping the last good rules:\n%s", exc)
+            self.store.event("rules_refused", {"problems": exc.problems})
+            return
+        self.rules = rules
+        self.pipeline.set_rules(rules)
+        self.transport.close()
+        self.transport = self._transport()
+        log.info("rules reloaded from %s (%d rules, mode %s)", self.settings.rules_path,
+                 len(rules.spec.rules), self._mode())
+
+    def _should_wake(self) -> bool:
+        if self.stopping or self.reload_requested:
+            return True
+        if _mtime(self.settings.rules_path) != self._rules_mtime:
+            return True
+        due = outbox.next_due_at(self.store)
+        return due is not None and due.timestamp() <= time.time()
+
+    def _wait_seconds(self) -> float:
+        return self.settings.poll_interval if not self.source.has_idle else 25 * 60
+
+    def _install_signals(self) -> None:
+        def stop(signum: int, _frame: Any) -> None:
+            log.info("received %s: finishing the current message", signal.Signals(signum).name)
+            self.stopping = True
+
+        signal.signal(signal.SIGTERM, stop)
+        signal.signal(signal.SIGINT, stop)
+        signal.signal(signal.SIGHUP, lambda *_: self.request_reload())
+
+    def _connect_with_backoff(self, *, attempts: int) -> None:
+        delay = BACKOFF_START
+        for attempt in range(attempts):
+            try:
+                self.source.connect()
+                return
+            except MailboxError as exc:
+                if attempt == attempts - 1:
+                    raise
+                log.warning("%s; retrying in %.0fs", exc, delay)
+                time.sleep(delay)
+                delay = min(delay * 2, BACKOFF_CAP)
+
+    def _sleep(self, seconds: float) -> None:
+        deadline = time.monotonic() + seconds
+        while not self.stopping and time.monotonic() < deadline:
+            time.sleep(0.2)
+
+    def _mode(self) -> str:
+        return "dry-run" if self.dry_run else self.rules.spec.mode
+
+    def _transport(self) -> Transport:
+        if self.dry_run or self.rules.spec.mode == "shadow":
+            return MaildirTransport(self.shadow_dir)
+        if self.settings.smtp is None:
+            raise MailboxError("LIAISON_SMTP_HOST is required to send (or use --dry-run)")
+        return SMTPTransport(self.settings.smtp)
+
+
+def _mtime(path: Path) -> float:
+    try:
+        return path.stat().st_mtime
+    except OSError:
+        return 0.0

@@ -1,0 +1,75 @@
+"""`liaison demo`: the whole pipeline on a bundled sample mailbox, no servers needed.
+
+Outgoing mail is written to a local Maildir; a triage table is printed at the end.
+"""
+
+from __future__ import annotations
+
+import mailbox
+import shutil
+from pathlib import Path
+from typing import TextIO
+
+from inbox.accounts import import_accounts, read_accounts_csv
+from inbox.config import Settings
+from inbox.daemon import load_checked_rules
+from inbox.pipeline import Outcome, Pipeline
+from inbox.rules import default_rules_path
+from inbox.store import Store
+from responders import outbox
+from responders.smtp import MaildirTransport
+
+DEMO_DIR = Path(__file__).parent / "data" / "demo"
+
+
+def demo_settings(out: Path) -> Settings:
+    return Settings(address="accounts@agency.example", agency_domains=("agency.example",),
+                    db_path=out / "liaison.db", rules_path=default_rules_path(), imap=None, smtp=None)
+
+
+def run_demo(out: Path, stream: TextIO) -> list[Outcome]:
+    """Process the sample mailbox into `out` (replaced each run) and print what happened."""
+    if out.exists():
+        shutil.rmtree(out)
+    out.mkdir(parents=True)
+    settings = demo_settings(out)
+    store = Store(settings.db_path)
+    import_accounts(store, read_accounts_csv(DEMO_DIR / "accounts.csv"))
+    pipeline = Pipeline(store, settings, load_checked_rules(settings.rules_path))
+    source = mailbox.Maildir(str(DEMO_DIR / "mailbox"), create=False)
+    outcomes = [pipeline.ingest(source.get_bytes(key)) for key in sorted(source.keys())]
+    transport = MaildirTransport(out / "outbox")
+    sent = outbox.flush(store, transport).sent
+    transport.close()
+    print_table(outcomes, stream)
+    stream.write(f"\n{len(outcomes)} messages, {sent} outgoing messages written to {out / 'outbox'}\n"
+                 f"Database: {settings.db_path}\n")
+    store.close()
+    return outcomes
+
+
+def print_table(outcomes: list[Outcome], stream: TextIO) -> None:
+    header = f"{'#':>3}  {'from':<28} {'subject':<34} {'category':<17} {'conf':>4}  {'account':<10} action"
+    stream.write(header + "\n" + "-" * len(header) + "\n")
+    for number, o in enumerate(outcomes, 1):
+        if o.status == "quarantined":
+            stream.write(f"{number:>3}  {'(unparseable)':<28} {'':<34} {'quarantined':<17} {'':>4}  {'':<10} "
+                         f"{o.reason[:60]}\n")
+            continue
+        action = _short_action(o.actions)
+        stream.write(f"{number:>3}  {_cut(o.sender, 28):<28} {_cut(o.subject, 34):<34} {o.category:<17} "
+                     f"{o.confidence:>4.2f}  {_cut(o.account_id or '-', 10):<10} {action}\n")
+
+
+def _short_action(actions: list[str]) -> str:
+    parts = []
+    for action in actions:
+        verb, _, rest = action.partition(": ")
+        parts.append("acknowledged" if verb == "acknowledge" else
+                     f"escalated to {rest.split(',')[0]}" if verb == "escalate" else action)
+    return "; ".join(parts) or "none"
+
+
+def _cut(text: str, width: int) -> str:
+    text = " ".join(text.split())
+    return text if len(text) <= width else text[: width - 1] + "…"

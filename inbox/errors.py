@@ -1,0 +1,56 @@
+"""One root exception; each subclass also inherits the built-in it resembles."""
+
+from __future__ import annotations
+
+
+class LiaisonError(Exception):
+    """Root of every error Liaison raises on purpose."""
+
+
+class ConfigError(LiaisonError, ValueError):
+    """A setting is missing or invalid; `setting` names it."""
+
+    def __init__(self, setting: str, problem: str) -> None:
+        super().__init__(f"{setting}: {problem}")
+        self.setting = setting
+        self.problem = problem
+
+
+class RulesError(LiaisonError, ValueError):
+    """rules.yaml is invalid; `problems` holds one `FILE:LINE:COLUMN: message` per problem."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class ParseError(LiaisonError, ValueError):
+    """A message could not be parsed; it is quarantined with this reason."""
+
+
+class AccountsImportError(LiaisonError, ValueError):
+    """An accounts CSV has errors; `problems` holds one `FILE:LINE: message` per row."""
+
+    def __init__(self, problems: list[str]) -> None:
+        super().__init__("\n".join(problems))
+        self.problems = problems
+
+
+class TemplateError(LiaisonError, ValueError):
+    """A reply template failed to render; nothing is sent."""
+
+
+class SendError(LiaisonError):
+    """Sending failed. Subclasses say whether a retry may help."""
+
+
+class TemporarySendError(SendError, ConnectionError):
+    """A 4xx reply or a lost connection: retry later."""
+
+
+class PermanentSendError(SendError):
+    """A 5xx reply: retrying will not help."""
+
+
+class MailboxError(LiaisonError, ConnectionError):
+    """The IMAP server could not be reached or refused us."""

@@ -1,0 +1,184 @@
+"""Ingest: read new mail from an IMAP folder by UID, without ever marking it read.
+
+The position is (UIDVALIDITY, last UID) kept in SQLite. Messages are fetched with
+BODY.PEEK[] in batches bounded by size, so one 30 MB message does not travel with 49
+others. IDLE is used when the server offers it; otherwise the caller polls.
+"""
+
+from __future__ import annotations
+
+import logging
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterator
+
+import imapclient
+from imapclient.exceptions import IMAPClientError
+
+from inbox.config import ServerSettings
+from inbox.errors import MailboxError
+
+log = logging.getLogger("liaison.imap")
+BATCH_BYTES = 8 * 1024 * 1024
+BATCH_COUNT = 100
+IDLE_RENEW = 25 * 60  # RFC 2177: re-issue IDLE before the server's 30-minute timeout
+NETWORK_ERRORS = (IMAPClientError, OSError, socket.timeout, ssl.SSLError, EOFError)
+
+
+def tls_context(server: ServerSettings) -> ssl.SSLContext:
+    """Certificates are verified unless the user opted out for this server."""
+    context = ssl.create_default_context()
+    if not server.verify_tls:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+class ImapSource:
+    def __init__(self, server: ServerSettings, folder: str = "INBOX", *, timeout: float = 60.0) -> None:
+        self.server = server
+        self.folder = folder
+        self.timeout = timeout
+        self.client: imapclient.IMAPClient | None = None
+        self.uidvalidity: int | None = None
+
+    # -- connection ---------------------------------------------------------------------
+
+    def connect(self) -> None:
+        """Connect, secure, log in and select the folder (read-write, for keywords and moves)."""
+        server = self.server
+        try:
+            client = imapclient.IMAPClient(server.host, port=server.port, ssl=server.security == "ssl",
+                                           ssl_context=tls_context(server), timeout=self.timeout)
+            if server.security == "starttls":
+                # imapclient raises when STARTTLS is not offered: we never go on in clear text.
+                client.starttls(tls_context(server))
+            client.login(server.user, server.password)
+            selected = client.select_folder(self.folder)
+        except imapclient.exceptions.LoginError as exc:
+            raise MailboxError(f"IMAP login refused for {server.describe()}: {_text(exc)}") from None
+        except NETWORK_ERRORS as exc:
+            raise MailboxError(f"cannot reach IMAP {server.describe()}: {type(exc).__name__}: {_text(exc)}") from None
+        self.client = client
+        self.uidvalidity = int(selected[b"UIDVALIDITY"])
+        log.info("connected to %s, folder %s (UIDVALIDITY %s)", server.describe(), self.folder, self.uidvalidity)
+
+    @property
+    def has_idle(self) -> bool:
+        return bool(self.client and self.client.has_capability("IDLE"))
+
+    def close(self) -> None:
+        if self.client is None:
+            return
+        try:
+            self.client.logout()
+        except Exception:  # closing a dead connection: nothing useful to report
+            pass
+        self.client = None
+
+    def _connected(self) -> imapclient.IMAPClient:
+        if self.client is None:
+            raise MailboxError("not connected")
+        return self.client
+
+    # -- reading ------------------------------------------------------------------------
+
+    def new_uids(self, last_uid: int) -> list[int]:
+        """UIDs above last_uid. `UID n:*` is answered from the index: no folder scan."""
+        uids = self._call(lambda c: c.search(["UID", f"{last_uid + 1}:*"]))
+        return sorted(uid for uid in uids if uid > last_uid)
+
+    def fetch(self, uids: list[int]) -> Iterator[tuple[int, bytes]]:
+        """(uid, raw bytes) in UID order, in batches bounded by count and size; nothing gets \\Seen."""
+        for batch in self._batches(uids):
+            data = self._call(lambda c, b=batch: c.fetch(b, ["BODY.PEEK[]"]))
+            for uid in batch:
+                raw = data.get(uid, {}).get(b"BODY[]")
+                if raw is not None:
+                    yield uid, bytes(raw)
+
+    def _batches(self, uids: list[int]) -> Iterator[list[int]]:
+        for start in range(0, len(uids), BATCH_COUNT):
+            chunk = uids[start : start + BATCH_COUNT]
+            sizes = self._call(lambda c, ch=chunk: c.fetch(ch, ["RFC822.SIZE"]))
+            batch: list[int] = []
+            total = 0
+            for uid in chunk:
+                size = int(sizes.get(uid, {}).get(b"RFC822.SIZE", 0))
+                if batch and total + size > BATCH_BYTES:
+                    yield batch
+                    batch, total = [], 0
+                batch.append(uid)
+                total += size
+            if batch:
+                yield batch
+
+    def wait(self, seconds: float, wake: Callable[[], bool]) -> bool:
+        """Block until new mail (True), `wake()` turns true, or `seconds` pass (False)."""
+        client = self._connected()
+        if not self.has_idle:
+            return _sleep(seconds, wake)
+        deadline = time.monotonic() + min(seconds, IDLE_RENEW)
+        try:
+            client.idle()
+            while time.monotonic() < deadline and not wake():
+                responses = client.idle_check(timeout=min(1.0, max(0.05, deadline - time.monotonic())))
+                if any(_is_news(r) for r in responses):
+                    return True
+            return False
+        except NETWORK_ERRORS as exc:
+            raise MailboxError(f"connection lost while idling: {type(exc).__name__}: {_text(exc)}") from None
+        finally:
+            if self.client is not None:
+                try:
+                    client.idle_done()
+                except NETWORK_ERRORS:
+                    self.client = None
+
+    # -- acting on the original -----------------------------------------------------------
+
+    def add_keyword(self, uid: int, keyword: str) -> None:
+        self._call(lambda c: c.add_flags([uid], [keyword.encode()]))
+
+    def move(self, uid: int, folder: str) -> None:
+        def do(c: imapclient.IMAPClient) -> None:
+            if not c.folder_exists(folder):
+                c.create_folder(folder)
+            if c.has_capability("MOVE"):
+                c.move([uid], folder)
+            else:
+                c.copy([uid], folder)
+                c.delete_messages([uid])
+        self._call(do)
+
+    def answered(self, uids: list[int]) -> set[int]:
+        """Which of these messages carry \\Answered (a human replied from a mail client)."""
+        if not uids:
+            return set()
+        flags = self._call(lambda c: c.get_flags(uids))
+        return {uid for uid, f in flags.items() if imapclient.ANSWERED in f}
+
+    def _call(self, operation: Callable[[imapclient.IMAPClient], object]) -> object:
+        client = self._connected()
+        try:
+            return operation(client)
+        except NETWORK_ERRORS as exc:
+            self.client = None
+            raise MailboxError(f"IMAP error: {type(exc).__name__}: {_text(exc)}") from None
+
+
+def _is_news(response: tuple) -> bool:
+    return len(response) >= 2 and response[1] in (b"EXISTS", b"RECENT")
+
+
+def _sleep(seconds: float, wake: Callable[[], bool]) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline and not wake():
+        time.sleep(min(0.5, max(0.0, deadline - time.monotonic())))
+    return False
+
+
+def _text(exc: BaseException) -> str:
+    value = exc.args[0] if exc.args else exc
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)

@@ -1,0 +1,169 @@
+"""Parse: raw bytes -> ParsedMessage, with mail-parser.
+
+Keeps the fields the later stages need and the headers that reveal automatic mail.
+A message mail-parser cannot handle raises ParseError; the pipeline quarantines it.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from email.utils import getaddresses, parseaddr
+from typing import Any
+
+import mailparser
+from classifiers.newest_text import html_to_text
+
+from inbox.errors import ParseError
+
+# mail-parser logs every defect it meets at ERROR; those are facts about the mail, not our errors.
+logging.getLogger("mailparser").setLevel(logging.CRITICAL)
+
+#: Headers kept for recognising automatic mail and for threading replies.
+KEPT_HEADERS = (
+    "auto-submitted", "precedence", "list-id", "list-unsubscribe", "list-post", "return-path",
+    "x-autoreply", "x-autorespond", "x-auto-response-suppress", "x-ms-exchange-inbox-rules-loop",
+    "x-liaison-loop", "x-loop", "x-mailer", "sender", "content-type", "thread-index", "thread-topic",
+    "feedback-id", "x-campaign", "x-mailgun-tag", "reply-to",
+)
+MAX_TEXT = 512 * 1024  # bodies beyond this are cut: nobody writes a 512 KB request by hand
+_MSGID = re.compile(r"<[^<>\s]+>")
+
+
+@dataclass
+class Attachment:
+    name: str
+    size: int
+    content_type: str
+
+
+@dataclass
+class ParsedMessage:
+    """What the rest of the pipeline knows about one message."""
+
+    message_id: str
+    from_addr: str
+    from_name: str
+    to: list[str]
+    cc: list[str]
+    subject: str
+    date: datetime | None
+    in_reply_to: str
+    references: list[str]
+    text: str
+    html: str
+    headers: dict[str, str]
+    attachments: list[Attachment] = field(default_factory=list)
+    defects: list[str] = field(default_factory=list)
+
+    @property
+    def sender_domain(self) -> str:
+        return self.from_addr.rsplit("@", 1)[-1] if "@" in self.from_addr else ""
+
+    def header(self, name: str) -> str:
+        return self.headers.get(name.lower(), "")
+
+
+def parse_message(raw: bytes) -> ParsedMessage:
+    """Parse raw RFC 5322 bytes; raise ParseError with a reason when that is impossible."""
+    if not raw.strip():
+        raise ParseError("empty message")
+    try:
+        mail = mailparser.parse_from_bytes(raw)
+        return _to_parsed(mail, raw)
+    except ParseError:
+        raise
+    except (RecursionError, MemoryError) as exc:
+        raise ParseError(f"message too deeply nested or too large: {type(exc).__name__}") from None
+    except Exception as exc:  # mail-parser raises many types; every one means "cannot parse this"
+        raise ParseError(f"mail-parser failed: {type(exc).__name__}: {exc}"[:500]) from None
+
+
+def _to_parsed(mail: Any, raw: bytes) -> ParsedMessage:
+    message = mail.message
+    if message is None or not message.keys():
+        raise ParseError("no headers found: not an email message")
+    from_name, from_addr = _sender(message)
+    text = "\n".join(part for part in mail.text_plain if part)[:MAX_TEXT]
+    html = "\n".join(part for part in mail.text_html if part)[:MAX_TEXT]
+    if not text.strip() and html:
+        text = html_to_text(html)[:MAX_TEXT]
+    return ParsedMessage(
+        message_id=_message_id(message.get("message-id"), raw),
+        from_addr=from_addr,
+        from_name=from_name,
+        to=_addresses(message, "to"),
+        cc=_addresses(message, "cc"),
+        subject=_clean(_header(message, "subject")),
+        date=_date(mail),
+        in_reply_to=_first_id(_header(message, "in-reply-to")),
+        references=_MSGID.findall(_header(message, "references"))[-50:],
+        text=text,
+        html=html,
+        headers={name: _header(message, name) for name in KEPT_HEADERS if message.get(name) is not None},
+        attachments=[_attachment(a) for a in mail.attachments],
+        defects=sorted(mail.defects_categories),
+    )
+
+
+def _header(message: Any, name: str) -> str:
+    """A header as text, decoded, joined when repeated (never raises on odd encodings)."""
+    values = message.get_all(name) or []
+    decoded = []
+    for value in values:
+        try:
+            decoded.append(str(mailparser.utils.decode_header_part(str(value))))
+        except Exception:
+            decoded.append(str(value))
+    return _clean(", ".join(decoded))
+
+
+def _clean(value: str) -> str:
+    """One line: CR, LF and NUL folded to spaces (so nothing can smuggle a header through us)."""
+    return " ".join(value.replace("\x00", " ").split())[:2000]
+
+
+def _sender(message: Any) -> tuple[str, str]:
+    name, addr = parseaddr(_header(message, "from"))
+    return name.strip(), addr.strip().lower()
+
+
+def _addresses(message: Any, name: str) -> list[str]:
+    pairs = getaddresses([_header(message, name)])
+    return [addr.lower() for _, addr in pairs if "@" in addr][:1000]
+
+
+def _message_id(value: Any, raw: bytes) -> str:
+    found = _MSGID.search(str(value or ""))
+    if found:
+        return found.group(0)
+    # No usable Message-ID: derive a stable one so dedupe and threading still work.
+    return f"<{hashlib.sha256(raw).hexdigest()[:32]}@missing-id.liaison.invalid>"
+
+
+def _first_id(value: str) -> str:
+    found = _MSGID.search(value)
+    return found.group(0) if found else ""
+
+
+def _date(mail: Any) -> datetime | None:
+    try:
+        value = mail.date
+    except Exception:
+        return None
+    if not isinstance(value, datetime):
+        return None
+    return value if value.tzinfo else value.replace(tzinfo=UTC)
+
+
+def _attachment(item: dict[str, Any]) -> Attachment:
+    payload = item.get("payload") or ""
+    size = len(payload) * 3 // 4 if item.get("binary") else len(payload.encode("utf-8", "replace"))
+    return Attachment(
+        name=_clean(str(item.get("filename") or "unnamed")),
+        size=size,
+        content_type=str(item.get("mail_content_type") or "application/octet-stream"),
+    )

@@ -1,0 +1,252 @@
+"""The pipeline: ingest -> parse -> classify -> link -> route -> respond, one message at a time.
+
+Each message is handled in ONE transaction: the raw bytes, every decision, the planned
+outgoing mail and the mailbox position commit together or not at all. A message that
+breaks a stage is rolled back and shunted aside (quarantined with the reason), and the
+pipeline goes on with the next one.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from classifiers.newest_text import newest_text
+
+from classifiers.automatic import automatic_reason
+from classifiers.categorize import Categorizer
+from classifiers.entities import extract
+from classifiers.linking import Account, AccountIndex, Link, domain_of, link_message
+from inbox.config import Settings
+from inbox.errors import ParseError
+from inbox.parse import ParsedMessage, parse_message
+from inbox.rules import Rules
+from inbox.store import Store, loads, utcnow
+from responders.respond import Responder
+from responders.routing import Facts, Route, route
+from responders.templates import TemplateLibrary
+
+log = logging.getLogger("liaison.pipeline")
+ACTIONABLE = ("revision_request", "billing_issue", "progress_query")
+_FINAL_RECIPIENT = re.compile(rb"Final-Recipient:\s*rfc822;\s*<?([^\s<>]+@[^\s<>]+)>?", re.IGNORECASE)
+
+
+@dataclass
+class Outcome:
+    """What happened to one message: what the log line and the demo table show."""
+
+    row: int
+    message_id: str
+    status: str  # processed, quarantined, duplicate
+    sender: str = ""
+    subject: str = ""
+    category: str = ""
+    confidence: float = 0.0
+    account_id: str | None = None
+    link_reason: str = ""
+    actions: list[str] = field(default_factory=list)
+    reason: str = ""
+
+
+@dataclass
+class Position:
+    """Where a message came from in the mailbox (None for files and the demo)."""
+
+    folder: str = ""
+    uidvalidity: int | None = None
+    uid: int | None = None
+
+
+class Pipeline:
+    def __init__(self, store: Store, settings: Settings, rules: Rules) -> None:
+        self.store = store
+        self.settings = settings
+        self.set_rules(rules)
+        self.refresh_accounts()
+
+    def set_rules(self, rules: Rules) -> None:
+        """Swap in new rules (already validated); the next message uses them."""
+        self.rules = rules
+        self.categorizer = Categorizer(rules)
+        self.responder = Responder(self.store, self.settings, rules, TemplateLibrary(rules.template_dir))
+
+    def refresh_accounts(self) -> None:
+        rows = self.store.all("SELECT * FROM accounts")
+        accounts = [Account(r["account_id"], r["name"], r["code"] or "", tuple(loads(r["domains"], [])),
+                            tuple(loads(r["contacts"], [])), r["account_manager"] or "") for r in rows]
+        names = {r["from_name"].lower(): r["from_addr"] for r in self.store.all(
+            "SELECT from_name, from_addr FROM messages WHERE link_reason = 'contact' AND from_name != '' "
+            "GROUP BY from_addr")}
+        self.index = AccountIndex.build(accounts, names)
+
+    # -- the one entry point ------------------------------------------------------------
+
+    def ingest(self, raw: bytes, position: Position | None = None) -> Outcome:
+        """Store and process one raw message exactly once; never raises for bad mail."""
+        position = position or Position()
+        digest = hashlib.sha256(raw).hexdigest()
+        try:
+            with self.store.transaction():
+                known = self.store.one("SELECT id, message_id FROM messages WHERE raw_sha256 = ?", [digest])
+                if known:
+                    self._advance(position)
+                    return Outcome(known["id"], known["message_id"] or "", "duplicate")
+                return self._process(raw, digest, position)
+        except Exception as exc:  # a bug or a hostile message: shunt it aside and go on
+            log.exception("message quarantined after an internal error")
+            return self._quarantine(raw, digest, position, f"internal error: {type(exc).__name__}: {exc}")
+
+    # -- stages ---------------------------------------------------------------------------
+
+    def _process(self, raw: bytes, digest: str, position: Position) -> Outcome:
+        try:
+            parsed = parse_message(raw)
+        except ParseError as exc:
+            return self._quarantine(raw, digest, position, str(exc))
+        twin = self.store.one(
+            "SELECT id FROM messages WHERE message_id = ? AND message_id NOT LIKE '%@missing-id.liaison.invalid>'",
+            [parsed.message_id])
+        if twin:  # the same message again (a resync, a re-delivery with new Received headers)
+            self._advance(position)
+            return Outcome(twin["id"], parsed.message_id, "duplicate")
+        row = self._insert_raw(raw, digest, position, "received", parsed.message_id)
+        newest = newest_text(parsed.text, html=parsed.html or None)
+        automatic = automatic_reason(parsed)
+        staff = self._is_staff(parsed.from_addr)
+        verdict = self.categorizer.judge(parsed.subject, newest, automatic=automatic)
+        received = datetime.now(UTC)
+        entities = {} if automatic else extract(parsed.subject, newest, today=received.date())
+        link = self._link(parsed, staff)
+        thread_id, chaser, first = self._thread(row, parsed, link, verdict.classification.category,
+                                                automatic, staff, verdict.needs_review)
+        self._note_bounce(raw, automatic)
+        facts = Facts(
+            category=verdict.classification.category, confidence=verdict.classification.confidence,
+            needs_review=verdict.needs_review, sender=parsed.from_addr, subject=parsed.subject, body=newest,
+            received_at=received, account_id=link.account_id, account_tags=tuple(
+                self.rules.override(link.account_id).tags), suspicious=bool(link.suspicious),
+            automatic=bool(automatic), staff=staff, first_message=first, chaser=chaser, entities=entities,
+            has_attachment=bool(parsed.attachments))
+        decision = route(facts, self.rules)
+        done = self.responder.respond(row, parsed, raw, facts, decision, link, thread_id,
+                                      verdict.classification, self.index)
+        self._record(row, parsed, newest, automatic, verdict, entities, link, thread_id, chaser, decision, done)
+        self._advance(position)
+        c = verdict.classification
+        return Outcome(row, parsed.message_id, "processed", parsed.from_addr, parsed.subject,
+                       "needs_review" if verdict.needs_review else c.category, c.confidence, link.account_id,
+                       link.reason, done)
+
+    def _link(self, parsed: ParsedMessage, staff: bool) -> Link:
+        def thread_of() -> tuple[int, str | None] | None:
+            ids = [i for i in [parsed.in_reply_to, *reversed(parsed.references)] if i]
+            for message_id in dict.fromkeys(ids):
+                found = self.store.one(
+                    "SELECT t.id, t.account_id FROM thread_refs r JOIN threads t ON t.id = r.thread_id "
+                    "WHERE r.message_id = ?", [message_id])
+                if found:
+                    return found["id"], found["account_id"]
+            return None
+
+        return link_message(self.index, sender=parsed.from_addr, display_name=parsed.from_name,
+                            subject=parsed.subject, thread_of=thread_of, is_staff=staff)
+
+    def _thread(self, row: int, parsed: ParsedMessage, link: Link, category: str, automatic: str | None,
+                staff: bool, needs_review: bool) -> tuple[int | None, bool, bool]:
+        """Attach the message to its thread; returns (thread id, is a chaser, is the first message)."""
+        now = utcnow()
+        thread = self.store.one("SELECT * FROM threads WHERE id = ?", [link.thread_id]) if link.thread_id else None
+        if automatic:
+            # Out-of-office replies and bounces never open, reopen or close a thread.
+            return (thread["id"] if thread else None), False, False
+        if thread is None:
+            if staff:
+                return None, False, True
+            wanted = category in ACTIONABLE or needs_review
+            thread_id = self.store.insert("threads", {
+                "account_id": link.account_id, "subject": parsed.subject, "opened_at": now, "updated_at": now,
+                "status": "open" if wanted else "handled", "job_ref": link.job_ref,
+                "handled_reason": None if wanted else "nothing to answer", "starter_addr": parsed.from_addr})
+            self._remember(parsed.message_id, thread_id)
+            return thread_id, False, True
+        self._remember(parsed.message_id, thread["id"])
+        if staff:
+            self.store.update("threads", "id", thread["id"], {
+                "status": "handled", "handled_at": now, "handled_reason": f"answered by {parsed.from_addr}",
+                "updated_at": now})
+            return thread["id"], False, False
+        chaser = thread["status"] == "open"
+        values: dict[str, Any] = {"updated_at": now, "chasers": thread["chasers"] + int(chaser)}
+        if not chaser and (category in ACTIONABLE or needs_review):
+            values.update(status="open", handled_at=None, handled_reason=None)
+        self.store.update("threads", "id", thread["id"], values)
+        return thread["id"], chaser, False
+
+    def _remember(self, message_id: str, thread_id: int) -> None:
+        self.store.conn.execute("INSERT OR IGNORE INTO thread_refs (message_id, thread_id) VALUES (?, ?)",
+                                [message_id, thread_id])
+
+    def _note_bounce(self, raw: bytes, automatic: str | None) -> None:
+        """A bounce of our own mail silences automatic mail to that address for a while."""
+        if not automatic:
+            return
+        for match in _FINAL_RECIPIENT.finditer(raw[:256 * 1024]):
+            address = match.group(1).decode("ascii", "replace").lower()
+            self.store.insert("events", {"at": utcnow(), "kind": "bounce", "detail": {"address": address}})
+
+    def _is_staff(self, address: str) -> bool:
+        own = self.settings.address.lower()
+        domain = domain_of(address)
+        return address == own or any(domain == d or domain.endswith("." + d) for d in self.settings.agency_domains)
+
+    # -- bookkeeping ------------------------------------------------------------------------
+
+    def _insert_raw(self, raw: bytes, digest: str, position: Position, status: str, message_id: str = "",
+                    error: str | None = None) -> int:
+        return self.store.insert("messages", {
+            "folder": position.folder, "uidvalidity": position.uidvalidity, "uid": position.uid,
+            "raw_sha256": digest, "message_id": message_id, "raw": raw, "size": len(raw),
+            "received_at": utcnow(), "status": status, "error": error})
+
+    def _record(self, row: int, parsed: ParsedMessage, newest: str, automatic: str | None, verdict: Any,
+                entities: dict[str, Any], link: Link, thread_id: int | None, chaser: bool, decision: Route,
+                done: list[str]) -> None:
+        c = verdict.classification
+        self.store.update("messages", "id", row, {
+            "status": "processed", "from_addr": parsed.from_addr, "from_name": parsed.from_name,
+            "to_addrs": parsed.to, "cc_addrs": parsed.cc, "subject": parsed.subject,
+            "date": parsed.date.isoformat() if parsed.date else None, "in_reply_to": parsed.in_reply_to,
+            "refs": parsed.references, "body_text": parsed.text[:65536], "newest_text": newest,
+            "headers": parsed.headers, "attachments": [a.__dict__ for a in parsed.attachments],
+            "automatic": automatic, "category": c.category, "needs_review": int(verdict.needs_review),
+            "confidence": c.confidence, "class_source": c.source, "class_reasons": list(c.reasons),
+            "entities": entities, "urgency": len(entities.get("urgency", [])), "account_id": link.account_id,
+            "link_reason": link.reason, "link_detail": link.detail, "suspicious": link.suspicious,
+            "thread_id": thread_id, "is_chaser": int(chaser),
+            "route": {**decision.as_dict(), "done": done}, "processed_at": utcnow()})
+
+    def _quarantine(self, raw: bytes, digest: str, position: Position, reason: str) -> Outcome:
+        log.warning("quarantined message (%d bytes): %s", len(raw), reason)
+        with self.store.transaction():
+            known = self.store.one("SELECT id FROM messages WHERE raw_sha256 = ?", [digest])
+            if known:
+                self.store.update("messages", "id", known["id"], {"status": "quarantined", "error": reason})
+                row = known["id"]
+            else:
+                row = self._insert_raw(raw, digest, position, "quarantined", error=reason)
+            self._advance(position)
+        return Outcome(row, "", "quarantined", reason=reason)
+
+    def _advance(self, position: Position) -> None:
+        """Move the mailbox position past this message, in the same transaction as its facts."""
+        if position.uid is None:
+            return
+        self.store.conn.execute(
+            "INSERT INTO mailbox_state (folder, uidvalidity, last_uid, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(folder) DO UPDATE SET last_uid = MAX(last_uid, excluded.last_uid), "
+            "uidvalidity = excluded.uidvalidity, updated_at = excluded.updated_at",
+            [position.folder, position.uidvalidity, position.uid, utcnow()])

@@ -1,0 +1,361 @@
+"""rules.yaml: load, validate, and point at the exact line and column of every problem.
+
+The schema is pydantic models; YAML nodes keep their positions so that each validation
+error is reported as FILE:LINE:COLUMN: message. A file either loads whole or not at all.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from pathlib import Path
+from typing import Annotated, Any, Literal
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+import yaml
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+
+from classifiers import CATEGORIES
+from inbox.errors import RulesError
+
+Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
+WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+ROLE_RECIPIENTS = ("account_manager", "sender")
+_EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
+_TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
+OneOrMany = str | list[str]
+
+
+class Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class BusinessHours(Strict):
+    days: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
+    start: dt.time = dt.time(9, 0)
+    end: dt.time = dt.time(17, 30)
+
+
+class Phrase(Strict):
+    """A phrase rule: force or boost a category when any phrase appears."""
+
+    name: str
+    category: Literal["revision_request", "billing_issue", "progress_query", "other"]
+    match: list[str] = Field(min_length=1)
+    effect: Literal["force", "boost"] = "boost"
+    weight: float = Field(default=0.3, gt=0, le=1)
+
+
+class ClassifierSettings(Strict):
+    review_below: float = Field(default=0.5, ge=0, le=1)
+
+
+class Window(Strict):
+    count: int = Field(gt=0)
+    minutes: int = Field(gt=0)
+
+
+class Limits(Strict):
+    per_sender: list[Window] = [Window(count=3, minutes=10), Window(count=10, minutes=1440)]
+    bounce_quiet_days: int = Field(default=7, ge=0)
+
+
+class AccountOverride(Strict):
+    language: Literal["en", "fr", "de", "es", "nl"] | None = None
+    tone: Literal["friendly", "formal"] | None = None
+    extra_recipients: list[str] = []
+    contracted_rounds: int | None = Field(default=None, ge=0)
+    tags: list[str] = []
+
+
+class Replies(Strict):
+    language: Literal["en", "fr", "de", "es", "nl"] = "en"
+    tone: Literal["friendly", "formal"] = "friendly"
+    promise: str = "within one business day"
+    signature: str = "The account team"
+
+
+class Summary(Strict):
+    time: dt.time = dt.time(8, 0)
+    skip_days: list[Weekday] = []
+    team_lead: str | None = None
+
+
+class Condition(Strict):
+    """Every condition given must hold (AND); list values mean any of them (OR)."""
+
+    category: OneOrMany | None = None
+    confidence_at_least: float | None = Field(default=None, ge=0, le=1)
+    confidence_below: float | None = Field(default=None, ge=0, le=1)
+    needs_review: bool | None = None
+    account: OneOrMany | None = None
+    account_tag: OneOrMany | None = None
+    sender: OneOrMany | None = None
+    linked: bool | None = None
+    suspicious: bool | None = None
+    automatic: bool | None = None
+    staff: bool | None = None
+    first_message: bool | None = None
+    chaser: bool | None = None
+    entity: OneOrMany | None = None
+    entity_matches: dict[str, str] | None = None
+    amount_over: float | None = None
+    deadline_within_days: int | None = Field(default=None, ge=0)
+    urgent: bool | None = None
+    words: OneOrMany | None = None
+    subject_words: OneOrMany | None = None
+    body_words: OneOrMany | None = None
+    business_hours: bool | None = None
+    has_attachment: bool | None = None
+
+    @field_validator("category")
+    @classmethod
+    def _known_category(cls, value: OneOrMany | None) -> OneOrMany | None:
+        for item in [value] if isinstance(value, str) else value or []:
+            if item not in (*CATEGORIES, "needs_review"):
+                raise ValueError(f"unknown category {item!r}; expected one of {', '.join(CATEGORIES)}")
+        return value
+
+    @field_validator("entity_matches")
+    @classmethod
+    def _valid_patterns(cls, value: dict[str, str] | None) -> dict[str, str] | None:
+        for pattern in (value or {}).values():
+            try:
+                re.compile(pattern)
+            except re.error as exc:
+                raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+        return value
+
+
+class Action(Strict):
+    """One thing to do. Exactly one of the verbs is set."""
+
+    acknowledge: str | None = None
+    escalate: OneOrMany | None = None
+    template: str | None = None
+    keyword: str | None = None
+    move: str | None = None
+    review: str | bool | None = None
+    suppress: bool | None = None
+    stop: bool | None = None
+
+    @model_validator(mode="before")
+    @classmethod
+    def _bare_word(cls, value: Any) -> Any:
+        # "- stop", "- suppress", "- review" are allowed as bare words.
+        if isinstance(value, str):
+            return {value: True}
+        return value
+
+    @model_validator(mode="after")
+    def _one_verb(self) -> Action:
+        verbs = [v for v in ("acknowledge", "escalate", "keyword", "move", "review", "suppress", "stop")
+                 if getattr(self, v) not in (None, False)]
+        if len(verbs) != 1:
+            raise ValueError("an action needs exactly one of acknowledge, escalate, keyword, move, review, "
+                             f"suppress, stop (found {', '.join(verbs) or 'none'})")
+        if self.template and not self.escalate:
+            raise ValueError("'template' goes with 'escalate'")
+        return self
+
+    @property
+    def verb(self) -> str:
+        for verb in ("acknowledge", "escalate", "keyword", "move", "review", "suppress", "stop"):
+            if getattr(self, verb) not in (None, False):
+                return verb
+        raise AssertionError("validated action without a verb")
+
+    def recipients(self) -> list[str]:
+        return [self.escalate] if isinstance(self.escalate, str) else list(self.escalate or [])
+
+
+class Rule(Strict):
+    name: str = Field(min_length=1)
+    description: str = ""
+    when: Condition = Condition()
+    then: Annotated[list[Action], Field(min_length=1)]
+
+
+class RulesFile(Strict):
+    version: Literal[1] = 1
+    mode: Literal["live", "shadow"] = "live"
+    timezone: str = "UTC"
+    templates: str | None = None
+    business_hours: BusinessHours = BusinessHours()
+    addresses: dict[str, str] = {}
+    classifier: ClassifierSettings = ClassifierSettings()
+    phrases: list[Phrase] = []
+    limits: Limits = Limits()
+    replies: Replies = Replies()
+    accounts: dict[str, AccountOverride] = {}
+    summary: Summary = Summary()
+    rules: list[Rule] = Field(min_length=1)
+
+    @field_validator("timezone")
+    @classmethod
+    def _zone(cls, value: str) -> str:
+        try:
+            ZoneInfo(value)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise ValueError(f"unknown time zone {value!r}") from None
+        return value
+
+    @field_validator("addresses")
+    @classmethod
+    def _addresses(cls, value: dict[str, str]) -> dict[str, str]:
+        for name, address in value.items():
+            if not _EMAIL.match(address):
+                raise ValueError(f"{name}: not an email address: {address!r}")
+            if name in ROLE_RECIPIENTS:
+                raise ValueError(f"{name!r} is a built-in recipient and cannot be redefined")
+        return value
+
+
+class Rules:
+    """A validated rules file and where it came from."""
+
+    def __init__(self, spec: RulesFile, path: Path) -> None:
+        self.spec = spec
+        self.path = path
+
+    @property
+    def template_dir(self) -> Path | None:
+        if not self.spec.templates:
+            return None
+        return (self.path.parent / self.spec.templates).resolve()
+
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.spec.timezone)
+
+    def override(self, account_id: str | None) -> AccountOverride:
+        return self.spec.accounts.get(account_id or "", AccountOverride())
+
+
+def load_rules(path: Path | str, *, template_names: set[str] | None = None,
+               account_ids: set[str] | None = None) -> Rules:
+    """Load and check a rules file; raise RulesError listing every problem with its position."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except OSError as exc:
+        raise RulesError([f"{path}:1:1: cannot read: {exc.strerror}"]) from None
+    except UnicodeDecodeError as exc:
+        raise RulesError([f"{path}:1:1: not UTF-8 text: {exc.reason}"]) from None
+    return parse_rules(text, path, template_names=template_names, account_ids=account_ids)
+
+
+def parse_rules(text: str, path: Path, *, template_names: set[str] | None = None,
+                account_ids: set[str] | None = None) -> Rules:
+    root = _compose(text, path)
+    data = yaml.safe_load(text)
+    try:
+        spec = RulesFile.model_validate(data)
+    except ValidationError as exc:
+        raise RulesError(sorted(_located(path, root, error) for error in exc.errors())) from None
+    problems = _semantic_problems(spec, root, path, template_names, account_ids)
+    if problems:
+        raise RulesError(problems)
+    return Rules(spec, path)
+
+
+def _compose(text: str, path: Path) -> yaml.Node:
+    try:
+        root = yaml.compose(text, Loader=yaml.SafeLoader)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise RulesError([f"{path}:{line}:{column}: YAML syntax error: {exc.problem or exc}"]) from None
+    except yaml.YAMLError as exc:
+        raise RulesError([f"{path}:1:1: YAML error: {exc}"]) from None
+    if not isinstance(root, yaml.MappingNode):
+        raise RulesError([f"{path}:1:1: the rules file must be a mapping with a 'rules' list"])
+    return root
+
+
+def _located(path: Path, root: yaml.Node, error: Any) -> str:
+    loc = [part for part in error["loc"] if not _is_union_tag(part)]
+    node, key_node = _walk(root, loc)
+    mark = (key_node if error["type"] == "extra_forbidden" and key_node else node).start_mark
+    where = ".".join(str(p) for p in loc) or "(top)"
+    message = str(error["msg"]).removeprefix("Value error, ")
+    if error["type"] == "extra_forbidden":
+        message = f"unknown key {loc[-1]!r}"
+    return f"{path}:{mark.line + 1}:{mark.column + 1}: {where}: {message}"
+
+
+def _is_union_tag(part: Any) -> bool:
+    # pydantic adds the union member ("str", "list[str]", "function-before[...]") to error paths.
+    return isinstance(part, str) and ("[" in part or part in ("str", "bool", "int", "float"))
+
+
+def _walk(node: yaml.Node, loc: list[Any]) -> tuple[yaml.Node, yaml.Node | None]:
+    """Follow an error location through the YAML nodes as far as it goes."""
+    key_node = None
+    for part in loc:
+        if isinstance(node, yaml.MappingNode):
+            for key, value in node.value:
+                if key.value == str(part):
+                    key_node, node = key, value
+                    break
+            else:
+                return node, key_node
+        elif isinstance(node, yaml.SequenceNode) and isinstance(part, int) and part < len(node.value):
+            node, key_node = node.value[part], None
+        else:
+            return node, key_node
+    return node, key_node
+
+
+def _semantic_problems(spec: RulesFile, root: yaml.Node, path: Path, template_names: set[str] | None,
+                       account_ids: set[str] | None) -> list[str]:
+    problems: list[str] = []
+
+    def report(loc: list[Any], message: str) -> None:
+        mark = _walk(root, loc)[0].start_mark
+        problems.append(f"{path}:{mark.line + 1}:{mark.column + 1}: {'.'.join(map(str, loc))}: {message}")
+
+    seen: set[str] = set()
+    catch_all: str | None = None
+    for i, rule in enumerate(spec.rules):
+        if rule.name in seen:
+            report(["rules", i, "name"], f"duplicate rule name {rule.name!r}")
+        seen.add(rule.name)
+        if catch_all:
+            report(["rules", i], f"unreachable: rule {catch_all!r} above matches everything and stops")
+        if not rule.when.model_fields_set and any(a.verb == "stop" for a in rule.then):
+            catch_all = rule.name
+        for j, action in enumerate(rule.then):
+            _check_action(action, ["rules", i, "then", j], spec, template_names, report)
+        for key in ("account",):
+            wanted = getattr(rule.when, key)
+            for account in [wanted] if isinstance(wanted, str) else wanted or []:
+                if account_ids is not None and account not in account_ids:
+                    report(["rules", i, "when", key], f"unknown account {account!r}")
+    if account_ids is not None:
+        for account in spec.accounts:
+            if account not in account_ids:
+                report(["accounts", account], f"unknown account {account!r}")
+    if spec.summary.team_lead and spec.summary.team_lead not in spec.addresses \
+            and not _EMAIL.match(spec.summary.team_lead):
+        report(["summary", "team_lead"], f"unknown address name {spec.summary.team_lead!r}")
+    return problems
+
+
+def _check_action(action: Action, loc: list[Any], spec: RulesFile, template_names: set[str] | None,
+                  report: Any) -> None:
+    if action.verb == "escalate":
+        for name in action.recipients():
+            if name not in ROLE_RECIPIENTS and name not in spec.addresses and not _EMAIL.match(name):
+                report([*loc, "escalate"], f"unknown recipient {name!r}: name it under 'addresses'")
+    template = action.acknowledge if action.verb == "acknowledge" else action.template
+    if template is not None:
+        if not _TEMPLATE_NAME.match(template):
+            report(loc, f"invalid template name {template!r}")
+        elif template_names is not None and template not in template_names:
+            report(loc, f"unknown template {template!r}")
+
+
+def default_rules_path() -> Path:
+    """The shipped rules.yaml: packaged next to this module in a wheel, at the repo root in a checkout."""
+    packaged = Path(__file__).parent / "default_rules.yaml"
+    return packaged if packaged.exists() else Path(__file__).parent.parent / "rules.yaml"

@@ -1,0 +1,42 @@
+"""A throw-away pipeline on an in-memory database: for classify, eval, rules test and replay.
+
+It never touches the user's database beyond reading its accounts.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from pathlib import Path
+from typing import Any
+
+from inbox.accounts import import_accounts
+from inbox.config import Settings
+from inbox.pipeline import Pipeline
+from inbox.rules import Rules
+from inbox.store import Store, loads
+
+
+def scratch_pipeline(settings: Settings, rules: Rules, *, accounts: list[dict[str, Any]] | None = None,
+                     accounts_db: Path | None = None) -> Pipeline:
+    store = Store(":memory:")
+    rows = list(accounts or [])
+    if accounts_db is not None and accounts_db.exists():
+        rows += _accounts_from(accounts_db)
+    if rows:
+        import_accounts(store, rows)
+    return Pipeline(store, settings, rules)
+
+
+def _accounts_from(path: Path) -> list[dict[str, Any]]:
+    """Read accounts from the user's database without writing to it (read-only URI)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        rows = conn.execute("SELECT * FROM accounts").fetchall()
+    except sqlite3.DatabaseError:
+        return []
+    finally:
+        conn.close()
+    return [{"account_id": r["account_id"], "name": r["name"], "code": r["code"],
+             "domains": loads(r["domains"], []), "contacts": loads(r["contacts"], []),
+             "account_manager": r["account_manager"], "settings": loads(r["settings"], {})} for r in rows]

@@ -1,0 +1,192 @@
+"""SQLite storage: every fact Liaison knows, and every side effect before and after it happens.
+
+Writes go through `Store.transaction()` (BEGIN IMMEDIATE ... COMMIT) so that a crash at
+any point leaves either all or none of a step. Schema changes are registered once in
+MIGRATIONS and each is applied atomically together with its record.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+import threading
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import sqlite_utils
+
+MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
+    (
+        "0001_initial",
+        (
+            """CREATE TABLE mailbox_state (
+                folder TEXT PRIMARY KEY, uidvalidity INTEGER, last_uid INTEGER NOT NULL DEFAULT 0,
+                updated_at TEXT)""",
+            """CREATE TABLE messages (
+                id INTEGER PRIMARY KEY, folder TEXT, uidvalidity INTEGER, uid INTEGER,
+                raw_sha256 TEXT NOT NULL UNIQUE, message_id TEXT, raw BLOB NOT NULL, size INTEGER,
+                received_at TEXT NOT NULL, status TEXT NOT NULL, error TEXT,
+                from_addr TEXT, from_name TEXT, to_addrs TEXT, cc_addrs TEXT, subject TEXT, date TEXT,
+                in_reply_to TEXT, refs TEXT, body_text TEXT, newest_text TEXT, headers TEXT,
+                attachments TEXT, automatic TEXT,
+                category TEXT, needs_review INTEGER DEFAULT 0, confidence REAL, class_source TEXT, class_reasons TEXT,
+                entities TEXT, urgency INTEGER DEFAULT 0,
+                account_id TEXT, link_reason TEXT, link_detail TEXT, suspicious TEXT,
+                thread_id INTEGER, is_chaser INTEGER DEFAULT 0, route TEXT, processed_at TEXT)""",
+            "CREATE INDEX messages_message_id ON messages(message_id)",
+            "CREATE INDEX messages_received ON messages(received_at)",
+            "CREATE INDEX messages_thread ON messages(thread_id)",
+            """CREATE TABLE accounts (
+                account_id TEXT PRIMARY KEY, name TEXT NOT NULL, code TEXT, domains TEXT NOT NULL,
+                contacts TEXT NOT NULL, account_manager TEXT, settings TEXT NOT NULL DEFAULT '{}',
+                updated_at TEXT)""",
+            """CREATE TABLE threads (
+                id INTEGER PRIMARY KEY, account_id TEXT, subject TEXT, status TEXT NOT NULL,
+                opened_at TEXT, updated_at TEXT, chasers INTEGER NOT NULL DEFAULT 0,
+                acknowledged INTEGER NOT NULL DEFAULT 0, handled_at TEXT, handled_reason TEXT,
+                job_ref TEXT, starter_addr TEXT)""",
+            """CREATE TABLE thread_refs (
+                message_id TEXT PRIMARY KEY, thread_id INTEGER NOT NULL)""",
+            """CREATE TABLE outbox (
+                id INTEGER PRIMARY KEY, dedupe_key TEXT NOT NULL UNIQUE, message_row INTEGER,
+                kind TEXT NOT NULL, rule TEXT, mail_from TEXT NOT NULL, recipients TEXT NOT NULL,
+                message_id TEXT NOT NULL UNIQUE, subject TEXT, raw BLOB NOT NULL, status TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT, last_error TEXT,
+                created_at TEXT NOT NULL, sent_at TEXT, thread_id INTEGER)""",
+            "CREATE INDEX outbox_status ON outbox(status, next_attempt_at)",
+            """CREATE TABLE imap_actions (
+                id INTEGER PRIMARY KEY, message_row INTEGER NOT NULL, folder TEXT, uidvalidity INTEGER,
+                uid INTEGER, verb TEXT NOT NULL, argument TEXT NOT NULL, status TEXT NOT NULL,
+                created_at TEXT NOT NULL, done_at TEXT, error TEXT)""",
+            """CREATE TABLE events (
+                id INTEGER PRIMARY KEY, at TEXT NOT NULL, kind TEXT NOT NULL, message_row INTEGER,
+                detail TEXT)""",
+            """CREATE TABLE runs (
+                id INTEGER PRIMARY KEY, started_at TEXT NOT NULL, finished_at TEXT, mode TEXT,
+                processed INTEGER DEFAULT 0, quarantined INTEGER DEFAULT 0, sent INTEGER DEFAULT 0)""",
+        ),
+    ),
+]
+
+
+def utcnow() -> str:
+    """The current time as an ISO 8601 UTC string (sortable, what every column stores)."""
+    return datetime.now(UTC).isoformat(timespec="microseconds")
+
+
+class Store:
+    """A connection to the Liaison database."""
+
+    def __init__(self, path: Path | str) -> None:
+        self.path = Path(path)
+        _create_private(self.path)
+        # isolation_level=None: we issue BEGIN/COMMIT ourselves, so nothing commits behind our back.
+        conn = sqlite3.connect(str(self.path), timeout=30, isolation_level=None, check_same_thread=False)
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("PRAGMA foreign_keys = ON")
+        self.db = sqlite_utils.Database(conn)
+        if str(self.path) != ":memory:":
+            self.db.enable_wal()
+        conn.execute("PRAGMA synchronous = NORMAL")
+        self.conn = conn
+        self._depth = 0
+        self._lock = threading.RLock()
+        migrate(self)
+
+    def close(self) -> None:
+        self.conn.close()
+
+    @contextmanager
+    def transaction(self) -> Iterator[None]:
+        """BEGIN IMMEDIATE ... COMMIT; nested calls join the outer transaction."""
+        with self._lock:
+            if self._depth:
+                self._depth += 1
+                try:
+                    yield
+                finally:
+                    self._depth -= 1
+                return
+            self.conn.execute("BEGIN IMMEDIATE")
+            self._depth = 1
+            try:
+                yield
+            except BaseException:
+                self.conn.execute("ROLLBACK")
+                raise
+            else:
+                self.conn.execute("COMMIT")
+            finally:
+                self._depth = 0
+
+    def insert(self, table: str, row: dict[str, Any]) -> int:
+        columns = ", ".join(row)
+        marks = ", ".join("?" for _ in row)
+        cursor = self.conn.execute(
+            f"INSERT INTO {table} ({columns}) VALUES ({marks})", [_cell(v) for v in row.values()]
+        )
+        return int(cursor.lastrowid or 0)
+
+    def update(self, table: str, key: str, key_value: Any, values: dict[str, Any]) -> None:
+        sets = ", ".join(f"{name} = ?" for name in values)
+        self.conn.execute(
+            f"UPDATE {table} SET {sets} WHERE {key} = ?", [*(_cell(v) for v in values.values()), key_value]
+        )
+
+    def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
+        rows = list(self.db.query(sql, params))
+        return rows[0] if rows else None
+
+    def all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
+        return list(self.db.query(sql, params))
+
+    def event(self, kind: str, detail: dict[str, Any] | str, message_row: int | None = None) -> None:
+        """Record a fact worth showing later (a reload refused, a send given up, ...)."""
+        with self.transaction():
+            self.insert("events", {"at": utcnow(), "kind": kind, "message_row": message_row, "detail": detail})
+
+
+def _cell(value: Any) -> Any:
+    """JSON-encode containers so every column holds a plain SQLite value."""
+    if isinstance(value, dict | list | tuple):
+        return json.dumps(value, ensure_ascii=False, default=str)
+    return value
+
+
+def loads(value: str | None, default: Any = None) -> Any:
+    """Decode a JSON column written by `_cell`."""
+    if value in (None, ""):
+        return default
+    return json.loads(value)
+
+
+def migrate(store: Store) -> list[str]:
+    """Apply every registered migration not yet applied, each atomically with its record."""
+    store.conn.execute("CREATE TABLE IF NOT EXISTS _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+    applied = {row["name"] for row in store.db.query("SELECT name FROM _migrations")}
+    done = []
+    for name, statements in MIGRATIONS:
+        if name in applied:
+            continue
+        with store.transaction():
+            # Re-check inside the write lock: another process may have just migrated.
+            if store.one("SELECT name FROM _migrations WHERE name = ?", [name]):
+                continue
+            for statement in statements:
+                store.conn.execute(statement)
+            store.insert("_migrations", {"name": name, "applied_at": utcnow()})
+        done.append(name)
+    return done
+
+
+def _create_private(path: Path) -> None:
+    """Create the database file owner-only before SQLite does (its WAL files copy this mode)."""
+    if str(path) == ":memory:" or path.exists():
+        return
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd = os.open(path, os.O_CREAT | os.O_WRONLY, 0o600)
+    os.close(fd)

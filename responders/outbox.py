@@ -1,0 +1,148 @@
+"""The durable outbox: planned in the same transaction as the decision, sent exactly once.
+
+Each outgoing message is stored with its Message-ID before any SMTP traffic. A send is
+recorded as `sending` before the SMTP transaction and `sent` after it; temporary failures
+retry with exponential backoff, permanent ones are given up with the server's answer.
+The one window no protocol can close (the server accepted, we crashed before recording
+it) is retried with the same Message-ID, so receivers can recognise the duplicate.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.message import EmailMessage
+from typing import Any
+
+from inbox.errors import PermanentSendError, TemporarySendError
+from inbox.store import Store, utcnow
+from responders.smtp import Transport
+
+log = logging.getLogger("liaison.outbox")
+
+BACKOFF_START = timedelta(seconds=30)
+BACKOFF_CAP = timedelta(hours=1)
+GIVE_UP_AFTER = timedelta(days=2)
+DUE_STATES = ("pending", "retry")
+
+
+@dataclass
+class FlushResult:
+    sent: int = 0
+    retried: int = 0
+    failed: int = 0
+
+
+def plan(
+    store: Store,
+    *,
+    dedupe_key: str,
+    kind: str,
+    message: EmailMessage,
+    mail_from: str,
+    recipients: list[str],
+    rule: str | None = None,
+    message_row: int | None = None,
+    thread_id: int | None = None,
+    status: str = "pending",
+) -> int | None:
+    """Store an outgoing message (inside the caller's transaction); None when already planned."""
+    if store.one("SELECT id FROM outbox WHERE dedupe_key = ?", [dedupe_key]):
+        return None
+    return store.insert("outbox", {
+        "dedupe_key": dedupe_key, "message_row": message_row, "kind": kind, "rule": rule,
+        "mail_from": mail_from, "recipients": recipients, "message_id": message["Message-ID"],
+        "subject": message["Subject"], "raw": message.as_bytes(), "status": status,
+        "created_at": utcnow(), "next_attempt_at": utcnow(), "thread_id": thread_id,
+    })
+
+
+def recover(store: Store) -> int:
+    """After a crash: sends caught mid-transaction are due again (same Message-ID)."""
+    with store.transaction():
+        rows = store.all("SELECT id FROM outbox WHERE status = 'sending'")
+        for row in rows:
+            store.update("outbox", "id", row["id"], {"status": "retry", "next_attempt_at": utcnow(),
+                                                     "last_error": "interrupted while sending; resent"})
+    return len(rows)
+
+
+def due(store: Store, now: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+    # A message waits while an earlier one of the same kind in its thread is undelivered,
+    # so a thread's mail arrives in order even across an outage.
+    return store.all(
+        "SELECT id, mail_from, recipients, raw, attempts, created_at, kind, message_id FROM outbox o "
+        "WHERE status IN ('pending', 'retry') AND next_attempt_at <= ? AND NOT EXISTS ("
+        " SELECT 1 FROM outbox e WHERE e.thread_id = o.thread_id AND e.kind = o.kind AND e.id < o.id"
+        " AND e.status IN ('pending', 'retry', 'sending')) ORDER BY id LIMIT ?",
+        [now or utcnow(), limit],
+    )
+
+
+def next_due_at(store: Store) -> datetime | None:
+    row = store.one("SELECT MIN(next_attempt_at) AS at FROM outbox WHERE status IN ('pending', 'retry')")
+    return datetime.fromisoformat(row["at"]) if row and row["at"] else None
+
+
+def flush(store: Store, transport: Transport, *, stop: Any = None) -> FlushResult:
+    """Send everything due, in order, until nothing is due; stop early when `stop()` is true.
+
+    The first temporary failure ends the flush: the server is most likely unwell, and
+    hammering it with the rest of the queue would only reorder mail.
+    """
+    result = FlushResult()
+    while not result.retried:
+        rows = due(store)
+        if not rows:
+            break
+        for row in rows:
+            if stop is not None and stop():
+                return result
+            if not _send_one(store, transport, row, result):
+                break
+    return result
+
+
+def _send_one(store: Store, transport: Transport, row: dict[str, Any], result: FlushResult) -> bool:
+    """Send one stored message, recording before and after; False after a temporary failure."""
+    with store.transaction():
+        store.update("outbox", "id", row["id"], {"status": "sending", "attempts": row["attempts"] + 1})
+    try:
+        answer = transport.send(row["mail_from"], json.loads(row["recipients"]), row["raw"])
+    except TemporarySendError as exc:
+        _retry_or_give_up(store, row, str(exc), result)
+        return False
+    except PermanentSendError as exc:
+        _mark(store, row["id"], "failed", str(exc))
+        log.warning("gave up %s %s: %s", row["kind"], row["message_id"], exc)
+        result.failed += 1
+        return True
+    _mark(store, row["id"], "shadow" if transport.shadow else "sent", answer, sent=True)
+    result.sent += 1
+    return True
+
+
+def _retry_or_give_up(store: Store, row: dict[str, Any], error: str, result: FlushResult) -> None:
+    age = datetime.now(UTC) - datetime.fromisoformat(row["created_at"])
+    if age > GIVE_UP_AFTER:
+        _mark(store, row["id"], "failed", f"gave up after {row['attempts'] + 1} attempts: {error}")
+        result.failed += 1
+        return
+    delay = min(BACKOFF_START * (2 ** row["attempts"]), BACKOFF_CAP)
+    with store.transaction():
+        store.update("outbox", "id", row["id"], {
+            "status": "retry", "last_error": error,
+            "next_attempt_at": (datetime.now(UTC) + delay).isoformat(timespec="microseconds"),
+        })
+    log.info("will retry %s %s in %ss: %s", row["kind"], row["message_id"], int(delay.total_seconds()), error)
+    result.retried += 1
+
+
+def _mark(store: Store, outbox_id: int, status: str, detail: str, *, sent: bool = False) -> None:
+    values: dict[str, Any] = {"status": status, "last_error": None if sent else detail}
+    if sent:
+        values["sent_at"] = utcnow()
+    with store.transaction():
+        store.update("outbox", "id", outbox_id, values)

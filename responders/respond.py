@@ -1,0 +1,236 @@
+"""Respond: turn the route's actions into stored outgoing mail and mailbox actions.
+
+Nothing is sent here. Acknowledgements and escalations are rendered and planned in the
+outbox inside the message's transaction; the loop guards (RFC 3834, one acknowledgement
+per thread, per-sender caps, bounce quiet period) are enforced here whatever the rules say.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from classifiers import Classification
+from classifiers.linking import AccountIndex, Link
+from inbox.config import Settings
+from inbox.errors import TemplateError
+from inbox.parse import ParsedMessage
+from inbox.rules import Rules
+from inbox.store import Store, utcnow
+from responders import outbox
+from responders.compose import build_acknowledgement, build_escalation, new_message_id, valid_address
+from responders.routing import Facts, PlannedAction, Route
+from responders.templates import TemplateLibrary
+
+log = logging.getLogger("liaison.respond")
+CATEGORY_LABELS = {
+    "revision_request": "Revision request", "billing_issue": "Billing issue",
+    "progress_query": "Progress query", "other": "Other", "needs_review": "Needs review",
+}
+
+
+class Responder:
+    def __init__(self, store: Store, settings: Settings, rules: Rules, templates: TemplateLibrary) -> None:
+        self.store = store
+        self.settings = settings
+        self.rules = rules
+        self.templates = templates
+
+    def respond(self, row: int, parsed: ParsedMessage, raw: bytes, facts: Facts, decision: Route, link: Link,
+                thread_id: int | None, classification: Classification, index: AccountIndex) -> list[str]:
+        """Plan every action; return one line per action saying what was done or why not."""
+        context = self._context(parsed, facts, link, thread_id, classification, index)
+        done: list[str] = []
+        acknowledged = False
+        for action in decision.of("acknowledge")[:1]:
+            result = self._acknowledge(row, parsed, facts, thread_id, action, context)
+            acknowledged = result.startswith("acknowledge:")
+            done.append(result)
+        context["acknowledged"] = acknowledged
+        for i, action in enumerate(decision.of("escalate")):
+            done.append(self._escalate(row, parsed, raw, thread_id, action, context, i))
+        for action in decision.actions:
+            if action.verb in ("keyword", "move"):
+                self.store.insert("imap_actions", {
+                    "message_row": row, "verb": action.verb, "argument": action.argument, "status": "pending",
+                    "created_at": utcnow()})
+                done.append(f"{action.verb}: {action.argument}")
+            elif action.verb == "review":
+                done.append(f"review: {action.argument}")
+        return done
+
+    # -- acknowledgements -----------------------------------------------------------------
+
+    def _acknowledge(self, row: int, parsed: ParsedMessage, facts: Facts, thread_id: int | None,
+                     action: PlannedAction, context: dict[str, Any]) -> str:
+        refusal = self._refusal(parsed, facts, thread_id)
+        if refusal:
+            return f"no acknowledgement: {refusal}"
+        language = self.rules.override(facts.account_id).language or self.rules.spec.replies.language
+        try:
+            text, html = self.templates.render(action.template or "", language, context)
+            message = build_acknowledgement(parsed, sender=self.settings.address,
+                                            message_id=new_message_id(self.settings.address), text=text, html=html)
+        except (TemplateError, ValueError) as exc:
+            self._failure(row, "acknowledge", str(exc))
+            return f"acknowledgement failed: {exc}"
+        key = f"ack:thread:{thread_id}" if thread_id else f"ack:message:{row}"
+        planned = outbox.plan(self.store, dedupe_key=key, kind="acknowledge", message=message,
+                              mail_from=self.settings.address, recipients=[parsed.from_addr], rule=action.rule,
+                              message_row=row, thread_id=thread_id)
+        if planned is None:
+            return "no acknowledgement: already acknowledged"
+        if thread_id:
+            self.store.update("threads", "id", thread_id, {"acknowledged": 1})
+            self.store.conn.execute("INSERT OR IGNORE INTO thread_refs (message_id, thread_id) VALUES (?, ?)",
+                                    [message["Message-ID"], thread_id])
+        return f"acknowledge: {parsed.from_addr} ({action.template})"
+
+    def _refusal(self, parsed: ParsedMessage, facts: Facts, thread_id: int | None) -> str | None:
+        """Why this sender must not get an automatic reply now, or None."""
+        if facts.automatic:
+            return "automatic mail"
+        if facts.staff:
+            return "sender is agency staff"
+        if facts.suspicious:
+            return "suspicious sender"
+        try:
+            valid_address(parsed.from_addr)
+        except ValueError:
+            return "no usable sender address"
+        if thread_id and self.store.one("SELECT 1 FROM threads WHERE id = ? AND acknowledged = 1", [thread_id]):
+            return "thread already acknowledged"
+        return self._bounced(parsed.from_addr) or self._over_limit(parsed.from_addr)
+
+    def _bounced(self, address: str) -> str | None:
+        days = self.rules.spec.limits.bounce_quiet_days
+        since = (datetime.now(UTC) - timedelta(days=days)).isoformat()
+        found = self.store.one("SELECT at FROM events WHERE kind = 'bounce' AND at >= ? AND "
+                               "json_extract(detail, '$.address') = ? LIMIT 1", [since, address])
+        return f"{address} bounced our mail within {days} days" if found else None
+
+    def _over_limit(self, address: str) -> str | None:
+        for window in self.rules.spec.limits.per_sender:
+            since = (datetime.now(UTC) - timedelta(minutes=window.minutes)).isoformat()
+            count = self.store.one(
+                "SELECT COUNT(*) AS n FROM outbox WHERE kind = 'acknowledge' AND recipients = ? AND created_at >= ?",
+                [json.dumps([address]), since])["n"]
+            if count >= window.count:
+                return f"rate limit: {window.count} acknowledgements in {window.minutes} minutes"
+        return None
+
+    # -- escalations --------------------------------------------------------------------
+
+    def _escalate(self, row: int, parsed: ParsedMessage, raw: bytes, thread_id: int | None, action: PlannedAction,
+                  context: dict[str, Any], number: int) -> str:
+        recipients = self._recipients(action.argument, context)
+        if not recipients:
+            self._failure(row, "escalate", f"no address for {', '.join(action.argument)}")
+            return f"escalation failed: no address for {', '.join(action.argument)}"
+        label = CATEGORY_LABELS.get(context["category"], context["category"])
+        who = context["account_name"] or parsed.from_addr or "unknown sender"
+        subject = f"[Liaison] {label}: {who} - {parsed.subject or '(no subject)'}"
+        if context.get("warning"):
+            subject = f"[Liaison] SUSPICIOUS: {who} - {parsed.subject or '(no subject)'}"
+        try:
+            text, html = self.templates.render(action.template or "escalate", "en", context)
+            message = build_escalation(parsed, raw, sender=self.settings.address, to=recipients, subject=subject,
+                                       message_id=new_message_id(self.settings.address), text=text, html=html)
+        except (TemplateError, ValueError) as exc:
+            self._failure(row, "escalate", str(exc))
+            return f"escalation failed: {exc}"
+        outbox.plan(self.store, dedupe_key=f"escalate:{row}:{number}", kind="escalate", message=message,
+                    mail_from=self.settings.address, recipients=recipients, rule=action.rule, message_row=row,
+                    thread_id=thread_id)
+        return f"escalate: {', '.join(recipients)}"
+
+    def _recipients(self, names: list[str], context: dict[str, Any]) -> list[str]:
+        addresses = self.rules.spec.addresses
+        found = []
+        for name in names:
+            if name == "account_manager":
+                found.append(context["account_manager_email"] or addresses.get("team_lead", ""))
+            elif name == "sender":
+                found.append(context["client_address"])
+            else:
+                found.append(addresses.get(name, name if "@" in name else ""))
+        found += self.rules.override(context["account_id"]).extra_recipients
+        return list(dict.fromkeys(a for a in found if a))
+
+    def _failure(self, row: int, action: str, reason: str) -> None:
+        log.error("%s failed for message %s: %s", action, row, reason)
+        self.store.insert("events", {"at": utcnow(), "kind": "action_failed", "message_row": row,
+                                     "detail": {"action": action, "reason": reason}})
+
+    # -- what templates can use ------------------------------------------------------------
+
+    def _context(self, parsed: ParsedMessage, facts: Facts, link: Link, thread_id: int | None,
+                 classification: Classification, index: AccountIndex) -> dict[str, Any]:
+        account = index.accounts.get(link.account_id or "")
+        manager = account.account_manager if account else ""
+        override = self.rules.override(link.account_id)
+        replies = self.rules.spec.replies
+        thread = self.store.one("SELECT chasers FROM threads WHERE id = ?", [thread_id]) if thread_id else None
+        category = "needs_review" if facts.needs_review else facts.category
+        return {
+            "client_first_name": first_name(parsed.from_name, parsed.from_addr),
+            "client_name": parsed.from_name or parsed.from_addr,
+            "client_address": parsed.from_addr,
+            "account_id": link.account_id,
+            "account_name": account.name if account else "",
+            "account_manager_email": manager,
+            "account_manager_name": name_from_address(manager) or "your account manager",
+            "job_ref": link.job_ref or "",
+            "subject": parsed.subject,
+            "title": parsed.subject,
+            "category": category,
+            "category_label": CATEGORY_LABELS.get(category, category),
+            "confidence": classification.confidence,
+            "source": classification.source,
+            "link_reason": link.reason if link.account_id else "",
+            "warning": link.suspicious or "",
+            "received": facts.received_at.strftime("%Y-%m-%d %H:%M UTC"),
+            "message_id": parsed.message_id,
+            "newest_text": facts.body[:4000],
+            "chasers": thread["chasers"] if thread else 0,
+            "entity_lines": entity_lines(facts.entities),
+            "invoice_numbers": facts.entities.get("invoice_number", []),
+            "promise": replies.promise,
+            "signature": replies.signature,
+            "tone": override.tone or replies.tone,
+            "language": override.language or replies.language,
+            "agency_address": self.settings.address,
+            "acknowledged": False,
+        }
+
+
+def first_name(display_name: str, address: str) -> str:
+    """'Anna' from 'Anna Berg', 'Berg, Anna' or anna.berg@...; 'there' when nothing fits."""
+    name = display_name.strip().strip("'\"")
+    if "," in name:
+        name = name.split(",", 1)[1].strip()
+    candidate = name.split()[0] if name.split() else address.split("@")[0].split(".")[0]
+    candidate = candidate.strip("'\"()")
+    return candidate.capitalize() if candidate.isalpha() and len(candidate) > 1 else "there"
+
+
+def name_from_address(address: str) -> str:
+    """'Anna Berg' from anna.berg@agency.example."""
+    local = address.split("@")[0]
+    parts = [p for p in local.replace("_", ".").replace("-", ".").split(".") if p.isalpha()]
+    return " ".join(p.capitalize() for p in parts)
+
+
+def entity_lines(entities: dict[str, list[Any]]) -> list[str]:
+    lines = []
+    labels = {"invoice_number": "invoice", "po_number": "PO", "job_ref": "job", "urgency": "urgency"}
+    for label, values in entities.items():
+        if label == "amount":
+            lines.append("amount " + ", ".join(v["text"] for v in values))
+        elif label == "deadline":
+            lines.append("deadline " + ", ".join(f"{v['text']} ({v['date']})" for v in values))
+        else:
+            lines.append(f"{labels.get(label, label)} " + ", ".join(map(str, values)))
+    return lines

@@ -1,0 +1,132 @@
+"""Transports: how a stored outgoing message leaves. SMTP for real, a Maildir for shadow mode.
+
+SMTP keeps one connection open across a burst and maps every failure onto
+TemporarySendError (4xx, lost connection: retry later) or PermanentSendError (5xx).
+STARTTLS is required when asked for: never fall back to clear text.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import mailbox
+import ssl
+from pathlib import Path
+from typing import Protocol
+
+import aiosmtplib
+
+from inbox.config import ServerSettings
+from inbox.errors import PermanentSendError, TemporarySendError
+
+
+class Transport(Protocol):
+    shadow: bool
+
+    def send(self, mail_from: str, recipients: list[str], raw: bytes) -> str: ...
+
+    def close(self) -> None: ...
+
+
+class MaildirTransport:
+    """Shadow mode and the demo: write what would be sent into a Maildir for review."""
+
+    shadow = True
+
+    def __init__(self, path: Path) -> None:
+        self.path = Path(path)
+        self.maildir = mailbox.Maildir(str(self.path), create=True)
+
+    def send(self, mail_from: str, recipients: list[str], raw: bytes) -> str:
+        key = self.maildir.add(raw)
+        return f"written to {self.path / 'new' / key}"
+
+    def close(self) -> None:
+        self.maildir.close()
+
+
+class SMTPTransport:
+    """aiosmtplib with connection reuse, driven from synchronous code on a private loop."""
+
+    shadow = False
+
+    def __init__(self, server: ServerSettings, *, timeout: float = 30.0) -> None:
+        self.server = server
+        self.timeout = timeout
+        self._loop = asyncio.new_event_loop()
+        self._client: aiosmtplib.SMTP | None = None
+
+    def send(self, mail_from: str, recipients: list[str], raw: bytes) -> str:
+        return self._loop.run_until_complete(self._send(mail_from, recipients, raw))
+
+    def close(self) -> None:
+        if self._client is not None:
+            self._loop.run_until_complete(self._quit())
+        self._loop.close()
+
+    async def _send(self, mail_from: str, recipients: list[str], raw: bytes) -> str:
+        try:
+            client = await self._connected()
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+            # Cannot connect, TLS refused, login refused: a server or configuration problem,
+            # never a reason to give up on the message itself.
+            await self._drop()
+            raise TemporarySendError(f"cannot connect to {self.server.describe()}: {exc}") from None
+        try:
+            errors, response = await client.sendmail(mail_from, recipients, raw)
+        except aiosmtplib.SMTPRecipientsRefused as exc:
+            raise _classified(exc.recipients[0].code, str(exc.recipients[0])) from None
+        except aiosmtplib.SMTPResponseException as exc:
+            await self._drop()
+            raise _classified(exc.code, exc.message) from None
+        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+            await self._drop()
+            raise TemporarySendError(f"{type(exc).__name__}: {exc}") from None
+        if errors:
+            refused = "; ".join(f"{rcpt}: {resp.code} {resp.message}" for rcpt, resp in errors.items())
+            raise PermanentSendError(f"some recipients refused: {refused}")
+        return response
+
+    async def _connected(self) -> aiosmtplib.SMTP:
+        if self._client is not None and self._client.is_connected:
+            return self._client
+        server = self.server
+        context = ssl.create_default_context()
+        if not server.verify_tls:
+            context.check_hostname = False
+            context.verify_mode = ssl.CERT_NONE
+        client = aiosmtplib.SMTP(
+            hostname=server.host,
+            port=server.port,
+            use_tls=server.security == "ssl",
+            start_tls=server.security == "starttls",
+            tls_context=context if server.security != "none" else None,
+            timeout=self.timeout,
+        )
+        await client.connect()
+        if server.user:
+            await client.login(server.user, server.password)
+        self._client = client
+        return client
+
+    async def _drop(self) -> None:
+        if self._client is not None:
+            try:
+                self._client.close()
+            except Exception:
+                pass
+        self._client = None
+
+    async def _quit(self) -> None:
+        try:
+            if self._client is not None and self._client.is_connected:
+                await self._client.quit()
+        except (aiosmtplib.SMTPException, OSError):
+            pass
+        await self._drop()
+
+
+def _classified(code: int, message: str) -> TemporarySendError | PermanentSendError:
+    text = f"{code} {message}".strip()
+    if 400 <= code < 500:
+        return TemporarySendError(text)
+    return PermanentSendError(text)
