@@ -35,7 +35,8 @@ _URGENT = re.compile(
 _WEEKDAYS = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5,
              "sunday": 6}
 _MONTHS = {m: i for i, m in enumerate(
-    ["january", "february", "march", "april", "may", "june", "july", "august", "september", "october", "november", "december"], 1)}
+    ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
+     "november", "december"), 1)}
 _BY_WEEKDAY = re.compile(r"\b(?:by|before|until|on|for|no later than)\s+(?:next\s+)?(" +
                          "|".join(_WEEKDAYS) + r")\b", re.IGNORECASE)
 _BY_NTH = re.compile(r"\b(?:by|before|until|on|for)\s+(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)\b(?:\s+of\s+(" +

@@ -12,7 +12,15 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 FREE_MAIL = frozenset(
-    ["gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.co.uk", "hotmail.fr", "hotmail.de", "hotmail.es", "hotmail.nl", "live.com", "live.co.uk", "live.fr", "live.nl", "msn.com", "yahoo.com", "yahoo.co.uk", "yahoo.fr", "yahoo.de", "yahoo.es", "ymail.com", "icloud.com", "me.com", "mac.com", "aol.com", "gmx.com", "gmx.de", "gmx.net", "gmx.fr", "web.de", "t-online.de", "freenet.de", "proton.me", "protonmail.com", "pm.me", "mail.com", "zoho.com", "yandex.com", "yandex.ru", "orange.fr", "wanadoo.fr", "free.fr", "laposte.net", "sfr.fr", "libero.it", "ziggo.nl", "kpnmail.nl", "telenet.be", "skynet.be", "fastmail.com", "hey.com", "tutanota.com", "mail.ru", "qq.com", "163.com"]
+    (
+        "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.co.uk", "hotmail.fr",
+        "hotmail.de", "hotmail.es", "hotmail.nl", "live.com", "live.co.uk", "live.fr", "live.nl", "msn.com",
+        "yahoo.com", "yahoo.co.uk", "yahoo.fr", "yahoo.de", "yahoo.es", "ymail.com", "icloud.com", "me.com",
+        "mac.com", "aol.com", "gmx.com", "gmx.de", "gmx.net", "gmx.fr", "web.de", "t-online.de", "freenet.de",
+        "proton.me", "protonmail.com", "pm.me", "mail.com", "zoho.com", "yandex.com", "yandex.ru",
+        "orange.fr", "wanadoo.fr", "free.fr", "laposte.net", "sfr.fr", "libero.it", "ziggo.nl", "kpnmail.nl",
+        "telenet.be", "skynet.be", "fastmail.com", "hey.com", "tutanota.com", "mail.ru", "qq.com", "163.com"
+    )
 )
 CODE_PATTERN = re.compile(r"\[?\b([A-Z][A-Z0-9]{1,11})-(\d{1,6})\b\]?")
 _CONFUSABLE = str.maketrans({"0": "o", "1": "l", "3": "e", "5": "s", "7": "t", "4": "a", "|": "l", "i": "l"})

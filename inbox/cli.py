@@ -89,6 +89,13 @@ def build_parser() -> argparse.ArgumentParser:
     replay.add_argument("file", type=Path, metavar="NEW_RULES.yaml")
     replay.add_argument("--days", type=int, default=7)
 
+    summary = _command(commands, "summary", "preview or send the daily triage summary", cmd_summary)
+    action = summary.add_mutually_exclusive_group(required=True)
+    action.add_argument("--preview", type=Path, metavar="FILE.html", help="write the HTML, send nothing")
+    action.add_argument("--send", action="store_true", help="send today's summaries now")
+    summary.add_argument("--for", dest="recipient", metavar="ADDRESS", help="one recipient (default: the team lead)")
+    summary.add_argument("--date", type=_date, default=None, metavar="YYYY-MM-DD")
+
     accounts = commands.add_parser("accounts", help="manage client accounts")
     sub = accounts.add_subparsers(title="accounts commands", metavar="ACTION")
     imp = _command(sub, "import", "add or update accounts from a CSV file", cmd_accounts_import)
@@ -163,7 +170,8 @@ def explain(pipeline: Any, row: int) -> dict[str, Any]:
     fired = [t["rule"] for t in route.get("trace", []) if t["hit"]]
     return {
         "status": m["status"], "message_id": m["message_id"], "from": m["from_addr"], "subject": m["subject"],
-        "category": m["category"], "needs_review": bool(m["needs_review"]), "confidence": round(m["confidence"] or 0, 3), "decided_by": m["class_source"],
+        "category": m["category"], "needs_review": bool(m["needs_review"]),
+        "confidence": round(m["confidence"] or 0, 3), "decided_by": m["class_source"],
         "reasons": loads(m["class_reasons"], []), "automatic": m["automatic"], "account": m["account_id"],
         "link": m["link_reason"], "link_detail": m["link_detail"], "suspicious": m["suspicious"],
         "entities": loads(m["entities"], {}), "rules_fired": fired, "actions": route.get("done", []),
@@ -347,6 +355,48 @@ def cmd_rules_replay(args: argparse.Namespace) -> int:
         for field, (before, after) in change["diff"].items():
             print(f"    {field}: {before}  ->  {after}")
     print(f"{len(changes)} of {total} message(s) from the last {args.days} day(s) would be handled differently")
+    return 0
+
+
+def _date(value: str) -> Any:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from inbox.config import load_settings
+    from inbox.daemon import load_checked_rules
+    from inbox.store import Store
+    from responders import summary
+    from responders.templates import TemplateLibrary
+
+    settings = load_settings(need_smtp=args.send)
+    rules = load_checked_rules(settings.rules_path)
+    store = Store(settings.db_path)
+    templates = TemplateLibrary(rules.template_dir)
+    if args.preview:
+        recipient = args.recipient or summary.team_lead_address(rules) or settings.address
+        team = args.recipient is None or recipient == summary.team_lead_address(rules)
+        day = args.date or datetime.now(UTC).astimezone(rules.zone()).date()
+        text, html = summary.render(summary.build(store, rules, recipient, day, team=team), templates)
+        args.preview.write_text(html, encoding="utf-8")
+        args.preview.with_suffix(".txt").write_text(text, encoding="utf-8")
+        print(f"wrote {args.preview} and {args.preview.with_suffix('.txt')} for {recipient} on {day}")
+        return 0
+    from responders import outbox
+    from responders.smtp import SMTPTransport
+
+    planned = summary.plan_due(store, rules, templates, settings.address, datetime.now(UTC), force=True)
+    transport = SMTPTransport(settings.smtp)  # type: ignore[arg-type]
+    result = outbox.flush(store, transport)
+    transport.close()
+    print(f"{planned} summary(ies) planned, {result.sent} sent, {result.retried} to retry, {result.failed} failed")
     return 0
 
 

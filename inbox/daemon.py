@@ -12,6 +12,7 @@ import logging
 import signal
 import time
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -22,7 +23,7 @@ from inbox.pipeline import Outcome, Pipeline, Position
 from inbox.progress import Progress
 from inbox.rules import Rules, load_rules
 from inbox.store import Store, utcnow
-from responders import outbox
+from responders import outbox, summary
 from responders.smtp import MaildirTransport, SMTPTransport, Transport
 from responders.templates import TemplateLibrary
 
@@ -61,6 +62,7 @@ class Daemon:
         self.stopping = False
         self.reload_requested = False
         self.stats = RunStats()
+        self._summary_checked = 0.0
 
     # -- modes ----------------------------------------------------------------------------
 
@@ -102,6 +104,7 @@ class Daemon:
     def _cycle(self) -> None:
         self._maybe_reload()
         self._ingest()
+        self._plan_summaries()
         self._flush()
         if self.stopping:
             return
@@ -145,6 +148,12 @@ class Daemon:
                                      "category": outcome.category, "confidence": round(outcome.confidence, 3),
                                      "account": outcome.account_id, "link": outcome.link_reason,
                                      "actions": outcome.actions}})
+
+    def _plan_summaries(self) -> None:
+        templates = TemplateLibrary(self.rules.template_dir)
+        planned = summary.plan_due(self.store, self.rules, templates, self.settings.address, datetime.now(UTC))
+        if planned:
+            log.info("planned %d daily summary(ies)", planned)
 
     def _flush(self) -> None:
         result = outbox.flush(self.store, self.transport, stop=lambda: self.stopping)
@@ -201,7 +210,20 @@ class Daemon:
         if _mtime(self.settings.rules_path) != self._rules_mtime:
             return True
         due = outbox.next_due_at(self.store)
-        return due is not None and due.timestamp() <= time.time()
+        if due is not None and due.timestamp() <= time.time():
+            return True
+        return self._summary_due()
+
+    def _summary_due(self) -> bool:
+        """Checked once a minute while idle: is a daily summary now due that was not planned?"""
+        now = time.monotonic()
+        if now - self._summary_checked < 60:
+            return False
+        self._summary_checked = now
+        day = summary.due_day(self.rules, datetime.now(UTC))
+        return day is not None and any(
+            not self.store.one("SELECT 1 FROM outbox WHERE dedupe_key = ?", [f"summary:{r}:{day.isoformat()}"])
+            for r, _ in summary.recipients(self.store, self.rules))
 
     def _wait_seconds(self) -> float:
         return self.settings.poll_interval if not self.source.has_idle else 25 * 60

@@ -7,6 +7,7 @@ others. IDLE is used when the server offers it; otherwise the caller polls.
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import socket
 import ssl
@@ -71,10 +72,8 @@ class ImapSource:
     def close(self) -> None:
         if self.client is None:
             return
-        try:
+        with contextlib.suppress(Exception):  # closing a dead connection: nothing useful to report
             self.client.logout()
-        except Exception:  # closing a dead connection: nothing useful to report
-            pass
         self.client = None
 
     def _connected(self) -> imapclient.IMAPClient:

@@ -45,7 +45,7 @@ def _decision(pipeline: Any, row: int) -> dict[str, Any]:
         "date": (m["date"] or m["received_at"] or "")[:16], "from": m["from_addr"] or "?",
         "subject": m["subject"] or "", "category": category,
         "route": "; ".join(loads(m["route"], {}).get("done", [])) or "no action",
-        "reply": " ".join(_text(r["raw"]).split()) if replies else "",
+        "reply": " | ".join(" ".join(_text(r["raw"]).split()) for r in replies),
     }
 
 

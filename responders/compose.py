@@ -6,6 +6,7 @@ that auto-responders leave it alone and we recognise it if it ever comes back.
 
 from __future__ import annotations
 
+import contextlib
 import email
 import re
 from datetime import UTC, datetime
@@ -88,10 +89,8 @@ def build_escalation(
     message = _base(sender=sender, to=to, subject=subject, message_id=message_id, text=text, html=html)
     message["Auto-Submitted"] = "auto-generated"
     if original.from_addr:
-        try:
+        with contextlib.suppress(ValueError):  # an unusable client address: staff reply by hand
             message["Reply-To"] = valid_address(original.from_addr)
-        except ValueError:
-            pass  # an unusable client address: staff reply by hand
     _attach_original(message, raw)
     return message
 

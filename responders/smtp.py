@@ -8,6 +8,7 @@ STARTTLS is required when asked for: never fall back to clear text.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import mailbox
 import ssl
 from pathlib import Path
@@ -110,10 +111,8 @@ class SMTPTransport:
 
     async def _drop(self) -> None:
         if self._client is not None:
-            try:
+            with contextlib.suppress(Exception):
                 self._client.close()
-            except Exception:
-                pass
         self._client = None
 
     async def _quit(self) -> None:

@@ -1,0 +1,309 @@
+"""Summarise: the daily triage email, per account manager and agency-wide for the team lead.
+
+Everything here is read from the database; sending goes through the outbox with the key
+`summary:RECIPIENT:DAY`, so each recipient gets one summary a day, across restarts, and a
+summary missed while the daemon was down is sent when it comes back the same day.
+"""
+
+from __future__ import annotations
+
+from collections import Counter, defaultdict
+from dataclasses import dataclass, field
+from datetime import UTC, date, datetime, time, timedelta
+from email.message import EmailMessage
+from email.policy import SMTP
+from email.utils import format_datetime
+from typing import Any
+
+from classifiers.automatic import LOOP_HEADER
+from classifiers.entities import extract
+from inbox.rules import WEEKDAYS, Rules
+from inbox.store import Store, loads
+from responders import outbox
+from responders.compose import new_message_id
+from responders.respond import CATEGORY_LABELS, entity_lines
+from responders.templates import TemplateLibrary
+
+CATEGORY_ORDER = ("revision_request", "billing_issue", "progress_query", "other", "needs_review")
+
+
+@dataclass
+class Summary:
+    recipient: str
+    day: date
+    team: bool
+    since: datetime
+    counts: dict[str, int] = field(default_factory=dict)
+    by_account: list[dict[str, Any]] = field(default_factory=list)
+    needs_you: list[dict[str, Any]] = field(default_factory=list)
+    scope: list[dict[str, Any]] = field(default_factory=list)
+    billing: list[dict[str, Any]] = field(default_factory=list)
+    promises: list[dict[str, Any]] = field(default_factory=list)
+    review: list[dict[str, Any]] = field(default_factory=list)
+    trend: list[dict[str, Any]] = field(default_factory=list)
+    auto_handled: float = 0.0
+    total: int = 0
+
+    def context(self) -> dict[str, Any]:
+        peak = max(self.counts.values(), default=0) or 1
+        return {**self.__dict__, "labels": CATEGORY_LABELS, "peak": peak, "language": "en",
+                "title": f"Triage summary {self.day.isoformat()}"}
+
+
+def recipients(store: Store, rules: Rules) -> list[tuple[str, bool]]:
+    """(address, is the team lead) for everyone who gets a summary."""
+    managers = [r["account_manager"] for r in store.all(
+        "SELECT DISTINCT account_manager FROM accounts WHERE account_manager != '' ORDER BY account_manager")]
+    found = [(m, False) for m in managers]
+    lead = team_lead_address(rules)
+    if lead:
+        found = [(m, t) for m, t in found if m != lead] + [(lead, True)]
+    return found
+
+
+def team_lead_address(rules: Rules) -> str | None:
+    name = rules.spec.summary.team_lead
+    if not name:
+        return None
+    return rules.spec.addresses.get(name, name if "@" in name else None)
+
+
+def build(store: Store, rules: Rules, recipient: str, day: date, *, team: bool) -> Summary:
+    """Gather every section of one recipient's summary for `day` (in the rules' time zone)."""
+    zone = rules.zone()
+    end = datetime.combine(day, rules.spec.summary.time, zone)
+    since = _last_summary_time(store, recipient, end) or end - timedelta(days=1)
+    accounts = None if team else {r["account_id"] for r in store.all(
+        "SELECT account_id FROM accounts WHERE account_manager = ?", [recipient])}
+    summary = Summary(recipient, day, team, since)
+    recent = _messages(store, since, end, accounts)
+    summary.total = len(recent)
+    summary.counts = _counts(recent)
+    summary.by_account = _by_account(store, recent)
+    summary.needs_you = _needs_you(store, accounts, end)
+    summary.billing = [t for t in summary.needs_you if t["category"] == "billing_issue"]
+    summary.scope = _scope(store, accounts, end)
+    summary.promises = _promises(store, accounts, day, zone)
+    summary.review = _review(store, since, end, accounts)
+    summary.trend = _trend(store, recent, end, accounts)
+    summary.auto_handled = _auto_share(store, recent)
+    return summary
+
+
+def _iso(moment: datetime) -> str:
+    """The stored form of a moment (UTC ISO 8601), so that string comparison is time order."""
+    return moment.astimezone(UTC).isoformat(timespec="microseconds")
+
+
+def _last_summary_time(store: Store, recipient: str, before: datetime) -> datetime | None:
+    row = store.one("SELECT MAX(created_at) AS at FROM outbox WHERE kind = 'summary' AND recipients = ? "
+                    "AND created_at < ? AND status IN ('sent', 'shadow')", [f'["{recipient}"]', _iso(before)])
+    return datetime.fromisoformat(row["at"]) if row and row["at"] else None
+
+
+def _in_accounts(accounts: set[str] | None, account_id: str | None) -> bool:
+    return accounts is None or account_id in accounts
+
+
+def _messages(store: Store, since: datetime, end: datetime, accounts: set[str] | None) -> list[dict[str, Any]]:
+    rows = store.all("SELECT * FROM messages WHERE received_at >= ? AND received_at < ? AND status = 'processed' "
+                     "AND automatic IS NULL ORDER BY received_at", [_iso(since), _iso(end)])
+    return [r for r in rows if _in_accounts(accounts, r["account_id"]) and not _is_staff_row(r)]
+
+
+def _is_staff_row(row: dict[str, Any]) -> bool:
+    return row["link_reason"] == "staff"
+
+
+def _category(row: dict[str, Any]) -> str:
+    return "needs_review" if row["needs_review"] else row["category"]
+
+
+def _counts(rows: list[dict[str, Any]]) -> dict[str, int]:
+    counter = Counter(_category(r) for r in rows)
+    return {c: counter.get(c, 0) for c in CATEGORY_ORDER}
+
+
+def _account_names(store: Store) -> dict[str, str]:
+    return {r["account_id"]: r["name"] for r in store.all("SELECT account_id, name FROM accounts")}
+
+
+def _by_account(store: Store, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    names = _account_names(store)
+    grouped: dict[str, Counter[str]] = defaultdict(Counter)
+    for r in rows:
+        grouped[r["account_id"] or ""][_category(r)] += 1
+    return sorted(({"account": names.get(a, "Unlinked") if a else "Unlinked", "counts": dict(c),
+                    "total": sum(c.values())} for a, c in grouped.items()), key=lambda x: -x["total"])
+
+
+def _needs_you(store: Store, accounts: set[str] | None, end: datetime) -> list[dict[str, Any]]:
+    names = _account_names(store)
+    items = []
+    for t in store.all("SELECT * FROM threads WHERE status = 'open' ORDER BY opened_at"):
+        if not _in_accounts(accounts, t["account_id"]):
+            continue
+        last = store.one("SELECT * FROM messages WHERE thread_id = ? AND automatic IS NULL AND link_reason != 'staff' "
+                         "ORDER BY id DESC LIMIT 1", [t["id"]])
+        if last is None:
+            continue
+        entities = _thread_entities(store, t["id"])
+        opened = datetime.fromisoformat(t["opened_at"])
+        items.append({
+            "thread": t["id"], "account": names.get(t["account_id"] or "", "Unlinked"),
+            "category": _category(last), "subject": t["subject"] or "(no subject)", "sender": last["from_addr"],
+            "date": (last["date"] or last["received_at"])[:16].replace("T", " "), "message_id": last["message_id"],
+            "age": _age(end - opened), "age_hours": (end - opened).total_seconds() / 3600,
+            "chasers": t["chasers"], "urgent": bool(entities.get("urgency")) or t["chasers"] >= 2,
+            "entities": entity_lines(entities), "job_ref": t["job_ref"] or "",
+            "invoices": entities.get("invoice_number", []),
+            "amounts": [a["text"] for a in entities.get("amount", [])],
+        })
+    return items
+
+
+def _thread_entities(store: Store, thread_id: int) -> dict[str, list[Any]]:
+    merged: dict[str, list[Any]] = defaultdict(list)
+    for row in store.all("SELECT entities FROM messages WHERE thread_id = ? AND link_reason != 'staff'", [thread_id]):
+        for label, values in loads(row["entities"], {}).items():
+            merged[label] += [v for v in values if v not in merged[label]]
+    return dict(merged)
+
+
+def _age(delta: timedelta) -> str:
+    hours = int(delta.total_seconds() // 3600)
+    return f"{hours // 24}d {hours % 24}h" if hours >= 24 else f"{hours}h"
+
+
+def _scope(store: Store, accounts: set[str] | None, end: datetime) -> list[dict[str, Any]]:
+    start = _iso(end - timedelta(days=30))
+    rounds = {r["account_id"]: loads(r["settings"], {}).get("contracted_rounds", 2)
+              for r in store.all("SELECT account_id, settings FROM accounts")}
+    names = _account_names(store)
+    rows = store.all(
+        "SELECT m.account_id, COALESCE(t.job_ref, '') AS job, COUNT(*) AS n FROM messages m "
+        "LEFT JOIN threads t ON t.id = m.thread_id WHERE m.category = 'revision_request' AND m.needs_review = 0 "
+        "AND m.received_at >= ? AND m.received_at < ? AND m.account_id IS NOT NULL AND m.status = 'processed' "
+        "GROUP BY m.account_id, job ORDER BY n DESC", [start, _iso(end)])
+    items = []
+    for r in rows:
+        if not _in_accounts(accounts, r["account_id"]):
+            continue
+        limit = rounds.get(r["account_id"], 2)
+        items.append({"account": names.get(r["account_id"], r["account_id"]), "job": r["job"] or "(no job ref)",
+                      "rounds": r["n"], "contracted": limit, "over": bool(r["job"]) and r["n"] > limit})
+    return items
+
+
+def _promises(store: Store, accounts: set[str] | None, day: date, zone: Any) -> list[dict[str, Any]]:
+    """Dates the agency promised in its replies and deadlines clients named, due today or overdue."""
+    start = (datetime.combine(day, time(0), zone) - timedelta(days=30)).isoformat()
+    items = []
+    for m in store.all("SELECT * FROM messages WHERE received_at >= ? AND status = 'processed' AND automatic IS NULL "
+                       "AND thread_id IS NOT NULL", [start]):
+        thread = store.one("SELECT account_id, subject, status FROM threads WHERE id = ?", [m["thread_id"]])
+        if thread is None or not _in_accounts(accounts, thread["account_id"]):
+            continue
+        staff = m["link_reason"] == "staff"
+        received = datetime.fromisoformat(m["received_at"]).astimezone(zone).date()
+        deadlines = extract("", m["newest_text"] or "", today=received).get("deadline", []) if staff \
+            else loads(m["entities"], {}).get("deadline", [])
+        for d in deadlines:
+            due = date.fromisoformat(d["date"])
+            if due <= day and (staff or thread["status"] == "open"):
+                items.append({"who": "agency promised" if staff else "client deadline", "due": due.isoformat(),
+                              "overdue": due < day, "text": d["text"], "subject": thread["subject"],
+                              "sender": m["from_addr"], "message_id": m["message_id"]})
+    return sorted(items, key=lambda x: x["due"])
+
+
+def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | None) -> list[dict[str, Any]]:
+    items = []
+    window = [_iso(since), _iso(end)]
+    for m in store.all("SELECT * FROM messages WHERE received_at >= ? AND received_at < ? AND "
+                       "(needs_review = 1 OR suspicious IS NOT NULL OR status = 'quarantined')", window):
+        if m["status"] != "quarantined" and not _in_accounts(accounts, m["account_id"]) and not m["suspicious"]:
+            continue
+        kind = "quarantined" if m["status"] == "quarantined" else "suspicious" if m["suspicious"] else "needs review"
+        reason = m["error"] if kind == "quarantined" else m["suspicious"] or \
+            f"{CATEGORY_LABELS.get(m['category'], m['category'])}? only {m['confidence']:.0%} sure"
+        items.append({"kind": kind, "reason": reason, "subject": m["subject"] or "", "sender": m["from_addr"] or "?",
+                      "date": (m["date"] or m["received_at"])[:16].replace("T", " "),
+                      "message_id": m["message_id"] or f"stored message #{m['id']}"})
+    for o in store.all("SELECT * FROM outbox WHERE status = 'failed' AND created_at >= ?", [_iso(since)]):
+        items.append({"kind": "sending failed", "reason": o["last_error"] or "", "subject": o["subject"] or "",
+                      "sender": ", ".join(loads(o["recipients"], [])), "date": o["created_at"][:16].replace("T", " "),
+                      "message_id": o["message_id"]})
+    for e in store.all("SELECT * FROM events WHERE kind IN ('action_failed', 'rules_refused', 'auth_failed') "
+                       "AND at >= ? AND at < ?", window):
+        detail = loads(e["detail"], {})
+        items.append({"kind": e["kind"].replace("_", " "), "reason": detail.get("reason") or
+                      "; ".join(detail.get("problems", [])) or str(detail), "subject": "", "sender": "",
+                      "date": e["at"][:16].replace("T", " "), "message_id": ""})
+    return items
+
+
+def _trend(store: Store, recent: list[dict[str, Any]], end: datetime, accounts: set[str] | None
+           ) -> list[dict[str, Any]]:
+    week = _messages(store, end - timedelta(days=8), end - timedelta(days=1), accounts)
+    before = Counter(_category(r) for r in week)
+    now = Counter(_category(r) for r in recent)
+    return [{"category": c, "today": now.get(c, 0), "average": round(before.get(c, 0) / 7, 1)}
+            for c in CATEGORY_ORDER]
+
+
+def _auto_share(store: Store, rows: list[dict[str, Any]]) -> float:
+    actionable = [r for r in rows if r["category"] in ("revision_request", "billing_issue", "progress_query")]
+    if not actionable:
+        return 0.0
+    acked = sum(1 for r in actionable if store.one(
+        "SELECT 1 FROM outbox WHERE message_row = ? AND kind = 'acknowledge'", [r["id"]]))
+    return acked / len(actionable)
+
+
+def render(summary: Summary, templates: TemplateLibrary) -> tuple[str, str]:
+    return templates.render("summary", "en", summary.context())
+
+
+def build_message(summary: Summary, templates: TemplateLibrary, sender: str) -> EmailMessage:
+    text, html = render(summary, templates)
+    message = EmailMessage(policy=SMTP)
+    message["From"] = sender
+    message["To"] = summary.recipient
+    scope = "agency-wide" if summary.team else "your accounts"
+    message["Subject"] = f"Liaison triage {summary.day.isoformat()}: {len(summary.needs_you)} waiting ({scope})"
+    message["Date"] = format_datetime(datetime.now(UTC))
+    message["Message-ID"] = new_message_id(sender)
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Auto-Response-Suppress"] = "All"
+    message[LOOP_HEADER] = sender
+    message.set_content(text)
+    message.add_alternative(html, subtype="html")
+    return message
+
+
+def due_day(rules: Rules, now: datetime) -> date | None:
+    """Today's date in the rules' zone once the summary time has passed, unless today is skipped."""
+    local = now.astimezone(rules.zone())
+    if WEEKDAYS[local.weekday()] in rules.spec.summary.skip_days:
+        return None
+    return local.date() if local.time() >= rules.spec.summary.time else None
+
+
+def plan_due(store: Store, rules: Rules, templates: TemplateLibrary, sender: str, now: datetime,
+             *, force: bool = False) -> int:
+    """Plan today's summary for every recipient who has not had it; returns how many were planned."""
+    day = now.astimezone(rules.zone()).date() if force else due_day(rules, now)
+    if day is None:
+        return 0
+    planned = 0
+    for recipient, team in recipients(store, rules):
+        key = f"summary:{recipient}:{day.isoformat()}" + (f":{now.isoformat()}" if force else "")
+        if store.one("SELECT 1 FROM outbox WHERE dedupe_key = ?", [key]):
+            continue
+        message = build_message(build(store, rules, recipient, day, team=team), templates, sender)
+        with store.transaction():
+            if outbox.plan(store, dedupe_key=key, kind="summary", message=message, mail_from=sender,
+                           recipients=[recipient]):
+                planned += 1
+    return planned
