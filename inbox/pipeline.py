@@ -127,8 +127,7 @@ class Pipeline:
         facts = Facts(
             category=verdict.classification.category, confidence=verdict.classification.confidence,
             needs_review=verdict.needs_review, sender=parsed.from_addr, subject=parsed.subject, body=newest,
-            received_at=received, account_id=link.account_id, account_tags=tuple(
-                self.rules.override(link.account_id).tags), suspicious=bool(link.suspicious),
+            received_at=received, account_id=link.account_id, suspicious=bool(link.suspicious),
             automatic=bool(automatic), staff=staff, first_message=first, chaser=chaser, entities=entities,
             has_attachment=bool(parsed.attachments))
         decision = route(facts, self.rules)

@@ -27,7 +27,6 @@ class Facts:
     body: str
     received_at: datetime
     account_id: str | None = None
-    account_tags: tuple[str, ...] = ()
     suspicious: bool = False
     automatic: bool = False
     staff: bool = False
@@ -167,7 +166,7 @@ CONDITIONS: dict[str, Callable[[Facts, Any, Rules], bool]] = {
     "confidence_below": lambda f, v, _: f.confidence < v,
     "needs_review": lambda f, v, _: f.needs_review == v,
     "account": lambda f, v, _: f.account_id in _many(v),
-    "account_tag": lambda f, v, _: bool(set(f.account_tags) & set(_many(v))),
+    "account_tag": lambda f, v, r: bool(set(r.override(f.account_id).tags) & set(_many(v))),
     "sender": _sender_matches,
     "linked": lambda f, v, _: f.linked == v,
     "suspicious": lambda f, v, _: f.suspicious == v,

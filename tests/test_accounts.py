@@ -1,0 +1,56 @@
+"""accounts import: idempotent, all or nothing, errors by line."""
+
+from __future__ import annotations
+
+import pytest
+
+from inbox.accounts import export_accounts, import_accounts, list_accounts, read_accounts_csv, show_account
+from inbox.errors import AccountsImportError
+from inbox.store import Store
+
+GOOD = """account_id,name,code,domains,contacts,account_manager
+brewco,BrewCo,BREW,brewco.com;brewco.co.uk,jo@gmail.com;ap@ledgerly.com,anna@agency.example
+bank,North Bank,nbk,northbank.co.uk,,omar@agency.example
+"""
+
+
+def write(tmp_path, text):
+    path = tmp_path / "accounts.csv"
+    path.write_text(text)
+    return path
+
+
+def test_import_is_idempotent_and_updates(tmp_path):
+    store = Store(tmp_path / "db")
+    assert import_accounts(store, read_accounts_csv(write(tmp_path, GOOD))) == (2, 0)
+    assert import_accounts(store, read_accounts_csv(write(tmp_path, GOOD.replace("North Bank", "NB Plc")))) == (0, 2)
+    accounts = {a["account_id"]: a for a in list_accounts(store)}
+    assert len(accounts) == 2
+    assert accounts["bank"]["name"] == "NB Plc" and accounts["bank"]["code"] == "NBK"
+    assert accounts["brewco"]["domains"] == ["brewco.com", "brewco.co.uk"]
+
+
+def test_errors_are_reported_by_line_and_nothing_is_imported(tmp_path):
+    store = Store(tmp_path / "db")
+    bad = GOOD + "x y,Bad,,not a domain,nobody,boss\nbrewco,Again,,brewco.com,,\n"
+    with pytest.raises(AccountsImportError) as caught:
+        import_accounts(store, read_accounts_csv(write(tmp_path, bad)))
+    text = "\n".join(caught.value.problems)
+    assert "accounts.csv:4: account_id must be" in text
+    assert "accounts.csv:4: invalid domain 'not a domain'" in text
+    assert "accounts.csv:4: invalid contact address 'nobody'" in text
+    assert "accounts.csv:5: duplicate account_id 'brewco' (first on line 2)" in text
+    assert list_accounts(store) == []
+
+
+def test_missing_column(tmp_path):
+    with pytest.raises(AccountsImportError, match="missing column"):
+        read_accounts_csv(write(tmp_path, "account_id,name\nx,y\n"))
+
+
+def test_export_round_trips(tmp_path):
+    store = Store(tmp_path / "db")
+    import_accounts(store, read_accounts_csv(write(tmp_path, GOOD)))
+    again = read_accounts_csv(write(tmp_path, export_accounts(store)))
+    assert {r["account_id"] for r in again} == {"brewco", "bank"}
+    assert show_account(store, "brewco")["contacts"] == ["jo@gmail.com", "ap@ledgerly.com"]

@@ -1,0 +1,57 @@
+"""Settings: defaults, validation naming the setting, secrets only from the environment."""
+
+from __future__ import annotations
+
+import os
+import stat
+
+import pytest
+
+from inbox.config import load_settings
+from inbox.errors import ConfigError
+from inbox.store import Store
+
+BASE = {"LIAISON_IMAP_HOST": "imap.example.com", "LIAISON_IMAP_USER": "u", "LIAISON_IMAP_PASSWORD": "s3cret-pw",
+        "LIAISON_SMTP_HOST": "smtp.example.com", "LIAISON_ADDRESS": "accounts@agency.example"}
+
+
+def test_defaults():
+    s = load_settings(BASE, need_imap=True, need_smtp=True)
+    assert (s.imap.port, s.imap.security, s.imap.verify_tls) == (993, "ssl", True)
+    assert (s.smtp.port, s.smtp.security) == (465, "ssl")
+    assert s.folder == "INBOX" and s.agency_domains == ("agency.example",)
+    assert "s3cret-pw" not in repr(s.imap) + repr(s)
+
+
+@pytest.mark.parametrize("name,value", [
+    ("LIAISON_IMAP_PORT", "abc"), ("LIAISON_IMAP_PORT", "70000"), ("LIAISON_IMAP_SECURITY", "tls"),
+    ("LIAISON_ADDRESS", "not-an-address"), ("LIAISON_SMTP_TLS_VERIFY", "maybe"), ("LIAISON_IMAP_HOST", ""),
+    ("LIAISON_IMAP_PASSWORD", ""),
+])
+def test_invalid_setting_is_named(name, value):
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**BASE, name: value}, need_imap=True, need_smtp=True)
+    assert caught.value.setting == name
+
+
+def test_config_file_is_overridden_by_environment_and_refuses_passwords(tmp_path):
+    path = tmp_path / "liaison.toml"
+    path.write_text('imap_folder = "Clients"\nimap_port = 1993\n')
+    s = load_settings({**BASE, "LIAISON_CONFIG": str(path), "LIAISON_IMAP_PORT": "2993"}, need_imap=True)
+    assert (s.folder, s.imap.port) == ("Clients", 2993)
+    path.write_text('imap_password = "oops"\n')
+    with pytest.raises(ConfigError, match="secrets belong in the environment"):
+        load_settings({**BASE, "LIAISON_CONFIG": str(path)})
+
+
+def test_database_is_owner_only(tmp_path):
+    old = os.umask(0o022)
+    try:
+        store = Store(tmp_path / "liaison.db")
+        store.close()
+    finally:
+        os.umask(old)
+    for name in ("liaison.db", "liaison.db-wal"):
+        path = tmp_path / name
+        if path.exists():
+            assert stat.S_IMODE(path.stat().st_mode) == 0o600, name

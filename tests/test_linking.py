@@ -1,0 +1,76 @@
+"""Linking: each decision and its reason, lookalikes flagged."""
+
+from __future__ import annotations
+
+import pytest
+
+from classifiers.linking import Account, AccountIndex, link_message, lookalike_of
+
+INDEX = AccountIndex.build([
+    Account("brewco", "BrewCo", "BREW", ("brewco.com",), ("jo.freelance@gmail.com", "ap@ledgerly.com"),
+            "anna@agency.example"),
+    Account("group", "Example Group", "GRP", ("group.example.com",), (), "omar@agency.example"),
+    Account("example", "Example Retail", "EXR", ("example.com",), (), "ines@agency.example"),
+], {"tom hill": "tom@brewco.com"})
+
+
+def link(sender, subject="hello", name="", thread=None, staff=False):
+    return link_message(INDEX, sender=sender, display_name=name, subject=subject, thread_of=lambda: thread,
+                        is_staff=staff)
+
+
+@pytest.mark.parametrize("sender,subject,account,reason", [
+    ("jo.freelance@gmail.com", "hi", "brewco", "contact"),
+    ("ap@ledgerly.com", "hi", "brewco", "contact"),
+    ("tom@brewco.com", "hi", "brewco", "domain"),
+    ("it@mail.brewco.com", "hi", "brewco", "domain"),
+    ("p@group.example.com", "hi", "group", "domain"),
+    ("p@shop.group.example.com", "hi", "group", "domain"),
+    ("p@example.com", "hi", "example", "domain"),
+    ("writer@gmail.com", "[BREW-042] copy", "brewco", "code"),
+    ("writer@gmail.com", "Re: BREW-042 copy", "brewco", "code"),
+    ("someone@gmail.com", "hi", None, "unlinked"),
+    ("someone@unknown-co.io", "hi", None, "unlinked"),
+])
+def test_link_order_and_reason(sender, subject, account, reason):
+    found = link(sender, subject)
+    assert (found.account_id, found.reason) == (account, reason)
+
+
+def test_free_mail_never_links_by_domain():
+    index = AccountIndex.build([Account("x", "X", "", ("gmail.com",), (), "")])
+    found = link_message(index, sender="a@gmail.com", display_name="", subject="", thread_of=lambda: None,
+                         is_staff=False)
+    assert found.account_id is None
+
+
+def test_thread_reply_links_to_the_thread_account():
+    found = link("colleague@outlook.com", "Re: banner", thread=(7, "brewco"))
+    assert (found.account_id, found.reason, found.thread_id) == ("brewco", "thread", 7)
+
+
+def test_code_keeps_job_reference():
+    assert link("writer@gmail.com", "[BREW-042] copy").job_ref == "BREW-042"
+
+
+@pytest.mark.parametrize("domain", ["brewco-invoices.net", "brevvco.com", "brewc0.com", "brewco.net", "bewco.com",
+                                    "brwco.com", "rbewco.com"])
+def test_lookalike_domains_are_suspicious_and_unlinked(domain):
+    found = link(f"accounts@{domain}", "invoice")
+    assert found.account_id is None
+    assert found.suspicious and "imitates brewco.com" in found.suspicious
+
+
+def test_display_name_claiming_a_known_contact_from_elsewhere_is_suspicious():
+    found = link("tom.hill.ceo@gmail.com", name="Tom Hill")
+    assert found.suspicious and "tom@brewco.com" in found.suspicious
+
+
+def test_display_name_with_an_address_of_a_contact_is_suspicious():
+    found = link("x@evil.example.org", name="ap@ledgerly.com")
+    assert found.suspicious
+
+
+@pytest.mark.parametrize("domain", ["agency.example", "gmail.com", "github.com", "brewery.org"])
+def test_unrelated_domains_are_not_lookalikes(domain):
+    assert lookalike_of(domain, ["brewco.com", "example.com"]) is None

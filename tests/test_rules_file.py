@@ -1,0 +1,81 @@
+"""rules.yaml: the shipped file is valid, and every problem is reported as FILE:LINE:COLUMN."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from inbox.errors import RulesError
+from inbox.rules import load_rules, parse_rules
+from responders.templates import TemplateLibrary
+
+ROOT = Path(__file__).parent.parent
+
+
+def problems(text: str, **kwargs) -> list[str]:
+    with pytest.raises(RulesError) as caught:
+        parse_rules(text, Path("rules.yaml"), **kwargs)
+    return caught.value.problems
+
+
+def test_shipped_rules_are_valid_and_use_existing_templates():
+    rules = load_rules(ROOT / "rules.yaml", template_names=TemplateLibrary().names())
+    assert [r.name for r in rules.spec.rules][:2] == ["automatic-mail", "staff-mail"]
+
+
+def test_yaml_syntax_error_has_line_and_column():
+    text = "version: 1\nrules:\n  - name: x\n    then: [stop\n"
+    (problem,) = problems(text)
+    assert problem.startswith("rules.yaml:5:1: YAML syntax error")
+
+
+def test_unknown_key_points_at_the_key():
+    text = "rules:\n  - name: a\n    when: {categroy: billing_issue}\n    then: [stop]\n"
+    (problem,) = problems(text)
+    assert problem == "rules.yaml:3:12: rules.0.when.categroy: unknown key 'categroy'"
+
+
+def test_wrong_type_points_at_the_value():
+    text = "classifier:\n  review_below: lots\nrules:\n  - name: a\n    then: [stop]\n"
+    (problem,) = problems(text)
+    assert problem.startswith("rules.yaml:2:17: classifier.review_below:")
+
+
+def test_unknown_category():
+    text = "rules:\n  - name: a\n    when: {category: invoices}\n    then: [stop]\n"
+    (problem,) = problems(text)
+    assert problem.startswith("rules.yaml:3:22: rules.0.when.category: unknown category 'invoices'")
+
+
+def test_unknown_template_and_recipient_are_all_reported():
+    text = "rules:\n  - name: b\n    then:\n      - acknowledge: nope\n      - escalate: accounting\n"
+    found = problems(text, template_names={"ack_billing_issue"})
+    assert len(found) == 2
+    assert any("rules.yaml:4:9: rules.0.then.0: unknown template 'nope'" == p for p in found)
+    assert any(p.startswith("rules.yaml:5:19: rules.0.then.1.escalate: unknown recipient 'accounting'")
+               for p in found)
+
+
+def test_unreachable_rule_after_catch_all():
+    text = "rules:\n  - name: all\n    then: [stop]\n  - name: never\n    then: [stop]\n"
+    (problem,) = problems(text)
+    assert problem.startswith("rules.yaml:4:5: rules.1: unreachable: rule 'all' above")
+
+
+def test_unknown_account_is_reported_when_accounts_are_known():
+    text = "rules:\n  - name: a\n    when: {account: NOPE}\n    then: [stop]\n"
+    (problem,) = problems(text, account_ids={"brewco"})
+    assert problem.startswith("rules.yaml:3:21: rules.0.when.account: unknown account 'NOPE'")
+
+
+def test_action_needs_exactly_one_verb():
+    text = "rules:\n  - name: a\n    then:\n      - {acknowledge: x, stop: true}\n"
+    (problem,) = problems(text)
+    assert problem.startswith("rules.yaml:4:9: rules.0.then.0: an action needs exactly one of")
+
+
+def test_bad_time_zone():
+    text = "timezone: Mars/Olympus\nrules:\n  - name: a\n    then: [stop]\n"
+    (problem,) = problems(text)
+    assert problem.startswith("rules.yaml:1:11: timezone: unknown time zone")
