@@ -69,8 +69,11 @@ def _by_headers(message: ParsedMessage) -> str | None:
             return f"auto-responder header {name}"
     if "return-path" in message.headers and message.header("return-path").strip() in ("<>", ""):
         return "empty Return-Path (a bounce)"
-    if "report-type=delivery-status" in message.header("content-type").lower().replace(" ", ""):
-        return "delivery status notification"
+    content_type = message.header("content-type").lower().replace(" ", "")
+    if content_type.startswith("multipart/report"):
+        # Delivery status (bounces), feedback (abuse reports) and disposition (read receipts).
+        kind = content_type.split("report-type=", 1)[-1].split(";")[0].strip('"') or "report"
+        return f"multipart/report ({kind})"
     return None
 
 

@@ -144,19 +144,35 @@ def cmd_classify(args: argparse.Namespace) -> int:
     status = 0
     for path in args.files:
         try:
-            raw = path.read_bytes()
+            messages = list(_messages_in(path))
         except OSError as exc:
             print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
             status = 1
             continue
-        outcome = pipeline.ingest(raw)
-        report = explain(pipeline, outcome.row)
-        report["file"] = str(path)
-        if args.json:
-            print(json.dumps(report, ensure_ascii=False, default=str))
-        else:
-            print(_explain_text(report))
+        for name, raw in messages:
+            report = explain(pipeline, pipeline.ingest(raw).row)
+            report["file"] = name
+            if args.json:
+                print(json.dumps(report, ensure_ascii=False, default=str))
+            else:
+                print(_explain_text(report))
     return status
+
+
+def _messages_in(path: Path) -> Any:
+    """(name, raw bytes) for a message file, or for each message of an mbox file."""
+    raw = path.read_bytes()
+    if not raw.startswith(b"From "):
+        yield str(path), raw
+        return
+    import mailbox
+
+    box = mailbox.mbox(str(path), create=False)
+    try:
+        for number, key in enumerate(box.keys(), 1):
+            yield f"{path}#{number}", box.get_bytes(key)
+    finally:
+        box.close()
 
 
 def explain(pipeline: Any, row: int) -> dict[str, Any]:
