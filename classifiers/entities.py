@@ -13,13 +13,14 @@ from typing import Any
 from classifiers.linking import CODE_PATTERN
 
 _INVOICE = re.compile(
-    r"\b(?:invoice|inv|facture|rechnung|factura|factuur)\s*(?:no\.?|number|nr\.?|n[°º]|#|num[ée]ro)?\s*[:#]?\s*"
-    r"([A-Z]{0,4}-?\d[\d-]{2,14})\b",
+    r"\b(?:invoice|inv|facture|rechnung|factura|factuur)\b\s*(?:no\.?|number|nr\.?|n[°º]|#|num[ée]ro)?\s*[:#]?\s*"
+    r"((?:[A-Z]{1,4}[-/]?)?\d[\d-]{2,14})\b"
+    r"|\b((?:INV|FAC|RE|RG|FACT)[-/]?\d{3,12})\b",
     re.IGNORECASE,
 )
 _PO = re.compile(
     r"\b(?:PO|P\.O\.|purchase order|bestellnummer|bon de commande|orden de compra|inkooporder)\s*"
-    r"(?:no\.?|number|nr\.?|#|num[ée]ro)?\s*[:#]?\s*([A-Z]{0,4}-?\d[\d-]{3,14})\b",
+    r"(?:no\.?|number|nr\.?|#|num[ée]ro)?\s*[:#]?\s*((?:[A-Z]{1,4}[-/]?)?\d[\d-]{3,14})\b",
     re.IGNORECASE,
 )
 _CURRENCY = {"€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR", "$": "USD", "usd": "USD",
@@ -53,7 +54,7 @@ def extract(subject: str, text: str, *, today: date | None = None) -> dict[str, 
     today = today or datetime.now().date()
     both = f"{subject}\n{text}"
     found: dict[str, list[Any]] = {
-        "invoice_number": _unique(m.group(1).upper() for m in _INVOICE.finditer(both)),
+        "invoice_number": _unique((m.group(1) or m.group(2)).upper() for m in _INVOICE.finditer(both)),
         "po_number": _unique(m.group(1).upper() for m in _PO.finditer(both)),
         "amount": _amounts(both),
         "deadline": _deadlines(text, today),

@@ -1,0 +1,59 @@
+"""The command line: every command documented, errors clean, classify explains itself."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from inbox.cli import build_parser, main
+
+ROOT = Path(__file__).parent.parent
+
+
+def all_commands(parser: argparse.ArgumentParser, prefix: str = "liaison") -> list[str]:
+    found = []
+    for action in parser._actions:
+        if isinstance(action, argparse._SubParsersAction):
+            for name, sub in action.choices.items():
+                found.append(f"{prefix} {name}")
+                found += all_commands(sub, f"{prefix} {name}")
+    return found
+
+
+@pytest.mark.parametrize("command", all_commands(build_parser()))
+def test_every_command_is_documented_in_the_readme(command):
+    assert f"`{command}" in (ROOT / "README.md").read_text(), f"{command} is not in README.md"
+
+
+def test_classify_json_explains_the_decision(tmp_path, monkeypatch, capsys):
+    monkeypatch.chdir(ROOT)
+    monkeypatch.setenv("LIAISON_DB", str(tmp_path / "none.db"))
+    mail = tmp_path / "m.eml"
+    mail.write_bytes(b"From: Tom <tom@brewco.com>\r\nSubject: duplicate invoice\r\nMessage-ID: <a@b>\r\n\r\n"
+                     b"We were invoiced twice for INV-2231, please cancel one.\r\n")
+    assert main(["classify", "--json", str(mail)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["category"] == "billing_issue"
+    assert report["decided_by"] == "rule:duplicate-invoice"
+    assert report["entities"]["invoice_number"] == ["INV-2231"]
+    assert report["rules_fired"] == ["unlinked"]
+
+
+def test_broken_rules_file_is_reported_with_position_and_exit_1(tmp_path):
+    bad = tmp_path / "rules.yaml"
+    bad.write_text("rules:\n  - name: x\n    when: {colour: red}\n    then: [stop]\n")
+    result = subprocess.run([sys.executable, "-m", "inbox.cli", "rules", "check", str(bad)],
+                            capture_output=True, text=True, timeout=60, cwd=ROOT)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"{bad}:3:12: rules.0.when.colour: unknown key 'colour'"
+
+
+def test_shipped_rules_check_ok(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv("LIAISON_DB", str(tmp_path / "none.db"))
+    assert main(["rules", "check", str(ROOT / "rules.yaml")]) == 0
+    assert "OK" in capsys.readouterr().out
