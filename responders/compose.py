@@ -43,14 +43,15 @@ def reply_subject(subject: str) -> str:
     return f"Re: {stripped}" if stripped else "Re: your message"
 
 
-def _base(*, sender: str, to: list[str], subject: str, message_id: str, text: str, html: str) -> EmailMessage:
+def _base(*, sender: str, to: list[str], subject: str, message_id: str, text: str, html: str,
+          auto_submitted: str = "auto-replied") -> EmailMessage:
     message = EmailMessage(policy=SMTP)
     message["From"] = valid_address(sender)
     message["To"] = ", ".join(valid_address(a) for a in to)
     message["Subject"] = " ".join(subject.split())  # no CR/LF can survive into a header
     message["Date"] = format_datetime(datetime.now(UTC))
     message["Message-ID"] = message_id
-    message["Auto-Submitted"] = "auto-replied"
+    message["Auto-Submitted"] = auto_submitted
     message["X-Auto-Response-Suppress"] = "All"
     message[LOOP_HEADER] = sender
     message.set_content(text)
@@ -86,8 +87,8 @@ def build_escalation(
     html: str,
 ) -> EmailMessage:
     """A note to staff, Reply-To the client, with the original attached as message/rfc822."""
-    message = _base(sender=sender, to=to, subject=subject, message_id=message_id, text=text, html=html)
-    message["Auto-Submitted"] = "auto-generated"
+    message = _base(sender=sender, to=to, subject=subject, message_id=message_id, text=text, html=html,
+                    auto_submitted="auto-generated")
     if original.from_addr:
         with contextlib.suppress(ValueError):  # an unusable client address: staff reply by hand
             message["Reply-To"] = valid_address(original.from_addr)

@@ -1,0 +1,383 @@
+"""Real servers for tests and benchmarks: Dovecot (IMAP) and aiosmtpd (SMTP), on loopback only.
+
+Dovecot runs in the foreground from a configuration generated in a temporary folder, on a
+free port of 127.0.0.1. As root, Dovecot will not run its login process as root, so the
+configuration names unprivileged users and the mail folder is given to them.
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import email
+import os
+import pwd
+import shutil
+import signal
+import socket
+import ssl
+import subprocess
+import tempfile
+import threading
+import time
+from email.message import EmailMessage
+from email.policy import default
+from pathlib import Path
+from typing import Any
+
+import imapclient
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP as SMTPProtocol
+
+LOOPBACK = "127.0.0.1"
+_RUNNING: list[Any] = []
+
+
+def free_port() -> int:
+    with socket.socket() as sock:
+        sock.bind((LOOPBACK, 0))
+        return sock.getsockname()[1]
+
+
+def wait_for_port(port: int, timeout: float = 10.0) -> bool:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        try:
+            with socket.create_connection((LOOPBACK, port), timeout=0.5):
+                return True
+        except OSError:
+            time.sleep(0.05)
+    return False
+
+
+def self_signed_certificate(folder: Path) -> tuple[Path, Path]:
+    cert, key = folder / "cert.pem", folder / "key.pem"
+    subprocess.run(["openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "2", "-subj", "/CN=localhost",
+                    "-keyout", str(key), "-out", str(cert)], check=True, capture_output=True)
+    return cert, key
+
+
+class DovecotServer:
+    """A throw-away Dovecot with one user and a Maildir."""
+
+    def __init__(self, *, user: str = "liaison", password: str = "imap-test-pw", tls: bool = False,
+                 extra_config: str = "") -> None:
+        self.host = LOOPBACK
+        self.user = user
+        self.password = password
+        self.tls = tls
+        self.extra_config = extra_config
+        self.root = Path(tempfile.mkdtemp(prefix="liaison-dovecot-"))
+        self.port = free_port()
+        self.ssl_port = free_port() if tls else None
+        self.maildir = self.root / "mail" / user
+        self.process: subprocess.Popen | None = None
+        self._write_config()
+
+    # -- lifecycle ----------------------------------------------------------------------
+
+    def _ids(self) -> tuple[int, int, str, str]:
+        if os.geteuid() == 0:
+            entry = pwd.getpwnam("dovecot")
+            return entry.pw_uid, entry.pw_gid, "dovecot", "dovecot"
+        entry = pwd.getpwuid(os.geteuid())
+        return entry.pw_uid, entry.pw_gid, entry.pw_name, entry.pw_name
+
+    def _write_config(self) -> None:
+        uid, gid, user, group = self._ids()
+        os.chmod(self.root, 0o755)
+        for sub in ("run", "state", "mail"):
+            (self.root / sub).mkdir(parents=True, exist_ok=True)
+        (self.root / "users").write_text(f"{self.user}:{{PLAIN}}{self.password}::::::\n")
+        ssl_config = "ssl = no\n"
+        listeners = f"  inet_listener imap {{\n    address = {LOOPBACK}\n    port = {self.port}\n  }}\n"
+        if self.tls:
+            cert, key = self_signed_certificate(self.root)
+            ssl_config = f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}\n"
+            listeners += (f"  inet_listener imaps {{\n    address = {LOOPBACK}\n    port = {self.ssl_port}\n"
+                          f"    ssl = yes\n  }}\n")
+        login_user = "dovenull" if os.geteuid() == 0 else user
+        internal = "dovecot" if os.geteuid() == 0 else user
+        (self.root / "dovecot.conf").write_text(f"""
+base_dir = {self.root}/run
+state_dir = {self.root}/state
+instance_name = liaison-test-{self.port}
+log_path = {self.root}/dovecot.log
+info_log_path = {self.root}/dovecot.log
+protocols = imap
+listen = {LOOPBACK}
+{ssl_config}disable_plaintext_auth = no
+auth_mechanisms = plain login
+default_login_user = {login_user}
+default_internal_user = {internal}
+mail_location = maildir:{self.root}/mail/%u
+first_valid_uid = 0
+passdb {{
+  driver = passwd-file
+  args = scheme=PLAIN username_format=%u {self.root}/users
+}}
+userdb {{
+  driver = static
+  args = uid={user} gid={group} home={self.root}/mail/%u
+}}
+service imap-login {{
+{listeners}}}
+service anvil {{
+  chroot =
+}}
+service imap-login {{
+  chroot =
+}}
+{self.extra_config}
+""")
+        self.maildir.mkdir(parents=True, exist_ok=True)
+        for path in (self.root / "mail", self.maildir):
+            os.chown(path, uid, gid)
+
+    def start(self) -> DovecotServer:
+        if self.process and self.process.poll() is None:
+            return self
+        # Its own session, so that stop() can end the master and every child at once.
+        self.process = subprocess.Popen(["dovecot", "-F", "-c", str(self.root / "dovecot.conf")],
+                                        stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+        _RUNNING.append(self)
+        if not wait_for_port(self.port):
+            log = self.log_tail()
+            self.stop()
+            raise RuntimeError(f"Dovecot did not start on port {self.port}:\n{log}")
+        return self
+
+    def stop(self) -> None:
+        if self.process and self.process.poll() is None:
+            # SIGKILL to the whole group: a clean SIGTERM shutdown takes Dovecot a second, and an
+            # outage is exactly what the fault tests want to simulate anyway.
+            with contextlib.suppress(ProcessLookupError):
+                os.killpg(self.process.pid, signal.SIGKILL)
+            self.process.wait(timeout=10)
+        self.process = None
+        # Wait until the port is really free, so start() on the same port works at once.
+        deadline = time.monotonic() + 10
+        while time.monotonic() < deadline:
+            try:
+                with socket.create_connection((LOOPBACK, self.port), timeout=0.2):
+                    time.sleep(0.05)
+            except OSError:
+                break
+
+    def restart(self) -> None:
+        self.stop()
+        self.start()
+
+    def cleanup(self) -> None:
+        self.stop()
+        shutil.rmtree(self.root, ignore_errors=True)
+
+    def log_tail(self, lines: int = 30) -> str:
+        path = self.root / "dovecot.log"
+        if not path.exists():
+            return "(no log)"
+        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
+
+    def __enter__(self) -> DovecotServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.cleanup()
+
+    # -- mailbox helpers ---------------------------------------------------------------------
+
+    def client(self) -> imapclient.IMAPClient:
+        client = imapclient.IMAPClient(self.host, port=self.port, ssl=False, timeout=30)
+        client.login(self.user, self.password)
+        return client
+
+    def append(self, raw: bytes, folder: str = "INBOX", flags: tuple = (), msg_time: Any = None) -> int:
+        with self.client() as client:
+            response = client.append(folder, raw, flags=flags, msg_time=msg_time)
+        text = response.decode() if isinstance(response, bytes) else str(response)
+        # [APPENDUID <uidvalidity> <uid>] Append completed.
+        return int(text.split("APPENDUID", 1)[1].split()[1].rstrip("]"))
+
+    def append_many(self, messages: list[bytes], folder: str = "INBOX") -> None:
+        with self.client() as client:
+            for raw in messages:
+                client.append(folder, raw)
+
+    def flags(self, uid: int, folder: str = "INBOX") -> tuple:
+        with self.client() as client:
+            client.select_folder(folder, readonly=True)
+            return client.get_flags([uid]).get(uid, ())
+
+    def set_flags(self, uid: int, flags: list, folder: str = "INBOX") -> None:
+        with self.client() as client:
+            client.select_folder(folder)
+            client.add_flags([uid], flags)
+
+    def uids(self, folder: str = "INBOX") -> list[int]:
+        with self.client() as client:
+            client.select_folder(folder, readonly=True)
+            return client.search(["ALL"])
+
+    def uidvalidity(self, folder: str = "INBOX") -> int:
+        with self.client() as client:
+            return int(client.folder_status(folder, ["UIDVALIDITY"])[b"UIDVALIDITY"])
+
+    def create_folder(self, name: str) -> None:
+        with self.client() as client:
+            client.create_folder(name)
+
+    def move(self, uid: int, folder: str, source: str = "INBOX") -> None:
+        with self.client() as client:
+            if not client.folder_exists(folder):
+                client.create_folder(folder)
+            client.select_folder(source)
+            client.move([uid], folder)
+
+    def recreate_mailbox(self, folder: str = "INBOX") -> None:
+        """Same messages, new UIDVALIDITY: what a server restore or migration does."""
+        with self.client() as client:
+            client.select_folder(folder)
+            uids = client.search(["ALL"])
+            messages = [data[b"BODY[]"] for data in client.fetch(uids, ["BODY.PEEK[]"]).values()] if uids else []
+            client.close_folder()
+            holding = f"{folder}-recreate"
+            client.rename_folder(folder, holding)
+            client.create_folder(folder) if folder != "INBOX" else None
+            client.delete_folder(holding)
+        before = None
+        with self.client() as client:
+            client.select_folder(folder)
+            before = client.folder_status(folder, ["UIDVALIDITY"])
+        self.append_many(messages, folder)
+        assert before is not None
+
+
+class RecordingHandler:
+    """What arrives, and failures on demand (temporary and permanent kept apart)."""
+
+    def __init__(self) -> None:
+        self.messages: list[tuple[str, list[str], bytes]] = []
+        self.lock = threading.Lock()
+        self.arrived = threading.Condition(self.lock)
+        self._failures: list[str] = []
+
+    def fail_next(self, count: int, code: int = 451, text: str = "4.3.0 Try again later") -> None:
+        with self.lock:
+            self._failures += [f"{code} {text}"] * count
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:
+        with self.lock:
+            if self._failures:
+                return self._failures.pop(0)
+            self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content
+                                                                                       or envelope.content)))
+            self.arrived.notify_all()
+        return "250 OK"
+
+
+class CountingSMTP(SMTPProtocol):
+    def connection_made(self, transport: Any) -> None:
+        self.event_handler.connections += 1
+        super().connection_made(transport)
+
+
+class SMTPServer:
+    """aiosmtpd on a free loopback port with a recording handler."""
+
+    def __init__(self, *, port: int | None = None, **smtp_kwargs: Any) -> None:
+        self.host = LOOPBACK
+        self.handler = RecordingHandler()
+        self.handler.connections = 0  # type: ignore[attr-defined]
+        self.port = port or free_port()
+        self.smtp_kwargs = smtp_kwargs
+        self.controller: Controller | None = None
+
+    @property
+    def messages(self) -> list[tuple[str, list[str], bytes]]:
+        return self.handler.messages
+
+    @property
+    def connections(self) -> int:
+        return self.handler.connections  # type: ignore[attr-defined]
+
+    def parsed(self) -> list[EmailMessage]:
+        with self.handler.lock:
+            raws = [raw for _, _, raw in self.handler.messages]
+        return [email.message_from_bytes(raw, policy=default) for raw in raws]  # type: ignore[misc]
+
+    def fail_next(self, count: int, code: int = 451, text: str = "4.3.0 Try again later") -> None:
+        self.handler.fail_next(count, code, text)
+
+    def wait_for(self, count: int, timeout: float = 10.0) -> bool:
+        deadline = time.monotonic() + timeout
+        with self.handler.arrived:
+            while len(self.handler.messages) < count:
+                left = deadline - time.monotonic()
+                if left <= 0:
+                    return False
+                self.handler.arrived.wait(left)
+        return True
+
+    def start(self) -> SMTPServer:
+        kwargs = {"auth_require_tls": False, **self.smtp_kwargs}
+        controller = Controller(self.handler, hostname=self.host, port=self.port, **kwargs)
+        controller.factory = lambda: CountingSMTP(self.handler, hostname="liaison-test", **kwargs)  # type: ignore
+        controller.start()
+        self.controller = controller
+        _RUNNING.append(self)
+        return self
+
+    def stop(self) -> None:
+        if self.controller is not None:
+            self.controller.stop()
+            self.controller = None
+
+    def cleanup(self) -> None:
+        self.stop()
+
+    def __enter__(self) -> SMTPServer:
+        return self.start()
+
+    def __exit__(self, *exc: object) -> None:
+        self.stop()
+
+
+def make_message(*, sender: str = "Tom Hill <tom@brewco.com>", to: str = "accounts@agency.example",
+                 subject: str = "Hello", body: str = "Hello there.", message_id: str | None = None,
+                 headers: dict[str, str] | None = None, in_reply_to: str | None = None,
+                 html: str | None = None, attachments: list[tuple[str, bytes]] | None = None) -> bytes:
+    """A realistic RFC 5322 message."""
+    message = EmailMessage(policy=default)
+    message["From"] = sender
+    message["To"] = to
+    message["Subject"] = subject
+    message["Date"] = email.utils.format_datetime(email.utils.localtime())
+    message["Message-ID"] = message_id or email.utils.make_msgid(domain="client.test")
+    if in_reply_to:
+        message["In-Reply-To"] = in_reply_to
+        message["References"] = in_reply_to
+    for name, value in (headers or {}).items():
+        message[name] = value
+    message.set_content(body)
+    if html:
+        message.add_alternative(html, subtype="html")
+    for name, data in attachments or []:
+        message.add_attachment(data, maintype="application", subtype="octet-stream", filename=name)
+    return message.as_bytes()
+
+
+def tls_client_context(verify: bool) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if not verify:
+        context.check_hostname = False
+        context.verify_mode = ssl.CERT_NONE
+    return context
+
+
+@atexit.register
+def _stop_everything() -> None:
+    for server in _RUNNING:
+        try:
+            server.cleanup()
+        except Exception:
+            pass
