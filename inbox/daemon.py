@@ -141,10 +141,12 @@ class Daemon:
                         extra={"decision": {"row": outcome.row, "status": "quarantined", "reason": outcome.reason}})
             return
         self.stats.processed += 1
-        log.info("message %s from %s: %s (%.2f) account=%s by %s; %s", outcome.message_id, outcome.sender,
+        log.info("message %s %r from %s: %s (%.2f) account=%s by %s; %s", outcome.message_id,
+                 outcome.subject[:80], outcome.sender,
                  outcome.category, outcome.confidence, outcome.account_id or "-", outcome.link_reason,
                  "; ".join(outcome.actions) or "no action",
-                 extra={"decision": {"message_id": outcome.message_id, "sender": outcome.sender,
+                 extra={"decision": {"message_id": outcome.message_id, "subject": outcome.subject[:200],
+                                     "sender": outcome.sender,
                                      "category": outcome.category, "confidence": round(outcome.confidence, 3),
                                      "account": outcome.account_id, "link": outcome.link_reason,
                                      "actions": outcome.actions}})

@@ -122,9 +122,15 @@ class ImapSource:
         try:
             client.idle()
             while time.monotonic() < deadline and not wake():
-                responses = client.idle_check(timeout=min(1.0, max(0.05, deadline - time.monotonic())))
+                slice_ = min(1.0, max(0.05, deadline - time.monotonic()))
+                began = time.monotonic()
+                responses = client.idle_check(timeout=slice_)
                 if any(_is_news(r) for r in responses):
                     return True
+                if any(_is_bye(r) for r in responses) or (not responses and time.monotonic() - began < slice_ / 2):
+                    # imapclient swallows EOF inside idle_check and returns nothing at once: the only
+                    # sign of a dropped connection is an empty answer long before the timeout.
+                    raise MailboxError("connection closed by the server while idling")
             return False
         except NETWORK_ERRORS as exc:
             raise MailboxError(f"connection lost while idling: {type(exc).__name__}: {_text(exc)}") from None
@@ -165,6 +171,10 @@ class ImapSource:
         except NETWORK_ERRORS as exc:
             self.client = None
             raise MailboxError(f"IMAP error: {type(exc).__name__}: {_text(exc)}") from None
+
+
+def _is_bye(response: tuple) -> bool:
+    return len(response) >= 1 and response[0] == b"BYE"
 
 
 def _is_news(response: tuple) -> bool:

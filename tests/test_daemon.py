@@ -1,0 +1,127 @@
+"""The daemon as users run it: a real process, real servers, signals, reloads and outages."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+from inbox.accounts import import_accounts, read_accounts_csv
+from inbox.store import Store
+
+ROOT = Path(__file__).parent.parent
+ACCOUNTS = "account_id,name,code,domains,contacts,account_manager\nbrewco,BrewCo,BREW,brewco.com,,anna@agency.example\n"
+
+
+@pytest.fixture
+def daemon_env(tmp_path, dovecot, smtp_server):
+    (tmp_path / "accounts.csv").write_text(ACCOUNTS)
+    store = Store(tmp_path / "liaison.db")
+    import_accounts(store, read_accounts_csv(tmp_path / "accounts.csv"))
+    store.close()
+    rules = tmp_path / "rules.yaml"
+    rules.write_text((ROOT / "rules.yaml").read_text())
+    return {
+        "PATH": os.environ["PATH"], "HOME": str(tmp_path), "PYTHONPATH": str(ROOT),
+        "LIAISON_IMAP_HOST": dovecot.host, "LIAISON_IMAP_PORT": str(dovecot.port),
+        "LIAISON_IMAP_USER": dovecot.user, "LIAISON_IMAP_PASSWORD": dovecot.password,
+        "LIAISON_IMAP_SECURITY": "none", "LIAISON_SMTP_HOST": smtp_server.host,
+        "LIAISON_SMTP_PORT": str(smtp_server.port), "LIAISON_SMTP_SECURITY": "none",
+        "LIAISON_ADDRESS": "accounts@agency.example", "LIAISON_DB": str(tmp_path / "liaison.db"),
+        "LIAISON_RULES": str(rules), "LIAISON_POLL_INTERVAL": "1",
+    }
+
+
+def start(env: dict, tmp_path: Path, *extra: str) -> subprocess.Popen:
+    log = open(tmp_path / "daemon.log", "w")  # noqa: SIM115 - closed with the process
+    process = subprocess.Popen([sys.executable, "-m", "inbox.cli", *extra, "run"], env=env, cwd=tmp_path,
+                               stdout=log, stderr=subprocess.STDOUT)
+    wait_for_log(tmp_path, "connected to", process)
+    return process
+
+
+def wait_for_log(tmp_path: Path, text: str, process: subprocess.Popen, timeout: float = 30) -> str:
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        log = (tmp_path / "daemon.log").read_text()
+        if text in log:
+            return log
+        assert process.poll() is None, f"daemon died:\n{log}"
+        time.sleep(0.05)
+    raise AssertionError(f"{text!r} not logged within {timeout}s:\n{(tmp_path / 'daemon.log').read_text()}")
+
+
+def stop(process: subprocess.Popen) -> int:
+    process.send_signal(signal.SIGTERM)
+    return process.wait(timeout=30)
+
+
+def revision(make_message, n: int) -> bytes:
+    return make_message(sender="Tom Hill <tom@brewco.com>", subject=f"Banner change {n}",
+                        body="Please change the headline on the banner to 'Fresh daily'.")
+
+
+def test_idle_wakes_within_a_second_and_sigterm_exits_cleanly(daemon_env, tmp_path, dovecot, smtp_server,
+                                                               make_message):
+    process = start(daemon_env, tmp_path)
+    time.sleep(0.5)  # let it settle into IDLE
+    sent = time.monotonic()
+    dovecot.append(revision(make_message, 1))
+    assert smtp_server.wait_for(2, timeout=10)  # acknowledgement and escalation
+    assert time.monotonic() - sent < 2.0
+    assert stop(process) == 0
+    assert "liaison stopped" in (tmp_path / "daemon.log").read_text()
+
+
+def test_broken_rules_are_refused_and_last_good_rules_stay(daemon_env, tmp_path, dovecot, smtp_server,
+                                                            make_message):
+    process = start(daemon_env, tmp_path)
+    rules = Path(daemon_env["LIAISON_RULES"])
+    rules.write_text(rules.read_text().replace("  - name: billing\n", "  - nmae: billing\n"))
+    process.send_signal(signal.SIGHUP)
+    log = wait_for_log(tmp_path, "keeping the last good rules", process)
+    assert f"{rules}:" in log and "rules" in log
+    dovecot.append(revision(make_message, 2))
+    assert smtp_server.wait_for(2, timeout=10), "the daemon goes on with its last good rules"
+    assert stop(process) == 0
+
+
+def test_rules_file_change_is_picked_up_without_a_signal(daemon_env, tmp_path, dovecot, smtp_server, make_message):
+    process = start(daemon_env, tmp_path)
+    rules = Path(daemon_env["LIAISON_RULES"])
+    rules.write_text(rules.read_text().replace("mode: live", "mode: shadow"))
+    wait_for_log(tmp_path, "rules reloaded", process)
+    dovecot.append(revision(make_message, 3))
+    wait_for_log(tmp_path, "Banner change 3", process)
+    time.sleep(1)
+    assert smtp_server.messages == [], "shadow mode sends nothing"
+    assert stop(process) == 0
+    assert list((tmp_path / "liaison-shadow" / "new").iterdir()), "would-be mail is kept for review"
+
+
+def test_reconnects_after_imap_outage(daemon_env, tmp_path, dovecot, smtp_server, make_message):
+    process = start(daemon_env, tmp_path)
+    dovecot.stop()
+    wait_for_log(tmp_path, "reconnecting in", process)
+    time.sleep(1.5)
+    dovecot.start()
+    dovecot.append(revision(make_message, 4))
+    assert smtp_server.wait_for(2, timeout=30)
+    assert stop(process) == 0
+
+
+def test_passwords_never_reach_the_log(daemon_env, tmp_path, dovecot, smtp_server, make_message):
+    env = {**daemon_env, "LIAISON_IMAP_PASSWORD": "wrong-password-xyz"}
+    log = open(tmp_path / "daemon.log", "w")  # noqa: SIM115
+    process = subprocess.Popen([sys.executable, "-m", "inbox.cli", "--log-format", "json", "run"], env=env,
+                               cwd=tmp_path, stdout=log, stderr=subprocess.STDOUT)
+    wait_for_log(tmp_path, "reconnecting in", process)
+    assert stop(process) == 0
+    text = (tmp_path / "daemon.log").read_text()
+    assert "wrong-password-xyz" not in text
+    assert '"level": "warning"' in text
