@@ -225,9 +225,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from classifiers.newest_text import newest_text
-
     from classifiers import model
+    from classifiers.newest_text import newest_text
     from inbox.progress import Progress
 
     examples = model.load_corpus()

@@ -15,12 +15,11 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from classifiers.newest_text import newest_text
-
 from classifiers.automatic import automatic_reason
 from classifiers.categorize import Categorizer
 from classifiers.entities import extract
 from classifiers.linking import Account, AccountIndex, Link, domain_of, link_message
+from classifiers.newest_text import newest_text
 from inbox.config import Settings
 from inbox.errors import ParseError
 from inbox.parse import ParsedMessage, parse_message

@@ -6,7 +6,8 @@ import shutil
 
 import pytest
 
-from tests.servers import DovecotServer, SMTPServer, make_message as _make_message
+from tests.servers import DovecotServer, SMTPServer
+from tests.servers import make_message as _make_message
 
 
 def pytest_configure(config: pytest.Config) -> None:

@@ -377,7 +377,5 @@ def tls_client_context(verify: bool) -> ssl.SSLContext:
 @atexit.register
 def _stop_everything() -> None:
     for server in _RUNNING:
-        try:
+        with contextlib.suppress(Exception):
             server.cleanup()
-        except Exception:
-            pass

@@ -50,7 +50,8 @@ def test_escalation_attaches_original_and_replies_to_client():
 
 
 @pytest.mark.parametrize("subject,expected", [
-    ("Banner", "Re: Banner"), ("Re: Banner", "Re: Banner"), ("RE: AW: Fwd: Banner", "Re: Banner"), ("", "Re: your message"),
+    ("Banner", "Re: Banner"), ("Re: Banner", "Re: Banner"), ("RE: AW: Fwd: Banner", "Re: Banner"),
+    ("", "Re: your message"),
 ])
 def test_reply_subject(subject, expected):
     assert reply_subject(subject) == expected

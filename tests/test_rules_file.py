@@ -52,7 +52,7 @@ def test_unknown_template_and_recipient_are_all_reported():
     text = "rules:\n  - name: b\n    then:\n      - acknowledge: nope\n      - escalate: accounting\n"
     found = problems(text, template_names={"ack_billing_issue"})
     assert len(found) == 2
-    assert any("rules.yaml:4:9: rules.0.then.0: unknown template 'nope'" == p for p in found)
+    assert any(p == "rules.yaml:4:9: rules.0.then.0: unknown template 'nope'" for p in found)
     assert any(p.startswith("rules.yaml:5:19: rules.0.then.1.escalate: unknown recipient 'accounting'")
                for p in found)
 
