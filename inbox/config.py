@@ -53,6 +53,7 @@ class Settings:
     folder: str = "INBOX"
     done_folder: str = ""
     poll_interval: float = 60.0
+    retry_after: float = 30.0  # first SMTP retry; doubles each time, capped at an hour
 
 
 def load_settings(
@@ -76,6 +77,7 @@ def load_settings(
         folder=values.get("imap_folder", "INBOX") or "INBOX",
         done_folder=values.get("imap_done_folder", ""),
         poll_interval=_number(values, "poll_interval", 60.0),
+        retry_after=_number(values, "smtp_retry_seconds", 30.0),
     )
 
 

@@ -158,7 +158,8 @@ class Daemon:
             log.info("planned %d daily summary(ies)", planned)
 
     def _flush(self) -> None:
-        result = outbox.flush(self.store, self.transport, stop=lambda: self.stopping)
+        result = outbox.flush(self.store, self.transport, stop=lambda: self.stopping,
+                              retry_after=self.settings.retry_after)
         self.stats.sent += result.sent
         self.stats.failed += result.failed
 

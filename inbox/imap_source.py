@@ -190,4 +190,4 @@ def _sleep(seconds: float, wake: Callable[[], bool]) -> bool:
 
 def _text(exc: BaseException) -> str:
     value = exc.args[0] if exc.args else exc
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(exc)

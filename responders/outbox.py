@@ -22,7 +22,6 @@ from responders.smtp import Transport
 
 log = logging.getLogger("liaison.outbox")
 
-BACKOFF_START = timedelta(seconds=30)
 BACKOFF_CAP = timedelta(hours=1)
 GIVE_UP_AFTER = timedelta(days=2)
 DUE_STATES = ("pending", "retry")
@@ -86,7 +85,7 @@ def next_due_at(store: Store) -> datetime | None:
     return datetime.fromisoformat(row["at"]) if row and row["at"] else None
 
 
-def flush(store: Store, transport: Transport, *, stop: Any = None) -> FlushResult:
+def flush(store: Store, transport: Transport, *, stop: Any = None, retry_after: float = 30.0) -> FlushResult:
     """Send everything due, in order, until nothing is due; stop early when `stop()` is true.
 
     The first temporary failure ends the flush: the server is most likely unwell, and
@@ -100,19 +99,20 @@ def flush(store: Store, transport: Transport, *, stop: Any = None) -> FlushResul
         for row in rows:
             if stop is not None and stop():
                 return result
-            if not _send_one(store, transport, row, result):
+            if not _send_one(store, transport, row, result, retry_after):
                 break
     return result
 
 
-def _send_one(store: Store, transport: Transport, row: dict[str, Any], result: FlushResult) -> bool:
+def _send_one(store: Store, transport: Transport, row: dict[str, Any], result: FlushResult,
+              retry_after: float) -> bool:
     """Send one stored message, recording before and after; False after a temporary failure."""
     with store.transaction():
         store.update("outbox", "id", row["id"], {"status": "sending", "attempts": row["attempts"] + 1})
     try:
         answer = transport.send(row["mail_from"], json.loads(row["recipients"]), row["raw"])
     except TemporarySendError as exc:
-        _retry_or_give_up(store, row, str(exc), result)
+        _retry_or_give_up(store, row, str(exc), result, retry_after)
         return False
     except PermanentSendError as exc:
         _mark(store, row["id"], "failed", str(exc))
@@ -124,13 +124,14 @@ def _send_one(store: Store, transport: Transport, row: dict[str, Any], result: F
     return True
 
 
-def _retry_or_give_up(store: Store, row: dict[str, Any], error: str, result: FlushResult) -> None:
+def _retry_or_give_up(store: Store, row: dict[str, Any], error: str, result: FlushResult,
+                      retry_after: float) -> None:
     age = datetime.now(UTC) - datetime.fromisoformat(row["created_at"])
     if age > GIVE_UP_AFTER:
         _mark(store, row["id"], "failed", f"gave up after {row['attempts'] + 1} attempts: {error}")
         result.failed += 1
         return
-    delay = min(BACKOFF_START * (2 ** row["attempts"]), BACKOFF_CAP)
+    delay = min(timedelta(seconds=retry_after) * (2 ** row["attempts"]), BACKOFF_CAP)
     with store.transaction():
         store.update("outbox", "id", row["id"], {
             "status": "retry", "last_error": error,

@@ -1,0 +1,237 @@
+"""Faults: kill -9, SMTP outages and refusals, UIDVALIDITY changes, concurrent access, TLS."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+
+import pytest
+
+from inbox.config import ServerSettings, Settings
+from inbox.daemon import Daemon
+from inbox.errors import MailboxError, TemporarySendError
+from inbox.imap_source import ImapSource
+from inbox.store import Store
+from responders.smtp import SMTPTransport
+from tests.servers import DovecotServer
+from tests.test_daemon import daemon_env, start, stop  # noqa: F401 - fixture reuse
+
+ROOT = Path(__file__).parent.parent
+
+
+def settings_for(tmp_path: Path, dovecot, smtp_server, **overrides) -> Settings:
+    values = dict(
+        address="accounts@agency.example", agency_domains=("agency.example",), db_path=tmp_path / "liaison.db",
+        rules_path=ROOT / "rules.yaml",
+        imap=ServerSettings(dovecot.host, dovecot.port, dovecot.user, dovecot.password, security="none"),
+        smtp=ServerSettings(smtp_server.host, smtp_server.port, security="none"), retry_after=0.2)
+    values.update(overrides)
+    return Settings(**values)
+
+
+def import_brewco(path: Path) -> None:
+    from inbox.accounts import import_accounts, read_accounts_csv
+
+    csv_path = path.parent / "accounts.csv"
+    csv_path.write_text("account_id,name,code,domains,contacts,account_manager\n"
+                        "brewco,BrewCo,BREW,brewco.com,,anna@agency.example\n")
+    store = Store(path)
+    import_accounts(store, read_accounts_csv(csv_path))
+    store.close()
+
+
+def run_once(settings: Settings) -> None:
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    store.close()
+
+
+def acks_by_original(smtp_server) -> dict[str, int]:
+    counts: dict[str, int] = {}
+    for message in smtp_server.parsed():
+        if message["Auto-Submitted"] == "auto-replied":
+            counts[message["In-Reply-To"]] = counts.get(message["In-Reply-To"], 0) + 1
+    return counts
+
+
+@pytest.mark.slow
+def test_kill_9_at_random_moments_gives_every_acknowledgement_exactly_once(daemon_env, tmp_path, dovecot,  # noqa: F811
+                                                                           smtp_server, make_message):
+    rng = random.Random(20261123)
+    deserving = []
+    batch = []
+    for i in range(120):
+        if i % 4 == 3:
+            batch.append(make_message(sender=f"news{i}@brewco.com", subject=f"Newsletter {i}", body="News.",
+                                      headers={"Precedence": "bulk"}))
+            continue
+        message_id = f"<kill-{i}@brewco.com>"
+        deserving.append(message_id)
+        batch.append(make_message(sender=f"client{i}@brewco.com", subject=f"Banner {i}", message_id=message_id,
+                                  body="Please change the headline on the banner to 'Fresh daily'."))
+    dovecot.append_many(batch)
+    kills = 0
+    while kills < 20:
+        log = open(tmp_path / "daemon.log", "w")  # noqa: SIM115
+        process = subprocess.Popen([sys.executable, "-m", "inbox.cli", "run"], env=daemon_env, cwd=tmp_path,
+                                   stdout=log, stderr=subprocess.STDOUT)
+        time.sleep(rng.uniform(0.8, 2.5))
+        process.send_signal(signal.SIGKILL)
+        process.wait(timeout=10)
+        kills += 1
+    process = start(daemon_env, tmp_path)
+    deadline = time.monotonic() + 120
+    while len(acks_by_original(smtp_server)) < len(deserving) and time.monotonic() < deadline:
+        time.sleep(0.2)
+    time.sleep(1)
+    assert stop(process) == 0
+    counts = acks_by_original(smtp_server)
+    assert sorted(counts) == sorted(deserving)
+    assert set(counts.values()) == {1}, {k: v for k, v in counts.items() if v > 1}
+    store = Store(daemon_env["LIAISON_DB"])
+    rows = store.all("SELECT message_id, status, category FROM messages")
+    assert len(rows) == 120 and len({r["message_id"] for r in rows}) == 120
+    assert all(r["status"] == "processed" and r["category"] for r in rows)
+
+
+def test_smtp_outage_then_recovery_delivers_everything_once_in_order(tmp_path, dovecot, smtp_server, make_message):
+    settings = settings_for(tmp_path, dovecot, smtp_server)
+    import_brewco(settings.db_path)
+    first = "<t1@brewco.com>"
+    dovecot.append(make_message(sender="Tom <tom@brewco.com>", subject="Banner", message_id=first,
+                                body="Please change the headline on the banner."))
+    dovecot.append(make_message(sender="Tom <tom@brewco.com>", subject="Re: Banner", in_reply_to=first,
+                                body="Any news on the banner changes? We need them today."))
+    smtp_server.stop()
+    run_once(settings)
+    assert smtp_server.messages == []
+    store = Store(settings.db_path)
+    assert {r["status"] for r in store.all("SELECT status FROM outbox")} <= {"retry", "pending"}
+    smtp_server.start()
+    time.sleep(0.5)
+    for _ in range(10):
+        run_once(settings)
+        if len(smtp_server.messages) == 3:
+            break
+        time.sleep(0.5)
+    subjects = [m["Subject"] for m in smtp_server.parsed()]
+    assert len(subjects) == 3, subjects  # one acknowledgement, two escalations, each once
+    escalations = [s for s in subjects if s.startswith("[Liaison]")]
+    assert escalations[0].endswith("- Banner") and escalations[1].endswith("- Re: Banner")  # thread order kept
+
+
+def test_temporary_refusals_then_delivery_exactly_once(tmp_path, dovecot, smtp_server, make_message):
+    settings = settings_for(tmp_path, dovecot, smtp_server)
+    import_brewco(settings.db_path)
+    dovecot.append(make_message(sender="Tom <tom@brewco.com>", subject="Banner", body="Please change the banner."))
+    smtp_server.fail_next(3, 451, "4.3.0 Try again later")
+    for _ in range(12):
+        run_once(settings)
+        if len(smtp_server.messages) == 2:
+            break
+        time.sleep(0.4)
+    assert len(smtp_server.messages) == 2
+    run_once(settings)
+    assert len(smtp_server.messages) == 2
+
+
+def test_permanent_refusal_is_recorded_and_not_retried(tmp_path, dovecot, smtp_server, make_message):
+    settings = settings_for(tmp_path, dovecot, smtp_server)
+    import_brewco(settings.db_path)
+    dovecot.append(make_message(sender="Tom <tom@brewco.com>", subject="Banner", body="Please change the banner."))
+    smtp_server.fail_next(1, 550, "5.1.1 Mailbox unavailable")
+    run_once(settings)
+    run_once(settings)
+    store = Store(settings.db_path)
+    failed = store.all("SELECT kind, last_error, attempts FROM outbox WHERE status = 'failed'")
+    assert len(failed) == 1 and failed[0]["attempts"] == 1
+    assert "550 5.1.1 Mailbox unavailable" in failed[0]["last_error"]
+    assert len(smtp_server.messages) == 1  # the other message went through
+
+
+def test_uidvalidity_change_processes_and_answers_nothing_twice(tmp_path, dovecot, smtp_server, make_message):
+    settings = settings_for(tmp_path, dovecot, smtp_server)
+    import_brewco(settings.db_path)
+    for i in range(3):
+        dovecot.append(make_message(sender=f"c{i}@brewco.com", subject=f"Invoice {i}",
+                                    body=f"Invoice INV-{i}00 has the wrong amount, please correct it."))
+    run_once(settings)
+    sent = len(smtp_server.messages)
+    before = dovecot.uidvalidity()
+    dovecot.recreate_mailbox()
+    assert dovecot.uidvalidity() != before
+    run_once(settings)
+    store = Store(settings.db_path)
+    assert len(smtp_server.messages) == sent
+    assert store.one("SELECT COUNT(*) AS n FROM messages")["n"] == 3
+    assert store.one("SELECT uidvalidity FROM mailbox_state")["uidvalidity"] == dovecot.uidvalidity()
+
+
+def test_concurrent_summary_and_import_while_the_daemon_writes(daemon_env, tmp_path, dovecot, smtp_server,  # noqa: F811
+                                                                make_message):
+    process = start(daemon_env, tmp_path)
+    dovecot.append_many([make_message(sender=f"c{i}@brewco.com", subject=f"Banner {i}",
+                                      body="Please change the headline.") for i in range(40)])
+    errors: list[str] = []
+
+    def hammer(args: list[str]) -> None:
+        for _ in range(4):
+            result = subprocess.run([sys.executable, "-m", "inbox.cli", *args], env=daemon_env, cwd=tmp_path,
+                                    capture_output=True, text=True, timeout=120)
+            if result.returncode != 0 or "locked" in result.stderr:
+                errors.append(result.stderr)
+
+    (tmp_path / "more.csv").write_text("account_id,name,code,domains,contacts,account_manager\n"
+                                       "bank,Bank,BNK,bank.example,,omar@agency.example\n")
+    threads = [threading.Thread(target=hammer, args=(a,)) for a in (
+        ["summary", "--preview", str(tmp_path / "s.html")], ["accounts", "import", str(tmp_path / "more.csv")])]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    assert smtp_server.wait_for(80, timeout=60)
+    assert stop(process) == 0
+    assert errors == []
+
+
+def test_tls_certificate_is_verified_by_default():
+    with DovecotServer(tls=True) as server:
+        strict = ImapSource(ServerSettings(server.host, server.ssl_port, server.user, server.password, "ssl"))
+        with pytest.raises(MailboxError, match="CERTIFICATE_VERIFY_FAILED|certificate"):
+            strict.connect()
+        relaxed = ImapSource(ServerSettings(server.host, server.ssl_port, server.user, server.password, "ssl",
+                                            verify_tls=False))
+        relaxed.connect()
+        relaxed.close()
+
+
+def test_starttls_never_falls_back_to_clear_text(dovecot, smtp_server):
+    imap = ImapSource(ServerSettings(dovecot.host, dovecot.port, dovecot.user, dovecot.password, "starttls"))
+    with pytest.raises(MailboxError):
+        imap.connect()
+    assert imap.client is None
+    smtp = SMTPTransport(ServerSettings(smtp_server.host, smtp_server.port, security="starttls"))
+    with pytest.raises(TemporarySendError, match="STARTTLS|TLS"):
+        smtp.send("accounts@agency.example", ["x@brewco.com"], b"Subject: x\r\n\r\nx\r\n")
+    smtp.close()
+    assert smtp_server.messages == []
+
+
+def test_json_output_never_contains_passwords(tmp_path, monkeypatch, capsys):
+    from inbox.cli import main
+
+    monkeypatch.setenv("LIAISON_IMAP_PASSWORD", "pw-in-env-123")
+    monkeypatch.setenv("LIAISON_DB", str(tmp_path / "x.db"))
+    monkeypatch.chdir(ROOT)
+    mail = tmp_path / "m.eml"
+    mail.write_bytes(b"From: a@b.com\r\nSubject: pw-in-env-123?\r\n\r\nhello\r\n")
+    main(["classify", "--json", str(mail)])
+    report = json.loads(capsys.readouterr().out)
+    assert os.environ["LIAISON_IMAP_PASSWORD"] not in json.dumps({k: v for k, v in report.items() if k != "subject"})
