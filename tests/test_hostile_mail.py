@@ -1,0 +1,107 @@
+"""Hostile and broken mail: never a crash, each message handled or quarantined with a reason."""
+
+from __future__ import annotations
+
+import base64
+from pathlib import Path
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+from inbox.config import Settings
+from inbox.daemon import load_checked_rules
+from inbox.pipeline import Pipeline
+from inbox.scratch import scratch_pipeline
+
+ROOT = Path(__file__).parent.parent
+HEAD = b"From: Tom <tom@brewco.com>\r\nTo: accounts@agency.example\r\nSubject: test\r\nMessage-ID: <%d@x>\r\n"
+
+
+def nested(depth: int) -> bytes:
+    body = b"Content-Type: text/plain\r\n\r\nPlease change the banner.\r\n"
+    for level in range(depth):
+        boundary = b"b%d" % level
+        body = (b"Content-Type: multipart/mixed; boundary=" + boundary + b"\r\n\r\n--" + boundary + b"\r\n" + body +
+                b"\r\n--" + boundary + b"--\r\n")
+    return HEAD % 99 + b"MIME-Version: 1.0\r\n" + body
+
+
+HOSTILE = {
+    "unknown charset": HEAD % 1 + b"Content-Type: text/plain; charset=x-klingon\r\n\r\nQapla' \xff\xfe change it\r\n",
+    "invalid charset in header": b"From: =?x-unknown?B?////?= <a@b.com>\r\nSubject: =?utf-8?B?!!!notbase64?=\r\n\r\nx",
+    "broken base64": HEAD % 2 + b"Content-Type: text/plain\r\nContent-Transfer-Encoding: base64\r\n\r\n!!!@@@###\r\n",
+    "broken quoted-printable": HEAD % 3 + b"Content-Transfer-Encoding: quoted-printable\r\n\r\nbad =ZZ =\r\n=4",
+    "8-bit headers": b"From: J\xf6rg \xe9 <j@brewco.com>\r\nSubject: \xc3\x28 \xff invoice\r\n\r\nwrong invoice amount",
+    "NUL bytes": HEAD % 4 + b"\r\nplease\x00 change\x00 the\x00 logo\r\n",
+    "no Message-ID, From or Date": b"Subject: hello\r\n\r\nAny news on the video?\r\n",
+    "duplicate Message-ID, From and Date": HEAD % 5 + b"From: other@evil.example\r\nMessage-ID: <dup@x>\r\n"
+                                           b"Date: Mon, 1 Jan 2001 00:00:00 +0000\r\nDate: garbage\r\n\r\nhi\r\n",
+    "1,000 recipients": HEAD % 6 + b"Cc: " + b", ".join(b"r%d@example.com" % i for i in range(1000)) +
+                        b"\r\n\r\nhello\r\n",
+    "MIME nested 100 deep": nested(100),
+    "zip-bomb-like repeated part": HEAD % 7 + b"Content-Type: multipart/mixed; boundary=z\r\n\r\n" +
+                                   (b"--z\r\nContent-Type: text/plain\r\n\r\n" + b"A" * 2000 + b"\r\n") * 2000 +
+                                   b"--z--\r\n",
+    "HTML with scripts": HEAD % 8 + b"Content-Type: text/html\r\n\r\n<script>alert(1)</script><p onclick=x>"
+                         b"Please change the <b>banner</b></p><iframe src=javascript:x>",
+    "100,000-character header": HEAD % 9 + b"X-Long: " + b"a" * 100_000 + b"\r\n\r\nbody\r\n",
+    "header without colon": b"This is not a header\r\nFrom: a@b.com\r\n\r\nbody",
+    "only headers": HEAD % 10,
+    "CR-only line endings": (HEAD % 11).replace(b"\r\n", b"\r") + b"\rplease change the logo\r",
+    "missing boundary": HEAD % 12 + b"Content-Type: multipart/mixed\r\n\r\n--x\r\nhello\r\n",
+    "empty": b"",
+    "binary junk": bytes(range(256)) * 40,
+}
+
+
+@pytest.fixture(scope="module")
+def pipeline() -> Pipeline:
+    settings = Settings(address="accounts@agency.example", agency_domains=("agency.example",),
+                        db_path=Path(":memory:"), rules_path=ROOT / "rules.yaml", imap=None, smtp=None)
+    return scratch_pipeline(settings, load_checked_rules(settings.rules_path), accounts=[{
+        "account_id": "brewco", "name": "BrewCo", "code": "BREW", "domains": ["brewco.com"], "contacts": [],
+        "account_manager": "anna@agency.example", "settings": {}}])
+
+
+@pytest.mark.parametrize("name", list(HOSTILE))
+def test_hostile_message_is_handled_or_quarantined(pipeline, name):
+    outcome = pipeline.ingest(HOSTILE[name])
+    row = pipeline.store.one("SELECT status, error, raw FROM messages WHERE id = ?", [outcome.row])
+    assert outcome.status in ("processed", "quarantined", "duplicate")
+    assert row["raw"] == HOSTILE[name], "the raw bytes are always kept"
+    if outcome.status == "quarantined":
+        assert row["error"], "a quarantined message says why"
+    assert "internal error" not in (row["error"] or ""), row["error"]
+
+
+def test_thirty_megabyte_attachment(pipeline):
+    payload = base64.encodebytes(b"\x89PNG" + b"\x00" * (30 * 1024 * 1024))
+    raw = (HEAD % 77 + b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=q\r\n\r\n--q\r\n"
+           b"Content-Type: text/plain\r\n\r\nPlease swap the hero image for the attached one.\r\n--q\r\n"
+           b"Content-Type: image/png; name=hero.png\r\nContent-Transfer-Encoding: base64\r\n"
+           b"Content-Disposition: attachment; filename=hero.png\r\n\r\n" + payload + b"--q--\r\n")
+    outcome = pipeline.ingest(raw)
+    assert outcome.status == "processed"
+    row = pipeline.store.one("SELECT attachments FROM messages WHERE id = ?", [outcome.row])
+    assert "hero.png" in row["attachments"]
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.binary(max_size=4000))
+def test_any_bytes_never_escape_the_pipeline(pipeline, raw):
+    outcome = pipeline.ingest(raw)
+    assert outcome.status in ("processed", "quarantined", "duplicate")
+
+
+HEADER_NAMES = st.sampled_from(["From", "To", "Subject", "Message-ID", "In-Reply-To", "References", "Date",
+                                "Content-Type", "Content-Transfer-Encoding", "Auto-Submitted", "List-Id",
+                                "Return-Path", "Reply-To", "Precedence", "Thread-Index"])
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.lists(st.tuples(HEADER_NAMES, st.text(max_size=200)), max_size=12), st.text(max_size=3000))
+def test_generated_messages_never_escape_the_pipeline(pipeline, headers, body):
+    raw = "".join(f"{name}: {value}\r\n" for name, value in headers).encode("utf-8", "surrogateescape")
+    outcome = pipeline.ingest(raw + b"\r\n" + body.encode("utf-8", "surrogateescape"))
+    assert outcome.status in ("processed", "quarantined", "duplicate")
