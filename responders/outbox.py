@@ -13,11 +13,13 @@ import json
 import logging
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from email.message import EmailMessage
+from email.header import decode_header, make_header
+from email.message import Message
 from typing import Any
 
 from inbox.errors import PermanentSendError, TemporarySendError
 from inbox.store import Store, utcnow
+from responders.compose import as_bytes
 from responders.smtp import Transport
 
 log = logging.getLogger("liaison.outbox")
@@ -39,7 +41,7 @@ def plan(
     *,
     dedupe_key: str,
     kind: str,
-    message: EmailMessage,
+    message: Message,
     mail_from: str,
     recipients: list[str],
     rule: str | None = None,
@@ -53,7 +55,7 @@ def plan(
     return store.insert("outbox", {
         "dedupe_key": dedupe_key, "message_row": message_row, "kind": kind, "rule": rule,
         "mail_from": mail_from, "recipients": recipients, "message_id": message["Message-ID"],
-        "subject": message["Subject"], "raw": message.as_bytes(), "status": status,
+        "subject": str(make_header(decode_header(message["Subject"]))), "raw": as_bytes(message), "status": status,
         "created_at": utcnow(), "next_attempt_at": utcnow(), "thread_id": thread_id,
     })
 

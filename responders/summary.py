@@ -10,17 +10,14 @@ from __future__ import annotations
 from collections import Counter, defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time, timedelta
-from email.message import EmailMessage
-from email.policy import SMTP
-from email.utils import format_datetime
+from email.message import Message
 from typing import Any
 
-from classifiers.automatic import LOOP_HEADER
 from classifiers.entities import extract
 from inbox.rules import WEEKDAYS, Rules
 from inbox.store import Store, loads
 from responders import outbox
-from responders.compose import new_message_id
+from responders.compose import build_notice, new_message_id
 from responders.respond import CATEGORY_LABELS, entity_lines
 from responders.templates import TemplateLibrary
 
@@ -265,21 +262,12 @@ def render(summary: Summary, templates: TemplateLibrary) -> tuple[str, str]:
     return templates.render("summary", "en", summary.context())
 
 
-def build_message(summary: Summary, templates: TemplateLibrary, sender: str) -> EmailMessage:
+def build_message(summary: Summary, templates: TemplateLibrary, sender: str) -> Message:
     text, html = render(summary, templates)
-    message = EmailMessage(policy=SMTP)
-    message["From"] = sender
-    message["To"] = summary.recipient
     scope = "agency-wide" if summary.team else "your accounts"
-    message["Subject"] = f"Liaison triage {summary.day.isoformat()}: {len(summary.needs_you)} waiting ({scope})"
-    message["Date"] = format_datetime(datetime.now(UTC))
-    message["Message-ID"] = new_message_id(sender)
-    message["Auto-Submitted"] = "auto-generated"
-    message["X-Auto-Response-Suppress"] = "All"
-    message[LOOP_HEADER] = sender
-    message.set_content(text)
-    message.add_alternative(html, subtype="html")
-    return message
+    subject = f"Liaison triage {summary.day.isoformat()}: {len(summary.needs_you)} waiting ({scope})"
+    return build_notice(sender=sender, to=[summary.recipient], subject=subject, message_id=new_message_id(sender),
+                        text=text, html=html)
 
 
 def due_day(rules: Rules, now: datetime) -> date | None:

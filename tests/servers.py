@@ -203,6 +203,20 @@ service imap-login {{
             for raw in messages:
                 client.append(folder, raw)
 
+    def fill_maildir(self, messages: list[bytes]) -> None:
+        """Drop messages straight into the Maildir (fast, for large benchmark folders); Dovecot
+        indexes them on the next SELECT."""
+        uid, gid, _, _ = self._ids()
+        new = self.maildir / "new"
+        for sub in ("new", "cur", "tmp"):
+            (self.maildir / sub).mkdir(exist_ok=True)
+            os.chown(self.maildir / sub, uid, gid)
+        stamp = int(time.time())
+        for number, raw in enumerate(messages):
+            path = new / f"{stamp}.M{number}P{os.getpid()}.bench"
+            path.write_bytes(raw)
+            os.chown(path, uid, gid)
+
     def flags(self, uid: int, folder: str = "INBOX") -> tuple:
         with self.client() as client:
             client.select_folder(folder, readonly=True)

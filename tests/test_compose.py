@@ -9,7 +9,7 @@ import pytest
 
 from inbox.errors import TemplateError
 from inbox.parse import parse_message
-from responders.compose import build_acknowledgement, build_escalation, reply_subject, valid_address
+from responders.compose import as_bytes, build_acknowledgement, build_escalation, reply_subject, valid_address
 from responders.templates import TemplateLibrary
 
 ORIGINAL = (b"From: Tom Hill <tom@brewco.com>\r\nTo: accounts@agency.example\r\n"
@@ -18,19 +18,24 @@ ORIGINAL = (b"From: Tom Hill <tom@brewco.com>\r\nTo: accounts@agency.example\r\n
             b"Thread-Index: AdkAbCdEfG==\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\nPlease change it.\r\n")
 
 
+def wire(message):
+    """The message as the receiver parses it."""
+    return email.message_from_bytes(as_bytes(message), policy=default)
+
+
 def test_subject_with_crlf_cannot_inject_a_header():
     parsed = parse_message(ORIGINAL)
     reply = build_acknowledgement(parsed, sender="accounts@agency.example", message_id="<o@agency.example>",
                                   text="t", html="<p>t</p>")
-    again = email.message_from_bytes(reply.as_bytes(), policy=default)
+    again = email.message_from_bytes(as_bytes(reply), policy=default)
     assert again["Bcc"] is None
     assert "\n" not in again["Subject"] and again["Subject"].startswith("Re: Banner")
 
 
 def test_acknowledgement_threads_and_is_marked_automatic():
     parsed = parse_message(ORIGINAL)
-    reply = build_acknowledgement(parsed, sender="accounts@agency.example", message_id="<o@agency.example>",
-                                  text="t", html="<p>t</p>")
+    reply = wire(build_acknowledgement(parsed, sender="accounts@agency.example", message_id="<o@agency.example>",
+                                       text="t", html="<p>t</p>"))
     assert reply["In-Reply-To"] == "<m1@brewco.com>"
     assert reply["References"] == "<a@x> <b@y> <m1@brewco.com>"
     assert reply["Auto-Submitted"] == "auto-replied"
@@ -42,11 +47,12 @@ def test_acknowledgement_threads_and_is_marked_automatic():
 
 def test_escalation_attaches_original_and_replies_to_client():
     parsed = parse_message(ORIGINAL)
-    note = build_escalation(parsed, ORIGINAL, sender="accounts@agency.example", to=["anna@agency.example"],
-                            subject="[Liaison] x", message_id="<e@agency.example>", text="t", html="<p>t</p>")
+    note = wire(build_escalation(parsed, ORIGINAL, sender="accounts@agency.example", to=["anna@agency.example"],
+                                 subject="[Liaison] x", message_id="<e@agency.example>", text="t", html="<p>t</p>"))
     assert note["Reply-To"] == "tom@brewco.com"
     (attached,) = list(note.iter_attachments())
     assert attached.get_content_type() == "message/rfc822"
+    assert as_bytes(note).count(ORIGINAL) == 1, "the original travels byte for byte"
 
 
 @pytest.mark.parametrize("subject,expected", [
