@@ -122,8 +122,8 @@ class Daemon:
         if not uids:
             return
         progress = Progress(len(uids), "messages", enabled=show_progress)
-        for uid, raw in self.source.fetch(uids):
-            outcome = self.pipeline.ingest(raw, Position(folder, self.source.uidvalidity, uid))
+        for uid, raw, arrived in self.source.fetch(uids):
+            outcome = self.pipeline.ingest(raw, Position(folder, self.source.uidvalidity, uid, arrived))
             self._count(outcome)
             progress.advance()
             if self.stopping:

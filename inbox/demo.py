@@ -5,7 +5,6 @@ Outgoing mail is written to a local Maildir; a triage table is printed at the en
 
 from __future__ import annotations
 
-import mailbox
 import shutil
 from pathlib import Path
 from typing import TextIO
@@ -36,8 +35,7 @@ def run_demo(out: Path, stream: TextIO) -> list[Outcome]:
     store = Store(settings.db_path)
     import_accounts(store, read_accounts_csv(DEMO_DIR / "accounts.csv"))
     pipeline = Pipeline(store, settings, load_checked_rules(settings.rules_path))
-    source = mailbox.Maildir(str(DEMO_DIR / "mailbox"), create=False)
-    outcomes = [pipeline.ingest(source.get_bytes(key)) for key in sorted(source.keys())]
+    outcomes = [pipeline.ingest(path.read_bytes()) for path in mailbox_files(DEMO_DIR / "mailbox")]
     transport = MaildirTransport(out / "outbox")
     sent = outbox.flush(store, transport).sent
     transport.close()
@@ -46,6 +44,12 @@ def run_demo(out: Path, stream: TextIO) -> list[Outcome]:
                  f"Database: {settings.db_path}\n")
     store.close()
     return outcomes
+
+
+def mailbox_files(maildir: Path) -> list[Path]:
+    """The messages of a Maildir in arrival order (file names start with the delivery time)."""
+    files = [p for sub in ("cur", "new") for p in (maildir / sub).glob("*") if not p.name.startswith(".")]
+    return sorted(files, key=lambda p: p.name)
 
 
 def print_table(outcomes: list[Outcome], stream: TextIO) -> None:

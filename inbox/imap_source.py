@@ -13,6 +13,7 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Iterator
+from datetime import datetime
 
 import imapclient
 from imapclient.exceptions import IMAPClientError
@@ -88,14 +89,19 @@ class ImapSource:
         uids = self._call(lambda c: c.search(["UID", f"{last_uid + 1}:*"]))
         return sorted(uid for uid in uids if uid > last_uid)
 
-    def fetch(self, uids: list[int]) -> Iterator[tuple[int, bytes]]:
-        """(uid, raw bytes) in UID order, in batches bounded by count and size; nothing gets \\Seen."""
+    def fetch(self, uids: list[int]) -> Iterator[tuple[int, bytes, datetime | None]]:
+        """(uid, raw bytes, arrival time) in UID order, in batches bounded by count and size.
+
+        BODY.PEEK[] leaves \\Seen alone; INTERNALDATE is when the server received the message,
+        which, unlike the Date header, the sender cannot choose.
+        """
         for batch in self._batches(uids):
-            data = self._call(lambda c, b=batch: c.fetch(b, ["BODY.PEEK[]"]))
+            data = self._call(lambda c, b=batch: c.fetch(b, ["BODY.PEEK[]", "INTERNALDATE"]))
             for uid in batch:
-                raw = data.get(uid, {}).get(b"BODY[]")
+                item = data.get(uid, {})
+                raw = item.get(b"BODY[]")
                 if raw is not None:
-                    yield uid, bytes(raw)
+                    yield uid, bytes(raw), _aware(item.get(b"INTERNALDATE"))
 
     def _batches(self, uids: list[int]) -> Iterator[list[int]]:
         for start in range(0, len(uids), BATCH_COUNT):
@@ -171,6 +177,13 @@ class ImapSource:
         except NETWORK_ERRORS as exc:
             self.client = None
             raise MailboxError(f"IMAP error: {type(exc).__name__}: {_text(exc)}") from None
+
+
+def _aware(moment: datetime | None) -> datetime | None:
+    """imapclient gives INTERNALDATE as naive local time; make it an aware moment."""
+    if moment is None:
+        return None
+    return moment if moment.tzinfo else moment.astimezone()
 
 
 def _is_bye(response: tuple) -> bool:

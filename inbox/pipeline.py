@@ -58,6 +58,14 @@ class Position:
     folder: str = ""
     uidvalidity: int | None = None
     uid: int | None = None
+    arrived: datetime | None = None  # the server's INTERNALDATE, when there is a server
+
+
+def arrival_time(position: Position, parsed: ParsedMessage) -> datetime:
+    """When the message arrived: the server's INTERNALDATE, else its Date header (never in the future)."""
+    now = datetime.now(UTC)
+    moment = position.arrived or parsed.date or now
+    return min(moment.astimezone(UTC), now)
 
 
 class Pipeline:
@@ -117,7 +125,7 @@ class Pipeline:
         automatic = automatic_reason(parsed)
         staff = self._is_staff(parsed.from_addr)
         verdict = self.categorizer.judge(parsed.subject, newest, automatic=automatic)
-        received = datetime.now(UTC)
+        received = arrival_time(position, parsed)
         entities = {} if automatic else extract(parsed.subject, newest, today=received.date())
         link = self._link(parsed, staff)
         thread_id, chaser, first = self._thread(row, parsed, link, verdict.classification.category,
@@ -132,7 +140,8 @@ class Pipeline:
         decision = route(facts, self.rules)
         done = self.responder.respond(row, parsed, raw, facts, decision, link, thread_id,
                                       verdict.classification, self.index)
-        self._record(row, parsed, newest, automatic, verdict, entities, link, thread_id, chaser, decision, done)
+        self._record(row, parsed, newest, automatic, verdict, entities, link, thread_id, chaser, decision, done,
+                     facts)
         self._advance(position)
         c = verdict.classification
         return Outcome(row, parsed.message_id, "processed", parsed.from_addr, parsed.subject,
@@ -205,14 +214,15 @@ class Pipeline:
 
     def _insert_raw(self, raw: bytes, digest: str, position: Position, status: str, message_id: str = "",
                     error: str | None = None) -> int:
+        arrived = position.arrived.astimezone(UTC).isoformat(timespec="microseconds") if position.arrived else None
         return self.store.insert("messages", {
             "folder": position.folder, "uidvalidity": position.uidvalidity, "uid": position.uid,
             "raw_sha256": digest, "message_id": message_id, "raw": raw, "size": len(raw),
-            "received_at": utcnow(), "status": status, "error": error})
+            "received_at": utcnow(), "arrived_at": arrived or utcnow(), "status": status, "error": error})
 
     def _record(self, row: int, parsed: ParsedMessage, newest: str, automatic: str | None, verdict: Any,
                 entities: dict[str, Any], link: Link, thread_id: int | None, chaser: bool, decision: Route,
-                done: list[str]) -> None:
+                done: list[str], facts: Facts) -> None:
         c = verdict.classification
         self.store.update("messages", "id", row, {
             "status": "processed", "from_addr": parsed.from_addr, "from_name": parsed.from_name,
@@ -225,6 +235,7 @@ class Pipeline:
             "entities": entities, "urgency": len(entities.get("urgency", [])), "account_id": link.account_id,
             "link_reason": link.reason, "link_detail": link.detail, "suspicious": link.suspicious,
             "thread_id": thread_id, "is_chaser": int(chaser),
+            "arrived_at": facts.received_at.isoformat(timespec="microseconds"),
             "route": {**decision.as_dict(), "done": done}, "processed_at": utcnow()})
 
     def _quarantine(self, raw: bytes, digest: str, position: Position, reason: str) -> Outcome:

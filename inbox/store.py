@@ -29,7 +29,7 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
             """CREATE TABLE messages (
                 id INTEGER PRIMARY KEY, folder TEXT, uidvalidity INTEGER, uid INTEGER,
                 raw_sha256 TEXT NOT NULL UNIQUE, message_id TEXT, raw BLOB NOT NULL, size INTEGER,
-                received_at TEXT NOT NULL, status TEXT NOT NULL, error TEXT,
+                received_at TEXT NOT NULL, arrived_at TEXT, status TEXT NOT NULL, error TEXT,
                 from_addr TEXT, from_name TEXT, to_addrs TEXT, cc_addrs TEXT, subject TEXT, date TEXT,
                 in_reply_to TEXT, refs TEXT, body_text TEXT, newest_text TEXT, headers TEXT,
                 attachments TEXT, automatic TEXT,

@@ -102,7 +102,7 @@ class Responder:
             return "no usable sender address"
         if thread_id and self.store.one("SELECT 1 FROM threads WHERE id = ? AND acknowledged = 1", [thread_id]):
             return "thread already acknowledged"
-        return self._bounced(parsed.from_addr) or self._over_limit(parsed.from_addr)
+        return self._bounced(parsed.from_addr) or self._over_limit(parsed.from_addr, facts.received_at)
 
     def _bounced(self, address: str) -> str | None:
         days = self.rules.spec.limits.bounce_quiet_days
@@ -111,12 +111,15 @@ class Responder:
                                "json_extract(detail, '$.address') = ? LIMIT 1", [since, address])
         return f"{address} bounced our mail within {days} days" if found else None
 
-    def _over_limit(self, address: str) -> str | None:
+    def _over_limit(self, address: str, arrived: datetime) -> str | None:
+        """Caps per sender, counted by when the client's messages arrived: a backlog processed at
+        once after downtime is not a burst, but a loop answering itself within seconds is."""
         for window in self.rules.spec.limits.per_sender:
-            since = (datetime.now(UTC) - timedelta(minutes=window.minutes)).isoformat()
+            since = (arrived - timedelta(minutes=window.minutes)).astimezone(UTC).isoformat()
             count = self.store.one(
-                "SELECT COUNT(*) AS n FROM outbox WHERE kind = 'acknowledge' AND recipients = ? AND created_at >= ?",
-                [json.dumps([address]), since])["n"]
+                "SELECT COUNT(*) AS n FROM outbox o JOIN messages m ON m.id = o.message_row "
+                "WHERE o.kind = 'acknowledge' AND o.recipients = ? AND m.arrived_at > ? AND m.arrived_at <= ?",
+                [json.dumps([address]), since, arrived.astimezone(UTC).isoformat(timespec="microseconds")])["n"]
             if count >= window.count:
                 return f"rate limit: {window.count} acknowledgements in {window.minutes} minutes"
         return None
