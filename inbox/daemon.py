@@ -71,6 +71,7 @@ class Daemon:
         outbox.recover(self.store)
         self._connect_with_backoff(attempts=3)
         self._ingest(show_progress=show_progress)
+        self._plan_summaries()
         self._flush()
         self.close()
         return self.stats

@@ -76,6 +76,7 @@ class Replies(Strict):
 
 
 class Summary(Strict):
+    enabled: bool = True
     time: dt.time = dt.time(8, 0)
     skip_days: list[Weekday] = []
     team_lead: str | None = None

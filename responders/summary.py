@@ -65,10 +65,12 @@ def team_lead_address(rules: Rules) -> str | None:
     return rules.spec.addresses.get(name, name if "@" in name else None)
 
 
-def build(store: Store, rules: Rules, recipient: str, day: date, *, team: bool) -> Summary:
-    """Gather every section of one recipient's summary for `day` (in the rules' time zone)."""
+def build(store: Store, rules: Rules, recipient: str, day: date, *, team: bool,
+          until: datetime | None = None) -> Summary:
+    """Every section of one recipient's summary for `day`: up to `until` (default: that day's
+    summary time, or now for today), since the previous summary sent to them."""
     zone = rules.zone()
-    end = datetime.combine(day, rules.spec.summary.time, zone)
+    end = until or _default_end(rules, day)
     since = _last_summary_time(store, recipient, end) or end - timedelta(days=1)
     accounts = None if team else {r["account_id"] for r in store.all(
         "SELECT account_id FROM accounts WHERE account_manager = ?", [recipient])}
@@ -85,6 +87,12 @@ def build(store: Store, rules: Rules, recipient: str, day: date, *, team: bool) 
     summary.trend = _trend(store, recent, end, accounts)
     summary.auto_handled = _auto_share(store, recent)
     return summary
+
+
+def _default_end(rules: Rules, day: date) -> datetime:
+    scheduled = datetime.combine(day, rules.spec.summary.time, rules.zone())
+    now = datetime.now(UTC)
+    return now if scheduled.date() == now.astimezone(rules.zone()).date() and now > scheduled else scheduled
 
 
 def _iso(moment: datetime) -> str:
@@ -273,7 +281,7 @@ def build_message(summary: Summary, templates: TemplateLibrary, sender: str) -> 
 def due_day(rules: Rules, now: datetime) -> date | None:
     """Today's date in the rules' zone once the summary time has passed, unless today is skipped."""
     local = now.astimezone(rules.zone())
-    if WEEKDAYS[local.weekday()] in rules.spec.summary.skip_days:
+    if not rules.spec.summary.enabled or WEEKDAYS[local.weekday()] in rules.spec.summary.skip_days:
         return None
     return local.date() if local.time() >= rules.spec.summary.time else None
 
@@ -289,7 +297,7 @@ def plan_due(store: Store, rules: Rules, templates: TemplateLibrary, sender: str
         key = f"summary:{recipient}:{day.isoformat()}" + (f":{now.isoformat()}" if force else "")
         if store.one("SELECT 1 FROM outbox WHERE dedupe_key = ?", [key]):
             continue
-        message = build_message(build(store, rules, recipient, day, team=team), templates, sender)
+        message = build_message(build(store, rules, recipient, day, team=team, until=now), templates, sender)
         with store.transaction():
             if outbox.plan(store, dedupe_key=key, kind="summary", message=message, mail_from=sender,
                            recipients=[recipient]):

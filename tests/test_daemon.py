@@ -13,6 +13,7 @@ import pytest
 
 from inbox.accounts import import_accounts, read_accounts_csv
 from inbox.store import Store
+from tests.servers import quiet_rules
 
 ROOT = Path(__file__).parent.parent
 ACCOUNTS = "account_id,name,code,domains,contacts,account_manager\nbrewco,BrewCo,BREW,brewco.com,,anna@agency.example\n"
@@ -24,8 +25,7 @@ def daemon_env(tmp_path, dovecot, smtp_server):
     store = Store(tmp_path / "liaison.db")
     import_accounts(store, read_accounts_csv(tmp_path / "accounts.csv"))
     store.close()
-    rules = tmp_path / "rules.yaml"
-    rules.write_text((ROOT / "rules.yaml").read_text())
+    rules = quiet_rules(tmp_path, ROOT / "rules.yaml")
     return {
         "PATH": os.environ["PATH"], "HOME": str(tmp_path), "PYTHONPATH": str(ROOT),
         "LIAISON_IMAP_HOST": dovecot.host, "LIAISON_IMAP_PORT": str(dovecot.port),

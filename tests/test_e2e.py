@@ -12,6 +12,7 @@ from inbox.accounts import import_accounts, read_accounts_csv
 from inbox.config import ServerSettings, Settings
 from inbox.daemon import Daemon
 from inbox.store import Store
+from tests.servers import quiet_rules
 
 ACCOUNTS = """account_id,name,code,domains,contacts,account_manager
 brewco,BrewCo,BREW,brewco.com,jo.freelance@gmail.com,anna.berg@agency.example
@@ -25,7 +26,7 @@ def setup(tmp_path, dovecot, smtp_server):
     csv_path.write_text(ACCOUNTS)
     settings = Settings(
         address="accounts@agency.example", agency_domains=("agency.example",), db_path=tmp_path / "liaison.db",
-        rules_path=Path(__file__).parent.parent / "rules.yaml",
+        rules_path=quiet_rules(tmp_path, Path(__file__).parent.parent / "rules.yaml"),
         imap=ServerSettings(dovecot.host, dovecot.port, dovecot.user, dovecot.password, security="none"),
         smtp=ServerSettings(smtp_server.host, smtp_server.port, security="none"),
     )

@@ -20,7 +20,7 @@ from inbox.errors import MailboxError, TemporarySendError
 from inbox.imap_source import ImapSource
 from inbox.store import Store
 from responders.smtp import SMTPTransport
-from tests.servers import DovecotServer
+from tests.servers import DovecotServer, quiet_rules
 from tests.test_daemon import daemon_env, start, stop  # noqa: F401 - fixture reuse
 
 ROOT = Path(__file__).parent.parent
@@ -29,7 +29,7 @@ ROOT = Path(__file__).parent.parent
 def settings_for(tmp_path: Path, dovecot, smtp_server, **overrides) -> Settings:
     values = dict(
         address="accounts@agency.example", agency_domains=("agency.example",), db_path=tmp_path / "liaison.db",
-        rules_path=ROOT / "rules.yaml",
+        rules_path=quiet_rules(tmp_path, ROOT / "rules.yaml"),
         imap=ServerSettings(dovecot.host, dovecot.port, dovecot.user, dovecot.password, security="none"),
         smtp=ServerSettings(smtp_server.host, smtp_server.port, security="none"), retry_after=0.2)
     values.update(overrides)

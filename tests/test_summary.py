@@ -1,0 +1,151 @@
+"""The daily triage summary, built from a day of mail through the real pipeline."""
+
+from __future__ import annotations
+
+import email
+import shutil
+import subprocess
+from datetime import UTC, datetime
+from email.policy import default
+from pathlib import Path
+
+import pytest
+
+from inbox.accounts import import_accounts, read_accounts_csv
+from inbox.config import ServerSettings, Settings
+from inbox.daemon import Daemon, load_checked_rules
+from inbox.store import Store
+from responders import summary
+from responders.templates import TemplateLibrary
+from tests.servers import quiet_rules
+
+ROOT = Path(__file__).parent.parent
+ACCOUNTS = """account_id,name,code,domains,contacts,account_manager,contracted_rounds
+brewco,BrewCo,BREW,brewco.com,,anna@agency.example,2
+northbank,North Bank,NBK,northbank.co.uk,,omar@agency.example,3
+"""
+
+
+def day_of_mail(make_message) -> list[bytes]:
+    mail = []
+    for n in range(3):  # three rounds on one job: over the two contracted
+        mail.append(make_message(sender=f"Tom <tom{n}@brewco.com>", subject=f"[BREW-042] banner round {n + 1}",
+                                 body="Please change the headline on the banner and swap the hero image."))
+    for n in range(2):  # two rounds on another: within contract
+        mail.append(make_message(sender=f"Amy <amy{n}@brewco.com>", subject=f"[BREW-050] poster round {n + 1}",
+                                 body="Please change the colour of the logo on the poster."))
+    mail.append(make_message(sender="Priya <priya@northbank.co.uk>", subject="Invoice INV-4471 is wrong",
+                             body="Invoice INV-4471 charges €14,400.00 but the PO was for €12,000.00. "
+                                  "Please send a corrected invoice by Friday."))
+    mail.append(make_message(sender="Priya <priya@northbank.co.uk>", subject="Any news on the video?",
+                             body="Any news on the explainer video? We need it urgently."))
+    mail.append(make_message(sender="Tom <accounts@brewco-invoices.net>", subject="New bank details",
+                             body="Please pay invoice INV-7731 to our new bank account."))
+    mail.append(b"\x01\x02 not an email \xff")
+    return mail
+
+
+@pytest.fixture
+def summary_run(tmp_path, dovecot, smtp_server, make_message):
+    (tmp_path / "accounts.csv").write_text(ACCOUNTS)
+    rules = quiet_rules(tmp_path, ROOT / "rules.yaml", **{
+        "  enabled: false ": "  enabled: true ", 'time: "08:00"': 'time: "00:00"', "skip_days: [sat, sun]": "skip_days: []"})
+    settings = Settings(
+        address="accounts@agency.example", agency_domains=("agency.example",), db_path=tmp_path / "liaison.db",
+        rules_path=rules, imap=ServerSettings(dovecot.host, dovecot.port, dovecot.user, dovecot.password, security="none"),
+        smtp=ServerSettings(smtp_server.host, smtp_server.port, security="none"))
+    store = Store(settings.db_path)
+    import_accounts(store, read_accounts_csv(tmp_path / "accounts.csv"))
+    store.close()
+    # The day's mail arrives first; the summary is planned at the end of the same run.
+    dovecot.append_many(day_of_mail(make_message))
+    return settings
+
+
+def run_once(settings: Settings) -> None:
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    store.close()
+
+
+def summaries(smtp_server) -> dict[str, email.message.EmailMessage]:
+    found = {}
+    for _, rcpts, raw in smtp_server.messages:
+        message = email.message_from_bytes(raw, policy=default)
+        if message["Subject"].startswith("Liaison triage"):
+            assert rcpts[0] not in found, f"second summary for {rcpts[0]}"
+            found[rcpts[0]] = message
+    return found
+
+
+def text_of(message) -> str:
+    return message.get_body(preferencelist=("plain",)).get_content()
+
+
+def test_summary_content_and_once_per_day_across_restart(summary_run, smtp_server):
+    run_once(summary_run)  # the summary time (00:00) has passed: missed, so caught up now
+    run_once(summary_run)  # a restart the same day sends nothing again
+    sent = summaries(smtp_server)
+    assert set(sent) == {"anna@agency.example", "omar@agency.example", "lead@agency.example"}
+
+    anna = text_of(sent["anna@agency.example"])
+    assert "5 client message(s)" in anna
+    assert "BREW-042: 3 round(s) of 2 contracted  <-- OVER SCOPE" in anna
+    assert "BREW-050: 2 round(s) of 2 contracted\n" in anna
+    assert "North Bank" not in anna.split("REVIEW")[0], "an account manager sees only their accounts"
+
+    omar = text_of(sent["omar@agency.example"])
+    assert "INV-4471" in omar.split("BILLING")[1].split("PROMISES")[0]
+    assert "€14,400.00" in omar
+    assert "Progress query | URGENT" in omar
+
+    lead = text_of(sent["lead@agency.example"])
+    review = lead.split("REVIEW")[1]
+    assert "QUARANTINED" in review and "SUSPICIOUS" in review and "brewco-invoices.net" in review
+    assert sent["lead@agency.example"].get_body(preferencelist=("html",)) is not None
+
+
+def test_no_summary_before_its_time(tmp_path, summary_run, smtp_server):
+    rules = Path(summary_run.rules_path)
+    rules.write_text(rules.read_text().replace('time: "00:00"', 'time: "23:59"'))
+    now = datetime.now(UTC).astimezone(load_checked_rules(rules).zone())
+    if now.hour == 23 and now.minute == 59:
+        pytest.skip("the one minute of the day when 23:59 has passed")
+    run_once(summary_run)
+    assert summaries(smtp_server) == {}
+
+
+def test_skip_days_are_respected(summary_run):
+    rules = load_checked_rules(Path(summary_run.rules_path))
+    assert summary.due_day(rules, datetime(2026, 11, 23, 9, tzinfo=UTC)) is not None
+    skipping = Path(summary_run.rules_path)
+    skipping.write_text(skipping.read_text().replace("skip_days: []", "skip_days: [mon]"))
+    assert summary.due_day(load_checked_rules(skipping), datetime(2026, 11, 23, 9, tzinfo=UTC)) is None
+
+
+def test_html_preview_in_a_real_browser(summary_run, tmp_path):
+    rules_file = Path(summary_run.rules_path)
+    rules_file.write_text(rules_file.read_text().replace("  enabled: true ", "  enabled: false "))
+    run_once(summary_run)  # the day's mail, no summary sent yet: the preview shows all of it
+    store = Store(summary_run.db_path)
+    rules = load_checked_rules(Path(summary_run.rules_path))
+    day = datetime.now(UTC).astimezone(rules.zone()).date()
+    _, html = summary.render(summary.build(store, rules, "lead@agency.example", day, team=True), TemplateLibrary())
+    page = tmp_path / "summary.html"
+    page.write_text(html)
+    browser = shutil.which("chromium") or shutil.which("chromium-browser")
+    if browser is None:
+        pytest.fail("chromium is not installed: `bash .ci/run` installs it")
+    flags = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
+             "--disable-component-update", "--disable-sync", f"--user-data-dir={tmp_path / 'profile'}"]
+    dom = subprocess.run([browser, *flags, "--dump-dom", page.as_uri()], capture_output=True, text=True,
+                         timeout=120).stdout
+    for section in ("summary-title", "since-last", "needs-you", "scope-watch", "billing", "promises", "review",
+                    "trend"):
+        assert f'id="{section}"' in dom, section
+    assert "over scope" in dom
+    (ROOT / "build").mkdir(exist_ok=True)
+    shot = ROOT / "build" / "summary-preview.png"  # for a human to look at (git ignores build/)
+    subprocess.run([browser, *flags, "--window-size=900,1800", f"--screenshot={shot}", page.as_uri()],
+                   capture_output=True, timeout=120)
+    assert shot.exists() and shot.stat().st_size > 10_000
