@@ -6,10 +6,10 @@ Deterministic for a seed, so every run measures the same messages.
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from email.policy import SMTP
 from email.utils import format_datetime, make_msgid
-from datetime import UTC, datetime, timedelta
 
 CLIENTS = [("brewco.com", "BrewCo"), ("northbank.co.uk", "North Bank"), ("lumen.com", "Lumen"),
            ("verde.fr", "Verde"), ("stadtmuseum.de", "Stadtmuseum"), ("kite-saas.io", "Kite")]

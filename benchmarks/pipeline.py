@@ -29,11 +29,11 @@ from inbox.accounts import import_accounts  # noqa: E402
 from inbox.config import ServerSettings, Settings  # noqa: E402
 from inbox.daemon import Daemon  # noqa: E402
 from inbox.imap_source import ImapSource  # noqa: E402
+from inbox.parse import parse_message  # noqa: E402
 from inbox.store import Store  # noqa: E402
 from responders import outbox  # noqa: E402
 from responders.compose import build_acknowledgement, new_message_id  # noqa: E402
 from responders.smtp import SMTPTransport  # noqa: E402
-from inbox.parse import parse_message  # noqa: E402
 from tests.servers import DovecotServer, SMTPServer  # noqa: E402
 
 ACCOUNTS = [{"account_id": a, "name": a, "code": c, "domains": [d], "contacts": [], "account_manager":

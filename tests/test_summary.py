@@ -49,10 +49,12 @@ def day_of_mail(make_message) -> list[bytes]:
 def summary_run(tmp_path, dovecot, smtp_server, make_message):
     (tmp_path / "accounts.csv").write_text(ACCOUNTS)
     rules = quiet_rules(tmp_path, ROOT / "rules.yaml", **{
-        "  enabled: false ": "  enabled: true ", 'time: "08:00"': 'time: "00:00"', "skip_days: [sat, sun]": "skip_days: []"})
+        "  enabled: false ": "  enabled: true ", 'time: "08:00"': 'time: "00:00"',
+        "skip_days: [sat, sun]": "skip_days: []"})
     settings = Settings(
         address="accounts@agency.example", agency_domains=("agency.example",), db_path=tmp_path / "liaison.db",
-        rules_path=rules, imap=ServerSettings(dovecot.host, dovecot.port, dovecot.user, dovecot.password, security="none"),
+        rules_path=rules,
+        imap=ServerSettings(dovecot.host, dovecot.port, dovecot.user, dovecot.password, security="none"),
         smtp=ServerSettings(smtp_server.host, smtp_server.port, security="none"))
     store = Store(settings.db_path)
     import_accounts(store, read_accounts_csv(tmp_path / "accounts.csv"))
