@@ -71,6 +71,7 @@ class Daemon:
         outbox.recover(self.store)
         self._connect_with_backoff(attempts=3)
         self._ingest(show_progress=show_progress)
+        self._refresh_threads()
         self._plan_summaries()
         self._flush()
         self.close()
@@ -105,6 +106,7 @@ class Daemon:
     def _cycle(self) -> None:
         self._maybe_reload()
         self._ingest()
+        self._refresh_threads()
         self._plan_summaries()
         self._flush()
         if self.stopping:
@@ -131,6 +133,31 @@ class Daemon:
                 break
         progress.finish()
         self._apply_imap_actions()
+
+    def _refresh_threads(self) -> None:
+        """A person answering from their mail client (\\Answered) or moving the client's message to
+        the Done folder marks its thread handled, as an agency reply in the thread does."""
+        rows = self.store.all(
+            "SELECT m.uid, m.message_id, m.thread_id FROM messages m JOIN threads t ON t.id = m.thread_id "
+            "WHERE t.status = 'open' AND m.uid IS NOT NULL AND m.uidvalidity = ? AND m.folder = ? "
+            "AND m.link_reason != 'staff' ORDER BY m.id DESC LIMIT 500",
+            [self.source.uidvalidity, self.settings.folder])
+        if not rows:
+            return
+        answered, gone = self.source.answered_or_gone([r["uid"] for r in rows])
+        done_ids: set[str] = set()
+        if gone and self.settings.done_folder:
+            done_ids = self.source.in_folder(self.settings.done_folder,
+                                             [r["message_id"] for r in rows if r["uid"] in gone])
+        now = utcnow()
+        with self.store.transaction():
+            for r in rows:
+                reason = ("answered from a mail client (\\Answered)" if r["uid"] in answered else
+                          f"moved to {self.settings.done_folder}" if r["message_id"] in done_ids else None)
+                if reason:
+                    self.store.conn.execute(
+                        "UPDATE threads SET status = 'handled', handled_at = ?, handled_reason = ?, updated_at = ? "
+                        "WHERE id = ? AND status = 'open'", [now, reason, now, r["thread_id"]])
 
     def _count(self, outcome: Outcome) -> None:
         if outcome.status == "duplicate":

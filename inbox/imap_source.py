@@ -163,12 +163,29 @@ class ImapSource:
                 c.delete_messages([uid])
         self._call(do)
 
-    def answered(self, uids: list[int]) -> set[int]:
-        """Which of these messages carry \\Answered (a human replied from a mail client)."""
+    def answered_or_gone(self, uids: list[int]) -> tuple[set[int], set[int]]:
+        """(UIDs flagged \\Answered by a person's mail client, UIDs no longer in the folder)."""
         if not uids:
-            return set()
+            return set(), set()
         flags = self._call(lambda c: c.get_flags(uids))
-        return {uid for uid, f in flags.items() if imapclient.ANSWERED in f}
+        answered = {uid for uid, f in flags.items() if imapclient.ANSWERED in f}
+        return answered, set(uids) - set(flags)
+
+    def in_folder(self, folder: str, message_ids: list[str]) -> set[str]:
+        """Which Message-IDs are in another folder (the Done folder); reselects ours afterwards."""
+        def look(c: imapclient.IMAPClient) -> set[str]:
+            found = set()
+            if not c.folder_exists(folder):
+                return found
+            c.select_folder(folder, readonly=True)
+            try:
+                for message_id in message_ids:
+                    if c.search(["HEADER", "Message-ID", message_id]):
+                        found.add(message_id)
+            finally:
+                c.select_folder(self.folder)
+            return found
+        return self._call(look)  # type: ignore[return-value]
 
     def _call(self, operation: Callable[[imapclient.IMAPClient], object]) -> object:
         client = self._connected()

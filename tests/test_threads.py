@@ -1,0 +1,106 @@
+"""Threads: chasers, handled by an agency reply, \\Answered or the Done folder; outsiders kept out."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from inbox.accounts import import_accounts, read_accounts_csv
+from inbox.config import ServerSettings, Settings
+from inbox.daemon import Daemon
+from inbox.store import Store
+from tests.servers import quiet_rules
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture
+def settings(tmp_path, dovecot, smtp_server):
+    (tmp_path / "accounts.csv").write_text("account_id,name,code,domains,contacts,account_manager\n"
+                                           "brewco,BrewCo,BREW,brewco.com,,anna@agency.example\n")
+    store = Store(tmp_path / "liaison.db")
+    import_accounts(store, read_accounts_csv(tmp_path / "accounts.csv"))
+    store.close()
+    return Settings(address="accounts@agency.example", agency_domains=("agency.example",),
+                    db_path=tmp_path / "liaison.db", rules_path=quiet_rules(tmp_path, ROOT / "rules.yaml"),
+                    imap=ServerSettings(dovecot.host, dovecot.port, dovecot.user, dovecot.password, security="none"),
+                    smtp=ServerSettings(smtp_server.host, smtp_server.port, security="none"), done_folder="Done")
+
+
+def run_once(settings: Settings) -> Store:
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    return store
+
+
+def thread_of(store: Store, message_id: str) -> dict:
+    return store.one("SELECT t.* FROM threads t JOIN messages m ON m.thread_id = t.id WHERE m.message_id = ?",
+                     [message_id])
+
+
+def acks(smtp_server) -> list:
+    return [m for m in smtp_server.parsed() if m["Auto-Submitted"] == "auto-replied"]
+
+
+def test_chaser_is_counted_and_not_acknowledged_twice(settings, dovecot, smtp_server, make_message):
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Banner", message_id="<c1@brewco.com>",
+                                body="Please change the banner headline."))
+    run_once(settings)
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Re: Banner", in_reply_to="<c1@brewco.com>",
+                                message_id="<c2@brewco.com>", body="Any update on this? Still waiting."))
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Re: Banner", in_reply_to="<c2@brewco.com>",
+                                message_id="<c3@brewco.com>", body="Third time asking!!"))
+    store = run_once(settings)
+    thread = thread_of(store, "<c3@brewco.com>")
+    assert thread["chasers"] == 2 and thread["status"] == "open"
+    assert len(acks(smtp_server)) == 1
+    assert store.one("SELECT is_chaser, link_reason FROM messages WHERE message_id = '<c3@brewco.com>'") == {
+        "is_chaser": 1, "link_reason": "thread"}
+
+
+def test_agency_reply_closes_and_automatic_mail_never_changes_a_thread(settings, dovecot, make_message):
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Invoice", message_id="<h1@brewco.com>",
+                                body="The invoice INV-2231 has the wrong amount."))
+    run_once(settings)
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Auto: Invoice", in_reply_to="<h1@brewco.com>",
+                                headers={"Auto-Submitted": "auto-replied"}, body="I am out of the office."))
+    store = run_once(settings)
+    assert thread_of(store, "<h1@brewco.com>")["status"] == "open"
+    dovecot.append(make_message(sender="Anna <anna@agency.example>", subject="Re: Invoice",
+                                in_reply_to="<h1@brewco.com>", body="Corrected invoice attached."))
+    store = run_once(settings)
+    thread = thread_of(store, "<h1@brewco.com>")
+    assert thread["status"] == "handled" and "anna@agency.example" in thread["handled_reason"]
+
+
+def test_answered_flag_marks_handled(settings, dovecot, make_message):
+    uid = dovecot.append(make_message(sender="tom@brewco.com", subject="Video", message_id="<a1@brewco.com>",
+                                      body="Any news on the video?"))
+    run_once(settings)
+    dovecot.set_flags(uid, [b"\\Answered"])
+    store = run_once(settings)
+    assert "Answered" in thread_of(store, "<a1@brewco.com>")["handled_reason"]
+
+
+def test_move_to_done_folder_marks_handled(settings, dovecot, make_message):
+    uid = dovecot.append(make_message(sender="tom@brewco.com", subject="Logo", message_id="<d1@brewco.com>",
+                                      body="Please make the logo bigger."))
+    run_once(settings)
+    dovecot.move(uid, "Done")
+    store = run_once(settings)
+    assert thread_of(store, "<d1@brewco.com>")["handled_reason"] == "moved to Done"
+
+
+def test_subject_code_from_outsider_never_joins_an_existing_thread(settings, dovecot, smtp_server, make_message):
+    dovecot.append(make_message(sender="tom@brewco.com", subject="[BREW-042] Banner", message_id="<o1@brewco.com>",
+                                body="Please change the banner headline."))
+    run_once(settings)
+    dovecot.append(make_message(sender="stranger@gmail.com", subject="Re: [BREW-042] Banner",
+                                message_id="<o2@gmail.com>", body="Please also change the price to £1."))
+    store = run_once(settings)
+    first, second = thread_of(store, "<o1@brewco.com>"), thread_of(store, "<o2@gmail.com>")
+    assert first["id"] != second["id"]
+    row = store.one("SELECT account_id, link_reason, link_detail FROM messages WHERE message_id = '<o2@gmail.com>'")
+    assert row["account_id"] == "brewco" and row["link_reason"] == "code"
+    assert "outside the account" in row["link_detail"]
