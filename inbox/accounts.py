@@ -13,7 +13,7 @@ from inbox.errors import AccountsImportError
 from inbox.store import Store, loads, utcnow
 
 COLUMNS = ("account_id", "name", "code", "domains", "contacts", "account_manager")
-OPTIONAL = ("contracted_rounds", "language")
+OPTIONAL = ("contracted_rounds",)
 _EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 _DOMAIN = re.compile(r"^(?=.{3,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
@@ -68,8 +68,6 @@ def _validate(record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]
     if rounds and not rounds.isdigit():
         errors.append(f"contracted_rounds must be a whole number, not {rounds!r}")
     settings = {"contracted_rounds": int(rounds) if rounds.isdigit() else 2}
-    if get["language"]:
-        settings["language"] = get["language"]
     row = {"account_id": get["account_id"], "name": get["name"], "code": code, "domains": domains,
            "contacts": contacts, "account_manager": manager, "settings": settings}
     return row, errors
@@ -125,5 +123,5 @@ def export_accounts(store: Store) -> str:
     for a in list_accounts(store):
         writer.writerow([a["account_id"], a["name"], a["code"] or "", ";".join(a["domains"]),
                          ";".join(a["contacts"]), a["account_manager"] or "",
-                         a["settings"].get("contracted_rounds", 2), a["settings"].get("language", "")])
+                         a["settings"].get("contracted_rounds", 2)])
     return out.getvalue()

@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from inbox.config import Settings
-from inbox.errors import MailboxError, RulesError
+from inbox.errors import MailboxCommandError, MailboxError, RulesError
 from inbox.imap_source import ImapSource
 from inbox.pipeline import Outcome, Pipeline, Position
 from inbox.progress import Progress
@@ -202,14 +202,24 @@ class Daemon:
             elif action["uid"] is None or action["uidvalidity"] != self.source.uidvalidity:
                 status, error = "skipped", "message no longer addressable by UID"
             else:
-                if action["verb"] == "keyword":
-                    self.source.add_keyword(action["uid"], action["argument"])
-                else:
-                    self.source.move(action["uid"], action["argument"])
-                status, error = "done", None
+                status, error = self._imap_action(action)
             with self.store.transaction():
                 self.store.update("imap_actions", "id", action["id"],
                                   {"status": status, "error": error, "done_at": utcnow()})
+                if error:
+                    self.store.insert("events", {"at": utcnow(), "kind": "action_failed", "detail": {
+                        "action": action["verb"], "reason": f"{action['argument']}: {error}"}})
+
+    def _imap_action(self, action: dict[str, Any]) -> tuple[str, str | None]:
+        try:
+            if action["verb"] == "keyword":
+                self.source.add_keyword(action["uid"], action["argument"])
+            else:
+                self.source.move(action["uid"], action["argument"])
+        except MailboxCommandError as exc:
+            log.error("%s %s failed: %s", action["verb"], action["argument"], exc)
+            return "failed", str(exc)
+        return "done", None
 
     # -- rules, signals, timing --------------------------------------------------------------
 

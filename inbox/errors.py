@@ -53,4 +53,8 @@ class PermanentSendError(SendError):
 
 
 class MailboxError(LiaisonError, ConnectionError):
-    """The IMAP server could not be reached or refused us."""
+    """The IMAP server could not be reached, dropped us or refused our login: reconnect later."""
+
+
+class MailboxCommandError(LiaisonError):
+    """The IMAP server refused one command (a bad folder name, say); the connection is fine."""

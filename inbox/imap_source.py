@@ -16,16 +16,16 @@ from collections.abc import Callable, Iterator
 from datetime import datetime
 
 import imapclient
-from imapclient.exceptions import IMAPClientError
+from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from inbox.config import ServerSettings
-from inbox.errors import MailboxError
+from inbox.errors import MailboxCommandError, MailboxError
 
 log = logging.getLogger("liaison.imap")
 BATCH_BYTES = 8 * 1024 * 1024
 BATCH_COUNT = 100
 IDLE_RENEW = 25 * 60  # RFC 2177: re-issue IDLE before the server's 30-minute timeout
-NETWORK_ERRORS = (IMAPClientError, OSError, socket.timeout, ssl.SSLError, EOFError)
+NETWORK_ERRORS = (IMAPClientAbortError, OSError, socket.timeout, ssl.SSLError, EOFError)
 
 
 def tls_context(server: ServerSettings) -> ssl.SSLContext:
@@ -44,6 +44,7 @@ class ImapSource:
         self.timeout = timeout
         self.client: imapclient.IMAPClient | None = None
         self.uidvalidity: int | None = None
+        self.delimiter = "/"
 
     # -- connection ---------------------------------------------------------------------
 
@@ -60,10 +61,11 @@ class ImapSource:
             selected = client.select_folder(self.folder)
         except imapclient.exceptions.LoginError as exc:
             raise MailboxError(f"IMAP login refused for {server.describe()}: {_text(exc)}") from None
-        except NETWORK_ERRORS as exc:
+        except (*NETWORK_ERRORS, IMAPClientError) as exc:
             raise MailboxError(f"cannot reach IMAP {server.describe()}: {type(exc).__name__}: {_text(exc)}") from None
         self.client = client
         self.uidvalidity = int(selected[b"UIDVALIDITY"])
+        self.delimiter = _delimiter(client)
         log.info("connected to %s, folder %s (UIDVALIDITY %s)", server.describe(), self.folder, self.uidvalidity)
 
     @property
@@ -153,6 +155,9 @@ class ImapSource:
         self._call(lambda c: c.add_flags([uid], [keyword.encode()]))
 
     def move(self, uid: int, folder: str) -> None:
+        """Move to a folder written with '/' between levels, whatever the server's separator is."""
+        folder = folder.replace("/", self.delimiter)
+
         def do(c: imapclient.IMAPClient) -> None:
             if not c.folder_exists(folder):
                 c.create_folder(folder)
@@ -194,6 +199,16 @@ class ImapSource:
         except NETWORK_ERRORS as exc:
             self.client = None
             raise MailboxError(f"IMAP error: {type(exc).__name__}: {_text(exc)}") from None
+        except IMAPClientError as exc:
+            raise MailboxCommandError(_text(exc)) from None
+
+
+def _delimiter(client: imapclient.IMAPClient) -> str:
+    try:
+        personal = client.namespace().personal
+        return (personal[0][1] or "/") if personal else "/"
+    except IMAPClientError:
+        return "/"
 
 
 def _aware(moment: datetime | None) -> datetime | None:

@@ -64,14 +64,13 @@ class AccountOverride(Strict):
     language: Literal["en", "fr", "de", "es", "nl"] | None = None
     tone: Literal["friendly", "formal"] | None = None
     extra_recipients: list[str] = []
-    contracted_rounds: int | None = Field(default=None, ge=0)
     tags: list[str] = []
 
 
 class Replies(Strict):
     language: Literal["en", "fr", "de", "es", "nl"] = "en"
     tone: Literal["friendly", "formal"] = "friendly"
-    promise: str = "within one business day"
+    promise: str | dict[Literal["en", "fr", "de", "es", "nl"], str] | None = None
     signature: str = "The account team"
 
 

@@ -200,13 +200,24 @@ class Responder:
             "chasers": thread["chasers"] if thread else 0,
             "entity_lines": entity_lines(facts.entities),
             "invoice_numbers": facts.entities.get("invoice_number", []),
-            "promise": replies.promise,
+            "promise": promise_in(replies.promise, override.language or replies.language),
             "signature": replies.signature,
             "tone": override.tone or replies.tone,
             "language": override.language or replies.language,
             "agency_address": self.settings.address,
             "acknowledged": False,
         }
+
+
+PROMISES = {"en": "within one business day", "fr": "sous un jour ouvré", "de": "innerhalb eines Werktages",
+            "es": "en un día laborable", "nl": "binnen één werkdag"}
+
+
+def promise_in(promise: str | dict[str, str] | None, language: str) -> str:
+    """What the acknowledgement promises, in the reply's language."""
+    if isinstance(promise, dict):
+        return promise.get(language) or promise.get("en") or PROMISES.get(language, PROMISES["en"])
+    return promise or PROMISES.get(language, PROMISES["en"])
 
 
 def first_name(display_name: str, address: str) -> str:
@@ -216,7 +227,7 @@ def first_name(display_name: str, address: str) -> str:
         name = name.split(",", 1)[1].strip()
     candidate = name.split()[0] if name.split() else address.split("@")[0].split(".")[0]
     candidate = candidate.strip("'\"()")
-    return candidate.capitalize() if candidate.isalpha() and len(candidate) > 1 else "there"
+    return candidate.capitalize() if candidate.isalpha() and len(candidate) > 1 else ""
 
 
 def name_from_address(address: str) -> str:

@@ -1,0 +1,143 @@
+"""Replies that never embarrass the agency: loops, caps, bounces, languages, template failures, actions."""
+
+from __future__ import annotations
+
+import email
+from email.policy import default
+from pathlib import Path
+
+import pytest
+
+from inbox.accounts import import_accounts, read_accounts_csv
+from inbox.config import ServerSettings, Settings
+from inbox.daemon import Daemon
+from inbox.store import Store
+from tests.servers import quiet_rules
+
+ROOT = Path(__file__).parent.parent
+
+
+@pytest.fixture
+def settings(tmp_path, dovecot, smtp_server):
+    (tmp_path / "accounts.csv").write_text("account_id,name,code,domains,contacts,account_manager\n"
+                                           "brewco,BrewCo,BREW,brewco.com,,anna@agency.example\n"
+                                           "verde,Verde,VRD,verde.fr,,ines@agency.example\n")
+    store = Store(tmp_path / "liaison.db")
+    import_accounts(store, read_accounts_csv(tmp_path / "accounts.csv"))
+    store.close()
+    return Settings(address="accounts@agency.example", agency_domains=("agency.example",),
+                    db_path=tmp_path / "liaison.db", rules_path=quiet_rules(tmp_path, ROOT / "rules.yaml"),
+                    imap=ServerSettings(dovecot.host, dovecot.port, dovecot.user, dovecot.password, security="none"),
+                    smtp=ServerSettings(smtp_server.host, smtp_server.port, security="none"))
+
+
+def run_once(settings: Settings) -> Store:
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    return store
+
+
+def acks(smtp_server) -> list:
+    return [m for m in smtp_server.parsed() if m["Auto-Submitted"] == "auto-replied"]
+
+
+def edit_rules(settings: Settings, old: str, new: str) -> None:
+    path = Path(settings.rules_path)
+    text = path.read_text()
+    assert old in text
+    path.write_text(text.replace(old, new))
+
+
+@pytest.mark.parametrize("style", ["polite", "naive"])
+def test_an_auto_responder_answering_our_acknowledgement_starts_no_loop(settings, dovecot, smtp_server,
+                                                                         make_message, style):
+    dovecot.append(make_message(sender="Tom <tom@brewco.com>", subject="Banner", body="Please change the banner."))
+    for _ in range(4):
+        run_once(settings)
+        for reply in acks(smtp_server):
+            # Tom's mail client answers everything it receives, the way real auto-responders do:
+            # a polite one says so in its headers, a naive one only in its text.
+            headers = {"Auto-Submitted": "auto-replied"} if style == "polite" else {}
+            dovecot.append(make_message(
+                sender="Tom <tom@brewco.com>", subject=f"Automatic reply: {reply['Subject']}",
+                in_reply_to=reply["Message-ID"], headers=headers,
+                body="Thank you for your email. I am out of the office until Monday and will reply on my return."))
+    assert len(acks(smtp_server)) == 1
+
+
+def test_per_sender_cap(settings, dovecot, smtp_server, make_message):
+    edit_rules(settings, "    - {count: 3, minutes: 10}", "    - {count: 2, minutes: 10}")
+    for n in range(4):
+        dovecot.append(make_message(sender="Tom <tom@brewco.com>", subject=f"Banner {n}",
+                                    body="Please change the banner headline."))
+    store = run_once(settings)
+    assert len(acks(smtp_server)) == 2
+    refused = store.all("SELECT route FROM messages WHERE route LIKE '%rate limit%'")
+    assert len(refused) == 2
+
+
+def test_an_address_that_bounced_gets_no_automatic_mail(settings, dovecot, smtp_server, make_message):
+    bounce = (b"From: MAILER-DAEMON@mx.brewco.com\r\nTo: accounts@agency.example\r\nSubject: Undelivered Mail\r\n"
+              b"Message-ID: <b1@mx.brewco.com>\r\nContent-Type: multipart/report; report-type=delivery-status; "
+              b"boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--B\r\n"
+              b"Content-Type: message/delivery-status\r\n\r\nFinal-Recipient: rfc822; tom@brewco.com\r\n"
+              b"Action: failed\r\n--B--\r\n")
+    dovecot.append(bounce)
+    run_once(settings)
+    dovecot.append(make_message(sender="Tom <tom@brewco.com>", subject="Banner", body="Please change the banner."))
+    store = run_once(settings)
+    assert acks(smtp_server) == []
+    assert store.one("SELECT 1 FROM messages WHERE route LIKE '%bounced our mail%'")
+
+
+def test_account_language_and_formal_tone(settings, dovecot, smtp_server, make_message):
+    edit_rules(settings, "accounts: {}", "accounts:\n  verde:\n    language: fr\n    tone: formal")
+    dovecot.append(make_message(sender="Claire Martin <claire@verde.fr>", subject="Brochure",
+                                body="Pourriez-vous changer la couleur du titre ?"))
+    run_once(settings)
+    (ack,) = acks(smtp_server)
+    text = ack.get_body(preferencelist=("plain",)).get_content()
+    assert text.startswith("Madame, Monsieur,")
+    assert "sous un jour ouvré" in text
+    html = ack.get_body(preferencelist=("html",)).get_content()
+    assert 'lang="fr"' in html
+
+
+def test_template_error_sends_nothing_and_is_recorded(settings, dovecot, smtp_server, make_message, tmp_path):
+    templates = tmp_path / "my-templates" / "en"
+    templates.mkdir(parents=True)
+    (templates / "ack_revision_request.txt").write_text("Hi {{ client_first_name }}, {{ no_such_thing.attr }}")
+    (templates / "ack_revision_request.html").write_text("<p>Hi</p>")
+    edit_rules(settings, "# templates: my-templates", "templates: my-templates")
+    dovecot.append(make_message(sender="Tom <tom@brewco.com>", subject="Banner", body="Please change the banner."))
+    store = run_once(settings)
+    assert acks(smtp_server) == []
+    event = store.one("SELECT detail FROM events WHERE kind = 'action_failed'")
+    assert "ack_revision_request" in event["detail"]
+    assert len(smtp_server.messages) == 1  # the escalation still goes to the account manager
+
+
+def test_keyword_and_move_actions_on_the_original(settings, dovecot, smtp_server, make_message):
+    edit_rules(settings, "  - name: billing\n    when: {category: billing_issue}\n    then:\n",
+               "  - name: billing\n    when: {category: billing_issue}\n    then:\n      - keyword: Billing\n"
+               "      - move: Clients/Billing\n")
+    dovecot.append(make_message(sender="Tom <tom@brewco.com>", subject="Invoice INV-4471",
+                                body="We were invoiced twice for INV-4471."))
+    run_once(settings)
+    with dovecot.client() as client:
+        client.select_folder("Clients.Billing", readonly=True)  # Dovecot separates levels with "."
+        (uid,) = client.search(["ALL"])
+        assert b"Billing" in client.get_flags([uid])[uid]
+        assert b"\\Seen" not in client.get_flags([uid])[uid]
+    assert dovecot.uids() == []
+
+
+def test_acknowledgement_keeps_outlook_threading(settings, dovecot, smtp_server, make_message):
+    dovecot.append(make_message(sender="Tom <tom@brewco.com>", subject="Banner", body="Please change the banner.",
+                                headers={"Thread-Topic": "Banner", "Thread-Index": "AQHZ1234567890=="}))
+    run_once(settings)
+    (ack,) = acks(smtp_server)
+    assert ack["Thread-Topic"] == "Banner" and ack["Thread-Index"] == "AQHZ1234567890=="
+    assert ack["X-Auto-Response-Suppress"] == "All"
+    raw = smtp_server.messages[0][2]
+    assert email.message_from_bytes(raw, policy=default)["X-Liaison-Loop"] == "accounts@agency.example"
