@@ -15,8 +15,8 @@ from email.utils import getaddresses, parseaddr
 from typing import Any
 
 import mailparser
-from classifiers.newest_text import html_to_text
 
+from classifiers.newest_text import html_to_text
 from inbox.errors import ParseError
 
 # mail-parser logs every defect it meets at ERROR; those are facts about the mail, not our errors.
