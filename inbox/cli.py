@@ -96,6 +96,16 @@ def build_parser() -> argparse.ArgumentParser:
     summary.add_argument("--for", dest="recipient", metavar="ADDRESS", help="one recipient (default: the team lead)")
     summary.add_argument("--date", type=_date, default=None, metavar="YYYY-MM-DD")
 
+    auth = commands.add_parser("auth", help="OAuth2 sign-in for Microsoft 365, Google Workspace or any provider")
+    asub = auth.add_subparsers(title="auth commands", metavar="ACTION")
+    login = _command(asub, "login", "sign in once and store the tokens (device code, browser, or app-only)",
+                     cmd_auth_login)
+    login.add_argument("--provider", choices=["microsoft", "google", "generic"])
+    login.add_argument("--refresh-token-stdin", action="store_true",
+                       help="read a refresh token obtained elsewhere from standard input instead of signing in")
+    _command(asub, "status", "per mailbox: provider, account, token expiry, last refresh (no secrets)",
+             cmd_auth_status)
+
     accounts = commands.add_parser("accounts", help="manage client accounts")
     sub = accounts.add_subparsers(title="accounts commands", metavar="ACTION")
     imp = _command(sub, "import", "add or update accounts from a CSV file", cmd_accounts_import)
@@ -404,14 +414,52 @@ def cmd_summary(args: argparse.Namespace) -> int:
         args.preview.with_suffix(".txt").write_text(text, encoding="utf-8")
         print(f"wrote {args.preview} and {args.preview.with_suffix('.txt')} for {recipient} on {day}")
         return 0
+    from inbox.daemon import token_manager
     from responders import outbox
     from responders.smtp import SMTPTransport
 
     planned = summary.plan_due(store, rules, templates, settings.address, datetime.now(UTC), force=True)
-    transport = SMTPTransport(settings.smtp)  # type: ignore[arg-type]
+    transport = SMTPTransport(settings.smtp, tokens=token_manager(store, settings))  # type: ignore[arg-type]
     result = outbox.flush(store, transport)
     transport.close()
     print(f"{planned} summary(ies) planned, {result.sent} sent, {result.retried} to retry, {result.failed} failed")
+    return 0
+
+
+def cmd_auth_login(args: argparse.Namespace) -> int:
+    import os
+
+    from inbox.config import load_settings
+    from inbox.daemon import token_manager
+    from inbox.oauth import interactive_login
+    from inbox.store import Store
+
+    env = dict(os.environ)
+    if args.provider:
+        env["LIAISON_OAUTH_PROVIDER"] = args.provider
+    env.setdefault("LIAISON_IMAP_AUTH", "oauth2")
+    settings = load_settings(env)
+    manager = token_manager(Store(settings.db_path), settings)
+    if manager is None:
+        raise LiaisonError("set LIAISON_IMAP_AUTH or LIAISON_SMTP_AUTH to oauth2")
+    if args.refresh_token_stdin:
+        manager.save({"access_token": "", "refresh_token": sys.stdin.readline().strip(), "expires_in": 0})
+        manager.access_token(force=True)  # exchange it now: a bad token fails here, not at 3 a.m.
+    else:
+        interactive_login(manager, print)
+    print(f"signed in: tokens for {manager.mailbox} stored in {settings.db_path}")
+    return 0
+
+
+def cmd_auth_status(args: argparse.Namespace) -> int:
+    from inbox.oauth import token_status
+
+    rows = token_status(_store())
+    for r in rows:
+        print(f"{r['mailbox']:<32} {r['provider']:<10} {r['status']:<8} expires {r['expires_at'] or '-'}  "
+              f"refreshed {r['refreshed_at'] or '-'}" + (f"  ({r['error']})" if r["error"] else ""))
+    if not rows:
+        print("no OAuth2 sign-ins yet: liaison auth login --provider microsoft|google|generic")
     return 0
 
 

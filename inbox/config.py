@@ -14,13 +14,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from inbox.errors import ConfigError
+from inbox.oauth import OAuthSettings, oauth_settings
 
 SECURITY_MODES = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {
     "imap": {"ssl": 993, "starttls": 143, "none": 143},
     "smtp": {"ssl": 465, "starttls": 587, "none": 25},
 }
-SECRET_KEYS = ("imap_password", "smtp_password")
+SECRET_KEYS = ("imap_password", "smtp_password", "oauth_client_secret")
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 
 
@@ -34,6 +35,7 @@ class ServerSettings:
     password: str = field(default="", repr=False)
     security: str = "ssl"
     verify_tls: bool = True
+    auth: str = "password"  # or "oauth2" (XOAUTH2 with a token from inbox.oauth)
 
     def describe(self) -> str:
         """Host, port and security, never the password."""
@@ -54,6 +56,7 @@ class Settings:
     done_folder: str = ""
     poll_interval: float = 60.0
     retry_after: float = 30.0  # first SMTP retry; doubles each time, capped at an hour
+    oauth: OAuthSettings | None = None
 
 
 def load_settings(
@@ -78,6 +81,7 @@ def load_settings(
         done_folder=values.get("imap_done_folder", ""),
         poll_interval=_number(values, "poll_interval", 60.0),
         retry_after=_number(values, "smtp_retry_seconds", 30.0),
+        oauth=oauth_settings(values) if "oauth2" in (values.get("imap_auth"), values.get("smtp_auth")) else None,
     )
 
 
@@ -128,9 +132,15 @@ def _server(values: dict[str, str], kind: str) -> ServerSettings:
     port = _port(values, kind, DEFAULT_PORTS[kind][security])
     user = values.get(f"{kind}_user", "")
     password = values.get(f"{kind}_password", "")
-    if kind == "imap" and not (user and password):
-        missing = "USER" if not user else "PASSWORD"
-        raise ConfigError(f"LIAISON_IMAP_{missing}", "is required")
+    auth = values.get(f"{kind}_auth", "password").lower()
+    if auth not in ("password", "oauth2"):
+        raise ConfigError(f"LIAISON_{kind.upper()}_AUTH", "must be password or oauth2")
+    if kind == "imap" and not user:
+        raise ConfigError("LIAISON_IMAP_USER", "is required")
+    if kind == "imap" and auth == "password" and not password:
+        raise ConfigError("LIAISON_IMAP_PASSWORD", "is required (or set LIAISON_IMAP_AUTH=oauth2)")
+    if auth == "oauth2" and not user:
+        raise ConfigError(f"LIAISON_{kind.upper()}_USER", "is required with oauth2")
     return ServerSettings(
         host=host,
         port=port,
@@ -138,6 +148,7 @@ def _server(values: dict[str, str], kind: str) -> ServerSettings:
         password=password,
         security=security,
         verify_tls=_flag(values, f"{kind}_tls_verify", True),
+        auth=auth,
     )
 
 

@@ -19,6 +19,7 @@ from typing import Any
 from inbox.config import Settings
 from inbox.errors import MailboxCommandError, MailboxError, RulesError
 from inbox.imap_source import ImapSource
+from inbox.oauth import AuthRevoked, TokenManager, provider_for
 from inbox.pipeline import Outcome, Pipeline, Position
 from inbox.progress import Progress
 from inbox.rules import Rules, load_rules
@@ -55,7 +56,9 @@ class Daemon:
         self.rules = load_checked_rules(settings.rules_path)
         self._rules_mtime = _mtime(settings.rules_path)
         self.pipeline = Pipeline(store, settings, self.rules)
-        self.source = source or ImapSource(settings.imap, settings.folder)  # type: ignore[arg-type]
+        self.tokens = token_manager(store, settings)
+        self.source = source or ImapSource(settings.imap, settings.folder, tokens=self.tokens)  # type: ignore[arg-type]
+        self.mailbox_stopped = False
         self.dry_run = dry_run
         self.shadow_dir = shadow_dir or Path("liaison-shadow")
         self.transport = self._transport()
@@ -87,7 +90,10 @@ class Daemon:
                 if self.source.client is None:
                     self.source.connect()
                     backoff = BACKOFF_START
+                    self._mailbox_resumed()
                 self._cycle()
+            except AuthRevoked as exc:
+                self._mailbox_stopped(exc)
             except MailboxError as exc:
                 self.source.close()
                 log.warning("%s; reconnecting in %.0fs", exc, backoff)
@@ -100,6 +106,23 @@ class Daemon:
     def close(self) -> None:
         self.source.close()
         self.transport.close()
+
+    def _mailbox_stopped(self, exc: AuthRevoked) -> None:
+        """Sign-in revoked: stop reading this mailbox, keep everything else running, and look
+        again once a minute in case someone ran `liaison auth login`."""
+        if not self.mailbox_stopped:
+            log.error("mailbox %s stopped: %s", self.settings.imap.user if self.settings.imap else "?", exc)
+            self.mailbox_stopped = True
+        self.source.close()
+        self._maybe_reload()
+        self._plan_summaries()
+        self._flush()
+        self._sleep(60)
+
+    def _mailbox_resumed(self) -> None:
+        if self.mailbox_stopped:
+            log.info("mailbox signed in again; resuming")
+            self.mailbox_stopped = False
 
     # -- one turn of the loop -------------------------------------------------------------
 
@@ -304,7 +327,15 @@ class Daemon:
             return MaildirTransport(self.shadow_dir)
         if self.settings.smtp is None:
             raise MailboxError("LIAISON_SMTP_HOST is required to send (or use --dry-run)")
-        return SMTPTransport(self.settings.smtp)
+        return SMTPTransport(self.settings.smtp, tokens=self.tokens)
+
+
+def token_manager(store: Store, settings: Settings) -> TokenManager | None:
+    """The token manager for the shared mailbox, when either server uses OAuth2."""
+    if settings.oauth is None:
+        return None
+    mailbox = settings.imap.user if settings.imap else settings.address
+    return TokenManager(store, mailbox, provider_for(settings.oauth), settings.oauth)
 
 
 def _mtime(path: Path) -> float:

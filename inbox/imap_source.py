@@ -20,6 +20,7 @@ from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
 from inbox.config import ServerSettings
 from inbox.errors import MailboxCommandError, MailboxError
+from inbox.oauth import TokenManager
 
 log = logging.getLogger("liaison.imap")
 BATCH_BYTES = 8 * 1024 * 1024
@@ -38,8 +39,10 @@ def tls_context(server: ServerSettings) -> ssl.SSLContext:
 
 
 class ImapSource:
-    def __init__(self, server: ServerSettings, folder: str = "INBOX", *, timeout: float = 60.0) -> None:
+    def __init__(self, server: ServerSettings, folder: str = "INBOX", *, timeout: float = 60.0,
+                 tokens: TokenManager | None = None) -> None:
         self.server = server
+        self.tokens = tokens
         self.folder = folder
         self.timeout = timeout
         self.client: imapclient.IMAPClient | None = None
@@ -57,7 +60,7 @@ class ImapSource:
             if server.security == "starttls":
                 # imapclient raises when STARTTLS is not offered: we never go on in clear text.
                 client.starttls(tls_context(server))
-            client.login(server.user, server.password)
+            self._login(client)
             selected = client.select_folder(self.folder)
         except imapclient.exceptions.LoginError as exc:
             raise MailboxError(f"IMAP login refused for {server.describe()}: {_text(exc)}") from None
@@ -67,6 +70,19 @@ class ImapSource:
         self.uidvalidity = int(selected[b"UIDVALIDITY"])
         self.delimiter = _delimiter(client)
         log.info("connected to %s, folder %s (UIDVALIDITY %s)", server.describe(), self.folder, self.uidvalidity)
+
+    def _login(self, client: imapclient.IMAPClient) -> None:
+        """Password, or XOAUTH2 with one refresh and one retry when the server rejects the token."""
+        if self.server.auth != "oauth2":
+            client.login(self.server.user, self.server.password)
+            return
+        if self.tokens is None:
+            raise MailboxError("LIAISON_IMAP_AUTH=oauth2 needs OAuth settings (LIAISON_OAUTH_PROVIDER, ...)")
+        try:
+            client.oauth2_login(self.server.user, self.tokens.access_token())
+        except imapclient.exceptions.LoginError:
+            log.info("IMAP rejected the access token; refreshing it once")
+            client.oauth2_login(self.server.user, self.tokens.access_token(force=True))
 
     @property
     def has_idle(self) -> bool:

@@ -70,6 +70,14 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
                 processed INTEGER DEFAULT 0, quarantined INTEGER DEFAULT 0, sent INTEGER DEFAULT 0)""",
         ),
     ),
+    (
+        "0002_oauth_tokens",
+        (
+            """CREATE TABLE oauth_tokens (
+                mailbox TEXT PRIMARY KEY, provider TEXT NOT NULL, account TEXT, access_token TEXT,
+                refresh_token TEXT, expires_at TEXT, refreshed_at TEXT, status TEXT NOT NULL, error TEXT)""",
+        ),
+    ),
 ]
 
 

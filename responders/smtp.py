@@ -17,7 +17,8 @@ from typing import Protocol
 import aiosmtplib
 
 from inbox.config import ServerSettings
-from inbox.errors import PermanentSendError, TemporarySendError
+from inbox.errors import LiaisonError, PermanentSendError, TemporarySendError
+from inbox.oauth import AuthRevoked, TokenManager
 
 
 class Transport(Protocol):
@@ -50,8 +51,9 @@ class SMTPTransport:
 
     shadow = False
 
-    def __init__(self, server: ServerSettings, *, timeout: float = 30.0) -> None:
+    def __init__(self, server: ServerSettings, *, timeout: float = 30.0, tokens: TokenManager | None = None) -> None:
         self.server = server
+        self.tokens = tokens
         self.timeout = timeout
         self._loop = asyncio.new_event_loop()
         self._client: aiosmtplib.SMTP | None = None
@@ -67,7 +69,7 @@ class SMTPTransport:
     async def _send(self, mail_from: str, recipients: list[str], raw: bytes) -> str:
         try:
             client = await self._connected()
-        except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
+        except (TimeoutError, aiosmtplib.SMTPException, OSError, LiaisonError) as exc:
             # Cannot connect, TLS refused, login refused: a server or configuration problem,
             # never a reason to give up on the message itself.
             await self._drop()
@@ -104,10 +106,25 @@ class SMTPTransport:
             timeout=self.timeout,
         )
         await client.connect()
-        if server.user:
+        if server.auth == "oauth2":
+            await self._xoauth2(client)
+        elif server.user:
             await client.login(server.user, server.password)
         self._client = client
         return client
+
+    async def _xoauth2(self, client: aiosmtplib.SMTP) -> None:
+        """XOAUTH2 with one refresh and one retry when the server rejects the token."""
+        if self.tokens is None:
+            raise aiosmtplib.SMTPException("LIAISON_SMTP_AUTH=oauth2 needs OAuth settings")
+        try:
+            token = self.tokens.access_token()
+        except AuthRevoked as exc:
+            raise aiosmtplib.SMTPException(str(exc)) from None
+        try:
+            await client.auth_xoauth2(self.server.user, token)
+        except aiosmtplib.SMTPAuthenticationError:
+            await client.auth_xoauth2(self.server.user, self.tokens.access_token(force=True))
 
     async def _drop(self) -> None:
         if self._client is not None:

@@ -8,10 +8,15 @@ configuration names unprivileged users and the mail folder is given to them.
 from __future__ import annotations
 
 import atexit
+import base64
 import contextlib
 import email
+import hashlib
+import hmac
+import json
 import os
 import pwd
+import secrets
 import shutil
 import signal
 import socket
@@ -28,6 +33,7 @@ from typing import Any
 import imapclient
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP as SMTPProtocol
+from aiosmtpd.smtp import AuthResult
 
 LOOPBACK = "127.0.0.1"
 _RUNNING: list[Any] = []
@@ -61,12 +67,13 @@ class DovecotServer:
     """A throw-away Dovecot with one user and a Maildir."""
 
     def __init__(self, *, user: str = "liaison", password: str = "imap-test-pw", tls: bool = False,
-                 extra_config: str = "") -> None:
+                 extra_config: str = "", oauth: TokenEndpoint | None = None) -> None:
         self.host = LOOPBACK
         self.user = user
         self.password = password
         self.tls = tls
         self.extra_config = extra_config
+        self.oauth = oauth
         self.root = Path(tempfile.mkdtemp(prefix="liaison-dovecot-"))
         self.port = free_port()
         self.ssl_port = free_port() if tls else None
@@ -96,6 +103,22 @@ class DovecotServer:
             ssl_config = f"ssl = yes\nssl_cert = <{cert}\nssl_key = <{key}\n"
             listeners += (f"  inet_listener imaps {{\n    address = {LOOPBACK}\n    port = {self.ssl_port}\n"
                           f"    ssl = yes\n  }}\n")
+        mechanisms, oauth_passdb = "plain login", ""
+        if self.oauth is not None:
+            # Dovecot checks the bearer token itself: a JWT signed with a key it reads from KEYDIR.
+            mechanisms = "plain login xoauth2 oauthbearer"
+            keydir = self.root / "keys"
+            # dict-fs drops the "shared/" of the key it looks up: default/HS256/<kid> under KEYDIR.
+            key_file = keydir / "default" / "HS256" / self.oauth.kid
+            key_file.parent.mkdir(parents=True)
+            key_file.write_text(base64.b64encode(self.oauth.key).decode())
+            (self.root / "oauth2.conf.ext").write_text(
+                f"introspection_mode = local\nlocal_validation_key_dict = fs:posix:prefix={keydir}/\n"
+                f"username_attribute = sub\nissuers = {self.oauth.issuer}\n")
+            oauth_passdb = (f"passdb {{\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+                            f"  args = {self.root}/oauth2.conf.ext\n}}\n")
+            for path in [keydir, *keydir.rglob("*")]:
+                os.chmod(path, 0o755 if path.is_dir() else 0o644)
         login_user = "dovenull" if os.geteuid() == 0 else user
         internal = "dovecot" if os.geteuid() == 0 else user
         (self.root / "dovecot.conf").write_text(f"""
@@ -107,13 +130,14 @@ info_log_path = {self.root}/dovecot.log
 protocols = imap
 listen = {LOOPBACK}
 {ssl_config}disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 default_login_user = {login_user}
 default_internal_user = {internal}
 mail_location = maildir:{self.root}/mail/%u
 first_valid_uid = 0
-passdb {{
+{oauth_passdb}passdb {{
   driver = passwd-file
+  mechanisms = plain login
   args = scheme=PLAIN username_format=%u {self.root}/users
 }}
 userdb {{
@@ -291,9 +315,10 @@ class CountingSMTP(SMTPProtocol):
 class SMTPServer:
     """aiosmtpd on a free loopback port with a recording handler."""
 
-    def __init__(self, *, port: int | None = None, **smtp_kwargs: Any) -> None:
+    def __init__(self, *, port: int | None = None, handler: RecordingHandler | None = None,
+                 **smtp_kwargs: Any) -> None:
         self.host = LOOPBACK
-        self.handler = RecordingHandler()
+        self.handler = handler or RecordingHandler()
         self.handler.connections = 0  # type: ignore[attr-defined]
         self.port = port or free_port()
         self.smtp_kwargs = smtp_kwargs
@@ -396,3 +421,103 @@ def quiet_rules(folder: Path, source: Path, **replacements: str) -> Path:
     path = folder / "rules.yaml"
     path.write_text(text)
     return path
+
+
+def _b64url(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+class TokenEndpoint:
+    """A small OAuth2 token endpoint on loopback: issues HS256 JWTs that Dovecot validates itself,
+    rotates the refresh token on every use, and can be told to revoke everything."""
+
+    def __init__(self, *, user: str = "liaison", ttl: int = 3600, kid: str = "liaison-test") -> None:
+        from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+        self.user = user
+        self.ttl = ttl
+        self.kid = kid
+        self.key = secrets.token_bytes(32)
+        self.port = free_port()
+        self.issuer = f"http://{LOOPBACK}:{self.port}"
+        self.token_url = f"{self.issuer}/token"
+        self.current_refresh = secrets.token_urlsafe(24)
+        self.refreshes: list[str] = []
+        self.revoked = False
+        endpoint = self
+
+        class Handler(BaseHTTPRequestHandler):
+            def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+                from urllib.parse import parse_qs
+
+                length = int(self.headers.get("Content-Length", 0))
+                form = {k: v[0] for k, v in parse_qs(self.rfile.read(length).decode()).items()}
+                status, body = endpoint.answer(form)
+                data = json.dumps(body).encode()
+                self.send_response(status)
+                self.send_header("Content-Type", "application/json")
+                self.send_header("Content-Length", str(len(data)))
+                self.end_headers()
+                self.wfile.write(data)
+
+            def log_message(self, *args: object) -> None:
+                pass
+
+        self.server = ThreadingHTTPServer((LOOPBACK, self.port), Handler)
+        threading.Thread(target=self.server.serve_forever, daemon=True).start()
+        _RUNNING.append(self)
+
+    def jwt(self, ttl: int | None = None) -> str:
+        header = {"alg": "HS256", "typ": "JWT", "kid": self.kid}
+        now = int(time.time())
+        claims = {"sub": self.user, "iss": self.issuer, "iat": now, "nbf": now - 5,
+                  "exp": now + (self.ttl if ttl is None else ttl)}
+        signing = f"{_b64url(json.dumps(header).encode())}.{_b64url(json.dumps(claims).encode())}"
+        signature = hmac.new(self.key, signing.encode(), hashlib.sha256).digest()
+        return f"{signing}.{_b64url(signature)}"
+
+    def initial(self) -> dict:
+        """What a first sign-in returns."""
+        return {"access_token": self.jwt(), "refresh_token": self.current_refresh, "expires_in": self.ttl,
+                "token_type": "Bearer"}
+
+    def answer(self, form: dict[str, str]) -> tuple[int, dict]:
+        if form.get("grant_type") != "refresh_token":
+            return 400, {"error": "unsupported_grant_type"}
+        if self.revoked or form.get("refresh_token") != self.current_refresh:
+            return 400, {"error": "invalid_grant", "error_description": "refresh token revoked or already used"}
+        self.refreshes.append(form["refresh_token"])
+        self.current_refresh = secrets.token_urlsafe(24)
+        return 200, {"access_token": self.jwt(), "refresh_token": self.current_refresh, "expires_in": self.ttl,
+                     "token_type": "Bearer"}
+
+    def valid(self, token: str) -> bool:
+        try:
+            signing, _, signature = token.rpartition(".")
+            expected = _b64url(hmac.new(self.key, signing.encode(), hashlib.sha256).digest())
+            claims = json.loads(base64.urlsafe_b64decode(signing.split(".")[1] + "=="))
+        except (ValueError, IndexError):
+            return False
+        return hmac.compare_digest(expected, signature) and claims["exp"] > time.time()
+
+    def cleanup(self) -> None:
+        self.server.shutdown()
+        self.server.server_close()
+
+
+class XOAuth2Handler(RecordingHandler):
+    """A recording SMTP handler that accepts AUTH XOAUTH2 with a token the endpoint signed."""
+
+    def __init__(self, endpoint: TokenEndpoint) -> None:
+        super().__init__()
+        self.endpoint = endpoint
+
+    async def auth_XOAUTH2(self, server: Any, args: list[str]) -> AuthResult:  # noqa: N802 - aiosmtpd's naming
+        try:
+            decoded = base64.b64decode(args[1]).decode() if len(args) > 1 else ""
+        except ValueError:
+            return AuthResult(success=False, handled=False)
+        fields = dict(part.split("=", 1) for part in decoded.split("\x01") if "=" in part)
+        token = fields.get("auth", "").removeprefix("Bearer ")
+        ok = fields.get("user") == self.endpoint.user and self.endpoint.valid(token)
+        return AuthResult(success=ok, handled=False, auth_data=fields.get("user"))
