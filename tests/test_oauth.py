@@ -90,7 +90,9 @@ def test_reads_and_sends_with_oauth2(env, endpoint, oauth_servers, make_message,
     assert endpoint.current_refresh not in status and "client-secret-xyz" not in status
 
 
-def test_rotated_refresh_token_is_kept_across_a_restart(env, endpoint, monkeypatch):
+@pytest.mark.parametrize("provider", ["generic", "google"])
+def test_rotated_refresh_token_is_kept_across_a_restart(env, endpoint, monkeypatch, provider):
+    env["LIAISON_OAUTH_PROVIDER"] = provider  # google-auth, pointed at the loopback endpoint
     sign_in(env, endpoint, monkeypatch)  # first refresh: the token we pasted is now retired
     settings = load_settings(env, need_imap=True)
     first = token_manager(Store(settings.db_path), settings)
