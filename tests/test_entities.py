@@ -1,0 +1,39 @@
+"""Entities: invoice and PO numbers, amounts with currency, deadlines, job references, urgency."""
+
+from __future__ import annotations
+
+from datetime import date
+
+from classifiers.entities import extract
+
+MONDAY = date(2026, 11, 23)
+
+
+def test_invoice_po_and_job_reference():
+    found = extract("[BREW-042] Invoice INV-4471", "Our PO number 4500123987 is missing; facture n° F-2026-118.",
+                    today=MONDAY)
+    assert found["invoice_number"] == ["INV-4471", "F-2026-118"]
+    assert found["po_number"] == ["4500123987"]
+    assert found["job_ref"] == ["BREW-042"]
+
+
+def test_amounts_in_both_notations():
+    found = extract("", "Charged €1.250,00 instead of EUR 980, and £14,400.00 on the other one; 3 400 € here.",
+                    today=MONDAY)
+    values = {(a["value"], a["currency"]) for a in found["amount"]}
+    assert {(1250.0, "EUR"), (980.0, "EUR"), (14400.0, "GBP")} <= values
+
+
+def test_deadlines_resolve_to_dates():
+    found = extract("", "We need it by Friday, or at the latest before the 14th. Tomorrow would be ideal.",
+                    today=MONDAY)
+    dates = {d["date"] for d in found["deadline"]}
+    assert {"2026-11-27", "2026-12-14", "2026-11-24"} <= dates
+
+
+def test_urgency():
+    assert extract("URGENT", "Please fix ASAP!!", today=MONDAY)["urgency"] == ["urgent", "asap", "!!"]
+
+
+def test_nothing_found_is_empty():
+    assert extract("Hello", "Thanks for the lovely workshop.", today=MONDAY) == {}
