@@ -47,7 +47,7 @@ class Phrase(Strict):
 
 
 class ClassifierSettings(Strict):
-    review_below: float = Field(default=0.5, ge=0, le=1)
+    review_below: float = Field(default=0.4, ge=0, le=1)
 
 
 class Window(Strict):

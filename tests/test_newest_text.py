@@ -12,13 +12,15 @@ NEW = "Please change the headline on the banner."
 
 CUT = {
     "gmail attribution": f"{NEW}\n\nOn Tue, 3 Mar 2026 at 10:02, Anna <a@x.com> wrote:\n> Old text\n> more",
-    "attribution over two lines": f"{NEW}\n\nOn Tue, 3 Mar 2026 at 10:02, Anna Berg <\nanna@x.com> wrote:\n> Old",
+    "attribution over two lines":
+        f"{NEW}\n\nOn Tue, 3 Mar 2026 at 10:02, Anna Berg <\nanna@x.com> wrote:\n> Old",
     "quote without attribution": f"{NEW}\n\n> invoice is overdue\n> pay now",
     "french attribution": f"{NEW}\n\nLe lun. 3 mars 2026 à 10:02, Anna a écrit :\n> Ancien texte",
     "german attribution": f"{NEW}\n\nAm 03.03.2026 um 10:02 schrieb Anna <a@x.com>:\n> Alter Text",
     "spanish attribution": f"{NEW}\n\nEl lun, 3 mar 2026 a las 10:02, Anna escribió:\n> Texto antiguo",
     "dutch attribution": f"{NEW}\n\nOp ma 3 mrt. 2026 om 10:02 schreef Anna <a@x.com>:\n> Oude tekst",
-    "outlook original message": f"{NEW}\n\n-----Original Message-----\nFrom: Anna\nSent: Monday\nTo: Tom\nSubject: x\n\nold",
+    "outlook original message":
+        f"{NEW}\n\n-----Original Message-----\nFrom: Anna\nSent: Monday\nTo: Tom\nSubject: x\n\nold",
     "outlook header block": f"{NEW}\n\nFrom: Anna Berg <a@x.com>\nSent: Monday, 3 March 2026 10:02\nTo: Tom\n"
                             "Subject: invoice\n\nPlease pay the invoice.",
     "outlook underscore line": f"{NEW}\n\n________________________________\nFrom: Anna\nSent: Monday\nTo: Tom\n\nold",
@@ -31,10 +33,11 @@ CUT = {
     "french iphone": f"{NEW}\n\nEnvoyé de mon iPhone",
     "german iphone": f"{NEW}\n\nVon meinem iPhone gesendet",
     "outlook mobile": f"{NEW}\n\nGet Outlook for iOS",
-    "valediction block": f"{NEW}\n\nBest regards,\nJane Doe\nMarketing Director | Acme\n+44 20 7946 0000\nwww.acme.example",
+    "valediction block":
+        f"{NEW}\n\nBest regards,\nJane Doe\nMarketing Director | Acme\n+44 20 7946 0000\nwww.acme.example",
     "german valediction": f"{NEW}\n\nMit freundlichen Grüßen\nLukas Bauer\nVerwaltung",
     "dutch valediction": f"{NEW}\n\nMet vriendelijke groet,\nJan de Vries",
-    "english disclaimer": f"{NEW}\n\nThis email and any attachments are confidential and intended solely for the addressee.",
+    "english disclaimer": f"{NEW}\n\nThis email and any attachments are confidential and for the addressee only.",
     "confidentiality notice": f"{NEW}\n\nCONFIDENTIALITY NOTICE: this message may contain invoices.",
     "french disclaimer": f"{NEW}\n\nCe message et toutes les pièces jointes sont confidentiels.",
     "german disclaimer": f"{NEW}\n\nDiese E-Mail enthält vertrauliche Informationen.",
