@@ -30,6 +30,10 @@ KEPT_HEADERS = (
     "feedback-id", "x-campaign", "x-mailgun-tag", "reply-to",
 )
 MAX_TEXT = 512 * 1024  # bodies beyond this are cut: nobody writes a 512 KB request by hand
+SLIM_ABOVE = 2 * 1024 * 1024  # larger messages lose their attachment payloads before mail-parser sees them
+# Line starts only, possessive: linear even on hostile input. 800 lines: about 60 KB of payload.
+_BASE64_RUN = re.compile(rb"^(?:[A-Za-z0-9+/=]{40,998}+\r?\n){800,}+", re.MULTILINE)
+_FILENAME = re.compile(rb'(?:file)?name\*?=\s*"?([^";\r\n]+)', re.IGNORECASE)
 _MSGID = re.compile(r"<[^<>\s]+>")
 
 
@@ -72,8 +76,12 @@ def parse_message(raw: bytes) -> ParsedMessage:
     if not raw.strip():
         raise ParseError("empty message")
     try:
-        mail = mailparser.parse_from_bytes(raw)
-        return _to_parsed(mail, raw)
+        slim, sizes = _without_large_attachments(raw) if len(raw) > SLIM_ABOVE else (raw, {})
+        mail = mailparser.parse_from_bytes(slim)
+        parsed = _to_parsed(mail, raw)
+        for attachment in parsed.attachments:
+            attachment.size = sizes.get(attachment.name, attachment.size)
+        return parsed
     except ParseError:
         raise
     except (RecursionError, MemoryError) as exc:
@@ -107,6 +115,26 @@ def _to_parsed(mail: Any, raw: bytes) -> ParsedMessage:
         attachments=[_attachment(a) for a in mail.attachments],
         defects=sorted(mail.defects_categories),
     )
+
+
+def _without_large_attachments(raw: bytes) -> tuple[bytes, dict[str, int]]:
+    """The message with long base64 payloads cut out, and their decoded sizes by file name.
+
+    Only names and sizes of attachments matter downstream; handing mail-parser a 30 MB video
+    costs several copies of it in memory for nothing. This works on the bytes (no parse, no
+    line objects); the raw message is still stored whole.
+    """
+    sizes: dict[str, int] = {}
+
+    def cut(match: re.Match[bytes]) -> bytes:
+        names = _FILENAME.findall(raw, max(0, match.start() - 4096), match.start())
+        name = _clean(names[-1].decode("utf-8", "replace")) if names else "unnamed"
+        start, end = match.span()
+        line_ends = raw.count(b"\n", start, end) + raw.count(b"\r", start, end)
+        sizes[name] = (end - start - line_ends) * 3 // 4
+        return b""
+
+    return _BASE64_RUN.sub(cut, raw), sizes
 
 
 def _header(message: Any, name: str) -> str:

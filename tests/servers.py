@@ -288,6 +288,7 @@ class RecordingHandler:
 
     def __init__(self) -> None:
         self.messages: list[tuple[str, list[str], bytes]] = []
+        self.arrived_at: list[float] = []  # perf_counter() when each message was accepted
         self.lock = threading.Lock()
         self.arrived = threading.Condition(self.lock)
         self._failures: list[str] = []
@@ -302,6 +303,7 @@ class RecordingHandler:
                 return self._failures.pop(0)
             self.messages.append((envelope.mail_from, list(envelope.rcpt_tos), bytes(envelope.original_content
                                                                                        or envelope.content)))
+            self.arrived_at.append(time.perf_counter())
             self.arrived.notify_all()
         return "250 OK"
 

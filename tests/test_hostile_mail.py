@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import base64
+import json
 from pathlib import Path
 
 import pytest
@@ -83,8 +84,10 @@ def test_thirty_megabyte_attachment(pipeline):
            b"Content-Disposition: attachment; filename=hero.png\r\n\r\n" + payload + b"--q--\r\n")
     outcome = pipeline.ingest(raw)
     assert outcome.status == "processed"
-    row = pipeline.store.one("SELECT attachments FROM messages WHERE id = ?", [outcome.row])
-    assert "hero.png" in row["attachments"]
+    row = pipeline.store.one("SELECT attachments, raw FROM messages WHERE id = ?", [outcome.row])
+    (attachment,) = json.loads(row["attachments"])
+    assert attachment["name"] == "hero.png" and attachment["size"] > 30 * 1024 * 1024
+    assert row["raw"] == raw, "the raw message is stored whole"
 
 
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
