@@ -6,6 +6,7 @@ Outgoing mail is written to a local Maildir; a triage table is printed at the en
 from __future__ import annotations
 
 import shutil
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
@@ -15,8 +16,9 @@ from inbox.daemon import load_checked_rules
 from inbox.pipeline import Outcome, Pipeline
 from inbox.rules import default_rules_path
 from inbox.store import Store
-from responders import outbox
+from responders import outbox, summary
 from responders.smtp import MaildirTransport
+from responders.templates import TemplateLibrary
 
 DEMO_DIR = Path(__file__).parent / "data" / "demo"
 
@@ -40,8 +42,14 @@ def run_demo(out: Path, stream: TextIO) -> list[Outcome]:
     sent = outbox.flush(store, transport).sent
     transport.close()
     print_table(outcomes, stream)
+    rules = pipeline.rules
+    lead = summary.team_lead_address(rules) or settings.address
+    day = datetime.now(UTC).astimezone(rules.zone()).date()
+    text, html = summary.render(summary.build(store, rules, lead, day, team=True), TemplateLibrary())
+    (out / "summary.html").write_text(html, encoding="utf-8")
+    (out / "summary.txt").write_text(text, encoding="utf-8")
     stream.write(f"\n{len(outcomes)} messages, {sent} outgoing messages written to {out / 'outbox'}\n"
-                 f"Database: {settings.db_path}\n")
+                 f"Triage summary for {lead}: {out / 'summary.html'}\nDatabase: {settings.db_path}\n")
     store.close()
     return outcomes
 

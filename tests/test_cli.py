@@ -57,3 +57,17 @@ def test_shipped_rules_check_ok(tmp_path, monkeypatch, capsys):
     monkeypatch.setenv("LIAISON_DB", str(tmp_path / "none.db"))
     assert main(["rules", "check", str(ROOT / "rules.yaml")]) == 0
     assert "OK" in capsys.readouterr().out
+
+
+def test_demo_runs_on_the_bundled_mailbox(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "inbox.cli", "demo", "--out", str(tmp_path / "demo")],
+                            capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert lines[0].split()[:4] == ["#", "from", "subject", "category"]
+    assert "35 messages" in result.stdout
+    assert sum("acknowledged" in line for line in lines) >= 15
+    assert "suspicious sender" in result.stdout and "thread already acknowledged" in result.stdout
+    assert len(list((tmp_path / "demo" / "outbox" / "new").iterdir())) >= 20
+    assert "Needs you now" in (tmp_path / "demo" / "summary.html").read_text()
