@@ -49,6 +49,20 @@ def settings_for(folder: Path, dovecot: DovecotServer, smtp: SMTPServer) -> Sett
                     smtp=ServerSettings(smtp.host, smtp.port, security="none"), retry_after=1)
 
 
+def daemon_env(folder: Path, dovecot: DovecotServer, smtp: SMTPServer) -> dict[str, str]:
+    """A database with the benchmark accounts, and the environment a `liaison` process needs."""
+    settings = settings_for(folder, dovecot, smtp)
+    store = Store(settings.db_path)
+    import_accounts(store, ACCOUNTS)
+    store.close()
+    return {**os.environ, "PYTHONPATH": str(ROOT), "LIAISON_IMAP_HOST": dovecot.host,
+            "LIAISON_IMAP_PORT": str(dovecot.port), "LIAISON_IMAP_USER": dovecot.user,
+            "LIAISON_IMAP_PASSWORD": dovecot.password, "LIAISON_IMAP_SECURITY": "none",
+            "LIAISON_SMTP_HOST": smtp.host, "LIAISON_SMTP_PORT": str(smtp.port), "LIAISON_SMTP_SECURITY": "none",
+            "LIAISON_ADDRESS": "accounts@agency.example", "LIAISON_DB": str(settings.db_path),
+            "LIAISON_RULES": str(ROOT / "rules.yaml")}
+
+
 def raw_fetch_rate(dovecot: DovecotServer) -> tuple[float, int]:
     client = imapclient.IMAPClient(dovecot.host, port=dovecot.port, ssl=False)
     client.login(dovecot.user, dovecot.password)
@@ -105,16 +119,7 @@ def sending(count: int) -> dict[str, Any]:
 
 def latency(count: int, rate: float) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, DovecotServer() as dovecot, SMTPServer() as smtp:
-        settings = settings_for(Path(tmp), dovecot, smtp)
-        store = Store(settings.db_path)
-        import_accounts(store, ACCOUNTS)
-        store.close()
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "LIAISON_IMAP_HOST": dovecot.host,
-               "LIAISON_IMAP_PORT": str(dovecot.port), "LIAISON_IMAP_USER": dovecot.user,
-               "LIAISON_IMAP_PASSWORD": dovecot.password, "LIAISON_IMAP_SECURITY": "none",
-               "LIAISON_SMTP_HOST": smtp.host, "LIAISON_SMTP_PORT": str(smtp.port), "LIAISON_SMTP_SECURITY": "none",
-               "LIAISON_ADDRESS": "accounts@agency.example", "LIAISON_DB": str(settings.db_path),
-               "LIAISON_RULES": str(ROOT / "rules.yaml")}
+        env = daemon_env(Path(tmp), dovecot, smtp)
         log = open(Path(tmp) / "daemon.log", "w")  # noqa: SIM115
         process = subprocess.Popen([sys.executable, "-m", "inbox.cli", "run"], env=env, cwd=tmp, stdout=log,
                                    stderr=subprocess.STDOUT)
@@ -177,15 +182,7 @@ def idle_cost(sizes: tuple[int, ...], checks: int = 200) -> dict[str, Any]:
 def memory(count: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, DovecotServer() as dovecot, SMTPServer() as smtp:
         dovecot.fill_maildir(messages(count, attachment_share=0.1, big=1))
-        settings = settings_for(Path(tmp), dovecot, smtp)
-        store = Store(settings.db_path)
-        import_accounts(store, ACCOUNTS)
-        store.close()
-        env = {**os.environ, "PYTHONPATH": str(ROOT), "LIAISON_IMAP_HOST": dovecot.host,
-               "LIAISON_IMAP_PORT": str(dovecot.port), "LIAISON_IMAP_USER": dovecot.user,
-               "LIAISON_IMAP_PASSWORD": dovecot.password, "LIAISON_IMAP_SECURITY": "none",
-               "LIAISON_ADDRESS": "accounts@agency.example", "LIAISON_DB": str(settings.db_path),
-               "LIAISON_RULES": str(ROOT / "rules.yaml")}
+        env = daemon_env(Path(tmp), dovecot, smtp)
         before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
         subprocess.run([sys.executable, "-m", "inbox.cli", "--log-level", "WARNING", "run", "--once", "--dry-run",
                         "--shadow-dir", str(Path(tmp) / "shadow")], env=env, cwd=tmp, check=True,

@@ -523,3 +523,21 @@ class XOAuth2Handler(RecordingHandler):
         token = fields.get("auth", "").removeprefix("Bearer ")
         ok = fields.get("user") == self.endpoint.user and self.endpoint.valid(token)
         return AuthResult(success=ok, handled=False, auth_data=fields.get("user"))
+
+
+def liaison_settings(folder: Path, dovecot: DovecotServer, smtp: SMTPServer, accounts_csv: str, **overrides: Any):
+    """Settings for a Liaison run against these servers, with these accounts imported."""
+    from inbox.accounts import import_accounts, read_accounts_csv
+    from inbox.config import ServerSettings, Settings
+    from inbox.store import Store
+
+    (folder / "accounts.csv").write_text(accounts_csv)
+    store = Store(folder / "liaison.db")
+    import_accounts(store, read_accounts_csv(folder / "accounts.csv"))
+    store.close()
+    values = dict(address="accounts@agency.example", agency_domains=("agency.example",),
+                  db_path=folder / "liaison.db",
+                  rules_path=quiet_rules(folder, Path(__file__).parent.parent / "rules.yaml"),
+                  imap=ServerSettings(dovecot.host, dovecot.port, dovecot.user, dovecot.password, security="none"),
+                  smtp=ServerSettings(smtp.host, smtp.port, security="none"))
+    return Settings(**{**values, **overrides})

@@ -19,6 +19,7 @@ from inbox.daemon import Daemon, token_manager
 from inbox.oauth import AuthRevoked
 from inbox.store import Store
 from tests.servers import DovecotServer, SMTPServer, TokenEndpoint, XOAuth2Handler, quiet_rules
+from tests.test_daemon import wait_for_log as wait_for
 
 ROOT = Path(__file__).parent.parent
 
@@ -149,14 +150,3 @@ def test_revoked_consent_stops_the_mailbox_and_the_process_stays_up(env, endpoin
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
-
-
-def wait_for(tmp_path: Path, text: str, process: subprocess.Popen, timeout: float = 30) -> str:
-    deadline = time.monotonic() + timeout
-    while time.monotonic() < deadline:
-        log = (tmp_path / "daemon.log").read_text()
-        if text in log:
-            return log
-        assert process.poll() is None, log
-        time.sleep(0.05)
-    raise AssertionError(f"{text!r} not in log:\n{(tmp_path / 'daemon.log').read_text()}")

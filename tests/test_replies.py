@@ -8,27 +8,20 @@ from pathlib import Path
 
 import pytest
 
-from inbox.accounts import import_accounts, read_accounts_csv
-from inbox.config import ServerSettings, Settings
+from inbox.config import Settings
 from inbox.daemon import Daemon
 from inbox.store import Store
-from tests.servers import quiet_rules
+from tests.servers import liaison_settings
 
 ROOT = Path(__file__).parent.parent
+ACCOUNTS = ("account_id,name,code,domains,contacts,account_manager\n"
+            "brewco,BrewCo,BREW,brewco.com,,anna@agency.example\n"
+            "verde,Verde,VRD,verde.fr,,ines@agency.example\n")
 
 
 @pytest.fixture
 def settings(tmp_path, dovecot, smtp_server):
-    (tmp_path / "accounts.csv").write_text("account_id,name,code,domains,contacts,account_manager\n"
-                                           "brewco,BrewCo,BREW,brewco.com,,anna@agency.example\n"
-                                           "verde,Verde,VRD,verde.fr,,ines@agency.example\n")
-    store = Store(tmp_path / "liaison.db")
-    import_accounts(store, read_accounts_csv(tmp_path / "accounts.csv"))
-    store.close()
-    return Settings(address="accounts@agency.example", agency_domains=("agency.example",),
-                    db_path=tmp_path / "liaison.db", rules_path=quiet_rules(tmp_path, ROOT / "rules.yaml"),
-                    imap=ServerSettings(dovecot.host, dovecot.port, dovecot.user, dovecot.password, security="none"),
-                    smtp=ServerSettings(smtp_server.host, smtp_server.port, security="none"))
+    return liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
 
 
 def run_once(settings: Settings) -> Store:
