@@ -1,7 +1,9 @@
 """Entities for routing and the summary: invoice and PO numbers, amounts, deadlines, job references, urgency.
 
-Patterns run on the newest text and the subject. Every value is plain JSON so it can be
-stored with the message and matched by rules.yaml conditions.
+Found with spaCy `Matcher` token patterns over the subject and the newest text (a blank
+multi-language tokenizer, nothing downloaded); each match is then turned into a plain
+JSON value (an amount with its currency, a deadline as a date) so it can be stored with
+the message and matched by rules.yaml conditions.
 """
 
 from __future__ import annotations
@@ -10,117 +12,194 @@ import re
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from classifiers.linking import CODE_PATTERN
+import spacy
+from spacy.matcher import Matcher
+from spacy.tokens import Doc, Span, Token
 
-_INVOICE = re.compile(
-    r"\b(?:invoice|inv|facture|rechnung|factura|factuur)\b\s*(?:no\.?|number|nr\.?|n[°º]|#|num[ée]ro)?\s*[:#]?\s*"
-    r"((?:[A-Z]{1,4}[-/]?)?\d[\d-]{2,14})\b"
-    r"|\b((?:INV|FAC|RE|RG|FACT)[-/]?\d{3,12})\b",
-    re.IGNORECASE,
-)
-_PO = re.compile(
-    r"\b(?:PO|P\.O\.|purchase order|bestellnummer|bon de commande|orden de compra|inkooporder)\s*"
-    r"(?:no\.?|number|nr\.?|#|num[ée]ro)?\s*[:#]?\s*((?:[A-Z]{1,4}[-/]?)?\d[\d-]{3,14})\b",
-    re.IGNORECASE,
-)
-_CURRENCY = {"€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR", "$": "USD", "usd": "USD",
-             "£": "GBP", "gbp": "GBP", "chf": "CHF", "sek": "SEK", "dkk": "DKK", "nok": "NOK"}
-_NUMBER = r"(\d{1,3}(?:[.,\s]\d{3})+(?:[.,]\d{1,2})?|\d+(?:[.,]\d{1,2})?)"
-_AMOUNT_BEFORE = re.compile(r"(€|\$|£|\b(?:EUR|USD|GBP|CHF|SEK|DKK|NOK))\s?" + _NUMBER, re.IGNORECASE)
-_AMOUNT_AFTER = re.compile(_NUMBER + r"\s?(€|\b(?:EUR|USD|GBP|CHF|euros?)\b)", re.IGNORECASE)
-_URGENT = re.compile(
-    r"\b(urgent(ly)?|asap|a\.s\.a\.p|as soon as possible|immediately|today|tonight|eod|end of (the )?day"
-    r"|right away|dringend|sofort|heute|urgente|hoy|cuanto antes|urgence|aujourd'hui|vandaag|spoed)\b|!!+",
-    re.IGNORECASE,
-)
-_WEEKDAYS = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5,
-             "sunday": 6}
-_MONTHS = {m: i for i, m in enumerate(
+INVOICE_WORDS = ["invoice", "inv", "facture", "rechnung", "factura", "factuur", "invoices"]
+PO_WORDS = ["po", "p.o.", "purchase", "bestellnummer", "bestellung", "commande", "compra", "inkooporder"]
+LABEL_WORDS = ["no", "no.", "number", "nr", "nr.", "#", "n", "°", "nº", "num", "numéro", "numero", ":", "order", "de",
+               "reference", "ref", "ref."]
+ID = r"^(?:[A-Z]{1,4}[-/#]?)?\d[\d/-]{2,14}$"
+CURRENCIES = {"€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR", "$": "USD", "usd": "USD", "£": "GBP",
+              "gbp": "GBP", "chf": "CHF", "sek": "SEK", "dkk": "DKK", "nok": "NOK"}
+NUMBER = r"^\d{1,3}(?:[.,\s]\d{3})*(?:[.,]\d{1,2})?$|^\d+(?:[.,]\d{1,2})?$"
+URGENT_WORDS = ["urgent", "urgently", "asap", "a.s.a.p", "a.s.a.p.", "immediately", "today", "tonight", "eod",
+                "dringend", "sofort", "heute", "urgente", "hoy", "urgence", "aujourd'hui", "vandaag", "spoed"]
+WEEKDAYS = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6}
+MONTHS = {m: i for i, m in enumerate(
     ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
      "november", "december"), 1)}
-_BY_WEEKDAY = re.compile(r"\b(?:by|before|until|on|for|no later than)\s+(?:next\s+)?(" +
-                         "|".join(_WEEKDAYS) + r")\b", re.IGNORECASE)
-_BY_NTH = re.compile(r"\b(?:by|before|until|on|for)\s+(?:the\s+)?(\d{1,2})(?:st|nd|rd|th)\b(?:\s+of\s+(" +
-                     "|".join(_MONTHS) + r"))?", re.IGNORECASE)
-_BY_DATE = re.compile(r"\b(?:by|before|until|on|for|deadline:?)\s+(\d{1,2})\s+(" + "|".join(_MONTHS) +
-                      r")|\b(?:by|before|until|on|for)\s+(" + "|".join(_MONTHS) + r")\s+(\d{1,2})\b",
-                      re.IGNORECASE)
-_TOMORROW = re.compile(r"\b(?:by|before|until)?\s*(tomorrow|end of (?:the )?week|eow|next week)\b",
-                       re.IGNORECASE)
+BY = ["by", "before", "until", "till", "on", "for", "deadline", "no later than"]
+_ORDINAL = r"^\d{1,2}(?:st|nd|rd|th)?$"
+
+_nlp = spacy.blank("xx")
+_matcher = Matcher(_nlp.vocab)
+# Patterns use exact token attributes only (no sets, no regular expressions), which spaCy checks
+# in compiled code: keywords anchor a match, and the value is read from the tokens after it.
+_matcher.add("invoice_number", [[{"LOWER": w}] for w in INVOICE_WORDS])
+_matcher.add("po_number", [[{"LOWER": w}] for w in ("po", "p.o.", "bestellnummer", "inkooporder")]
+             + [[{"LOWER": "purchase"}, {"LOWER": "order"}], [{"LOWER": "bon"}, {"LOWER": "de"}, {"LOWER": "commande"}],
+                [{"LOWER": "orden"}, {"LOWER": "de"}, {"LOWER": "compra"}]])
+_matcher.add("amount", [[{"LOWER": c}, {"LIKE_NUM": True}] for c in CURRENCIES]
+             + [[{"LIKE_NUM": True}, {"LOWER": c}] for c in CURRENCIES])
+_matcher.add("urgency", [[{"LOWER": w}] for w in URGENT_WORDS]
+             + [[{"ORTH": "!"}, {"ORTH": "!", "OP": "+"}],
+                [{"LOWER": "as"}, {"LOWER": "soon"}, {"LOWER": "as"}, {"LOWER": "possible"}],
+                [{"LOWER": "end"}, {"LOWER": "of"}, {"LOWER": "the", "OP": "?"}, {"LOWER": "day"}],
+                [{"LOWER": "right"}, {"LOWER": "away"}]])
+_matcher.add("deadline", [[{"LOWER": w}] for w in ("by", "before", "until", "till", "on", "for", "deadline")]
+             + [[{"LOWER": "tomorrow"}], [{"LOWER": "eow"}], [{"LOWER": "next"}, {"LOWER": "week"}],
+                [{"LOWER": "end"}, {"LOWER": "of"}, {"LOWER": "the", "OP": "?"}, {"LOWER": "week"}]])
+# Self-describing single tokens (INV-4471, PO#4500123, BREW-042) are recognised token by token.
+_SINGLE_TOKEN = [
+    ("invoice_number", re.compile(r"(?<![\w-])(?:INV|FAC|RE|RG|FACT)[-/]?\d{3,12}(?![\w-])")),
+    ("po_number", re.compile(r"(?<![\w-])PO#?\d{4,14}(?![\w-])")),
+    ("job_ref", re.compile(r"(?<![\w-])[A-Z][A-Z0-9]{1,11}-\d{1,6}(?![\w-])")),
+]
+_ID = re.compile(ID)
+_PO_ID = re.compile(r"^(?:[A-Z]{1,4}[-/]?)?\d[\d-]{3,14}$")
+_LABEL_WORDS = set(LABEL_WORDS) | {"order", "bon"}
+LOOKAHEAD = 4
+_EXCLUDED_JOB_PREFIXES = ("INV", "PO", "VAT", "REF", "FAC", "RE", "RG")
 
 
 def extract(subject: str, text: str, *, today: date | None = None) -> dict[str, list[Any]]:
     """Entities found in subject and text, by label; empty labels are left out."""
     today = today or datetime.now().date()
-    both = f"{subject}\n{text}"
-    found: dict[str, list[Any]] = {
-        "invoice_number": _unique((m.group(1) or m.group(2)).upper() for m in _INVOICE.finditer(both)),
-        "po_number": _unique(m.group(1).upper() for m in _PO.finditer(both)),
-        "amount": _amounts(both),
-        "deadline": _deadlines(text, today),
-        "job_ref": _unique(f"{m.group(1)}-{m.group(2)}" for m in CODE_PATTERN.finditer(both)
-                           if m.group(1) not in ("INV", "PO", "VAT", "REF")),
-        "urgency": _unique(m.group(0).lower() for m in _URGENT.finditer(both)),
-    }
-    return {label: values for label, values in found.items() if values}
+    doc = _nlp.make_doc(f"{subject}\n{text[:20000]}")
+    found: dict[str, list[Any]] = {}
+    for label, span in _longest_matches(doc):
+        value = VALUES[label](span, today)
+        if value is not None and value not in found.setdefault(label, []):
+            found[label].append(value)
+    return {label: values[:20] for label, values in found.items() if values}
 
 
-def _unique(values: Any) -> list[Any]:
-    return list(dict.fromkeys(values))[:20]
+def _longest_matches(doc: Doc) -> list[tuple[str, Span]]:
+    """Per label, matches in text order with the shorter overlapping ones dropped."""
+    spans: dict[str, list[Span]] = {}
+    for match_id, start, end in _matcher(doc):
+        spans.setdefault(doc.vocab.strings[match_id], []).append(doc[start:end])
+    for label, pattern in _SINGLE_TOKEN:
+        for found in pattern.finditer(doc.text):
+            span = doc.char_span(*found.span())
+            if span is not None and len(span) == 1:
+                spans.setdefault(label, []).append(span)
+    chosen = []
+    for label, candidates in spans.items():
+        for span in spacy.util.filter_spans(candidates):
+            chosen.append((label, Span(doc, span.start, span.end, label=label)))
+    return sorted(chosen, key=lambda item: item[1].start)
 
 
-def _amounts(text: str) -> list[dict[str, Any]]:
-    amounts = []
-    for match in _AMOUNT_BEFORE.finditer(text):
-        amounts.append(_amount(match.group(2), match.group(1), match.group(0)))
-    for match in _AMOUNT_AFTER.finditer(text):
-        amounts.append(_amount(match.group(1), match.group(2), match.group(0)))
-    return [a for a in amounts if a][:20]
+def _identifier(span: Span, _: date) -> str | None:
+    """The ID after a keyword (or the token itself), with '-123' pieces the tokenizer split off glued back."""
+    token = span[-1] if _SINGLE_TOKEN_MATCH(span) else _value_after(span)
+    if token is None:
+        return None
+    text = token.text.lstrip("#").upper()
+    text = text[3:] if text.startswith("PO#") else text[2:] if re.match(r"^PO\d", text) else text
+    doc = span.doc
+    i = token.i + 1
+    while i + 1 < len(doc) and doc[i].text in "-/" and doc[i + 1].text.isdigit() and not doc[i].whitespace_:
+        text += doc[i].text + doc[i + 1].text
+        i += 2
+    return text
 
 
-def _amount(number: str, currency: str, text: str) -> dict[str, Any] | None:
+def _SINGLE_TOKEN_MATCH(span: Span) -> bool:  # noqa: N802 - reads as the question it answers
+    return len(span) == 1 and any(p.fullmatch(span.text) for _, p in _SINGLE_TOKEN)
+
+
+def _value_after(span: Span) -> Token | None:
+    """The first token after a keyword that looks like an identifier, skipping 'no.', '#', ':'."""
+    doc = span.doc
+    pattern = _ID if span.label_ != "po_number" else _PO_ID
+    for token in doc[span.end : span.end + LOOKAHEAD]:
+        if pattern.match(token.text):
+            return token
+        if token.lower_ not in _LABEL_WORDS:
+            return None
+    return None
+
+
+def _job_ref(span: Span, _: date) -> str | None:
+    return None if span.text.split("-")[0] in _EXCLUDED_JOB_PREFIXES else span.text
+
+
+def _amount(span: Span, _: date) -> dict[str, Any] | None:
+    number, currency = (span[1].text, span[0].text) if span[0].lower_ in CURRENCIES else (span[0].text, span[1].text)
+    if not re.match(NUMBER, number):
+        return None
     digits = number.replace(" ", "")
-    # "1.234,56" (European) and "1,234.56" (English): the last separator followed by 1-2 digits is decimal.
+    # "1.234,56" (European) and "1,234.56" (English): a last separator followed by 1-2 digits is decimal.
     decimal = re.search(r"[.,](\d{1,2})$", digits)
     whole = re.sub(r"[.,]", "", digits[: decimal.start()] if decimal else digits)
     try:
         value = float(f"{whole}.{decimal.group(1)}" if decimal else whole)
     except ValueError:
         return None
-    return {"value": value, "currency": _CURRENCY.get(currency.lower(), currency.upper()), "text": text.strip()}
+    return {"value": value, "currency": CURRENCIES.get(currency.lower(), currency.upper()), "text": span.text}
 
 
-def _deadlines(text: str, today: date) -> list[dict[str, Any]]:
-    found = []
-    for match in _BY_WEEKDAY.finditer(text):
-        ahead = (_WEEKDAYS[match.group(1).lower()] - today.weekday()) % 7 or 7
-        found.append({"date": (today + timedelta(days=ahead)).isoformat(), "text": match.group(0)})
-    for match in _BY_NTH.finditer(text):
-        month = _MONTHS[match.group(2).lower()] if match.group(2) else None
-        due = _next_date(today, int(match.group(1)), month)
-        if due:
-            found.append({"date": due.isoformat(), "text": match.group(0)})
-    for match in _BY_DATE.finditer(text):
-        day, month = (match.group(1), match.group(2)) if match.group(1) else (match.group(4), match.group(3))
-        due = _next_date(today, int(day), _MONTHS[month.lower()])
-        if due:
-            found.append({"date": due.isoformat(), "text": match.group(0)})
-    for match in _TOMORROW.finditer(text):
-        word = match.group(1).lower()
-        days = 1 if word == "tomorrow" else 7 if word == "next week" else (4 - today.weekday()) % 7
-        found.append({"date": (today + timedelta(days=days)).isoformat(), "text": match.group(0).strip()})
-    return found[:10]
+def _urgency(span: Span, _: date) -> str:
+    return span.text.lower() if span[0].text != "!" else "!" * len(span)
+
+
+def _deadline(span: Span, today: date) -> dict[str, Any] | None:
+    if span[0].lower_ in ("by", "before", "until", "till", "on", "for", "deadline"):
+        span = _date_after(span)
+        if span is None:
+            return None
+    words = [t.lower_ for t in span]
+    due = None
+    weekday = next((WEEKDAYS[w] for w in words if w in WEEKDAYS), None)
+    month = next((MONTHS[w] for w in words if w in MONTHS), None)
+    day = next((int(re.match(r"\d+", t.text).group(0)) for t in span if re.match(_ORDINAL, t.text)), None)
+    if weekday is not None:
+        due = today + timedelta(days=(weekday - today.weekday()) % 7 or 7)
+    elif day is not None:
+        due = _next_date(today, day, month)
+    elif "tomorrow" in words:
+        due = today + timedelta(days=1)
+    elif "next" in words:
+        due = today + timedelta(days=7)
+    elif "week" in words or "eow" in words:
+        due = today + timedelta(days=(4 - today.weekday()) % 7)
+    return {"date": due.isoformat(), "text": span.text} if due else None
+
+
+def _date_after(anchor: Span) -> Span | None:
+    """'by Friday', 'before the 14th', 'on 4 December', 'until December 4th': the anchor and its date."""
+    doc = anchor.doc
+    end = anchor.end
+    for token in doc[anchor.end : anchor.end + LOOKAHEAD]:
+        word = token.lower_
+        if word in ("the", "next", "of") or word in MONTHS or re.match(_ORDINAL, token.text):
+            end = token.i + 1
+            continue
+        if word in WEEKDAYS:
+            end = token.i + 1
+        break
+    words = [t.lower_ for t in doc[anchor.end : end]]
+    dated = any(w in WEEKDAYS for w in words) or any(re.match(_ORDINAL, w) for w in words)
+    return doc[anchor.start : end] if dated else None
 
 
 def _next_date(today: date, day: int, month: int | None) -> date | None:
-    """The next date with this day (and month): 'the 14th' means this month or next."""
-    for offset in range(0, 13):
-        year = today.year + (today.month - 1 + offset) // 12
-        mon = month or (today.month - 1 + offset) % 12 + 1
-        try:
-            candidate = date(year if not month else today.year + (1 if month < today.month else 0), mon, day)
-        except ValueError:
-            return None if month else None
-        if candidate >= today or month:
+    """'the 14th' is this month or next; '4 December' is this year or next, whichever is ahead."""
+    try:
+        if month is not None:
+            candidate = date(today.year, month, day)
+            return candidate if candidate >= today else date(today.year + 1, month, day)
+        candidate = date(today.year, today.month, day)
+        if candidate >= today:
             return candidate
-    return None
+        return date(today.year + (today.month == 12), today.month % 12 + 1, day)
+    except ValueError:
+        return None
+
+
+VALUES = {"invoice_number": _identifier, "po_number": _identifier, "amount": _amount, "job_ref": _job_ref,
+          "urgency": _urgency, "deadline": _deadline}

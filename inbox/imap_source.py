@@ -48,6 +48,7 @@ class ImapSource:
         self.client: imapclient.IMAPClient | None = None
         self.uidvalidity: int | None = None
         self.delimiter = "/"
+        self._maybe_new = True
 
     # -- connection ---------------------------------------------------------------------
 
@@ -67,6 +68,7 @@ class ImapSource:
         except (*NETWORK_ERRORS, IMAPClientError) as exc:
             raise MailboxError(f"cannot reach IMAP {server.describe()}: {type(exc).__name__}: {_text(exc)}") from None
         self.client = client
+        self._maybe_new = True  # a fresh connection always searches once
         self.uidvalidity = int(selected[b"UIDVALIDITY"])
         self.delimiter = _delimiter(client)
         log.info("connected to %s, folder %s (UIDVALIDITY %s)", server.describe(), self.folder, self.uidvalidity)
@@ -103,8 +105,14 @@ class ImapSource:
     # -- reading ------------------------------------------------------------------------
 
     def new_uids(self, last_uid: int) -> list[int]:
-        """UIDs above last_uid. `UID n:*` is answered from the index: no folder scan."""
+        """UIDs above last_uid. When nothing has arrived since the last search (no EXISTS from the
+        server, asked with a NOOP) this costs one round trip whatever the size of the folder."""
+        if not self._maybe_new:
+            responses = self._call(lambda c: c.noop()[1])
+            if not any(_is_news(r) for r in responses):  # type: ignore[union-attr]
+                return []
         uids = self._call(lambda c: c.search(["UID", f"{last_uid + 1}:*"]))
+        self._maybe_new = False
         return sorted(uid for uid in uids if uid > last_uid)
 
     def fetch(self, uids: list[int]) -> Iterator[tuple[int, bytes, datetime | None]]:
@@ -150,6 +158,7 @@ class ImapSource:
                 began = time.monotonic()
                 responses = client.idle_check(timeout=slice_)
                 if any(_is_news(r) for r in responses):
+                    self._maybe_new = True
                     return True
                 if any(_is_bye(r) for r in responses) or (not responses and time.monotonic() - began < slice_ / 2):
                     # imapclient swallows EOF inside idle_check and returns nothing at once: the only

@@ -71,7 +71,19 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     (
-        "0002_oauth_tokens",
+        "0002_indexes_for_per_message_lookups",
+        (
+            # Every incoming message checks its sender's recent acknowledgements and bounces: without
+            # these the checks scan whole tables, and a large backlog slows down quadratically.
+            "CREATE INDEX outbox_kind_recipients ON outbox(kind, recipients)",
+            "CREATE INDEX outbox_message_row ON outbox(message_row)",
+            "CREATE INDEX outbox_thread_order ON outbox(thread_id, kind, id)",
+            "CREATE INDEX events_kind_at ON events(kind, at)",
+            "CREATE INDEX messages_from_addr ON messages(from_addr)",
+        ),
+    ),
+    (
+        "0003_oauth_tokens",
         (
             """CREATE TABLE oauth_tokens (
                 mailbox TEXT PRIMARY KEY, provider TEXT NOT NULL, account TEXT, access_token TEXT,

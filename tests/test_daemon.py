@@ -37,10 +37,25 @@ def daemon_env(tmp_path, dovecot, smtp_server):
     }
 
 
+STARTED: list[subprocess.Popen] = []
+
+
+@pytest.fixture(autouse=True)
+def no_daemon_left_behind():
+    """A failed assertion must not leave a daemon running into the next test."""
+    yield
+    while STARTED:
+        process = STARTED.pop()
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
 def start(env: dict, tmp_path: Path, *extra: str) -> subprocess.Popen:
     log = open(tmp_path / "daemon.log", "w")  # noqa: SIM115 - closed with the process
     process = subprocess.Popen([sys.executable, "-m", "inbox.cli", *extra, "run"], env=env, cwd=tmp_path,
                                stdout=log, stderr=subprocess.STDOUT)
+    STARTED.append(process)
     wait_for_log(tmp_path, "connected to", process)
     return process
 

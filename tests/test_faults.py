@@ -21,7 +21,7 @@ from inbox.imap_source import ImapSource
 from inbox.store import Store
 from responders.smtp import SMTPTransport
 from tests.servers import DovecotServer, quiet_rules
-from tests.test_daemon import daemon_env, start, stop  # noqa: F401 - fixture reuse
+from tests.test_daemon import daemon_env, no_daemon_left_behind, start, stop  # noqa: F401 - fixture reuse
 
 ROOT = Path(__file__).parent.parent
 
