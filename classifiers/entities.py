@@ -67,12 +67,13 @@ _EXCLUDED_JOB_PREFIXES = ("INV", "PO", "VAT", "REF", "FAC", "RE", "RG")
 def extract(subject: str, text: str, *, today: date | None = None) -> dict[str, list[Any]]:
     """Entities found in subject and text, by label; empty labels are left out."""
     today = today or datetime.now().date()
-    doc = _nlp.make_doc(f"{subject}\n{text[:20000]}")
     found: dict[str, list[Any]] = {}
-    for label, span in _longest_matches(doc):
-        value = VALUES[label](span, today)
-        if value is not None and value not in found.setdefault(label, []):
-            found[label].append(value)
+    with _nlp.memory_zone():  # forget this message's strings afterwards (see model.py)
+        doc = _nlp.make_doc(f"{subject}\n{text[:20000]}")
+        for label, span in _longest_matches(doc):
+            value = VALUES[label](span, today)
+            if value is not None and value not in found.setdefault(label, []):
+                found[label].append(value)
     return {label: values[:20] for label, values in found.items() if values}
 
 

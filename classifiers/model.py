@@ -59,12 +59,16 @@ class TextcatClassifier:
     def available(path: Path = MODEL_DIR) -> bool:
         return (path / "meta.json").exists()
 
+    # memory_zone: the strings of each message are forgotten afterwards. Without it spaCy's
+    # vocabulary keeps every token it has ever seen, and a daemon grows without bound.
     def classify(self, subject: str, text: str) -> Classification:
-        return self._answer(self.nlp(model_text(subject, text)))
+        with self.nlp.memory_zone():
+            return self._answer(self.nlp(model_text(subject, text)))
 
     def classify_many(self, items: list[tuple[str, str]]) -> list[Classification]:
-        docs = self.nlp.pipe((model_text(s, t) for s, t in items), batch_size=256)
-        return [self._answer(doc) for doc in docs]
+        with self.nlp.memory_zone():
+            docs = self.nlp.pipe((model_text(s, t) for s, t in items), batch_size=256)
+            return [self._answer(doc) for doc in docs]
 
     @staticmethod
     def _answer(doc: Any) -> Classification:

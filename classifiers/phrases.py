@@ -59,12 +59,13 @@ class PhraseSet:
             self.matcher.add(name, list(self.nlp.tokenizer.pipe(phrases)))
 
     def hits(self, subject: str, text: str) -> list[PhraseHit]:
-        doc = self.nlp.make_doc(f"{subject}\n{text}")
         found = []
-        for match_id, start, end in self.matcher(doc):
-            name = self.nlp.vocab.strings[match_id]
-            category, effect, weight = self.meta[name]
-            found.append(PhraseHit(name, category, doc[start:end].text, effect, weight))
+        with self.nlp.memory_zone():  # forget this message's strings afterwards (see model.py)
+            doc = self.nlp.make_doc(f"{subject}\n{text}")
+            for match_id, start, end in self.matcher(doc):
+                name = self.nlp.vocab.strings[match_id]
+                category, effect, weight = self.meta[name]
+                found.append(PhraseHit(name, category, doc[start:end].text, effect, weight))
         return found
 
 

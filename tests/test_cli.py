@@ -71,3 +71,35 @@ def test_demo_runs_on_the_bundled_mailbox(tmp_path):
     assert "suspicious sender" in result.stdout and "thread already acknowledged" in result.stdout
     assert len(list((tmp_path / "demo" / "outbox" / "new").iterdir())) >= 20
     assert "Needs you now" in (tmp_path / "demo" / "summary.html").read_text()
+
+
+def test_rules_replay_shows_what_new_rules_would_change(tmp_path, monkeypatch, capsys):
+    from inbox.accounts import import_accounts
+    from inbox.config import load_settings
+    from inbox.daemon import load_checked_rules
+    from inbox.pipeline import Pipeline
+    from inbox.store import Store
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text((ROOT / "rules.yaml").read_text())
+    monkeypatch.setenv("LIAISON_DB", str(tmp_path / "liaison.db"))
+    monkeypatch.setenv("LIAISON_RULES", str(rules))
+    settings = load_settings()
+    store = Store(settings.db_path)
+    import_accounts(store, [{"account_id": "brewco", "name": "BrewCo", "code": "BREW", "domains": ["brewco.com"],
+                             "contacts": [], "account_manager": "anna@agency.example", "settings": {}}])
+    pipeline = Pipeline(store, settings, load_checked_rules(rules))
+    pipeline.ingest(b"From: Tom <tom@brewco.com>\r\nSubject: Invoice 4471 wrong\r\nMessage-ID: <r1@brewco.com>\r\n\r\n"
+                    b"Invoice 4471 charges the wrong amount, please correct it.\r\n")
+    pipeline.ingest(b"From: Tom <tom@brewco.com>\r\nSubject: Logo\r\nMessage-ID: <r2@brewco.com>\r\n\r\n"
+                    b"Please make the logo bigger on the poster.\r\n")
+    store.close()
+    edited = tmp_path / "new-rules.yaml"
+    edited.write_text(rules.read_text().replace(
+        "  - name: billing\n    when: {category: billing_issue}\n    then:\n      - acknowledge: ack_billing_issue\n",
+        "  - name: billing\n    when: {category: billing_issue}\n    then:\n"))
+    assert main(["rules", "replay", str(edited), "--days", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "Invoice 4471 wrong" in out and "Logo" not in out
+    assert "acknowledge: tom@brewco.com (ack_billing_issue)" in out
+    assert "1 of 2 message(s) from the last 1 day(s) would be handled differently" in out
