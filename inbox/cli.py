@@ -9,6 +9,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import os
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -29,8 +30,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     from inbox.logs import setup_logging
 
-    secrets = [v for k, v in __import__("os").environ.items() if k.endswith("_PASSWORD") or "SECRET" in k]
-    setup_logging(level=args.log_level, fmt=args.log_format, secrets=secrets)
+    setup_logging(level=args.log_level, fmt=args.log_format, secrets=environment_secrets())
     try:
         return int(args.handler(args) or 0)
     except ConfigError as exc:
@@ -44,6 +44,12 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except KeyboardInterrupt:
         return 130
+
+
+def environment_secrets() -> list[str]:
+    """Values that must never reach a log line: passwords and client secrets from the environment."""
+    return [value for name, value in os.environ.items()
+            if name.startswith("LIAISON_") and (name.endswith("_PASSWORD") or "SECRET" in name or "TOKEN" in name)]
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -239,6 +245,7 @@ def cmd_train(args: argparse.Namespace) -> int:
     from classifiers.newest_text import newest_text
     from inbox.progress import Progress
 
+    logging.getLogger("spacy").setLevel(logging.WARNING)  # its per-step INFO lines drown the progress bar
     examples = model.load_corpus()
     train, held = model.split(examples)
     print(f"corpus: {len(examples)} examples, training on {len(train)}, holding out {len(held)}")
@@ -427,8 +434,6 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_auth_login(args: argparse.Namespace) -> int:
-    import os
-
     from inbox.config import load_settings
     from inbox.daemon import token_manager
     from inbox.oauth import interactive_login
