@@ -89,11 +89,20 @@ Dovecot and a real aiosmtpd on loopback. The machine is shared and noisy: read t
 | peak RSS of `liaison run --once --dry-run` through {mem['messages']:,} messages incl. one of 30 MB | {mem['peak_rss_mb']:.0f} MB | <= 300 MB: {verdict(mem['peak_rss_mb'] <= 300)} |
 
 Notes
-- The backlog figure includes composing the acknowledgement and escalation mail (with the original attached) in
-  the same transaction as the decision, because that is what "the plan of what to send is committed before
-  anything is sent" costs. mail-parser is the largest single cost per message (see the profile in the closing
-  note of issue 7).
-- The idle check is `UID SEARCH UID n:*`, answered from Dovecot's index; nothing scans the folder.
+- Backlog: composing the acknowledgement and the escalation (with the original attached) happens in the same
+  transaction as the decision, because the plan of what to send is committed before anything is sent; that and
+  mail-parser (about 360 µs for even a small message here) are most of the cost per message.
+- Classifier throughput: mail-parser alone bounds parse + newest text + classify below 3,000/s on one core.
+  Every spaCy call runs in a memory zone so that a long-running daemon does not keep every token it has seen;
+  that costs tokenizer caching (classification alone ran at about 10,900/s before it, 6,000/s after).
+- Latency: Dovecot announces new mail to an IDLE client about half a second after it arrives; the p50 is that
+  delay plus about 30 ms of Liaison's own work.
+- Idle check: a NOOP, and `UID SEARCH UID n:*` only when the server reported new mail: one round trip whatever
+  the size of the folder.
+- Memory: the pipeline itself does not grow (tracemalloc over 1,300 messages in one process: +0.2 MB), and a
+  30 MB message costs about 60 MB while it is parsed (its attachment is cut before mail-parser sees it), but
+  the `run --once` process still grows by about 35 KB per message over a 10,000-message backlog. Not yet found;
+  suspects are the IMAP fetch path and SQLite's WAL during one long run.
 """
 
 
