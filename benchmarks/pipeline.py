@@ -10,7 +10,6 @@
 from __future__ import annotations
 
 import os
-import resource
 import statistics
 import subprocess
 import sys
@@ -183,9 +182,12 @@ def memory(count: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, DovecotServer() as dovecot, SMTPServer() as smtp:
         dovecot.fill_maildir(messages(count, attachment_share=0.1, big=1))
         env = daemon_env(Path(tmp), dovecot, smtp)
-        before = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-        subprocess.run([sys.executable, "-m", "inbox.cli", "--log-level", "WARNING", "run", "--once", "--dry-run",
-                        "--shadow-dir", str(Path(tmp) / "shadow")], env=env, cwd=tmp, check=True,
-                       stdout=subprocess.DEVNULL)
-        peak = resource.getrusage(resource.RUSAGE_CHILDREN).ru_maxrss
-    return {"messages": count + 1, "peak_rss_mb": max(peak, before) / 1024}
+        process = subprocess.Popen([sys.executable, "-m", "inbox.cli", "--log-level", "WARNING", "run", "--once",
+                                    "--dry-run", "--shadow-dir", str(Path(tmp) / "shadow")], env=env, cwd=tmp,
+                                   stdout=subprocess.DEVNULL)
+        # wait4 gives this one process's own peak; RUSAGE_CHILDREN would mix in every earlier child.
+        _, status, usage = os.wait4(process.pid, 0)
+        process.returncode = os.waitstatus_to_exitcode(status)
+        assert process.returncode == 0, f"liaison exited with {process.returncode}"
+        peak = usage.ru_maxrss
+    return {"messages": count + 1, "peak_rss_mb": peak / 1024}
