@@ -120,3 +120,16 @@ def test_training_reproduces_the_shipped_model(tmp_path):
     for path in MODEL_DIR.rglob("*"):
         if path.is_file():
             assert (tmp_path / "model" / path.relative_to(MODEL_DIR)).read_bytes() == path.read_bytes(), path
+
+
+def test_independent_eval_set(tmp_path):
+    """90 messages written apart from the corpus, eight accounts, every way of linking."""
+    eval_dir = ROOT / "tests" / "data" / "eval"
+    result = subprocess.run([sys.executable, "-m", "inbox.cli", "eval", str(eval_dir), "--json"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120,
+                            env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout)
+    assert report["count"] == 90
+    assert report["link_accuracy"] >= 0.99
+    assert report["macro_f1"] >= 0.85 and report["macro_f1"] > report["baseline_macro_f1"] + 0.1

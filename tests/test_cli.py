@@ -66,7 +66,7 @@ def test_demo_runs_on_the_bundled_mailbox(tmp_path):
     assert result.returncode == 0, result.stderr
     lines = result.stdout.splitlines()
     assert lines[0].split()[:4] == ["#", "from", "subject", "category"]
-    assert "35 messages" in result.stdout
+    assert "40 messages" in result.stdout
     assert sum("acknowledged" in line for line in lines) >= 15
     assert "suspicious sender" in result.stdout and "thread already acknowledged" in result.stdout
     assert len(list((tmp_path / "demo" / "outbox" / "new").iterdir())) >= 20
