@@ -1,12 +1,12 @@
-"""Fixtures: a fresh real Dovecot and a real SMTP server per test, on loopback."""
+"""Fixtures: real Dovecot and real SMTP servers on loopback. Everything reusable lives in tests/servers.py."""
 
 from __future__ import annotations
 
-import shutil
+from collections.abc import Callable, Iterator
 
 import pytest
 
-from tests.servers import DovecotServer, SMTPServer
+from tests.servers import DovecotServer, SMTPServer, dovecot_binary
 from tests.servers import make_message as _make_message
 
 
@@ -14,22 +14,39 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: long fault-injection tests (still run by .ci/run)")
 
 
-@pytest.fixture
-def dovecot():
-    if shutil.which("dovecot") is None:
+def _require_dovecot() -> None:
+    # A failure, not a skip: the project's tests run against a real server or not at all.
+    if dovecot_binary() is None:
         pytest.fail("dovecot is not installed: run `bash .ci/run`, which installs dovecot-imapd")
+
+
+@pytest.fixture
+def dovecot() -> Iterator[DovecotServer]:
+    """A fresh Dovecot, empty mailbox, for this test alone."""
+    _require_dovecot()
+    server = DovecotServer().start()
+    yield server
+    server.cleanup()
+
+
+@pytest.fixture(scope="session")
+def dovecot_session() -> Iterator[DovecotServer]:
+    """One Dovecot for the whole run, for tests that only read or that use their own folders.
+    Never stop it or recreate its mailboxes: other tests share it."""
+    _require_dovecot()
     server = DovecotServer().start()
     yield server
     server.cleanup()
 
 
 @pytest.fixture
-def smtp_server():
+def smtp_server() -> Iterator[SMTPServer]:
     server = SMTPServer().start()
     yield server
     server.cleanup()
 
 
 @pytest.fixture
-def make_message():
+def make_message() -> Callable[..., bytes]:
+    """make_message(sender=, to=, subject=, body=, headers=, attachments=, ...) -> RFC 5322 bytes."""
     return _make_message
