@@ -1,46 +1,123 @@
-"""Newest text: quotes, forwards, signatures and disclaimers cut in five languages; content kept."""
+"""Newest text: quotes, forwards, signatures and disclaimers cut in five languages; content kept; any input safe.
+
+``CUT`` (every case must give exactly ``NEW``) is also what benchmarks/reply_extraction.py and
+``test_libraries_on_the_same_cases`` run the maintained libraries on.
+"""
 
 from __future__ import annotations
+
+import time
 
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from classifiers.newest_text import html_to_text, newest_text
+from classifiers.newest_text import (
+    MAX_TEXT,
+    html_to_text,
+    newest_text,
+    strip_disclaimer,
+    strip_quotes,
+    strip_signature,
+)
 
 NEW = "Please change the headline on the banner."
+ASKED = "The homepage headline is too generic, please change it."
 
 CUT = {
-    "gmail attribution": f"{NEW}\n\nOn Tue, 3 Mar 2026 at 10:02, Anna <a@x.com> wrote:\n> Old text\n> more",
-    "attribution over two lines":
+    # -- quoted replies and their attribution
+    "english attribution": f"{NEW}\n\nOn Tue, 3 Mar 2026 at 10:02, Anna <a@x.com> wrote:\n> Old text\n> more",
+    "attribution over two lines (gmail)":
         f"{NEW}\n\nOn Tue, 3 Mar 2026 at 10:02, Anna Berg <\nanna@x.com> wrote:\n> Old",
+    "apple mail attribution": f"{NEW}\n\nOn 3 Mar 2026, at 10:02, Anna Berg <anna@x.com> wrote:\n\n> Old\n> text",
+    "nested quotes": f"{NEW}\n\nOn Tue, 3 Mar 2026 at 10:02, Anna wrote:\n> Old\n>> older\n> > oldest\n>>> first",
     "quote without attribution": f"{NEW}\n\n> invoice is overdue\n> pay now",
+    "attribution with unquoted history":
+        f"{NEW}\n\nOn Tue, 3 Mar 2026 at 10:02, Anna <a@x.com> wrote:\nThe invoice is attached, please pay it.",
     "french attribution": f"{NEW}\n\nLe lun. 3 mars 2026 à 10:02, Anna a écrit :\n> Ancien texte",
+    "french attribution over two lines":
+        f"{NEW}\n\nLe lun. 3 mars 2026 à 10:02, Anna Berg <\nanna@x.com> a écrit :\n> Ancien texte",
     "german attribution": f"{NEW}\n\nAm 03.03.2026 um 10:02 schrieb Anna <a@x.com>:\n> Alter Text",
+    "german thunderbird attribution": f"{NEW}\n\nAnna Berg <a@x.com> schrieb am 03.03.2026 um 10:02:\n> Alter Text",
     "spanish attribution": f"{NEW}\n\nEl lun, 3 mar 2026 a las 10:02, Anna escribió:\n> Texto antiguo",
     "dutch attribution": f"{NEW}\n\nOp ma 3 mrt. 2026 om 10:02 schreef Anna <a@x.com>:\n> Oude tekst",
+    "dutch apple attribution":
+        f"{NEW}\n\nOp 3 mrt. 2026 om 10:02 heeft Anna <a@x.com> het volgende geschreven:\n\n> Oude tekst",
+    # -- Outlook
     "outlook original message":
         f"{NEW}\n\n-----Original Message-----\nFrom: Anna\nSent: Monday\nTo: Tom\nSubject: x\n\nold",
+    "german original message": f"{NEW}\n\n-----Ursprüngliche Nachricht-----\nVon: Anna\nGesendet: Montag\n\nalt",
+    "french original message": f"{NEW}\n\n-----Message d'origine-----\nDe : Anna\nEnvoyé : lundi\n\nancien",
+    "spanish original message": f"{NEW}\n\n-----Mensaje original-----\nDe: Anna\nEnviado: lunes\n\nantiguo",
+    "dutch original message": f"{NEW}\n\n-----Oorspronkelijk bericht-----\nVan: Anna\nVerzonden: maandag\n\noud",
     "outlook header block": f"{NEW}\n\nFrom: Anna Berg <a@x.com>\nSent: Monday, 3 March 2026 10:02\nTo: Tom\n"
                             "Subject: invoice\n\nPlease pay the invoice.",
     "outlook underscore line": f"{NEW}\n\n________________________________\nFrom: Anna\nSent: Monday\nTo: Tom\n\nold",
-    "german outlook block": f"{NEW}\n\nVon: Anna\nGesendet: Montag, 3. März 2026\nAn: Tom\nBetreff: x\n\nalt",
+    "outlook bold headers": f"{NEW}\n\n*From:* Anna <a@x.com>\n*Sent:* Monday\n*To:* Tom\n*Subject:* x\n\nold",
     "french outlook block": f"{NEW}\n\nDe : Anna\nEnvoyé : lundi 3 mars 2026\nÀ : Tom\nObjet : x\n\nancien",
+    "german outlook block": f"{NEW}\n\nVon: Anna\nGesendet: Montag, 3. März 2026\nAn: Tom\nBetreff: x\n\nalt",
     "spanish outlook block": f"{NEW}\n\nDe: Anna\nEnviado el: lunes, 3 de marzo\nPara: Tom\nAsunto: x\n\nantiguo",
+    "spanish outlook block, enviado": f"{NEW}\n\nDe: Anna\nEnviado: lunes\nPara: Tom\nAsunto: x\n\nantiguo",
     "dutch outlook block": f"{NEW}\n\nVan: Anna\nVerzonden: maandag 3 maart\nAan: Tom\nOnderwerp: x\n\noud",
+    # -- forwards with a line on top
+    "english forward": f"{NEW}\n\n---------- Forwarded message ---------\nFrom: CEO <c@x.com>\nDate: Mon\n\nold",
+    "apple forward": f"{NEW}\n\nBegin forwarded message:\n\nFrom: CEO <c@x.com>\nSubject: web\n\nold",
+    "french forward": f"{NEW}\n\n-------- Message transféré --------\nDe : CEO\nDate : lun.\n\nancien",
+    "german forward": f"{NEW}\n\n---------- Weitergeleitete Nachricht ----------\nVon: CEO\nDatum: Mo.\n\nalt",
+    "spanish forward": f"{NEW}\n\n---------- Mensaje reenviado ---------\nDe: CEO\nFecha: lun\n\nantiguo",
+    "dutch forward": f"{NEW}\n\n---------- Doorgestuurd bericht ---------\nVan: CEO\nDatum: ma\n\noud",
+    # -- signatures
     "sig delimiter": f"{NEW}\n\n-- \nAnna Berg\nInvoices: ap@x.com",
+    "sig delimiter without space": f"{NEW}\n--\nAnna Berg, Acme",
     "iphone": f"{NEW}\n\nSent from my iPhone",
+    "outlook android": f"{NEW}\n\nSent from Outlook for Android",
+    "outlook ios": f"{NEW}\n\nGet Outlook for iOS<https://aka.ms/o0ukef>",
+    "galaxy": f"{NEW}\n\nSent from my Galaxy",
     "french iphone": f"{NEW}\n\nEnvoyé de mon iPhone",
     "german iphone": f"{NEW}\n\nVon meinem iPhone gesendet",
-    "outlook mobile": f"{NEW}\n\nGet Outlook for iOS",
+    "spanish iphone": f"{NEW}\n\nEnviado desde mi iPhone",
+    "dutch iphone": f"{NEW}\n\nVerzonden vanaf mijn iPhone",
     "valediction block":
         f"{NEW}\n\nBest regards,\nJane Doe\nMarketing Director | Acme\n+44 20 7946 0000\nwww.acme.example",
+    "kind regards": f"{NEW}\n\nKind regards\n\nJane Doe\nAcme Ltd.",
+    "thanks and name": f"{NEW}\n\nThanks,\nJane",
+    "thanks and name on one line": f"{NEW}\n\nThanks, Jane",
+    "cheers": f"{NEW}\n\nCheers\nJ.",
+    "regards": f"{NEW}\n\nRegards\nTom Smith\nHead of Marketing\nT: +44 20 7946 0001",
+    "best": f"{NEW}\n\nBest,\nTom",
+    "french valediction": f"{NEW}\n\nCordialement,\nMarie Dupont\nDirectrice marketing\n01 23 45 67 89",
+    "french bien a vous": f"{NEW}\n\nBien à vous\nMarie",
     "german valediction": f"{NEW}\n\nMit freundlichen Grüßen\nLukas Bauer\nVerwaltung",
+    "german viele gruesse": f"{NEW}\n\nViele Grüße\nLukas",
+    "german lg": f"{NEW}\n\nLG\nLukas",
+    "spanish saludos": f"{NEW}\n\nSaludos,\nAna García",
+    "spanish un saludo": f"{NEW}\n\nUn saludo\nAna",
+    "spanish atentamente": f"{NEW}\n\nAtentamente,\nAna García López\nDirectora de Marketing\nwww.acme.es",
     "dutch valediction": f"{NEW}\n\nMet vriendelijke groet,\nJan de Vries",
+    "dutch groetjes": f"{NEW}\n\nGroetjes,\nSanne",
+    "dutch mvg": f"{NEW}\n\nMvg,\nJan",
+    # -- disclaimers
     "english disclaimer": f"{NEW}\n\nThis email and any attachments are confidential and for the addressee only.",
+    "e-mail is confidential": f"{NEW}\n\nThis e-mail is confidential. It may not be forwarded.",
     "confidentiality notice": f"{NEW}\n\nCONFIDENTIALITY NOTICE: this message may contain invoices.",
+    "disclaimer heading": f"{NEW}\n\nDisclaimer\nThe content of this email is confidential and intended for the "
+                          "recipient specified in message only.",
+    "information contained": f"{NEW}\n\nThe information contained in this email is intended solely for the "
+                             "addressee and may be legally privileged.",
+    "not the intended recipient": f"{NEW}\n\nIf you are not the intended recipient, please delete this email.",
     "french disclaimer": f"{NEW}\n\nCe message et toutes les pièces jointes sont confidentiels.",
+    "french courriel": f"{NEW}\n\nCe courriel est confidentiel et destiné uniquement à son destinataire.",
     "german disclaimer": f"{NEW}\n\nDiese E-Mail enthält vertrauliche Informationen.",
+    "spanish disclaimer": f"{NEW}\n\nEste mensaje y sus anexos son confidenciales y para uso exclusivo "
+                          "del destinatario.",
+    "spanish correo": f"{NEW}\n\nEste correo electrónico es confidencial.",
+    "dutch disclaimer": f"{NEW}\n\nDit e-mailbericht is uitsluitend bestemd voor de geadresseerde.",
+    "environment": f"{NEW}\n\nPlease consider the environment before printing this email.",
+    "disclaimer in the same paragraph": f"{NEW}\nThis email and any attachments are confidential.",
+    # -- all of it at once
+    "everything": f"{NEW}\n\nKind regards,\nJane Doe | Acme\n\nPlease consider the environment before printing.\n\n"
+                  "CONFIDENTIALITY NOTICE: This email is confidential.\n\nSent from my iPhone\n\n"
+                  "On Tue, 3 Mar 2026 at 10:02, Anna <a@x.com> wrote:\n> Old\n> -- \n> Anna",
 }
 
 
@@ -49,57 +126,332 @@ def test_history_signatures_and_disclaimers_are_cut(name):
     assert newest_text(CUT[name]) == NEW
 
 
-@pytest.mark.parametrize("text", [
+# -- forwards with nothing written above them: the forwarded message is the request ---------------------------
+
+BARE_FORWARDS = {
+    "english": "---------- Forwarded message ---------\nFrom: CEO <ceo@x.com>\nDate: Mon, 2 Mar 2026\n"
+               f"Subject: web\nTo: Tom <t@x.com>\n\n{ASKED}",
+    "apple": f"Begin forwarded message:\n\nFrom: CEO <ceo@x.com>\nSubject: web\nDate: 2 March 2026\nTo: Tom\n\n{ASKED}",
+    "french": f"-------- Message transféré --------\nSujet : web\nDate : lun. 2 mars\nDe : CEO\nÀ : Tom\n\n{ASKED}",
+    "german": f"---------- Weitergeleitete Nachricht ----------\nVon: CEO\nDatum: Mo., 2. März\nBetreff: web\n"
+              f"An: Tom\n\n{ASKED}",
+    "spanish": f"---------- Mensaje reenviado ---------\nDe: CEO\nFecha: lun, 2 mar\nAsunto: web\nPara: Tom\n\n{ASKED}",
+    "dutch": f"---------- Doorgestuurd bericht ---------\nVan: CEO\nDatum: ma 2 mrt\nOnderwerp: web\n"
+             f"Aan: Tom\n\n{ASKED}",
+    "outlook fw": f"________________________________\nFrom: CEO\nSent: Monday\nTo: Tom\nSubject: FW: web\n\n{ASKED}",
+    "folded header": f"Begin forwarded message:\nFrom: CEO\nTo: a@x.com,\n    b@x.com\nSubject: web\n\n{ASKED}",
+    "only a mobile footer above": f"Sent from my iPhone\n\nBegin forwarded message:\n\nFrom: CEO\nDate: Mon\n\n{ASKED}",
+    "forwarded reply with its own history": "---------- Forwarded message ---------\nFrom: CEO\nDate: Mon\n\n"
+                                           f"{ASKED}\n\nBest,\nCEO\n\nOn Sun, 1 Mar 2026 at 09:00, Tom wrote:\n> v1",
+}
+
+
+@pytest.mark.parametrize("name", list(BARE_FORWARDS))
+def test_bare_forward_gives_the_forwarded_request(name):
+    assert newest_text(BARE_FORWARDS[name]) == ASKED
+
+
+def test_forward_with_a_line_on_top_keeps_only_the_line():
+    text = f"Please make these changes.\n\n{BARE_FORWARDS['english']}"
+    assert newest_text(text) == "Please make these changes."
+
+
+# -- content that must stay ---------------------------------------------------------------------------------
+
+KEPT = [
     "Thanks,\n\nplease change the banner headline and swap the hero image.",
+    "Thanks for the quick turnaround! Please change the headline too.",
     "Best regards to your team - and please change the banner headline to something shorter, our CEO asked.",
     "Please change:\n- the headline\n- the photo\n- the logo size",
     "Regards\n\nCould you please move the logo to the left? It clashes with the photo and the title, and the "
     "client will notice it straight away when they open the file.",
-])
+    "Hi Tom,\n\nThanks!\nThe banner needs a new photo.\nAlso the logo is too big.",
+    "Hi Tom,\nThanks,\nPlease fix it.",
+    "The disclaimer on the banner is too small, please make it 8pt.",
+    "Please update the small print.\n\nDisclaimer text for the ad:\nThe information contained in this brochure is "
+    "indicative.",
+    "From: our side everything is approved.\nSubject: the new banner\nPlease change the headline.",
+    "On page 3, please change the headline as Anna wrote:\n- shorter\n- bolder",
+    "On the banner, please change the headline:\n- shorter\n- bolder",
+    "The photos were sent from my iPhone, sorry for the quality.\nPlease use the second one.",
+    "Sent via the courier this morning, please confirm you have the proofs.",
+    "Page 2: the price should be 19.99.\n\nPage 3: drop the footnote.\n\nPage 4: new photo.",
+]
+
+
+@pytest.mark.parametrize("text", KEPT)
 def test_content_is_not_cut(text):
-    assert "change" in newest_text(text) or "move the logo" in newest_text(text)
+    assert newest_text(text) == text
 
 
-def test_bare_forward_keeps_the_forwarded_request():
-    text = ("---------- Forwarded message ---------\nFrom: CEO <ceo@x.com>\nDate: Mon\nSubject: web\nTo: Tom\n\n"
-            "The homepage headline is too generic, please change it.")
-    assert newest_text(text) == "The homepage headline is too generic, please change it."
+def test_postscript_after_the_signature_stays():
+    text = f"{NEW}\n\nThanks,\nAnna\n\nP.S. Please also send the invoice for March."
+    assert "P.S. Please also send the invoice for March." in newest_text(text)
 
 
-def test_forward_with_a_line_on_top_keeps_the_line():
-    text = "Please make these changes.\n\n---------- Forwarded message ---------\nFrom: CEO\n\nold"
-    assert newest_text(text) == "Please make these changes."
+def test_bottom_posted_reply_keeps_the_text_below_the_quote():
+    text = f"On Tue, 3 Mar 2026 at 10:02, Anna <a@x.com> wrote:\n> Old text\n> more\n\n{NEW}\n\n-- \nTom"
+    assert newest_text(text) == NEW
 
 
-def test_html_only_mail_drops_quoted_blocks_and_scripts():
-    html = ('<html><head><style>p{}</style></head><body><p>Please <b>change</b> the CTA</p>'
-            '<script>alert(1)</script><div class="gmail_quote">On Mon, X wrote:<blockquote>old invoice</blockquote>'
-            '</div></body></html>')
-    assert newest_text(None, html=html) == "Please change the CTA"
+def test_inline_answers_are_kept_and_the_questions_dropped():
+    text = "> Can you confirm the deadline?\nYes, Friday works.\n\n> And the budget?\nStill 5k.\n\nCheers\nTom"
+    assert newest_text(text) == "Yes, Friday works.\n\nStill 5k."
 
 
-def test_outlook_html_reply_marker():
-    html = '<div>Swap the photo</div><div id="divRplyFwdMsg"><b>From:</b> Anna<br>invoice</div>'
-    assert newest_text("", html=html) == "Swap the photo"
+def test_only_quotes_gives_the_quoted_message():
+    assert newest_text("> quoted only\n> still quoted") == "quoted only\nstill quoted"
+
+
+def test_only_a_signature_is_returned_rather_than_nothing():
+    assert newest_text("Sent from my iPhone") == "Sent from my iPhone"
+    assert newest_text("-- \nAnna Berg") == "--\nAnna Berg"
+
+
+def test_the_parts_are_usable_alone():
+    assert strip_quotes(CUT["english attribution"]) == NEW
+    assert strip_signature(CUT["valediction block"]) == NEW
+    assert strip_disclaimer(CUT["german disclaimer"]) == NEW
+    assert strip_signature("Thanks,\nJane") == "Thanks,\nJane"
+
+
+# -- HTML ---------------------------------------------------------------------------------------------------
+
+GMAIL = (
+    '<div dir="ltr"><div>Please change the headline on the banner.</div><br clear="all"><div><br></div>'
+    '<span class="gmail_signature_prefix">-- </span><br>'
+    '<div dir="ltr" class="gmail_signature" data-smartmail="gmail_signature">Jane Doe<br>Acme</div></div><br>'
+    '<div class="gmail_quote"><div dir="ltr" class="gmail_attr">On Tue, 3 Mar 2026 at 10:02, Anna &lt;'
+    '<a href="mailto:a@x.com">a@x.com</a>&gt; wrote:<br></div><blockquote class="gmail_quote" '
+    'style="margin:0px 0px 0px 0.8ex;border-left:1px solid rgb(204,204,204);padding-left:1ex">'
+    "<div>The invoice is overdue.</div></blockquote></div>"
+)
+OUTLOOK = (
+    '<html><head><meta charset="utf-8"><style>p.MsoNormal{margin:0}</style></head><body>'
+    '<div style="font-family:Calibri">Please change the headline on the banner.</div>'
+    '<div id="appendonsend"></div><hr style="display:inline-block;width:98%">'
+    '<div id="divRplyFwdMsg" dir="ltr"><b>From:</b> Anna<br><b>Sent:</b> Monday<br><b>Subject:</b> invoice</div>'
+    "<div>The invoice is overdue.</div></body></html>"
+)
+OUTLOOK_DESKTOP = (
+    '<div class="WordSection1"><p class="MsoNormal">Please change the headline on the banner.<o:p></o:p></p>'
+    '<div style="border:none;border-top:solid #E1E1E1 1.0pt;padding:3.0pt 0cm 0cm 0cm">'
+    '<p class="MsoNormal"><b>From:</b> Anna Berg &lt;a@x.com&gt;<br><b>Sent:</b> Monday, March 2, 2026 10:02<br>'
+    "<b>To:</b> Tom<br><b>Subject:</b> invoice</p></div><p class=MsoNormal>The invoice is overdue.</p></div>"
+)
+THUNDERBIRD = (
+    '<p>Please change the headline on the banner.</p><div class="moz-cite-prefix">On 3/3/26 10:02, Anna wrote:<br>'
+    '</div><blockquote type="cite" cite="mid:1@x.com">The invoice is overdue.</blockquote><p>And the logo.</p>'
+)
+APPLE = (
+    "<html><body dir=\"auto\"><div>Please change the headline on the banner.</div><div><br>"
+    '<blockquote type="cite"><div>On 3 Mar 2026, at 10:02, Anna &lt;a@x.com&gt; wrote:</div><br>'
+    "<div>The invoice is overdue.</div></blockquote></div></body></html>"
+)
+PLAIN_BLOCKQUOTE = "<p>Please change the headline on the banner.</p><blockquote>The invoice is overdue.</blockquote>"
+
+
+@pytest.mark.parametrize("html", [GMAIL, OUTLOOK, OUTLOOK_DESKTOP, APPLE, PLAIN_BLOCKQUOTE],
+                         ids=["gmail", "outlook web", "outlook desktop", "apple mail", "plain blockquote"])
+def test_html_only_mail_drops_quoted_blocks(html):
+    assert newest_text(None, html=html) == NEW
+    assert newest_text("", html=html) == NEW
+
+
+def test_thunderbird_cite_prefix_and_its_blockquote_are_dropped_and_what_follows_kept():
+    assert newest_text(None, html=THUNDERBIRD) == f"{NEW}\n\nAnd the logo."
+
+
+@pytest.mark.parametrize("html", [GMAIL, OUTLOOK, OUTLOOK_DESKTOP, APPLE],
+                         ids=["gmail", "outlook web", "outlook desktop", "apple mail"])
+def test_html_converted_first_is_still_cut_by_the_text_rules(html):
+    # inbox/parse.py converts an HTML-only body to text before newest_text sees it.
+    assert newest_text(html_to_text(html)) == NEW
+
+
+def test_indentation_blockquote_is_content():
+    html = ('<div>Please change:</div><blockquote style="margin:0 0 0 40px; border:none; padding:0px">'
+            "<div>the headline</div></blockquote>")
+    assert newest_text(None, html=html) == "Please change:\n\nthe headline"
+
+
+def test_html_with_only_quoted_content_falls_back_to_it():
+    html = '<div class="gmail_quote"><blockquote type="cite">Please pay the invoice.</blockquote></div>'
+    assert newest_text(None, html=html) == "Please pay the invoice."
+
+
+def test_text_part_wins_over_html():
+    assert newest_text("From the text part.", html="<p>From the HTML part.</p>") == "From the text part."
 
 
 def test_html_to_text_structure():
-    assert html_to_text("<ul><li>one</li><li>two</li></ul><p>a&amp;b<br>c</p>") == "- one\n\n- two\n\na&b\nc"
+    html = ("<html><head><title>t</title><style>p{color:red}</style><script>var a = 1 < 2;</script></head>"
+            "<body><h1>Title</h1><ul><li>one</li><li>two</li></ul><p>a&amp;b&nbsp;&eacute;<br>c</p>"
+            "<div>  spread   over\n  lines </div><table><tr><td>x</td><td>y</td></tr></table></body></html>")
+    assert html_to_text(html) == "Title\n\n- one\n- two\n\na&b é\nc\n\nspread over lines\n\nx y"
 
 
-def test_only_quotes_never_returns_empty():
-    assert newest_text("> quoted only\n> still quoted") != ""
+@pytest.mark.parametrize("html", [
+    "<p>Please change <b>the headline<p>and the photo",
+    "<div><span>Please change the headline</div></span></p></div>",
+    "Please change the headline < now <3 <<< </ <! <? <a",
+    "<p title='unbalanced>Please change the headline</p>",
+    "<p>Please change the headline</p><!-- unclosed comment <p>hidden</p>",
+    "<head><title>x</title>Please change the headline",
+    "<body><p>Please change the headline</p><style>p {",
+])
+def test_broken_html_keeps_its_text(html):
+    assert "Please change the headline" in html_to_text(html)
+    assert "Please change the headline" in newest_text(None, html=html)
 
 
-@pytest.mark.parametrize("text", ["", "\x00\x00", "a" * 100_000, "x\n" * 200_000, ">" * 5000, "\r\n\r\n"])
-def test_pathological_inputs(text):
-    assert isinstance(newest_text(text), str)
+# -- pathological input -------------------------------------------------------------------------------------
+
+PATHOLOGICAL_TEXT = {
+    "empty": "",
+    "nul bytes": "\x00\x00",
+    "crlf only": "\r\n\r\n",
+    "one 100k line": "a" * 100_000,
+    "100k line that looks like an attribution": "On " + "a " * 50_000,
+    "100k line of spaces": "x\n" + " " * 100_000 + "y",
+    "400k lines": "x\n" * 200_000,
+    "5 MB": ("Please change the headline. " * 40 + "\n") * 4_500,
+    "deep quote": ">" * 5000,
+    "quote lines and text alternating": "x\n>\n" * 20_000,
+    "from lines": "From: a\n" * 20_000,
+    "attribution lines": "On Tue, 3 Mar 2026 at 10:02, Anna wrote:\n" * 2_000,
+    "valedictions": "Thanks,\n" * 20_000,
+    "disclaimer paragraphs": "If you are not the intended recipient\n\n" * 2_000,
+}
+
+
+@pytest.mark.parametrize("name", list(PATHOLOGICAL_TEXT))
+def test_pathological_text_is_handled_quickly(name):
+    text = PATHOLOGICAL_TEXT[name]
+    started = time.perf_counter()
+    result = newest_text(text)
+    assert time.perf_counter() - started < 1.0
+    assert isinstance(result, str)
+    assert bool(result) == bool(text[:MAX_TEXT].replace("\x00", "").strip())
+
+
+PATHOLOGICAL_HTML = {
+    "open tags": "<a " * 85_000,
+    "end tag openers": "</" * 128_000,
+    "declarations": "<!" * 128_000,
+    "bare brackets": "<" * 256_000,
+    "deep nesting": "<div>" * 50_000 + "text",
+    "unclosed attribute quote": "<a b='" + "x" * 250_000,
+    "many comments": "<!--" * 64_000,
+    "many quote blocks": "<blockquote>" * 20_000 + "x" + "</blockquote>" * 20_000,
+    "long text": "<p>" + "word " * 200_000 + "</p>",
+}
+
+
+@pytest.mark.parametrize("name", list(PATHOLOGICAL_HTML))
+def test_pathological_html_is_handled_quickly(name):
+    started = time.perf_counter()
+    assert isinstance(html_to_text(PATHOLOGICAL_HTML[name]), str)
+    assert isinstance(newest_text(None, html=PATHOLOGICAL_HTML[name]), str)
+    assert time.perf_counter() - started < 2.0
+
+
+def test_a_typical_reply_is_fast():
+    text = ("Hi Anna,\n\nCould you change the headline on the 300x250 banner to \"Taste the season\" and swap the "
+            "photo for the one of the team? The logo also needs to be a bit bigger.\n\n" * 3
+            + "Best regards,\nJane Doe\nMarketing Director | Acme\n+44 20 7946 0000\n\n"
+            + "On Tue, 3 Mar 2026 at 10:02, Anna Berg <anna@x.com> wrote:\n" + "> Here is the new version.\n" * 20)
+    newest_text(text)
+    runs = 200
+    started = time.perf_counter()
+    for _ in range(runs):
+        newest_text(text)
+    per_message = (time.perf_counter() - started) / runs
+    assert per_message < 500e-6  # about 20 µs here; a generous bound for a loaded CI machine
+
+
+# -- properties ---------------------------------------------------------------------------------------------
+
+
+def _normalised(text: str) -> str:
+    return text[:MAX_TEXT].replace("\r\n", "\n").replace("\r", "\n").replace("\x00", "")
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.text(max_size=2000))
+def test_any_text_gives_text_taken_from_the_input(text):
+    result = newest_text(text)
+    assert isinstance(result, str)
+    source = _normalised(text)
+    assert bool(result) == bool(source.strip())  # never empty when there was text
+    for line in result.split("\n"):
+        assert line in source  # every line is (part of) an input line: nothing is invented
+
+
+MAIL_ALPHABET = st.sampled_from(["\n", "\n\n", "> ", ">", "-- ", "--", "On ", "wrote:", "From: ", "Sent: ",
+                                 "To: ", "Subject: ", "Thanks,", "Best regards", "Sent from my iPhone", "2026 ",
+                                 "10:02 ", "-----Original Message-----", "Begin forwarded message:", "Anna",
+                                 "confidential", "If you are not the intended recipient", "x", " ", "\r\n"])
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.lists(MAIL_ALPHABET, max_size=60).map("".join))
+def test_mail_like_text_gives_text_taken_from_the_input(text):
+    result = newest_text(text)
+    source = _normalised(text)
+    assert bool(result) == bool(source.strip())
+    for line in result.split("\n"):
+        assert line in source
 
 
 @settings(max_examples=200, deadline=None)
-@given(st.text(max_size=2000))
-def test_any_text_gives_text_from_the_input(text):
-    result = newest_text(text)
-    assert isinstance(result, str)
-    for word in result.split():
-        assert word in text.replace("\x00", "") or word.lstrip(">") in text
+@given(st.text(alphabet=st.characters(blacklist_characters="\r\x00", blacklist_categories=("Cs",)), max_size=500))
+def test_whatever_is_quoted_below_the_new_text_is_cut(quoted):
+    text = f"{NEW}\n\n" + "\n".join(f"> {line}" for line in quoted.split("\n"))
+    assert newest_text(text) == NEW
+
+
+@settings(max_examples=200, deadline=None)
+@given(st.text(alphabet=st.sampled_from(list("<>/!?-='\" abcpdiv&;#x\n")), max_size=500))
+def test_any_markup_gives_text(html):
+    assert isinstance(html_to_text(html), str)
+    assert isinstance(newest_text(None, html=html), str)
+
+
+# -- the libraries we measured against ----------------------------------------------------------------------
+
+
+def _library_extractors():
+    found = {}
+    try:
+        from mailparser_reply import EmailReplyParser
+    except ImportError:
+        pass
+    else:
+        parser = EmailReplyParser(languages=["en", "de", "fr", "es", "nl"])
+        found["mail-parser-reply, parse_reply"] = lambda text: parser.parse_reply(text=text) or ""
+        found["mail-parser-reply, body"] = lambda text: parser.read(text).replies[0].body
+    try:
+        from email_reply_parser import EmailReplyParser as Classic
+    except ImportError:
+        pass
+    else:
+        found["email_reply_parser"] = Classic.parse_reply
+    return found
+
+
+def test_libraries_on_the_same_cases():
+    """The maintained libraries, run on the cases above: they miss many (the measurement in the module's
+    docstring). If one of them ever gets all of them right, the choice of our own code should be revisited."""
+    extractors = _library_extractors()
+    if not extractors:
+        pytest.skip("neither mail-parser-reply nor email_reply_parser is installed")
+    ours = sum(newest_text(text) == NEW for text in CUT.values())
+    assert ours == len(CUT)
+    for name, extract in extractors.items():
+        right = sum((extract(text) or "").strip() == NEW for text in CUT.values())
+        assert 0 < right < ours, f"{name}: {right}/{len(CUT)}"
+        # Where a library does get a case right, it agrees with ours.
+        for text in CUT.values():
+            if (extract(text) or "").strip() == NEW:
+                assert newest_text(text) == NEW
