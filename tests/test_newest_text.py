@@ -6,7 +6,8 @@
 
 from __future__ import annotations
 
-import time
+import signal
+from contextlib import contextmanager
 
 import pytest
 from hypothesis import given, settings
@@ -307,6 +308,25 @@ def test_broken_html_keeps_its_text(html):
 
 # -- pathological input -------------------------------------------------------------------------------------
 
+@contextmanager
+def finishes_at_all(seconds: int = 60):
+    """Fail instead of hanging: catastrophic backtracking on these inputs takes hours, not a minute.
+
+    Not a speed test (speed is measured by benchmarks/reply_extraction.py as rates in one run): only a
+    guard that the linear code stays linear, with room for any loaded machine.
+    """
+    def hang(signum, frame):
+        raise TimeoutError(f"still running after {seconds} s: super-linear work on pathological input")
+
+    previous = signal.signal(signal.SIGALRM, hang)
+    signal.alarm(seconds)
+    try:
+        yield
+    finally:
+        signal.alarm(0)
+        signal.signal(signal.SIGALRM, previous)
+
+
 PATHOLOGICAL_TEXT = {
     "empty": "",
     "nul bytes": "\x00\x00",
@@ -328,9 +348,8 @@ PATHOLOGICAL_TEXT = {
 @pytest.mark.parametrize("name", list(PATHOLOGICAL_TEXT))
 def test_pathological_text_is_handled_quickly(name):
     text = PATHOLOGICAL_TEXT[name]
-    started = time.perf_counter()
-    result = newest_text(text)
-    assert time.perf_counter() - started < 1.0
+    with finishes_at_all():
+        result = newest_text(text)
     assert isinstance(result, str)
     assert bool(result) == bool(text[:MAX_TEXT].replace("\x00", "").strip())
 
@@ -350,24 +369,9 @@ PATHOLOGICAL_HTML = {
 
 @pytest.mark.parametrize("name", list(PATHOLOGICAL_HTML))
 def test_pathological_html_is_handled_quickly(name):
-    started = time.perf_counter()
-    assert isinstance(html_to_text(PATHOLOGICAL_HTML[name]), str)
-    assert isinstance(newest_text(None, html=PATHOLOGICAL_HTML[name]), str)
-    assert time.perf_counter() - started < 2.0
-
-
-def test_a_typical_reply_is_fast():
-    text = ("Hi Anna,\n\nCould you change the headline on the 300x250 banner to \"Taste the season\" and swap the "
-            "photo for the one of the team? The logo also needs to be a bit bigger.\n\n" * 3
-            + "Best regards,\nJane Doe\nMarketing Director | Acme\n+44 20 7946 0000\n\n"
-            + "On Tue, 3 Mar 2026 at 10:02, Anna Berg <anna@x.com> wrote:\n" + "> Here is the new version.\n" * 20)
-    newest_text(text)
-    runs = 200
-    started = time.perf_counter()
-    for _ in range(runs):
-        newest_text(text)
-    per_message = (time.perf_counter() - started) / runs
-    assert per_message < 500e-6  # about 20 µs here; a generous bound for a loaded CI machine
+    with finishes_at_all():
+        assert isinstance(html_to_text(PATHOLOGICAL_HTML[name]), str)
+        assert isinstance(newest_text(None, html=PATHOLOGICAL_HTML[name]), str)
 
 
 # -- properties ---------------------------------------------------------------------------------------------
