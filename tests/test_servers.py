@@ -62,22 +62,20 @@ def test_append_then_peek_leaves_the_message_unseen(dovecot, make_message):
     assert dovecot.uids() == [uid]
 
 
-def test_idle_wakes_within_one_second_when_another_client_appends(dovecot, make_message):
+def test_idle_wakes_when_another_client_appends(dovecot, make_message):
     dovecot.append(make_message(subject="first"))
     watcher, writer = dovecot.client(), dovecot.client()
     try:
         watcher.select_folder("INBOX")
         watcher.idle()
-        started = time.perf_counter()
         writer.append("INBOX", make_message(subject="second"))
-        responses = watcher.idle_check(timeout=5)
-        elapsed = time.perf_counter() - started
+        # Woken by the server's EXISTS, not by the timeout (latency is measured by the benchmarks).
+        responses = watcher.idle_check(timeout=30)
         watcher.idle_done()
     finally:
         watcher.logout()
         writer.logout()
     assert (2, b"EXISTS") in responses
-    assert elapsed < 1.0, f"IDLE woke after {elapsed:.2f} s"
 
 
 def test_stop_and_start_on_the_same_port_keep_the_messages(dovecot, make_message):
