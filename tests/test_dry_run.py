@@ -44,7 +44,7 @@ def test_dry_run_then_live_run_answers_everything_once(daemon_env, tmp_path, dov
 
     liaison(daemon_env, tmp_path, "run", "--dry-run", "--once")  # README: "look in ./liaison-shadow"
     shadow = mailbox.Maildir(str(tmp_path / "liaison-shadow"), create=False)
-    would_send = [shadow.get_bytes(key) for key in shadow.keys()]
+    would_send = [shadow.get_bytes(key) for key in shadow.iterkeys()]
     assert acknowledged(would_send) == expected, "the dry run shows every acknowledgement it would send"
     assert len(would_send) == 6, "and every escalation"
     assert smtp_server.messages == []
