@@ -145,9 +145,9 @@ class Daemon:
                         folder, state["uidvalidity"], self.source.uidvalidity)
             last_uid = 0
         uids = self.source.new_uids(last_uid)
+        backlog_until = self.pipeline.backlog_until(folder, self.source.uidvalidity, uids, first_sight=state is None)
         if not uids:
             return
-        backlog_until = self.pipeline.backlog_until(folder, self.source.uidvalidity, uids, first_sight=state is None)
         progress = Progress(len(uids), "messages", enabled=show_progress)
         for uid, raw, arrived in self.source.fetch(uids):
             position = Position(folder, self.source.uidvalidity, uid, arrived, backlog=uid <= backlog_until)

@@ -95,19 +95,21 @@ class Pipeline:
     def backlog_until(self, folder: str, uidvalidity: int | None, uids: list[int], *, first_sight: bool) -> int:
         """The highest UID that was already in the folder when Liaison first saw it (0: none).
 
-        Stored once, at first sight, before any of that mail is processed, so that a restart in the
-        middle of the backlog still knows where it ended."""
+        Stored once, at first sight (an empty folder too, so that what arrives next is never taken
+        for backlog), before any of that mail is processed, so that a restart in the middle of the
+        backlog still knows where it ended."""
         found = self.store.one(
             "SELECT json_extract(detail, '$.until_uid') AS uid FROM events WHERE kind = 'first_sight' "
             "AND json_extract(detail, '$.folder') = ? AND json_extract(detail, '$.uidvalidity') = ?",
             [folder, uidvalidity])
         if found:
             return int(found["uid"])
-        if not first_sight or not uids:
+        if not first_sight:
             return 0
-        self.store.event("first_sight", {"folder": folder, "uidvalidity": uidvalidity, "until_uid": max(uids),
+        until = max(uids, default=0)
+        self.store.event("first_sight", {"folder": folder, "uidvalidity": uidvalidity, "until_uid": until,
                                          "messages": len(uids), "backfill": self.rules.spec.backfill})
-        return max(uids)
+        return until
 
     # -- the one entry point ------------------------------------------------------------
 

@@ -82,6 +82,15 @@ def test_mail_found_at_first_start_is_recorded_not_answered(tmp_path, dovecot, s
     assert len(smtp_server.messages) == 2  # its acknowledgement and its escalation
 
 
+def test_mail_arriving_after_the_first_start_on_an_empty_folder_is_answered(tmp_path, dovecot, smtp_server,
+                                                                             make_message):
+    settings = settings_with_backfill(tmp_path, dovecot, smtp_server, "none")
+    run_once(settings)  # Liaison first sees the folder empty
+    dovecot.append(revision(make_message, 1))
+    run_once(settings)
+    assert acks(smtp_server) == ["<first-1@brewco.com>"]
+
+
 def test_a_restart_in_the_middle_of_the_backlog_still_answers_none_of_it(tmp_path, dovecot, smtp_server,
                                                                          make_message):
     settings = settings_with_backfill(tmp_path, dovecot, smtp_server, "none")
