@@ -160,9 +160,12 @@ class Pipeline:
             has_attachment=bool(parsed.attachments))
         decision = route(facts, self.rules)
         if self._before_backfill(position, received):
-            done = [f"not answered: already in {position.folder} when Liaison first saw it "
-                    f"(backfill: {self.rules.spec.backfill})"]
+            reason = f"already in {position.folder} when Liaison first saw it (backfill: {self.rules.spec.backfill})"
+            done = [f"not answered: {reason}"]
             self.backlog_recorded += 1
+            if thread_id:  # people were answering it before Liaison came; a new client message reopens it
+                self.store.update("threads", "id", thread_id, {"status": "handled", "handled_at": utcnow(),
+                                                               "handled_reason": reason})
         else:
             done = self.responder.respond(row, parsed, raw, facts, decision, link, thread_id,
                                           verdict.classification, self.index)

@@ -66,7 +66,8 @@ def test_mail_found_at_first_start_is_recorded_not_answered(tmp_path, dovecot, s
     store = Store(settings.db_path)
     assert store.one("SELECT COUNT(*) AS n FROM messages WHERE status = 'processed' "
                      "AND account_id = 'brewco' AND category IS NOT NULL")["n"] == 100
-    assert store.one("SELECT COUNT(*) AS n FROM threads")["n"] == 100
+    assert store.one("SELECT COUNT(*) AS n FROM threads WHERE status = 'handled'")["n"] == 100, \
+        "not waiting in everyone's summary as if Liaison had just received them"
     assert store.one("SELECT COUNT(*) AS n FROM outbox")["n"] == 0
     assert "100 message(s) already in INBOX when Liaison first saw it were recorded without answering" in caplog.text
     rules = load_rules(settings.rules_path)
@@ -77,9 +78,17 @@ def test_mail_found_at_first_start_is_recorded_not_answered(tmp_path, dovecot, s
     store.close()
 
     dovecot.append(revision(make_message, 100))
+    dovecot.append(make_message(sender="Client 7 <client7@brewco.com>", subject="Re: Banner 7",
+                                in_reply_to="<first-7@brewco.com>", message_id="<first-7b@brewco.com>",
+                                body="Please also change the colour of the banner to green."))
     run_once(settings)
-    assert acks(smtp_server) == ["<first-100@brewco.com>"], "new mail after the first start is answered"
-    assert len(smtp_server.messages) == 2  # its acknowledgement and its escalation
+    assert acks(smtp_server) == ["<first-100@brewco.com>", "<first-7b@brewco.com>"], \
+        "new mail after the first start is answered, in an old thread too"
+    assert len(smtp_server.messages) == 4  # their acknowledgements and escalations
+    store = Store(settings.db_path)
+    reopened = store.one("SELECT t.status FROM threads t JOIN messages m ON m.thread_id = t.id "
+                         "WHERE m.message_id = '<first-7b@brewco.com>'")
+    assert reopened["status"] == "open"
 
 
 def test_mail_arriving_after_the_first_start_on_an_empty_folder_is_answered(tmp_path, dovecot, smtp_server,
