@@ -66,12 +66,12 @@ def plan(
 
 
 def recover(store: Store) -> int:
-    """After a crash: sends caught mid-transaction are due again (same Message-ID)."""
+    """After a crash: sends caught mid-transaction are due again (same Message-ID; flush looks in Sent first)."""
     with store.transaction():
         rows = store.all("SELECT id FROM outbox WHERE status = 'sending'")
         for row in rows:
             store.update("outbox", "id", row["id"], {"status": "retry", "next_attempt_at": utcnow(),
-                                                     "last_error": "interrupted while sending; resent"})
+                                                     "last_error": "interrupted while sending"})
     return len(rows)
 
 
