@@ -140,14 +140,58 @@ def cmd_run(args: argparse.Namespace) -> int:
     from inbox.store import Store
 
     settings = load_settings(need_imap=True, need_smtp=not args.dry_run)
+    if args.dry_run:
+        return _dry_run(args, settings)
     daemon = Daemon(settings, Store(settings.db_path), dry_run=args.dry_run, shadow_dir=args.shadow_dir)
-    if args.once:
+    return _run(daemon, once=args.once)
+
+
+def _run(daemon: Any, *, once: bool) -> int:
+    if once:
         stats = daemon.run_once(show_progress=True)
         print(f"processed {stats.processed}, quarantined {stats.quarantined}, duplicates {stats.duplicates}, "
               f"sent {stats.sent}, failed {stats.failed}")
         return 0
     daemon.run_forever()
     return 0
+
+
+def _dry_run(args: argparse.Namespace, settings: Any) -> int:
+    """A dry run decides on a throwaway copy of the database, so that it never changes what a live run
+    will do: the mailbox position, threads acknowledged, the outbox all stay as they were. The one
+    thing it writes to the real database is OAuth tokens, because the provider may rotate the refresh
+    token when it is used and the old one then no longer works."""
+    import tempfile
+
+    from inbox.daemon import Daemon, token_manager
+    from inbox.imap_source import ImapSource
+    from inbox.store import Store
+
+    with tempfile.TemporaryDirectory(prefix="liaison-dry-run-") as scratch:
+        copy = Store(_copy_database(settings.db_path, Path(scratch) / "liaison.db"))
+        live = Store(settings.db_path) if settings.db_path.exists() else copy
+        source = ImapSource(settings.imap, settings.folder, tokens=token_manager(live, settings))
+        daemon = Daemon(settings, copy, dry_run=True, shadow_dir=args.shadow_dir, source=source)
+        try:
+            return _run(daemon, once=args.once)
+        finally:
+            copy.close()
+            if live is not copy:
+                live.close()
+
+
+def _copy_database(source: Path, target: Path) -> Path:
+    """A consistent copy of the database (SQLite's online backup, safe while a daemon writes to it)."""
+    import sqlite3
+
+    if source.exists():
+        original, copy = sqlite3.connect(source), sqlite3.connect(target)
+        try:
+            original.backup(copy)
+        finally:
+            original.close()
+            copy.close()
+    return target
 
 
 def cmd_classify(args: argparse.Namespace) -> int:

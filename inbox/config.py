@@ -54,6 +54,7 @@ class Settings:
     smtp: ServerSettings | None
     folder: str = "INBOX"
     done_folder: str = ""
+    sent_folder: str = ""  # where the provider keeps a copy of what it sends (checked before a resend)
     poll_interval: float = 60.0
     retry_after: float = 30.0  # first SMTP retry; doubles each time, capped at an hour
     oauth: OAuthSettings | None = None
@@ -79,6 +80,7 @@ def load_settings(
         smtp=_server(values, "smtp") if need_smtp else _optional_server(values, "smtp"),
         folder=values.get("imap_folder", "INBOX") or "INBOX",
         done_folder=values.get("imap_done_folder", ""),
+        sent_folder=values.get("imap_sent_folder", ""),
         poll_interval=_number(values, "poll_interval", 60.0),
         retry_after=_number(values, "smtp_retry_seconds", 30.0),
         oauth=oauth_settings(values) if "oauth2" in (values.get("imap_auth"), values.get("smtp_auth")) else None,

@@ -145,17 +145,29 @@ class Daemon:
                         folder, state["uidvalidity"], self.source.uidvalidity)
             last_uid = 0
         uids = self.source.new_uids(last_uid)
+        backlog_until = self.pipeline.backlog_until(folder, self.source.uidvalidity, uids, first_sight=state is None)
         if not uids:
             return
         progress = Progress(len(uids), "messages", enabled=show_progress)
         for uid, raw, arrived in self.source.fetch(uids):
-            outcome = self.pipeline.ingest(raw, Position(folder, self.source.uidvalidity, uid, arrived))
+            position = Position(folder, self.source.uidvalidity, uid, arrived, backlog=uid <= backlog_until)
+            outcome = self.pipeline.ingest(raw, position)
             self._count(outcome)
             progress.advance()
             if self.stopping:
                 break
         progress.finish()
+        self._note_backlog()
         self._apply_imap_actions()
+
+    def _note_backlog(self) -> None:
+        """Say how much mail found at first start was recorded without answering (log and summary)."""
+        count, self.pipeline.backlog_recorded = self.pipeline.backlog_recorded, 0
+        if count:
+            reason = (f"{count} message(s) already in {self.settings.folder} when Liaison first saw it were "
+                      f"recorded without answering (backfill: {self.rules.spec.backfill})")
+            log.info("%s", reason)
+            self.store.event("backlog_recorded", {"reason": reason, "count": count})
 
     def _refresh_threads(self) -> None:
         """A person answering from their mail client (\\Answered) or moving the client's message to
@@ -210,9 +222,13 @@ class Daemon:
 
     def _flush(self) -> None:
         result = outbox.flush(self.store, self.transport, stop=lambda: self.stopping,
-                              retry_after=self.settings.retry_after)
+                              retry_after=self.settings.retry_after,
+                              already_sent=self._in_sent_folder if self.settings.sent_folder else None)
         self.stats.sent += result.sent
         self.stats.failed += result.failed
+
+    def _in_sent_folder(self, message_id: str) -> bool:
+        return message_id in self.source.in_folder(self.settings.sent_folder, [message_id])
 
     def _apply_imap_actions(self) -> None:
         """Keywords and moves the rules asked for, each recorded when done."""

@@ -23,7 +23,7 @@ from classifiers.newest_text import newest_text
 from inbox.config import Settings
 from inbox.errors import ParseError
 from inbox.parse import ParsedMessage, parse_message
-from inbox.rules import Rules
+from inbox.rules import Rules, backfill_window
 from inbox.store import Store, loads, utcnow
 from responders.respond import Responder
 from responders.routing import Facts, Route, route
@@ -59,6 +59,7 @@ class Position:
     uidvalidity: int | None = None
     uid: int | None = None
     arrived: datetime | None = None  # the server's INTERNALDATE, when there is a server
+    backlog: bool = False  # already in the folder when Liaison first saw it (see Pipeline.backlog_until)
 
 
 def arrival_time(position: Position, parsed: ParsedMessage) -> datetime:
@@ -74,6 +75,7 @@ class Pipeline:
         self.settings = settings
         self.set_rules(rules)
         self.refresh_accounts()
+        self.backlog_recorded = 0  # messages recorded without answering under `backfill`, for the run's log line
 
     def set_rules(self, rules: Rules) -> None:
         """Swap in new rules (already validated); the next message uses them."""
@@ -89,6 +91,25 @@ class Pipeline:
             "SELECT from_name, from_addr FROM messages WHERE link_reason = 'contact' AND from_name != '' "
             "GROUP BY from_addr")}
         self.index = AccountIndex.build(accounts, names)
+
+    def backlog_until(self, folder: str, uidvalidity: int | None, uids: list[int], *, first_sight: bool) -> int:
+        """The highest UID that was already in the folder when Liaison first saw it (0: none).
+
+        Stored once, at first sight (an empty folder too, so that what arrives next is never taken
+        for backlog), before any of that mail is processed, so that a restart in the middle of the
+        backlog still knows where it ended."""
+        found = self.store.one(
+            "SELECT json_extract(detail, '$.until_uid') AS uid FROM events WHERE kind = 'first_sight' "
+            "AND json_extract(detail, '$.folder') = ? AND json_extract(detail, '$.uidvalidity') = ?",
+            [folder, uidvalidity])
+        if found:
+            return int(found["uid"])
+        if not first_sight:
+            return 0
+        until = max(uids, default=0)
+        self.store.event("first_sight", {"folder": folder, "uidvalidity": uidvalidity, "until_uid": until,
+                                         "messages": len(uids), "backfill": self.rules.spec.backfill})
+        return until
 
     # -- the one entry point ------------------------------------------------------------
 
@@ -138,8 +159,16 @@ class Pipeline:
             automatic=bool(automatic), staff=staff, first_message=first, chaser=chaser, entities=entities,
             has_attachment=bool(parsed.attachments))
         decision = route(facts, self.rules)
-        done = self.responder.respond(row, parsed, raw, facts, decision, link, thread_id,
-                                      verdict.classification, self.index)
+        if self._before_backfill(position, received):
+            reason = f"already in {position.folder} when Liaison first saw it (backfill: {self.rules.spec.backfill})"
+            done = [f"not answered: {reason}"]
+            self.backlog_recorded += 1
+            if thread_id:  # people were answering it before Liaison came; a new client message reopens it
+                self.store.update("threads", "id", thread_id, {"status": "handled", "handled_at": utcnow(),
+                                                               "handled_reason": reason})
+        else:
+            done = self.responder.respond(row, parsed, raw, facts, decision, link, thread_id,
+                                          verdict.classification, self.index)
         self._record(row, parsed, newest, automatic, verdict, entities, link, thread_id, chaser, decision, done,
                      facts)
         self._advance(position)
@@ -147,6 +176,13 @@ class Pipeline:
         return Outcome(row, parsed.message_id, "processed", parsed.from_addr, parsed.subject,
                        "needs_review" if verdict.needs_review else c.category, c.confidence, link.account_id,
                        link.reason, done)
+
+    def _before_backfill(self, position: Position, received: datetime) -> bool:
+        """Backlog mail older than `backfill` is recorded like any other, but gets no mail and no IMAP action."""
+        if not position.backlog:
+            return False
+        window = backfill_window(self.rules.spec.backfill)
+        return window is not None and received < datetime.now(UTC) - window
 
     def _link(self, parsed: ParsedMessage, staff: bool) -> Link:
         def thread_of() -> tuple[int, str | None] | None:

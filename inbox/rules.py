@@ -189,7 +189,14 @@ class RulesFile(Strict):
     replies: Replies = Replies()
     accounts: dict[str, AccountOverride] = {}
     summary: Summary = Summary()
+    backfill: str = "none"  # mail already in the folder at first start: none, all, or a duration (24h, 7d)
     rules: list[Rule] = Field(min_length=1)
+
+    @field_validator("backfill")
+    @classmethod
+    def _backfill(cls, value: str) -> str:
+        backfill_window(value)
+        return value
 
     @field_validator("timezone")
     @classmethod
@@ -209,6 +216,23 @@ class RulesFile(Strict):
             if name in ROLE_RECIPIENTS:
                 raise ValueError(f"{name!r} is a built-in recipient and cannot be redefined")
         return value
+
+
+_DURATION = re.compile(r"^(\d+)\s*(m|h|d|w)$")
+_UNITS = {"m": "minutes", "h": "hours", "d": "days", "w": "weeks"}
+
+
+def backfill_window(value: str) -> dt.timedelta | None:
+    """How far back mail found at first start is answered: None for `all`, zero for `none`."""
+    text = str(value).strip().lower()
+    if text == "all":
+        return None
+    if text == "none":
+        return dt.timedelta(0)
+    match = _DURATION.match(text)
+    if not match:
+        raise ValueError(f"backfill must be none, all or a duration such as 24h or 7d, not {value!r}")
+    return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
 class Rules:

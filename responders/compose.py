@@ -15,6 +15,7 @@ from email.generator import BytesGenerator
 from email.header import Header
 from email.headerregistry import Address
 from email.message import Message
+from email.mime.application import MIMEApplication
 from email.mime.multipart import MIMEMultipart
 from email.mime.text import MIMEText
 from email.policy import compat32
@@ -27,6 +28,7 @@ from inbox.parse import ParsedMessage
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|vs|antw|rif|réf|ref|fwd?|tr|wg)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 MAX_REFERENCES = 20
 MAX_ATTACHED_ORIGINAL = 10 * 1024 * 1024  # staff get the headers of anything larger
+MAX_LINE = 998  # octets per line, without CRLF (RFC 5322 2.1.1); SMTP servers refuse longer ones
 WIRE = compat32.clone(linesep="\r\n")
 
 
@@ -139,17 +141,33 @@ def build_escalation(original: ParsedMessage, raw: bytes, *, sender: str, to: li
 
 
 def _original_part(raw: bytes) -> Message:
-    """The client's message as message/rfc822, byte for byte; only its headers when it is huge."""
-    part = Message()
+    """The client's message as message/rfc822, byte for byte; only its headers when it is huge.
+
+    message/rfc822 may only be 7bit, 8bit or binary (RFC 2046 5.2.1), and 8bit allows no line over
+    998 octets and no NUL (RFC 5322 2.1.1, RFC 2045 2.8). An original that breaks those (an unfolded
+    500-address Cc, an HTML body on one line) is attached base64-encoded as application/octet-stream
+    named original.eml: still byte for byte, every line legal, and mail clients open it by its name.
+    Re-folding it instead would change the very evidence staff are sent to read, and cannot fold a
+    line that has no space in it."""
     if len(raw) <= MAX_ATTACHED_ORIGINAL:
-        part["Content-Type"] = "message/rfc822"
-        part["Content-Disposition"] = 'attachment; filename="original.eml"'
-        payload = raw
+        content_type, filename, payload = "message/rfc822", "original.eml", raw
     else:
-        part["Content-Type"] = "text/rfc822-headers"
-        part["Content-Disposition"] = 'attachment; filename="original-headers.txt"'
+        content_type, filename = "text/rfc822-headers", "original-headers.txt"
         payload = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0][: 64 * 1024]
+    if not _fits_8bit(payload):
+        part: Message = MIMEApplication(payload, "octet-stream")  # base64: lines of 76 characters
+        part["Content-Disposition"] = f'attachment; filename="{filename}"'
+        return part
+    part = Message()
+    part["Content-Type"] = content_type
+    part["Content-Disposition"] = f'attachment; filename="{filename}"'
     part["Content-Transfer-Encoding"] = "8bit"
     # A string payload is written as it is; surrogateescape gives back the exact original bytes.
     part.set_payload(payload.replace(b"\r\n", b"\n").decode("ascii", "surrogateescape").replace("\n", "\r\n"))
     return part
+
+
+def _fits_8bit(raw: bytes) -> bool:
+    """Every line at most 998 octets and no NUL: legal as an 8bit message/rfc822 part."""
+    return b"\0" not in raw and all(len(line.rstrip(b"\r")) <= MAX_LINE for line in raw.split(b"\n"))
+

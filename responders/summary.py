@@ -235,12 +235,10 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
         items.append({"kind": kind, "reason": reason, "subject": m["subject"] or "", "sender": m["from_addr"] or "?",
                       "date": (m["date"] or m["received_at"])[:16].replace("T", " "),
                       "message_id": m["message_id"] or f"stored message #{m['id']}"})
-    for o in store.all("SELECT * FROM outbox WHERE status = 'failed' AND created_at >= ?", [_iso(since)]):
-        items.append({"kind": "sending failed", "reason": o["last_error"] or "", "subject": o["subject"] or "",
-                      "sender": ", ".join(loads(o["recipients"], [])), "date": o["created_at"][:16].replace("T", " "),
-                      "message_id": o["message_id"]})
-    for e in store.all("SELECT * FROM events WHERE kind IN ('action_failed', 'rules_refused', 'auth_failed') "
-                       "AND at >= ? AND at < ?", window):
+    # Sending failures are listed by when they were given up (send_failed), which for a retried message
+    # is days after it was planned.
+    for e in store.all("SELECT * FROM events WHERE kind IN ('action_failed', 'rules_refused', 'auth_failed', "
+                       "'send_failed', 'backlog_recorded') AND at >= ? AND at < ?", window):
         detail = loads(e["detail"], {})
         items.append({"kind": e["kind"].replace("_", " "), "reason": detail.get("reason") or
                       "; ".join(detail.get("problems", [])) or str(detail), "subject": "", "sender": "",

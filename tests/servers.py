@@ -740,8 +740,10 @@ def _stop_everything() -> None:
 
 
 def quiet_rules(folder: Path, source: Path, **replacements: str) -> Path:
-    """A copy of a rules file with the daily summary off, so tests count only the mail they cause."""
-    text = source.read_text().replace("  enabled: true ", "  enabled: false ")
+    """A copy of a rules file with the daily summary off, so tests count only the mail they cause, and
+    `backfill: all`: tests put mail in the mailbox before Liaison starts and expect it answered."""
+    text = source.read_text().replace("  enabled: true ", "  enabled: false ").replace("\nbackfill: none ",
+                                                                                      "\nbackfill: all ")
     for old, new in replacements.items():
         text = text.replace(old, new)
     path = folder / "rules.yaml"

@@ -1,0 +1,72 @@
+"""Escalations reach staff whatever the original looks like, and one that cannot is never lost quietly."""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+
+from inbox.daemon import Daemon
+from inbox.rules import load_rules
+from inbox.store import Store
+from responders import summary
+from tests.servers import liaison_settings
+
+ACCOUNTS = "account_id,name,code,domains,contacts,account_manager\nbrewco,BrewCo,BREW,brewco.com,,anna@agency.example\n"
+
+
+def run_once(settings) -> None:
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    store.close()
+
+
+def with_unfolded_cc(addresses: int) -> bytes:
+    """A real client message whose Cc is one unfolded line of `addresses` addresses (some mailers do this)."""
+    cc = ", ".join(f"Colleague Number {i} <colleague.{i}@brewco.com>" for i in range(addresses))
+    return (b"From: Tom Hill <tom@brewco.com>\r\nTo: accounts@agency.example\r\n"
+            b"Cc: " + cc.encode() + b"\r\nSubject: Banner headline\r\nDate: Mon, 30 Nov 2026 10:00:00 +0000\r\n"
+            b"Message-ID: <long-cc@brewco.com>\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; charset=utf-8\r\n"
+            b"\r\nPlease change the headline on the banner to 'Fresh daily'.\r\n")
+
+
+def test_original_with_a_20kb_line_is_attached_so_the_server_accepts_it(tmp_path, dovecot, smtp_server):
+    raw = with_unfolded_cc(500)
+    assert max(len(line) for line in raw.split(b"\r\n")) > 20_000
+    dovecot.append(raw)
+    run_once(liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS))
+    escalations = [m for m in smtp_server.parsed() if m["Auto-Submitted"] == "auto-generated"]
+    assert len(escalations) == 1, "aiosmtpd refuses lines over 998 octets: the escalation must still arrive"
+    (original,) = list(escalations[0].iter_attachments())
+    assert original.get_filename() == "original.eml"
+    assert original.get_content() == raw, "staff get the client's message byte for byte"
+    for _, _, sent in smtp_server.messages:
+        assert max(len(line) for line in sent.split(b"\r\n")) <= 998
+    assert smtp_server.refusals == []
+
+
+def test_an_ordinary_original_is_still_attached_as_message_rfc822(tmp_path, dovecot, smtp_server):
+    dovecot.append(with_unfolded_cc(3))
+    run_once(liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS))
+    escalation = next(m for m in smtp_server.parsed() if m["Auto-Submitted"] == "auto-generated")
+    assert [p.get_content_type() for p in escalation.iter_attachments()] == ["message/rfc822"]
+
+
+def test_an_escalation_given_up_is_an_error_and_an_alert_for_the_team_lead(tmp_path, dovecot, smtp_server,
+                                                                           make_message, caplog):
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    dovecot.append(make_message(sender="Tom Hill <tom@brewco.com>", subject="Banner headline",
+                                body="Please change the headline on the banner to 'Fresh daily'."))
+    smtp_server.fail_next(2, 554, "5.6.0 Message refused", stage="RCPT")  # the acknowledgement, the escalation
+    with caplog.at_level(logging.INFO, logger="liaison"):
+        run_once(settings)
+    errors = [r.getMessage() for r in caplog.records if r.levelno >= logging.ERROR and "gave up" in r.getMessage()]
+    assert len(errors) == 2 and all("5.6.0 Message refused" in e for e in errors)
+    assert any(e.startswith("gave up escalate") and "anna@agency.example" in e for e in errors)
+    store = Store(settings.db_path)
+    assert {r["kind"] for r in store.all("SELECT kind FROM outbox WHERE status = 'failed'")} == {
+        "acknowledge", "escalate"}
+    rules = load_rules(settings.rules_path)
+    review = summary.build(store, rules, "lead@agency.example", dt.date.today(), team=True,
+                           until=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)).review
+    alerts = [r["reason"] for r in review if r["kind"] == "send failed"]
+    assert any(a.startswith("escalate to anna@agency.example will not be delivered: 554") for a in alerts), alerts
