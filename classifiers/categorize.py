@@ -8,6 +8,7 @@ from dataclasses import dataclass
 from classifiers import Classification, Classifier
 from classifiers.model import TextcatClassifier
 from classifiers.phrases import KeywordClassifier, PhraseRules
+from classifiers.tiers import Tier, choose_tier
 from inbox.rules import Rules
 
 log = logging.getLogger("liaison.classify")
@@ -30,6 +31,7 @@ def default_classifier() -> Classifier:
 class Verdict:
     classification: Classification
     needs_review: bool
+    tier: Tier = Tier("none", "not judged")
 
 
 class Categorizer:
@@ -39,9 +41,16 @@ class Categorizer:
         self.base = base or default_classifier()
         self.phrase_rules = PhraseRules(rules.spec.phrases)
         self.review_below = rules.spec.classifier.review_below
+        self.tiers = rules.spec.classifier.acknowledge
 
     def judge(self, subject: str, text: str, *, automatic: str | None = None) -> Verdict:
         if automatic:
-            return Verdict(Classification("other", 1.0, (f"automatic mail: {automatic}",), "automatic"), False)
+            return Verdict(Classification("other", 1.0, (f"automatic mail: {automatic}",), "automatic"), False,
+                           Tier("none", f"automatic mail: {automatic}"))
         result = self.phrase_rules.apply(subject, text, self.base.classify(subject, text))
-        return Verdict(result, result.confidence < self.review_below)
+        return Verdict(result, result.confidence < self.review_below, self.tier_of(result))
+
+    def tier_of(self, classification: Classification) -> Tier:
+        """How much an acknowledgement of this message may say (classifiers/tiers.py)."""
+        return choose_tier(classification, specific_at_least=self.tiers.specific_at_least,
+                           neutral_at_least=self.tiers.neutral_at_least)

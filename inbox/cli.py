@@ -251,7 +251,7 @@ def explain(pipeline: Any, row: int) -> dict[str, Any]:
         "reasons": loads(m["class_reasons"], []), "automatic": m["automatic"], "account": m["account_id"],
         "link": m["link_reason"], "link_detail": m["link_detail"], "suspicious": m["suspicious"],
         "entities": loads(m["entities"], {}), "rules_fired": fired, "actions": route.get("done", []),
-        "newest_text": m["newest_text"],
+        "newest_text": m["newest_text"], "ack_tier": m["ack_tier"], "ack_tier_reason": m["ack_tier_reason"],
     }
 
 
@@ -264,6 +264,7 @@ def _explain_text(r: dict[str, Any]) -> str:
         f"  from:     {r['from']}   subject: {r['subject']}",
         f"  account:  {r['account'] or 'unlinked'} (by {r['link']}: {r['link_detail']})",
         f"  why:      {'; '.join(r['reasons'])}",
+        f"  ack tier: {r['ack_tier']} ({r['ack_tier_reason']})",
         f"  rules:    {', '.join(r['rules_fired']) or 'none'}",
         f"  actions:  {'; '.join(r['actions']) or 'none'}",
     ]

@@ -157,7 +157,7 @@ class Pipeline:
             needs_review=verdict.needs_review, sender=parsed.from_addr, subject=parsed.subject, body=newest,
             received_at=received, account_id=link.account_id, suspicious=bool(link.suspicious),
             automatic=bool(automatic), staff=staff, first_message=first, chaser=chaser, entities=entities,
-            has_attachment=bool(parsed.attachments))
+            has_attachment=bool(parsed.attachments), ack_tier=verdict.tier.name)
         decision = route(facts, self.rules)
         if self._before_backfill(position, received):
             reason = f"already in {position.folder} when Liaison first saw it (backfill: {self.rules.spec.backfill})"
@@ -272,6 +272,7 @@ class Pipeline:
             "link_reason": link.reason, "link_detail": link.detail, "suspicious": link.suspicious,
             "thread_id": thread_id, "is_chaser": int(chaser),
             "arrived_at": facts.received_at.isoformat(timespec="microseconds"),
+            "ack_tier": verdict.tier.name, "ack_tier_reason": verdict.tier.reason,
             "route": {**decision.as_dict(), "done": done}, "processed_at": utcnow()})
 
     def _quarantine(self, raw: bytes, digest: str, position: Position, reason: str) -> Outcome:

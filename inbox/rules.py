@@ -46,8 +46,17 @@ class Phrase(Strict):
     weight: float = Field(default=0.3, gt=0, le=1)
 
 
+class AcknowledgeTiers(Strict):
+    """How sure the classifier must be before an acknowledgement says what the request is (see classifiers/tiers)."""
+
+    specific_at_least: float = Field(default=0.9, ge=0, le=1)
+    neutral_at_least: float = Field(default=0.9, ge=0, le=1)
+    neutral_template: str = "ack_neutral"
+
+
 class ClassifierSettings(Strict):
     review_below: float = Field(default=0.4, ge=0, le=1)
+    acknowledge: AcknowledgeTiers = AcknowledgeTiers()
 
 
 class Window(Strict):
@@ -107,6 +116,7 @@ class Condition(Strict):
     body_words: OneOrMany | None = None
     business_hours: bool | None = None
     has_attachment: bool | None = None
+    ack_tier: Literal["specific", "neutral", "none"] | list[Literal["specific", "neutral", "none"]] | None = None
 
     @field_validator("category")
     @classmethod
@@ -359,6 +369,11 @@ def _semantic_problems(spec: RulesFile, root: yaml.Node, path: Path, template_na
         for account in spec.accounts:
             if account not in account_ids:
                 report(["accounts", account], f"unknown account {account!r}")
+    tiers = spec.classifier.acknowledge
+    # Only a name the user gave: the shipped one always exists (the shipped templates are always in reach).
+    if template_names is not None and "neutral_template" in tiers.model_fields_set \
+            and tiers.neutral_template not in template_names:
+        report(["classifier", "acknowledge", "neutral_template"], f"unknown template {tiers.neutral_template!r}")
     if spec.summary.team_lead and spec.summary.team_lead not in spec.addresses \
             and not _EMAIL.match(spec.summary.team_lead):
         report(["summary", "team_lead"], f"unknown address name {spec.summary.team_lead!r}")

@@ -90,6 +90,15 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
                 refresh_token TEXT, expires_at TEXT, refreshed_at TEXT, status TEXT NOT NULL, error TEXT)""",
         ),
     ),
+    (
+        "0004_acknowledgement_tier",
+        (
+            # What an acknowledgement of the message may say (specific, neutral, none) and why:
+            # decided once when the message is classified, read by the summary, eval and `classify`.
+            "ALTER TABLE messages ADD COLUMN ack_tier TEXT",
+            "ALTER TABLE messages ADD COLUMN ack_tier_reason TEXT",
+        ),
+    ),
 ]
 
 

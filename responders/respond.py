@@ -68,9 +68,12 @@ class Responder:
         refusal = self._refusal(parsed, facts, thread_id)
         if refusal:
             return f"no acknowledgement: {refusal}"
+        template = self._template_for_tier(action, facts)
+        if template is None:
+            return "no acknowledgement: not sure enough it is a request (tier none)"
         language = self.rules.override(facts.account_id).language or self.rules.spec.replies.language
         try:
-            text, html = self.templates.render(action.template or "", language, context)
+            text, html = self.templates.render(template, language, context)
             message = build_acknowledgement(parsed, sender=self.settings.address,
                                             message_id=new_message_id(self.settings.address), text=text, html=html)
         except (TemplateError, ValueError) as exc:
@@ -86,7 +89,19 @@ class Responder:
             self.store.update("threads", "id", thread_id, {"acknowledged": 1})
             self.store.conn.execute("INSERT OR IGNORE INTO thread_refs (message_id, thread_id) VALUES (?, ?)",
                                     [message["Message-ID"], thread_id])
-        return f"acknowledge: {parsed.from_addr} ({action.template})"
+        return f"acknowledge: {parsed.from_addr} ({template}, {facts.ack_tier} tier)"
+
+    def _template_for_tier(self, action: PlannedAction, facts: Facts) -> str | None:
+        """The template an acknowledgement may use: the rule's own only when the category is sure.
+
+        Whatever template a rule names, a fairly sure message gets the neutral receipt and an unsure
+        one gets none: the rules choose what to say, the tier bounds how much may be claimed.
+        """
+        if facts.ack_tier == "specific":
+            return action.template or ""
+        if facts.ack_tier == "neutral":
+            return self.rules.spec.classifier.acknowledge.neutral_template
+        return None
 
     def _refusal(self, parsed: ParsedMessage, facts: Facts, thread_id: int | None) -> str | None:
         """Why this sender must not get an automatic reply now, or None."""

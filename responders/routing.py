@@ -34,6 +34,7 @@ class Facts:
     chaser: bool = False
     entities: dict[str, list[Any]] = field(default_factory=dict)
     has_attachment: bool = False
+    ack_tier: str = "specific"  # specific, neutral or none: what an acknowledgement may say (classifiers/tiers)
 
     @property
     def linked(self) -> bool:
@@ -184,4 +185,5 @@ CONDITIONS: dict[str, Callable[[Facts, Any, Rules], bool]] = {
     "body_words": lambda f, v, _: _contains_any(f.body, v),
     "business_hours": _in_business_hours,
     "has_attachment": lambda f, v, _: f.has_attachment == v,
+    "ack_tier": lambda f, v, _: f.ack_tier in _many(v),
 }

@@ -101,5 +101,5 @@ def test_rules_replay_shows_what_new_rules_would_change(tmp_path, monkeypatch, c
     assert main(["rules", "replay", str(edited), "--days", "1"]) == 0
     out = capsys.readouterr().out
     assert "Invoice 4471 wrong" in out and "Logo" not in out
-    assert "acknowledge: tom@brewco.com (ack_billing_issue)" in out
+    assert "acknowledge: tom@brewco.com (ack_billing_issue, specific tier)" in out
     assert "1 of 2 message(s) from the last 1 day(s) would be handled differently" in out

@@ -63,6 +63,7 @@ CASES = [
     ("business_hours", "{business_hours: true}", {}, {"received_at": datetime(2026, 11, 22, 10, tzinfo=UTC)}),
     ("business_hours", "{business_hours: false}", {"received_at": datetime(2026, 11, 23, 20, tzinfo=UTC)}, {}),
     ("has_attachment", "{has_attachment: true}", {"has_attachment": True}, {}),
+    ("ack_tier", "{ack_tier: [neutral, none]}", {"ack_tier": "neutral"}, {"ack_tier": "specific"}),
 ]
 
 

@@ -1,0 +1,131 @@
+"""Acknowledgement tiers: how much an acknowledgement may say, from how sure the classifier is.
+
+An acknowledgement tells a client "we understood you". Naming the wrong kind of request is worse
+than naming none, and a reply to mail that asked for nothing is worse still. So every message gets
+one of three tiers from the classifier's (calibrated) scores:
+
+* ``specific``: the category's own acknowledgement; only when the category itself is sure;
+* ``neutral``: sure it is a client request of some kind (revision, billing or progress: the summed
+  probability of the three), not which: a receipt that names the subject and the account manager and
+  claims nothing about what the request is;
+* ``none``: no acknowledgement; the rules escalate or list it for review as they say.
+
+The thresholds live in rules.yaml (``classifier.acknowledge``); `liaison eval` shows how right each
+tier was and which thresholds would meet the targets on a labelled set.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from classifiers import Classification
+
+REQUESTS = ("revision_request", "billing_issue", "progress_query")
+TIERS = ("specific", "neutral", "none")
+
+
+@dataclass(frozen=True)
+class Tier:
+    """The acknowledgement tier of one message, and why, in words a person reads."""
+
+    name: str  # specific, neutral, none
+    reason: str
+
+
+def request_probability(classification: Classification) -> float:
+    """How likely the message is a client request of any kind: the three request classes summed."""
+    scores = classification.scores
+    if scores and all(category in scores for category in REQUESTS):
+        return min(1.0, sum(scores[category] for category in REQUESTS))
+    sure = classification.confidence
+    return sure if classification.category in REQUESTS else 1.0 - sure
+
+
+def choose_tier(classification: Classification, *, specific_at_least: float, neutral_at_least: float,
+                automatic: bool = False) -> Tier:
+    """The tier for one classification under the thresholds of rules.yaml."""
+    if automatic:
+        return Tier("none", "automatic mail")
+    category, confidence = classification.category, classification.confidence
+    if classification.source.startswith("rule:") and category in REQUESTS and confidence >= 1.0:
+        return Tier("specific", f"{category} forced by {classification.source}")
+    if category in REQUESTS and confidence >= specific_at_least:
+        return Tier("specific", f"{category} {confidence:.2f} >= {specific_at_least:.2f}")
+    request = request_probability(classification)
+    # More likely a request than not, whatever the threshold says: a receipt to mail that asked nothing is wrong.
+    if request >= neutral_at_least and request > 0.5:
+        return Tier("neutral", f"a request ({request:.2f} >= {neutral_at_least:.2f}) but "
+                               f"{category} only {confidence:.2f} < {specific_at_least:.2f}")
+    if category not in REQUESTS:
+        return Tier("none", f"not a request: {category} {confidence:.2f}")
+    return Tier("none", f"unsure it is a request: {request:.2f} < {neutral_at_least:.2f}")
+
+
+@dataclass(frozen=True)
+class Scored:
+    """One labelled message as the evaluation saw it."""
+
+    truth: str
+    classification: Classification
+
+
+def tier_report(items: Iterable[Scored], *, specific_at_least: float, neutral_at_least: float) -> dict[str, object]:
+    """Per tier: how many messages got it and how many of those were right.
+
+    specific is right when the category is; neutral when the message really is a request;
+    none is never wrong, it only costs coverage: the share of real requests acknowledged at all.
+    """
+    counts = {tier: {"messages": 0, "right": 0} for tier in TIERS}
+    requests = acknowledged = 0
+    for item in items:
+        tier = choose_tier(item.classification, specific_at_least=specific_at_least,
+                           neutral_at_least=neutral_at_least).name
+        right = {"specific": item.classification.category == item.truth,
+                 "neutral": item.truth in REQUESTS, "none": True}[tier]
+        counts[tier]["messages"] += 1
+        counts[tier]["right"] += int(right)
+        if item.truth in REQUESTS:
+            requests += 1
+            acknowledged += int(tier != "none")
+    report: dict[str, object] = {
+        tier: {**c, "precision": (c["right"] / c["messages"]) if c["messages"] else None}
+        for tier, c in counts.items()}
+    report["coverage"] = acknowledged / requests if requests else None
+    report["thresholds"] = {"specific_at_least": specific_at_least, "neutral_at_least": neutral_at_least}
+    return report
+
+
+def fit_tiers(items: list[Scored], *, specific_target: float = 0.995,
+              neutral_target: float = 0.99) -> tuple[float, float]:
+    """(specific_at_least, neutral_at_least) meeting the targets on labelled, scored messages.
+
+    The neutral threshold is fitted on what the specific tier leaves, since that is all it decides.
+    """
+    specific = fit_threshold([(s.classification.confidence, s.classification.category == s.truth)
+                              for s in items if s.classification.category in REQUESTS], target=specific_target)
+    rest = [s for s in items if not (s.classification.category in REQUESTS and s.classification.confidence >= specific)]
+    neutral = fit_threshold([(request_probability(s.classification), s.truth in REQUESTS) for s in rest],
+                            target=neutral_target)
+    return specific, neutral
+
+
+def fit_threshold(pairs: Iterable[tuple[float, bool]], *, target: float, floor: float = 0.5) -> float:
+    """The lowest threshold whose acknowledgements above it are right at least `target` of the time.
+
+    `pairs` are (score, right). Among thresholds at the scores seen, pick the lowest t such that the
+    precision of every set {score >= t'} for t' >= t meets the target: a threshold that meets it only by
+    luck at one point, with a worse stretch above, is not taken.
+    """
+    ranked = sorted(pairs, key=lambda p: -p[0])
+    best = 1.0
+    right = total = 0
+    for i, (score, ok) in enumerate(ranked):
+        right += int(ok)
+        total += 1
+        if i + 1 < len(ranked) and ranked[i + 1][0] == score:
+            continue  # a threshold takes every message with the same score, right or wrong
+        if right / total < target:
+            break
+        best = score
+    return max(best, floor)
