@@ -15,7 +15,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
-from inbox import __version__
+from inbox import __version__, cli_learning
 from inbox.errors import AccountsImportError, ConfigError, LiaisonError, RulesError
 
 log = logging.getLogger("liaison")
@@ -76,6 +76,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = _command(commands, "train", "rebuild the shipped classifier from the labelled corpus", cmd_train)
     train.add_argument("--out", type=Path, default=None, help="model folder (default: the shipped one)")
     train.add_argument("--epochs", type=int, default=None)
+    train.add_argument("--with-corrections", action="store_true",
+                       help="retrain on the corpus plus the recorded corrections; promoted only if no worse")
 
     evaluate = _command(commands, "eval", "score classification and linking on a labelled folder", cmd_eval)
     evaluate.add_argument("directory", type=Path, nargs="?", metavar="DIR",
@@ -94,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     replay = _command(rsub, "replay", "run new rules over stored mail and show what would change", cmd_rules_replay)
     replay.add_argument("file", type=Path, metavar="NEW_RULES.yaml")
     replay.add_argument("--days", type=int, default=7)
+    cli_learning.register_rules(rsub, _command)
 
     summary = _command(commands, "summary", "preview or send the daily triage summary", cmd_summary)
     action = summary.add_mutually_exclusive_group(required=True)
@@ -122,6 +125,7 @@ def build_parser() -> argparse.ArgumentParser:
     show.add_argument("account_id")
     show.add_argument("--json", action="store_true")
     _command(sub, "export", "print all accounts as CSV", cmd_accounts_export)
+    cli_learning.register(commands, _command)
     return parser
 
 
@@ -291,6 +295,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     from inbox.progress import Progress
 
     logging.getLogger("spacy").setLevel(logging.WARNING)  # its per-step INFO lines drown the progress bar
+    if args.with_corrections:
+        return cli_learning.train_with_corrections(args)
     examples = model.load_corpus()
     train, held = model.split(examples)
     print(f"corpus: {len(examples)} examples, training on {len(train)}, holding out {len(held)}")

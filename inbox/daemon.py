@@ -16,6 +16,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from inbox import corrections, models
 from inbox.config import Settings
 from inbox.errors import MailboxCommandError, MailboxError, RulesError
 from inbox.imap_source import ImapSource
@@ -74,6 +75,8 @@ class Daemon:
         outbox.recover(self.store)
         self._connect_with_backoff(attempts=3)
         self._ingest(show_progress=show_progress)
+        self._scan_corrections()
+        self._maybe_retrain()
         self._refresh_threads()
         self._plan_summaries()
         self._flush()
@@ -129,6 +132,8 @@ class Daemon:
     def _cycle(self) -> None:
         self._maybe_reload()
         self._ingest()
+        self._scan_corrections()
+        self._maybe_retrain()
         self._refresh_threads()
         self._plan_summaries()
         self._flush()
@@ -168,6 +173,35 @@ class Daemon:
                       f"recorded without answering (backfill: {self.rules.spec.backfill})")
             log.info("%s", reason)
             self.store.event("backlog_recorded", {"reason": reason, "count": count})
+
+    def _scan_corrections(self) -> None:
+        """Messages account managers moved or copied into the correction folders since the last look."""
+        if self.dry_run or self.source.client is None:
+            return  # a shadow run changes nothing a live run will read
+        found = corrections.scan_folders(self.source.client, self.store, self.rules.spec.learning,
+                                         watched=self.settings.folder, delimiter=self.source.delimiter)
+        if found:
+            log.info("%d correction(s) recorded from the correction folders", len(found))
+
+    def _maybe_retrain(self) -> None:
+        """Once a night, when enabled and enough corrections exist: retrain, promoted only if no worse."""
+        learning = self.rules.spec.learning
+        if not learning.nightly_retrain or self.dry_run:
+            return
+        zone = self.rules.zone()
+        now = datetime.now(UTC).astimezone(zone)
+        if now.time() < learning.retrain_time:
+            return
+        midnight = now.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC).isoformat()
+        if self.store.one("SELECT 1 FROM models WHERE created_at >= ?", [midnight]):
+            return  # tonight's retrain has run (promoted or not)
+        if self.store.one("SELECT COUNT(*) AS n FROM corrections")["n"] < learning.retrain_after:
+            return
+        version, verdict = models.retrain(self.store, self.settings.db_path)
+        if verdict.promote:
+            self.pipeline.use_model()
+        log.info("nightly retrain: model %s %s: %s", version, "promoted" if verdict.promote else "kept as candidate",
+                 "; ".join(verdict.reasons))
 
     def _refresh_threads(self) -> None:
         """A person answering from their mail client (\\Answered) or moving the client's message to
@@ -279,6 +313,7 @@ class Daemon:
             return
         self.rules = rules
         self.pipeline.set_rules(rules)
+        self.pipeline.use_model()  # `liaison model use` or a promoted retrain take effect on reload
         self.transport.close()
         self.transport = self._transport()
         log.info("rules reloaded from %s (%d rules, mode %s)", self.settings.rules_path,

@@ -20,8 +20,10 @@ from classifiers.categorize import Categorizer
 from classifiers.entities import extract
 from classifiers.linking import Account, AccountIndex, Link, domain_of, link_message
 from classifiers.newest_text import newest_text
+from inbox import corrections
 from inbox.config import Settings
 from inbox.errors import ParseError
+from inbox.models import load_active
 from inbox.parse import ParsedMessage, parse_message
 from inbox.rules import Rules, backfill_window
 from inbox.store import Store, loads, utcnow
@@ -73,6 +75,7 @@ class Pipeline:
     def __init__(self, store: Store, settings: Settings, rules: Rules) -> None:
         self.store = store
         self.settings = settings
+        self.model = load_active(store, settings.db_path)  # None: the shipped model
         self.set_rules(rules)
         self.refresh_accounts()
         self.backlog_recorded = 0  # messages recorded without answering under `backfill`, for the run's log line
@@ -80,8 +83,13 @@ class Pipeline:
     def set_rules(self, rules: Rules) -> None:
         """Swap in new rules (already validated); the next message uses them."""
         self.rules = rules
-        self.categorizer = Categorizer(rules)
+        self.categorizer = Categorizer(rules, base=self.model)
         self.responder = Responder(self.store, self.settings, rules, TemplateLibrary(rules.template_dir))
+
+    def use_model(self) -> None:
+        """Load the active model version again (after `liaison model use` or a promoted retrain)."""
+        self.model = load_active(self.store, self.settings.db_path)
+        self.set_rules(self.rules)
 
     def refresh_accounts(self) -> None:
         rows = self.store.all("SELECT * FROM accounts")
@@ -145,6 +153,9 @@ class Pipeline:
         newest = newest_text(parsed.text, html=parsed.html or None)
         automatic = automatic_reason(parsed)
         staff = self._is_staff(parsed.from_addr)
+        if staff and not automatic:  # an account manager answering the summary with correction codes
+            corrections.from_summary_reply(self.store, sender=parsed.from_addr, in_reply_to=parsed.in_reply_to,
+                                           references=parsed.references, text=newest)
         verdict = self.categorizer.judge(parsed.subject, newest, automatic=automatic)
         received = arrival_time(position, parsed)
         entities = {} if automatic else extract(parsed.subject, newest, today=received.date())

@@ -90,6 +90,18 @@ class Summary(Strict):
     team_lead: str | None = None
 
 
+class Learning(Strict):
+    """How account managers correct Liaison, and when it retrains on their corrections."""
+
+    folders: dict[Literal["revision_request", "billing_issue", "progress_query", "other", "not_a_client"], str] = {
+        "revision_request": "Liaison/Revision request", "billing_issue": "Liaison/Billing issue",
+        "progress_query": "Liaison/Progress query", "other": "Liaison/Other", "not_a_client": "Liaison/Not a client"}
+    move_back: bool = True          # put a corrected message back where it was, so nobody loses it
+    nightly_retrain: bool = False   # retrain at night on the corrections; promoted only if it is no worse
+    retrain_after: int = Field(default=20, ge=1)  # ...and only once this many corrections exist
+    retrain_time: dt.time = dt.time(2, 30)
+
+
 class Condition(Strict):
     """Every condition given must hold (AND); list values mean any of them (OR)."""
 
@@ -200,6 +212,7 @@ class RulesFile(Strict):
     accounts: dict[str, AccountOverride] = {}
     summary: Summary = Summary()
     backfill: str = "none"  # mail already in the folder at first start: none, all, or a duration (24h, 7d)
+    learning: Learning = Learning()
     rules: list[Rule] = Field(min_length=1)
 
     @field_validator("backfill")

@@ -99,6 +99,21 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
             "ALTER TABLE messages ADD COLUMN ack_tier_reason TEXT",
         ),
     ),
+    (
+        "0005_corrections",
+        (
+            # An account manager's word on a message's category; it beats the model for that message
+            # and is training data for the next model.
+            """CREATE TABLE corrections (
+                id INTEGER PRIMARY KEY, message_row INTEGER NOT NULL, old_category TEXT, new_category TEXT NOT NULL,
+                acknowledged_as TEXT, source TEXT NOT NULL, who TEXT, at TEXT NOT NULL)""",
+            "CREATE INDEX corrections_message ON corrections(message_row)",
+            "CREATE INDEX corrections_at ON corrections(at)",
+            """CREATE TABLE models (
+                version TEXT PRIMARY KEY, created_at TEXT NOT NULL, status TEXT NOT NULL, corrections INTEGER,
+                scores TEXT, reason TEXT)""",
+        ),
+    ),
 ]
 
 

@@ -1,0 +1,288 @@
+"""Corrections: an account manager's word on what a message is, taken where they already work.
+
+Three ways in, one record: moving or copying a message into a correction folder (`Liaison/Billing
+issue`, ...), `liaison correct MESSAGE-ID CATEGORY`, or a reply to the daily summary with a code such
+as `#12 billing`. A correction beats the model for that message at once (its category, the thread's
+state, the summary's Review list when the acknowledgement named the wrong thing) and is training data
+for the next model (`liaison train --with-corrections`), which is promoted only if it is no worse.
+"""
+
+from __future__ import annotations
+
+import email
+import logging
+import re
+from collections import Counter
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from email.policy import default as default_policy
+from typing import Any
+
+import imapclient
+
+from classifiers import CATEGORIES
+from inbox.errors import LiaisonError
+from inbox.rules import Learning
+from inbox.store import Store, utcnow
+
+log = logging.getLogger("liaison.corrections")
+NOT_A_CLIENT = "not_a_client"
+TARGETS = (*CATEGORIES, NOT_A_CLIENT)
+REQUESTS = ("revision_request", "billing_issue", "progress_query")
+_WORDS = {
+    "revision": "revision_request", "revisions": "revision_request", "revision_request": "revision_request",
+    "billing": "billing_issue", "invoice": "billing_issue", "billing_issue": "billing_issue",
+    "progress": "progress_query", "status": "progress_query", "progress_query": "progress_query",
+    "other": "other", "not_a_client": NOT_A_CLIENT, "not-a-client": NOT_A_CLIENT, "notaclient": NOT_A_CLIENT,
+}
+# "#12 billing", "#12: not a client", "#12 = progress" in the body of a reply to the summary.
+_CODE = re.compile(r"(?<![\w#])#(\d{1,9})\s*[:=\-]?\s*(not[ _-]?a[ _-]?client|[a-z_]+)", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class Correction:
+    row: int
+    message_id: str
+    old: str | None
+    new: str
+    acknowledged_as: str | None
+    source: str
+
+
+def category_from_word(word: str) -> str:
+    """The category (or not_a_client) a person meant by a word; LiaisonError when it is none of them."""
+    key = re.sub(r"[\s]+", "_", word.strip().lower())
+    found = _WORDS.get(key) or _WORDS.get(key.replace("_", "-")) or _WORDS.get(key.replace("_", ""))
+    if found is None:
+        raise LiaisonError(f"unknown category {word!r}: use revision, billing, progress, other or 'not a client'")
+    return found
+
+
+def codes_in(text: str) -> list[tuple[int, str]]:
+    """(message number, category) for each correction code in a reply to the summary."""
+    found = []
+    for number, word in _CODE.findall(text[:20_000]):
+        try:
+            found.append((int(number), category_from_word(word)))
+        except LiaisonError:
+            continue
+    return found
+
+
+def find_message(store: Store, reference: str) -> int:
+    """The stored row for '#12', '12' or a Message-ID (with or without angle brackets)."""
+    text = reference.strip()
+    if re.fullmatch(r"#?\d{1,9}", text):
+        row = store.one("SELECT id FROM messages WHERE id = ?", [int(text.lstrip("#"))])
+    else:
+        wanted = text if text.startswith("<") else f"<{text}>"
+        row = store.one("SELECT id FROM messages WHERE message_id = ? ORDER BY id LIMIT 1", [wanted])
+    if row is None:
+        raise LiaisonError(f"no message {reference!r} in the database")
+    return int(row["id"])
+
+
+def record(store: Store, *, row: int, category: str, source: str, who: str | None = None) -> Correction:
+    """Record one correction and apply it to the message and its thread, in one transaction."""
+    if category not in TARGETS:
+        raise LiaisonError(f"unknown category {category!r}")
+    with store.transaction():
+        message = store.one("SELECT id, message_id, category, account_id, thread_id, status FROM messages "
+                            "WHERE id = ?", [row])
+        if message is None or message["status"] != "processed":
+            raise LiaisonError(f"message #{row} was not processed (nothing to correct)")
+        acknowledged_as = _acknowledged_as(store, message)
+        correction = Correction(row, message["message_id"] or "", message["category"], category, acknowledged_as,
+                                source)
+        store.insert("corrections", {
+            "message_row": row, "old_category": message["category"], "new_category": category,
+            "acknowledged_as": acknowledged_as, "source": source, "who": who, "at": utcnow()})
+        _apply(store, message, category)
+    log.info("correction: message #%s %s -> %s (%s)", row, message["category"], category, source)
+    return correction
+
+
+def _acknowledged_as(store: Store, message: dict[str, Any]) -> str | None:
+    """The category the client was told we understood, if an acknowledgement was planned or sent."""
+    ack = store.one("SELECT id FROM outbox WHERE kind = 'acknowledge' AND message_row = ? "
+                    "AND status != 'failed' LIMIT 1", [message["id"]])
+    return message["category"] if ack else None
+
+
+def _apply(store: Store, message: dict[str, Any], category: str) -> None:
+    values: dict[str, Any] = {"needs_review": 0, "class_source": "correction", "confidence": 1.0,
+                              "category": "other" if category == NOT_A_CLIENT else category}
+    if category == NOT_A_CLIENT:
+        values.update(account_id=None, link_reason="corrected: not a client")
+    store.update("messages", "id", message["id"], values)
+    if not message["thread_id"]:
+        return
+    now = utcnow()
+    if values["category"] in REQUESTS:  # a request after all: someone must answer it
+        store.conn.execute("UPDATE threads SET status = 'open', handled_at = NULL, handled_reason = NULL, "
+                           "updated_at = ? WHERE id = ? AND handled_reason = 'nothing to answer'",
+                           [now, message["thread_id"]])
+    else:
+        store.conn.execute("UPDATE threads SET status = 'handled', handled_at = ?, handled_reason = ?, "
+                           "updated_at = ? WHERE id = ? AND status = 'open'",
+                           [now, f"corrected to {category}", now, message["thread_id"]])
+    if category == NOT_A_CLIENT:
+        store.conn.execute("UPDATE threads SET account_id = NULL WHERE id = ?", [message["thread_id"]])
+
+
+# -- a reply to the daily summary -------------------------------------------------------------------
+
+def from_summary_reply(store: Store, *, sender: str, in_reply_to: str, references: list[str],
+                       text: str) -> list[Correction]:
+    """Corrections written by staff in a reply to a summary Liaison sent; nothing for any other mail."""
+    ids = [i for i in [in_reply_to, *references] if i]
+    if not ids or not store.one(
+            f"SELECT 1 FROM outbox WHERE kind = 'summary' AND message_id IN ({', '.join('?' for _ in ids)})", ids):
+        return []
+    done = []
+    for row, category in codes_in(text):
+        try:
+            done.append(record(store, row=row, category=category, source="summary reply", who=sender))
+        except LiaisonError as exc:
+            log.warning("summary reply from %s: #%s: %s", sender, row, exc)
+    return done
+
+
+# -- correction folders over IMAP ----------------------------------------------------------------
+
+def scan_folders(client: imapclient.IMAPClient, store: Store, learning: Learning, *, watched: str,
+                 delimiter: str = "/") -> list[Correction]:
+    """Record every message moved or copied into a correction folder since the last look.
+
+    Folders are created when missing. A corrected message is moved back to the watched folder when
+    `move_back` is set and it is no longer there (a copy leaves the original where it was).
+    """
+    done: list[Correction] = []
+    try:
+        for category, name in learning.folders.items():
+            folder = name.replace("/", delimiter)
+            if not client.folder_exists(folder):
+                client.create_folder(folder)
+                continue
+            done += _scan_one(client, store, learning, folder, category, watched)
+    finally:
+        client.select_folder(watched)
+    return done
+
+
+def _scan_one(client: imapclient.IMAPClient, store: Store, learning: Learning, folder: str, category: str,
+              watched: str) -> list[Correction]:
+    info = client.select_folder(folder)
+    validity = int(info.get(b"UIDVALIDITY", 0))
+    state = store.one("SELECT uidvalidity, last_uid FROM mailbox_state WHERE folder = ?", [folder])
+    last = state["last_uid"] if state and state["uidvalidity"] == validity else 0
+    uids = sorted(u for u in client.search(["UID", f"{last + 1}:*"]) if u > last)
+    if not uids:
+        return []
+    headers = client.fetch(uids, ["BODY.PEEK[HEADER.FIELDS (MESSAGE-ID)]"])
+    done = []
+    for uid in uids:
+        raw = headers.get(uid, {}).get(b"BODY[HEADER.FIELDS (MESSAGE-ID)]", b"")
+        message_id = str(email.message_from_bytes(bytes(raw), policy=default_policy).get("Message-ID", "")).strip()
+        row = store.one("SELECT id FROM messages WHERE message_id = ? ORDER BY id LIMIT 1", [message_id]) \
+            if message_id else None
+        if row is None:
+            log.warning("%s: UID %s (%s) is not a message Liaison has seen; left alone", folder, uid,
+                        message_id or "no Message-ID")
+        else:
+            try:
+                done.append(record(store, row=row["id"], category=category, source=f"folder {folder}"))
+            except LiaisonError as exc:
+                log.warning("%s: %s", folder, exc)
+            if learning.move_back and not _still_in(client, watched, message_id, folder):
+                client.move([uid], watched) if client.has_capability("MOVE") else _copy_delete(client, uid, watched)
+        _advance(store, folder, validity, uid)
+    return done
+
+
+def _still_in(client: imapclient.IMAPClient, watched: str, message_id: str, current: str) -> bool:
+    client.select_folder(watched, readonly=True)
+    try:
+        return bool(client.search(["HEADER", "Message-ID", message_id]))
+    finally:
+        client.select_folder(current)
+
+
+def _copy_delete(client: imapclient.IMAPClient, uid: int, folder: str) -> None:
+    client.copy([uid], folder)
+    client.delete_messages([uid])
+    client.expunge()
+
+
+def _advance(store: Store, folder: str, validity: int, uid: int) -> None:
+    with store.transaction():
+        store.conn.execute(
+            "INSERT INTO mailbox_state (folder, uidvalidity, last_uid, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(folder) DO UPDATE SET last_uid = MAX(last_uid, excluded.last_uid), "
+            "uidvalidity = excluded.uidvalidity, updated_at = excluded.updated_at",
+            [folder, validity, uid, utcnow()])
+
+
+# -- what corrections teach ----------------------------------------------------------------------
+
+def suggestions(store: Store, *, at_least: int = 2) -> list[str]:
+    """Sender patterns that account managers keep correcting, as rules.yaml snippets to consider.
+
+    Never applied by Liaison itself: a person reads them and decides.
+    """
+    rows = store.all("SELECT m.from_addr, c.new_category FROM corrections c JOIN messages m ON m.id = c.message_row")
+    counts = Counter((r["from_addr"] or "", r["new_category"]) for r in rows if r["from_addr"])
+    lines = []
+    for (sender, category), count in counts.most_common():
+        if count < at_least:
+            break
+        name = re.sub(r"[^a-z0-9]+", "-", sender.lower()).strip("-")
+        if category in (NOT_A_CLIENT, "other"):
+            then = "[stop]"
+            why = f"corrected to {category} {count} times: answer nothing"
+        else:
+            then = f"[{{escalate: account_manager}}, {{review: 'usually {category}'}}]"
+            why = f"corrected to {category} {count} times"
+        lines.append(f"# {sender}: {why}\n- name: {name}-{category.replace('_', '-')}\n"
+                     f"  when: {{sender: {sender}}}\n  then: {then}")
+    return lines
+
+
+def training_examples(store: Store) -> list[tuple[str, str, str, str]]:
+    """(id, subject, newest text, category) for the latest correction of each message."""
+    rows = store.all(
+        "SELECT c.message_row, c.new_category, m.subject, m.newest_text FROM corrections c "
+        "JOIN messages m ON m.id = c.message_row WHERE c.id IN (SELECT MAX(id) FROM corrections GROUP BY message_row) "
+        "ORDER BY c.id")
+    return [(f"correction-{r['message_row']}", r["subject"] or "", r["newest_text"] or "",
+             "other" if r["new_category"] == NOT_A_CLIENT else r["new_category"]) for r in rows]
+
+
+def weekly_accuracy(store: Store, *, end: datetime | None = None) -> dict[str, Any]:
+    """This week's and last week's corrections per category and the accuracy they imply (1 - corrected/handled)."""
+    end = end or datetime.now(UTC)
+    weeks = {}
+    for label, start, stop in (("this_week", end - timedelta(days=7), end),
+                               ("last_week", end - timedelta(days=14), end - timedelta(days=7))):
+        window = [start.isoformat(), stop.isoformat()]
+        handled = {r["category"]: r["n"] for r in store.all(
+            "SELECT COALESCE(c.old_category, m.category) AS category, COUNT(*) AS n FROM messages m "
+            "LEFT JOIN corrections c ON c.id = (SELECT MAX(id) FROM corrections WHERE message_row = m.id) "
+            "WHERE m.status = 'processed' AND m.automatic IS NULL AND m.arrived_at >= ? AND m.arrived_at < ? "
+            "GROUP BY 1", window)}
+        corrected = {r["category"]: r["n"] for r in store.all(
+            "SELECT c.old_category AS category, COUNT(DISTINCT c.message_row) AS n FROM corrections c "
+            "JOIN messages m ON m.id = c.message_row WHERE m.arrived_at >= ? AND m.arrived_at < ? "
+            "AND c.old_category != c.new_category GROUP BY 1", window)}
+        weeks[label] = {category: {"handled": handled.get(category, 0), "corrected": corrected.get(category, 0),
+                                   "accuracy": (1 - corrected.get(category, 0) / handled[category])
+                                   if handled.get(category) else None} for category in CATEGORIES}
+    return weeks
+
+
+def wrongly_acknowledged(store: Store) -> list[dict[str, Any]]:
+    """Messages whose acknowledgement named another category than the correction: someone should write."""
+    return store.all(
+        "SELECT c.message_row, c.acknowledged_as, c.new_category, c.at, m.from_addr, m.subject FROM corrections c "
+        "JOIN messages m ON m.id = c.message_row WHERE c.acknowledged_as IS NOT NULL "
+        "AND c.acknowledged_as != c.new_category ORDER BY c.at")

@@ -1,0 +1,112 @@
+"""Model versions kept next to the database: which one runs, the candidates, and rollback.
+
+<database folder>/models/VERSION/ holds a trained model; the `models` table says which is `active`,
+which were `retired` and which are `candidate`s refused by the gate (with the reason). With no
+active version the shipped model runs.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+from classifiers import Classifier
+from classifiers.learning import Verdict
+from classifiers.model import MODEL_DIR, TextcatClassifier
+from inbox.errors import LiaisonError
+from inbox.store import Store, utcnow
+
+log = logging.getLogger("liaison.models")
+SHIPPED = "shipped"
+
+
+def models_dir(db_path: Path) -> Path:
+    return Path(db_path).resolve().parent / "models"
+
+
+def active_path(store: Store, db_path: Path) -> Path:
+    """The folder of the model that runs: the active version, else the shipped one."""
+    row = store.one("SELECT version FROM models WHERE status = 'active'")
+    if row is None:
+        return MODEL_DIR
+    path = models_dir(db_path) / row["version"]
+    if not TextcatClassifier.available(path):
+        log.error("active model %s is missing at %s; running the shipped model", row["version"], path)
+        return MODEL_DIR
+    return path
+
+
+def load_active(store: Store, db_path: Path) -> Classifier | None:
+    """The active version's classifier, or None to use the shipped one."""
+    path = active_path(store, db_path)
+    return None if path == MODEL_DIR else TextcatClassifier(path)
+
+
+def save_candidate(store: Store, db_path: Path, nlp: Any, *, corrections: int) -> str:
+    """Write a trained model as a new candidate version (not used until `decide` promotes it)."""
+    from classifiers.model import save
+
+    version = datetime.now(UTC).strftime("v%Y%m%d-%H%M%S-%f")
+    target = models_dir(db_path) / version
+    target.parent.mkdir(parents=True, exist_ok=True)
+    save(nlp, target)
+    store.insert("models", {"version": version, "created_at": utcnow(), "status": "candidate",
+                            "corrections": corrections})
+    return version
+
+
+def decide(store: Store, version: str, *, promote: bool, reason: str, scores: dict[str, Any]) -> None:
+    """Promote a candidate to active (retiring the running one), or keep it refused with the reason."""
+    with store.transaction():
+        if promote:
+            store.conn.execute("UPDATE models SET status = 'retired' WHERE status = 'active'")
+        store.update("models", "version", version, {"status": "active" if promote else "candidate",
+                                                    "reason": reason, "scores": json.dumps(scores)})
+    log.info("model %s %s: %s", version, "promoted" if promote else "refused", reason)
+
+
+def use(store: Store, db_path: Path, version: str) -> None:
+    """Make VERSION the running model (rollback), or `shipped` for the model that came with Liaison."""
+    with store.transaction():
+        if version != SHIPPED:
+            row = store.one("SELECT version FROM models WHERE version = ?", [version])
+            if row is None:
+                raise LiaisonError(f"no model version {version!r} (see `liaison model list`)")
+            if not TextcatClassifier.available(models_dir(db_path) / version):
+                raise LiaisonError(f"model version {version!r} has no files at {models_dir(db_path) / version}")
+        store.conn.execute("UPDATE models SET status = 'retired' WHERE status = 'active'")
+        if version != SHIPPED:
+            store.conn.execute("UPDATE models SET status = 'active' WHERE version = ?", [version])
+
+
+def versions(store: Store) -> list[dict[str, Any]]:
+    return store.all("SELECT version, created_at, status, corrections, reason FROM models ORDER BY created_at")
+
+
+def retrain(store: Store, db_path: Path, *, say: Callable[[str], object] = log.info) -> tuple[str, Verdict]:
+    """Train a candidate on the corpus plus the corrections, judge it against the running model on the
+    held-out corpus split plus a held-out share of the corrections, and promote it only if it is no worse."""
+    from classifiers import learning
+    from classifiers.model import load_corpus, split
+    from classifiers.newest_text import newest_text
+    from inbox import corrections
+
+    found = corrections.training_examples(store)
+    if not found:
+        raise LiaisonError("no corrections recorded yet: nothing to learn from")
+    train_corrections, held_corrections = learning.split_corrections(found)
+    train, held = split(load_corpus())
+    say(f"retraining on {len(train)} corpus examples + {len(train_corrections)} corrections "
+        f"({len(held_corrections)} corrections held out to judge it)")
+    nlp = learning.retrain([(e.subject, newest_text(e.body), e.label) for e in train], train_corrections)
+    version = save_candidate(store, db_path, nlp, corrections=len(found))
+    judged_on = [(e.subject, newest_text(e.body), e.label) for e in held] + held_corrections
+    running = load_active(store, db_path) or TextcatClassifier()
+    verdict = learning.judge(running, TextcatClassifier(models_dir(db_path) / version), judged_on)
+    decide(store, version, promote=verdict.promote, reason="; ".join(verdict.reasons),
+           scores={"running": verdict.running, "candidate": verdict.candidate})
+    return version, verdict
