@@ -11,7 +11,9 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import getaddresses, parseaddr
+from email.header import decode_header, make_header
+from email.utils import getaddresses
+from functools import cached_property
 from typing import Any
 
 import mailparser
@@ -35,6 +37,9 @@ SLIM_ABOVE = 2 * 1024 * 1024  # larger messages lose their attachment payloads b
 _BASE64_RUN = re.compile(rb"^(?:[A-Za-z0-9+/=]{40,998}+\r?\n){800,}+", re.MULTILINE)
 _FILENAME = re.compile(rb'(?:file)?name\*?=\s*"?([^";\r\n]+)', re.IGNORECASE)
 _MSGID = re.compile(r"<[^<>\s]+>")
+#: Headers holding addresses: kept as sent (unfolded), never decoded, so an encoded word cannot forge one.
+ADDRESS_HEADERS = frozenset({"from", "to", "cc", "reply-to", "sender", "return-path"})
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
 
 
 @dataclass
@@ -57,8 +62,8 @@ class ParsedMessage:
     date: datetime | None
     in_reply_to: str
     references: list[str]
-    text: str
-    html: str
+    text: str  # the text/plain part only; empty for HTML-only mail (see body_text)
+    html: str  # the raw HTML part, quotes and all: newest_text cuts its quote blocks before converting
     headers: dict[str, str]
     attachments: list[Attachment] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
@@ -69,6 +74,13 @@ class ParsedMessage:
 
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")
+
+    @cached_property
+    def body_text(self) -> str:
+        """The whole body as plain text: the text part, else the HTML converted (history included)."""
+        if self.text.strip() or not self.html:
+            return self.text
+        return html_to_text(self.html)[:MAX_TEXT]
 
 
 def parse_message(raw: bytes) -> ParsedMessage:
@@ -97,8 +109,6 @@ def _to_parsed(mail: Any, raw: bytes) -> ParsedMessage:
     from_name, from_addr = _sender(message)
     text = "\n".join(part for part in mail.text_plain if part)[:MAX_TEXT]
     html = "\n".join(part for part in mail.text_html if part)[:MAX_TEXT]
-    if not text.strip() and html:
-        text = html_to_text(html)[:MAX_TEXT]
     return ParsedMessage(
         message_id=_message_id(message.get("message-id"), raw),
         from_addr=from_addr,
@@ -111,7 +121,8 @@ def _to_parsed(mail: Any, raw: bytes) -> ParsedMessage:
         references=_MSGID.findall(_header(message, "references"))[-50:],
         text=text,
         html=html,
-        headers={name: _header(message, name) for name in KEPT_HEADERS if message.get(name) is not None},
+        headers={name: _raw_header(message, name) if name in ADDRESS_HEADERS else _header(message, name)
+                 for name in KEPT_HEADERS if message.get(name) is not None},
         attachments=[_attachment(a) for a in mail.attachments],
         defects=sorted(mail.defects_categories),
     )
@@ -154,14 +165,37 @@ def _clean(value: str) -> str:
     return " ".join(value.replace("\x00", " ").split())[:2000]
 
 
+def _raw_header(message: Any, name: str) -> str:
+    """A header as sent, undecoded: unfolded, joined when repeated, on one line."""
+    return _clean(", ".join(_FOLD.sub("", str(value)) for value in message.get_all(name) or []))
+
+
+def _mailboxes(message: Any, name: str) -> list[tuple[str, str]]:
+    """(display name, address) pairs, parsed from the raw header before any decoding.
+
+    Decoding first would let an encoded word carry a comma, an angle bracket, an "@" or a line
+    break into the address grammar: "=?utf-8?q?tom=40brewco.com?= <x@evil.example>" would read
+    as tom@brewco.com. Only the display name is decoded, after the address is known.
+    """
+    pairs = getaddresses([_raw_header(message, name)])
+    return [(_decoded_name(display), addr.strip().lower()) for display, addr in pairs if addr.strip()][:1000]
+
+
+def _decoded_name(value: str) -> str:
+    try:
+        decoded = str(make_header(decode_header(value)))
+    except Exception:  # a broken encoded word: keep it as written
+        decoded = value
+    return _clean(decoded).strip("'\" ")
+
+
 def _sender(message: Any) -> tuple[str, str]:
-    name, addr = parseaddr(_header(message, "from"))
-    return name.strip(), addr.strip().lower()
+    found = _mailboxes(message, "from")
+    return found[0] if found else ("", "")
 
 
 def _addresses(message: Any, name: str) -> list[str]:
-    pairs = getaddresses([_header(message, name)])
-    return [addr.lower() for _, addr in pairs if "@" in addr][:1000]
+    return [addr for _, addr in _mailboxes(message, name) if "@" in addr]
 
 
 def _message_id(value: Any, raw: bytes) -> str:
