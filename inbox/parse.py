@@ -150,14 +150,19 @@ def _without_large_attachments(raw: bytes) -> tuple[bytes, dict[str, int]]:
 
 def _header(message: Any, name: str) -> str:
     """A header as text, decoded, joined when repeated (never raises on odd encodings)."""
-    values = message.get_all(name) or []
-    decoded = []
-    for value in values:
-        try:
-            decoded.append(str(mailparser.utils.decode_header_part(str(value))))
-        except Exception:
-            decoded.append(str(value))
-    return _clean(", ".join(decoded))
+    return _clean(", ".join(_decoded(_FOLD.sub("", value)) for value in _values(message, name)))
+
+
+def _decoded(value: str) -> str:
+    """Encoded words decoded, the spaces between them and plain words kept (RFC 2047)."""
+    try:
+        return str(make_header(decode_header(value)))
+    except Exception:  # an unknown charset, a broken encoded word, 8-bit text beside one
+        pass
+    try:
+        return str(mailparser.utils.decode_header_part(value))  # decodes what it can, part by part
+    except Exception:
+        return value
 
 
 def _clean(value: str) -> str:
@@ -167,7 +172,24 @@ def _clean(value: str) -> str:
 
 def _raw_header(message: Any, name: str) -> str:
     """A header as sent, undecoded: unfolded, joined when repeated, on one line."""
-    return _clean(", ".join(_FOLD.sub("", str(value)) for value in message.get_all(name) or []))
+    return _clean(", ".join(_FOLD.sub("", value) for value in _values(message, name)))
+
+
+def _values(message: Any, name: str) -> list[str]:
+    """Every occurrence of a header as sent, with 8-bit bytes read as UTF-8 (RFC 6532), else Windows-1252."""
+    return [_eight_bit(value) for key, value in message.raw_items() if key.lower() == name]
+
+
+def _eight_bit(value: Any) -> str:
+    if not isinstance(value, str):
+        return str(value)
+    if value.isascii():
+        return value
+    raw = value.encode("utf-8", "surrogateescape")  # the parser kept undecodable bytes as surrogates
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", "replace")
 
 
 def _mailboxes(message: Any, name: str) -> list[tuple[str, str]]:
@@ -182,11 +204,7 @@ def _mailboxes(message: Any, name: str) -> list[tuple[str, str]]:
 
 
 def _decoded_name(value: str) -> str:
-    try:
-        decoded = str(make_header(decode_header(value)))
-    except Exception:  # a broken encoded word: keep it as written
-        decoded = value
-    return _clean(decoded).strip("'\" ")
+    return _clean(_decoded(value)).strip("'\" ")
 
 
 def _sender(message: Any) -> tuple[str, str]:
