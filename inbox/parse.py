@@ -40,6 +40,7 @@ _MSGID = re.compile(r"<[^<>\s]+>")
 #: Headers holding addresses: kept as sent (unfolded), never decoded, so an encoded word cannot forge one.
 ADDRESS_HEADERS = frozenset({"from", "to", "cc", "reply-to", "sender", "return-path"})
 _FOLD = re.compile(r"\r?\n(?=[ \t])")
+MAX_ADDRESS_HEADER = 64 * 1024  # 1,000 recipients fit; parsing stays well under a second on hostile input
 
 
 @dataclass
@@ -165,14 +166,14 @@ def _decoded(value: str) -> str:
         return value
 
 
-def _clean(value: str) -> str:
+def _clean(value: str, *, limit: int = 2000) -> str:
     """One line: CR, LF and NUL folded to spaces (so nothing can smuggle a header through us)."""
-    return " ".join(value.replace("\x00", " ").split())[:2000]
+    return " ".join(value.replace("\x00", " ").split())[:limit]
 
 
-def _raw_header(message: Any, name: str) -> str:
+def _raw_header(message: Any, name: str, *, limit: int = 2000) -> str:
     """A header as sent, undecoded: unfolded, joined when repeated, on one line."""
-    return _clean(", ".join(_FOLD.sub("", value) for value in _values(message, name)))
+    return _clean(", ".join(_FOLD.sub("", value) for value in _values(message, name)), limit=limit)
 
 
 def _values(message: Any, name: str) -> list[str]:
@@ -199,7 +200,10 @@ def _mailboxes(message: Any, name: str) -> list[tuple[str, str]]:
     break into the address grammar: "=?utf-8?q?tom=40brewco.com?= <x@evil.example>" would read
     as tom@brewco.com. Only the display name is decoded, after the address is known.
     """
-    pairs = getaddresses([_raw_header(message, name)])
+    raw = _raw_header(message, name, limit=MAX_ADDRESS_HEADER + 1)
+    if len(raw) > MAX_ADDRESS_HEADER:  # cut between addresses, never inside one (a name may hide the real address)
+        raw = raw[: max(raw.rfind(",", 0, MAX_ADDRESS_HEADER), 0)]
+    pairs = getaddresses([raw])
     return [(_decoded_name(display), addr.strip().lower()) for display, addr in pairs if addr.strip()][:1000]
 
 

@@ -87,3 +87,13 @@ def test_a_name_showing_any_other_address_is_flagged():
     link = link_message(index, sender="billing@evil.example", display_name="accounts@brewco.com",
                         subject="x", thread_of=lambda: None, is_staff=False)
     assert link.account_id is None and "accounts@brewco.com" in (link.suspicious or "")
+
+
+@pytest.mark.parametrize("padding", [3000, 70_000])
+def test_a_long_display_name_never_hides_the_real_address(padding):
+    raw = (b'From: "Tom Hill tom.hill@brewco.com ' + b"x" * padding + b'" <attacker@evil.example>\r\n'
+           b"Message-ID: <long@evil.example>\r\n" + BODY)
+    parsed = parse_message(raw)
+    assert parsed.from_addr in ("attacker@evil.example", ""), parsed.from_addr[:80]
+    if parsed.from_addr:
+        assert "tom.hill@brewco.com" in parsed.from_name
