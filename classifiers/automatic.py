@@ -89,8 +89,8 @@ def _by_content(message: ParsedMessage) -> str | None:
         return "delivery failure subject"
     if _OOO_SUBJECT.match(message.subject):
         return "out-of-office subject"
-    head = message.text[:600]
-    if len(message.text) < 2000 and _OOO_TEXT.search(head) and _OOO_RETURN.search(head):
+    head = message.body_text[:600]
+    if len(message.body_text) < 2000 and _OOO_TEXT.search(head) and _OOO_RETURN.search(head):
         return "out-of-office text"
     if any(_CALENDAR.search(a.content_type) for a in message.attachments) or _CALENDAR.search(
         message.header("content-type")

@@ -25,6 +25,8 @@ FREE_MAIL = frozenset(
 CODE_PATTERN = re.compile(r"\[?\b([A-Z][A-Z0-9]{1,11})-(\d{1,6})\b\]?")
 _CONFUSABLE = str.maketrans({"0": "o", "1": "l", "3": "e", "5": "s", "7": "t", "4": "a", "|": "l", "i": "l"})
 _NAME_SPLIT = re.compile(r"[^a-z0-9]+")
+# Something shaped like an address inside a display name (bounded, linear).
+_ADDRESS_IN_NAME = re.compile(r"[^\s<>()\[\],;:\"'@]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})+", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -138,7 +140,11 @@ def _link_by_sender(index: AccountIndex, sender: str, code: tuple[str, str] | No
 
 
 def _impostor(index: AccountIndex, sender: str, display_name: str) -> str | None:
-    """A lookalike domain, or a display name claiming a known contact from elsewhere."""
+    """A display name showing another address, a lookalike domain, or a name claiming a known contact."""
+    shown = _address_in_name(display_name, sender)
+    if shown:
+        # Mail clients show the name, not the address: "tom@brewco.com <x@evil.example>" reads as Tom.
+        return f"display name {display_name!r} shows {shown}, but the mail is from {sender}"
     domain = domain_of(sender)
     if sender in index.contacts or index.domain_owner(domain):
         return None
@@ -148,6 +154,14 @@ def _impostor(index: AccountIndex, sender: str, display_name: str) -> str | None
     claimed = _claimed_contact(index, display_name)
     if claimed and claimed != sender:
         return f"display name {display_name!r} claims {claimed}"
+    return None
+
+
+def _address_in_name(display_name: str, sender: str) -> str | None:
+    """An address written in the display name that is not the sender's own."""
+    for found in _ADDRESS_IN_NAME.findall(display_name[:2000]):
+        if found.lower() != sender.lower():
+            return found.lower()
     return None
 
 

@@ -1,4 +1,10 @@
-"""Client accounts: import from CSV (idempotent, all or nothing), list, show, export."""
+"""Client accounts: import from CSV (idempotent, all or nothing), list, show, export.
+
+A domain, a contact address or a code belongs to one account: whoever owns it gets that client's
+mail. An import never hands one over silently: a row claiming what another account owns is refused,
+naming the line and the owner, unless the import says to move it (`move=True`, the CLI's --move), or
+the same file gives that other account its new list.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +13,7 @@ import io
 import re
 from collections.abc import Iterable
 from pathlib import Path
-from typing import Any
+from typing import Any, NamedTuple
 
 from inbox.errors import AccountsImportError
 from inbox.store import Store, loads, utcnow
@@ -18,6 +24,14 @@ _EMAIL = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 _DOMAIN = re.compile(r"^(?=.{3,253}$)([a-z0-9]([a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
 _ID = re.compile(r"^[A-Za-z0-9_.-]{1,64}$")
 _CODE = re.compile(r"^[A-Z][A-Z0-9]{1,11}$")
+#: What an account owns, by kind: (name in messages, row key).
+CLAIMS = (("domain", "domains"), ("contact", "contacts"), ("code", "code"))
+
+
+class ImportResult(NamedTuple):
+    added: int
+    updated: int
+    moved: tuple[str, ...] = ()  # one "domain 'x' moved from A to B" per claim taken from another account
 
 
 def read_accounts_csv(path: Path) -> list[dict[str, Any]]:
@@ -33,15 +47,20 @@ def read_accounts_csv(path: Path) -> list[dict[str, Any]]:
     if missing:
         raise AccountsImportError([f"{path}:1: missing column(s): {', '.join(missing)}"])
     rows, problems, seen = [], [], {}
+    claimed: dict[tuple[str, str], tuple[int, str]] = {}  # (kind, value) -> (line, account_id)
     for record in reader:
         line = reader.line_num
         row, errors = _validate(record)
         if row and row["account_id"] in seen:
             errors.append(f"duplicate account_id {row['account_id']!r} (first on line {seen[row['account_id']]})")
+        for kind, value in _claims(row) if row else []:
+            first = claimed.setdefault((kind, value), (line, row["account_id"]))
+            if first[1] != row["account_id"]:
+                errors.append(f"{kind} {value!r} is already given to account {first[1]!r} on line {first[0]}")
         problems += [f"{path}:{line}: {e}" for e in errors]
         if row and not errors:
             seen[row["account_id"]] = line
-            rows.append(row)
+            rows.append({**row, "source": f"{path}:{line}"})
     if problems:
         raise AccountsImportError(problems)
     return rows
@@ -77,20 +96,64 @@ def _split(value: str) -> list[str]:
     return list(dict.fromkeys(part.strip() for part in value.split(";") if part.strip()))
 
 
-def import_accounts(store: Store, rows: Iterable[dict[str, Any]]) -> tuple[int, int]:
-    """Insert or update every row in one transaction; returns (added, updated)."""
+def _claims(row: dict[str, Any]) -> list[tuple[str, str]]:
+    """(kind, value) for every domain, contact and code the row gives its account."""
+    return [(kind, value) for kind, key in CLAIMS
+            for value in (row.get(key) or [] if key != "code" else [row.get("code") or ""]) if value]
+
+
+def import_accounts(store: Store, rows: Iterable[dict[str, Any]], *, move: bool = False) -> ImportResult:
+    """Insert or update every row in one transaction, all or nothing.
+
+    A row claiming a domain, contact or code of an account not in `rows` raises AccountsImportError
+    (one problem per claim, with the row's source line and the owner), unless `move` is set: then the
+    claim is taken from its owner, and ImportResult.moved says so.
+    """
+    rows = list(rows)
     added = updated = 0
     with store.transaction():
+        moved = _take_over(store, rows, move=move)
         for row in rows:
             exists = store.one("SELECT 1 FROM accounts WHERE account_id = ?", [row["account_id"]])
-            values = {**row, "updated_at": utcnow()}
+            values = {key: row[key] for key in (*COLUMNS, "settings") if key in row} | {"updated_at": utcnow()}
             if exists:
                 store.update("accounts", "account_id", row["account_id"], values)
                 updated += 1
             else:
                 store.insert("accounts", values)
                 added += 1
-    return added, updated
+    return ImportResult(added, updated, tuple(moved))
+
+
+def _take_over(store: Store, rows: list[dict[str, Any]], *, move: bool) -> list[str]:
+    """Claims of `rows` that other, existing accounts hold: refused, or (move) taken from them."""
+    incoming = {row["account_id"] for row in rows}
+    others = {a["account_id"]: a for a in list_accounts(store) if a["account_id"] not in incoming}
+    owners = {claim: a["account_id"] for a in others.values() for claim in _claims(a)}
+    problems, moved, losers = [], [], set()
+    for row in rows:
+        for kind, value in _claims(row):
+            owner = owners.get((kind, value))
+            if owner is None:
+                continue
+            if not move:
+                problems.append(f"{row.get('source') or row['account_id']}: {kind} {value!r} belongs to account "
+                                f"{owner!r} ({others[owner]['name']}); to give it to {row['account_id']!r}, "
+                                "import with --move or list that account without it in the same file")
+                continue
+            account = others[owner]
+            key = dict(CLAIMS)[kind]
+            account[key] = "" if kind == "code" else [v for v in account[key] if v != value]
+            moved.append(f"{kind} {value!r} moved from {owner!r} to {row['account_id']!r}")
+            losers.add(owner)
+    if problems:
+        raise AccountsImportError(problems)
+    for owner in sorted(losers):
+        account = others[owner]
+        store.update("accounts", "account_id", owner, {
+            "domains": account["domains"], "contacts": account["contacts"], "code": account["code"],
+            "updated_at": utcnow()})
+    return moved
 
 
 def list_accounts(store: Store) -> list[dict[str, Any]]:

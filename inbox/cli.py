@@ -119,6 +119,8 @@ def build_parser() -> argparse.ArgumentParser:
     sub = accounts.add_subparsers(title="accounts commands", metavar="ACTION")
     imp = _command(sub, "import", "add or update accounts from a CSV file", cmd_accounts_import)
     imp.add_argument("file", type=Path, metavar="FILE.csv")
+    imp.add_argument("--move", action="store_true",
+                     help="let a row take a domain, contact or code that another account holds (it is moved)")
     lst = _command(sub, "list", "list accounts", cmd_accounts_list)
     lst.add_argument("--json", action="store_true")
     show = _command(sub, "show", "one account: contacts, open threads, counts", cmd_accounts_show)
@@ -530,8 +532,10 @@ def cmd_accounts_import(args: argparse.Namespace) -> int:
     from inbox.accounts import import_accounts, read_accounts_csv
 
     rows = read_accounts_csv(args.file)
-    added, updated = import_accounts(_store(), rows)
-    print(f"{added} account(s) added, {updated} updated")
+    result = import_accounts(_store(), rows, move=args.move)
+    for line in result.moved:
+        print(line)
+    print(f"{result.added} account(s) added, {result.updated} updated")
     return 0
 
 

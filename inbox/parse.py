@@ -11,7 +11,9 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from email.utils import getaddresses, parseaddr
+from email.header import decode_header, make_header
+from email.utils import getaddresses
+from functools import cached_property
 from typing import Any
 
 import mailparser
@@ -35,6 +37,10 @@ SLIM_ABOVE = 2 * 1024 * 1024  # larger messages lose their attachment payloads b
 _BASE64_RUN = re.compile(rb"^(?:[A-Za-z0-9+/=]{40,998}+\r?\n){800,}+", re.MULTILINE)
 _FILENAME = re.compile(rb'(?:file)?name\*?=\s*"?([^";\r\n]+)', re.IGNORECASE)
 _MSGID = re.compile(r"<[^<>\s]+>")
+#: Headers holding addresses: kept as sent (unfolded), never decoded, so an encoded word cannot forge one.
+ADDRESS_HEADERS = frozenset({"from", "to", "cc", "reply-to", "sender", "return-path"})
+_FOLD = re.compile(r"\r?\n(?=[ \t])")
+MAX_ADDRESS_HEADER = 64 * 1024  # 1,000 recipients fit; parsing stays well under a second on hostile input
 
 
 @dataclass
@@ -57,8 +63,8 @@ class ParsedMessage:
     date: datetime | None
     in_reply_to: str
     references: list[str]
-    text: str
-    html: str
+    text: str  # the text/plain part only; empty for HTML-only mail (see body_text)
+    html: str  # the raw HTML part, quotes and all: newest_text cuts its quote blocks before converting
     headers: dict[str, str]
     attachments: list[Attachment] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
@@ -69,6 +75,13 @@ class ParsedMessage:
 
     def header(self, name: str) -> str:
         return self.headers.get(name.lower(), "")
+
+    @cached_property
+    def body_text(self) -> str:
+        """The whole body as plain text: the text part, else the HTML converted (history included)."""
+        if self.text.strip() or not self.html:
+            return self.text
+        return html_to_text(self.html)[:MAX_TEXT]
 
 
 def parse_message(raw: bytes) -> ParsedMessage:
@@ -97,8 +110,6 @@ def _to_parsed(mail: Any, raw: bytes) -> ParsedMessage:
     from_name, from_addr = _sender(message)
     text = "\n".join(part for part in mail.text_plain if part)[:MAX_TEXT]
     html = "\n".join(part for part in mail.text_html if part)[:MAX_TEXT]
-    if not text.strip() and html:
-        text = html_to_text(html)[:MAX_TEXT]
     return ParsedMessage(
         message_id=_message_id(message.get("message-id"), raw),
         from_addr=from_addr,
@@ -111,7 +122,8 @@ def _to_parsed(mail: Any, raw: bytes) -> ParsedMessage:
         references=_MSGID.findall(_header(message, "references"))[-50:],
         text=text,
         html=html,
-        headers={name: _header(message, name) for name in KEPT_HEADERS if message.get(name) is not None},
+        headers={name: _raw_header(message, name) if name in ADDRESS_HEADERS else _header(message, name)
+                 for name in KEPT_HEADERS if message.get(name) is not None},
         attachments=[_attachment(a) for a in mail.attachments],
         defects=sorted(mail.defects_categories),
     )
@@ -139,29 +151,73 @@ def _without_large_attachments(raw: bytes) -> tuple[bytes, dict[str, int]]:
 
 def _header(message: Any, name: str) -> str:
     """A header as text, decoded, joined when repeated (never raises on odd encodings)."""
-    values = message.get_all(name) or []
-    decoded = []
-    for value in values:
-        try:
-            decoded.append(str(mailparser.utils.decode_header_part(str(value))))
-        except Exception:
-            decoded.append(str(value))
-    return _clean(", ".join(decoded))
+    return _clean(", ".join(_decoded(_FOLD.sub("", value)) for value in _values(message, name)))
 
 
-def _clean(value: str) -> str:
+def _decoded(value: str) -> str:
+    """Encoded words decoded, the spaces between them and plain words kept (RFC 2047)."""
+    try:
+        return str(make_header(decode_header(value)))
+    except Exception:  # an unknown charset, a broken encoded word, 8-bit text beside one
+        pass
+    try:
+        return str(mailparser.utils.decode_header_part(value))  # decodes what it can, part by part
+    except Exception:
+        return value
+
+
+def _clean(value: str, *, limit: int = 2000) -> str:
     """One line: CR, LF and NUL folded to spaces (so nothing can smuggle a header through us)."""
-    return " ".join(value.replace("\x00", " ").split())[:2000]
+    return " ".join(value.replace("\x00", " ").split())[:limit]
+
+
+def _raw_header(message: Any, name: str, *, limit: int = 2000) -> str:
+    """A header as sent, undecoded: unfolded, joined when repeated, on one line."""
+    return _clean(", ".join(_FOLD.sub("", value) for value in _values(message, name)), limit=limit)
+
+
+def _values(message: Any, name: str) -> list[str]:
+    """Every occurrence of a header as sent, with 8-bit bytes read as UTF-8 (RFC 6532), else Windows-1252."""
+    return [_eight_bit(value) for key, value in message.raw_items() if key.lower() == name]
+
+
+def _eight_bit(value: Any) -> str:
+    if not isinstance(value, str):
+        return str(value)
+    if value.isascii():
+        return value
+    raw = value.encode("utf-8", "surrogateescape")  # the parser kept undecodable bytes as surrogates
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return raw.decode("cp1252", "replace")
+
+
+def _mailboxes(message: Any, name: str) -> list[tuple[str, str]]:
+    """(display name, address) pairs, parsed from the raw header before any decoding.
+
+    Decoding first would let an encoded word carry a comma, an angle bracket, an "@" or a line
+    break into the address grammar: "=?utf-8?q?tom=40brewco.com?= <x@evil.example>" would read
+    as tom@brewco.com. Only the display name is decoded, after the address is known.
+    """
+    raw = _raw_header(message, name, limit=MAX_ADDRESS_HEADER + 1)
+    if len(raw) > MAX_ADDRESS_HEADER:  # cut between addresses, never inside one (a name may hide the real address)
+        raw = raw[: max(raw.rfind(",", 0, MAX_ADDRESS_HEADER), 0)]
+    pairs = getaddresses([raw])
+    return [(_decoded_name(display), addr.strip().lower()) for display, addr in pairs if addr.strip()][:1000]
+
+
+def _decoded_name(value: str) -> str:
+    return _clean(_decoded(value)).strip("'\" ")
 
 
 def _sender(message: Any) -> tuple[str, str]:
-    name, addr = parseaddr(_header(message, "from"))
-    return name.strip(), addr.strip().lower()
+    found = _mailboxes(message, "from")
+    return found[0] if found else ("", "")
 
 
 def _addresses(message: Any, name: str) -> list[str]:
-    pairs = getaddresses([_header(message, name)])
-    return [addr.lower() for _, addr in pairs if "@" in addr][:1000]
+    return [addr for _, addr in _mailboxes(message, name) if "@" in addr]
 
 
 def _message_id(value: Any, raw: bytes) -> str:

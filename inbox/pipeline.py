@@ -275,7 +275,7 @@ class Pipeline:
             "status": "processed", "from_addr": parsed.from_addr, "from_name": parsed.from_name,
             "to_addrs": parsed.to, "cc_addrs": parsed.cc, "subject": parsed.subject,
             "date": parsed.date.isoformat() if parsed.date else None, "in_reply_to": parsed.in_reply_to,
-            "refs": parsed.references, "body_text": parsed.text[:65536], "newest_text": newest,
+            "refs": parsed.references, "body_text": parsed.body_text[:65536], "newest_text": newest,
             "headers": parsed.headers, "attachments": [a.__dict__ for a in parsed.attachments],
             "automatic": automatic, "category": c.category, "needs_review": int(verdict.needs_review),
             "confidence": c.confidence, "class_source": c.source, "class_reasons": list(c.reasons),

@@ -59,7 +59,10 @@ def _one_line(value: str) -> str:
 
 def _set(message: Message, name: str, value: str) -> None:
     value = _one_line(value)
-    message[name] = value if value.isascii() else Header(value, "utf-8").encode()
+    # A Header that knows its field name is folded by the generator after "Name: " at the wire's line
+    # length; a pre-encoded string would start with a fold ("Subject: \r\n =?utf-8?...") and read back
+    # with a leading space.
+    message[name] = value if value.isascii() else Header(value, "utf-8", header_name=name)
 
 
 def _text_part(text: str, subtype: str) -> MIMEText:

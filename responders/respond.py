@@ -21,6 +21,7 @@ from inbox.rules import Rules
 from inbox.store import Store, utcnow
 from responders import outbox
 from responders.compose import build_acknowledgement, build_escalation, new_message_id, valid_address
+from responders.greeting import first_name, greeting
 from responders.routing import Facts, PlannedAction, Route
 from responders.templates import TemplateLibrary
 
@@ -193,6 +194,8 @@ class Responder:
         thread = self.store.one("SELECT chasers FROM threads WHERE id = ?", [thread_id]) if thread_id else None
         category = "needs_review" if facts.needs_review else facts.category
         return {
+            "greeting": greeting(language=override.language or replies.language, tone=override.tone or replies.tone,
+                                 display_name=parsed.from_name, address=parsed.from_addr),
             "client_first_name": first_name(parsed.from_name, parsed.from_addr),
             "client_name": parsed.from_name or parsed.from_addr,
             "client_address": parsed.from_addr,
@@ -233,16 +236,6 @@ def promise_in(promise: str | dict[str, str] | None, language: str) -> str:
     if isinstance(promise, dict):
         return promise.get(language) or promise.get("en") or PROMISES.get(language, PROMISES["en"])
     return promise or PROMISES.get(language, PROMISES["en"])
-
-
-def first_name(display_name: str, address: str) -> str:
-    """'Anna' from 'Anna Berg', 'Berg, Anna' or anna.berg@...; 'there' when nothing fits."""
-    name = display_name.strip().strip("'\"")
-    if "," in name:
-        name = name.split(",", 1)[1].strip()
-    candidate = name.split()[0] if name.split() else address.split("@")[0].split(".")[0]
-    candidate = candidate.strip("'\"()")
-    return candidate.capitalize() if candidate.isalpha() and len(candidate) > 1 else ""
 
 
 def name_from_address(address: str) -> str:

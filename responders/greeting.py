@@ -1,0 +1,63 @@
+"""Greeting: the first line of an acknowledgement, in the reply's language and tone.
+
+A person is greeted by name ("Hi Tom,", "Dear Tom Hill,"); a team writing from a role address
+(ap@, accounts@, billing@, info@ ...) or a sender without a usable name is greeted neutrally
+("Hello,", "Bonjour,"), never by a word of their company's name ("Hi Ledgerly,").
+"""
+
+from __future__ import annotations
+
+import re
+
+#: (informal with a name, informal without one, formal with a full name, formal without one)
+GREETINGS = {
+    "en": ("Hi {first},", "Hello,", "Dear {full},", "Dear Sir or Madam,"),
+    "fr": ("Bonjour {first},", "Bonjour,", "Madame, Monsieur,", "Madame, Monsieur,"),
+    "de": ("Hallo {first},", "Guten Tag,", "Sehr geehrte Damen und Herren,", "Sehr geehrte Damen und Herren,"),
+    "es": ("Hola {first},", "Hola,", "Estimado/a cliente:", "Estimado/a cliente:"),
+    "nl": ("Hallo {first},", "Goedendag,", "Geachte heer/mevrouw,", "Geachte heer/mevrouw,"),
+}
+#: Local parts (or their first word) that name a function, not a person, in the five languages.
+_ROLES = """
+    ap ar accounts account accounting accountspayable payable payables receivable receivables billing bills
+    invoice invoices invoicing finance financial treasury payments payment pay purchasing procurement orders
+    order info information contact contacts hello hi team office admin administration sales support service
+    services help helpdesk marketing media press pr studio design creative hr jobs careers recruiting legal
+    reception enquiries enquiry inquiries inquiry general mail post webmaster operations ops projects
+    compta comptabilite facturation factures achats commandes accueil secretariat direction
+    buchhaltung rechnung rechnungen rechnungswesen einkauf verwaltung zentrale empfang kontakt
+    facturas factura contabilidad compras administracion pedidos
+    administratie facturen factuur boekhouding inkoop crediteuren debiteuren receptie
+"""
+ROLE_WORDS = frozenset(_ROLES.split())
+_WORD = re.compile(r"[^a-z]+")
+
+
+def is_role_address(address: str) -> bool:
+    """Whether the address belongs to a function (ap@, accounts.payable@, billing-eu@) rather than a person."""
+    local = address.split("@", 1)[0].lower()
+    words = [w for w in _WORD.split(local) if w]
+    return not words or "".join(words) in ROLE_WORDS or words[0] in ROLE_WORDS
+
+
+def first_name(display_name: str, address: str) -> str:
+    """'Anna' from 'Anna Berg', 'Berg, Anna' or anna.berg@...; '' for a role address or nothing usable."""
+    if is_role_address(address):
+        return ""
+    name = display_name.strip().strip("'\"")
+    if "," in name:
+        name = name.split(",", 1)[1].strip()
+    candidate = name.split()[0] if name.split() else address.split("@")[0].split(".")[0]
+    candidate = candidate.strip("'\"()")
+    return candidate.capitalize() if candidate.isalpha() and len(candidate) > 1 else ""
+
+
+def greeting(*, language: str, tone: str, display_name: str, address: str) -> str:
+    """The salutation line: by name for a person, neutral for a team or a sender with no usable name."""
+    informal, neutral, formal, formal_neutral = GREETINGS.get(language, GREETINGS["en"])
+    full = " ".join(display_name.strip().strip("'\"").split())
+    if tone == "formal":
+        person = full and "@" not in full and not is_role_address(address)
+        return formal.format(full=full) if person else formal_neutral
+    first = first_name(display_name, address)
+    return informal.format(first=first) if first else neutral

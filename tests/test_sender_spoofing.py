@@ -1,0 +1,99 @@
+"""Addresses come from the raw header: an encoded display name never becomes the sender (issue 12, item 6)."""
+
+from __future__ import annotations
+
+import pytest
+
+from classifiers.linking import Account, AccountIndex, link_message
+from inbox.daemon import Daemon
+from inbox.parse import parse_message
+from inbox.store import Store
+from tests.servers import liaison_settings
+
+ACCOUNTS = ("account_id,name,code,domains,contacts,account_manager\n"
+            "brewco,BrewCo,BREW,brewco.com,tom.hill@brewco.com,anna.berg@agency.example\n")
+BODY = (b"Subject: Invoice 4471 amount wrong\r\nTo: accounts@agency.example\r\n"
+        b"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\n"
+        b"Invoice 4471 charges 12,000 EUR but the quote was 10,000 EUR. Please send a corrected invoice.\r\n")
+SPOOFS = {
+    "encoded address as the name": b"From: =?utf-8?q?tom.hill=40brewco.com?= <attacker@evil.example>\r\n",
+    "encoded name and angle address": b"From: =?utf-8?q?Tom_Hill_=3Ctom.hill=40brewco.com=3E?= "
+                                      b"<attacker@evil.example>\r\n",
+    "encoded comma splits the list": b"From: =?utf-8?q?tom.hill=40brewco.com=2C?= <attacker@evil.example>\r\n",
+    "CRLF inside an encoded name": b"From: =?utf-8?q?Tom_Hill=0D=0AFrom=3A_tom.hill=40brewco.com?= "
+                                   b"<attacker@evil.example>\r\n",
+    "folded, encoded, base64": b"From: =?utf-8?b?dG9tLmhpbGxAYnJld2NvLmNvbQ==?=\r\n <attacker@evil.example>\r\n",
+}
+
+
+@pytest.mark.parametrize("name", list(SPOOFS))
+def test_the_sender_is_the_real_address_and_the_name_is_flagged(name):
+    parsed = parse_message(SPOOFS[name] + b"Message-ID: <s@evil.example>\r\n" + BODY)
+    assert parsed.from_addr == "attacker@evil.example"
+    assert "\n" not in parsed.from_name and "\r" not in parsed.from_name
+    index = AccountIndex.build([Account("brewco", "BrewCo", "BREW", ("brewco.com",), ("tom.hill@brewco.com",),
+                                        "anna.berg@agency.example")])
+    link = link_message(index, sender=parsed.from_addr, display_name=parsed.from_name, subject=parsed.subject,
+                        thread_of=lambda: None, is_staff=False)
+    assert link.account_id is None and link.suspicious and "tom.hill@brewco.com" in link.suspicious
+
+
+def test_encoded_recipients_are_parsed_before_decoding():
+    parsed = parse_message(b"From: Tom Hill <tom.hill@brewco.com>\r\n"
+                           b"To: =?utf-8?q?boss=40agency.example=2C_x?= <accounts@agency.example>\r\n"
+                           b"Cc: =?utf-8?q?a=40b.example?= <c@d.example>,\r\n e@f.example\r\n"
+                           b"Message-ID: <r@brewco.com>\r\n" + BODY.split(b"\r\n", 2)[2])
+    assert parsed.to == ["accounts@agency.example"]
+    assert parsed.cc == ["c@d.example", "e@f.example"]
+
+
+def test_an_encoded_display_name_is_still_decoded_for_people():
+    parsed = parse_message(b"From: =?utf-8?b?SsO2cmc=?= Berg <Joerg@Brewco.com>\r\nMessage-ID: <n@brewco.com>\r\n"
+                           + BODY)
+    assert (parsed.from_name, parsed.from_addr) == ("Jörg Berg", "joerg@brewco.com")
+
+
+def test_a_name_showing_the_senders_own_address_is_not_flagged():
+    index = AccountIndex.build([Account("brewco", "BrewCo", "BREW", ("brewco.com",), (), "anna@agency.example")])
+    link = link_message(index, sender="tom.hill@brewco.com", display_name="Tom.Hill@brewco.com",
+                        subject="x", thread_of=lambda: None, is_staff=False)
+    assert (link.account_id, link.suspicious) == ("brewco", None)
+
+
+@pytest.mark.parametrize("name", ["encoded address as the name", "CRLF inside an encoded name"])
+def test_a_spoofed_contact_is_not_linked_not_acknowledged_and_escalated_with_a_warning(
+        tmp_path, dovecot, smtp_server, name):
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    dovecot.append(SPOOFS[name] + b"Message-ID: <spoof@evil.example>\r\n" + BODY)
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    row = store.one("SELECT from_addr, account_id, link_reason, suspicious FROM messages")
+    store.close()
+    assert row["from_addr"] == "attacker@evil.example"
+    assert row["account_id"] is None and row["link_reason"] != "contact"
+    assert row["suspicious"] and "tom.hill@brewco.com" in row["suspicious"]
+    sent = smtp_server.parsed()
+    assert not [m for m in sent if m["Auto-Submitted"] == "auto-replied"], "the impostor is never answered"
+    assert not [m for m in sent if "tom.hill@brewco.com" in str(m["To"]) or "attacker" in str(m["To"])]
+    escalations = [m for m in sent if m["Auto-Submitted"] == "auto-generated"]
+    assert escalations, "a human is told"
+    assert "finance@agency.example" not in " ".join(str(m["To"]) for m in escalations)
+    warning = escalations[0].get_body(("plain",)).get_content()
+    assert "attacker@evil.example" in warning and "tom.hill@brewco.com" in warning
+
+
+def test_a_name_showing_any_other_address_is_flagged():
+    index = AccountIndex.build([Account("brewco", "BrewCo", "BREW", ("brewco.com",), (), "anna@agency.example")])
+    link = link_message(index, sender="billing@evil.example", display_name="accounts@brewco.com",
+                        subject="x", thread_of=lambda: None, is_staff=False)
+    assert link.account_id is None and "accounts@brewco.com" in (link.suspicious or "")
+
+
+@pytest.mark.parametrize("padding", [3000, 70_000])
+def test_a_long_display_name_never_hides_the_real_address(padding):
+    raw = (b'From: "Tom Hill tom.hill@brewco.com ' + b"x" * padding + b'" <attacker@evil.example>\r\n'
+           b"Message-ID: <long@evil.example>\r\n" + BODY)
+    parsed = parse_message(raw)
+    assert parsed.from_addr in ("attacker@evil.example", ""), parsed.from_addr[:80]
+    if parsed.from_addr:
+        assert "tom.hill@brewco.com" in parsed.from_name
