@@ -15,6 +15,7 @@ from inbox.daemon import Daemon
 from inbox.errors import RulesError
 from inbox.rules import parse_rules
 from inbox.store import Store
+from responders.greeting import greeting
 from responders.templates import LANGUAGES, TemplateLibrary
 from tests.servers import liaison_settings
 
@@ -111,7 +112,8 @@ def test_the_neutral_acknowledgement_names_subject_manager_and_promise_and_claim
     context = {"client_first_name": "Tom", "client_name": "Tom Hill", "subject": "Spring campaign",
                "job_ref": "", "account_manager_name": "Anna Berg", "promise": "PROMISE", "signature": "SIG",
                "agency_address": "accounts@agency.example", "tone": tone, "language": language,
-               "title": "Spring campaign"}
+               "title": "Spring campaign",
+               "greeting": greeting(language=language, tone=tone, display_name="Tom Hill", address="tom@brewco.com")}
     text, html = TemplateLibrary().render("ack_neutral", language, context)
     for part in (text, html):
         assert "Spring campaign" in part and "Anna Berg" in part and "PROMISE" in part
