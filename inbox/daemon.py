@@ -19,6 +19,7 @@ from typing import Any
 from inbox.config import Settings
 from inbox.errors import MailboxCommandError, MailboxError, RulesError
 from inbox.imap_source import ImapSource
+from inbox.notify import Notifier, StatusFile, rules_version
 from inbox.oauth import AuthRevoked, TokenManager, provider_for
 from inbox.pipeline import Outcome, Pipeline, Position
 from inbox.progress import Progress
@@ -66,6 +67,8 @@ class Daemon:
         self.reload_requested = False
         self.stats = RunStats()
         self._summary_checked = 0.0
+        self.notifier = Notifier()
+        self.status = StatusFile(settings.db_path)
 
     # -- modes ----------------------------------------------------------------------------
 
@@ -84,6 +87,7 @@ class Daemon:
         self._install_signals()
         outbox.recover(self.store)
         log.info("liaison running (rules %s, mode %s)", self.settings.rules_path, self._mode())
+        self.status.record(mode=self._mode(), rules=rules_version(self.rules))
         backoff = BACKOFF_START
         while not self.stopping:
             try:
@@ -91,14 +95,20 @@ class Daemon:
                     self.source.connect()
                     backoff = BACKOFF_START
                     self._mailbox_resumed()
+                    self.notifier.ready(f"watching {self.settings.folder}")
                 self._cycle()
+                if self.source.client is not None:  # a turn completed on a live connection: tell the watchdog
+                    self.notifier.ping()
+                    self.status.record(last_fetch=utcnow(), imap_error=None)
             except AuthRevoked as exc:
                 self._mailbox_stopped(exc)
             except MailboxError as exc:
+                self.status.record(imap_error=str(exc), imap_error_at=utcnow())
                 self.source.close()
                 log.warning("%s; reconnecting in %.0fs", exc, backoff)
                 self._sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_CAP)
+        self.notifier.stopping()
         self.close()
         log.info("liaison stopped")
         return self.stats
@@ -114,6 +124,7 @@ class Daemon:
             log.error("mailbox %s stopped: %s", self.settings.imap.user if self.settings.imap else "?", exc)
             self.mailbox_stopped = True
         self.source.close()
+        self.notifier.ping()  # stopped on purpose and alerted: a restart would not sign it in again
         self._maybe_reload()
         self._plan_summaries()
         self._flush()
@@ -151,6 +162,7 @@ class Daemon:
         for uid, raw, arrived in self.source.fetch(uids):
             outcome = self.pipeline.ingest(raw, Position(folder, self.source.uidvalidity, uid, arrived))
             self._count(outcome)
+            self.notifier.ping()  # a long backlog is progress, not a stall
             progress.advance()
             if self.stopping:
                 break
@@ -209,10 +221,14 @@ class Daemon:
             log.info("planned %d daily summary(ies)", planned)
 
     def _flush(self) -> None:
-        result = outbox.flush(self.store, self.transport, stop=lambda: self.stopping,
+        result = outbox.flush(self.store, self.transport, stop=self._flush_should_stop,
                               retry_after=self.settings.retry_after)
         self.stats.sent += result.sent
         self.stats.failed += result.failed
+
+    def _flush_should_stop(self) -> bool:
+        self.notifier.ping()  # a slow SMTP server sending one by one is progress, not a stall
+        return self.stopping
 
     def _apply_imap_actions(self) -> None:
         """Keywords and moves the rules asked for, each recorded when done."""
@@ -265,6 +281,7 @@ class Daemon:
         self.pipeline.set_rules(rules)
         self.transport.close()
         self.transport = self._transport()
+        self.status.record(rules=rules_version(rules))
         log.info("rules reloaded from %s (%d rules, mode %s)", self.settings.rules_path,
                  len(rules.spec.rules), self._mode())
 
@@ -290,7 +307,7 @@ class Daemon:
             for r, _ in summary.recipients(self.store, self.rules))
 
     def _wait_seconds(self) -> float:
-        return self.settings.poll_interval if not self.source.has_idle else 25 * 60
+        return self.notifier.longest_wait(self.settings.poll_interval if not self.source.has_idle else 25 * 60)
 
     def _install_signals(self) -> None:
         def stop(signum: int, _frame: Any) -> None:
