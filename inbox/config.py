@@ -178,10 +178,11 @@ def _as_text(value: object) -> str:
 
 
 def _optional_server(values: dict[str, str], kind: str) -> ServerSettings | None:
-    return _server(values, kind) if values.get(f"{kind}_host") else None
+    # A command that does not talk to the server runs before the password is in place (right after `init`).
+    return _server(values, kind, need_password=False) if values.get(f"{kind}_host") else None
 
 
-def _server(values: dict[str, str], kind: str) -> ServerSettings:
+def _server(values: dict[str, str], kind: str, *, need_password: bool = True) -> ServerSettings:
     host = values.get(f"{kind}_host", "")
     if not host:
         raise ConfigError(f"LIAISON_{kind.upper()}_HOST", "is required")
@@ -196,7 +197,7 @@ def _server(values: dict[str, str], kind: str) -> ServerSettings:
         raise ConfigError(f"LIAISON_{kind.upper()}_AUTH", "must be password or oauth2")
     if kind == "imap" and not user:
         raise ConfigError("LIAISON_IMAP_USER", "is required")
-    if kind == "imap" and auth == "password" and not password:
+    if kind == "imap" and auth == "password" and not password and need_password:
         raise ConfigError("LIAISON_IMAP_PASSWORD", "is required (or set LIAISON_IMAP_AUTH=oauth2)")
     if auth == "oauth2" and not user:
         raise ConfigError(f"LIAISON_{kind.upper()}_USER", "is required with oauth2")

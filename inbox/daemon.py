@@ -88,6 +88,7 @@ class Daemon:
         outbox.recover(self.store)
         log.info("liaison running (rules %s, mode %s)", self.settings.rules_path, self._mode())
         self.status.record(mode=self._mode(), rules=rules_version(self.rules))
+        self.notifier.ready(f"watching {self.settings.folder}")  # configured; the watchdog judges the connection
         backoff = BACKOFF_START
         while not self.stopping:
             try:
@@ -95,7 +96,6 @@ class Daemon:
                     self.source.connect()
                     backoff = BACKOFF_START
                     self._mailbox_resumed()
-                    self.notifier.ready(f"watching {self.settings.folder}")
                 self._cycle()
                 if self.source.client is not None:  # a turn completed on a live connection: tell the watchdog
                     self.notifier.ping()
