@@ -350,8 +350,8 @@ def cmd_demo(args: argparse.Namespace) -> int:
     from inbox.rules import default_rules_path
 
     logging.getLogger().setLevel(logging.WARNING)  # the table is the output; decisions are in it
-    print(f"liaison demo: using the shipped rules ({default_rules_path()})", file=sys.stderr)
     run_demo(args.out, sys.stdout)
+    print(f"Rules: the shipped rules ({default_rules_path()}); `liaison init` writes a copy to edit")
     return 0
 
 

@@ -97,9 +97,6 @@ class Daemon:
                     backoff = BACKOFF_START
                     self._mailbox_resumed()
                 self._cycle()
-                if self.source.client is not None:  # a turn completed on a live connection: tell the watchdog
-                    self.notifier.ping()
-                    self.status.record(last_fetch=utcnow(), imap_error=None)
             except AuthRevoked as exc:
                 self._mailbox_stopped(exc)
             except MailboxError as exc:
@@ -143,9 +140,16 @@ class Daemon:
         self._refresh_threads()
         self._plan_summaries()
         self._flush()
+        self._turn_done()
         if self.stopping:
             return
         self.source.wait(self._wait_seconds(), self._should_wake)
+
+    def _turn_done(self) -> None:
+        """A turn that talked to the IMAP server without error: the loop is alive; tell systemd's watchdog."""
+        if self.source.client is not None:
+            self.notifier.ping()
+            self.status.record(last_fetch=utcnow(), imap_error=None)
 
     def _ingest(self, *, show_progress: bool = False) -> None:
         folder = self.settings.folder

@@ -112,8 +112,9 @@ def test_classify_from_an_unrelated_folder_uses_the_shipped_rules_and_says_so(tm
 
 
 def test_run_without_a_rules_file_refuses_naming_init(tmp_path):
-    result = liaison("run", "--once", cwd=tmp_path, env={"LIAISON_IMAP_HOST": "127.0.0.1", "LIAISON_IMAP_USER": "u",
-                                                         "LIAISON_IMAP_PASSWORD": "p", "LIAISON_SMTP_HOST": "127.0.0.1"})
+    servers = {"LIAISON_IMAP_HOST": "127.0.0.1", "LIAISON_IMAP_USER": "u", "LIAISON_IMAP_PASSWORD": "p",
+               "LIAISON_SMTP_HOST": "127.0.0.1"}
+    result = liaison("run", "--once", cwd=tmp_path, env=servers)
     assert result.returncode == 2
     assert len(result.stderr.strip().splitlines()) == 1
     assert "liaison init" in result.stderr
