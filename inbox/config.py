@@ -104,7 +104,7 @@ def find_config(env: Mapping[str, str]) -> Path | None:
     """The config file to read: LIAISON_CONFIG (must exist), else the first of the usual places that exists."""
     named = env.get("LIAISON_CONFIG", "")
     if named:
-        return Path(named)
+        return Path(named).absolute()
     xdg = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME") or Path.home()) / ".config")
     for candidate in (Path("liaison.toml"), Path(xdg) / "liaison" / "liaison.toml", SYSTEM_CONFIG):
         if candidate.is_file():

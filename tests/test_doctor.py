@@ -191,3 +191,17 @@ def test_doctor_reports_a_missing_secret_as_a_failed_check_pointing_at_the_env_f
     assert result.returncode == 1
     assert checks(result.stdout) == {"config file": "✓", "settings": "✗"}
     assert "LIAISON_IMAP_PASSWORD" in result.stdout and "env file" in result.stdout
+
+
+def test_doctor_fails_a_template_that_cannot_render(configured, dovecot, delivering_smtp):
+    (configured / "mine" / "en").mkdir(parents=True)
+    for suffix in ("txt", "html"):
+        (configured / "mine" / "en" / f"ack_billing_issue.{suffix}").write_text("Hello {% if client %}\n")
+    rules = configured / "rules.yaml"
+    rules.write_text("templates: mine\n" + rules.read_text())
+    result = liaison("doctor", cwd=configured, env=server_env(dovecot, delivering_smtp))
+    assert result.returncode == 1
+    found = checks(result.stdout)
+    assert found["rules"] == "✓" and found["templates"] == "✗", result.stdout
+    assert [name for name, mark in found.items() if mark == "✗"] == ["templates"]
+    assert f"{configured / 'mine' / 'en' / 'ack_billing_issue.html'}:1: " in result.stdout
