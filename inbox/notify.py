@@ -84,6 +84,8 @@ class StatusFile:
 
     def record(self, **values: Any) -> None:
         self.data.update(values, updated_at=utcnow())
+        if self.path.name.startswith(":memory:"):
+            return  # a throw-away database has no daemon to report on
         temporary = self.path.with_name(self.path.name + ".tmp")
         try:
             temporary.write_text(json.dumps(self.data, ensure_ascii=False, default=str), encoding="utf-8")
