@@ -205,3 +205,25 @@ def test_doctor_fails_a_template_that_cannot_render(configured, dovecot, deliver
     assert found["rules"] == "✓" and found["templates"] == "✗", result.stdout
     assert [name for name, mark in found.items() if mark == "✗"] == ["templates"]
     assert f"{configured / 'mine' / 'en' / 'ack_billing_issue.html'}:1: " in result.stdout
+
+
+def test_doctor_verifies_certificates_and_says_how_to_trust_a_self_signed_one(configured):
+    from tests.servers import DovecotServer
+
+    imap = DovecotServer(tls=True).start()
+    smtp = SMTPServer(auth=SMTP_LOGIN, tls=True).start()
+    try:
+        env = {**server_env(imap, smtp), "LIAISON_IMAP_PORT": str(imap.ssl_port), "LIAISON_IMAP_SECURITY": "ssl",
+               "LIAISON_SMTP_SECURITY": "starttls"}
+        result = liaison("doctor", cwd=configured, env=env)
+        found = checks(result.stdout)
+        assert (found["IMAP TLS"], found["SMTP TLS"]) == ("✗", "✗"), result.stdout
+        assert result.stdout.count("LIAISON_IMAP_TLS_VERIFY=false only for a self-signed one you trust") == 1
+        assert result.stdout.count("LIAISON_SMTP_TLS_VERIFY=false only for a self-signed one you trust") == 1
+        trusted = liaison("doctor", cwd=configured, env={**env, "LIAISON_IMAP_TLS_VERIFY": "false",
+                                                         "LIAISON_SMTP_TLS_VERIFY": "false"})
+        assert trusted.returncode == 0, trusted.stdout
+        assert "certificate NOT verified" in trusted.stdout
+    finally:
+        imap.cleanup()
+        smtp.cleanup()
