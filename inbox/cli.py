@@ -1,7 +1,8 @@
 """The `liaison` command: a thin layer that turns library errors into clean messages.
 
-Exit codes: 0 success, 1 a problem with input (rules, accounts, files), 2 a missing or
-invalid setting, 130 interrupted.
+Exit codes: 0 success, 1 a problem with input (rules, accounts, files) or a failed check,
+2 a missing or invalid setting, 130 interrupted. Every error is one line (or one line per
+problem, with its position); `describe_error` is the one place that words them.
 """
 
 from __future__ import annotations
@@ -10,6 +11,7 @@ import argparse
 import json
 import logging
 import os
+import sqlite3
 import sys
 from collections.abc import Callable, Sequence
 from pathlib import Path
@@ -31,19 +33,32 @@ def main(argv: Sequence[str] | None = None) -> int:
     from inbox.logs import setup_logging
 
     setup_logging(level=args.log_level, fmt=args.log_format, secrets=environment_secrets())
+    if args.config is not None:
+        os.environ["LIAISON_CONFIG"] = str(args.config)  # first in the search order; subprocesses see it too
     try:
         return int(args.handler(args) or 0)
-    except ConfigError as exc:
-        print(f"liaison: configuration error: {exc}", file=sys.stderr)
-        return 2
-    except (RulesError, AccountsImportError) as exc:
-        print("\n".join(exc.problems), file=sys.stderr)
-        return 1
-    except LiaisonError as exc:
-        print(f"liaison: {exc}", file=sys.stderr)
-        return 1
     except KeyboardInterrupt:
         return 130
+    except (LiaisonError, OSError, sqlite3.Error) as exc:
+        message, code = describe_error(exc)
+        print(message, file=sys.stderr)
+        return code
+
+
+def describe_error(exc: BaseException) -> tuple[str, int]:
+    """(what to print, exit code) for an error a user can cause: a setting, a file, a folder, a permission."""
+    if isinstance(exc, ConfigError):
+        return f"liaison: configuration error: {exc}", 2
+    if isinstance(exc, RulesError | AccountsImportError):
+        return "\n".join(exc.problems), 1
+    if isinstance(exc, LiaisonError):
+        return f"liaison: {exc}", 1
+    if isinstance(exc, OSError) and exc.filename is not None:
+        target = f"{exc.filename} -> {exc.filename2}" if exc.filename2 else str(exc.filename)
+        return f"liaison: {target}: {exc.strerror or exc}", 1
+    if isinstance(exc, OSError):
+        return f"liaison: {exc.strerror or exc}", 1
+    return f"liaison: database error: {exc}", 1
 
 
 def environment_secrets() -> list[str]:
@@ -58,7 +73,26 @@ def build_parser() -> argparse.ArgumentParser:
     parser.add_argument("--log-level", default="INFO", choices=["DEBUG", "INFO", "WARNING", "ERROR"])
     parser.add_argument("--log-format", default="text", choices=["text", "json"],
                         help="json: one JSON object per line, for log shippers")
+    parser.add_argument("--config", type=Path, default=None, metavar="FILE",
+                        help="the config file (else LIAISON_CONFIG, ./liaison.toml, "
+                             "$XDG_CONFIG_HOME/liaison/liaison.toml, /etc/liaison/liaison.toml)")
     commands = parser.add_subparsers(title="commands", metavar="COMMAND")
+
+    init = _command(commands, "init", "write a starting liaison.toml, rules.yaml, accounts.csv and liaison.env",
+                    cmd_init)
+    init.add_argument("directory", type=Path, nargs="?", default=Path("."), metavar="DIR",
+                      help="where to write them (default: here); existing files are kept")
+    init.add_argument("--db", default="liaison.db", metavar="PATH",
+                      help="the database path to write in liaison.toml (relative to DIR)")
+
+    doctor = _command(commands, "doctor", "check settings, rules, database, IMAP and SMTP: ✓ or ✗ with the fix",
+                      cmd_doctor)
+    doctor.add_argument("--send-test", action="store_true",
+                        help="also send one message to the shared inbox and wait to see it arrive over IMAP")
+    doctor.add_argument("--wait", type=_seconds, default=120.0, metavar="SECONDS",
+                        help="how long --send-test waits for the message (default 120)")
+
+    _command(commands, "status", "what the running daemon last did: fetch, send, queue, failures, rules", cmd_status)
 
     run = _command(commands, "run", "watch the inbox and handle mail (foreground daemon)", cmd_run)
     run.add_argument("--once", action="store_true", help="process everything new, send what is due, exit")
@@ -75,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
 
     train = _command(commands, "train", "rebuild the shipped classifier from the labelled corpus", cmd_train)
     train.add_argument("--out", type=Path, default=None, help="model folder (default: the shipped one)")
-    train.add_argument("--epochs", type=int, default=None)
+    train.add_argument("--epochs", type=_positive, default=None)
     train.add_argument("--with-corrections", action="store_true",
                        help="retrain on the corpus plus the recorded corrections; promoted only if no worse")
 
@@ -95,7 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     test.add_argument("--rules", type=Path, default=None, metavar="FILE")
     replay = _command(rsub, "replay", "run new rules over stored mail and show what would change", cmd_rules_replay)
     replay.add_argument("file", type=Path, metavar="NEW_RULES.yaml")
-    replay.add_argument("--days", type=int, default=7)
+    replay.add_argument("--days", type=_days, default=7)
     cli_learning.register_rules(rsub, _command)
 
     summary = _command(commands, "summary", "preview or send the daily triage summary", cmd_summary)
@@ -137,18 +171,98 @@ def _command(commands: Any, name: str, help_text: str, handler: Command) -> argp
     return parser
 
 
+def _bounded(kind: type, low: float, high: float, what: str) -> Callable[[str], Any]:
+    def parse(value: str) -> Any:
+        try:
+            number = kind(value)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"not a number: {value!r}") from None
+        if not low <= number <= high:  # also refuses nan
+            raise argparse.ArgumentTypeError(f"{what} must be between {low:g} and {high:g}, not {value!r}")
+        return number
+
+    return parse
+
+
+_days = _bounded(int, 1, 36500, "days")
+_positive = _bounded(int, 1, 10000, "the number")
+_seconds = _bounded(float, 1, 3600, "seconds")
+
+
+# -- settings, rules and the database, as every command opens them ----------------------------
+
+
+def _checked_rules(settings: Any, path: Path | None = None) -> Any:
+    """The rules a command runs with: `path`, else the configured file, else (saying so) the shipped rules."""
+    from inbox.daemon import load_checked_rules
+
+    if path is None and settings.rules_shipped:
+        print(f"liaison: no rules.yaml here or next to a config file: using the shipped rules "
+              f"({settings.rules_path}); `liaison init` writes one to edit", file=sys.stderr)
+    return load_checked_rules(path or settings.rules_path)
+
+
+def _open_store(path: Path) -> Any:
+    from inbox.store import Store
+
+    try:
+        return Store(path)
+    except sqlite3.Error as exc:
+        raise LiaisonError(f"cannot open the database {path}: {exc} (LIAISON_DB, or db in the config file)") from None
+
+
 # -- commands ------------------------------------------------------------------------------
+
+
+def cmd_init(args: argparse.Namespace) -> int:
+    from inbox.config import SYSTEM_CONFIG
+    from inbox.init import init_config, next_steps
+
+    for written in init_config(args.directory, db=args.db):
+        print(f"{'wrote' if written.created else 'kept (already there)'} {written.path}")
+    print("next:")
+    for step in next_steps(args.directory):
+        print(f"  {step}")
+    toml = (args.directory / "liaison.toml").resolve()
+    if toml.parent != Path.cwd().resolve() and toml != SYSTEM_CONFIG:
+        print(f"  Liaison finds this config when run from {args.directory}, or anywhere with "
+              f"LIAISON_CONFIG={toml} (or --config)")
+    return 0
+
+
+def cmd_doctor(args: argparse.Namespace) -> int:
+    from inbox.doctor import format_check, run_doctor
+
+    report = run_doctor(send_test=args.send_test, wait_seconds=args.wait,
+                        emit=lambda check: print(format_check(check), flush=True))
+    failed = sum(not c.ok for c in report.checks)
+    print("all checks passed" if report.ok else f"{failed} check(s) failed")
+    return 0 if report.ok else 1
+
+
+def cmd_status(args: argparse.Namespace) -> int:
+    from inbox.config import load_settings
+    from inbox.status import daemon_status
+
+    settings = load_settings()
+    if not settings.db_path.exists():
+        raise LiaisonError(f"no database at {settings.db_path}: the daemon has not run with this configuration")
+    print(daemon_status(settings, _open_store(settings.db_path)))
+    return 0
+
 
 
 def cmd_run(args: argparse.Namespace) -> int:
     from inbox.config import load_settings
     from inbox.daemon import Daemon
-    from inbox.store import Store
 
     settings = load_settings(need_imap=True, need_smtp=not args.dry_run)
+    if settings.rules_shipped:
+        raise ConfigError("LIAISON_RULES", "no rules.yaml here or next to a config file: run `liaison init` "
+                          "to write one (and a liaison.toml), or name one with LIAISON_RULES")
     if args.dry_run:
         return _dry_run(args, settings)
-    daemon = Daemon(settings, Store(settings.db_path), dry_run=args.dry_run, shadow_dir=args.shadow_dir)
+    daemon = Daemon(settings, _open_store(settings.db_path), dry_run=args.dry_run, shadow_dir=args.shadow_dir)
     return _run(daemon, once=args.once)
 
 
@@ -202,11 +316,10 @@ def _copy_database(source: Path, target: Path) -> Path:
 
 def cmd_classify(args: argparse.Namespace) -> int:
     from inbox.config import load_settings
-    from inbox.daemon import load_checked_rules
     from inbox.scratch import scratch_pipeline
 
     settings = load_settings()
-    pipeline = scratch_pipeline(settings, load_checked_rules(settings.rules_path), accounts_db=settings.db_path)
+    pipeline = scratch_pipeline(settings, _checked_rules(settings), accounts_db=settings.db_path)
     status = 0
     for path in args.files:
         try:
@@ -285,9 +398,11 @@ def _explain_text(r: dict[str, Any]) -> str:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from inbox.demo import run_demo
+    from inbox.rules import default_rules_path
 
     logging.getLogger().setLevel(logging.WARNING)  # the table is the output; decisions are in it
     run_demo(args.out, sys.stdout)
+    print(f"Rules: the shipped rules ({default_rules_path()}); `liaison init` writes a copy to edit")
     return 0
 
 
@@ -332,6 +447,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
         raise LiaisonError("give either DIR or --held-out")
     settings = load_settings({"LIAISON_ADDRESS": "accounts@agency.example",
                               "LIAISON_AGENCY_DOMAINS": "agency.example"})
+    print(f"liaison eval: scoring with the shipped rules ({default_rules_path()})", file=sys.stderr)
     rules = load_checked_rules(default_rules_path())
     with tempfile.TemporaryDirectory(prefix="liaison-eval-") as scratch:
         directory = args.directory
@@ -374,6 +490,9 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
     from responders.templates import TemplateLibrary
 
     settings = load_settings()
+    if args.file is None and settings.rules_shipped:
+        print("liaison: no rules.yaml here or next to a config file: checking the shipped rules; "
+              "`liaison init` writes one to edit", file=sys.stderr)
     path = args.file or settings.rules_path
     first = load_rules(path)
     rules = load_rules(path, template_names=TemplateLibrary(first.template_dir).names(),
@@ -384,11 +503,10 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
 
 def cmd_rules_test(args: argparse.Namespace) -> int:
     from inbox.config import load_settings
-    from inbox.daemon import load_checked_rules
     from inbox.scratch import scratch_pipeline
 
     settings = load_settings()
-    rules = load_checked_rules(args.rules or settings.rules_path)
+    rules = _checked_rules(settings, args.rules)
     pipeline = scratch_pipeline(settings, rules, accounts_db=settings.db_path)
     try:
         raw = args.message.read_bytes()
@@ -432,7 +550,7 @@ def cmd_rules_replay(args: argparse.Namespace) -> int:
     settings = load_settings()
     if not settings.db_path.exists():
         raise LiaisonError(f"no database at {settings.db_path}: nothing stored to replay")
-    current = load_checked_rules(settings.rules_path)
+    current = _checked_rules(settings)
     new = load_checked_rules(args.file)
     changes, total = replay(settings, current, new, days=args.days)
     for change in changes:
@@ -456,14 +574,12 @@ def cmd_summary(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from inbox.config import load_settings
-    from inbox.daemon import load_checked_rules
-    from inbox.store import Store
     from responders import summary
     from responders.templates import TemplateLibrary
 
     settings = load_settings(need_smtp=args.send)
-    rules = load_checked_rules(settings.rules_path)
-    store = Store(settings.db_path)
+    rules = _checked_rules(settings)
+    store = _open_store(settings.db_path)
     templates = TemplateLibrary(rules.template_dir)
     if args.preview:
         recipient = args.recipient or summary.team_lead_address(rules) or settings.address
@@ -490,14 +606,13 @@ def cmd_auth_login(args: argparse.Namespace) -> int:
     from inbox.config import load_settings
     from inbox.daemon import token_manager
     from inbox.oauth import interactive_login
-    from inbox.store import Store
 
     env = dict(os.environ)
     if args.provider:
         env["LIAISON_OAUTH_PROVIDER"] = args.provider
     env.setdefault("LIAISON_IMAP_AUTH", "oauth2")
     settings = load_settings(env)
-    manager = token_manager(Store(settings.db_path), settings)
+    manager = token_manager(_open_store(settings.db_path), settings)
     if manager is None:
         raise LiaisonError("set LIAISON_IMAP_AUTH or LIAISON_SMTP_AUTH to oauth2")
     if args.refresh_token_stdin:
@@ -523,9 +638,8 @@ def cmd_auth_status(args: argparse.Namespace) -> int:
 
 def _store() -> Any:
     from inbox.config import load_settings
-    from inbox.store import Store
 
-    return Store(load_settings().db_path)
+    return _open_store(load_settings().db_path)
 
 
 def cmd_accounts_import(args: argparse.Namespace) -> int:

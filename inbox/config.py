@@ -2,10 +2,16 @@
 
 Environment variables win over the file. Secrets (passwords) are read from the
 environment only, so they never sit in a file that gets copied around.
+
+The config file is found in one way, first match wins: `--config` (which the CLI puts in
+LIAISON_CONFIG), LIAISON_CONFIG, ./liaison.toml, $XDG_CONFIG_HOME/liaison/liaison.toml,
+/etc/liaison/liaison.toml. `rules` and `db` in the file, and their defaults, are relative
+to the file's folder, so the daemon finds them whatever its working directory.
 """
 
 from __future__ import annotations
 
+import math
 import os
 import re
 import tomllib
@@ -22,6 +28,10 @@ DEFAULT_PORTS = {
     "smtp": {"ssl": 465, "starttls": 587, "none": 25},
 }
 SECRET_KEYS = ("imap_password", "smtp_password", "oauth_client_secret")
+SYSTEM_CONFIG = Path("/etc/liaison/liaison.toml")
+# (lowest, highest) accepted for each number; beyond them a value is a typo or an attack, not a wish.
+POLL_INTERVAL_RANGE = (1.0, 3600.0)
+RETRY_SECONDS_RANGE = (1.0, 86400.0)
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 
 
@@ -58,6 +68,8 @@ class Settings:
     poll_interval: float = 60.0
     retry_after: float = 30.0  # first SMTP retry; doubles each time, capped at an hour
     oauth: OAuthSettings | None = None
+    config_path: Path | None = None  # the config file found, if any
+    rules_shipped: bool = False  # no rules file where one was looked for: the packaged rules stand in
 
 
 def load_settings(
@@ -71,32 +83,79 @@ def load_settings(
     own_domain = address.rsplit("@", 1)[1].lower()
     if own_domain not in domains:
         domains = (*domains, own_domain)
+    rules_path, rules_shipped = _rules_path(values)
     return Settings(
         address=address,
         agency_domains=domains,
-        db_path=Path(values.get("db", "liaison.db")),
-        rules_path=Path(values.get("rules", "rules.yaml")),
+        db_path=_db_path(values),
+        rules_path=rules_path,
         imap=_server(values, "imap") if need_imap else _optional_server(values, "imap"),
         smtp=_server(values, "smtp") if need_smtp else _optional_server(values, "smtp"),
         folder=values.get("imap_folder", "INBOX") or "INBOX",
         done_folder=values.get("imap_done_folder", ""),
         sent_folder=values.get("imap_sent_folder", ""),
-        poll_interval=_number(values, "poll_interval", 60.0),
-        retry_after=_number(values, "smtp_retry_seconds", 30.0),
+        poll_interval=_number(values, "poll_interval", 60.0, POLL_INTERVAL_RANGE),
+        retry_after=_number(values, "smtp_retry_seconds", 30.0, RETRY_SECONDS_RANGE),
         oauth=oauth_settings(values) if "oauth2" in (values.get("imap_auth"), values.get("smtp_auth")) else None,
+        config_path=Path(values["config"]) if values.get("config") else None,
+        rules_shipped=rules_shipped,
     )
+
+
+def find_config(env: Mapping[str, str]) -> Path | None:
+    """The config file to read: LIAISON_CONFIG (must exist), else the first of the usual places that exists."""
+    named = env.get("LIAISON_CONFIG", "")
+    if named:
+        return Path(named).absolute()
+    xdg = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME") or Path.home()) / ".config")
+    for candidate in (Path("liaison.toml"), Path(xdg) / "liaison" / "liaison.toml", SYSTEM_CONFIG):
+        if candidate.is_file():
+            return candidate.absolute()
+    return None
+
+
+def config_search_order(env: Mapping[str, str] | None = None) -> list[str]:
+    """The places looked at, in order, for people (doctor, init's advice)."""
+    env = os.environ if env is None else env
+    xdg = env.get("XDG_CONFIG_HOME") or "~/.config"
+    return ["--config", "LIAISON_CONFIG", "./liaison.toml", f"{xdg}/liaison/liaison.toml", str(SYSTEM_CONFIG)]
 
 
 def _merged(env: Mapping[str, str]) -> dict[str, str]:
     """Config file values (lower-case keys) overridden by LIAISON_* variables."""
     values: dict[str, str] = {}
-    path = env.get("LIAISON_CONFIG", "")
-    if path:
-        values.update(_read_config_file(Path(path)))
+    path = find_config(env)
+    if path is not None:
+        values.update(_read_config_file(path))
+        # Relative to the file, not to wherever the command happens to run.
+        if "rules" in values:
+            values["rules"] = str(path.parent / values["rules"])
+        values["_rules_default"] = str(path.parent / "rules.yaml")
+        values["db"] = str(path.parent / values.get("db", "liaison.db"))
+        values["config"] = str(path)
     for name, value in env.items():
         if name.startswith("LIAISON_") and name != "LIAISON_CONFIG":
             values[name[len("LIAISON_") :].lower()] = value
     return values
+
+
+def _rules_path(values: dict[str, str]) -> tuple[Path, bool]:
+    """(rules file, True when the shipped rules stand in because none exists where one was expected)."""
+    if values.get("rules"):
+        return Path(values["rules"]), False
+    default = Path(values.get("_rules_default") or "rules.yaml")
+    if default.exists():
+        return default, False
+    from inbox.rules import default_rules_path
+
+    return default_rules_path(), True
+
+
+def _db_path(values: dict[str, str]) -> Path:
+    path = Path(values.get("db") or "liaison.db")
+    if path.is_dir():
+        raise ConfigError("LIAISON_DB", f"{path} is a folder; name the database file, e.g. {path / 'liaison.db'}")
+    return path
 
 
 def _read_config_file(path: Path) -> dict[str, str]:
@@ -121,10 +180,11 @@ def _as_text(value: object) -> str:
 
 
 def _optional_server(values: dict[str, str], kind: str) -> ServerSettings | None:
-    return _server(values, kind) if values.get(f"{kind}_host") else None
+    # A command that does not talk to the server runs before the password is in place (right after `init`).
+    return _server(values, kind, need_password=False) if values.get(f"{kind}_host") else None
 
 
-def _server(values: dict[str, str], kind: str) -> ServerSettings:
+def _server(values: dict[str, str], kind: str, *, need_password: bool = True) -> ServerSettings:
     host = values.get(f"{kind}_host", "")
     if not host:
         raise ConfigError(f"LIAISON_{kind.upper()}_HOST", "is required")
@@ -139,7 +199,7 @@ def _server(values: dict[str, str], kind: str) -> ServerSettings:
         raise ConfigError(f"LIAISON_{kind.upper()}_AUTH", "must be password or oauth2")
     if kind == "imap" and not user:
         raise ConfigError("LIAISON_IMAP_USER", "is required")
-    if kind == "imap" and auth == "password" and not password:
+    if kind == "imap" and auth == "password" and not password and need_password:
         raise ConfigError("LIAISON_IMAP_PASSWORD", "is required (or set LIAISON_IMAP_AUTH=oauth2)")
     if auth == "oauth2" and not user:
         raise ConfigError(f"LIAISON_{kind.upper()}_USER", "is required with oauth2")
@@ -158,21 +218,22 @@ def _port(values: dict[str, str], kind: str, default: int) -> int:
     raw = values.get(f"{kind}_port", "")
     if not raw:
         return default
-    if not raw.isdigit() or not 0 < int(raw) < 65536:
+    if not (raw.isascii() and raw.isdigit()) or not 0 < int(raw) < 65536:
         raise ConfigError(f"LIAISON_{kind.upper()}_PORT", f"must be a port number, not {raw!r}")
     return int(raw)
 
 
-def _number(values: dict[str, str], key: str, default: float) -> float:
+def _number(values: dict[str, str], key: str, default: float, limits: tuple[float, float]) -> float:
     raw = values.get(key, "")
     if not raw:
         return default
+    low, high = limits
     try:
         number = float(raw)
     except ValueError:
         raise ConfigError(f"LIAISON_{key.upper()}", f"must be a number, not {raw!r}") from None
-    if number <= 0:
-        raise ConfigError(f"LIAISON_{key.upper()}", "must be positive")
+    if not math.isfinite(number) or not low <= number <= high:
+        raise ConfigError(f"LIAISON_{key.upper()}", f"must be between {low:g} and {high:g} seconds, not {raw!r}")
     return number
 
 

@@ -20,6 +20,7 @@ from inbox import corrections, models
 from inbox.config import Settings
 from inbox.errors import MailboxCommandError, MailboxError, RulesError
 from inbox.imap_source import ImapSource
+from inbox.notify import Notifier, StatusFile, rules_version
 from inbox.oauth import AuthRevoked, TokenManager, provider_for
 from inbox.pipeline import Outcome, Pipeline, Position
 from inbox.progress import Progress
@@ -67,6 +68,8 @@ class Daemon:
         self.reload_requested = False
         self.stats = RunStats()
         self._summary_checked = 0.0
+        self.notifier = Notifier()
+        self.status = StatusFile(settings.db_path)
 
     # -- modes ----------------------------------------------------------------------------
 
@@ -87,6 +90,8 @@ class Daemon:
         self._install_signals()
         outbox.recover(self.store)
         log.info("liaison running (rules %s, mode %s)", self.settings.rules_path, self._mode())
+        self.status.record(mode=self._mode(), rules=rules_version(self.rules))
+        self.notifier.ready(f"watching {self.settings.folder}")  # configured; the watchdog judges the connection
         backoff = BACKOFF_START
         while not self.stopping:
             try:
@@ -98,10 +103,12 @@ class Daemon:
             except AuthRevoked as exc:
                 self._mailbox_stopped(exc)
             except MailboxError as exc:
+                self.status.record(imap_error=str(exc), imap_error_at=utcnow())
                 self.source.close()
                 log.warning("%s; reconnecting in %.0fs", exc, backoff)
                 self._sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_CAP)
+        self.notifier.stopping()
         self.close()
         log.info("liaison stopped")
         return self.stats
@@ -117,6 +124,7 @@ class Daemon:
             log.error("mailbox %s stopped: %s", self.settings.imap.user if self.settings.imap else "?", exc)
             self.mailbox_stopped = True
         self.source.close()
+        self.notifier.ping()  # stopped on purpose and alerted: a restart would not sign it in again
         self._maybe_reload()
         self._plan_summaries()
         self._flush()
@@ -137,9 +145,16 @@ class Daemon:
         self._refresh_threads()
         self._plan_summaries()
         self._flush()
+        self._turn_done()
         if self.stopping:
             return
         self.source.wait(self._wait_seconds(), self._should_wake)
+
+    def _turn_done(self) -> None:
+        """A turn that talked to the IMAP server without error: the loop is alive; tell systemd's watchdog."""
+        if self.source.client is not None:
+            self.notifier.ping()
+            self.status.record(last_fetch=utcnow(), imap_error=None)
 
     def _ingest(self, *, show_progress: bool = False) -> None:
         folder = self.settings.folder
@@ -158,6 +173,7 @@ class Daemon:
             position = Position(folder, self.source.uidvalidity, uid, arrived, backlog=uid <= backlog_until)
             outcome = self.pipeline.ingest(raw, position)
             self._count(outcome)
+            self.notifier.ping()  # a long backlog is progress, not a stall
             progress.advance()
             if self.stopping:
                 break
@@ -255,7 +271,7 @@ class Daemon:
             log.info("planned %d daily summary(ies)", planned)
 
     def _flush(self) -> None:
-        result = outbox.flush(self.store, self.transport, stop=lambda: self.stopping,
+        result = outbox.flush(self.store, self.transport, stop=self._flush_should_stop,
                               retry_after=self.settings.retry_after,
                               already_sent=self._in_sent_folder if self.settings.sent_folder else None)
         self.stats.sent += result.sent
@@ -263,6 +279,10 @@ class Daemon:
 
     def _in_sent_folder(self, message_id: str) -> bool:
         return message_id in self.source.in_folder(self.settings.sent_folder, [message_id])
+
+    def _flush_should_stop(self) -> bool:
+        self.notifier.ping()  # a slow SMTP server sending one by one is progress, not a stall
+        return self.stopping
 
     def _apply_imap_actions(self) -> None:
         """Keywords and moves the rules asked for, each recorded when done."""
@@ -316,6 +336,7 @@ class Daemon:
         self.pipeline.use_model()  # `liaison model use` or a promoted retrain take effect on reload
         self.transport.close()
         self.transport = self._transport()
+        self.status.record(rules=rules_version(rules))
         log.info("rules reloaded from %s (%d rules, mode %s)", self.settings.rules_path,
                  len(rules.spec.rules), self._mode())
 
@@ -341,7 +362,7 @@ class Daemon:
             for r, _ in summary.recipients(self.store, self.rules))
 
     def _wait_seconds(self) -> float:
-        return self.settings.poll_interval if not self.source.has_idle else 25 * 60
+        return self.notifier.longest_wait(self.settings.poll_interval if not self.source.has_idle else 25 * 60)
 
     def _install_signals(self) -> None:
         def stop(signum: int, _frame: Any) -> None:

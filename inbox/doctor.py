@@ -1,0 +1,428 @@
+"""`liaison doctor`: check every setting against the real servers before going live.
+
+Each check is a line, ✓ or ✗, and every ✗ carries the fix. Checks that depend on a failed
+one are not attempted (a login cannot be tried on a server that cannot be reached).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import os
+import smtplib
+import socket
+import ssl
+import time
+from collections.abc import Callable, Iterator, Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from inbox.config import SECRET_KEYS, ServerSettings, Settings, config_search_order, find_config, load_settings
+from inbox.errors import ConfigError, LiaisonError, RulesError
+
+CAPABILITIES = ("IDLE", "UIDPLUS", "MOVE", "CONDSTORE")
+
+
+@dataclass
+class Check:
+    name: str
+    ok: bool
+    detail: str = ""
+    fix: str = ""
+
+
+@dataclass
+class Report:
+    checks: list[Check] = field(default_factory=list)
+
+    @property
+    def ok(self) -> bool:
+        return all(c.ok for c in self.checks)
+
+    def add(self, name: str, ok: bool, detail: str = "", fix: str = "") -> bool:
+        self.checks.append(Check(name, ok, detail, "" if ok else fix))
+        return ok
+
+
+def format_check(check: Check) -> str:
+    line = f"{'✓' if check.ok else '✗'} {check.name}" + (f": {check.detail}" if check.detail else "")
+    return line + (f"\n    fix: {check.fix}" if check.fix else "")
+
+
+def run_doctor(*, env: Mapping[str, str] | None = None, send_test: bool = False, timeout: float = 15.0,
+               wait_seconds: float = 120.0, emit: Callable[[Check], None] = lambda _: None) -> Report:
+    """Run every check, calling `emit` as each one finishes (a slow server shows where it hangs)."""
+    report = Report()
+
+    def add(name: str, ok: bool, detail: str = "", fix: str = "") -> bool:
+        report.add(name, ok, detail, fix)
+        emit(report.checks[-1])
+        return ok
+
+    env = os.environ if env is None else env
+    found = find_config(env)
+    looked = f"looked at {', '.join(config_search_order(env))}"
+    add("config file", True, f"{found} ({looked})" if found else f"none found, environment only ({looked})")
+    try:
+        settings = load_settings(env, need_imap=True, need_smtp=True)
+    except ConfigError as exc:
+        secret = exc.setting.lower().removeprefix("liaison_") in SECRET_KEYS
+        add("settings", False, str(exc), f"put {exc.setting}=... in the env file (secrets only come from the "
+            "environment)" if secret else f"set {exc.setting} (environment, or the config file without the "
+            "LIAISON_ prefix, in lower case); `liaison init` writes a commented liaison.toml")
+        return report
+    add("settings", True, "all valid")
+    _check_rules(settings, add)
+    _check_database(settings, add)
+    imap_ok = _check_imap(settings, add, timeout=timeout)
+    smtp_ok = _check_smtp(settings, add, timeout=timeout)
+    _check_oauth(settings, add)
+    if send_test:
+        if imap_ok and smtp_ok:
+            _send_test(settings, add, wait_seconds=wait_seconds)
+        else:
+            add("send test", False, "not attempted", "fix the IMAP and SMTP checks above first")
+    return report
+
+
+# -- files -------------------------------------------------------------------------------------
+
+
+def _check_rules(settings: Settings, add: Callable[..., bool]) -> None:
+    from inbox.daemon import load_checked_rules
+
+    if settings.rules_shipped:
+        add("rules", False, f"no rules file (the shipped one would stand in: {settings.rules_path})",
+            "run `liaison init DIR` for a rules.yaml to edit, or set LIAISON_RULES")
+        return
+    try:
+        rules = load_checked_rules(settings.rules_path)
+    except RulesError as exc:
+        add("rules", False, "; ".join(exc.problems[:3]),
+            f"edit {settings.rules_path}; check with `liaison rules check`")
+        return
+    add("rules", True, f"{settings.rules_path}: {len(rules.spec.rules)} rules, mode {rules.spec.mode}")
+    logging.disable(logging.CRITICAL)  # the samples' own log lines are noise here; the check line says it all
+    try:
+        sent = _render_samples(settings, rules)
+    except LiaisonError as exc:
+        add("templates", False, str(exc), "fix the template named; `liaison rules test FILE.eml` shows the result")
+        return
+    finally:
+        logging.disable(logging.NOTSET)
+    add("templates", True, f"{sent} sample replies and the daily summary rendered")
+
+
+def _render_samples(settings: Settings, rules: Any) -> int:
+    """The bundled sample mailbox through a throw-away pipeline with these rules: every reply and the summary."""
+    from inbox.accounts import read_accounts_csv
+    from inbox.demo import DEMO_DIR, mailbox_files
+    from inbox.errors import TemplateError
+    from inbox.scratch import scratch_pipeline
+    from inbox.store import loads
+    from responders import summary
+    from responders.templates import TemplateLibrary
+
+    _compile_all(TemplateLibrary(rules.template_dir))
+    pipeline = scratch_pipeline(settings, rules, accounts=read_accounts_csv(DEMO_DIR / "accounts.csv"))
+    for path in mailbox_files(DEMO_DIR / "mailbox"):
+        outcome = pipeline.ingest(path.read_bytes())
+        if outcome.status == "quarantined":  # every sample parses: only the rules or a template can fail it
+            raise TemplateError(f"sample {path.name}: {outcome.reason}")
+    failed = pipeline.store.one("SELECT detail FROM events WHERE kind = 'action_failed' LIMIT 1")
+    if failed:
+        detail = loads(failed["detail"], {})
+        raise TemplateError(f"{detail.get('action', 'reply')} failed: {detail.get('reason', failed['detail'])}")
+    templates = TemplateLibrary(rules.template_dir)
+    lead = summary.team_lead_address(rules) or settings.address
+    day = datetime.now(UTC).astimezone(rules.zone()).date()
+    summary.render(summary.build(pipeline.store, rules, lead, day, team=True), templates)
+    return pipeline.store.one("SELECT COUNT(*) AS n FROM outbox")["n"]
+
+
+def _compile_all(templates: Any) -> None:
+    """Every template file compiles: a syntax error named FILE:LINE before any sample is rendered."""
+    import jinja2
+
+    from inbox.errors import TemplateError
+
+    for root in templates.roots:
+        for path in sorted(root.glob("*/*")):
+            if path.suffix not in (".txt", ".html"):
+                continue
+            try:
+                templates.env.get_template(path.relative_to(root).as_posix())
+            except jinja2.TemplateSyntaxError as exc:
+                raise TemplateError(f"{path}:{exc.lineno}: {exc.message}") from None
+
+
+def _check_database(settings: Settings, add: Callable[..., bool]) -> None:
+    import sqlite3
+
+    from inbox.store import Store
+
+    path = settings.db_path
+    try:
+        store = Store(path)
+        try:
+            store.conn.execute("BEGIN IMMEDIATE")  # takes the write lock: proves we may write
+            store.conn.execute("ROLLBACK")
+        finally:
+            store.close()
+    except (OSError, sqlite3.Error) as exc:
+        reason = getattr(exc, "strerror", None) or str(exc)
+        add("database", False, f"{path}: {reason}",
+            f"make {path.parent} writable by this user (or set LIAISON_DB / db in the config file)")
+        return
+    add("database", True, f"{path.absolute()} writable")
+
+
+# -- IMAP --------------------------------------------------------------------------------------
+
+
+def _port_fix(kind: str, server: ServerSettings) -> str:
+    usual = {"imap": "993 with ssl, 143 with starttls", "smtp": "465 with ssl, 587 with starttls"}[kind]
+    return (f"check LIAISON_{kind.upper()}_HOST and LIAISON_{kind.upper()}_PORT (usual: {usual}) and that "
+            f"this machine may connect to {server.host}:{server.port}")
+
+
+def _reachable(kind: str, server: ServerSettings, add: Callable[..., bool], timeout: float) -> bool:
+    try:
+        with socket.create_connection((server.host, server.port), timeout=timeout):
+            pass
+    except OSError as exc:
+        return add(f"{kind.upper()} reachable", False, f"{server.host}:{server.port}: {_reason(exc)}",
+                   _port_fix(kind, server))
+    return add(f"{kind.upper()} reachable", True, f"{server.host}:{server.port}")
+
+
+def _check_imap(settings: Settings, add: Callable[..., bool], *, timeout: float) -> bool:
+    import imapclient
+    from imapclient.exceptions import IMAPClientError, LoginError
+
+    from inbox.imap_source import tls_context
+
+    server = settings.imap
+    assert server is not None
+    if not _reachable("imap", server, add, timeout):
+        return False
+    try:
+        client = imapclient.IMAPClient(server.host, port=server.port, ssl=server.security == "ssl",
+                                       ssl_context=tls_context(server), timeout=timeout)
+        if server.security == "starttls":
+            client.starttls(tls_context(server))
+    except (OSError, IMAPClientError, ssl.SSLError) as exc:
+        add("IMAP TLS", False, f"{server.describe()}: {_reason(exc)}", _tls_fix("imap", server, exc))
+        return False
+    with contextlib.closing(_Closing(client.logout)):
+        add("IMAP TLS", True, _tls_detail(server))
+        try:
+            _imap_login(client, settings)
+        except (LoginError, LiaisonError) as exc:
+            return add("IMAP login", False, f"{server.user}: {_reason(exc)}",
+                       "check LIAISON_IMAP_USER and LIAISON_IMAP_PASSWORD (in the env file), or `liaison auth login`")
+        except (OSError, IMAPClientError) as exc:
+            return add("IMAP login", False, _reason(exc), "check LIAISON_IMAP_AUTH and what the server offers")
+        add("IMAP login", True, server.user)
+        try:
+            exists = client.folder_exists(settings.folder)
+        except (OSError, IMAPClientError) as exc:
+            return add("IMAP folder", False, _reason(exc), "check LIAISON_IMAP_FOLDER")
+        if not exists:
+            folders = ", ".join(sorted(str(f[2]) for f in client.list_folders())[:10])
+            return add("IMAP folder", False, f"{settings.folder!r} does not exist (there are: {folders})",
+                       "set LIAISON_IMAP_FOLDER (imap_folder) to one of those, or create the folder")
+        add("IMAP folder", True, settings.folder)
+        offered = {c.decode(errors="replace").upper() for c in client.capabilities()}
+        missing = [c for c in CAPABILITIES if c not in offered]
+        add("IMAP capabilities", True, " ".join(c for c in CAPABILITIES if c in offered)
+            + (f" (not offered: {' '.join(missing)}; " + ("polling instead of IDLE" if "IDLE" in missing else
+                                                          "Liaison works without them") + ")" if missing else ""))
+    return True
+
+
+class _Closing:
+    """Say goodbye to a server on the way out, whatever state the conversation is in."""
+
+    def __init__(self, goodbye: Callable[[], object]) -> None:
+        self.goodbye = goodbye
+
+    def close(self) -> None:
+        with contextlib.suppress(Exception):
+            self.goodbye()
+
+
+def _imap_login(client: Any, settings: Settings) -> None:
+    server = settings.imap
+    assert server is not None
+    if server.auth != "oauth2":
+        client.login(server.user, server.password)
+        return
+    client.oauth2_login(server.user, _access_token(settings))
+
+
+def _access_token(settings: Settings) -> str:
+    from inbox.daemon import token_manager
+    from inbox.store import Store
+
+    manager = token_manager(Store(settings.db_path), settings)
+    if manager is None:
+        raise LiaisonError("oauth2 needs LIAISON_OAUTH_PROVIDER and LIAISON_OAUTH_CLIENT_ID")
+    return manager.access_token()
+
+
+# -- SMTP --------------------------------------------------------------------------------------
+
+
+def _check_smtp(settings: Settings, add: Callable[..., bool], *, timeout: float) -> bool:
+    from inbox.imap_source import tls_context
+
+    server = settings.smtp
+    assert server is not None
+    if not _reachable("smtp", server, add, timeout):
+        return False
+    try:
+        if server.security == "ssl":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(server.host, server.port, timeout=timeout,
+                                                    context=tls_context(server))
+        else:
+            client = smtplib.SMTP(server.host, server.port, timeout=timeout)
+        client.ehlo()
+        if server.security == "starttls":
+            if not client.has_extn("starttls"):
+                client.close()
+                return add("SMTP TLS", False, f"{server.describe()}: STARTTLS not offered",
+                           "set LIAISON_SMTP_SECURITY=ssl with port 465, or ask for STARTTLS on this port")
+            client.starttls(context=tls_context(server))
+            client.ehlo()
+    except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
+        return add("SMTP TLS" if server.security != "none" else "SMTP greeting", False,
+                   f"{server.describe()}: {_reason(exc)}", _tls_fix("smtp", server, exc))
+    with contextlib.closing(_Closing(client.quit)):
+        if server.security != "none":
+            add("SMTP TLS", True, _tls_detail(server))
+        else:
+            add("SMTP greeting", True, f"{server.describe()} (no TLS, as configured)")
+        if not server.user:
+            add("SMTP AUTH", True, "no login configured (LIAISON_SMTP_USER unset)")
+            return True
+        if not client.has_extn("auth"):
+            return add("SMTP AUTH", False, "the server offers no AUTH on this connection",
+                       "use the submission port with TLS (587 starttls or 465 ssl), or unset LIAISON_SMTP_USER")
+        try:
+            if server.auth == "oauth2":
+                import base64
+
+                token = _access_token(settings)
+                blob = base64.b64encode(f"user={server.user}\1auth=Bearer {token}\1\1".encode()).decode()
+                code, answer = client.docmd("AUTH", "XOAUTH2 " + blob)
+                if code != 235:
+                    raise smtplib.SMTPAuthenticationError(code, answer)
+            else:
+                client.login(server.user, server.password)
+        except (smtplib.SMTPException, LiaisonError) as exc:
+            return add("SMTP AUTH", False, f"{server.user}: {_reason(exc)}",
+                       "check LIAISON_SMTP_USER and LIAISON_SMTP_PASSWORD (in the env file)")
+        add("SMTP AUTH", True, server.user)
+    return True
+
+
+# -- OAuth, the full loop ----------------------------------------------------------------------
+
+
+def _check_oauth(settings: Settings, add: Callable[..., bool]) -> None:
+    if settings.oauth is None:
+        return
+    from inbox.oauth import token_status
+    from inbox.store import Store
+
+    rows = token_status(Store(settings.db_path))
+    if not rows:
+        add("OAuth token", False, "no sign-in stored", "run `liaison auth login`")
+        return
+    for row in rows:
+        ok = row["status"] == "ok"
+        add("OAuth token", ok, f"{row['mailbox']} ({row['provider']}): {row['status']}, expires "
+            f"{row['expires_at'] or '-'}" + (f" ({row['error']})" if row["error"] else ""),
+            "run `liaison auth login` again")
+
+
+def _send_test(settings: Settings, add: Callable[..., bool], *, wait_seconds: float) -> None:
+    """One message to the shared inbox by the sending path, then watch for it over IMAP."""
+    from inbox.daemon import token_manager
+    from inbox.imap_source import ImapSource
+    from inbox.store import Store
+    from responders.compose import as_bytes, build_notice, new_message_id
+    from responders.smtp import SMTPTransport
+
+    message_id = new_message_id(settings.address)
+    message = build_notice(sender=settings.address, to=[settings.address],
+                           subject="Liaison doctor: test message (safe to delete)", message_id=message_id,
+                           text="Sent by `liaison doctor --send-test` to check the whole loop.\n",
+                           html="<p>Sent by <code>liaison doctor --send-test</code> to check the whole loop.</p>")
+    tokens = token_manager(Store(settings.db_path), settings)
+    began = time.monotonic()
+    transport = SMTPTransport(settings.smtp, tokens=tokens)  # type: ignore[arg-type]
+    try:
+        transport.send(settings.address, [settings.address], as_bytes(message))
+    except LiaisonError as exc:
+        add("send test", False, f"sending failed: {exc}", "see the SMTP checks above")
+        return
+    finally:
+        transport.close()
+    source = ImapSource(settings.imap, settings.folder, tokens=tokens)  # type: ignore[arg-type]
+    try:
+        source.connect()
+        for _ in _until(began + wait_seconds):
+            found = source._call(lambda c: c.search(["HEADER", "Message-ID", message_id]))
+            if found:
+                add("send test", True, f"sent and seen in {settings.folder} after "
+                    f"{time.monotonic() - began:.1f} s")
+                return
+            source._call(lambda c: c.noop())
+    except LiaisonError as exc:
+        add("send test", False, f"sent, then IMAP failed: {exc}", "see the IMAP checks above")
+        return
+    finally:
+        source.close()
+    add("send test", False, f"sent, but not in {settings.folder} after {wait_seconds:.0f} s",
+        f"check that mail to {settings.address} is delivered to the folder LIAISON_IMAP_FOLDER names")
+
+
+def _until(deadline: float) -> Iterator[None]:
+    while time.monotonic() < deadline:
+        yield
+        time.sleep(0.5)
+
+
+# -- wording -----------------------------------------------------------------------------------
+
+
+def _tls_detail(server: ServerSettings) -> str:
+    verified = "certificate verified" if server.verify_tls else "certificate NOT verified (LIAISON_*_TLS_VERIFY=false)"
+    return f"{server.security}, {verified}" if server.security != "none" else "none (clear text, as configured)"
+
+
+def _tls_fix(kind: str, server: ServerSettings, exc: BaseException) -> str:
+    name = kind.upper()
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (f"the certificate of {server.host} is not trusted: fix the server's certificate, or set "
+                f"LIAISON_{name}_TLS_VERIFY=false only for a self-signed one you trust")
+    if server.security == "ssl":
+        return (f"the server did not speak TLS on port {server.port}: set LIAISON_{name}_SECURITY=starttls "
+                f"(or the port of implicit TLS)")
+    return f"check LIAISON_{name}_SECURITY ({server.security}) against what the server offers on port {server.port}"
+
+
+def _reason(exc: BaseException) -> str:
+    if isinstance(exc, OSError) and exc.strerror:
+        return exc.strerror
+    if isinstance(exc, smtplib.SMTPResponseException):
+        text = exc.smtp_error.decode(errors="replace") if isinstance(exc.smtp_error, bytes) else str(exc.smtp_error)
+        return f"{exc.smtp_code} {text}"
+    value = exc.args[0] if exc.args else exc
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(value)
+    if text[:2] in ("b'", 'b"') and text[-1:] == text[1]:
+        text = text[2:-1]  # imapclient words some errors as the repr of the server's bytes
+    return text or type(exc).__name__

@@ -1,0 +1,76 @@
+"""`liaison status`: what the running daemon last did, worded for a person.
+
+The daemon's status file (inbox.notify.StatusFile) says when it last fetched and which
+rules it runs; the database says what was sent, what waits and what failed.
+"""
+
+from __future__ import annotations
+
+import os
+from typing import Any
+
+from inbox.config import Settings
+from inbox.notify import read_status
+from inbox.store import Store
+
+
+def daemon_status(settings: Settings, store: Store) -> str:
+    status = read_status(settings.db_path) or {}
+    lines = [f"database: {settings.db_path.absolute()}"]
+    pid = status.get("pid")
+    if not status:
+        lines.append("daemon:     no status recorded yet (has `liaison run` started with this configuration?)")
+    else:
+        alive = _alive(pid)
+        lines.append(f"daemon:     pid {pid} {'running' if alive else 'not running'}, "
+                     f"started {_t(status.get('started_at'))}, mode {status.get('mode', '?')}")
+    lines.append(f"last fetch: {_t(status.get('last_fetch'))} ({settings.folder})")
+    if status.get("imap_error"):
+        lines.append(f"IMAP problem: {status['imap_error']} (since {_t(status.get('imap_error_at'))})")
+    sent = store.one("SELECT sent_at, kind, recipients, subject FROM outbox WHERE status = 'sent' "
+                     "ORDER BY sent_at DESC LIMIT 1")
+    lines.append("last send:  " + (f"{_t(sent['sent_at'])} {sent['kind']} to {_recipients(sent['recipients'])}: "
+                                   f"{sent['subject']}" if sent else "nothing sent yet"))
+    queue = {r["status"]: r["n"] for r in store.all(
+        "SELECT status, COUNT(*) AS n FROM outbox WHERE status IN ('pending', 'retry', 'sending') GROUP BY status")}
+    due = store.one("SELECT MIN(next_attempt_at) AS at FROM outbox WHERE status IN ('pending', 'retry')")
+    waiting = ", ".join(f"{k} {v}" for k, v in queue.items()) or "none"
+    lines.append(f"outbox:     {sum(queue.values())} waiting ({waiting})"
+                 + (f", next attempt {_t(due['at'])}" if due and due["at"] else ""))
+    failed = store.one("SELECT COUNT(*) AS n FROM outbox WHERE status = 'failed'")["n"]
+    last_failed = store.one("SELECT created_at, kind, last_error FROM outbox WHERE status = 'failed' "
+                            "ORDER BY id DESC LIMIT 1")
+    quarantined = store.one("SELECT COUNT(*) AS n FROM messages WHERE status = 'quarantined'")["n"]
+    lines.append(f"failures:   {failed} message(s) given up, {quarantined} quarantined"
+                 + (f"; last: {last_failed['kind']} {last_failed['last_error']}" if last_failed else ""))
+    for event in store.all("SELECT at, kind, detail FROM events WHERE kind IN ('rules_refused', 'action_failed') "
+                           "ORDER BY id DESC LIMIT 3"):
+        lines.append(f"            {_t(event['at'])} {event['kind']}: {str(event['detail'])[:160]}")
+    rules = status.get("rules") or {}
+    lines.append("rules:      " + (f"{rules.get('path')} sha256 {rules.get('sha256')}, {rules.get('rules')} rules, "
+                                   f"mode {rules.get('mode')}, loaded {_t(rules.get('loaded_at'))}"
+                                   if rules else f"{settings.rules_path} (not yet loaded by a daemon)"))
+    return "\n".join(lines)
+
+
+def _alive(pid: Any) -> bool:
+    try:
+        os.kill(int(pid), 0)
+    except (TypeError, ValueError, ProcessLookupError):
+        return False
+    except PermissionError:
+        return True  # exists, owned by another user (the service's)
+    return True
+
+
+def _t(moment: Any) -> str:
+    return str(moment)[:19].replace("T", " ") + " UTC" if moment else "never"
+
+
+def _recipients(raw: Any) -> str:
+    import json
+
+    try:
+        return ", ".join(json.loads(raw))
+    except (TypeError, ValueError):
+        return str(raw)

@@ -1,0 +1,110 @@
+"""Bad settings and bad paths give one clear line and the right exit code, never a traceback."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from inbox.cli import main
+
+ROOT = Path(__file__).parent.parent
+SERVERS = {"LIAISON_IMAP_HOST": "127.0.0.1", "LIAISON_IMAP_USER": "u", "LIAISON_IMAP_PASSWORD": "p",
+           "LIAISON_SMTP_HOST": "127.0.0.1", "LIAISON_RULES": str(ROOT / "rules.yaml")}
+
+
+@pytest.fixture
+def clean_env(monkeypatch, tmp_path):
+    for name in list(os.environ):
+        if name.startswith("LIAISON_"):
+            monkeypatch.delenv(name)
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(tmp_path / ".no-xdg"))
+    monkeypatch.setenv("LIAISON_CONFIG", "")  # so that what `--config` sets is undone after the test
+    monkeypatch.chdir(tmp_path)
+    return monkeypatch
+
+
+def one_line_error(capsys) -> str:
+    err = capsys.readouterr().err.strip()
+    assert "Traceback" not in err
+    assert len(err.splitlines()) == 1, err
+    return err
+
+
+@pytest.mark.parametrize("name,value", [
+    ("LIAISON_SMTP_RETRY_SECONDS", "inf"), ("LIAISON_SMTP_RETRY_SECONDS", "nan"),
+    ("LIAISON_SMTP_RETRY_SECONDS", "1e-300"), ("LIAISON_SMTP_RETRY_SECONDS", "-inf"),
+    ("LIAISON_POLL_INTERVAL", "inf"), ("LIAISON_POLL_INTERVAL", "nan"), ("LIAISON_POLL_INTERVAL", "0"),
+    ("LIAISON_POLL_INTERVAL", "1e9"), ("LIAISON_IMAP_PORT", "0"), ("LIAISON_IMAP_PORT", "65536"),
+    ("LIAISON_IMAP_PORT", "²"), ("LIAISON_SMTP_PORT", "1e3"),
+])
+def test_impossible_numbers_stop_start_up_with_one_line_naming_them(clean_env, capsys, tmp_path, name, value):
+    for key, setting in SERVERS.items():
+        clean_env.setenv(key, setting)
+    clean_env.setenv("LIAISON_DB", str(tmp_path / "liaison.db"))
+    clean_env.setenv(name, value)
+    assert main(["run", "--once"]) == 2
+    assert one_line_error(capsys).startswith(f"liaison: configuration error: {name}: ")
+
+
+def test_database_setting_naming_a_folder(clean_env, capsys, tmp_path):
+    clean_env.setenv("LIAISON_DB", str(tmp_path))
+    assert main(["accounts", "list"]) == 2
+    assert one_line_error(capsys) == (f"liaison: configuration error: LIAISON_DB: {tmp_path} is a folder; "
+                                      f"name the database file, e.g. {tmp_path / 'liaison.db'}")
+
+
+def test_database_under_a_file_is_a_clear_error(clean_env, capsys, tmp_path):
+    (tmp_path / "plain").write_text("not a folder")
+    clean_env.setenv("LIAISON_DB", str(tmp_path / "plain" / "liaison.db"))
+    assert main(["accounts", "list"]) == 1
+    assert str(tmp_path / "plain") in one_line_error(capsys)
+
+
+def test_a_file_that_is_not_a_database(clean_env, capsys, tmp_path):
+    (tmp_path / "liaison.db").write_text("hello, I am a text file " * 100)
+    clean_env.setenv("LIAISON_DB", str(tmp_path / "liaison.db"))
+    assert main(["accounts", "list"]) == 1
+    error = one_line_error(capsys)
+    assert error.startswith(f"liaison: cannot open the database {tmp_path / 'liaison.db'}: ")
+
+
+def test_summary_preview_into_a_missing_folder(clean_env, capsys, tmp_path):
+    clean_env.setenv("LIAISON_DB", str(tmp_path / "liaison.db"))
+    clean_env.setenv("LIAISON_RULES", str(ROOT / "rules.yaml"))
+    target = tmp_path / "missing" / "summary.html"
+    assert main(["summary", "--preview", str(target)]) == 1
+    assert one_line_error(capsys) == f"liaison: {target}: No such file or directory"
+
+
+def test_config_file_named_but_missing(clean_env, capsys, tmp_path):
+    assert main(["--config", str(tmp_path / "nope.toml"), "rules", "check"]) == 2
+    assert one_line_error(capsys) == (f"liaison: configuration error: LIAISON_CONFIG: cannot read "
+                                      f"{tmp_path / 'nope.toml'}: No such file or directory")
+
+
+def test_demo_and_init_into_a_file(clean_env, capsys, tmp_path):
+    (tmp_path / "taken").write_text("x")
+    assert main(["init", str(tmp_path / "taken")]) == 1
+    assert str(tmp_path / "taken") in one_line_error(capsys)
+    assert main(["demo", "--out", str(tmp_path / "taken" / "demo")]) == 1
+    assert str(tmp_path / "taken") in one_line_error(capsys)
+
+
+def test_accounts_import_of_a_folder_or_missing_file(clean_env, capsys, tmp_path):
+    clean_env.setenv("LIAISON_DB", str(tmp_path / "liaison.db"))
+    assert main(["accounts", "import", str(tmp_path / "none.csv")]) == 1
+    assert str(tmp_path / "none.csv") in one_line_error(capsys)
+    assert main(["accounts", "import", str(tmp_path)]) == 1
+    assert str(tmp_path) in one_line_error(capsys)
+
+
+@pytest.mark.parametrize("argv", [["rules", "replay", "x.yaml", "--days", "-1"],
+                                  ["rules", "replay", "x.yaml", "--days", "99999999999"],
+                                  ["doctor", "--wait", "nan"], ["train", "--epochs", "0"]])
+def test_impossible_numbers_on_the_command_line(clean_env, capsys, argv):
+    with pytest.raises(SystemExit) as caught:
+        main(argv)
+    assert caught.value.code == 2
+    assert "must be between" in capsys.readouterr().err

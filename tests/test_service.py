@@ -1,0 +1,176 @@
+"""Running as a service: the systemd notify protocol and its watchdog, `liaison status`, the unit file."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).parent.parent
+
+
+def daemon_env(dovecot, tmp_path: Path, **extra: str) -> dict[str, str]:
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIAISON_")}
+    env.update({"PYTHONPATH": str(ROOT), "XDG_CONFIG_HOME": str(tmp_path / ".no-xdg"),
+                "LIAISON_IMAP_HOST": dovecot.host, "LIAISON_IMAP_PORT": str(dovecot.port),
+                "LIAISON_IMAP_SECURITY": "none", "LIAISON_IMAP_USER": dovecot.user,
+                "LIAISON_IMAP_PASSWORD": dovecot.password, "LIAISON_ADDRESS": "accounts@agency.example",
+                "LIAISON_RULES": str(ROOT / "rules.yaml"), "LIAISON_DB": str(tmp_path / "liaison.db")})
+    env.update(extra)
+    return env
+
+
+def start_daemon(env: dict[str, str], cwd: Path) -> subprocess.Popen:
+    return subprocess.Popen([sys.executable, "-m", "inbox.cli", "run", "--dry-run"], cwd=cwd, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+
+
+def stop_daemon(process: subprocess.Popen) -> str:
+    if process.poll() is None:
+        process.send_signal(signal.SIGTERM)
+        try:
+            process.wait(timeout=90)
+        except subprocess.TimeoutExpired:
+            process.kill()
+            process.wait()
+    return process.stderr.read() if process.stderr else ""
+
+
+def datagrams(sock: socket.socket, seconds: float) -> list[str]:
+    """Everything received on the notify socket during `seconds`."""
+    found = []
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        sock.settimeout(left)
+        try:
+            found.append(sock.recv(4096).decode())
+        except TimeoutError:
+            break
+    return found
+
+
+def wait_for(sock: socket.socket, wanted: str, seconds: float) -> bool:
+    deadline = time.monotonic() + seconds
+    while (left := deadline - time.monotonic()) > 0:
+        sock.settimeout(left)
+        try:
+            if wanted in sock.recv(4096).decode():
+                return True
+        except TimeoutError:
+            return False
+    return False
+
+
+@pytest.fixture
+def notify_socket(tmp_path):
+    path = tmp_path / "notify.sock"
+    sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    sock.bind(str(path))
+    yield path, sock
+    sock.close()
+
+
+def dovecot_signal(dovecot, signum: int) -> None:
+    """To the whole Dovecot (master and its imap processes): it has its own session and process group."""
+    os.killpg(os.getpgid(dovecot.process.pid), signum)
+
+
+@pytest.mark.slow
+def test_watchdog_pings_stop_while_the_imap_connection_hangs_and_resume_after(dovecot, tmp_path, notify_socket):
+    path, sock = notify_socket
+    watchdog = 3.0  # seconds: the daemon comes round at least every watchdog/3
+    env = daemon_env(dovecot, tmp_path, NOTIFY_SOCKET=str(path), WATCHDOG_USEC=str(int(watchdog * 1e6)))
+    process = start_daemon(env, tmp_path)
+    stopped = False
+    try:
+        assert wait_for(sock, "READY=1", 60), "no READY=1 from the daemon"
+        alive = datagrams(sock, 3 * watchdog)
+        assert alive.count("WATCHDOG=1") >= 3, alive  # a healthy loop keeps systemd happy
+        dovecot_signal(dovecot, signal.SIGSTOP)  # the server stops answering: no error, no data, no EOF
+        stopped = True
+        datagrams(sock, watchdog)  # a turn already past its round trips may still finish
+        hung = datagrams(sock, 2 * watchdog)
+        assert "WATCHDOG=1" not in hung, f"pinged while IMAP hung: {hung}"  # systemd would restart it now
+        assert process.poll() is None  # the daemon itself neither crashed nor gave up
+        dovecot_signal(dovecot, signal.SIGCONT)
+        stopped = False
+        assert wait_for(sock, "WATCHDOG=1", 120), "pings did not resume once the server answered again"
+    finally:
+        if stopped:
+            dovecot_signal(dovecot, signal.SIGCONT)
+        log = stop_daemon(process)
+    assert "Traceback" not in log
+
+
+def test_without_notify_socket_the_daemon_runs_as_before(dovecot, tmp_path, make_message):
+    """No $NOTIFY_SOCKET (a terminal, a container): nothing is sent anywhere, and status still records."""
+    env = daemon_env(dovecot, tmp_path)
+    dovecot.append(make_message(subject="Where are we with the banners?", body="Any news on the banners?"))
+    process = start_daemon(env, tmp_path)
+    try:
+        status_file = tmp_path / "liaison.db.status.json"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "last_fetch" not in (
+                status_file.read_text() if status_file.exists() else ""):
+            time.sleep(0.2)
+        result = subprocess.run([sys.executable, "-m", "inbox.cli", "status"], cwd=tmp_path, env=env,
+                                capture_output=True, text=True, timeout=60)
+    finally:
+        log = stop_daemon(process)
+    assert result.returncode == 0, result.stderr
+    out = result.stdout
+    assert f"pid {process.pid} running" in out
+    assert "last fetch: never" not in out and "last fetch: 20" in out
+    assert "outbox:" in out and "failures:   0 message(s) given up" in out
+    assert f"rules:      {ROOT / 'rules.yaml'} sha256 " in out and "mode dry-run" in out
+    assert "Traceback" not in log
+
+
+def test_status_without_a_database_is_one_clear_line(tmp_path):
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIAISON_")}
+    env.update(PYTHONPATH=str(ROOT), LIAISON_DB=str(tmp_path / "none.db"), XDG_CONFIG_HOME=str(tmp_path))
+    result = subprocess.run([sys.executable, "-m", "inbox.cli", "status"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 1
+    assert result.stderr.strip() == f"liaison: no database at {tmp_path / 'none.db'}: the daemon has not run " \
+                                    "with this configuration"
+
+
+def test_notify_socket_abstract_and_path_forms(tmp_path, notify_socket):
+    from inbox.notify import Notifier
+
+    path, sock = notify_socket
+    notifier = Notifier({"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "2000000"})
+    notifier.ready("watching INBOX")
+    notifier.ping()
+    notifier.ping()  # within a tenth of the interval: not sent twice
+    assert datagrams(sock, 0.5) == ["READY=1\nSTATUS=watching INBOX", "WATCHDOG=1"]
+    assert notifier.longest_wait(1500) == pytest.approx(2 / 3)
+    abstract = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
+    name = f"liaison-test-{os.getpid()}"
+    abstract.bind("\0" + name)
+    try:
+        Notifier({"NOTIFY_SOCKET": "@" + name}).ready()
+        assert datagrams(abstract, 0.5) == ["READY=1"]
+    finally:
+        abstract.close()
+    assert Notifier({"NOTIFY_SOCKET": str(path), "WATCHDOG_USEC": "1", "WATCHDOG_PID": "1"}).watchdog_seconds is None
+
+
+@pytest.mark.skipif(shutil.which("systemd-analyze") is None, reason="systemd is not on this machine")
+def test_the_unit_file_verifies(tmp_path):
+    unit = (ROOT / "contrib" / "liaison.service").read_text()
+    assert "Type=notify" in unit and "WatchdogSec=" in unit and "/opt/liaison/bin/liaison" in unit
+    # verify also checks that ExecStart exists: point it at a real executable, the rest as shipped.
+    local = tmp_path / "liaison.service"
+    local.write_text(unit.replace("/opt/liaison/bin/liaison", sys.executable))
+    result = subprocess.run(["systemd-analyze", "verify", str(local)], capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0, result.stderr
+    assert "liaison.service" not in result.stderr, result.stderr  # no warnings about our unit either
