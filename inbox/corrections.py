@@ -154,19 +154,17 @@ def scan_folders(client: imapclient.IMAPClient, store: Store, learning: Learning
                  delimiter: str = "/") -> list[Correction]:
     """Record every message moved or copied into a correction folder since the last look.
 
+    Leaves another folder selected: run it through ImapSource.session, which selects the watched one again.
     Folders are created when missing. A corrected message is moved back to the watched folder when
     `move_back` is set and it is no longer there (a copy leaves the original where it was).
     """
     done: list[Correction] = []
-    try:
-        for category, name in learning.folders.items():
-            folder = name.replace("/", delimiter)
-            if not client.folder_exists(folder):
-                client.create_folder(folder)
-                continue
-            done += _scan_one(client, store, learning, folder, category, watched)
-    finally:
-        client.select_folder(watched)
+    for category, name in learning.folders.items():
+        folder = name.replace("/", delimiter)
+        if not client.folder_exists(folder):
+            client.create_folder(folder)
+            continue
+        done += _scan_one(client, store, learning, folder, category, watched)
     return done
 
 

@@ -194,8 +194,9 @@ class Daemon:
         """Messages account managers moved or copied into the correction folders since the last look."""
         if self.dry_run or self.source.client is None:
             return  # a shadow run changes nothing a live run will read
-        found = corrections.scan_folders(self.source.client, self.store, self.rules.spec.learning,
-                                         watched=self.settings.folder, delimiter=self.source.delimiter)
+        found = self.source.session(lambda client: corrections.scan_folders(
+            client, self.store, self.rules.spec.learning, watched=self.settings.folder,
+            delimiter=self.source.delimiter))
         if found:
             log.info("%d correction(s) recorded from the correction folders", len(found))
 

@@ -217,6 +217,15 @@ class ImapSource:
             return found
         return self._call(look)  # type: ignore[return-value]
 
+    def session(self, operation: Callable[[imapclient.IMAPClient], object]) -> object:
+        """Run a multi-command operation on the connection (network trouble is a MailboxError, as for
+        every other call), and select the watched folder again afterwards."""
+        try:
+            return self._call(operation)
+        finally:
+            if self.client is not None:
+                self._call(lambda c: c.select_folder(self.folder))
+
     def _call(self, operation: Callable[[imapclient.IMAPClient], object]) -> object:
         client = self._connected()
         try:
