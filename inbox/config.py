@@ -6,6 +6,7 @@ environment only, so they never sit in a file that gets copied around.
 
 from __future__ import annotations
 
+import difflib
 import os
 import re
 import tomllib
@@ -22,6 +23,16 @@ DEFAULT_PORTS = {
     "smtp": {"ssl": 465, "starttls": 587, "none": 25},
 }
 SECRET_KEYS = ("imap_password", "smtp_password", "oauth_client_secret")
+# Every key a config file may hold (the LIAISON_* settings in lower case, without the prefix):
+# anything else is a typo or a misplaced setting, refused rather than silently ignored.
+FILE_KEYS = frozenset({
+    "address", "agency_domains", "db", "rules", "imap_folder", "imap_done_folder", "poll_interval",
+    "smtp_retry_seconds",
+    *(f"{kind}_{key}" for kind in ("imap", "smtp")
+      for key in ("host", "port", "user", "password", "security", "tls_verify", "auth")),
+    "oauth_provider", "oauth_client_id", "oauth_client_secret", "oauth_tenant", "oauth_flow", "oauth_token_url",
+    "oauth_authorize_url", "oauth_scopes",
+})
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 
 
@@ -107,6 +118,11 @@ def _read_config_file(path: Path) -> dict[str, str]:
     for key in SECRET_KEYS:
         if key in data:
             raise ConfigError(f"LIAISON_{key.upper()}", "secrets belong in the environment, not in a file")
+    for key in data:
+        if str(key).lower() not in FILE_KEYS:
+            close = difflib.get_close_matches(str(key).lower(), sorted(FILE_KEYS), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError("LIAISON_CONFIG", f"{path}: unknown key {key!r}{hint}")
     return {str(k).lower(): _as_text(v) for k, v in data.items()}
 
 

@@ -90,6 +90,15 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
                 refresh_token TEXT, expires_at TEXT, refreshed_at TEXT, status TEXT NOT NULL, error TEXT)""",
         ),
     ),
+    (
+        "0004_messages_staff",
+        (
+            # The pipeline's staff decision, kept: a staff reply inside a client thread is linked by
+            # thread, so link_reason cannot tell it apart. Older rows keep what link_reason said.
+            "ALTER TABLE messages ADD COLUMN staff INTEGER NOT NULL DEFAULT 0",
+            "UPDATE messages SET staff = 1 WHERE link_reason = 'staff'",
+        ),
+    ),
 ]
 
 
