@@ -311,7 +311,8 @@ def _compose(text: str, path: Path) -> yaml.Node:
     finally:
         loader.dispose()
     if loader.problems:
-        raise RulesError([f"{path}:{m.line + 1}:{m.column + 1}: {problem}" for m, problem in loader.problems])
+        raise RulesError([f"{path}:{m.line + 1}:{m.column + 1}: {problem}"
+                          for m, problem in sorted(loader.problems, key=lambda p: p[0].index)])
     if not isinstance(root, yaml.MappingNode):
         raise RulesError([f"{path}:1:1: the rules file must be a mapping with a 'rules' list"])
     return root

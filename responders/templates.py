@@ -106,7 +106,7 @@ def _column(filename: str, line: int, message: str) -> int:
         text = Path(filename).read_text(encoding="utf-8").splitlines()[line - 1]
     except (OSError, UnicodeDecodeError, IndexError):
         return 1
-    for name in reversed(quoted):
+    for name in quoted:
         match = re.search(rf"\b{re.escape(name)}\b", text)
         if match:
             return match.start() + 1
