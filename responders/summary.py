@@ -237,7 +237,8 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
     items = []
     window = [_iso(since), _iso(end)]
     for m in store.all("SELECT * FROM messages WHERE received_at >= ? AND received_at < ? AND "
-                       "(needs_review = 1 OR suspicious IS NOT NULL OR status = 'quarantined')", window):
+                       "((needs_review = 1 AND staff = 0) OR suspicious IS NOT NULL OR status = 'quarantined')",
+                       window):
         if m["status"] != "quarantined" and not _in_accounts(accounts, m["account_id"]) and not m["suspicious"]:
             continue
         kind = "quarantined" if m["status"] == "quarantined" else "suspicious" if m["suspicious"] else "needs review"
