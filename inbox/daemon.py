@@ -167,7 +167,7 @@ class Daemon:
         rows = self.store.all(
             "SELECT m.uid, m.message_id, m.thread_id FROM messages m JOIN threads t ON t.id = m.thread_id "
             "WHERE t.status = 'open' AND m.uid IS NOT NULL AND m.uidvalidity = ? AND m.folder = ? "
-            "AND m.link_reason != 'staff' ORDER BY m.id DESC LIMIT 500",
+            "AND m.staff = 0 ORDER BY m.id DESC LIMIT 500",
             [self.source.uidvalidity, self.settings.folder])
         if not rows:
             return

@@ -142,7 +142,7 @@ def _by_account(store: Store, rows: list[dict[str, Any]]) -> list[dict[str, Any]
 def _needs_you(store: Store, accounts: set[str] | None, end: datetime) -> list[dict[str, Any]]:
     names = _account_names(store)
     items = []
-    for t in store.all("SELECT * FROM threads WHERE status = 'open'"):
+    for t in store.all("SELECT * FROM threads WHERE status = 'open' ORDER BY id"):
         if not _in_accounts(accounts, t["account_id"]):
             continue
         last = store.one("SELECT * FROM messages WHERE thread_id = ? AND automatic IS NULL AND staff = 0 "

@@ -11,8 +11,9 @@ from datetime import UTC, datetime, timedelta
 from email.policy import default
 from pathlib import Path
 
-from inbox.daemon import Daemon
+from inbox.daemon import Daemon, load_checked_rules
 from inbox.store import Store
+from responders import summary
 from tests.servers import liaison_settings, quiet_rules
 
 ROOT = Path(__file__).parent.parent
@@ -52,6 +53,7 @@ def test_summary_ages_staff_replies_and_message_ids(tmp_path, dovecot, smtp_serv
                         in_reply_to="<logo@brewco.com>", message_id="<anna-reply@agency.example>",
                         body="Hi Tom, not sure yet, maybe. Let me check and come back to you.",
                         date=now - timedelta(days=1)), 1)
+    arrive(b"\x01\x02 not an email \xff", 0)  # quarantined: listed for review
     Daemon(settings, Store(settings.db_path)).run_once()
 
     store = Store(settings.db_path)
@@ -69,6 +71,14 @@ def test_summary_ages_staff_replies_and_message_ids(tmp_path, dovecot, smtp_serv
     assert "NEEDS REVIEW" not in text.split("REVIEW")[-1].split("TREND")[0], "a staff reply is not for review"
     for message_id in ("poster@brewco.com", "banner@brewco.com", "logo@brewco.com", "anna-reply@agency.example"):
         assert message_id not in text and message_id not in html
+
+    # `rules check` renders summary templates with summary.sample(): it must hold what real summaries hold.
+    rules = load_checked_rules(settings.rules_path)
+    real = summary.build(store, rules, "preview@agency.example", now.date(), team=True)
+    sample = summary.sample(now.date())
+    for section in ("needs_you", "scope", "by_account", "review", "trend"):
+        assert getattr(real, section), section
+        assert set(getattr(real, section)[0]) == set(getattr(sample, section)[0]), section
 
 
 def test_a_client_writing_again_after_a_staff_reply_waits_from_then(tmp_path, dovecot, smtp_server, make_message):
