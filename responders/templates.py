@@ -89,7 +89,7 @@ def _where(exc: BaseException, roots: list[Path]) -> tuple[str | None, int]:
         return exc.filename, exc.lineno
     # jinja2 rewrites render tracebacks so that template frames carry the template's file and line.
     found: tuple[str | None, int] = (None, 1)
-    folders = [str(root.resolve()) for root in roots]
+    folders = {str(folder) for root in roots for folder in (root, root.resolve())}
     tb = exc.__traceback__
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename
