@@ -375,6 +375,8 @@ def _semantic_problems(spec: RulesFile, root: yaml.Node, path: Path, template_na
         mark = _walk(root, loc)[0].start_mark
         problems.append(f"{path}:{mark.line + 1}:{mark.column + 1}: {'.'.join(map(str, loc))}: {message}")
 
+    if spec.templates and not (path.parent / spec.templates).is_dir():
+        report(["templates"], f"no folder {spec.templates!r} next to this file")
     seen: set[str] = set()
     catch_all: str | None = None
     for i, rule in enumerate(spec.rules):

@@ -118,6 +118,15 @@ def test_rules_check_compiles_and_renders_every_template(tmp_path, files, where,
     assert result.stderr.splitlines()[0] == f"{folder}/{where}: {message}"
 
 
+def test_a_missing_template_folder_is_an_error_not_a_silent_fallback(tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text((ROOT / "rules.yaml").read_text().replace("# templates: my-templates", "templates: my-templtes"))
+    result = cli(["rules", "check", str(rules)], tmp_path)
+    assert result.returncode == 1
+    line = next(n for n, text in enumerate(rules.read_text().splitlines(), 1) if text.startswith("templates:"))
+    assert result.stderr.splitlines() == [f"{rules}:{line}:12: templates: no folder 'my-templtes' next to this file"]
+
+
 def test_shipped_templates_pass_the_check(tmp_path):
     result = cli(["rules", "check", str(ROOT / "rules.yaml")], tmp_path)
     assert result.returncode == 0, result.stderr
