@@ -487,6 +487,7 @@ def _account_ids(settings: Any) -> set[str] | None:
 def cmd_rules_check(args: argparse.Namespace) -> int:
     from inbox.config import load_settings
     from inbox.rules import load_rules
+    from responders.template_check import check_templates
     from responders.templates import TemplateLibrary
 
     settings = load_settings()
@@ -497,6 +498,7 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
     first = load_rules(path)
     rules = load_rules(path, template_names=TemplateLibrary(first.template_dir).names(),
                        account_ids=_account_ids(settings))
+    check_templates(rules)
     print(f"{path}: OK ({len(rules.spec.rules)} rules, mode {rules.spec.mode})")
     return 0
 

@@ -11,6 +11,7 @@ to the file's folder, so the daemon finds them whatever its working directory.
 
 from __future__ import annotations
 
+import difflib
 import math
 import os
 import re
@@ -32,6 +33,17 @@ SYSTEM_CONFIG = Path("/etc/liaison/liaison.toml")
 # (lowest, highest) accepted for each number; beyond them a value is a typo or an attack, not a wish.
 POLL_INTERVAL_RANGE = (1.0, 3600.0)
 RETRY_SECONDS_RANGE = (1.0, 86400.0)
+# Every key a config file may hold (the LIAISON_* settings in lower case, without the prefix):
+# anything else is a typo or a misplaced setting, refused rather than silently ignored.
+FILE_KEYS = frozenset({
+    "address", "agency_domains", "db", "rules", "imap_folder", "imap_done_folder", "imap_sent_folder",
+    "poll_interval",
+    "smtp_retry_seconds",
+    *(f"{kind}_{key}" for kind in ("imap", "smtp")
+      for key in ("host", "port", "user", "password", "security", "tls_verify", "auth")),
+    "oauth_provider", "oauth_client_id", "oauth_client_secret", "oauth_tenant", "oauth_flow", "oauth_token_url",
+    "oauth_authorize_url", "oauth_scopes",
+})
 _ADDRESS = re.compile(r"^[^@\s<>()\[\],;:\"]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}$")
 
 
@@ -168,6 +180,11 @@ def _read_config_file(path: Path) -> dict[str, str]:
     for key in SECRET_KEYS:
         if key in data:
             raise ConfigError(f"LIAISON_{key.upper()}", "secrets belong in the environment, not in a file")
+    for key in data:
+        if str(key).lower() not in FILE_KEYS:
+            close = difflib.get_close_matches(str(key).lower(), sorted(FILE_KEYS), n=1)
+            hint = f" (did you mean {close[0]!r}?)" if close else ""
+            raise ConfigError("LIAISON_CONFIG", f"{path}: unknown key {key!r}{hint}")
     return {str(k).lower(): _as_text(v) for k, v in data.items()}
 
 

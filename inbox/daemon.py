@@ -28,6 +28,7 @@ from inbox.rules import Rules, load_rules
 from inbox.store import Store, utcnow
 from responders import outbox, summary
 from responders.smtp import MaildirTransport, SMTPTransport, Transport
+from responders.template_check import check_templates
 from responders.templates import TemplateLibrary
 
 log = logging.getLogger("liaison.daemon")
@@ -45,9 +46,12 @@ class RunStats:
 
 
 def load_checked_rules(path: Path) -> Rules:
-    """Rules checked against the templates that exist, as every command loads them."""
+    """Rules checked against the templates that exist, each template compiled and rendered with
+    sample data, as every command and every reload loads them."""
     first = load_rules(path)
-    return load_rules(path, template_names=TemplateLibrary(first.template_dir).names())
+    rules = load_rules(path, template_names=TemplateLibrary(first.template_dir).names())
+    check_templates(rules)
+    return rules
 
 
 class Daemon:
@@ -226,7 +230,7 @@ class Daemon:
         rows = self.store.all(
             "SELECT m.uid, m.message_id, m.thread_id FROM messages m JOIN threads t ON t.id = m.thread_id "
             "WHERE t.status = 'open' AND m.uid IS NOT NULL AND m.uidvalidity = ? AND m.folder = ? "
-            "AND m.link_reason != 'staff' ORDER BY m.id DESC LIMIT 500",
+            "AND m.staff = 0 ORDER BY m.id DESC LIMIT 500",
             [self.source.uidvalidity, self.settings.folder])
         if not rows:
             return

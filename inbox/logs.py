@@ -25,21 +25,23 @@ class JsonFormatter(logging.Formatter):
         return json.dumps(entry, ensure_ascii=False, default=str)
 
 
-class SecretFilter(logging.Filter):
-    """Replace any known secret value with *** before a record is written anywhere."""
+class SecretScrubber(logging.Formatter):
+    """Formats with `inner`, then replaces every known secret with *** in the finished line: the
+    message, its arguments, a decision's fields, a traceback, whatever carried it there."""
 
-    def __init__(self, secrets: Iterable[str]) -> None:
+    def __init__(self, inner: logging.Formatter, secrets: Iterable[str]) -> None:
         super().__init__()
-        self.secrets = [s for s in secrets if s and len(s) >= 3]
+        self.inner = inner
+        values = [s for s in secrets if s and len(s) >= 3]
+        # also as it appears inside a JSON string (quotes, backslashes, control characters escaped)
+        forms = {form for s in values for form in (s, json.dumps(s, ensure_ascii=False)[1:-1])}
+        self.secrets = sorted(forms, key=len, reverse=True)
 
-    def filter(self, record: logging.LogRecord) -> bool:
-        if not self.secrets:
-            return True
-        message = record.getMessage()
+    def format(self, record: logging.LogRecord) -> str:
+        line = self.inner.format(record)
         for secret in self.secrets:
-            message = message.replace(secret, "***")
-        record.msg, record.args = message, None
-        return True
+            line = line.replace(secret, "***")
+        return line
 
 
 class _CurrentStderr(logging.StreamHandler):
@@ -56,11 +58,8 @@ class _CurrentStderr(logging.StreamHandler):
 
 def setup_logging(*, level: str = "INFO", fmt: str = "text", secrets: Iterable[str] = ()) -> None:
     handler = _CurrentStderr()
-    if fmt == "json":
-        handler.setFormatter(JsonFormatter())
-    else:
-        handler.setFormatter(logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    handler.addFilter(SecretFilter(secrets))
+    inner = JsonFormatter() if fmt == "json" else logging.Formatter("%(asctime)s %(levelname)s %(name)s: %(message)s")
+    handler.setFormatter(SecretScrubber(inner, secrets))
     root = logging.getLogger()
     root.handlers[:] = [handler]
     root.setLevel(level.upper())

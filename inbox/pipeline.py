@@ -281,7 +281,7 @@ class Pipeline:
             "confidence": c.confidence, "class_source": c.source, "class_reasons": list(c.reasons),
             "entities": entities, "urgency": len(entities.get("urgency", [])), "account_id": link.account_id,
             "link_reason": link.reason, "link_detail": link.detail, "suspicious": link.suspicious,
-            "thread_id": thread_id, "is_chaser": int(chaser),
+            "thread_id": thread_id, "is_chaser": int(chaser), "staff": int(facts.staff),
             "arrived_at": facts.received_at.isoformat(timespec="microseconds"),
             "ack_tier": verdict.tier.name, "ack_tier_reason": verdict.tier.reason,
             "route": {**decision.as_dict(), "done": done}, "processed_at": utcnow()})

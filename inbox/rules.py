@@ -294,7 +294,7 @@ def load_rules(path: Path | str, *, template_names: set[str] | None = None,
 def parse_rules(text: str, path: Path, *, template_names: set[str] | None = None,
                 account_ids: set[str] | None = None) -> Rules:
     root = _compose(text, path)
-    data = yaml.safe_load(text)
+    data = _construct(root, path)
     try:
         spec = RulesFile.model_validate(data)
     except ValidationError as exc:
@@ -305,18 +305,79 @@ def parse_rules(text: str, path: Path, *, template_names: set[str] | None = None
     return Rules(spec, path)
 
 
+class _StrictLoader(yaml.SafeLoader):
+    """A safe loader that also refuses what safe loading lets through or dies on: explicit tags
+    (`!include`, `!!python/...`, `!!int live`) and a key given twice in one mapping. Each such
+    problem is noted with its position; the whole file is reported at once."""
+
+    def __init__(self, text: str) -> None:
+        super().__init__(text)
+        self.problems: list[tuple[yaml.Mark, str]] = []
+
+    def compose_node(self, parent: yaml.Node | None, index: Any) -> yaml.Node:
+        event = self.peek_event()
+        tag = getattr(event, "tag", None)
+        if tag is not None:  # only an explicit tag sets it; plain values are resolved later
+            shown = tag.replace("tag:yaml.org,2002:", "!!")
+            self.problems.append((event.start_mark, f"YAML tags are not allowed: {shown}"))
+        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+
+    def compose_mapping_node(self, anchor: str | None) -> yaml.MappingNode:
+        node = super().compose_mapping_node(anchor)
+        seen: set[tuple[str, str]] = set()
+        for key, _value in node.value:
+            if not isinstance(key, yaml.ScalarNode) or key.tag == "tag:yaml.org,2002:merge":
+                continue
+            if (key.tag, key.value) in seen:
+                self.problems.append((key.start_mark, f"duplicate key {key.value!r}"))
+            seen.add((key.tag, key.value))
+        return node  # type: ignore[no-any-return]
+
+    def construct_object(self, node: yaml.Node, deep: bool = False) -> Any:
+        # A value the safe constructor cannot build (a date like 2026-13-45) is a located error.
+        try:
+            return super().construct_object(node, deep=deep)
+        except yaml.MarkedYAMLError:
+            raise
+        except (ValueError, TypeError, OverflowError) as exc:
+            raise yaml.constructor.ConstructorError(None, None, f"invalid value: {exc}", node.start_mark) from None
+
+
 def _compose(text: str, path: Path) -> yaml.Node:
+    loader = _StrictLoader(text)
     try:
-        root = yaml.compose(text, Loader=yaml.SafeLoader)
+        root = loader.get_single_node()
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
         raise RulesError([f"{path}:{line}:{column}: YAML syntax error: {exc.problem or exc}"]) from None
     except yaml.YAMLError as exc:
         raise RulesError([f"{path}:1:1: YAML error: {exc}"]) from None
+    except RecursionError:
+        raise RulesError([f"{path}:1:1: YAML error: nested too deeply"]) from None
+    finally:
+        loader.dispose()
+    if loader.problems:
+        raise RulesError([f"{path}:{m.line + 1}:{m.column + 1}: {problem}"
+                          for m, problem in sorted(loader.problems, key=lambda p: p[0].index)])
     if not isinstance(root, yaml.MappingNode):
         raise RulesError([f"{path}:1:1: the rules file must be a mapping with a 'rules' list"])
     return root
+
+
+def _construct(root: yaml.Node, path: Path) -> Any:
+    """Plain Python data from the checked nodes (no second parse of the text)."""
+    loader = _StrictLoader("")
+    try:
+        return loader.construct_document(root)
+    except yaml.MarkedYAMLError as exc:
+        mark = exc.problem_mark or exc.context_mark
+        line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
+        raise RulesError([f"{path}:{line}:{column}: {exc.problem or exc}"]) from None
+    except RecursionError:
+        raise RulesError([f"{path}:1:1: YAML error: nested too deeply"]) from None
+    finally:
+        loader.dispose()
 
 
 def _located(path: Path, root: yaml.Node, error: Any) -> str:
@@ -361,6 +422,8 @@ def _semantic_problems(spec: RulesFile, root: yaml.Node, path: Path, template_na
         mark = _walk(root, loc)[0].start_mark
         problems.append(f"{path}:{mark.line + 1}:{mark.column + 1}: {'.'.join(map(str, loc))}: {message}")
 
+    if spec.templates and not (path.parent / spec.templates).is_dir():
+        report(["templates"], f"no folder {spec.templates!r} next to this file")
     seen: set[str] = set()
     catch_all: str | None = None
     for i, rule in enumerate(spec.rules):

@@ -114,6 +114,15 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
                 scores TEXT, reason TEXT)""",
         ),
     ),
+    (
+        "0006_messages_staff",
+        (
+            # The pipeline's staff decision, kept: a staff reply inside a client thread is linked by
+            # thread, so link_reason cannot tell it apart. Older rows keep what link_reason said.
+            "ALTER TABLE messages ADD COLUMN staff INTEGER NOT NULL DEFAULT 0",
+            "UPDATE messages SET staff = 1 WHERE link_reason = 'staff'",
+        ),
+    ),
 ]
 
 

@@ -154,7 +154,7 @@ class Responder:
         if context.get("warning"):
             subject = f"[Liaison] SUSPICIOUS: {who} - {parsed.subject or '(no subject)'}"
         try:
-            text, html = self.templates.render(action.template or "escalate", "en", context)
+            text, html = self._escalation_text(row, action, context)
             message = build_escalation(parsed, raw, sender=self.settings.address, to=recipients, subject=subject,
                                        message_id=new_message_id(self.settings.address), text=text, html=html)
         except (TemplateError, ValueError) as exc:
@@ -164,6 +164,15 @@ class Responder:
                     mail_from=self.settings.address, recipients=recipients, rule=action.rule, message_row=row,
                     thread_id=thread_id)
         return f"escalate: {', '.join(recipients)}"
+
+    def _escalation_text(self, row: int, action: PlannedAction, context: dict[str, Any]) -> tuple[str, str]:
+        """The rules' escalation template; if it fails, the shipped one: staff always hear of the
+        client's message, and the broken template is recorded for the summary."""
+        try:
+            return self.templates.render(action.template or "escalate", "en", context)
+        except TemplateError as exc:
+            self._failure(row, "escalate", f"{exc}; sent with the shipped template instead")
+            return TemplateLibrary().render("escalate", "en", context)
 
     def _recipients(self, names: list[str], context: dict[str, Any]) -> list[str]:
         addresses = self.rules.spec.addresses

@@ -21,6 +21,7 @@ from responders.compose import build_notice, new_message_id
 from responders.respond import CATEGORY_LABELS, entity_lines
 from responders.templates import TemplateLibrary
 
+TEMPLATE = "summary"
 CATEGORY_ORDER = ("revision_request", "billing_issue", "progress_query", "other", "needs_review")
 
 
@@ -113,11 +114,7 @@ def _in_accounts(accounts: set[str] | None, account_id: str | None) -> bool:
 def _messages(store: Store, since: datetime, end: datetime, accounts: set[str] | None) -> list[dict[str, Any]]:
     rows = store.all("SELECT * FROM messages WHERE received_at >= ? AND received_at < ? AND status = 'processed' "
                      "AND automatic IS NULL ORDER BY received_at", [_iso(since), _iso(end)])
-    return [r for r in rows if _in_accounts(accounts, r["account_id"]) and not _is_staff_row(r)]
-
-
-def _is_staff_row(row: dict[str, Any]) -> bool:
-    return row["link_reason"] == "staff"
+    return [r for r in rows if _in_accounts(accounts, r["account_id"]) and not r["staff"]]
 
 
 def _category(row: dict[str, Any]) -> str:
@@ -145,31 +142,45 @@ def _by_account(store: Store, rows: list[dict[str, Any]]) -> list[dict[str, Any]
 def _needs_you(store: Store, accounts: set[str] | None, end: datetime) -> list[dict[str, Any]]:
     names = _account_names(store)
     items = []
-    for t in store.all("SELECT * FROM threads WHERE status = 'open' ORDER BY opened_at"):
+    for t in store.all("SELECT * FROM threads WHERE status = 'open' ORDER BY id"):
         if not _in_accounts(accounts, t["account_id"]):
             continue
-        last = store.one("SELECT * FROM messages WHERE thread_id = ? AND automatic IS NULL AND link_reason != 'staff' "
+        last = store.one("SELECT * FROM messages WHERE thread_id = ? AND automatic IS NULL AND staff = 0 "
                          "ORDER BY id DESC LIMIT 1", [t["id"]])
         if last is None:
             continue
         entities = _thread_entities(store, t["id"])
-        opened = datetime.fromisoformat(t["opened_at"])
+        waiting = _waiting_since(store, t["id"])
         items.append({
             "thread": t["id"], "account": names.get(t["account_id"] or "", "Unlinked"),
             "category": _category(last), "subject": t["subject"] or "(no subject)", "sender": last["from_addr"],
-            "date": (last["date"] or last["received_at"])[:16].replace("T", " "), "message_id": last["message_id"],
-            "age": _age(end - opened), "age_hours": (end - opened).total_seconds() / 3600,
+            "date": _arrived(last)[:16].replace("T", " "), "message_id": last["message_id"],
+            "age": _age(end - waiting), "age_hours": (end - waiting).total_seconds() / 3600,
             "chasers": t["chasers"], "urgent": bool(entities.get("urgency")) or t["chasers"] >= 2,
             "entities": entity_lines(entities), "job_ref": t["job_ref"] or "",
             "invoices": entities.get("invoice_number", []),
             "amounts": [a["text"] for a in entities.get("amount", [])],
         })
-    return items
+    return sorted(items, key=lambda item: -item["age_hours"])  # oldest first, by arrival
+
+
+def _arrived(row: dict[str, Any]) -> str:
+    """When a message reached the mailbox (INTERNALDATE), not when Liaison read it."""
+    return row["arrived_at"] or row["received_at"]
+
+
+def _waiting_since(store: Store, thread_id: int) -> datetime:
+    """Arrival of the first client message the agency has not answered in the thread."""
+    row = store.one(
+        "SELECT MIN(COALESCE(arrived_at, received_at)) AS at FROM messages WHERE thread_id = ? AND staff = 0 "
+        "AND automatic IS NULL AND id > COALESCE((SELECT MAX(id) FROM messages WHERE thread_id = ? AND staff = 1), 0)",
+        [thread_id, thread_id])
+    return datetime.fromisoformat(row["at"]) if row and row["at"] else datetime.now(UTC)
 
 
 def _thread_entities(store: Store, thread_id: int) -> dict[str, list[Any]]:
     merged: dict[str, list[Any]] = defaultdict(list)
-    for row in store.all("SELECT entities FROM messages WHERE thread_id = ? AND link_reason != 'staff'", [thread_id]):
+    for row in store.all("SELECT entities FROM messages WHERE thread_id = ? AND staff = 0", [thread_id]):
         for label, values in loads(row["entities"], {}).items():
             merged[label] += [v for v in values if v not in merged[label]]
     return dict(merged)
@@ -209,8 +220,8 @@ def _promises(store: Store, accounts: set[str] | None, day: date, zone: Any) -> 
         thread = store.one("SELECT account_id, subject, status FROM threads WHERE id = ?", [m["thread_id"]])
         if thread is None or not _in_accounts(accounts, thread["account_id"]):
             continue
-        staff = m["link_reason"] == "staff"
-        received = datetime.fromisoformat(m["received_at"]).astimezone(zone).date()
+        staff = bool(m["staff"])
+        received = datetime.fromisoformat(_arrived(m)).astimezone(zone).date()
         deadlines = extract("", m["newest_text"] or "", today=received).get("deadline", []) if staff \
             else loads(m["entities"], {}).get("deadline", [])
         for d in deadlines:
@@ -226,7 +237,8 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
     items = []
     window = [_iso(since), _iso(end)]
     for m in store.all("SELECT * FROM messages WHERE received_at >= ? AND received_at < ? AND "
-                       "(needs_review = 1 OR suspicious IS NOT NULL OR status = 'quarantined')", window):
+                       "((needs_review = 1 AND staff = 0) OR suspicious IS NOT NULL OR status = 'quarantined')",
+                       window):
         if m["status"] != "quarantined" and not _in_accounts(accounts, m["account_id"]) and not m["suspicious"]:
             continue
         kind = "quarantined" if m["status"] == "quarantined" else "suspicious" if m["suspicious"] else "needs review"
@@ -264,8 +276,32 @@ def _auto_share(store: Store, rows: list[dict[str, Any]]) -> float:
     return acked / len(actionable)
 
 
+def sample(day: date) -> Summary:
+    """A summary with one item in every section, each with every field the builders above give:
+    what `rules check` renders summary templates with, so a template that fails on real data
+    fails the check first."""
+    now = datetime.combine(day, time(8, 0), UTC)
+    waiting = {"thread": 1, "account": "BrewCo", "category": "billing_issue", "subject": "Invoice INV-1 is wrong",
+               "sender": "tom@brewco.example", "date": "2026-01-05 09:12", "message_id": "<sample@brewco.example>",
+               "age": "2d 3h", "age_hours": 51.0, "chasers": 1, "urgent": True,
+               "entities": ["invoice INV-1", "amount €1,200.00"], "job_ref": "BREW-042", "invoices": ["INV-1"],
+               "amounts": ["€1,200.00"]}
+    return Summary(
+        "lead@agency.example", day, True, now - timedelta(days=1),
+        counts={c: 1 for c in CATEGORY_ORDER},
+        by_account=[{"account": "BrewCo", "counts": {"billing_issue": 1}, "total": 1}],
+        needs_you=[waiting], billing=[waiting],
+        scope=[{"account": "BrewCo", "job": "BREW-042", "rounds": 3, "contracted": 2, "over": True}],
+        promises=[{"who": "client deadline", "due": day.isoformat(), "overdue": False, "text": "by Friday",
+                   "subject": "Banner", "sender": "tom@brewco.example", "message_id": "<sample@brewco.example>"}],
+        review=[{"kind": "needs review", "reason": "Billing issue? only 35% sure", "subject": "Question",
+                 "sender": "tom@brewco.example", "date": "2026-01-05 09:12", "message_id": "<sample@brewco.example>"}],
+        trend=[{"category": c, "today": 1, "average": 0.5} for c in CATEGORY_ORDER],
+        auto_handled=0.5, total=len(CATEGORY_ORDER))
+
+
 def render(summary: Summary, templates: TemplateLibrary) -> tuple[str, str]:
-    return templates.render("summary", "en", summary.context())
+    return templates.render(TEMPLATE, "en", summary.context())
 
 
 def build_message(summary: Summary, templates: TemplateLibrary, sender: str) -> Message:

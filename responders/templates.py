@@ -8,6 +8,7 @@ is never sent.
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 from typing import Any
 
@@ -46,14 +47,67 @@ class TemplateLibrary:
         """(text, html) for a template, in `language` when it exists, else English."""
         for lang in dict.fromkeys((language, "en")):
             try:
-                text_template = self.env.get_template(f"{lang}/{name}.txt")
-                html_template = self.env.get_template(f"{lang}/{name}.html")
-            except jinja2.TemplateNotFound:
+                return self.render_file(f"{lang}/{name}.txt", context), self.render_file(f"{lang}/{name}.html", context)
+            except jinja2.TemplateNotFound as exc:
+                if exc.name not in (f"{lang}/{name}.txt", f"{lang}/{name}.html"):
+                    raise TemplateError(f"template {lang}/{name}: {located(exc, self.roots)}") from None
                 continue
-            try:
-                return text_template.render(context), html_template.render(context)
-            except jinja2.TemplateError as exc:
-                raise TemplateError(f"template {lang}/{name}: {exc}") from None
             except Exception as exc:  # a user's template can fail in any way: never half-send
-                raise TemplateError(f"template {lang}/{name}: {type(exc).__name__}: {exc}") from None
+                raise TemplateError(f"template {lang}/{name}: {located(exc, self.roots)}") from None
         raise TemplateError(f"template {name!r} not found (looked in {', '.join(map(str, self.roots))})")
+
+    def render_file(self, path: str, context: dict[str, Any]) -> str:
+        """Compile and render one file ("en/escalate.txt"); jinja's own exceptions go through."""
+        return self.env.get_template(path).render(context)
+
+    def filename(self, path: str) -> str:
+        """The file that template path ("en/escalate.txt") is read from."""
+        for root in self.roots:
+            if (root / path).exists():
+                return str(root / path)
+        return path
+
+    def languages(self, name: str) -> list[str]:
+        """The languages that have template NAME (both files, in any root)."""
+        return [lang for lang in LANGUAGES
+                if any((root / lang / f"{name}.txt").exists() and (root / lang / f"{name}.html").exists()
+                       for root in self.roots)]
+
+
+def located(exc: BaseException, roots: list[Path], *, default_file: str | None = None) -> str:
+    """FILE:LINE:COLUMN: message for an error raised while compiling or rendering a template."""
+    message = str(exc) if isinstance(exc, jinja2.TemplateError) else f"{type(exc).__name__}: {exc}"
+    filename, line = _where(exc, roots)
+    filename = filename or default_file
+    if filename is None:
+        return message
+    return f"{filename}:{line}:{_column(filename, line, message)}: {message}"
+
+
+def _where(exc: BaseException, roots: list[Path]) -> tuple[str | None, int]:
+    if isinstance(exc, jinja2.TemplateSyntaxError) and exc.filename:
+        return exc.filename, exc.lineno
+    # jinja2 rewrites render tracebacks so that template frames carry the template's file and line.
+    found: tuple[str | None, int] = (None, 1)
+    folders = {str(folder) for root in roots for folder in (root, root.resolve())}
+    tb = exc.__traceback__
+    while tb is not None:
+        filename = tb.tb_frame.f_code.co_filename
+        if any(filename.startswith(folder) for folder in folders):
+            found = (filename, tb.tb_lineno)
+        tb = tb.tb_next
+    return found
+
+
+def _column(filename: str, line: int, message: str) -> int:
+    """Where on the line the name the message quotes appears (1 when it cannot be told)."""
+    quoted = re.findall(r"'([^']+)'", message)
+    try:
+        text = Path(filename).read_text(encoding="utf-8").splitlines()[line - 1]
+    except (OSError, UnicodeDecodeError, IndexError):
+        return 1
+    for name in quoted:
+        match = re.search(rf"\b{re.escape(name)}\b", text)
+        if match:
+            return match.start() + 1
+    return len(text) - len(text.lstrip()) + 1

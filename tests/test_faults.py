@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-import os
+import logging
 import random
 import signal
 import subprocess
@@ -224,14 +224,29 @@ def test_starttls_never_falls_back_to_clear_text(dovecot, smtp_server):
     assert smtp_server.messages == []
 
 
-def test_json_output_never_contains_passwords(tmp_path, monkeypatch, capsys):
-    from inbox.cli import main
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_logs_never_contain_secrets(monkeypatch, capsys, fmt):
+    from inbox.cli import environment_secrets
+    from inbox.logs import setup_logging
 
-    monkeypatch.setenv("LIAISON_IMAP_PASSWORD", "pw-in-env-123")
-    monkeypatch.setenv("LIAISON_DB", str(tmp_path / "x.db"))
-    monkeypatch.chdir(ROOT)
-    mail = tmp_path / "m.eml"
-    mail.write_bytes(b"From: a@b.com\r\nSubject: pw-in-env-123?\r\n\r\nhello\r\n")
-    main(["classify", "--json", str(mail)])
-    report = json.loads(capsys.readouterr().out)
-    assert os.environ["LIAISON_IMAP_PASSWORD"] not in json.dumps({k: v for k, v in report.items() if k != "subject"})
+    secret = 'pw-"in\\env-123'  # a quote and a backslash: JSON escapes them, the scrubbing must too
+    monkeypatch.setenv("LIAISON_IMAP_PASSWORD", secret)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        setup_logging(fmt=fmt, secrets=environment_secrets())
+        log = logging.getLogger("liaison.test")
+        log.warning("login with %s refused", secret)
+        log.info("decided", extra={"decision": {"subject": f"about {secret}"}})
+        try:
+            raise ValueError(f"bad value {secret}")
+        except ValueError:
+            log.exception("it failed")
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    written = capsys.readouterr().err
+    assert "login with *** refused" in written and "bad value ***" in written
+    assert secret not in written and json.dumps(secret)[1:-1] not in written
+    if fmt == "json":
+        assert '"subject": "about ***"' in written

@@ -99,11 +99,15 @@ def test_account_language_and_formal_tone(settings, dovecot, smtp_server, make_m
 def test_template_error_sends_nothing_and_is_recorded(settings, dovecot, smtp_server, make_message, tmp_path):
     templates = tmp_path / "my-templates" / "en"
     templates.mkdir(parents=True)
-    (templates / "ack_revision_request.txt").write_text("Hi {{ client_first_name }}, {{ no_such_thing.attr }}")
+    (templates / "ack_revision_request.txt").write_text("Hi {{ client_first_name }}")
     (templates / "ack_revision_request.html").write_text("<p>Hi</p>")
     edit_rules(settings, "# templates: my-templates", "templates: my-templates")
+    store = Store(settings.db_path)
+    daemon = Daemon(settings, store)  # the rules and their templates are checked here...
+    # ...and the template is broken afterwards, while the daemon runs
+    (templates / "ack_revision_request.txt").write_text("Hi {{ client_first_name }}, {{ no_such_thing.attr }}")
     dovecot.append(make_message(sender="Tom <tom@brewco.com>", subject="Banner", body="Please change the banner."))
-    store = run_once(settings)
+    daemon.run_once()
     assert acks(smtp_server) == []
     event = store.one("SELECT detail FROM events WHERE kind = 'action_failed'")
     assert "ack_revision_request" in event["detail"]

@@ -1,0 +1,218 @@
+"""Bad rules, templates and config files are located errors, never a traceback, a crash or a lost message.
+
+Issue 12, items 8 and 9: `rules check` and a reload of the running daemon refuse YAML tags, duplicate
+keys, Jinja syntax errors and undefined variables with FILE:LINE:COLUMN; the daemon keeps answering
+with its last good rules; a template that breaks at send time never quarantines the client's message.
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from inbox.config import load_settings
+from inbox.daemon import Daemon
+from inbox.errors import ConfigError
+from inbox.store import Store, loads
+from tests.servers import liaison_settings
+from tests.test_daemon import daemon_env, no_daemon_left_behind, revision, start, stop, wait_for_log  # noqa: F401
+
+ROOT = Path(__file__).parent.parent
+ACCOUNTS = "account_id,name,code,domains,contacts,account_manager\nbrewco,BrewCo,BREW,brewco.com,,anna@agency.example\n"
+SHIPPED = ROOT / "responders" / "templates" / "en"
+
+# (what is wrong, the rules file, where it is reported, what is said)
+BAD_RULES = [
+    ("include tag", "version: 1\nrules: !include more-rules.yaml\n", "2:8", "YAML tags are not allowed: !include"),
+    ("python object tag", "version: 1\nrules:\n  - name: a\n    then:\n"
+     "      - escalate: !!python/object/apply:os.system ['touch /tmp/liaison-owned']\n",
+     "5:19", "YAML tags are not allowed: !!python/object/apply:os.system"),
+    ("int tag on a word", "mode: !!int live\nrules:\n  - name: a\n    then: [stop]\n", "1:7",
+     "YAML tags are not allowed: !!int"),
+    ("duplicate key", "mode: live\nrules:\n  - name: a\n    then: [stop]\nmode: shadow\n", "5:1",
+     "duplicate key 'mode'"),
+    ("duplicate key in a rule", "rules:\n  - name: a\n    when: {category: billing_issue, category: other}\n"
+     "    then: [stop]\n", "3:37", "duplicate key 'category'"),
+    ("impossible date", "timezone: 2026-13-45\nrules:\n  - name: a\n    then: [stop]\n", "1:11",
+     "invalid value: month must be in 1..12"),
+]
+
+
+def cli(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProcess:
+    environment = {"PATH": os.environ["PATH"], "HOME": str(tmp_path), "PYTHONPATH": str(ROOT),
+                   "LIAISON_DB": str(tmp_path / "none.db"), **env}
+    return subprocess.run([sys.executable, "-m", "inbox.cli", *args], env=environment, capture_output=True,
+                          text=True, timeout=120, cwd=tmp_path)
+
+
+@pytest.mark.parametrize("what,text,where,message", BAD_RULES, ids=[b[0] for b in BAD_RULES])
+def test_rules_check_locates_tags_and_duplicate_keys(tmp_path, what, text, where, message):
+    path = tmp_path / "rules.yaml"
+    path.write_text(text)
+    result = cli(["rules", "check", str(path)], tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[0] == f"{path}:{where}: {message}"
+    assert not Path("/tmp/liaison-owned").exists()
+
+
+def test_every_problem_of_the_file_is_reported_at_once(tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_text("mode: !!str live\nmode: live\nrules: !include x.yaml\n")
+    result = cli(["rules", "check", str(path)], tmp_path)
+    assert result.returncode == 1
+    assert result.stderr.splitlines() == [f"{path}:1:7: YAML tags are not allowed: !!str",
+                                          f"{path}:2:1: duplicate key 'mode'",
+                                          f"{path}:3:8: YAML tags are not allowed: !include"]
+
+
+def test_a_yaml_merge_key_is_not_a_duplicate(tmp_path):
+    path = tmp_path / "rules.yaml"
+    path.write_text("rules:\n  - name: a\n    when: &billing {category: billing_issue, linked: true}\n"
+                    "    then: [stop]\n  - name: b\n    when: {<<: *billing, linked: false}\n    then: [stop]\n")
+    result = cli(["rules", "check", str(path)], tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+def user_templates(tmp_path: Path, rules: Path, **files: str) -> Path:
+    """A user template folder (rules.yaml `templates:`) holding copies of the shipped files given by
+    name (ack_billing_issue.txt=...), their text replaced."""
+    folder = tmp_path / "my-templates" / "en"
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        filename = name.replace("_txt", ".txt").replace("_html", ".html")
+        (folder / filename).write_text(text)
+        other = filename.replace(".txt", ".html") if filename.endswith(".txt") else filename.replace(".html", ".txt")
+        if not (folder / other).exists():
+            (folder / other).write_text((SHIPPED / other).read_text())
+    text = rules.read_text()
+    if "\ntemplates: my-templates" not in text:
+        rules.write_text(text.replace("# templates: my-templates", "templates: my-templates"))
+    return folder
+
+
+@pytest.mark.parametrize("files,where,message", [
+    ({"ack_revision_request_txt": "Hi {{ client_first_name }},\n\n{% if chasers %}again{% endfi %}\n"},
+     "ack_revision_request.txt:3:25",
+     "Encountered unknown tag 'endfi'. Jinja was looking for the following tags: 'elif' or 'else' or 'endif'. "
+     "The innermost block that needs to be closed is 'if'."),
+    ({"escalate_html": "<p>{{ client_name }}</p>\n<p>{{ client_phone }}</p>\n"},
+     "escalate.html:2:7", "'client_phone' is undefined"),
+    ({"summary_txt": "Summary {{ day }}\n{% for t in needs_you %}{{ t.subject }} {{ t.owner }}{% endfor %}\n"},
+     "summary.txt:2:46", "'dict object' has no attribute 'owner'"),
+    ({"summary_html": "<p>{{ total }} messages, {{ waiting_total }} waiting</p>\n"},
+     "summary.html:1:29", "'waiting_total' is undefined"),
+], ids=["jinja syntax error", "undefined variable", "summary item field", "summary undefined variable"])
+def test_rules_check_compiles_and_renders_every_template(tmp_path, files, where, message):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text((ROOT / "rules.yaml").read_text())
+    folder = user_templates(tmp_path, rules, **files)
+    result = cli(["rules", "check", str(rules)], tmp_path)
+    assert result.returncode == 1, result.stdout
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[0] == f"{folder}/{where}: {message}"
+
+
+def test_a_missing_template_folder_is_an_error_not_a_silent_fallback(tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text((ROOT / "rules.yaml").read_text().replace("# templates: my-templates", "templates: my-templtes"))
+    result = cli(["rules", "check", str(rules)], tmp_path)
+    assert result.returncode == 1
+    line = next(n for n, text in enumerate(rules.read_text().splitlines(), 1) if text.startswith("templates:"))
+    assert result.stderr.splitlines() == [f"{rules}:{line}:12: templates: no folder 'my-templtes' next to this file"]
+
+
+def test_shipped_templates_pass_the_check(tmp_path):
+    result = cli(["rules", "check", str(ROOT / "rules.yaml")], tmp_path)
+    assert result.returncode == 0, result.stderr
+
+
+def replace(path: Path, text: str) -> None:
+    temporary = path.with_name(path.name + ".new")
+    temporary.write_text(text)
+    os.replace(temporary, path)
+
+
+@pytest.mark.parametrize("breakage", ["tag", "duplicate key", "template syntax", "summary template variable"])
+def test_a_reload_with_a_bad_file_keeps_the_last_good_rules(daemon_env, tmp_path, dovecot, smtp_server,  # noqa: F811
+                                                            make_message, breakage):
+    rules = Path(daemon_env["LIAISON_RULES"])
+    folder = user_templates(tmp_path, rules, ack_revision_request_txt=(SHIPPED / "ack_revision_request.txt")
+                            .read_text())
+    process = start(daemon_env, tmp_path)
+    good = rules.read_text()
+    mode_line = good[:good.index("\nmode: live")].count("\n") + 2
+    # Each file is replaced whole, as an editor saves it: the daemon watches the rules file and must
+    # never read half of it.
+    if breakage == "tag":
+        replace(rules, good.replace("mode: live", "mode: !!python/object/apply:os.system ['true']"))
+        expected = f"{rules}:{mode_line}:7: YAML tags are not allowed: !!python/object/apply:os.system"
+    elif breakage == "duplicate key":
+        replace(rules, good.replace("mode: live", "mode: live\nmode: shadow"))
+        expected = f"{rules}:{mode_line + 1}:1: duplicate key 'mode'"
+    elif breakage == "template syntax":
+        replace(folder / "ack_revision_request.txt", "Hi {{ client_first_name }\n")
+        expected = f"{folder}/ack_revision_request.txt:1:1: unexpected '}}'"
+    else:
+        replace(folder / "summary.html", (SHIPPED / "summary.html").read_text())
+        replace(folder / "summary.txt", "{{ total }} {{ no_such_total }}\n")
+        expected = f"{folder}/summary.txt:1:16: 'no_such_total' is undefined"
+    process.send_signal(signal.SIGHUP)
+    log = wait_for_log(tmp_path, expected, process)
+    assert "keeping the last good rules" in log and "Traceback" not in log
+    if breakage == "template syntax":  # the broken file is still on disk: the old rules use the shipped one
+        (folder / "ack_revision_request.txt").unlink()
+        (folder / "ack_revision_request.html").unlink()
+    dovecot.append(revision(make_message, 8))
+    assert smtp_server.wait_for(2, timeout=20), "the daemon goes on answering with its last good rules"
+    assert stop(process) == 0
+    assert sorted(m["Auto-Submitted"] for m in smtp_server.parsed()) == ["auto-generated", "auto-replied"]
+    store = Store(tmp_path / "liaison.db")
+    assert store.one("SELECT 1 FROM events WHERE kind = 'rules_refused'")
+    assert [r["status"] for r in store.all("SELECT status FROM messages")] == ["processed"]
+
+
+@pytest.fixture
+def settings(tmp_path, dovecot, smtp_server):
+    return liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+
+
+@pytest.mark.parametrize("template", ["ack_revision_request", "escalate"])
+def test_a_template_broken_at_send_time_never_quarantines(settings, tmp_path, dovecot, smtp_server, make_message,
+                                                          template):
+    rules = Path(settings.rules_path)
+    folder = user_templates(tmp_path, rules, **{f"{template}_txt": (SHIPPED / f"{template}.txt").read_text()})
+    store = Store(settings.db_path)
+    daemon = Daemon(settings, store)  # rules and templates checked and loaded...
+    (folder / f"{template}.txt").write_text("{% if x %}never closed\n")  # ...then someone edits a template
+    dovecot.append(revision(make_message, 9))
+    daemon.run_once()
+    (message,) = store.all("SELECT status, route FROM messages")
+    assert message["status"] == "processed", "the client's message is handled, not quarantined"
+    escalations = [m for m in smtp_server.parsed() if m["Auto-Submitted"] == "auto-generated"]
+    assert len(escalations) == 1 and escalations[0]["To"] == "anna@agency.example", "the escalation still goes"
+    failure = store.one("SELECT detail FROM events WHERE kind = 'action_failed'")
+    assert f"{folder}/{template}.txt:" in loads(failure["detail"])["reason"], "the failure is recorded, located"
+    acks = [m for m in smtp_server.parsed() if m["Auto-Submitted"] == "auto-replied"]
+    assert len(acks) == (0 if template.startswith("ack") else 1)
+
+
+def test_unknown_key_in_the_config_file_is_named(tmp_path):
+    path = tmp_path / "liaison.toml"
+    path.write_text('imap_host = "imap.example.com"\nimap_hots = "imap.example.com"\n')
+    with pytest.raises(ConfigError, match="unknown key 'imap_hots' \\(did you mean 'imap_host'\\?\\)"):
+        load_settings({"LIAISON_CONFIG": str(path)})
+    result = cli(["rules", "check", str(ROOT / "rules.yaml")], tmp_path, LIAISON_CONFIG=str(path))
+    assert result.returncode == 2
+    assert result.stderr.strip().splitlines() == [
+        f"liaison: configuration error: LIAISON_CONFIG: {path}: unknown key 'imap_hots' (did you mean 'imap_host'?)"]
+    path.write_text('[imap]\nhost = "imap.example.com"\n')
+    with pytest.raises(ConfigError, match="unknown key 'imap'"):
+        load_settings({"LIAISON_CONFIG": str(path)})
+    path.write_text('imap_folder = "Clients"\npoll_interval = 30\n')
+    assert load_settings({"LIAISON_CONFIG": str(path)}).poll_interval == 30
