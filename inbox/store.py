@@ -90,6 +90,15 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
                 refresh_token TEXT, expires_at TEXT, refreshed_at TEXT, status TEXT NOT NULL, error TEXT)""",
         ),
     ),
+    (
+        "0004_periodic_tasks",
+        (
+            # One row per periodic task of the daemon (inbox/periodic.py): its health, for alerts and status.
+            """CREATE TABLE periodic_tasks (
+                name TEXT PRIMARY KEY, last_success_at TEXT, last_failure_at TEXT, last_error TEXT,
+                failures INTEGER NOT NULL DEFAULT 0)""",
+        ),
+    ),
 ]
 
 

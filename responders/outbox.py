@@ -3,6 +3,9 @@
 Each outgoing message is stored with its Message-ID before any SMTP traffic. A send is
 recorded as `sending` before the SMTP transaction and `sent` after it; temporary failures
 retry with exponential backoff, permanent ones are given up with the server's answer.
+A server that cannot be reached (or refuses our login) is an outage, not a failure of any
+one message: the whole outbox waits with one backoff, and the outage is logged once when
+it starts, once when it ends, and raised to an ERROR and a summary alert if it lasts.
 The one window no protocol can close (the server accepted, we crashed before recording
 it) is retried with the same Message-ID, so receivers can recognise the duplicate.
 """
@@ -20,13 +23,15 @@ from typing import Any
 from inbox.errors import PermanentSendError, TemporarySendError
 from inbox.store import Store, utcnow
 from responders.compose import as_bytes
-from responders.smtp import Transport
+from responders.smtp import SMTPConnectError, Transport
 
 log = logging.getLogger("liaison.outbox")
 
 BACKOFF_CAP = timedelta(hours=1)
 GIVE_UP_AFTER = timedelta(days=2)
 DUE_STATES = ("pending", "retry")
+OUTAGE_RETRY_CAP = timedelta(minutes=5)  # how late at most we notice that the server is back
+OUTAGE_ALERT_AFTER = timedelta(minutes=15)  # an outage this long is an ERROR and a summary alert
 
 
 @dataclass
@@ -34,6 +39,22 @@ class FlushResult:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    unavailable: str | None = None  # why the server could not be used, when it could not
+
+
+@dataclass
+class Outage:
+    """The sending server as the outbox sees it, across flushes (the daemon keeps one)."""
+
+    alert_after: timedelta = OUTAGE_ALERT_AFTER
+    since: datetime | None = None
+    failures: int = 0
+    hold_until: datetime | None = None
+    alerted: bool = False
+    error: str = ""
+
+    def holding(self) -> bool:
+        return self.hold_until is not None and datetime.now(UTC) < self.hold_until
 
 
 def plan(
@@ -74,7 +95,7 @@ def due(store: Store, now: str | None = None, limit: int = 500) -> list[dict[str
     # A message waits while an earlier one of the same kind in its thread is undelivered,
     # so a thread's mail arrives in order even across an outage.
     return store.all(
-        "SELECT id, mail_from, recipients, raw, attempts, created_at, kind, message_id FROM outbox o "
+        "SELECT id, mail_from, recipients, raw, attempts, created_at, kind, message_id, status FROM outbox o "
         "WHERE status IN ('pending', 'retry') AND next_attempt_at <= ? AND NOT EXISTS ("
         " SELECT 1 FROM outbox e WHERE e.thread_id = o.thread_id AND e.kind = o.kind AND e.id < o.id"
         " AND e.status IN ('pending', 'retry', 'sending')) ORDER BY id LIMIT ?",
@@ -87,32 +108,104 @@ def next_due_at(store: Store) -> datetime | None:
     return datetime.fromisoformat(row["at"]) if row and row["at"] else None
 
 
-def flush(store: Store, transport: Transport, *, stop: Any = None, retry_after: float = 30.0) -> FlushResult:
+def flush(store: Store, transport: Transport, *, stop: Any = None, retry_after: float = 30.0,
+          outage: Outage | None = None) -> FlushResult:
     """Send everything due, in order, until nothing is due; stop early when `stop()` is true.
 
     The first temporary failure ends the flush: the server is most likely unwell, and
     hammering it with the rest of the queue would only reorder mail.
     """
+    outage = outage or Outage()
     result = FlushResult()
-    while not result.retried:
+    if not due(store, limit=1):
+        return result
+    if outage.holding():
+        _hold(store, outage)  # mail planned during the outage waits with the rest
+        result.unavailable = outage.error
+        return result
+    if not check_server(store, transport, outage=outage, retry_after=retry_after):
+        result.unavailable = outage.error
+        return result
+    while not result.retried and result.unavailable is None:
         rows = due(store)
         if not rows:
             break
         for row in rows:
             if stop is not None and stop():
                 return result
-            if not _send_one(store, transport, row, result, retry_after):
+            if not _send_one(store, transport, row, result, retry_after, outage):
                 break
     return result
 
 
+def check_server(store: Store, transport: Transport, *, outage: Outage, retry_after: float = 30.0) -> bool:
+    """Can mail leave now? Connects (and logs in) if needed; an outage starts or ends here."""
+    try:
+        transport.check()
+    except SMTPConnectError as exc:
+        _server_down(store, outage, str(exc), retry_after)
+        return False
+    _server_up(store, outage)
+    return True
+
+
+def _server_down(store: Store, outage: Outage, error: str, retry_after: float) -> None:
+    now = datetime.now(UTC)
+    outage.error = error
+    outage.failures += 1
+    delay = min(timedelta(seconds=retry_after) * (2 ** min(outage.failures - 1, 30)), OUTAGE_RETRY_CAP)
+    outage.hold_until = now + delay
+    _hold(store, outage)
+    if outage.since is None:
+        outage.since = now
+        log.warning("cannot send: %s; the outbox waits (%d queued), next try in %ds", error, _queued(store),
+                    max(1, int(delay.total_seconds())))
+    elif not outage.alerted and now - outage.since >= outage.alert_after:
+        outage.alerted = True
+        log.error("cannot send for %s: %s; %d messages wait", _duration(now - outage.since), error, _queued(store))
+        store.event("smtp_unavailable", {"reason": f"cannot send since {outage.since:%Y-%m-%d %H:%M} UTC: {error}"})
+
+
+def _server_up(store: Store, outage: Outage) -> None:
+    if outage.since is not None:
+        log.info("sending again after %s without the SMTP server; %d queued",
+                 _duration(datetime.now(UTC) - outage.since), _queued(store))
+    outage.since, outage.failures, outage.hold_until, outage.alerted, outage.error = None, 0, None, False, ""
+
+
+def _hold(store: Store, outage: Outage) -> None:
+    """Every message due before the outage's next try waits until then; none is charged an attempt."""
+    assert outage.hold_until is not None
+    until = outage.hold_until.isoformat(timespec="microseconds")
+    with store.transaction():
+        store.conn.execute("UPDATE outbox SET next_attempt_at = ? WHERE status IN ('pending', 'retry') "
+                           "AND next_attempt_at < ?", [until, until])
+
+
+def _queued(store: Store) -> int:
+    row = store.one("SELECT COUNT(*) AS n FROM outbox WHERE status IN ('pending', 'retry')")
+    return int(row["n"]) if row else 0
+
+
+def _duration(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 60}h {minutes % 60}m" if minutes >= 60 else f"{minutes}m {int(delta.total_seconds()) % 60}s"
+
+
 def _send_one(store: Store, transport: Transport, row: dict[str, Any], result: FlushResult,
-              retry_after: float) -> bool:
+              retry_after: float, outage: Outage) -> bool:
     """Send one stored message, recording before and after; False after a temporary failure."""
     with store.transaction():
         store.update("outbox", "id", row["id"], {"status": "sending", "attempts": row["attempts"] + 1})
     try:
         answer = transport.send(row["mail_from"], json.loads(row["recipients"]), row["raw"])
+    except SMTPConnectError as exc:
+        # The connection went away between messages: the server's problem, not this message's.
+        with store.transaction():
+            store.update("outbox", "id", row["id"], {"status": row["status"], "attempts": row["attempts"]})
+        _server_down(store, outage, str(exc), retry_after)
+        result.unavailable = str(exc)
+        return False
     except TemporarySendError as exc:
         _retry_or_give_up(store, row, str(exc), result, retry_after)
         return False

@@ -239,7 +239,8 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
         items.append({"kind": "sending failed", "reason": o["last_error"] or "", "subject": o["subject"] or "",
                       "sender": ", ".join(loads(o["recipients"], [])), "date": o["created_at"][:16].replace("T", " "),
                       "message_id": o["message_id"]})
-    for e in store.all("SELECT * FROM events WHERE kind IN ('action_failed', 'rules_refused', 'auth_failed') "
+    for e in store.all("SELECT * FROM events WHERE kind IN ('action_failed', 'rules_refused', 'auth_failed', "
+                       "'task_failed', 'smtp_unavailable') "
                        "AND at >= ? AND at < ?", window):
         detail = loads(e["detail"], {})
         items.append({"kind": e["kind"].replace("_", " "), "reason": detail.get("reason") or
