@@ -13,6 +13,7 @@ import asyncio
 import contextlib
 import mailbox
 import ssl
+import time
 from pathlib import Path
 from typing import Protocol
 
@@ -21,6 +22,10 @@ import aiosmtplib
 from inbox.config import ServerSettings
 from inbox.errors import LiaisonError, PermanentSendError, TemporarySendError
 from inbox.oauth import AuthRevoked, TokenManager
+
+# A connection unused for this long may have been closed by the server (most close idle clients
+# after a minute or a few); it is checked with a NOOP before use, and replaced if it is gone.
+REUSE_CHECK_AFTER = 5.0
 
 
 class SMTPConnectError(TemporarySendError):
@@ -64,12 +69,15 @@ class SMTPTransport:
 
     shadow = False
 
-    def __init__(self, server: ServerSettings, *, timeout: float = 30.0, tokens: TokenManager | None = None) -> None:
+    def __init__(self, server: ServerSettings, *, timeout: float = 30.0, tokens: TokenManager | None = None,
+                 reuse_check_after: float = REUSE_CHECK_AFTER) -> None:
         self.server = server
+        self.reuse_check_after = reuse_check_after
         self.tokens = tokens
         self.timeout = timeout
         self._loop = asyncio.new_event_loop()
         self._client: aiosmtplib.SMTP | None = None
+        self._used = 0.0
 
     def check(self) -> None:
         """Connect and log in now; the connection is kept for the sends that follow."""
@@ -111,7 +119,8 @@ class SMTPTransport:
         return response
 
     async def _connected(self) -> aiosmtplib.SMTP:
-        if self._client is not None and self._client.is_connected:
+        if self._client is not None and self._client.is_connected and await self._still_there():
+            self._used = time.monotonic()
             return self._client
         server = self.server
         context = ssl.create_default_context()
@@ -137,7 +146,20 @@ class SMTPTransport:
             except aiosmtplib.SMTPException as exc:  # no AUTH offered, or none we can use
                 raise aiosmtplib.SMTPException(f"AUTH not possible: {exc}") from None
         self._client = client
+        self._used = time.monotonic()
         return client
+
+    async def _still_there(self) -> bool:
+        """Is a kept connection still open? Our loop does not run between sends, so a close by the
+        server goes unnoticed until the next command: a NOOP costs less than a failed message."""
+        if time.monotonic() - self._used < self.reuse_check_after:
+            return True
+        try:
+            await self._client.noop()  # type: ignore[union-attr]
+        except (TimeoutError, aiosmtplib.SMTPException, OSError):
+            await self._drop()
+            return False
+        return True
 
     async def _xoauth2(self, client: aiosmtplib.SMTP) -> None:
         """XOAUTH2 with one refresh and one retry when the server rejects the token."""

@@ -227,3 +227,26 @@ def test_a_lasting_outage_becomes_an_error_and_a_summary_alert(tmp_path, dovecot
     assert outbox_levels(caplog) == ["WARNING", "ERROR", "INFO"]
     assert "sending again" in [r for r in caplog.records if r.name == "liaison.outbox"][-1].getMessage()
     transport.close()
+
+
+def test_a_connection_the_server_closed_while_idle_is_replaced_not_charged_to_a_message(tmp_path, dovecot):
+    server = SMTPServer(timeout=0.5).start()  # drops a client idle for half a second, as providers do after minutes
+    try:
+        settings = liaison_settings(tmp_path, dovecot, server, ACCOUNTS)
+        store = Store(settings.db_path)
+        transport = SMTPTransport(settings.smtp, reuse_check_after=0.2)  # type: ignore[arg-type]
+        for n in range(2):
+            if n:
+                time.sleep(1.5)  # the server has closed the kept connection by now
+            with store.transaction():
+                outbox.plan(store, dedupe_key=f"k{n}", kind="acknowledge", message=build_notice(
+                    sender="accounts@agency.example", to=["tom@brewco.com"], subject=f"Thanks {n}",
+                    message_id=new_message_id("accounts@agency.example"), text="Thanks.", html="<p>Thanks.</p>"),
+                    mail_from="accounts@agency.example", recipients=["tom@brewco.com"])
+            assert outbox.flush(store, transport, outage=outbox.Outage()).sent == 1
+        rows = store.all("SELECT status, attempts FROM outbox")
+        assert [(r["status"], r["attempts"]) for r in rows] == [("sent", 1), ("sent", 1)]
+        assert len(server.messages) == 2 and server.connections == 2
+        transport.close()
+    finally:
+        server.cleanup()
