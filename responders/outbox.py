@@ -117,7 +117,7 @@ def flush(store: Store, transport: Transport, *, stop: Any = None, retry_after: 
     """
     outage = outage or Outage()
     result = FlushResult()
-    if not due(store, limit=1):
+    if (stop is not None and stop()) or not due(store, limit=1):
         return result
     if outage.holding():
         _hold(store, outage)  # mail planned during the outage waits with the rest
