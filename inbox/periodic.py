@@ -74,7 +74,8 @@ class PeriodicTask:
                         self.last_error, delay)
         now = utcnow()
         with self.store.transaction():
-            self._upsert({"last_failure_at": now, "last_error": self.last_error, "failures": self.failures})
+            record_health(self.store, self.name, {"last_failure_at": now, "last_error": self.last_error,
+                                                  "failures": self.failures})
             if self.failures == 1:  # one alert per streak, not one per retry
                 detail = {"task": self.name, "reason": f"{self.name}: {self.last_error}"}
                 self.store.insert("events", {"at": now, "kind": "task_failed", "detail": detail})
@@ -86,17 +87,19 @@ class PeriodicTask:
         self.failures, self.last_error, self._next_try = 0, None, 0.0
         if recovered or time.monotonic() - self._recorded >= SUCCESS_RECORD_EVERY:
             self._recorded = time.monotonic()
-            with self.store.transaction():
-                self._upsert({"last_success_at": utcnow(), "failures": 0, "last_error": None})
+            record_health(self.store, self.name, {"last_success_at": utcnow(), "failures": 0, "last_error": None})
 
-    def _upsert(self, values: dict[str, object]) -> None:
-        if self.store.one("SELECT 1 FROM periodic_tasks WHERE name = ?", [self.name]):
-            self.store.update("periodic_tasks", "name", self.name, values)
+
+def record_health(store: Store, name: str, values: dict[str, object]) -> None:
+    """Update one row of `periodic_tasks` (a task, or the SMTP server as the outbox sees it)."""
+    with store.transaction():
+        if store.one("SELECT 1 FROM periodic_tasks WHERE name = ?", [name]):
+            store.update("periodic_tasks", "name", name, values)
         else:
-            self.store.insert("periodic_tasks", {"name": self.name, **values})
+            store.insert("periodic_tasks", {"name": name, **values})
 
 
 def task_status(store: Store) -> list[dict[str, object]]:
-    """Per task: last success, last failure, its error and how many failures in a row."""
+    """Per task (and `smtp server`): last success, last failure, its error and how many failures in a row."""
     return store.all("SELECT name, last_success_at, last_failure_at, last_error, failures "
                      "FROM periodic_tasks ORDER BY name")

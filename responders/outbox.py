@@ -21,6 +21,7 @@ from email.message import Message
 from typing import Any
 
 from inbox.errors import PermanentSendError, TemporarySendError
+from inbox.periodic import record_health
 from inbox.store import Store, utcnow
 from responders.compose import as_bytes
 from responders.smtp import SMTPConnectError, Transport
@@ -32,6 +33,7 @@ GIVE_UP_AFTER = timedelta(days=2)
 DUE_STATES = ("pending", "retry")
 OUTAGE_RETRY_CAP = timedelta(minutes=5)  # how late at most we notice that the server is back
 OUTAGE_ALERT_AFTER = timedelta(minutes=15)  # an outage this long is an ERROR and a summary alert
+SMTP_HEALTH = "smtp server"  # its row in periodic_tasks, next to the daemon's tasks
 
 
 @dataclass
@@ -52,6 +54,7 @@ class Outage:
     hold_until: datetime | None = None
     alerted: bool = False
     error: str = ""
+    recorded_up: bool = False
 
     def holding(self) -> bool:
         return self.hold_until is not None and datetime.now(UTC) < self.hold_until
@@ -156,6 +159,7 @@ def _server_down(store: Store, outage: Outage, error: str, retry_after: float) -
     delay = min(timedelta(seconds=retry_after) * (2 ** min(outage.failures - 1, 30)), OUTAGE_RETRY_CAP)
     outage.hold_until = now + delay
     _hold(store, outage)
+    record_health(store, SMTP_HEALTH, {"last_failure_at": utcnow(), "last_error": error, "failures": outage.failures})
     if outage.since is None:
         outage.since = now
         log.warning("cannot send: %s; the outbox waits (%d queued), next try in %ds", error, _queued(store),
@@ -170,6 +174,9 @@ def _server_up(store: Store, outage: Outage) -> None:
     if outage.since is not None:
         log.info("sending again after %s without the SMTP server; %d queued",
                  _duration(datetime.now(UTC) - outage.since), _queued(store))
+    if outage.since is not None or not outage.recorded_up:  # written on a change, not on every flush
+        record_health(store, SMTP_HEALTH, {"last_success_at": utcnow(), "last_error": None, "failures": 0})
+        outage.recorded_up = True
     outage.since, outage.failures, outage.hold_until, outage.alerted, outage.error = None, 0, None, False, ""
 
 

@@ -187,11 +187,15 @@ def test_an_smtp_outage_is_logged_once_and_the_outbox_waits_as_a_whole(daemon_en
     store = Store(tmp_path / "liaison.db")
     rows = store.all("SELECT attempts, status FROM outbox")
     assert len(rows) > 6 and {(r["attempts"], r["status"]) for r in rows} == {(0, "pending")}
+    health = store.one("SELECT failures, last_error FROM periodic_tasks WHERE name = 'smtp server'")
+    assert health["failures"] >= 1 and "cannot connect to SMTP" in health["last_error"]
     smtp_server.start()
     assert smtp_server.wait_for(len(rows), timeout=60), (tmp_path / "daemon.log").read_text()
     log = wait_for_log(tmp_path, "sending again", process)
     assert log.count("sending again") == 1 and log.count("cannot send") == 1
     assert stop(process) == 0
+    health = store.one("SELECT failures, last_error, last_success_at FROM periodic_tasks WHERE name = 'smtp server'")
+    assert health["failures"] == 0 and health["last_error"] is None and health["last_success_at"]
 
 
 def outbox_levels(caplog) -> list[str]:
