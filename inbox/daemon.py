@@ -3,7 +3,9 @@
 SIGTERM and SIGINT finish the current message and exit; SIGHUP reloads rules.yaml, which
 is also reloaded when the file changes. A broken new rules file is refused and logged,
 and the last good rules stay in force. Connection problems are retried with a capped
-exponential backoff; nothing that goes wrong with one message stops the others.
+exponential backoff; nothing that goes wrong with one message stops the others, and each
+periodic task runs isolated (inbox/periodic.py): one that fails is retried later while the
+others go on.
 """
 
 from __future__ import annotations
@@ -22,12 +24,13 @@ from inbox.errors import MailboxCommandError, MailboxError, RulesError
 from inbox.imap_source import ImapSource
 from inbox.notify import Notifier, StatusFile, rules_version
 from inbox.oauth import AuthRevoked, TokenManager, provider_for
+from inbox.periodic import PeriodicTask, PeriodicTaskError
 from inbox.pipeline import Outcome, Pipeline, Position
 from inbox.progress import Progress
 from inbox.rules import Rules, load_rules
 from inbox.store import Store, utcnow
 from responders import outbox, summary
-from responders.smtp import MaildirTransport, SMTPTransport, Transport
+from responders.smtp import MaildirTransport, SMTPConnectError, SMTPTransport, Transport
 from responders.template_check import check_templates
 from responders.templates import TemplateLibrary
 
@@ -71,9 +74,17 @@ class Daemon:
         self.stopping = False
         self.reload_requested = False
         self.stats = RunStats()
+        self._show_progress = False
+        self._searched_to: tuple[int | None, int] = (None, 0)
         self._summary_checked = 0.0
         self.notifier = Notifier()
         self.status = StatusFile(settings.db_path)
+        self.outage = outbox.Outage()
+        self.tasks = {name: PeriodicTask(name, run, store, passthrough=(MailboxError, AuthRevoked)) for name, run in (
+            ("ingest", self._ingest), ("imap actions", self._apply_imap_actions),
+            ("corrections", self._scan_corrections), ("retrain", self._maybe_retrain),
+            ("thread refresh", self._refresh_threads), ("summaries", self._plan_summaries),
+            ("outbox flush", self._flush))}
 
     # -- modes ----------------------------------------------------------------------------
 
@@ -81,13 +92,20 @@ class Daemon:
         """Process everything new, send what is due, and return."""
         outbox.recover(self.store)
         self._connect_with_backoff(attempts=3)
-        self._ingest(show_progress=show_progress)
-        self._scan_corrections()
-        self._maybe_retrain()
-        self._refresh_threads()
-        self._plan_summaries()
-        self._flush()
+        self._show_progress = show_progress
+        self._run_tasks()
+        failed = [f"{t.name} failed: {t.last_error}" for t in self.tasks.values() if t.failures]
+        if self.outage.since is not None:  # the sending server could not be used: not a success
+            failed.append(self.outage.error)
+        else:
+            try:  # also when nothing was due: wrong sending settings are an error, not "sent 0"
+                self.transport.check()
+            except SMTPConnectError as exc:
+                failed.append(str(exc))
         self.close()
+        if failed:
+            raise PeriodicTaskError("; ".join(failed) + f" (processed {self.stats.processed}, sent {self.stats.sent}; "
+                                    "what could not be done waits for the next run)")
         return self.stats
 
     def run_forever(self) -> RunStats:
@@ -96,6 +114,7 @@ class Daemon:
         log.info("liaison running (rules %s, mode %s)", self.settings.rules_path, self._mode())
         self.status.record(mode=self._mode(), rules=rules_version(self.rules))
         self.notifier.ready(f"watching {self.settings.folder}")  # configured; the watchdog judges the connection
+        outbox.check_server(self.store, self.transport, outage=self.outage, retry_after=self.settings.retry_after)
         backoff = BACKOFF_START
         while not self.stopping:
             try:
@@ -130,8 +149,7 @@ class Daemon:
         self.source.close()
         self.notifier.ping()  # stopped on purpose and alerted: a restart would not sign it in again
         self._maybe_reload()
-        self._plan_summaries()
-        self._flush()
+        self._run_tasks("summaries", "outbox flush")
         self._sleep(60)
 
     def _mailbox_resumed(self) -> None:
@@ -143,14 +161,13 @@ class Daemon:
 
     def _cycle(self) -> None:
         self._maybe_reload()
-        self._ingest()
-        self._scan_corrections()
-        self._maybe_retrain()
-        self._refresh_threads()
-        self._plan_summaries()
-        self._flush()
+        self._run_tasks()
         self._turn_done()
         if self.stopping:
+            return
+        # Never trust a notice over the mailbox: mail that arrived while we were busy may have had
+        # its EXISTS swallowed, so UIDNEXT is compared with our position before every wait.
+        if self.tasks["ingest"].due and self.source.has_news(self._waiting_above()):
             return
         self.source.wait(self._wait_seconds(), self._should_wake)
 
@@ -160,19 +177,37 @@ class Daemon:
             self.notifier.ping()
             self.status.record(last_fetch=utcnow(), imap_error=None)
 
-    def _ingest(self, *, show_progress: bool = False) -> None:
+    def _run_tasks(self, *names: str) -> None:
+        """Each task isolated (a failure is recorded, alerted and retried later); all of them by default."""
+        for name, task in self.tasks.items():
+            if not names or name in names:
+                task()
+
+    def _last_uid(self, *, quiet: bool = False) -> int:
+        """Our position in the folder: 0 when the folder's UIDVALIDITY is not the one we stored."""
         folder = self.settings.folder
         state = self.store.one("SELECT uidvalidity, last_uid FROM mailbox_state WHERE folder = ?", [folder])
-        last_uid = state["last_uid"] if state else 0
         if state and state["uidvalidity"] != self.source.uidvalidity:
-            log.warning("UIDVALIDITY of %s changed (%s -> %s): resyncing; duplicates are recognised",
-                        folder, state["uidvalidity"], self.source.uidvalidity)
-            last_uid = 0
-        uids = self.source.new_uids(last_uid)
-        backlog_until = self.pipeline.backlog_until(folder, self.source.uidvalidity, uids, first_sight=state is None)
+            if not quiet:
+                log.warning("UIDVALIDITY of %s changed (%s -> %s): resyncing; duplicates are recognised",
+                            folder, state["uidvalidity"], self.source.uidvalidity)
+            return 0
+        return state["last_uid"] if state else 0
+
+    def _waiting_above(self) -> int:
+        """The UID above which mail would be new: our stored position, or what this process last
+        searched, should a message there have been skipped (fetched without a body, say)."""
+        uidvalidity, searched = self._searched_to
+        return max(self._last_uid(quiet=True), searched if uidvalidity == self.source.uidvalidity else 0)
+
+    def _ingest(self) -> None:
+        folder = self.settings.folder
+        first_sight = self.store.one("SELECT 1 FROM mailbox_state WHERE folder = ?", [folder]) is None
+        uids = self.source.new_uids(self._last_uid())
+        backlog_until = self.pipeline.backlog_until(folder, self.source.uidvalidity, uids, first_sight=first_sight)
         if not uids:
             return
-        progress = Progress(len(uids), "messages", enabled=show_progress)
+        progress = Progress(len(uids), "messages", enabled=self._show_progress)
         for uid, raw, arrived in self.source.fetch(uids):
             position = Position(folder, self.source.uidvalidity, uid, arrived, backlog=uid <= backlog_until)
             outcome = self.pipeline.ingest(raw, position)
@@ -181,9 +216,10 @@ class Daemon:
             progress.advance()
             if self.stopping:
                 break
+        else:
+            self._searched_to = (self.source.uidvalidity, uids[-1])
         progress.finish()
         self._note_backlog()
-        self._apply_imap_actions()
 
     def _note_backlog(self) -> None:
         """Say how much mail found at first start was recorded without answering (log and summary)."""
@@ -277,7 +313,7 @@ class Daemon:
 
     def _flush(self) -> None:
         result = outbox.flush(self.store, self.transport, stop=self._flush_should_stop,
-                              retry_after=self.settings.retry_after,
+                              retry_after=self.settings.retry_after, outage=self.outage,
                               already_sent=self._in_sent_folder if self.settings.sent_folder else None)
         self.stats.sent += result.sent
         self.stats.failed += result.failed
@@ -367,7 +403,9 @@ class Daemon:
             for r, _ in summary.recipients(self.store, self.rules))
 
     def _wait_seconds(self) -> float:
-        return self.notifier.longest_wait(self.settings.poll_interval if not self.source.has_idle else 25 * 60)
+        wait = self.settings.poll_interval if not self.source.has_idle else 25 * 60
+        retries = [s for s in (t.seconds_to_retry() for t in self.tasks.values()) if s is not None]
+        return self.notifier.longest_wait(min([wait, *retries]))
 
     def _install_signals(self) -> None:
         def stop(signum: int, _frame: Any) -> None:

@@ -2,7 +2,10 @@
 
 The position is (UIDVALIDITY, last UID) kept in SQLite. Messages are fetched with
 BODY.PEEK[] in batches bounded by size, so one 30 MB message does not travel with 49
-others. IDLE is used when the server offers it; otherwise the caller polls.
+others. IDLE is used when the server offers it; otherwise the caller polls. Whether there is
+new mail is always asked of the mailbox itself (NOOP, then a UID search above our
+position), never inferred from EXISTS notices: those can be lost (one sent as IDLE starts
+can sit unread in imaplib's buffer), and a NOOP then reports nothing new.
 """
 
 from __future__ import annotations
@@ -26,6 +29,9 @@ log = logging.getLogger("liaison.imap")
 BATCH_BYTES = 8 * 1024 * 1024
 BATCH_COUNT = 100
 IDLE_RENEW = 25 * 60  # RFC 2177: re-issue IDLE before the server's 30-minute timeout
+# An EXISTS sent with IDLE's "+ idling" can be read into imaplib's buffer, where the socket poll
+# of idle_check() never sees it: no IDLE lasts longer than this before the mailbox is asked again.
+IDLE_RECHECK = 2 * 60
 NETWORK_ERRORS = (IMAPClientAbortError, OSError, socket.timeout, ssl.SSLError, EOFError)
 
 
@@ -48,7 +54,6 @@ class ImapSource:
         self.client: imapclient.IMAPClient | None = None
         self.uidvalidity: int | None = None
         self.delimiter = "/"
-        self._maybe_new = True
 
     # -- connection ---------------------------------------------------------------------
 
@@ -68,7 +73,6 @@ class ImapSource:
         except (*NETWORK_ERRORS, IMAPClientError) as exc:
             raise MailboxError(f"cannot reach IMAP {server.describe()}: {type(exc).__name__}: {_text(exc)}") from None
         self.client = client
-        self._maybe_new = True  # a fresh connection always searches once
         self.uidvalidity = int(selected[b"UIDVALIDITY"])
         self.delimiter = _delimiter(client)
         log.info("connected to %s, folder %s (UIDVALIDITY %s)", server.describe(), self.folder, self.uidvalidity)
@@ -105,15 +109,21 @@ class ImapSource:
     # -- reading ------------------------------------------------------------------------
 
     def new_uids(self, last_uid: int) -> list[int]:
-        """UIDs above last_uid. When nothing has arrived since the last search (no EXISTS from the
-        server, asked with a NOOP) this costs one round trip whatever the size of the folder."""
-        if not self._maybe_new:
-            responses = self._call(lambda c: c.noop()[1])
-            if not any(_is_news(r) for r in responses):  # type: ignore[union-attr]
-                return []
+        """UIDs above last_uid: two short round trips whatever the size of the folder.
+
+        The NOOP makes the server bring its view of the folder up to date (Dovecot answers a
+        command from the view as it was, and syncs after it: a SEARCH or a STATUS alone can miss
+        a message delivered a moment ago). Its EXISTS replies are not trusted to say whether to
+        search: they may already have been consumed, so the search is always made.
+        """
+        self._call(lambda c: c.noop())
         uids = self._call(lambda c: c.search(["UID", f"{last_uid + 1}:*"]))
-        self._maybe_new = False
-        return sorted(uid for uid in uids if uid > last_uid)
+        return sorted(uid for uid in uids if uid > last_uid)  # type: ignore[attr-defined]
+
+    def has_news(self, last_uid: int) -> bool:
+        """Is there mail above last_uid? Asked before idling, so that mail which arrived while we
+        were busy (its EXISTS swallowed) never waits for the next message to be noticed."""
+        return bool(self.new_uids(last_uid))
 
     def fetch(self, uids: list[int]) -> Iterator[tuple[int, bytes, datetime | None]]:
         """(uid, raw bytes, arrival time) in UID order, in batches bounded by count and size.
@@ -150,7 +160,7 @@ class ImapSource:
         client = self._connected()
         if not self.has_idle:
             return _sleep(seconds, wake)
-        deadline = time.monotonic() + min(seconds, IDLE_RENEW)
+        deadline = time.monotonic() + min(seconds, IDLE_RENEW, IDLE_RECHECK)
         try:
             client.idle()
             while time.monotonic() < deadline and not wake():
@@ -158,7 +168,6 @@ class ImapSource:
                 began = time.monotonic()
                 responses = client.idle_check(timeout=slice_)
                 if any(_is_news(r) for r in responses):
-                    self._maybe_new = True
                     return True
                 if any(_is_bye(r) for r in responses) or (not responses and time.monotonic() - began < slice_ / 2):
                     # imapclient swallows EOF inside idle_check and returns nothing at once: the only

@@ -123,6 +123,15 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
             "UPDATE messages SET staff = 1 WHERE link_reason = 'staff'",
         ),
     ),
+    (
+        "0007_periodic_tasks",
+        (
+            # One row per periodic task of the daemon (inbox/periodic.py): its health, for alerts and status.
+            """CREATE TABLE periodic_tasks (
+                name TEXT PRIMARY KEY, last_success_at TEXT, last_failure_at TEXT, last_error TEXT,
+                failures INTEGER NOT NULL DEFAULT 0)""",
+        ),
+    ),
 ]
 
 

@@ -4,6 +4,9 @@ Each outgoing message is stored with its Message-ID before any SMTP traffic. A s
 recorded as `sending` before the SMTP transaction and `sent` after it; temporary failures
 retry with exponential backoff, permanent ones are given up with the server's answer (an
 ERROR line and a `send_failed` alert in the summary).
+A server that cannot be reached (or refuses our login) is an outage, not a failure of any
+one message: the whole outbox waits with one backoff, and the outage is logged once when
+it starts, once when it ends, and raised to an ERROR and a summary alert if it lasts.
 The one window no protocol can close (the server accepted, we crashed before recording
 it) is closed where the provider keeps a copy of what it sends: before sending again a
 message that was already attempted, we look for its Message-ID in the Sent folder
@@ -23,15 +26,19 @@ from email.message import Message
 from typing import Any
 
 from inbox.errors import LiaisonError, PermanentSendError, TemporarySendError
+from inbox.periodic import record_health
 from inbox.store import Store, utcnow
 from responders.compose import as_bytes
-from responders.smtp import Transport
+from responders.smtp import SMTPConnectError, Transport
 
 log = logging.getLogger("liaison.outbox")
 
 BACKOFF_CAP = timedelta(hours=1)
 GIVE_UP_AFTER = timedelta(days=2)
 DUE_STATES = ("pending", "retry")
+OUTAGE_RETRY_CAP = timedelta(minutes=5)  # how late at most we notice that the server is back
+OUTAGE_ALERT_AFTER = timedelta(minutes=15)  # an outage this long is an ERROR and a summary alert
+SMTP_HEALTH = "smtp server"  # its row in periodic_tasks, next to the daemon's tasks
 
 
 @dataclass
@@ -39,6 +46,23 @@ class FlushResult:
     sent: int = 0
     retried: int = 0
     failed: int = 0
+    unavailable: str | None = None  # why the server could not be used, when it could not
+
+
+@dataclass
+class Outage:
+    """The sending server as the outbox sees it, across flushes (the daemon keeps one)."""
+
+    alert_after: timedelta = OUTAGE_ALERT_AFTER
+    since: datetime | None = None
+    failures: int = 0
+    hold_until: datetime | None = None
+    alerted: bool = False
+    error: str = ""
+    recorded_up: bool = False
+
+    def holding(self) -> bool:
+        return self.hold_until is not None and datetime.now(UTC) < self.hold_until
 
 
 def plan(
@@ -79,7 +103,8 @@ def due(store: Store, now: str | None = None, limit: int = 500) -> list[dict[str
     # A message waits while an earlier one of the same kind in its thread is undelivered,
     # so a thread's mail arrives in order even across an outage.
     return store.all(
-        "SELECT id, mail_from, recipients, raw, attempts, created_at, kind, message_id, message_row FROM outbox o "
+        "SELECT id, mail_from, recipients, raw, attempts, created_at, kind, message_id, message_row, status "
+        "FROM outbox o "
         "WHERE status IN ('pending', 'retry') AND next_attempt_at <= ? AND NOT EXISTS ("
         " SELECT 1 FROM outbox e WHERE e.thread_id = o.thread_id AND e.kind = o.kind AND e.id < o.id"
         " AND e.status IN ('pending', 'retry', 'sending')) ORDER BY id LIMIT ?",
@@ -93,7 +118,7 @@ def next_due_at(store: Store) -> datetime | None:
 
 
 def flush(store: Store, transport: Transport, *, stop: Any = None, retry_after: float = 30.0,
-          already_sent: Callable[[str], bool] | None = None) -> FlushResult:
+          already_sent: Callable[[str], bool] | None = None, outage: Outage | None = None) -> FlushResult:
     """Send everything due, in order, until nothing is due; stop early when `stop()` is true.
 
     `already_sent(message_id)` looks for a copy of the message where the provider keeps what it
@@ -103,21 +128,89 @@ def flush(store: Store, transport: Transport, *, stop: Any = None, retry_after: 
     The first temporary failure ends the flush: the server is most likely unwell, and
     hammering it with the rest of the queue would only reorder mail.
     """
+    outage = outage or Outage()
     result = FlushResult()
-    while not result.retried:
+    if (stop is not None and stop()) or not due(store, limit=1):
+        return result
+    if outage.holding():
+        _hold(store, outage)  # mail planned during the outage waits with the rest
+        result.unavailable = outage.error
+        return result
+    if not check_server(store, transport, outage=outage, retry_after=retry_after):
+        result.unavailable = outage.error
+        return result
+    while not result.retried and result.unavailable is None:
         rows = due(store)
         if not rows:
             break
         for row in rows:
             if stop is not None and stop():
                 return result
-            if not _send_one(store, transport, row, result, retry_after, already_sent):
+            if not _send_one(store, transport, row, result, retry_after, outage, already_sent):
                 break
     return result
 
 
+def check_server(store: Store, transport: Transport, *, outage: Outage, retry_after: float = 30.0) -> bool:
+    """Can mail leave now? Connects (and logs in) if needed; an outage starts or ends here."""
+    try:
+        transport.check()
+    except SMTPConnectError as exc:
+        _server_down(store, outage, str(exc), retry_after)
+        return False
+    _server_up(store, outage)
+    return True
+
+
+def _server_down(store: Store, outage: Outage, error: str, retry_after: float) -> None:
+    now = datetime.now(UTC)
+    outage.error = error
+    outage.failures += 1
+    delay = min(timedelta(seconds=retry_after) * (2 ** min(outage.failures - 1, 30)), OUTAGE_RETRY_CAP)
+    outage.hold_until = now + delay
+    _hold(store, outage)
+    record_health(store, SMTP_HEALTH, {"last_failure_at": utcnow(), "last_error": error, "failures": outage.failures})
+    if outage.since is None:
+        outage.since = now
+        log.warning("cannot send: %s; the outbox waits (%d queued), next try in %ds", error, _queued(store),
+                    max(1, int(delay.total_seconds())))
+    elif not outage.alerted and now - outage.since >= outage.alert_after:
+        outage.alerted = True
+        log.error("cannot send for %s: %s; %d messages wait", _duration(now - outage.since), error, _queued(store))
+        store.event("smtp_unavailable", {"reason": f"cannot send since {outage.since:%Y-%m-%d %H:%M} UTC: {error}"})
+
+
+def _server_up(store: Store, outage: Outage) -> None:
+    if outage.since is not None:
+        log.info("sending again after %s without the SMTP server; %d queued",
+                 _duration(datetime.now(UTC) - outage.since), _queued(store))
+    if outage.since is not None or not outage.recorded_up:  # written on a change, not on every flush
+        record_health(store, SMTP_HEALTH, {"last_success_at": utcnow(), "last_error": None, "failures": 0})
+        outage.recorded_up = True
+    outage.since, outage.failures, outage.hold_until, outage.alerted, outage.error = None, 0, None, False, ""
+
+
+def _hold(store: Store, outage: Outage) -> None:
+    """Every message due before the outage's next try waits until then; none is charged an attempt."""
+    assert outage.hold_until is not None
+    until = outage.hold_until.isoformat(timespec="microseconds")
+    with store.transaction():
+        store.conn.execute("UPDATE outbox SET next_attempt_at = ? WHERE status IN ('pending', 'retry') "
+                           "AND next_attempt_at < ?", [until, until])
+
+
+def _queued(store: Store) -> int:
+    row = store.one("SELECT COUNT(*) AS n FROM outbox WHERE status IN ('pending', 'retry')")
+    return int(row["n"]) if row else 0
+
+
+def _duration(delta: timedelta) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    return f"{minutes // 60}h {minutes % 60}m" if minutes >= 60 else f"{minutes}m {int(delta.total_seconds()) % 60}s"
+
+
 def _send_one(store: Store, transport: Transport, row: dict[str, Any], result: FlushResult,
-              retry_after: float, already_sent: Callable[[str], bool] | None = None) -> bool:
+              retry_after: float, outage: Outage, already_sent: Callable[[str], bool] | None = None) -> bool:
     """Send one stored message, recording before and after; False after a temporary failure."""
     if row["attempts"] and already_sent is not None:
         try:
@@ -135,6 +228,13 @@ def _send_one(store: Store, transport: Transport, row: dict[str, Any], result: F
         store.update("outbox", "id", row["id"], {"status": "sending", "attempts": row["attempts"] + 1})
     try:
         answer = transport.send(row["mail_from"], json.loads(row["recipients"]), row["raw"])
+    except SMTPConnectError as exc:
+        # The connection went away between messages: the server's problem, not this message's.
+        with store.transaction():
+            store.update("outbox", "id", row["id"], {"status": row["status"], "attempts": row["attempts"]})
+        _server_down(store, outage, str(exc), retry_after)
+        result.unavailable = str(exc)
+        return False
     except TemporarySendError as exc:
         _retry_or_give_up(store, row, str(exc), result, retry_after)
         return False

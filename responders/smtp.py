@@ -2,6 +2,8 @@
 
 SMTP keeps one connection open across a burst and maps every failure onto
 TemporarySendError (4xx, lost connection: retry later) or PermanentSendError (5xx).
+Failing to connect, secure the connection or log in is SMTPConnectError, a temporary
+failure about the server rather than the message: the outbox waits as a whole.
 STARTTLS is required when asked for: never fall back to clear text.
 """
 
@@ -11,6 +13,7 @@ import asyncio
 import contextlib
 import mailbox
 import ssl
+import time
 from pathlib import Path
 from typing import Protocol
 
@@ -20,9 +23,21 @@ from inbox.config import ServerSettings
 from inbox.errors import LiaisonError, PermanentSendError, TemporarySendError
 from inbox.oauth import AuthRevoked, TokenManager
 
+# A connection unused for this long may have been closed by the server (most close idle clients
+# after a minute or a few); it is checked with a NOOP before use, and replaced if it is gone.
+REUSE_CHECK_AFTER = 5.0
+
+
+class SMTPConnectError(TemporarySendError):
+    """Cannot connect, TLS refused, AUTH not offered or login refused: a server or configuration
+    problem, never a reason to give up on a message."""
+
 
 class Transport(Protocol):
     shadow: bool
+
+    def check(self) -> None:
+        """Make sure mail can leave now (connect and log in); SMTPConnectError says why not."""
 
     def send(self, mail_from: str, recipients: list[str], raw: bytes) -> str: ...
 
@@ -38,6 +53,9 @@ class MaildirTransport:
         self.path = Path(path)
         self.maildir = mailbox.Maildir(str(self.path), create=True)
 
+    def check(self) -> None:
+        pass
+
     def send(self, mail_from: str, recipients: list[str], raw: bytes) -> str:
         key = self.maildir.add(raw)
         return f"written to {self.path / 'new' / key}"
@@ -51,12 +69,19 @@ class SMTPTransport:
 
     shadow = False
 
-    def __init__(self, server: ServerSettings, *, timeout: float = 30.0, tokens: TokenManager | None = None) -> None:
+    def __init__(self, server: ServerSettings, *, timeout: float = 30.0, tokens: TokenManager | None = None,
+                 reuse_check_after: float = REUSE_CHECK_AFTER) -> None:
         self.server = server
+        self.reuse_check_after = reuse_check_after
         self.tokens = tokens
         self.timeout = timeout
         self._loop = asyncio.new_event_loop()
         self._client: aiosmtplib.SMTP | None = None
+        self._used = 0.0
+
+    def check(self) -> None:
+        """Connect and log in now; the connection is kept for the sends that follow."""
+        self._loop.run_until_complete(self._ready())
 
     def send(self, mail_from: str, recipients: list[str], raw: bytes) -> str:
         return self._loop.run_until_complete(self._send(mail_from, recipients, raw))
@@ -66,20 +91,24 @@ class SMTPTransport:
             self._loop.run_until_complete(self._quit())
         self._loop.close()
 
-    async def _send(self, mail_from: str, recipients: list[str], raw: bytes) -> str:
+    async def _ready(self) -> aiosmtplib.SMTP:
         try:
-            client = await self._connected()
+            return await self._connected()
         except (TimeoutError, aiosmtplib.SMTPException, OSError, LiaisonError) as exc:
-            # Cannot connect, TLS refused, login refused: a server or configuration problem,
-            # never a reason to give up on the message itself.
             await self._drop()
-            raise TemporarySendError(f"cannot connect to {self.server.describe()}: {exc}") from None
+            raise SMTPConnectError(f"cannot connect to SMTP {self.server.describe()}: {_reason(exc)}") from None
+
+    async def _send(self, mail_from: str, recipients: list[str], raw: bytes) -> str:
+        client = await self._ready()
         try:
             errors, response = await client.sendmail(mail_from, recipients, raw)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             raise _classified(exc.recipients[0].code, str(exc.recipients[0])) from None
         except aiosmtplib.SMTPResponseException as exc:
             await self._drop()
+            if exc.code == 530:  # "authentication required" or "STARTTLS first": our settings, not this message
+                raise SMTPConnectError(f"SMTP {self.server.describe()} refused to relay: {exc.code} {exc.message}"
+                                       " (check LIAISON_SMTP_USER and LIAISON_SMTP_SECURITY)") from None
             raise _classified(exc.code, exc.message) from None
         except (TimeoutError, aiosmtplib.SMTPException, OSError) as exc:
             await self._drop()
@@ -90,7 +119,8 @@ class SMTPTransport:
         return response
 
     async def _connected(self) -> aiosmtplib.SMTP:
-        if self._client is not None and self._client.is_connected:
+        if self._client is not None and self._client.is_connected and await self._still_there():
+            self._used = time.monotonic()
             return self._client
         server = self.server
         context = ssl.create_default_context()
@@ -109,9 +139,27 @@ class SMTPTransport:
         if server.auth == "oauth2":
             await self._xoauth2(client)
         elif server.user:
-            await client.login(server.user, server.password)
+            try:
+                await client.login(server.user, server.password)
+            except aiosmtplib.SMTPResponseException:
+                raise
+            except aiosmtplib.SMTPException as exc:  # no AUTH offered, or none we can use
+                raise aiosmtplib.SMTPException(f"AUTH not possible: {exc}") from None
         self._client = client
+        self._used = time.monotonic()
         return client
+
+    async def _still_there(self) -> bool:
+        """Is a kept connection still open? Our loop does not run between sends, so a close by the
+        server goes unnoticed until the next command: a NOOP costs less than a failed message."""
+        if time.monotonic() - self._used < self.reuse_check_after:
+            return True
+        try:
+            await self._client.noop()  # type: ignore[union-attr]
+        except (TimeoutError, aiosmtplib.SMTPException, OSError):
+            await self._drop()
+            return False
+        return True
 
     async def _xoauth2(self, client: aiosmtplib.SMTP) -> None:
         """XOAUTH2 with one refresh and one retry when the server rejects the token."""
@@ -139,6 +187,13 @@ class SMTPTransport:
         except (aiosmtplib.SMTPException, OSError):
             pass
         await self._drop()
+
+
+def _reason(exc: BaseException) -> str:
+    """What went wrong, in words: some exceptions (a timeout) have no message of their own."""
+    if isinstance(exc, aiosmtplib.SMTPResponseException):
+        return f"{exc.code} {exc.message}"
+    return str(exc) or type(exc).__name__
 
 
 def _classified(code: int, message: str) -> TemporarySendError | PermanentSendError:

@@ -250,7 +250,8 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
     # Sending failures are listed by when they were given up (send_failed), which for a retried message
     # is days after it was planned.
     for e in store.all("SELECT * FROM events WHERE kind IN ('action_failed', 'rules_refused', 'auth_failed', "
-                       "'send_failed', 'backlog_recorded') AND at >= ? AND at < ?", window):
+                       "'send_failed', 'backlog_recorded', 'task_failed', 'smtp_unavailable') AND at >= ? AND at < ?",
+                       window):
         detail = loads(e["detail"], {})
         items.append({"kind": e["kind"].replace("_", " "), "reason": detail.get("reason") or
                       "; ".join(detail.get("problems", [])) or str(detail), "subject": "", "sender": "",

@@ -1,0 +1,256 @@
+"""Hardening (issue 12): mail arriving while the daemon is busy, isolated periodic tasks,
+SMTP misconfiguration and outages. Real Dovecot, real aiosmtpd, the daemon as a process."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import subprocess
+import sys
+import time
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from inbox.daemon import load_checked_rules
+from inbox.store import Store
+from responders import outbox, summary
+from responders.compose import build_notice, new_message_id
+from responders.smtp import SMTPTransport
+from tests.servers import RecordingHandler, SMTPServer, free_port, liaison_settings
+from tests.test_daemon import ACCOUNTS, ROOT, daemon_env, no_daemon_left_behind, start, stop, wait_for_log  # noqa: F401
+
+SECONDS_PER_MESSAGE = 2.0  # as slow as Exchange Online often is
+
+
+class SlowHandler(RecordingHandler):
+    """Accepts each message only after a pause, like a slow provider."""
+
+    async def handle_DATA(self, server: Any, session: Any, envelope: Any) -> str:  # noqa: N802 - aiosmtpd's naming
+        await asyncio.sleep(SECONDS_PER_MESSAGE)
+        return await super().handle_DATA(server, session, envelope)
+
+
+@pytest.fixture
+def slow_smtp():
+    server = SMTPServer(handler=SlowHandler()).start()
+    yield server
+    server.cleanup()
+
+
+def client_mail(make_message, n: int) -> bytes:
+    return make_message(sender="Tom Hill <tom@brewco.com>", subject=f"Banner change {n}",
+                        message_id=f"<busy-{n}@brewco.com>",
+                        body="Please change the headline on the banner to 'Fresh daily'.")
+
+
+def acknowledged(server: SMTPServer) -> set[str]:
+    return {m["In-Reply-To"] for m in server.parsed() if m["Auto-Submitted"] == "auto-replied"}
+
+
+def test_mail_arriving_while_the_daemon_sends_is_fetched_without_more_mail(daemon_env, tmp_path, dovecot,  # noqa: F811
+                                                                           slow_smtp, make_message):
+    env = {**daemon_env, "LIAISON_SMTP_PORT": str(slow_smtp.port)}
+    process = start(env, tmp_path)
+    dovecot.append(client_mail(make_message, 1))  # an acknowledgement and an escalation: ~4 s of sending
+    wait_for_log(tmp_path, "Banner change 1", process)
+    time.sleep(0.5)  # the daemon is now inside the slow SMTP transaction
+    dovecot.append(client_mail(make_message, 2))
+    deadline = time.monotonic() + 30
+    while "<busy-2@brewco.com>" not in acknowledged(slow_smtp) and time.monotonic() < deadline:
+        assert process.poll() is None, (tmp_path / "daemon.log").read_text()
+        time.sleep(0.2)
+    assert acknowledged(slow_smtp) == {"<busy-1@brewco.com>", "<busy-2@brewco.com>"}, \
+        (tmp_path / "daemon.log").read_text()
+    assert stop(process) == 0
+
+
+# -- one failing periodic task does not stop the others ------------------------------------------------
+
+# Breaks on one client's data only, so no check with a sample context can see it coming.
+BROKEN_SUMMARY = ('{% for a in by_account %}{% if a.account == "BrewCo" %}{{ a.no_such_field }}{% endif %}'
+                  '{% endfor %}{{ title }}\n')
+
+
+def broken_summary_rules(tmp_path: Path) -> Path:
+    """The shipped rules with the daily summary due all day, every day, from a user template that fails."""
+    for suffix in ("txt", "html"):
+        path = tmp_path / "my-templates" / "en" / f"summary.{suffix}"
+        path.parent.mkdir(parents=True, exist_ok=True)
+        path.write_text(BROKEN_SUMMARY)
+    text = (ROOT / "rules.yaml").read_text()
+    for old, new in (('time: "08:00"', 'time: "00:00"'), ("skip_days: [sat, sun]", "skip_days: []"),
+                     ("# templates: my-templates", "templates: my-templates")):
+        assert old in text
+        text = text.replace(old, new)
+    path = tmp_path / "rules.yaml"
+    path.write_text(text)
+    return path
+
+
+def test_a_failing_summary_neither_stops_the_daemon_nor_holds_back_acknowledgements(
+        daemon_env, tmp_path, dovecot, smtp_server, make_message):  # noqa: F811
+    env = {**daemon_env, "LIAISON_RULES": str(broken_summary_rules(tmp_path))}
+    dovecot.append(client_mail(make_message, 1))
+    process = start(env, tmp_path)
+    assert smtp_server.wait_for(2, timeout=30), (tmp_path / "daemon.log").read_text()
+    assert acknowledged(smtp_server) == {"<busy-1@brewco.com>"}
+    log = wait_for_log(tmp_path, "summaries failed", process)
+    assert "no_such_field" in log and "Traceback" not in log
+    dovecot.append(client_mail(make_message, 2))  # and the daemon goes on reading mail
+    assert smtp_server.wait_for(4, timeout=30), (tmp_path / "daemon.log").read_text()
+    assert process.poll() is None
+    assert stop(process) == 0
+
+    store = Store(tmp_path / "liaison.db")
+    state = store.one("SELECT * FROM periodic_tasks WHERE name = 'summaries'")
+    assert state and state["failures"] >= 1 and "no_such_field" in state["last_error"]
+    assert store.one("SELECT failures FROM periodic_tasks WHERE name = 'outbox flush'")["failures"] == 0
+    events = store.all("SELECT detail FROM events WHERE kind = 'task_failed'")
+    assert len(events) == 1, "one alert per failure streak, not one per retry"
+    # The alert reaches the team lead's next summary (once the template is fixed).
+    rules = load_checked_rules(ROOT / "rules.yaml")
+    review = summary.build(store, rules, "lead@agency.example", datetime.now(UTC).date(), team=True,
+                           until=datetime.now(UTC) + timedelta(minutes=1)).review
+    assert any(item["kind"] == "task failed" and "summaries" in item["reason"] for item in review), review
+
+
+def test_run_once_sends_what_it_can_and_reports_the_failed_task(daemon_env, tmp_path, dovecot, smtp_server,  # noqa: F811
+                                                                make_message):
+    env = {**daemon_env, "LIAISON_RULES": str(broken_summary_rules(tmp_path))}
+    dovecot.append(client_mail(make_message, 1))
+    result = run_cli(env, tmp_path, "run", "--once")
+    assert acknowledged(smtp_server) == {"<busy-1@brewco.com>"}, result.stderr
+    assert result.returncode == 1
+    assert result.stderr.strip().splitlines()[-1].startswith("liaison: summaries failed: template en/summary")
+    assert "Traceback" not in result.stderr
+
+
+# -- SMTP misconfiguration is an error, an outage is one line and the outbox waits as a whole ----------
+
+
+def run_cli(env: dict, tmp_path: Path, *args: str) -> subprocess.CompletedProcess:
+    return subprocess.run([sys.executable, "-m", "inbox.cli", *args], env=env, cwd=tmp_path,
+                          capture_output=True, text=True, timeout=120)
+
+
+@pytest.fixture
+def smtp_without_auth():
+    server = SMTPServer(auth_exclude_mechanism=["LOGIN", "PLAIN"]).start()
+    yield server
+    server.cleanup()
+
+
+@pytest.mark.parametrize(("mistake", "with_mail", "cause"), [
+    ("wrong port", True, "Connect call failed"), ("wrong port", False, "Connect call failed"),
+    ("TLS on a plain server", True, "SSL"),
+    ("login refused", True, "535"), ("AUTH not offered", True, "AUTH")])
+def test_run_once_with_unusable_smtp_settings_fails_with_the_cause(daemon_env, tmp_path, dovecot, smtp_server,  # noqa: F811
+                                                                    smtp_without_auth, make_message, mistake,
+                                                                    with_mail, cause):
+    env = dict(daemon_env)
+    if mistake == "wrong port":
+        env["LIAISON_SMTP_PORT"] = str(free_port())
+    elif mistake == "TLS on a plain server":
+        env["LIAISON_SMTP_SECURITY"] = "ssl"
+    else:
+        env.update(LIAISON_SMTP_USER="liaison", LIAISON_SMTP_PASSWORD="smtp-pw")
+    if mistake == "AUTH not offered":
+        env["LIAISON_SMTP_PORT"] = str(smtp_without_auth.port)
+    if with_mail:
+        dovecot.append(client_mail(make_message, 1))
+    result = run_cli(env, tmp_path, "run", "--once")
+    assert result.returncode != 0, result.stdout + result.stderr
+    last = result.stderr.strip().splitlines()[-1]
+    assert last.startswith("liaison: cannot connect to SMTP ") and "127.0.0.1:" in last, result.stderr
+    assert cause in last and "Traceback" not in result.stderr
+    assert smtp_server.messages == [] and smtp_without_auth.messages == []
+    store = Store(tmp_path / "liaison.db")
+    rows = store.all("SELECT status, attempts FROM outbox")
+    assert len(rows) == (2 if with_mail else 0)
+    assert all(r["status"] == "pending" and r["attempts"] == 0 for r in rows), "nothing lost, nothing charged"
+
+
+def test_an_smtp_outage_is_logged_once_and_the_outbox_waits_as_a_whole(daemon_env, tmp_path, dovecot,  # noqa: F811
+                                                                       smtp_server, make_message):
+    smtp_server.stop()
+    env = {**daemon_env, "LIAISON_SMTP_RETRY_SECONDS": "0.2"}
+    process = start(env, tmp_path)
+    dovecot.append_many([client_mail(make_message, n) for n in range(6)])  # 6 escalations, acks within limits
+    wait_for_log(tmp_path, "Banner change 5", process)
+    time.sleep(4)  # long enough for several retries of the whole outbox
+    log = (tmp_path / "daemon.log").read_text()
+    assert log.count("cannot send") == 1, log
+    assert "will retry" not in log, log
+    store = Store(tmp_path / "liaison.db")
+    rows = store.all("SELECT attempts, status FROM outbox")
+    assert len(rows) > 6 and {(r["attempts"], r["status"]) for r in rows} == {(0, "pending")}
+    health = store.one("SELECT failures, last_error FROM periodic_tasks WHERE name = 'smtp server'")
+    assert health["failures"] >= 1 and "cannot connect to SMTP" in health["last_error"]
+    smtp_server.start()
+    assert smtp_server.wait_for(len(rows), timeout=60), (tmp_path / "daemon.log").read_text()
+    log = wait_for_log(tmp_path, "sending again", process)
+    assert log.count("sending again") == 1 and log.count("cannot send") == 1
+    assert stop(process) == 0
+    health = store.one("SELECT failures, last_error, last_success_at FROM periodic_tasks WHERE name = 'smtp server'")
+    assert health["failures"] == 0 and health["last_error"] is None and health["last_success_at"]
+
+
+def outbox_levels(caplog) -> list[str]:
+    return [r.levelname for r in caplog.records if r.name == "liaison.outbox"]
+
+
+def test_a_lasting_outage_becomes_an_error_and_a_summary_alert(tmp_path, dovecot, smtp_server, caplog):
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    store = Store(settings.db_path)
+    with store.transaction():
+        outbox.plan(store, dedupe_key="k1", kind="acknowledge", message=build_notice(
+            sender="accounts@agency.example", to=["tom@brewco.com"], subject="Thanks",
+            message_id=new_message_id("accounts@agency.example"), text="Thanks.", html="<p>Thanks.</p>"),
+            mail_from="accounts@agency.example", recipients=["tom@brewco.com"])
+    smtp_server.stop()
+    transport = SMTPTransport(settings.smtp)  # type: ignore[arg-type]
+    outage = outbox.Outage(alert_after=timedelta(0))  # "lasts" at once, instead of after 15 minutes
+    caplog.set_level(logging.INFO, logger="liaison.outbox")
+    first = outbox.flush(store, transport, retry_after=0.01, outage=outage)
+    assert first.unavailable and outbox_levels(caplog) == ["WARNING"]
+    time.sleep(0.05)  # past the outbox's hold
+    second = outbox.flush(store, transport, retry_after=0.01, outage=outage)
+    assert second.unavailable and outbox_levels(caplog) == ["WARNING", "ERROR"]
+    assert store.one("SELECT attempts FROM outbox")["attempts"] == 0
+    rules = load_checked_rules(settings.rules_path)
+    review = summary.build(store, rules, "lead@agency.example", datetime.now(UTC).date(), team=True,
+                           until=datetime.now(UTC) + timedelta(minutes=1)).review
+    assert any(item["kind"] == "smtp unavailable" and "cannot connect" in item["reason"] for item in review), review
+    smtp_server.start()
+    time.sleep(0.05)
+    third = outbox.flush(store, transport, retry_after=0.01, outage=outage)
+    assert third.sent == 1 and third.unavailable is None
+    assert outbox_levels(caplog) == ["WARNING", "ERROR", "INFO"]
+    assert "sending again" in [r for r in caplog.records if r.name == "liaison.outbox"][-1].getMessage()
+    transport.close()
+
+
+def test_a_connection_the_server_closed_while_idle_is_replaced_not_charged_to_a_message(tmp_path, dovecot):
+    server = SMTPServer(timeout=0.5).start()  # drops a client idle for half a second, as providers do after minutes
+    try:
+        settings = liaison_settings(tmp_path, dovecot, server, ACCOUNTS)
+        store = Store(settings.db_path)
+        transport = SMTPTransport(settings.smtp, reuse_check_after=0.2)  # type: ignore[arg-type]
+        for n in range(2):
+            if n:
+                time.sleep(1.5)  # the server has closed the kept connection by now
+            with store.transaction():
+                outbox.plan(store, dedupe_key=f"k{n}", kind="acknowledge", message=build_notice(
+                    sender="accounts@agency.example", to=["tom@brewco.com"], subject=f"Thanks {n}",
+                    message_id=new_message_id("accounts@agency.example"), text="Thanks.", html="<p>Thanks.</p>"),
+                    mail_from="accounts@agency.example", recipients=["tom@brewco.com"])
+            assert outbox.flush(store, transport, outage=outbox.Outage()).sent == 1
+        rows = store.all("SELECT status, attempts FROM outbox")
+        assert [(r["status"], r["attempts"]) for r in rows] == [("sent", 1), ("sent", 1)]
+        assert len(server.messages) == 2 and server.connections == 2
+        transport.close()
+    finally:
+        server.cleanup()
