@@ -216,3 +216,30 @@ def test_unknown_key_in_the_config_file_is_named(tmp_path):
         load_settings({"LIAISON_CONFIG": str(path)})
     path.write_text('imap_folder = "Clients"\npoll_interval = 30\n')
     assert load_settings({"LIAISON_CONFIG": str(path)}).poll_interval == 30
+
+
+def test_the_sample_context_has_every_field_a_real_acknowledgement_context_has(tmp_path):
+    # The check renders templates with a hand-kept sample: a field the responder adds and the sample lacks
+    # would refuse every shipped template (or let a broken user template through). Keep them in step.
+    from datetime import UTC, datetime
+
+    from classifiers import Classification
+    from classifiers.linking import Link
+    from inbox.config import Settings
+    from inbox.daemon import load_checked_rules
+    from inbox.parse import parse_message
+    from inbox.scratch import scratch_pipeline
+    from responders.routing import Facts
+    from responders.template_check import message_contexts
+    from tests.servers import make_message
+
+    settings = Settings(address="accounts@agency.example", agency_domains=("agency.example",),
+                        db_path=tmp_path / "x.db", rules_path=ROOT / "rules.yaml", imap=None, smtp=None)
+    pipeline = scratch_pipeline(settings, load_checked_rules(ROOT / "rules.yaml"))
+    parsed = parse_message(make_message(sender="Tom Hill <tom@brewco.com>", subject="Banner", body="Change it."))
+    facts = Facts(category="revision_request", confidence=0.9, needs_review=False, sender=parsed.from_addr,
+                  subject=parsed.subject, body="Change it.", received_at=datetime.now(UTC))
+    real = pipeline.responder._context(parsed, facts, Link("brewco", "contact"), None,
+                                       Classification("revision_request", 0.9), pipeline.index)
+    for sample in message_contexts():
+        assert set(sample) == set(real), set(sample) ^ set(real)
