@@ -244,10 +244,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     from inbox.config import load_settings
     from inbox.status import daemon_status
 
+    from inbox.notify import read_status
+    from inbox.store import Store
+
     settings = load_settings()
-    if not settings.db_path.exists():
+    if settings.db_path.exists():
+        store = _open_store(settings.db_path)
+    elif read_status(settings.db_path):  # only dry runs so far: they decide on a copy and keep nothing
+        store = Store(":memory:")
+    else:
         raise LiaisonError(f"no database at {settings.db_path}: the daemon has not run with this configuration")
-    print(daemon_status(settings, _open_store(settings.db_path)))
+    print(daemon_status(settings, store))
     return 0
 
 

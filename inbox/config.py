@@ -32,7 +32,7 @@ SECRET_KEYS = ("imap_password", "smtp_password", "oauth_client_secret")
 SYSTEM_CONFIG = Path("/etc/liaison/liaison.toml")
 # (lowest, highest) accepted for each number; beyond them a value is a typo or an attack, not a wish.
 POLL_INTERVAL_RANGE = (1.0, 3600.0)
-RETRY_SECONDS_RANGE = (1.0, 86400.0)
+RETRY_SECONDS_RANGE = (0.1, 86400.0)
 # Every key a config file may hold (the LIAISON_* settings in lower case, without the prefix):
 # anything else is a typo or a misplaced setting, refused rather than silently ignored.
 FILE_KEYS = frozenset({

@@ -91,13 +91,14 @@ def run_doctor(*, env: Mapping[str, str] | None = None, send_test: bool = False,
 
 def _check_rules(settings: Settings, add: Callable[..., bool]) -> None:
     from inbox.daemon import load_checked_rules
+    from responders.template_check import check_templates
 
     if settings.rules_shipped:
         add("rules", False, f"no rules file (the shipped one would stand in: {settings.rules_path})",
             "run `liaison init DIR` for a rules.yaml to edit, or set LIAISON_RULES")
         return
     try:
-        rules = load_checked_rules(settings.rules_path)
+        rules = load_checked_rules(settings.rules_path, render_templates=False)
     except RulesError as exc:
         add("rules", False, "; ".join(exc.problems[:3]),
             f"edit {settings.rules_path}; check with `liaison rules check`")
@@ -105,7 +106,12 @@ def _check_rules(settings: Settings, add: Callable[..., bool]) -> None:
     add("rules", True, f"{settings.rules_path}: {len(rules.spec.rules)} rules, mode {rules.spec.mode}")
     logging.disable(logging.CRITICAL)  # the samples' own log lines are noise here; the check line says it all
     try:
+        check_templates(rules)
         sent = _render_samples(settings, rules)
+    except RulesError as exc:
+        add("templates", False, "; ".join(exc.problems[:3]), "fix the template named; `liaison rules check` "
+            "lists every problem")
+        return
     except LiaisonError as exc:
         add("templates", False, str(exc), "fix the template named; `liaison rules test FILE.eml` shows the result")
         return
@@ -124,7 +130,6 @@ def _render_samples(settings: Settings, rules: Any) -> int:
     from responders import summary
     from responders.templates import TemplateLibrary
 
-    _compile_all(TemplateLibrary(rules.template_dir))
     pipeline = scratch_pipeline(settings, rules, accounts=read_accounts_csv(DEMO_DIR / "accounts.csv"))
     for path in mailbox_files(DEMO_DIR / "mailbox"):
         outcome = pipeline.ingest(path.read_bytes())
@@ -139,22 +144,6 @@ def _render_samples(settings: Settings, rules: Any) -> int:
     day = datetime.now(UTC).astimezone(rules.zone()).date()
     summary.render(summary.build(pipeline.store, rules, lead, day, team=True), templates)
     return pipeline.store.one("SELECT COUNT(*) AS n FROM outbox")["n"]
-
-
-def _compile_all(templates: Any) -> None:
-    """Every template file compiles: a syntax error named FILE:LINE before any sample is rendered."""
-    import jinja2
-
-    from inbox.errors import TemplateError
-
-    for root in templates.roots:
-        for path in sorted(root.glob("*/*")):
-            if path.suffix not in (".txt", ".html"):
-                continue
-            try:
-                templates.env.get_template(path.relative_to(root).as_posix())
-            except jinja2.TemplateSyntaxError as exc:
-                raise TemplateError(f"{path}:{exc.lineno}: {exc.message}") from None
 
 
 def _check_database(settings: Settings, add: Callable[..., bool]) -> None:

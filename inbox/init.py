@@ -57,7 +57,7 @@ smtp_user = "accounts@agency.example"
 # smtp_security = "ssl"           # ssl | starttls | none
 # smtp_tls_verify = true
 # smtp_auth = "password"          # or "oauth2"
-# smtp_retry_seconds = 30         # first retry after a temporary failure, doubling (1 to 86400)
+# smtp_retry_seconds = 30         # first retry after a temporary failure, doubling (0.1 to 86400)
 
 # Files.
 rules = "rules.yaml"

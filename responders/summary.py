@@ -282,7 +282,7 @@ def sample(day: date) -> Summary:
     what `rules check` renders summary templates with, so a template that fails on real data
     fails the check first."""
     now = datetime.combine(day, time(8, 0), UTC)
-    waiting = {"thread": 1, "account": "BrewCo", "category": "billing_issue", "subject": "Invoice INV-1 is wrong",
+    waiting = {"thread": 1, "account": "Sample Client", "category": "billing_issue", "subject": "Invoice INV-1 is wrong",
                "sender": "tom@brewco.example", "date": "2026-01-05 09:12", "message_id": "<sample@brewco.example>",
                "age": "2d 3h", "age_hours": 51.0, "chasers": 1, "urgent": True,
                "entities": ["invoice INV-1", "amount €1,200.00"], "job_ref": "BREW-042", "invoices": ["INV-1"],
@@ -290,9 +290,9 @@ def sample(day: date) -> Summary:
     return Summary(
         "lead@agency.example", day, True, now - timedelta(days=1),
         counts={c: 1 for c in CATEGORY_ORDER},
-        by_account=[{"account": "BrewCo", "counts": {"billing_issue": 1}, "total": 1}],
+        by_account=[{"account": "Sample Client", "counts": {"billing_issue": 1}, "total": 1}],
         needs_you=[waiting], billing=[waiting],
-        scope=[{"account": "BrewCo", "job": "BREW-042", "rounds": 3, "contracted": 2, "over": True}],
+        scope=[{"account": "Sample Client", "job": "BREW-042", "rounds": 3, "contracted": 2, "over": True}],
         promises=[{"who": "client deadline", "due": day.isoformat(), "overdue": False, "text": "by Friday",
                    "subject": "Banner", "sender": "tom@brewco.example", "message_id": "<sample@brewco.example>"}],
         review=[{"kind": "needs review", "reason": "Billing issue? only 35% sure", "subject": "Question",

@@ -35,8 +35,9 @@ def message_contexts() -> list[dict[str, Any]]:
     empty = {**full, "client_first_name": "", "client_name": "", "account_id": None, "account_name": "",
              "account_manager_email": "", "job_ref": "", "link_reason": "", "warning": "", "chasers": 0,
              "entity_lines": [], "invoice_numbers": [], "acknowledged": False}
-    return [{**context, "tone": tone, "greeting": greeting(language="en", tone=tone, display_name=context["client_name"],
-                                                          address=context["client_address"])}
+    return [{**context, "tone": tone,
+             "greeting": greeting(language="en", tone=tone, display_name=context["client_name"],
+                                  address=context["client_address"])}
             for context in (full, empty) for tone in ("friendly", "formal")]
 
 

@@ -204,7 +204,7 @@ def test_doctor_fails_a_template_that_cannot_render(configured, dovecot, deliver
     found = checks(result.stdout)
     assert found["rules"] == "✓" and found["templates"] == "✗", result.stdout
     assert [name for name, mark in found.items() if mark == "✗"] == ["templates"]
-    assert f"{configured / 'mine' / 'en' / 'ack_billing_issue.html'}:1: " in result.stdout
+    assert f"{configured / 'mine' / 'en' / 'ack_billing_issue.html'}:1:10: " in result.stdout  # FILE:LINE:COL
 
 
 def test_doctor_verifies_certificates_and_says_how_to_trust_a_self_signed_one(configured):

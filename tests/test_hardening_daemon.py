@@ -82,7 +82,8 @@ def broken_summary_rules(tmp_path: Path) -> Path:
         path.write_text(BROKEN_SUMMARY)
     text = (ROOT / "rules.yaml").read_text()
     for old, new in (('time: "08:00"', 'time: "00:00"'), ("skip_days: [sat, sun]", "skip_days: []"),
-                     ("# templates: my-templates", "templates: my-templates")):
+                     ("# templates: my-templates", "templates: my-templates"),
+                     ("\nbackfill: none ", "\nbackfill: all ")):  # the mail is there before the daemon starts
         assert old in text
         text = text.replace(old, new)
     path = tmp_path / "rules.yaml"
