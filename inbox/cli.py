@@ -242,9 +242,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 def cmd_status(args: argparse.Namespace) -> int:
     from inbox.config import load_settings
-    from inbox.status import daemon_status
-
     from inbox.notify import read_status
+    from inbox.status import daemon_status
     from inbox.store import Store
 
     settings = load_settings()
