@@ -14,7 +14,6 @@ import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
 from email.policy import default as default_policy
 from typing import Any
 
@@ -254,33 +253,3 @@ def training_examples(store: Store) -> list[tuple[str, str, str, str]]:
         "ORDER BY c.id")
     return [(f"correction-{r['message_row']}", r["subject"] or "", r["newest_text"] or "",
              "other" if r["new_category"] == NOT_A_CLIENT else r["new_category"]) for r in rows]
-
-
-def weekly_accuracy(store: Store, *, end: datetime | None = None) -> dict[str, Any]:
-    """This week's and last week's corrections per category and the accuracy they imply (1 - corrected/handled)."""
-    end = end or datetime.now(UTC)
-    weeks = {}
-    for label, start, stop in (("this_week", end - timedelta(days=7), end),
-                               ("last_week", end - timedelta(days=14), end - timedelta(days=7))):
-        window = [start.isoformat(), stop.isoformat()]
-        handled = {r["category"]: r["n"] for r in store.all(
-            "SELECT COALESCE(c.old_category, m.category) AS category, COUNT(*) AS n FROM messages m "
-            "LEFT JOIN corrections c ON c.id = (SELECT MAX(id) FROM corrections WHERE message_row = m.id) "
-            "WHERE m.status = 'processed' AND m.automatic IS NULL AND m.arrived_at >= ? AND m.arrived_at < ? "
-            "GROUP BY 1", window)}
-        corrected = {r["category"]: r["n"] for r in store.all(
-            "SELECT c.old_category AS category, COUNT(DISTINCT c.message_row) AS n FROM corrections c "
-            "JOIN messages m ON m.id = c.message_row WHERE m.arrived_at >= ? AND m.arrived_at < ? "
-            "AND c.old_category != c.new_category GROUP BY 1", window)}
-        weeks[label] = {category: {"handled": handled.get(category, 0), "corrected": corrected.get(category, 0),
-                                   "accuracy": (1 - corrected.get(category, 0) / handled[category])
-                                   if handled.get(category) else None} for category in CATEGORIES}
-    return weeks
-
-
-def wrongly_acknowledged(store: Store) -> list[dict[str, Any]]:
-    """Messages whose acknowledgement named another category than the correction: someone should write."""
-    return store.all(
-        "SELECT c.message_row, c.acknowledged_as, c.new_category, c.at, m.from_addr, m.subject FROM corrections c "
-        "JOIN messages m ON m.id = c.message_row WHERE c.acknowledged_as IS NOT NULL "
-        "AND c.acknowledged_as != c.new_category ORDER BY c.at")

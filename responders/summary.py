@@ -39,6 +39,7 @@ class Summary:
     promises: list[dict[str, Any]] = field(default_factory=list)
     review: list[dict[str, Any]] = field(default_factory=list)
     trend: list[dict[str, Any]] = field(default_factory=list)
+    learning: list[dict[str, Any]] = field(default_factory=list)
     auto_handled: float = 0.0
     total: int = 0
 
@@ -86,6 +87,7 @@ def build(store: Store, rules: Rules, recipient: str, day: date, *, team: bool,
     summary.promises = _promises(store, accounts, day, zone)
     summary.review = _review(store, since, end, accounts)
     summary.trend = _trend(store, recent, end, accounts)
+    summary.learning = _learning(store, end, accounts)
     summary.auto_handled = _auto_share(store, recent)
     return summary
 
@@ -152,7 +154,8 @@ def _needs_you(store: Store, accounts: set[str] | None, end: datetime) -> list[d
         entities = _thread_entities(store, t["id"])
         waiting = _waiting_since(store, t["id"])
         items.append({
-            "thread": t["id"], "account": names.get(t["account_id"] or "", "Unlinked"),
+            "thread": t["id"], "ref": f"#{last['id']}", "account": names.get(t["account_id"] or "", "Unlinked"),
+            "ack": _acknowledgement(store, last),
             "category": _category(last), "subject": t["subject"] or "(no subject)", "sender": last["from_addr"],
             "date": _arrived(last)[:16].replace("T", " "), "message_id": last["message_id"],
             "age": _age(end - waiting), "age_hours": (end - waiting).total_seconds() / 3600,
@@ -245,8 +248,21 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
         reason = m["error"] if kind == "quarantined" else m["suspicious"] or \
             f"{CATEGORY_LABELS.get(m['category'], m['category'])}? only {m['confidence']:.0%} sure"
         items.append({"kind": kind, "reason": reason, "subject": m["subject"] or "", "sender": m["from_addr"] or "?",
-                      "date": (m["date"] or m["received_at"])[:16].replace("T", " "),
+                      "date": (m["date"] or m["received_at"])[:16].replace("T", " "), "ref": f"#{m['id']}",
                       "message_id": m["message_id"] or f"stored message #{m['id']}"})
+    # A correction that contradicts what the client was told: someone should write to them.
+    for c in store.all("SELECT c.message_row, c.acknowledged_as, c.new_category, c.at, m.account_id, m.subject, "
+                       "m.from_addr FROM corrections c JOIN messages m ON m.id = c.message_row "
+                       "WHERE c.at >= ? AND c.at < ? AND c.acknowledged_as IS NOT NULL "
+                       "AND c.acknowledged_as != c.new_category", window):
+        if not _in_accounts(accounts, c["account_id"]) and c["new_category"] != "not_a_client":
+            continue
+        told = CATEGORY_LABELS.get(c["acknowledged_as"], c["acknowledged_as"])
+        now = CATEGORY_LABELS.get(c["new_category"], c["new_category"].replace("_", " "))
+        items.append({"kind": "acknowledged wrongly", "reason": f"the client was thanked for a {told.lower()}; "
+                      f"corrected to {now.lower()}: write to them", "subject": c["subject"] or "",
+                      "sender": c["from_addr"] or "?", "date": c["at"][:16].replace("T", " "),
+                      "ref": f"#{c['message_row']}", "message_id": ""})
     # Sending failures are listed by when they were given up (send_failed), which for a retried message
     # is days after it was planned.
     for e in store.all("SELECT * FROM events WHERE kind IN ('action_failed', 'rules_refused', 'auth_failed', "
@@ -255,7 +271,7 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
         detail = loads(e["detail"], {})
         items.append({"kind": e["kind"].replace("_", " "), "reason": detail.get("reason") or
                       "; ".join(detail.get("problems", [])) or str(detail), "subject": "", "sender": "",
-                      "date": e["at"][:16].replace("T", " "), "message_id": ""})
+                      "date": e["at"][:16].replace("T", " "), "ref": "", "message_id": ""})
     return items
 
 
@@ -266,6 +282,42 @@ def _trend(store: Store, recent: list[dict[str, Any]], end: datetime, accounts: 
     now = Counter(_category(r) for r in recent)
     return [{"category": c, "today": now.get(c, 0), "average": round(before.get(c, 0) / 7, 1)}
             for c in CATEGORY_ORDER]
+
+
+def _acknowledgement(store: Store, message: dict[str, Any]) -> str:
+    """What the client was told, in a few words: the acknowledgement's tier, or why there was none."""
+    tier = message.get("ack_tier") or "none"
+    if store.one("SELECT 1 FROM outbox WHERE message_row = ? AND kind = 'acknowledge' AND status != 'failed'",
+                 [message["id"]]):
+        return f"acknowledged ({tier}{': ' + message['ack_tier_reason'] if tier != 'specific' else ''})"
+    done = loads(message.get("route"), {}).get("done", [])
+    why = next((line.split(": ", 1)[-1] for line in done if line.startswith(("no acknowledgement",
+                                                                               "acknowledgement failed"))), None)
+    return f"not acknowledged ({why or 'no rule acknowledges it'})"
+
+
+def _learning(store: Store, end: datetime, accounts: set[str] | None) -> list[dict[str, Any]]:
+    """Per category, this week and last: messages handled, how many were corrected, and the accuracy that
+    implies (1 - corrected/handled): whether Liaison learns from the corrections."""
+    weeks = []
+    for start, stop in ((end - timedelta(days=7), end), (end - timedelta(days=14), end - timedelta(days=7))):
+        rows = store.all(
+            "SELECT m.account_id, COALESCE((SELECT c.old_category FROM corrections c WHERE c.message_row = m.id "
+            "ORDER BY c.id LIMIT 1), m.category) AS judged, EXISTS (SELECT 1 FROM corrections c WHERE "
+            "c.message_row = m.id AND c.old_category != c.new_category) AS corrected FROM messages m "
+            "WHERE m.status = 'processed' AND m.automatic IS NULL AND m.staff = 0 "
+            "AND COALESCE(m.arrived_at, m.received_at) >= ? AND COALESCE(m.arrived_at, m.received_at) < ?",
+            [_iso(start), _iso(stop)])
+        weeks.append([r for r in rows if _in_accounts(accounts, r["account_id"])])
+    lines = []
+    for category in CATEGORY_ORDER[:4]:
+        this, last = ([r for r in week if r["judged"] == category] for week in weeks)
+        corrected = sum(r["corrected"] for r in this)
+        accuracy = 1 - corrected / len(this) if this else None
+        before = 1 - sum(r["corrected"] for r in last) / len(last) if last else None
+        lines.append({"category": category, "handled": len(this), "corrected": corrected, "accuracy": accuracy,
+                      "last_week": before})
+    return lines if any(line["corrected"] for line in lines) or store.one("SELECT 1 FROM corrections") else []
 
 
 def _auto_share(store: Store, rows: list[dict[str, Any]]) -> float:
@@ -282,11 +334,12 @@ def sample(day: date) -> Summary:
     what `rules check` renders summary templates with, so a template that fails on real data
     fails the check first."""
     now = datetime.combine(day, time(8, 0), UTC)
-    waiting = {"thread": 1, "account": "Sample Client", "category": "billing_issue", "subject": "Invoice INV-1 is wrong",
+    waiting = {"thread": 1, "account": "Sample Client", "category": "billing_issue",
+               "subject": "Invoice INV-1 is wrong",
                "sender": "tom@brewco.example", "date": "2026-01-05 09:12", "message_id": "<sample@brewco.example>",
                "age": "2d 3h", "age_hours": 51.0, "chasers": 1, "urgent": True,
                "entities": ["invoice INV-1", "amount €1,200.00"], "job_ref": "BREW-042", "invoices": ["INV-1"],
-               "amounts": ["€1,200.00"]}
+               "amounts": ["€1,200.00"], "ref": "#1", "ack": "acknowledged (specific)"}
     return Summary(
         "lead@agency.example", day, True, now - timedelta(days=1),
         counts={c: 1 for c in CATEGORY_ORDER},
@@ -296,8 +349,11 @@ def sample(day: date) -> Summary:
         promises=[{"who": "client deadline", "due": day.isoformat(), "overdue": False, "text": "by Friday",
                    "subject": "Banner", "sender": "tom@brewco.example", "message_id": "<sample@brewco.example>"}],
         review=[{"kind": "needs review", "reason": "Billing issue? only 35% sure", "subject": "Question",
-                 "sender": "tom@brewco.example", "date": "2026-01-05 09:12", "message_id": "<sample@brewco.example>"}],
+                 "sender": "tom@brewco.example", "date": "2026-01-05 09:12", "message_id": "<sample@brewco.example>",
+                 "ref": "#2"}],
         trend=[{"category": c, "today": 1, "average": 0.5} for c in CATEGORY_ORDER],
+        learning=[{"category": c, "handled": 10, "corrected": 1, "accuracy": 0.9, "last_week": 0.8}
+                  for c in CATEGORY_ORDER[:4]],
         auto_handled=0.5, total=len(CATEGORY_ORDER))
 
 

@@ -4,6 +4,7 @@ and a retrain that is promoted only when it is no worse (real Dovecot and aiosmt
 from __future__ import annotations
 
 import random
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -13,9 +14,10 @@ from classifiers.model import TextcatClassifier, load_corpus, split
 from classifiers.newest_text import newest_text
 from inbox import corrections, models
 from inbox.cli import main
-from inbox.daemon import Daemon
+from inbox.daemon import Daemon, load_checked_rules
 from inbox.errors import LiaisonError
 from inbox.store import Store
+from responders import summary
 from tests.servers import liaison_settings
 
 ACCOUNTS = ("account_id,name,code,domains,contacts,account_manager\n"
@@ -95,8 +97,12 @@ def test_the_command_line_correction_and_a_wrong_acknowledgement_listed_for_revi
     assert main(["correct", "b1@brewco.com", "billing"]) == 0
     assert "acknowledged as revision_request" in capsys.readouterr().out
     store = Store(settings.db_path)
-    (wrong,) = corrections.wrongly_acknowledged(store)
-    assert (wrong["acknowledged_as"], wrong["new_category"]) == ("revision_request", "billing_issue")
+    rules = load_checked_rules(settings.rules_path)
+    review = summary.build(store, rules, "lead@agency.example", datetime.now(UTC).date(), team=True,
+                           until=datetime.now(UTC) + timedelta(minutes=1)).review
+    (wrong,) = [r for r in review if r["kind"] == "acknowledged wrongly"]
+    assert "thanked for a revision request; corrected to billing issue" in wrong["reason"]
+    assert wrong["ref"] == f"#{store.one('SELECT id FROM messages')['id']}"
     assert main(["correct", "<nope@x>", "billing"]) == 1
     assert main(["correct", "b1@brewco.com", "banana"]) == 1
     assert "unknown category 'banana'" in capsys.readouterr().err
@@ -221,3 +227,24 @@ def test_the_gate_refuses_a_candidate_worse_in_one_category():
     assert learning.judge(Fixed(truth), Fixed(truth), items).promote
     verdict = learning.judge(Fixed(truth), Fixed(worse), items)
     assert not verdict.promote and any("billing_issue" in r for r in verdict.reasons)
+
+
+def test_the_summary_gives_each_message_its_code_the_acknowledgement_and_the_weeks_learning(settings, dovecot,
+                                                                                           make_message):
+    from responders.templates import TemplateLibrary
+
+    dovecot.append(make_message(sender="Tom <tom@brewco.com>", subject="Banner",
+                                body="Please change the headline on the banner to 'Brewed for May'."))
+    dovecot.append(thanks(make_message))
+    store = run_once(settings)
+    banner, launch = (r["id"] for r in store.all("SELECT id FROM messages ORDER BY id"))
+    corrections.record(store, row=launch, category="progress_query", source="test")
+    rules = load_checked_rules(settings.rules_path)
+    built = summary.build(store, rules, "lead@agency.example", datetime.now(UTC).date(), team=True,
+                          until=datetime.now(UTC) + timedelta(minutes=1))
+    text, html = summary.render(built, TemplateLibrary(rules.template_dir))
+    assert f"- #{banner} [" in text and "acknowledged (specific)" in text
+    assert f"- #{launch} [" in text and "not acknowledged (" in text  # reopened by the correction, unanswered
+    learning = text.split("LEARNING FROM CORRECTIONS")[1]
+    assert "Other" in learning and "1 of   1 corrected, 0% right" in learning
+    assert "#12 billing" in text and "#12 billing" in html
