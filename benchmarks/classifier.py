@@ -82,7 +82,7 @@ def side_by_side(old_dir: Path, *, with_cross_writer: bool, old_review_below: fl
     models = {"old": (TextcatClassifier(old_dir, calibrated=False), old_review_below),
               "new": (TextcatClassifier(), rules_file.spec.classifier.review_below)}
     sets = labelled_sets()
-    result: dict[str, Any] = {"sets": {}}
+    result: dict[str, Any] = {"sets": {}, "load_s": load_time()}
     for set_name, texts in sets.items():
         result["sets"][set_name] = {name: score_texts(m, texts, rules=rules, review_below=threshold)
                                     for name, (m, threshold) in models.items()}
@@ -99,7 +99,6 @@ def side_by_side(old_dir: Path, *, with_cross_writer: bool, old_review_below: fl
         started = time.perf_counter()
         m.classify_many(items)
         result["speed"][name] = len(items) / (time.perf_counter() - started)
-    result["load_s"] = load_time()
     return result
 
 
@@ -107,13 +106,14 @@ def markdown(r: dict[str, Any]) -> str:
     from classifiers import CATEGORIES
 
     lines = ["| set | model | n | macro-F1 | " + " | ".join(f"F1 {c}" for c in CATEGORIES)
-             + " | progress recall | ack precision | ack coverage |", "|" + " --- |" * (8 + len(CATEGORIES) - 1)]
+             + " | progress recall | ack precision | ack coverage | calibrated: threshold | precision | coverage |",
+             "|" + " --- |" * (10 + len(CATEGORIES))]
     for set_name, by_model in r["sets"].items():
         for name, s in by_model.items():
             lines.append(f"| {set_name} | {name} | {s['count']} | {s['macro_f1']:.4f} | "
                          + " | ".join(f"{s['per_class'][c]['f1']:.3f}" for c in CATEGORIES)
                          + f" | {s['per_class']['progress_query']['recall']:.3f} | {s['ack_precision']:.4f} | "
-                         f"{s['ack_coverage']:.4f} |")
+                         f"{s['ack_coverage']:.4f} | " + _calibrated(s.get("calibrated")) + " |")
     if "cross_writer" in r:
         lines += ["", "| left-out writer | recipe | n | macro-F1 | " + " | ".join(f"F1 {c}" for c in CATEGORIES) + " |",
                   "|" + " --- |" * (4 + len(CATEGORIES))]
@@ -128,10 +128,14 @@ def markdown(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+def _calibrated(c: dict[str, Any] | None) -> str:
+    return f"{c['ack_threshold']} | {c['ack_precision']:.4f} | {c['ack_coverage']:.4f}" if c else "- | - | -"
+
+
 def load_time() -> float:
     """The model with its calibration, as the daemon loads it, in a fresh process."""
-    code = "import time; t = time.perf_counter(); from classifiers.model import TextcatClassifier; " \
-        f"TextcatClassifier({str(MODEL_DIR)!r}); print(time.perf_counter() - t)"
+    code = "import time; from pathlib import Path; from classifiers.model import TextcatClassifier; " \
+        f"t = time.perf_counter(); TextcatClassifier(Path({str(MODEL_DIR)!r})); print(time.perf_counter() - t)"
     return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
                                 cwd=ROOT).stdout)
 

@@ -80,6 +80,12 @@ def evaluate(directory: Path, settings: Settings, rules: Rules, *, classifier: C
     result = score(truth, predicted, [i.account_id for i in labels], linked, files=[i.file for i in labels])
     acked = [p in REQUESTS and not r.get("needs_review") for p, r in zip(predicted, rows, strict=True)]
     result.update(acknowledgement_scores(truth, predicted, acked))
+    calibration = getattr(pipeline.categorizer.base, "calibration", None)
+    if calibration is not None and calibration.fold_count:
+        sure = [p in REQUESTS and (r.get("confidence") or 0.0) >= calibration.ack_threshold
+                for p, r in zip(predicted, rows, strict=True)]
+        result["calibrated"] = {"ack_threshold": calibration.ack_threshold,
+                                **acknowledgement_scores(truth, predicted, sure)}
     by_file = {i.file: r for i, r in zip(labels, rows, strict=True)}
     for mistake in result["mistakes"]:
         row = by_file[mistake["file"]]
@@ -147,7 +153,11 @@ def format_report(result: dict[str, Any], *, baseline: dict[str, Any] | None = N
               f"link accuracy {result['link_accuracy']:.4f}  ({result['count']} messages)"]
     if "ack_precision" in result:
         lines.append(f"acknowledgements {result['acknowledged']}: precision {result['ack_precision']:.4f}, "
-                     f"coverage of client requests {result['ack_coverage']:.4f}")
+                     f"coverage of client requests {result['ack_coverage']:.4f} (at classifier.review_below)")
+    if "calibrated" in result:
+        c = result["calibrated"]
+        lines.append(f"at the calibrated threshold {c['ack_threshold']}: {c['acknowledged']} acknowledgements, "
+                     f"precision {c['ack_precision']:.4f}, coverage {c['ack_coverage']:.4f}")
     if baseline is not None:
         lines.append(f"phrase-rule baseline macro-F1 {baseline['macro_f1']:.4f} "
                      f"(model {'beats' if result['macro_f1'] > baseline['macro_f1'] else 'does NOT beat'} it)")

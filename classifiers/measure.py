@@ -24,11 +24,16 @@ def classify_texts(classifier: Classifier, texts: list[LabelledText], *,
 
 def score_texts(classifier: Classifier, texts: list[LabelledText], *, rules: Any = None,
                 review_below: float = 0.0) -> dict[str, Any]:
+    """Scores, acknowledgements at `review_below`, and at the model's calibrated threshold when it has one."""
     found = classify_texts(classifier, texts, rules=rules)
     nobody: list[str | None] = [None] * len(texts)
     result = score([t.label for t in texts], [f.category for f in found], nobody, nobody,
                    files=[t.id for t in texts])
-    result.update(acknowledgements([t.label for t in texts], found, review_below=review_below))
+    truth = [t.label for t in texts]
+    result.update(acknowledgements(truth, found, review_below=review_below))
+    calibration = getattr(classifier, "calibration", None)
+    if calibration is not None and calibration.fold_count:
+        result["calibrated"] = acknowledgements(truth, found, review_below=calibration.ack_threshold)
     return result
 
 

@@ -66,15 +66,18 @@ def _explain_mistakes(classifier: Classifier, texts: list[LabelledText], scores:
 
 def format_side_by_side(result: dict[str, Any]) -> str:
     head = f"{'model':<10}{'set':<18}{'n':>6}{'macro-F1':>10}" + "".join(f"{c[:8]:>10}" for c in CATEGORIES) \
-        + f"{'ack prec':>10}{'ack cover':>10}"
-    lines = ["F1 per class; acknowledgement precision and coverage at classifier.review_below", head]
+        + f"{'ack prec':>10}{'ack cover':>10}{'cal prec':>10}{'cal cover':>10}"
+    lines = ["F1 per class; acknowledgement precision and coverage at classifier.review_below (ack) and at the",
+             "model's calibrated threshold for 99.5% on held-out folds (cal)", head]
     for model_name, sets in result.items():
         if model_name == "cross-writer":
             continue
         for set_name, s in sets.items():
-            lines.append(_row(model_name, set_name, s) + f"{s['ack_precision']:>10.4f}{s['ack_coverage']:>10.4f}")
+            cal = s.get("calibrated")
+            lines.append(_row(model_name, set_name, s) + f"{s['ack_precision']:>10.4f}{s['ack_coverage']:>10.4f}"
+                         + (f"{cal['ack_precision']:>10.4f}{cal['ack_coverage']:>10.4f}" if cal else ""))
     if "cross-writer" in result:
-        lines += ["", "cross-writer: trained on every other writer's file, scored on this writer's", head[:-20]]
+        lines += ["", "cross-writer: trained on every other writer's file, scored on this writer's", head[:-40]]
         for writer, s in result["cross-writer"].items():
             lines.append(_row("", writer, s))
     return "\n".join(lines)

@@ -256,14 +256,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     train, held = model.split(examples)
     print(f"corpus: {len(examples)} examples, training on {len(train)}, holding out {len(held)}")
     epochs = args.epochs or model.EPOCHS
-    progress = Progress(epochs + (training.FOLDS if args.folds is None else args.folds), "steps")
-    out = args.out or model.MODEL_DIR
     folds = training.FOLDS if args.folds is None else args.folds
+    progress = Progress(epochs + folds, "steps")
+    out = args.out or model.MODEL_DIR
     calibration = training.build(out, examples=examples, epochs=epochs, folds=folds, progress=progress.advance)
     progress.finish()
-    print(f"calibrated on {calibration.fold_count} out-of-fold answers: temperature {calibration.temperature}, "
-          f"acknowledge at confidence >= {calibration.ack_threshold} ({calibration.fold_precision:.4f} right, "
-          f"{calibration.fold_coverage:.4f} of requests); set classifier.review_below to it in rules.yaml")
+    if calibration.fold_count:
+        print(f"calibrated on {calibration.fold_count} out-of-fold answers: temperature {calibration.temperature}, "
+              f"acknowledge at confidence >= {calibration.ack_threshold} ({calibration.fold_precision:.4f} right, "
+              f"{calibration.fold_coverage:.4f} of requests), in {out}/calibration.json")
     trained = model.TextcatClassifier(out)
     found = trained.classify_many([(e.subject, newest_text(e.body)) for e in held])
     correct = sum(f.category == e.label for f, e in zip(found, held, strict=True))

@@ -226,13 +226,13 @@ def test_calibration_sets_the_threshold_from_the_precision_target():
     assert Calibration().apply(scores[0]) == scores[0]
 
 
-def test_shipped_calibration_and_the_review_threshold_agree():
+def test_the_shipped_model_carries_its_calibration_and_eval_reports_it():
     from classifiers.calibration import Calibration
 
     calibration = Calibration.load(MODEL_DIR)
     assert calibration.fold_count > 1000 and calibration.target >= 0.995
-    assert calibration.fold_precision >= calibration.target
-    assert RULES.spec.classifier.review_below >= calibration.ack_threshold
+    assert calibration.fold_precision >= calibration.target and 0 < calibration.ack_threshold < 1
+    assert TextcatClassifier().calibration == calibration
 
 
 def test_a_classification_says_how_likely_it_is_a_request_at_all(categorizer):
@@ -251,7 +251,8 @@ def test_eval_without_a_folder_reports_every_set_side_by_side(tmp_path):
     report = json.loads(result.stdout)["shipped"]
     assert {"held-out", "eval"} <= set(report)
     for scores in report.values():
-        assert {"macro_f1", "per_class", "ack_precision", "ack_coverage"} <= set(scores)
+        assert {"macro_f1", "per_class", "ack_precision", "ack_coverage", "calibrated"} <= set(scores)
+        assert scores["calibrated"]["ack_threshold"] > RULES.spec.classifier.review_below
     assert report["eval"]["count"] == 90
 
 
@@ -262,7 +263,7 @@ def test_show_mistakes_gives_the_text_read_the_deciding_sentence_and_features(tm
                             env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert {"ack_precision", "ack_coverage"} <= set(report)
+    assert {"ack_precision", "ack_coverage", "calibrated"} <= set(report)
     assert report["mistakes"]
     for mistake in report["mistakes"]:
         assert mistake["newest_text"] and mistake["deciding_sentence"] in mistake["newest_text"]
