@@ -278,3 +278,23 @@ def test_the_deciding_sentence_of_a_mixed_message(categorizer):
     assert found["category"] == "progress_query"
     assert found["deciding_sentence"] == "Where are we with the brochure?"
     assert found["features"]
+
+
+def test_cross_writer_scores_each_writer_with_a_model_that_never_saw_it():
+    from classifiers.measure import cross_writer
+    from classifiers.phrases import KeywordClassifier
+
+    examples = load_corpus()
+    seen: list[set[str]] = []
+
+    def train(subset):
+        seen.append({e.writer for e in subset})
+        return KeywordClassifier()
+
+    result = cross_writer(examples, train)
+    writers = {e.writer for e in examples}
+    assert set(result) == writers and len(writers) >= 4
+    for writer, trained_on in zip(sorted(writers), seen, strict=True):
+        assert trained_on == writers - {writer}
+        assert result[writer]["count"] == sum(e.writer == writer for e in examples)
+        assert set(result[writer]["per_class"]) == {"revision_request", "billing_issue", "progress_query", "other"}
