@@ -66,7 +66,93 @@ def run(batch: int) -> dict[str, Any]:
     }
 
 
+
+
+# -- issue 11: old model vs new, side by side ------------------------------------------------------------------
+
+
+def side_by_side(old_dir: Path, *, with_cross_writer: bool, old_review_below: float = 0.4) -> dict[str, Any]:
+    """Every figure for the old model (uncalibrated, its old review threshold) and the shipped one."""
+    from classifiers.measure import cross_writer, score_texts
+    from classifiers.report import labelled_sets
+    from classifiers.training import fit_model
+
+    rules_file = load_rules(default_rules_path())
+    rules = PhraseRules(rules_file.spec.phrases)
+    models = {"old": (TextcatClassifier(old_dir, calibrated=False), old_review_below),
+              "new": (TextcatClassifier(), rules_file.spec.classifier.review_below)}
+    sets = labelled_sets()
+    result: dict[str, Any] = {"sets": {}, "load_s": load_time()}
+    for set_name, texts in sets.items():
+        result["sets"][set_name] = {name: score_texts(m, texts, rules=rules, review_below=threshold)
+                                    for name, (m, threshold) in models.items()}
+    if with_cross_writer:
+        corpus = load_corpus()
+        result["cross_writer"] = {
+            recipe: cross_writer(corpus, lambda ex, a=augment: TextcatClassifier.from_nlp(fit_model(ex, augment=a)),
+                                 rules=rules)
+            for recipe, augment in (("old", False), ("new", True))}
+    items = [(t.subject, t.text) for t in sets["held-out"]]
+    items = (items * (5000 // len(items) + 1))[:5000]
+    result["speed"] = {}
+    for name, (m, _) in models.items():
+        started = time.perf_counter()
+        m.classify_many(items)
+        result["speed"][name] = len(items) / (time.perf_counter() - started)
+    return result
+
+
+def markdown(r: dict[str, Any]) -> str:
+    from classifiers import CATEGORIES
+
+    lines = ["| set | model | n | macro-F1 | " + " | ".join(f"F1 {c}" for c in CATEGORIES)
+             + " | progress recall | ack precision | ack coverage | calibrated: threshold | precision | coverage |",
+             "|" + " --- |" * (10 + len(CATEGORIES))]
+    for set_name, by_model in r["sets"].items():
+        for name, s in by_model.items():
+            lines.append(f"| {set_name} | {name} | {s['count']} | {s['macro_f1']:.4f} | "
+                         + " | ".join(f"{s['per_class'][c]['f1']:.3f}" for c in CATEGORIES)
+                         + f" | {s['per_class']['progress_query']['recall']:.3f} | {s['ack_precision']:.4f} | "
+                         f"{s['ack_coverage']:.4f} | " + _calibrated(s.get("calibrated")) + " |")
+    if "cross_writer" in r:
+        lines += ["", "| left-out writer | recipe | n | macro-F1 | " + " | ".join(f"F1 {c}" for c in CATEGORIES) + " |",
+                  "|" + " --- |" * (4 + len(CATEGORIES))]
+        for recipe, writers in r["cross_writer"].items():
+            for writer, s in writers.items():
+                lines.append(f"| {writer} | {recipe} | {s['count']} | {s['macro_f1']:.4f} | "
+                             + " | ".join(f"{s['per_class'][c]['f1']:.3f}" for c in CATEGORIES) + " |")
+    lines += ["", "| measure | old | new |", "| --- | --- | --- |",
+              f"| classify only (newest text given), one core, 5000 messages | {r['speed']['old']:.0f}/s | "
+              f"{r['speed']['new']:.0f}/s |",
+              f"| model load (spaCy + calibration) | | {r['load_s'] * 1000:.0f} ms |"]
+    return "\n".join(lines)
+
+
+def _calibrated(c: dict[str, Any] | None) -> str:
+    return f"{c['ack_threshold']} | {c['ack_precision']:.4f} | {c['ack_coverage']:.4f}" if c else "- | - | -"
+
+
 def load_time() -> float:
-    code = f"import time, spacy; t = time.perf_counter(); spacy.load({str(MODEL_DIR)!r}); " \
-        "print(time.perf_counter() - t)"
-    return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout)
+    """The model with its calibration, as the daemon loads it, in a fresh process."""
+    code = "import time; from pathlib import Path; from classifiers.model import TextcatClassifier; " \
+        f"t = time.perf_counter(); TextcatClassifier(Path({str(MODEL_DIR)!r})); print(time.perf_counter() - t)"
+    return float(subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                                cwd=ROOT).stdout)
+
+
+if __name__ == "__main__":
+    import argparse
+    import json
+    import os
+
+    parser = argparse.ArgumentParser(description="issue 11: old vs new classifier, every figure from one run")
+    parser.add_argument("--old", type=Path, required=True, help="the old model folder (e.g. from git archive)")
+    parser.add_argument("--cross-writer", action="store_true")
+    parser.add_argument("--json", type=Path)
+    args = parser.parse_args()
+    if hasattr(os, "sched_setaffinity"):
+        os.sched_setaffinity(0, {sorted(os.sched_getaffinity(0))[0]})  # one core
+    figures = side_by_side(args.old, with_cross_writer=args.cross_writer)
+    if args.json:
+        args.json.write_text(json.dumps(figures, default=str))
+    print(markdown(figures))

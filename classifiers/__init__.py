@@ -20,6 +20,14 @@ class Classification:
     source: str = "model"  # "model", "rule:<name>", "phrases", "automatic"
     scores: dict[str, float] = field(default_factory=dict)
 
+    @property
+    def request_probability(self) -> float:
+        """How likely the message is a client request of any kind (the three request classes summed): what a
+        neutral acknowledgement can rest on when the category itself is unsure."""
+        if not self.scores:
+            return self.confidence if self.category != "other" else 1.0 - self.confidence
+        return sum(value for label, value in self.scores.items() if label != "other")
+
 
 class Classifier(Protocol):
     """Anything that turns (subject, newest text) into a Classification."""

@@ -15,6 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from classifiers import CATEGORIES, Classifier
+from classifiers.calibration import REQUESTS
+from classifiers.explain import explain
 from inbox.accounts import read_accounts_csv
 from inbox.config import Settings
 from inbox.errors import LiaisonError
@@ -50,25 +52,61 @@ def read_labels(directory: Path) -> list[Labelled]:
 
 
 def evaluate(directory: Path, settings: Settings, rules: Rules, *, classifier: Classifier | None = None,
-             progress: Callable[[int, int], None] | None = None) -> dict[str, Any]:
-    """Run every labelled message through a scratch pipeline and score it."""
+             progress: Callable[[int, int], None] | None = None, explain_mistakes: bool = False) -> dict[str, Any]:
+    """Run every labelled message through a scratch pipeline and score it.
+
+    Also reports acknowledgement precision and coverage (a request category not marked for review is
+    acknowledged) and, with `explain_mistakes`, each mistake's newest text, deciding sentence and
+    strongest features.
+    """
     labels = read_labels(directory)
     accounts_csv = directory / "accounts.csv"
     accounts = read_accounts_csv(accounts_csv) if accounts_csv.exists() else []
     pipeline = scratch_pipeline(settings, rules, accounts=accounts)
     if classifier is not None:
         pipeline.categorizer.base = classifier
-    predicted, linked = [], []
+    predicted, linked, rows = [], [], []
     for number, item in enumerate(labels, 1):
         outcome = pipeline.ingest((directory / "mail" / item.file).read_bytes())
-        row = pipeline.store.one("SELECT category, account_id FROM messages WHERE id = ?", [outcome.row])
-        category = row["category"] if outcome.status == "processed" else QUARANTINED
-        predicted.append(category)
-        linked.append(row["account_id"] if outcome.status == "processed" else None)
+        row = pipeline.store.one("SELECT category, account_id, confidence, needs_review, subject, newest_text "
+                                 "FROM messages WHERE id = ?", [outcome.row])
+        processed = outcome.status == "processed"
+        predicted.append(row["category"] if processed else QUARANTINED)
+        linked.append(row["account_id"] if processed else None)
+        rows.append(dict(row) if processed and row else {})
         if progress:
             progress(number, len(labels))
-    return score([i.category for i in labels], predicted, [i.account_id for i in labels], linked,
-                 files=[i.file for i in labels])
+    truth = [i.category for i in labels]
+    result = score(truth, predicted, [i.account_id for i in labels], linked, files=[i.file for i in labels])
+    acked = [p in REQUESTS and not r.get("needs_review") for p, r in zip(predicted, rows, strict=True)]
+    result.update(acknowledgement_scores(truth, predicted, acked))
+    calibration = getattr(pipeline.categorizer.base, "calibration", None)
+    if calibration is not None and calibration.fold_count:
+        sure = [p in REQUESTS and (r.get("confidence") or 0.0) >= calibration.ack_threshold
+                for p, r in zip(predicted, rows, strict=True)]
+        result["calibrated"] = {"ack_threshold": calibration.ack_threshold,
+                                **acknowledgement_scores(truth, predicted, sure)}
+    by_file = {i.file: r for i, r in zip(labels, rows, strict=True)}
+    for mistake in result["mistakes"]:
+        row = by_file[mistake["file"]]
+        mistake["confidence"] = round(row.get("confidence") or 0.0, 3)
+        mistake["newest_text"] = row.get("newest_text", "")
+        if explain_mistakes and row:
+            found = explain(pipeline.categorizer.base, row["subject"] or "", row["newest_text"] or "")
+            mistake["deciding_sentence"] = found["deciding_sentence"]
+            mistake["features"] = found["features"]
+    return result
+
+
+def acknowledgement_scores(truth: list[str], predicted: list[str], acked: list[bool]) -> dict[str, Any]:
+    """Precision: of messages acknowledged, the share in the right category. Coverage: of client
+    requests, the share acknowledged."""
+    right = sum(a and p == t for a, p, t in zip(acked, predicted, truth, strict=True))
+    requests = sum(t in REQUESTS for t in truth)
+    covered = sum(a and t in REQUESTS for a, t in zip(acked, truth, strict=True))
+    return {"acknowledged": sum(acked), "ack_precision": round(right / sum(acked), 4) if any(acked) else 1.0,
+            "ack_coverage": round(covered / requests, 4) if requests else 0.0,
+            "wrong_acknowledgements": sum(acked) - right}
 
 
 def score(truth: list[str], predicted: list[str], true_accounts: list[str | None],
@@ -113,6 +151,13 @@ def format_report(result: dict[str, Any], *, baseline: dict[str, Any] | None = N
         lines.append(f"{label:<18}{s['precision']:>10.3f}{s['recall']:>9.3f}{s['f1']:>8.3f}{s['support']:>9}")
     lines += ["", f"macro-F1      {result['macro_f1']:.4f}", f"accuracy      {result['accuracy']:.4f}",
               f"link accuracy {result['link_accuracy']:.4f}  ({result['count']} messages)"]
+    if "ack_precision" in result:
+        lines.append(f"acknowledgements {result['acknowledged']}: precision {result['ack_precision']:.4f}, "
+                     f"coverage of client requests {result['ack_coverage']:.4f} (at classifier.review_below)")
+    if "calibrated" in result:
+        c = result["calibrated"]
+        lines.append(f"at the calibrated threshold {c['ack_threshold']}: {c['acknowledged']} acknowledgements, "
+                     f"precision {c['ack_precision']:.4f}, coverage {c['ack_coverage']:.4f}")
     if baseline is not None:
         lines.append(f"phrase-rule baseline macro-F1 {baseline['macro_f1']:.4f} "
                      f"(model {'beats' if result['macro_f1'] > baseline['macro_f1'] else 'does NOT beat'} it)")
@@ -121,4 +166,18 @@ def format_report(result: dict[str, Any], *, baseline: dict[str, Any] | None = N
               " " * 18 + "".join(f"{c[:12]:>13}" for c in columns)]
     for truth, row in result["confusion"].items():
         lines.append(f"{truth:<18}" + "".join(f"{row[c]:>13}" for c in columns))
+    return "\n".join(lines)
+
+
+def format_mistakes(mistakes: list[dict[str, Any]]) -> str:
+    """Each mistake with what the model read and what decided it."""
+    lines = []
+    for m in mistakes:
+        lines.append(f"{m['file']}: {m['truth']} -> {m['predicted']} ({m.get('confidence', 0):.2f})")
+        text = " ".join((m.get("newest_text") or "").split())
+        lines.append(f"  read:     {text[:300]}{'...' if len(text) > 300 else ''}")
+        if m.get("deciding_sentence"):
+            lines.append(f"  decided:  {m['deciding_sentence'][:200]}")
+        if m.get("features"):
+            lines.append("  features: " + ", ".join(f"{f['word']} {f['weight']:+.2f}" for f in m["features"]))
     return "\n".join(lines)

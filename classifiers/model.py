@@ -20,6 +20,7 @@ import spacy
 from spacy.training import Example
 
 from classifiers import CATEGORIES, Classification
+from classifiers.calibration import Calibration, request_probability
 
 log = logging.getLogger("liaison.model")
 
@@ -39,6 +40,7 @@ class Example_:
     label: str
     lang: str
     tags: tuple[str, ...]
+    writer: str = ""  # from the file name: writer-NAME.jsonl
 
 
 def model_text(subject: str, text: str) -> str:
@@ -51,9 +53,17 @@ class TextcatClassifier:
 
     name = "spacy-textcat"
 
-    def __init__(self, path: Path = MODEL_DIR) -> None:
+    def __init__(self, path: Path = MODEL_DIR, *, calibrated: bool = True) -> None:
         self.nlp = spacy.load(path)
         self.path = path
+        self.calibration = Calibration.load(path) if calibrated else Calibration()
+
+    @classmethod
+    def from_nlp(cls, nlp: Any, calibration: Calibration | None = None) -> TextcatClassifier:
+        """A model trained in this process (calibration folds, cross-writer checks), not loaded."""
+        self = cls.__new__(cls)
+        self.nlp, self.path, self.calibration = nlp, None, calibration or Calibration()
+        return self
 
     @staticmethod
     def available(path: Path = MODEL_DIR) -> bool:
@@ -63,19 +73,20 @@ class TextcatClassifier:
     # vocabulary keeps every token it has ever seen, and a daemon grows without bound.
     def classify(self, subject: str, text: str) -> Classification:
         with self.nlp.memory_zone():
-            return self._answer(self.nlp(model_text(subject, text)))
+            return self._answer(self.nlp(model_text(subject, text)), self.calibration)
 
     def classify_many(self, items: list[tuple[str, str]]) -> list[Classification]:
         with self.nlp.memory_zone():
             docs = self.nlp.pipe((model_text(s, t) for s, t in items), batch_size=256)
-            return [self._answer(doc) for doc in docs]
+            return [self._answer(doc, self.calibration) for doc in docs]
 
     @staticmethod
-    def _answer(doc: Any) -> Classification:
-        scores = {label: float(doc.cats.get(label, 0.0)) for label in CATEGORIES}
+    def _answer(doc: Any, calibration: Calibration) -> Classification:
+        scores = calibration.apply({label: float(doc.cats.get(label, 0.0)) for label in CATEGORIES})
         best = max(scores, key=scores.__getitem__)
         runner_up = sorted(scores.values())[-2]
-        reason = f"model: {best} {scores[best]:.2f} (next best {runner_up:.2f})"
+        reason = (f"model: {best} {scores[best]:.2f} (next best {runner_up:.2f}; "
+                  f"a client request: {request_probability(scores):.2f})")
         return Classification(best, scores[best], (reason,), "model", scores)
 
 
@@ -90,7 +101,8 @@ def load_corpus(data_dir: Path = DATA_DIR) -> list[Example_]:
             if item["label"] not in CATEGORIES:
                 raise ValueError(f"{path}:{number}: unknown label {item['label']!r}")
             examples.append(Example_(item["id"], item.get("subject", ""), item["body"], item["label"],
-                                     item.get("lang", "en"), tuple(item.get("tags", ()))))
+                                     item.get("lang", "en"), tuple(item.get("tags", ())),
+                                     path.stem.removeprefix("writer-")))
     return examples
 
 

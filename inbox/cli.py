@@ -110,6 +110,8 @@ def build_parser() -> argparse.ArgumentParser:
     train = _command(commands, "train", "rebuild the shipped classifier from the labelled corpus", cmd_train)
     train.add_argument("--out", type=Path, default=None, help="model folder (default: the shipped one)")
     train.add_argument("--epochs", type=_positive, default=None)
+    train.add_argument("--folds", type=int, default=None,
+                       help="calibration folds (default 4; 0: no calibration, e.g. to check reproducibility)")
     train.add_argument("--with-corrections", action="store_true",
                        help="retrain on the corpus plus the recorded corrections; promoted only if no worse")
 
@@ -118,7 +120,11 @@ def build_parser() -> argparse.ArgumentParser:
                           help="DIR/mail/*.eml, DIR/labels.csv, optional DIR/accounts.csv")
     evaluate.add_argument("--held-out", action="store_true", help="score the corpus split training never sees")
     evaluate.add_argument("--json", action="store_true", help="one JSON object")
-    evaluate.add_argument("--show-mistakes", action="store_true")
+    evaluate.add_argument("--show-mistakes", action="store_true",
+                          help="each mistake with its newest text, deciding sentence and strongest words")
+    evaluate.add_argument("--cross-writer", action="store_true",
+                          help="without DIR: also train without each writer and score on that writer")
+    evaluate.add_argument("--compare", type=Path, metavar="MODEL", help="without DIR: another model, side by side")
 
     rules = commands.add_parser("rules", help="check, test and replay rules.yaml")
     rsub = rules.add_subparsers(title="rules commands", metavar="ACTION")
@@ -413,7 +419,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from classifiers import model
+    from classifiers import model, training
     from classifiers.newest_text import newest_text
     from inbox.progress import Progress
 
@@ -424,12 +430,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     train, held = model.split(examples)
     print(f"corpus: {len(examples)} examples, training on {len(train)}, holding out {len(held)}")
     epochs = args.epochs or model.EPOCHS
-    progress = Progress(epochs, "epochs")
-    pairs = [(model.model_text(e.subject, newest_text(e.body)), e.label) for e in train]
-    nlp = model.train(pairs, epochs=epochs, progress=lambda *_: progress.advance())
-    progress.finish()
+    folds = training.FOLDS if args.folds is None else args.folds
+    progress = Progress(epochs + folds, "steps")
     out = args.out or model.MODEL_DIR
-    model.save(nlp, out)
+    calibration = training.build(out, examples=examples, epochs=epochs, folds=folds, progress=progress.advance)
+    progress.finish()
+    if calibration.fold_count:
+        print(f"calibrated on {calibration.fold_count} out-of-fold answers: temperature {calibration.temperature}, "
+              f"acknowledge at confidence >= {calibration.ack_threshold} ({calibration.fold_precision:.4f} right, "
+              f"{calibration.fold_coverage:.4f} of requests), in {out}/calibration.json")
     trained = model.TextcatClassifier(out)
     found = trained.classify_many([(e.subject, newest_text(e.body)) for e in held])
     correct = sum(f.category == e.label for f, e in zip(found, held, strict=True))
@@ -441,7 +450,7 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     import tempfile
 
-    from classifiers.evaluate import evaluate, format_report
+    from classifiers.evaluate import evaluate, format_mistakes, format_report
     from classifiers.heldout import write_eval_dir
     from classifiers.phrases import KeywordClassifier
     from inbox.config import load_settings
@@ -449,8 +458,14 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from inbox.progress import Progress
     from inbox.rules import default_rules_path
 
-    if bool(args.directory) == bool(args.held_out):
+    if args.directory and args.held_out:
         raise LiaisonError("give either DIR or --held-out")
+    if not (args.directory or args.held_out):
+        from classifiers.report import run_report
+
+        print(run_report(as_json=args.json, cross_writer=args.cross_writer, compare=args.compare,
+                         show_mistakes=args.show_mistakes))
+        return 0
     settings = load_settings({"LIAISON_ADDRESS": "accounts@agency.example",
                               "LIAISON_AGENCY_DOMAINS": "agency.example"})
     print(f"liaison eval: scoring with the shipped rules ({default_rules_path()})", file=sys.stderr)
@@ -466,7 +481,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
             progress.total, progress.enabled = total, total > 1
             progress.advance()
 
-        result = evaluate(directory, settings, rules, progress=tick)
+        result = evaluate(directory, settings, rules, progress=tick, explain_mistakes=args.show_mistakes)
         progress.finish()
         baseline = evaluate(directory, settings, rules, classifier=KeywordClassifier())
     result["baseline_macro_f1"] = baseline["macro_f1"]
@@ -475,8 +490,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     else:
         print(format_report(result, baseline=baseline))
         if args.show_mistakes:
-            for m in result["mistakes"]:
-                print(f"  {m['file']}: {m['truth']} -> {m['predicted']}")
+            print(format_mistakes(result["mistakes"]))
             for m in result["link_mistakes"]:
                 print(f"  {m['file']}: account {m['truth']} -> {m['found']}")
     return 0
