@@ -72,20 +72,23 @@ def run(batch: int) -> dict[str, Any]:
 
 
 def side_by_side(old_dir: Path, *, with_cross_writer: bool, old_review_below: float = 0.4) -> dict[str, Any]:
-    """Every figure for the old model (uncalibrated, its old review threshold) and the shipped one."""
+    """Every figure for the old model (uncalibrated; it acknowledged every request category from its old review
+    threshold, always naming the category: no neutral tier) and the shipped one under rules.yaml's tiers."""
     from classifiers.measure import cross_writer, score_texts
     from classifiers.report import labelled_sets
     from classifiers.training import fit_model
 
     rules_file = load_rules(default_rules_path())
     rules = PhraseRules(rules_file.spec.phrases)
-    models = {"old": (TextcatClassifier(old_dir, calibrated=False), old_review_below),
-              "new": (TextcatClassifier(), rules_file.spec.classifier.review_below)}
+    tiers = rules_file.spec.classifier.acknowledge
+    models = {"old": (TextcatClassifier(old_dir, calibrated=False), (old_review_below, 2.0)),
+              "new": (TextcatClassifier(), (tiers.specific_at_least, tiers.neutral_at_least))}
     sets = labelled_sets()
     result: dict[str, Any] = {"sets": {}, "load_s": load_time()}
     for set_name, texts in sets.items():
-        result["sets"][set_name] = {name: score_texts(m, texts, rules=rules, review_below=threshold)
-                                    for name, (m, threshold) in models.items()}
+        result["sets"][set_name] = {name: score_texts(m, texts, rules=rules, specific_at_least=specific,
+                                                      neutral_at_least=neutral)
+                                    for name, (m, (specific, neutral)) in models.items()}
     if with_cross_writer:
         corpus = load_corpus()
         result["cross_writer"] = {
@@ -106,14 +109,13 @@ def markdown(r: dict[str, Any]) -> str:
     from classifiers import CATEGORIES
 
     lines = ["| set | model | n | macro-F1 | " + " | ".join(f"F1 {c}" for c in CATEGORIES)
-             + " | progress recall | ack precision | ack coverage | calibrated: threshold | precision | coverage |",
-             "|" + " --- |" * (10 + len(CATEGORIES))]
+             + " | progress recall | specific acks (right) | neutral acks (right) | acks right | coverage |",
+             "|" + " --- |" * (9 + len(CATEGORIES))]
     for set_name, by_model in r["sets"].items():
         for name, s in by_model.items():
             lines.append(f"| {set_name} | {name} | {s['count']} | {s['macro_f1']:.4f} | "
                          + " | ".join(f"{s['per_class'][c]['f1']:.3f}" for c in CATEGORIES)
-                         + f" | {s['per_class']['progress_query']['recall']:.3f} | {s['ack_precision']:.4f} | "
-                         f"{s['ack_coverage']:.4f} | " + _calibrated(s.get("calibrated")) + " |")
+                         + f" | {s['per_class']['progress_query']['recall']:.3f} | " + _tiers(s["tiers"]) + " |")
     if "cross_writer" in r:
         lines += ["", "| left-out writer | recipe | n | macro-F1 | " + " | ".join(f"F1 {c}" for c in CATEGORIES) + " |",
                   "|" + " --- |" * (4 + len(CATEGORIES))]
@@ -128,8 +130,9 @@ def markdown(r: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def _calibrated(c: dict[str, Any] | None) -> str:
-    return f"{c['ack_threshold']} | {c['ack_precision']:.4f} | {c['ack_coverage']:.4f}" if c else "- | - | -"
+def _tiers(t: dict[str, Any]) -> str:
+    return (f"{t['specific']['messages']} ({t['specific']['right']}) | {t['neutral']['messages']} "
+            f"({t['neutral']['right']}) | {t['ack_precision']:.4f} | {t['coverage']:.4f}")
 
 
 def load_time() -> float:

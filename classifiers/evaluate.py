@@ -15,8 +15,8 @@ from pathlib import Path
 from typing import Any
 
 from classifiers import CATEGORIES, Classifier
-from classifiers.calibration import REQUESTS
 from classifiers.explain import explain
+from classifiers.tiers import tier_scores
 from inbox.accounts import read_accounts_csv
 from inbox.config import Settings
 from inbox.errors import LiaisonError
@@ -68,8 +68,8 @@ def evaluate(directory: Path, settings: Settings, rules: Rules, *, classifier: C
     predicted, linked, rows = [], [], []
     for number, item in enumerate(labels, 1):
         outcome = pipeline.ingest((directory / "mail" / item.file).read_bytes())
-        row = pipeline.store.one("SELECT category, account_id, confidence, needs_review, subject, newest_text "
-                                 "FROM messages WHERE id = ?", [outcome.row])
+        row = pipeline.store.one("SELECT category, account_id, confidence, needs_review, subject, newest_text, "
+                                 "ack_tier FROM messages WHERE id = ?", [outcome.row])
         processed = outcome.status == "processed"
         predicted.append(row["category"] if processed else QUARANTINED)
         linked.append(row["account_id"] if processed else None)
@@ -78,14 +78,11 @@ def evaluate(directory: Path, settings: Settings, rules: Rules, *, classifier: C
             progress(number, len(labels))
     truth = [i.category for i in labels]
     result = score(truth, predicted, [i.account_id for i in labels], linked, files=[i.file for i in labels])
-    acked = [p in REQUESTS and not r.get("needs_review") for p, r in zip(predicted, rows, strict=True)]
-    result.update(acknowledgement_scores(truth, predicted, acked))
-    calibration = getattr(pipeline.categorizer.base, "calibration", None)
-    if calibration is not None and calibration.fold_count:
-        sure = [p in REQUESTS and (r.get("confidence") or 0.0) >= calibration.ack_threshold
-                for p, r in zip(predicted, rows, strict=True)]
-        result["calibrated"] = {"ack_threshold": calibration.ack_threshold,
-                                **acknowledgement_scores(truth, predicted, sure)}
+    # What acknowledgements claim, per tier, as the rules' thresholds decided it (classifiers/tiers): a specific
+    # one is right when the category is, a neutral one when the message is a request at all.
+    tiers = [r.get("ack_tier") or "none" for r in rows]
+    result["tiers"] = {**tier_scores(zip(truth, predicted, tiers, strict=True)),
+                       "thresholds": rules.spec.classifier.acknowledge.model_dump(exclude={"neutral_template"})}
     by_file = {i.file: r for i, r in zip(labels, rows, strict=True)}
     for mistake in result["mistakes"]:
         row = by_file[mistake["file"]]
@@ -96,17 +93,6 @@ def evaluate(directory: Path, settings: Settings, rules: Rules, *, classifier: C
             mistake["deciding_sentence"] = found["deciding_sentence"]
             mistake["features"] = found["features"]
     return result
-
-
-def acknowledgement_scores(truth: list[str], predicted: list[str], acked: list[bool]) -> dict[str, Any]:
-    """Precision: of messages acknowledged, the share in the right category. Coverage: of client
-    requests, the share acknowledged."""
-    right = sum(a and p == t for a, p, t in zip(acked, predicted, truth, strict=True))
-    requests = sum(t in REQUESTS for t in truth)
-    covered = sum(a and t in REQUESTS for a, t in zip(acked, truth, strict=True))
-    return {"acknowledged": sum(acked), "ack_precision": round(right / sum(acked), 4) if any(acked) else 1.0,
-            "ack_coverage": round(covered / requests, 4) if requests else 0.0,
-            "wrong_acknowledgements": sum(acked) - right}
 
 
 def score(truth: list[str], predicted: list[str], true_accounts: list[str | None],
@@ -151,13 +137,16 @@ def format_report(result: dict[str, Any], *, baseline: dict[str, Any] | None = N
         lines.append(f"{label:<18}{s['precision']:>10.3f}{s['recall']:>9.3f}{s['f1']:>8.3f}{s['support']:>9}")
     lines += ["", f"macro-F1      {result['macro_f1']:.4f}", f"accuracy      {result['accuracy']:.4f}",
               f"link accuracy {result['link_accuracy']:.4f}  ({result['count']} messages)"]
-    if "ack_precision" in result:
-        lines.append(f"acknowledgements {result['acknowledged']}: precision {result['ack_precision']:.4f}, "
-                     f"coverage of client requests {result['ack_coverage']:.4f} (at classifier.review_below)")
-    if "calibrated" in result:
-        c = result["calibrated"]
-        lines.append(f"at the calibrated threshold {c['ack_threshold']}: {c['acknowledged']} acknowledgements, "
-                     f"precision {c['ack_precision']:.4f}, coverage {c['ack_coverage']:.4f}")
+    if "tiers" in result:
+        t = result["tiers"]
+        lines.append(f"acknowledgements {t['acknowledged']}: right {t['ack_precision']:.4f}, "
+                     f"coverage of client requests {t['coverage']:.4f}")
+        for tier in ("specific", "neutral", "none"):
+            right = "" if tier == "none" or t[tier]["precision"] is None else \
+                f", {t[tier]['right']} right ({t[tier]['precision']:.4f})"
+            lines.append(f"  tier {tier:<9}{t[tier]['messages']:>5} messages{right}")
+        lines.append(f"  thresholds: specific >= {t['thresholds']['specific_at_least']}, neutral >= "
+                     f"{t['thresholds']['neutral_at_least']} (rules.yaml classifier.acknowledge)")
     if baseline is not None:
         lines.append(f"phrase-rule baseline macro-F1 {baseline['macro_f1']:.4f} "
                      f"(model {'beats' if result['macro_f1'] > baseline['macro_f1'] else 'does NOT beat'} it)")

@@ -7,10 +7,10 @@ from collections.abc import Callable
 from typing import Any
 
 from classifiers import Classification, Classifier
-from classifiers.calibration import REQUESTS
 from classifiers.evalsets import LabelledText, corpus_texts
 from classifiers.evaluate import score
 from classifiers.model import Example_
+from classifiers.tiers import Scored, tier_report
 
 
 def classify_texts(classifier: Classifier, texts: list[LabelledText], *,
@@ -23,30 +23,15 @@ def classify_texts(classifier: Classifier, texts: list[LabelledText], *,
 
 
 def score_texts(classifier: Classifier, texts: list[LabelledText], *, rules: Any = None,
-                review_below: float = 0.0) -> dict[str, Any]:
-    """Scores, acknowledgements at `review_below`, and at the model's calibrated threshold when it has one."""
+                specific_at_least: float = 0.0, neutral_at_least: float = 1.0) -> dict[str, Any]:
+    """Scores, and the acknowledgements the tiers of rules.yaml would send (classifiers/tiers)."""
     found = classify_texts(classifier, texts, rules=rules)
     nobody: list[str | None] = [None] * len(texts)
     result = score([t.label for t in texts], [f.category for f in found], nobody, nobody,
                    files=[t.id for t in texts])
-    truth = [t.label for t in texts]
-    result.update(acknowledgements(truth, found, review_below=review_below))
-    calibration = getattr(classifier, "calibration", None)
-    if calibration is not None and calibration.fold_count:
-        result["calibrated"] = acknowledgements(truth, found, review_below=calibration.ack_threshold)
+    result["tiers"] = tier_report([Scored(t.label, f) for t, f in zip(texts, found, strict=True)],
+                                  specific_at_least=specific_at_least, neutral_at_least=neutral_at_least)
     return result
-
-
-def acknowledgements(truth: list[str], found: list[Classification], *, review_below: float) -> dict[str, Any]:
-    """What the routing would acknowledge: a request category at or above the review threshold."""
-    acked = [f.category in REQUESTS and f.confidence >= review_below for f in found]
-    right = sum(a and f.category == t for a, f, t in zip(acked, found, truth, strict=True))
-    requests = sum(t in REQUESTS for t in truth)
-    covered = sum(a and t in REQUESTS for a, t in zip(acked, truth, strict=True))
-    return {"ack_threshold": review_below, "acknowledged": sum(acked),
-            "ack_precision": round(right / sum(acked), 4) if any(acked) else 1.0,
-            "ack_coverage": round(covered / requests, 4) if requests else 0.0,
-            "wrong_acknowledgements": sum(acked) - right}
 
 
 def cross_writer(examples: list[Example_], train: Callable[[list[Example_]], Classifier], *,

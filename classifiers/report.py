@@ -32,7 +32,7 @@ def labelled_sets() -> dict[str, list[LabelledText]]:
     return sets
 
 
-def side_by_side(models: dict[str, Classifier], *, rules: Any, review_below: float,
+def side_by_side(models: dict[str, Classifier], *, rules: Any, tiers: tuple[float, float],
                  with_cross_writer: bool = False, show_mistakes: bool = False,
                  progress: Callable[[], None] | None = None) -> dict[str, Any]:
     """{model name: {set name: scores}}; the cross-writer check is of the training recipe, not a model."""
@@ -41,7 +41,8 @@ def side_by_side(models: dict[str, Classifier], *, rules: Any, review_below: flo
     for name, classifier in models.items():
         result[name] = {}
         for set_name, texts in sets.items():
-            scores = score_texts(classifier, texts, rules=rules, review_below=review_below)
+            scores = score_texts(classifier, texts, rules=rules, specific_at_least=tiers[0],
+                                 neutral_at_least=tiers[1])
             if show_mistakes:
                 _explain_mistakes(classifier, texts, scores, rules=rules)
             result[name][set_name] = scores
@@ -65,19 +66,20 @@ def _explain_mistakes(classifier: Classifier, texts: list[LabelledText], scores:
 
 
 def format_side_by_side(result: dict[str, Any]) -> str:
-    head = f"{'model':<10}{'set':<18}{'n':>6}{'macro-F1':>10}" + "".join(f"{c[:8]:>10}" for c in CATEGORIES) \
-        + f"{'ack prec':>10}{'ack cover':>10}{'cal prec':>10}{'cal cover':>10}"
-    lines = ["F1 per class; acknowledgement precision and coverage at classifier.review_below (ack) and at the",
-             "model's calibrated threshold for 99.5% on held-out folds (cal)", head]
+    head = f"{'model':<10}{'set':<18}{'n':>6}{'macro-F1':>10}" + "".join(f"{c[:8]:>10}" for c in CATEGORIES)
+    tiers = f"{'specific':>10}{'neutral':>10}{'ack right':>10}{'coverage':>10}"
+    lines = ["F1 per class; acknowledgements by the tiers of rules.yaml (classifier.acknowledge): how many were",
+             "specific and neutral, the share right (specific: the category; neutral: a request at all), and the",
+             "share of client requests acknowledged", head + tiers]
     for model_name, sets in result.items():
         if model_name == "cross-writer":
             continue
         for set_name, s in sets.items():
-            cal = s.get("calibrated")
-            lines.append(_row(model_name, set_name, s) + f"{s['ack_precision']:>10.4f}{s['ack_coverage']:>10.4f}"
-                         + (f"{cal['ack_precision']:>10.4f}{cal['ack_coverage']:>10.4f}" if cal else ""))
+            t = s["tiers"]
+            lines.append(_row(model_name, set_name, s) + f"{t['specific']['messages']:>10}"
+                         f"{t['neutral']['messages']:>10}{t['ack_precision']:>10.4f}{t['coverage']:>10.4f}")
     if "cross-writer" in result:
-        lines += ["", "cross-writer: trained on every other writer's file, scored on this writer's", head[:-40]]
+        lines += ["", "cross-writer: trained on every other writer's file, scored on this writer's", head]
         for writer, s in result["cross-writer"].items():
             lines.append(_row("", writer, s))
     return "\n".join(lines)
@@ -102,7 +104,8 @@ def run_report(*, as_json: bool = False, cross_writer: bool = False, compare: Pa
     if compare is not None:
         models["compared"] = TextcatClassifier(compare)
     result = side_by_side(models, rules=PhraseRules(rules.spec.phrases),
-                          review_below=rules.spec.classifier.review_below,
+                          tiers=(rules.spec.classifier.acknowledge.specific_at_least,
+                                 rules.spec.classifier.acknowledge.neutral_at_least),
                           with_cross_writer=cross_writer, show_mistakes=show_mistakes)
     if as_json:
         return json.dumps(result, ensure_ascii=False)

@@ -33,15 +33,6 @@ class Tier:
     reason: str
 
 
-def request_probability(classification: Classification) -> float:
-    """How likely the message is a client request of any kind: the three request classes summed."""
-    scores = classification.scores
-    if scores and all(category in scores for category in REQUESTS):
-        return min(1.0, sum(scores[category] for category in REQUESTS))
-    sure = classification.confidence
-    return sure if classification.category in REQUESTS else 1.0 - sure
-
-
 def choose_tier(classification: Classification, *, specific_at_least: float, neutral_at_least: float,
                 automatic: bool = False) -> Tier:
     """The tier for one classification under the thresholds of rules.yaml."""
@@ -52,7 +43,7 @@ def choose_tier(classification: Classification, *, specific_at_least: float, neu
         return Tier("specific", f"{category} forced by {classification.source}")
     if category in REQUESTS and confidence >= specific_at_least:
         return Tier("specific", f"{category} {confidence:.2f} >= {specific_at_least:.2f}")
-    request = request_probability(classification)
+    request = classification.request_probability
     # More likely a request than not, whatever the threshold says: a receipt to mail that asked nothing is wrong.
     if request >= neutral_at_least and request > 0.5:
         return Tier("neutral", f"a request ({request:.2f} >= {neutral_at_least:.2f}) but "
@@ -71,43 +62,47 @@ class Scored:
 
 
 def tier_report(items: Iterable[Scored], *, specific_at_least: float, neutral_at_least: float) -> dict[str, object]:
-    """Per tier: how many messages got it and how many of those were right.
+    """tier_scores for classifications under these thresholds."""
+    triples = [(item.truth, item.classification.category,
+                choose_tier(item.classification, specific_at_least=specific_at_least,
+                            neutral_at_least=neutral_at_least).name) for item in items]
+    return {**tier_scores(triples),
+            "thresholds": {"specific_at_least": specific_at_least, "neutral_at_least": neutral_at_least}}
 
-    specific is right when the category is; neutral when the message really is a request;
-    none is never wrong, it only costs coverage: the share of real requests acknowledged at all.
-    """
+
+def tier_scores(triples: Iterable[tuple[str, str, str]]) -> dict[str, object]:
+    """Per tier, from (true category, predicted category, tier): how many messages got it and how many
+    of those were right. specific is right when the category is; neutral when the message really is a
+    request; none is never wrong, it only costs coverage: the share of real requests acknowledged at all."""
     counts = {tier: {"messages": 0, "right": 0} for tier in TIERS}
     requests = acknowledged = 0
-    for item in items:
-        tier = choose_tier(item.classification, specific_at_least=specific_at_least,
-                           neutral_at_least=neutral_at_least).name
-        right = {"specific": item.classification.category == item.truth,
-                 "neutral": item.truth in REQUESTS, "none": True}[tier]
+    for truth, predicted, tier in triples:
+        right = {"specific": predicted == truth, "neutral": truth in REQUESTS, "none": True}[tier]
         counts[tier]["messages"] += 1
         counts[tier]["right"] += int(right)
-        if item.truth in REQUESTS:
+        if truth in REQUESTS:
             requests += 1
             acknowledged += int(tier != "none")
     report: dict[str, object] = {
-        tier: {**c, "precision": (c["right"] / c["messages"]) if c["messages"] else None}
+        tier: {**c, "precision": round(c["right"] / c["messages"], 4) if c["messages"] else None}
         for tier, c in counts.items()}
-    report["coverage"] = acknowledged / requests if requests else None
-    report["thresholds"] = {"specific_at_least": specific_at_least, "neutral_at_least": neutral_at_least}
+    report["coverage"] = round(acknowledged / requests, 4) if requests else None
+    sent = counts["specific"]["messages"] + counts["neutral"]["messages"]
+    right = counts["specific"]["right"] + counts["neutral"]["right"]
+    report["acknowledged"] = sent  # specific and neutral together: every acknowledgement a client gets
+    report["ack_precision"] = round(right / sent, 4) if sent else 1.0
+    report["wrong_acknowledgements"] = sent - right
     return report
 
 
-def fit_tiers(items: list[Scored], *, specific_target: float = 0.995,
-              neutral_target: float = 0.99) -> tuple[float, float]:
-    """(specific_at_least, neutral_at_least) meeting the targets on labelled, scored messages.
-
-    The neutral threshold is fitted on what the specific tier leaves, since that is all it decides.
-    """
-    specific = fit_threshold([(s.classification.confidence, s.classification.category == s.truth)
-                              for s in items if s.classification.category in REQUESTS], target=specific_target)
-    rest = [s for s in items if not (s.classification.category in REQUESTS and s.classification.confidence >= specific)]
-    neutral = fit_threshold([(request_probability(s.classification), s.truth in REQUESTS) for s in rest],
-                            target=neutral_target)
-    return specific, neutral
+def fit_neutral(items: list[Scored], *, specific_at_least: float, target: float = 0.99) -> float:
+    """The neutral threshold meeting `target` (the share of neutral receipts that go to real requests) on
+    labelled, scored messages. The specific threshold is the calibration's (classifiers/calibration.py,
+    fitted on held-out folds); the neutral one is fitted on what the specific tier leaves, all it decides."""
+    rest = [s for s in items if not (s.classification.category in REQUESTS
+                                     and s.classification.confidence >= specific_at_least)]
+    return fit_threshold([(s.classification.request_probability, s.truth in REQUESTS) for s in rest],
+                         target=target)
 
 
 def fit_threshold(pairs: Iterable[tuple[float, bool]], *, target: float, floor: float = 0.5) -> float:

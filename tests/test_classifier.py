@@ -251,8 +251,10 @@ def test_eval_without_a_folder_reports_every_set_side_by_side(tmp_path):
     report = json.loads(result.stdout)["shipped"]
     assert {"held-out", "eval"} <= set(report)
     for scores in report.values():
-        assert {"macro_f1", "per_class", "ack_precision", "ack_coverage", "calibrated"} <= set(scores)
-        assert scores["calibrated"]["ack_threshold"] > RULES.spec.classifier.review_below
+        assert {"macro_f1", "per_class", "tiers"} <= set(scores)
+        tiers = scores["tiers"]
+        assert {"specific", "neutral", "none", "ack_precision", "coverage"} <= set(tiers)
+        assert tiers["thresholds"]["specific_at_least"] == RULES.spec.classifier.acknowledge.specific_at_least
     assert report["eval"]["count"] == 90
 
 
@@ -263,7 +265,7 @@ def test_show_mistakes_gives_the_text_read_the_deciding_sentence_and_features(tm
                             env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(ROOT)})
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
-    assert {"ack_precision", "ack_coverage", "calibrated"} <= set(report)
+    assert {"specific", "neutral", "none", "ack_precision", "coverage"} <= set(report["tiers"])
     assert report["mistakes"]
     for mistake in report["mistakes"]:
         assert mistake["newest_text"] and mistake["deciding_sentence"] in mistake["newest_text"]
