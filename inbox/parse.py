@@ -11,7 +11,9 @@ import logging
 import re
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
+from email import errors
 from email.header import decode_header, make_header
+from email.policy import default as default_policy
 from email.utils import getaddresses
 from functools import cached_property
 from typing import Any
@@ -68,6 +70,7 @@ class ParsedMessage:
     headers: dict[str, str]
     attachments: list[Attachment] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
+    sender_problems: list[str] = field(default_factory=list)  # a From header that names no one sender plainly
 
     @property
     def sender_domain(self) -> str:
@@ -126,6 +129,7 @@ def _to_parsed(mail: Any, raw: bytes) -> ParsedMessage:
                  for name in KEPT_HEADERS if message.get(name) is not None},
         attachments=[_attachment(a) for a in mail.attachments],
         defects=sorted(mail.defects_categories),
+        sender_problems=_sender_problems(message),
     )
 
 
@@ -214,6 +218,29 @@ def _decoded_name(value: str) -> str:
 def _sender(message: Any) -> tuple[str, str]:
     found = _mailboxes(message, "from")
     return found[0] if found else ("", "")
+
+
+def _sender_problems(message: Any) -> list[str]:
+    """Why the From header does not name exactly one sender plainly, if it does not.
+
+    Two From headers, a group, a second mailbox, an empty <> or a bare address before the real one in
+    angle brackets: every mail client shows such a header differently, and mail providers check (SPF,
+    DKIM, DMARC) an address other than the one we would take for the sender. Such mail is never answered
+    or linked on trust."""
+    values = _values(message, "from")
+    if len(values) > 1:
+        return [f"{len(values)} From headers"]
+    raw = _raw_header(message, "from", limit=MAX_ADDRESS_HEADER)
+    mailboxes = getaddresses([raw])
+    if len(mailboxes) != 1:
+        return [f"the From header names {len(mailboxes)} mailboxes"]
+    try:
+        strict = default_policy.header_factory("from", raw)
+    except Exception:  # the strict parser refuses it outright (a CR or LF inside an encoded address part...)
+        return ["malformed From header"]
+    if any(isinstance(defect, errors.InvalidHeaderDefect) for defect in strict.defects):
+        return ["malformed From header"]
+    return []
 
 
 def _addresses(message: Any, name: str) -> list[str]:

@@ -11,7 +11,7 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -33,6 +33,7 @@ from responders.templates import TemplateLibrary
 
 log = logging.getLogger("liaison.pipeline")
 ACTIONABLE = ("revision_request", "billing_issue", "progress_query")
+_DELIVERY_STATUS = re.compile(rb"report-type\s*=\s*\"?delivery-status", re.IGNORECASE)
 _FINAL_RECIPIENT = re.compile(rb"Final-Recipient:\s*rfc822;\s*<?([^\s<>]+@[^\s<>]+)>?", re.IGNORECASE)
 
 
@@ -62,6 +63,21 @@ class Position:
     uid: int | None = None
     arrived: datetime | None = None  # the server's INTERNALDATE, when there is a server
     backlog: bool = False  # already in the folder when Liaison first saw it (see Pipeline.backlog_until)
+
+
+def _same_message(stored: dict[str, Any], parsed: ParsedMessage) -> bool:
+    """A Message-ID seen before names the same message only with the same sender, subject and text: anyone
+    can reuse a Message-ID, and a second message under it must not disappear as a 'duplicate'."""
+    return (stored["from_addr"] or "") == parsed.from_addr and (stored["subject"] or "") == parsed.subject \
+        and (stored["body_text"] or "") == parsed.body_text[:65536]
+
+
+def _sender_warning(parsed: ParsedMessage, twin: dict[str, Any] | None) -> str:
+    """Why this message must not be answered or linked on trust, beyond what linking finds."""
+    reasons = list(parsed.sender_problems)
+    if twin:
+        reasons.append(f"reuses the Message-ID of message #{twin['id']} from {twin['from_addr'] or 'nobody'}")
+    return "; ".join(reasons)
 
 
 def arrival_time(position: Position, parsed: ParsedMessage) -> datetime:
@@ -144,9 +160,9 @@ class Pipeline:
         except ParseError as exc:
             return self._quarantine(raw, digest, position, str(exc))
         twin = self.store.one(
-            "SELECT id FROM messages WHERE message_id = ? AND message_id NOT LIKE '%@missing-id.liaison.invalid>'",
-            [parsed.message_id])
-        if twin:  # the same message again (a resync, a re-delivery with new Received headers)
+            "SELECT id, from_addr, subject, body_text FROM messages WHERE message_id = ? "
+            "AND message_id NOT LIKE '%@missing-id.liaison.invalid>' ORDER BY id LIMIT 1", [parsed.message_id])
+        if twin and _same_message(twin, parsed):  # again (a resync, a re-delivery with new Received headers)
             self._advance(position)
             return Outcome(twin["id"], parsed.message_id, "duplicate")
         row = self._insert_raw(raw, digest, position, "received", parsed.message_id)
@@ -160,6 +176,9 @@ class Pipeline:
         received = arrival_time(position, parsed)
         entities = {} if automatic else extract(parsed.subject, newest, today=received.date())
         link = self._link(parsed, staff)
+        warning = _sender_warning(parsed, twin)
+        if warning and not staff and not automatic:
+            link = replace(link, suspicious="; ".join(filter(None, [link.suspicious, warning])))
         thread_id, chaser, first = self._thread(row, parsed, link, verdict.classification.category,
                                                 automatic, staff, verdict.needs_review)
         self._note_bounce(raw, automatic)
@@ -245,10 +264,20 @@ class Pipeline:
                                 [message_id, thread_id])
 
     def _note_bounce(self, raw: bytes, automatic: str | None) -> None:
-        """A bounce of our own mail silences automatic mail to that address for a while."""
-        if not automatic:
+        """A bounce of our own mail silences automatic mail to that address for a while.
+
+        Only a delivery-status report (not a read receipt, which also names a Final-Recipient) that quotes
+        the Message-ID of mail we sent: anyone can forge a bounce naming a client, to silence them."""
+        head = raw[:256 * 1024]
+        if not automatic or not _DELIVERY_STATUS.search(head):
             return
-        for match in _FINAL_RECIPIENT.finditer(raw[:256 * 1024]):
+        domain = re.escape(self.settings.address.rsplit("@", 1)[-1].encode())
+        quoted = {m.decode("ascii", "replace") for m in re.findall(rb"<[^<>\s@]{1,200}@" + domain + rb">", head,
+                                                                   flags=re.IGNORECASE)}
+        if not quoted or not self.store.one(
+                f"SELECT 1 FROM outbox WHERE message_id IN ({', '.join('?' for _ in quoted)}) LIMIT 1", list(quoted)):
+            return
+        for match in _FINAL_RECIPIENT.finditer(head):
             address = match.group(1).decode("ascii", "replace").lower()
             self.store.insert("events", {"at": utcnow(), "kind": "bounce", "detail": {"address": address}})
 

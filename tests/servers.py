@@ -33,6 +33,7 @@ import subprocess
 import tempfile
 import threading
 import time
+import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from email.message import EmailMessage
@@ -718,7 +719,7 @@ def make_message(*, sender: str = "Tom Hill <tom@brewco.com>", to: str = "accoun
         message["Cc"] = cc
     message["Subject"] = subject
     message["Date"] = email.utils.format_datetime(date or email.utils.localtime())
-    message["Message-ID"] = message_id or email.utils.make_msgid(domain="client.test")
+    message["Message-ID"] = message_id or f"<{uuid.uuid4().hex}@client.test>"  # make_msgid can repeat itself
     if in_reply_to:
         message["In-Reply-To"] = in_reply_to
         message["References"] = in_reply_to

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from pathlib import Path
@@ -131,11 +132,9 @@ def settings(tmp_path, dovecot, smtp_server):
 
 def set_thresholds(settings, specific: float, neutral: float) -> None:
     path = Path(settings.rules_path)
-    text = path.read_text()
-    old = "    specific_at_least: 0.6    "
-    assert old in text
-    text = text.replace(old, f"    specific_at_least: {specific}    ")
-    text = text.replace("    neutral_at_least: 0.6     ", f"    neutral_at_least: {neutral}     ")
+    text, found = re.subn(r"(\n    specific_at_least: )[0-9.]+", rf"\g<1>{specific}", path.read_text())
+    text, also = re.subn(r"(\n    neutral_at_least: )[0-9.]+", rf"\g<1>{neutral}", text)
+    assert found == also == 1
     path.write_text(text)
 
 

@@ -69,18 +69,46 @@ def test_per_sender_cap(settings, dovecot, smtp_server, make_message):
     assert len(refused) == 2
 
 
-def test_an_address_that_bounced_gets_no_automatic_mail(settings, dovecot, smtp_server, make_message):
-    bounce = (b"From: MAILER-DAEMON@mx.brewco.com\r\nTo: accounts@agency.example\r\nSubject: Undelivered Mail\r\n"
-              b"Message-ID: <b1@mx.brewco.com>\r\nContent-Type: multipart/report; report-type=delivery-status; "
-              b"boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nfailed\r\n--B\r\n"
-              b"Content-Type: message/delivery-status\r\n\r\nFinal-Recipient: rfc822; tom@brewco.com\r\n"
-              b"Action: failed\r\n--B--\r\n")
-    dovecot.append(bounce)
+def report(kind: str, recipient: str, quoting: str) -> bytes:
+    """A multipart/report naming a Final-Recipient and quoting a Message-ID, as MTAs and mail clients write them."""
+    return (f"From: MAILER-DAEMON@mx.brewco.com\r\nTo: accounts@agency.example\r\nSubject: Report\r\n"
+            f"Message-ID: <r-{abs(hash((kind, quoting)))}@mx.brewco.com>\r\nContent-Type: multipart/report; "
+            f"report-type={kind}; boundary=B\r\n\r\n--B\r\nContent-Type: text/plain\r\n\r\nreport\r\n--B\r\n"
+            f"Content-Type: message/{kind}\r\n\r\nFinal-Recipient: rfc822; {recipient}\r\nAction: failed\r\n"
+            f"--B\r\nContent-Type: text/rfc822-headers\r\n\r\nMessage-ID: {quoting}\r\n--B--\r\n").encode()
+
+
+def tom_writes(dovecot, make_message, subject: str) -> None:
+    dovecot.append(make_message(sender="Tom <tom@brewco.com>", subject=subject, body="Please change the banner."))
+
+
+def test_an_address_that_bounced_our_mail_gets_no_automatic_mail(settings, dovecot, smtp_server, make_message):
+    tom_writes(dovecot, make_message, "Banner")
     run_once(settings)
-    dovecot.append(make_message(sender="Tom <tom@brewco.com>", subject="Banner", body="Please change the banner."))
+    (ack,) = acks(smtp_server)
+    dovecot.append(report("delivery-status", "tom@brewco.com", ack["Message-ID"]))
+    run_once(settings)
+    tom_writes(dovecot, make_message, "Poster")
     store = run_once(settings)
-    assert acks(smtp_server) == []
+    assert len(acks(smtp_server)) == 1
     assert store.one("SELECT 1 FROM messages WHERE route LIKE '%bounced our mail%'")
+
+
+@pytest.mark.parametrize("kind, quoting", [
+    ("disposition-notification", "ours"),      # a read receipt of our acknowledgement is not a bounce
+    ("delivery-status", "<x@elsewhere.example>"),  # a forged bounce of mail we never sent silences nobody
+])
+def test_read_receipts_and_forged_bounces_silence_nobody(settings, dovecot, smtp_server, make_message, kind,
+                                                        quoting):
+    tom_writes(dovecot, make_message, "Banner")
+    run_once(settings)
+    (ack,) = acks(smtp_server)
+    dovecot.append(report(kind, "tom@brewco.com", ack["Message-ID"] if quoting == "ours" else quoting))
+    run_once(settings)
+    tom_writes(dovecot, make_message, "Poster")
+    store = run_once(settings)
+    assert len(acks(smtp_server)) == 2
+    assert store.one("SELECT COUNT(*) AS n FROM events WHERE kind = 'bounce'")["n"] == 0
 
 
 def test_account_language_and_formal_tone(settings, dovecot, smtp_server, make_message):

@@ -97,3 +97,45 @@ def test_a_long_display_name_never_hides_the_real_address(padding):
     assert parsed.from_addr in ("attacker@evil.example", ""), parsed.from_addr[:80]
     if parsed.from_addr:
         assert "tom.hill@brewco.com" in parsed.from_name
+
+
+AMBIGUOUS_FROM = {
+    "a group": b"From: tom.hill@brewco.com: attacker@evil.example;\r\n",
+    "a bare address before the real one": b"From: tom.hill@brewco.com <attacker@evil.example>\r\n",
+    "an empty address": b"From: tom.hill@brewco.com <>\r\n",
+    "two mailboxes": b"From: tom.hill@brewco.com, attacker@evil.example\r\n",
+    "two From headers": b"From: tom.hill@brewco.com\r\nFrom: attacker@evil.example\r\n",
+}
+
+
+@pytest.mark.parametrize("name", list(AMBIGUOUS_FROM))
+def test_a_from_header_that_names_no_one_sender_plainly_is_never_answered(tmp_path, dovecot, smtp_server, name):
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    dovecot.append(AMBIGUOUS_FROM[name] + b"Message-ID: <ambiguous@evil.example>\r\n" + BODY)
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    row = store.one("SELECT suspicious FROM messages")
+    store.close()
+    assert row["suspicious"], name
+    sent = smtp_server.parsed()
+    assert not [m for m in sent if m["Auto-Submitted"] == "auto-replied"]
+    assert [m for m in sent if m["Auto-Submitted"] == "auto-generated"], "a human is told"
+
+
+def test_a_second_message_under_a_used_message_id_is_kept_and_flagged_not_dropped(tmp_path, dovecot, smtp_server):
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    first = (b"From: Tom Hill <tom.hill@brewco.com>\r\nTo: accounts@agency.example\r\nSubject: Logo\r\n"
+             b"Message-ID: <reused@brewco.com>\r\nDate: Mon, 2 Mar 2026 10:00:00 +0000\r\n\r\n"
+             b"Please make the logo bigger.\r\n")
+    second = first.replace(b"Subject: Logo", b"Subject: INV-777 charged twice").replace(
+        b"Please make the logo bigger.", b"INV-777 was charged twice: please send a credit note.")
+    dovecot.append(first)
+    dovecot.append(first.replace(b"Date: Mon", b"Received: by mx2\r\nDate: Mon"))  # a re-delivery: a duplicate
+    dovecot.append(second)
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    rows = store.all("SELECT subject, suspicious, status FROM messages ORDER BY id")
+    store.close()
+    assert [r["subject"] for r in rows] == ["Logo", "INV-777 charged twice"]
+    assert rows[0]["suspicious"] is None
+    assert "reuses the Message-ID of message #1" in rows[1]["suspicious"]
