@@ -120,11 +120,23 @@ def link_message(
         link = _link_by_sender(index, sender, code) or Link(None, "unlinked", "no contact, domain or code")
         link.job_ref = job_ref
     if not is_staff:
-        link.suspicious = link.suspicious or _impostor(index, sender, display_name)
-        if link.suspicious and link.reason not in ("thread",):
+        link.suspicious = link.suspicious or _impostor(index, sender, display_name) or _unverified(index, sender, link)
+        if link.suspicious and link.reason not in ("thread", "code"):
             link.account_id, link.reason = None, "unlinked"
             link.detail = f"suspicious: {link.suspicious}"
     return link
+
+
+def _unverified(index: AccountIndex, sender: str, link: Link) -> str | None:
+    """A stranger linked only by what anyone can copy (a job code, a Message-ID to reply to) is kept with the
+    account, for its account manager to judge, but never answered on the account's behalf: a 'new bank
+    details' request must not get the client's acknowledgement, nor close or join its thread unnoticed."""
+    if link.reason not in ("thread", "code") or link.account_id is None:
+        return None
+    if index.contacts.get(sender) == link.account_id or index.domain_owner(domain_of(sender)) == link.account_id:
+        return None
+    how = "a reply to one of its threads" if link.reason == "thread" else "a job code in the subject"
+    return f"{sender} is not a known contact of this account, linked only by {how}"
 
 
 def _link_by_sender(index: AccountIndex, sender: str, code: tuple[str, str] | None) -> Link | None:
