@@ -320,7 +320,7 @@ class Daemon:
         self.stats.failed += result.failed
 
     def _in_sent_folder(self, message_id: str) -> bool:
-        return message_id in self.source.in_folder(self.settings.sent_folder, [message_id])
+        return message_id in self.source.in_folder(self.settings.sent_folder, [message_id], must_exist=True)
 
     def _flush_should_stop(self) -> bool:
         self.notifier.ping()  # a slow SMTP server sending one by one is progress, not a stall

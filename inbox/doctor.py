@@ -186,6 +186,15 @@ def _reachable(kind: str, server: ServerSettings, add: Callable[..., bool], time
     return add(f"{kind.upper()} reachable", True, f"{server.host}:{server.port}")
 
 
+def _folder_there(client: Any, folder: str) -> bool:
+    from imapclient.exceptions import IMAPClientError
+
+    try:
+        return bool(client.folder_exists(folder))
+    except (OSError, IMAPClientError):
+        return False
+
+
 def _check_imap(settings: Settings, add: Callable[..., bool], *, timeout: float) -> bool:
     import imapclient
     from imapclient.exceptions import IMAPClientError, LoginError
@@ -223,6 +232,13 @@ def _check_imap(settings: Settings, add: Callable[..., bool], *, timeout: float)
             return add("IMAP folder", False, f"{settings.folder!r} does not exist (there are: {folders})",
                        "set LIAISON_IMAP_FOLDER (imap_folder) to one of those, or create the folder")
         add("IMAP folder", True, settings.folder)
+        if settings.sent_folder and not _folder_there(client, settings.sent_folder):
+            folders = ", ".join(sorted(str(f[2]) for f in client.list_folders())[:10])
+            add("IMAP Sent folder", False, f"{settings.sent_folder!r} does not exist (there are: {folders}); until "
+                "it does, a send interrupted by a crash waits instead of being resent",
+                "set LIAISON_IMAP_SENT_FOLDER (imap_sent_folder) to where your provider files sent mail")
+        elif settings.sent_folder:
+            add("IMAP Sent folder", True, f"{settings.sent_folder} (checked before resending after a crash)")
         offered = {c.decode(errors="replace").upper() for c in client.capabilities()}
         missing = [c for c in CAPABILITIES if c not in offered]
         add("IMAP capabilities", True, " ".join(c for c in CAPABILITIES if c in offered)

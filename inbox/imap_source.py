@@ -210,11 +210,18 @@ class ImapSource:
         answered = {uid for uid, f in flags.items() if imapclient.ANSWERED in f}
         return answered, set(uids) - set(flags)
 
-    def in_folder(self, folder: str, message_ids: list[str]) -> set[str]:
-        """Which Message-IDs are in another folder (the Done folder); reselects ours afterwards."""
+    def in_folder(self, folder: str, message_ids: list[str], *, must_exist: bool = False) -> set[str]:
+        """Which Message-IDs are in another folder (the Done or Sent folder); reselects ours afterwards.
+
+        `must_exist`: a missing folder is an error, not an empty answer: asked whether mail was already
+        sent, "not found" in a folder that is not there would send it twice."""
+        folder = folder.replace("/", self.delimiter)
+
         def look(c: imapclient.IMAPClient) -> set[str]:
-            found = set()
+            found: set[str] = set()
             if not c.folder_exists(folder):
+                if must_exist:
+                    raise MailboxCommandError(f"folder {folder!r} does not exist on the IMAP server")
                 return found
             c.select_folder(folder, readonly=True)
             try:

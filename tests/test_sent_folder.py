@@ -158,3 +158,21 @@ def test_50_kill_9s_during_a_200_message_backlog_lose_nothing_and_send_nothing_t
     assert len(rows) == BACKLOG and len({r["message_id"] for r in rows}) == BACKLOG, "no message missing"
     assert all(r["status"] == "processed" and r["category"] for r in rows)
     assert store.one("SELECT COUNT(*) AS n FROM outbox WHERE status != 'sent'")["n"] == 0
+
+
+def test_a_sent_folder_that_does_not_exist_makes_an_interrupted_send_wait_not_repeat(
+        daemon_env, tmp_path, dovecot, sent_copy_smtp, make_message):  # noqa: F811
+    env = {**env_for(daemon_env, sent_copy_smtp, sent_folder=True), "LIAISON_IMAP_SENT_FOLDER": "Sent Items"}
+    dovecot.append(make_message(sender="Tom Hill <tom@brewco.com>", subject="Banner", message_id="<m@brewco.com>",
+                                body="Please change the headline on the banner to 'Fresh daily'."))
+    sent_copy_smtp.handler.after = 30  # accepted (and filed in "Sent", not "Sent Items"), the answer never comes
+    process = spawn(env, tmp_path, "--once")
+    assert sent_copy_smtp.wait_for(1, timeout=60)
+    process.send_signal(signal.SIGKILL)
+    process.wait(timeout=10)
+    sent_copy_smtp.handler.after = 0
+    subprocess.run([sys.executable, "-m", "inbox.cli", "run", "--once"], env=env, cwd=tmp_path,
+                   capture_output=True, text=True, timeout=120)
+    assert acks_by_original(sent_copy_smtp) == {"<m@brewco.com>": 1}, "never resent blind"
+    row = Store(env["LIAISON_DB"]).one("SELECT status, last_error FROM outbox WHERE kind = 'acknowledge'")
+    assert row["status"] == "retry" and "'Sent Items' does not exist" in row["last_error"]
