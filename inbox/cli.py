@@ -706,7 +706,7 @@ def cmd_accounts_show(args: argparse.Namespace) -> int:
     print("  messages: " + (", ".join(f"{k} {v}" for k, v in account["counts"].items()) or "none"))
     print(f"  open threads: {len(account['open_threads'])}")
     for t in account["open_threads"]:
-        print(f"    #{t['id']} {t['subject']} (since {t['opened_at'][:16]}, {t['chasers']} chaser(s))")
+        print(f"    thread {t['id']}: {t['subject']} (since {t['opened_at'][:16]}, {t['chasers']} chaser(s))")
     return 0
 
 

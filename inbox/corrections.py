@@ -29,9 +29,9 @@ NOT_A_CLIENT = "not_a_client"
 TARGETS = (*CATEGORIES, NOT_A_CLIENT)
 REQUESTS = ("revision_request", "billing_issue", "progress_query")
 _WORDS = {
-    "revision": "revision_request", "revisions": "revision_request", "revision_request": "revision_request",
-    "billing": "billing_issue", "invoice": "billing_issue", "billing_issue": "billing_issue",
-    "progress": "progress_query", "status": "progress_query", "progress_query": "progress_query",
+    "revision": "revision_request", "revision_request": "revision_request",
+    "billing": "billing_issue", "billing_issue": "billing_issue",
+    "progress": "progress_query", "progress_query": "progress_query",
     "other": "other", "not_a_client": NOT_A_CLIENT, "not-a-client": NOT_A_CLIENT, "notaclient": NOT_A_CLIENT,
 }
 # "#12 billing", "#12: not a client", "#12 = progress" in the body of a reply to the summary.
@@ -90,6 +90,9 @@ def record(store: Store, *, row: int, category: str, source: str, who: str | Non
                             "WHERE id = ?", [row])
         if message is None or message["status"] != "processed":
             raise LiaisonError(f"message #{row} was not processed (nothing to correct)")
+        if message["category"] == ("other" if category == NOT_A_CLIENT else category) and (
+                category != NOT_A_CLIENT or message["account_id"] is None):
+            raise LiaisonError(f"message #{row} is already {category}: nothing to correct")
         acknowledged_as = _acknowledged_as(store, message)
         correction = Correction(row, message["message_id"] or "", message["category"], category, acknowledged_as,
                                 source)
@@ -102,10 +105,15 @@ def record(store: Store, *, row: int, category: str, source: str, who: str | Non
 
 
 def _acknowledged_as(store: Store, message: dict[str, Any]) -> str | None:
-    """The category the client was told we understood, if an acknowledgement was planned or sent."""
+    """The category the client was told we understood, if an acknowledgement was planned or sent: the
+    classifier's own answer, kept by the first correction, since later ones see the corrected category."""
     ack = store.one("SELECT id FROM outbox WHERE kind = 'acknowledge' AND message_row = ? "
                     "AND status != 'failed' LIMIT 1", [message["id"]])
-    return message["category"] if ack else None
+    if not ack:
+        return None
+    first = store.one("SELECT old_category FROM corrections WHERE message_row = ? ORDER BY id LIMIT 1",
+                      [message["id"]])
+    return first["old_category"] if first else message["category"]
 
 
 def _apply(store: Store, message: dict[str, Any], category: str) -> None:

@@ -103,6 +103,10 @@ def test_the_command_line_correction_and_a_wrong_acknowledgement_listed_for_revi
     (wrong,) = [r for r in review if r["kind"] == "acknowledged wrongly"]
     assert "thanked for a revision request; corrected to billing issue" in wrong["reason"]
     assert wrong["ref"] == f"#{store.one('SELECT id FROM messages')['id']}"
+    assert main(["correct", "b1@brewco.com", "billing"]) == 1  # already billing: not counted twice
+    assert "already billing_issue" in capsys.readouterr().err
+    assert main(["correct", "b1@brewco.com", "progress"]) == 0  # the client was still told "revision"
+    assert "acknowledged as revision_request" in capsys.readouterr().out
     assert main(["correct", "<nope@x>", "billing"]) == 1
     assert main(["correct", "b1@brewco.com", "banana"]) == 1
     assert "unknown category 'banana'" in capsys.readouterr().err
@@ -140,8 +144,8 @@ def test_codes_in_a_reply():
 
 def test_suggestions_from_repeated_corrections(settings, dovecot, make_message):
     for n in range(3):
-        dovecot.append(make_message(sender="ap@brewco.com", subject=f"Statement {n}",
-                                    body=f"Statement number {n} attached for your records."))
+        dovecot.append(make_message(sender="ap@brewco.com", subject=f"Party {n}",
+                                    body=f"Lovely to see you all at party number {n}, thanks again!"))
     store = run_once(settings)
     for r in store.all("SELECT id FROM messages"):
         corrections.record(store, row=r["id"], category="billing_issue", source="test")
