@@ -272,6 +272,9 @@ def cmd_run(args: argparse.Namespace) -> int:
     if settings.rules_shipped:
         raise ConfigError("LIAISON_RULES", "no rules.yaml here or next to a config file: run `liaison init` "
                           "to write one (and a liaison.toml), or name one with LIAISON_RULES")
+    if not Path(settings.rules_path).is_file():  # exit 2, which the service does not restart in a loop
+        raise ConfigError("LIAISON_RULES", f"{settings.rules_path}: no such file: run `liaison init` to write "
+                          "one, or point LIAISON_RULES (rules in liaison.toml) at yours")
     if args.dry_run:
         return _dry_run(args, settings)
     daemon = Daemon(settings, _open_store(settings.db_path), dry_run=args.dry_run, shadow_dir=args.shadow_dir)
@@ -281,8 +284,13 @@ def cmd_run(args: argparse.Namespace) -> int:
 def _run(daemon: Any, *, once: bool) -> int:
     if once:
         stats = daemon.run_once(show_progress=True)
+        delivered = f"written to {daemon.shadow_dir} {stats.sent}" if daemon.dry_run else f"sent {stats.sent}"
+        waiting = daemon.store.one("SELECT COUNT(*) AS n, MIN(next_attempt_at) AS at FROM outbox "
+                                   "WHERE status IN ('pending', 'retry')")
+        later = f", waiting {waiting['n']} (next attempt {waiting['at'][:19].replace('T', ' ')} UTC)" \
+            if waiting and waiting["n"] else ""
         print(f"processed {stats.processed}, quarantined {stats.quarantined}, duplicates {stats.duplicates}, "
-              f"sent {stats.sent}, failed {stats.failed}")
+              f"{delivered}, failed {stats.failed}{later}")
         return 0
     daemon.run_forever()
     return 0
@@ -332,6 +340,9 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     pipeline = scratch_pipeline(settings, _checked_rules(settings), accounts_db=settings.db_path)
+    if not settings.db_path.exists():
+        print(f"liaison: no database at {settings.db_path}: no accounts are known here, so every sender is "
+              "unlinked; run from the configured folder or give --config", file=sys.stderr)
     status = 0
     for path in args.files:
         try:
@@ -607,7 +618,9 @@ def cmd_summary(args: argparse.Namespace) -> int:
         recipient = args.recipient or summary.team_lead_address(rules) or settings.address
         team = args.recipient is None or recipient == summary.team_lead_address(rules)
         day = args.date or datetime.now(UTC).astimezone(rules.zone()).date()
-        text, html = summary.render(summary.build(store, rules, recipient, day, team=team), templates)
+        # A preview of today's summary is as of now (ages, counts), not of the time it is due.
+        until = datetime.now(UTC) if args.date is None else None
+        text, html = summary.render(summary.build(store, rules, recipient, day, team=team, until=until), templates)
         args.preview.write_text(html, encoding="utf-8")
         args.preview.with_suffix(".txt").write_text(text, encoding="utf-8")
         print(f"wrote {args.preview} and {args.preview.with_suffix('.txt')} for {recipient} on {day}")
