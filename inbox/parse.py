@@ -45,6 +45,9 @@ _FOLD = re.compile(r"\r?\n(?=[ \t])")
 MAX_ADDRESS_HEADER = 64 * 1024  # 1,000 recipients fit; parsing stays well under a second on hostile input
 
 
+#: The end of the Message-ID given to mail that came without one (a hash of its bytes): never threaded under.
+SYNTHETIC_ID_SUFFIX = "@missing-id.liaison.invalid>"
+
 @dataclass
 class Attachment:
     name: str
@@ -252,7 +255,7 @@ def _message_id(value: Any, raw: bytes) -> str:
     if found:
         return found.group(0)
     # No usable Message-ID: derive a stable one so dedupe and threading still work.
-    return f"<{hashlib.sha256(raw).hexdigest()[:32]}@missing-id.liaison.invalid>"
+    return f"<{hashlib.sha256(raw).hexdigest()[:32]}{SYNTHETIC_ID_SUFFIX}"
 
 
 def _first_id(value: str) -> str:

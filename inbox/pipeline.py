@@ -24,7 +24,7 @@ from inbox import corrections
 from inbox.config import Settings
 from inbox.errors import ParseError
 from inbox.models import load_active
-from inbox.parse import ParsedMessage, parse_message
+from inbox.parse import SYNTHETIC_ID_SUFFIX, ParsedMessage, parse_message
 from inbox.rules import Rules, backfill_window
 from inbox.store import Store, loads, utcnow
 from responders.respond import Responder
@@ -161,7 +161,7 @@ class Pipeline:
             return self._quarantine(raw, digest, position, str(exc))
         twin = self.store.one(
             "SELECT id, from_addr, subject, body_text FROM messages WHERE message_id = ? "
-            "AND message_id NOT LIKE '%@missing-id.liaison.invalid>' ORDER BY id LIMIT 1", [parsed.message_id])
+            "AND message_id NOT LIKE ? ORDER BY id LIMIT 1", [parsed.message_id, f"%{SYNTHETIC_ID_SUFFIX}"])
         if twin and _same_message(twin, parsed):  # again (a resync, a re-delivery with new Received headers)
             self._advance(position)
             return Outcome(twin["id"], parsed.message_id, "duplicate")

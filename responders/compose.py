@@ -24,7 +24,7 @@ from email.utils import format_datetime
 from io import BytesIO
 
 from classifiers.automatic import LOOP_HEADER
-from inbox.parse import ParsedMessage
+from inbox.parse import SYNTHETIC_ID_SUFFIX, ParsedMessage
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|vs|antw|rif|réf|ref|fwd?|tr|wg)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 MAX_REFERENCES = 20
@@ -39,11 +39,19 @@ def new_message_id(address: str) -> str:
     return f"<{uuid.uuid4().hex}.liaison@{address.rsplit('@', 1)[1]}>"
 
 
+#: Longer unbroken words in a header are encoded (see _set); 75 leaves room for the field name on a 78-octet line.
+MAX_PLAIN_WORD = 75
+#: A Message-ID this long is not a real mail client's, and would not fold into a legal line.
+MAX_THREAD_ID = 250
+
+
 def valid_address(address: str) -> str:
     """The address, checked: raise ValueError for anything that is not one plain address."""
     if not address or any(c in address for c in "\r\n,;<>\" \t") or address.count("@") != 1:
         raise ValueError(f"not a single email address: {address!r}")
     local, domain = address.split("@")
+    if len(local) > 64 or len(address) > 254:  # RFC 5321 4.5.3.1: servers refuse longer ones
+        raise ValueError(f"address longer than SMTP allows: {address[:80]!r}...")
     Address(username=local, domain=domain)  # raises on characters a header cannot carry
     return address
 
@@ -63,8 +71,14 @@ def _set(message: Message, name: str, value: str) -> None:
     value = _one_line(value)
     # A Header that knows its field name is folded by the generator after "Name: " at the wire's line
     # length; a pre-encoded string would start with a fold ("Subject: \r\n =?utf-8?...") and read back
-    # with a leading space.
-    message[name] = value if value.isascii() else Header(value, "utf-8", header_name=name)
+    # with a leading space. Plain ASCII folds only at spaces: a word too long for a line (a pasted URL)
+    # is encoded too, since encoded words may be split anywhere and SMTP refuses lines over 998 octets.
+    plain = value.isascii() and all(len(word) <= MAX_PLAIN_WORD for word in value.split())
+    message[name] = value if plain else Header(value, "utf-8", header_name=name)
+
+
+def _threadable(message_id: str) -> bool:
+    return bool(message_id) and len(message_id) <= MAX_THREAD_ID and not message_id.endswith(SYNTHETIC_ID_SUFFIX)
 
 
 def _text_part(text: str, subtype: str) -> MIMEText:
@@ -114,9 +128,13 @@ def build_acknowledgement(original: ParsedMessage, *, sender: str, message_id: s
     """A reply to the client, threaded under their message."""
     message = _base(sender=sender, to=[original.from_addr], subject=reply_subject(original.subject),
                     message_id=message_id, text=text, html=html, auto_submitted="auto-replied")
-    message["In-Reply-To"] = _one_line(original.message_id)
-    references = [*original.references, original.message_id][-MAX_REFERENCES:]
-    message["References"] = _one_line(" ".join(dict.fromkeys(references)))
+    # Thread under the client's own Message-IDs only: not one Liaison made up for mail that had none, nor
+    # one too long to fold into a legal line.
+    own = [i for i in [*original.references, original.message_id] if _threadable(i)][-MAX_REFERENCES:]
+    if _threadable(original.message_id):
+        message["In-Reply-To"] = _one_line(original.message_id)
+    if own:
+        message["References"] = _one_line(" ".join(dict.fromkeys(own)))
     for name in ("Thread-Topic", "Thread-Index"):
         # Outlook threads by these; carry them over when the client sent them.
         if original.header(name.lower()):

@@ -76,3 +76,30 @@ def test_the_acknowledgement_on_the_wire_keeps_the_clients_subject(tmp_path, dov
     (ack,) = [raw for _, _, raw in smtp_server.messages if b"Auto-Submitted: auto-replied" in raw]
     assert subject_lines(ack)[0].startswith("Subject: =?utf-8?")
     assert parse_message(ack).subject == f"Re: {subject}"
+
+
+def test_a_subject_with_a_word_too_long_for_a_line_reaches_the_server_and_reads_back(tmp_path, dovecot,
+                                                                                    smtp_server, make_message):
+    # A pasted 1,000-character URL: plain ASCII folds only at spaces, and SMTP refuses lines over 998 octets.
+    subject = "Please swap the link in the banner to https://brewco.example/spring?" + "x" * 1000
+    settings = liaison_settings(tmp_path, dovecot, smtp_server,
+                                "account_id,name,code,domains,contacts,account_manager\n"
+                                "brewco,BrewCo,BREW,brewco.com,,anna@agency.example\n")
+    dovecot.append(make_message(sender="Tom <tom@brewco.com>", subject=subject,
+                                body="Please change the headline on the banner to 'Fresh daily'."))
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    assert store.one("SELECT COUNT(*) AS n FROM outbox WHERE status = 'failed'")["n"] == 0
+    sent = smtp_server.parsed()
+    assert sent and all(str(m["Subject"]).endswith("x" * 1000) for m in sent)
+    for _, _, raw in smtp_server.messages:
+        assert max(len(line) for line in raw.split(b"\r\n")) <= 998
+
+
+def test_an_acknowledgement_never_threads_under_a_message_id_the_client_did_not_send():
+    original = parse_message(b"From: Tom <tom@brewco.com>\r\nTo: accounts@agency.example\r\nSubject: Logo\r\n\r\n"
+                             b"Please make the logo bigger.\r\n")
+    assert original.message_id.endswith("@missing-id.liaison.invalid>")
+    raw = as_bytes(build_acknowledgement(original, sender="accounts@agency.example", message_id="<a@agency.example>",
+                                         text="t", html="<p>t</p>"))
+    assert b"In-Reply-To" not in raw and b"missing-id" not in raw
