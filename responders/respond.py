@@ -20,7 +20,13 @@ from inbox.parse import ParsedMessage
 from inbox.rules import Rules
 from inbox.store import Store, utcnow
 from responders import outbox
-from responders.compose import build_acknowledgement, build_escalation, new_message_id, valid_address
+from responders.compose import (
+    MAX_ATTACHED_ORIGINAL,
+    build_acknowledgement,
+    build_escalation,
+    new_message_id,
+    valid_address,
+)
 from responders.greeting import first_name, greeting
 from responders.routing import Facts, PlannedAction, Route
 from responders.templates import TemplateLibrary
@@ -42,7 +48,7 @@ class Responder:
     def respond(self, row: int, parsed: ParsedMessage, raw: bytes, facts: Facts, decision: Route, link: Link,
                 thread_id: int | None, classification: Classification, index: AccountIndex) -> list[str]:
         """Plan every action; return one line per action saying what was done or why not."""
-        context = self._context(parsed, facts, link, thread_id, classification, index)
+        context = self._context(parsed, facts, link, thread_id, classification, index, raw_size=len(raw))
         done: list[str] = []
         acknowledged = False
         for action in decision.of("acknowledge")[:1]:
@@ -195,7 +201,7 @@ class Responder:
     # -- what templates can use ------------------------------------------------------------
 
     def _context(self, parsed: ParsedMessage, facts: Facts, link: Link, thread_id: int | None,
-                 classification: Classification, index: AccountIndex) -> dict[str, Any]:
+                 classification: Classification, index: AccountIndex, *, raw_size: int = 0) -> dict[str, Any]:
         account = index.accounts.get(link.account_id or "")
         manager = account.account_manager if account else ""
         override = self.rules.override(link.account_id)
@@ -233,6 +239,9 @@ class Responder:
             "language": override.language or replies.language,
             "agency_address": self.settings.address,
             "acknowledged": False,
+            # Escalations attach the original, or only its headers when it is too large to mail on.
+            "original_attached": raw_size <= MAX_ATTACHED_ORIGINAL,
+            "original_size": f"{raw_size / 1_000_000:.1f} MB",
         }
 
 

@@ -70,3 +70,16 @@ def test_an_escalation_given_up_is_an_error_and_an_alert_for_the_team_lead(tmp_p
                            until=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)).review
     alerts = [r["reason"] for r in review if r["kind"] == "send failed"]
     assert any(a.startswith("escalate to anna@agency.example will not be delivered: 554") for a in alerts), alerts
+
+
+def test_an_escalation_of_an_original_too_large_to_attach_says_so(tmp_path, dovecot, smtp_server, make_message):
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    dovecot.append(make_message(sender="Tom Hill <tom.hill@brewco.com>", subject="Artwork files",
+                                body="Please change the headline on the attached artwork to 'Fresh daily'.",
+                                attachments=[("artwork.psd", b"\x00" * 11_000_000)]))
+    Daemon(settings, Store(settings.db_path)).run_once()
+    (escalation,) = [m for m in smtp_server.parsed() if m["Auto-Submitted"] == "auto-generated"]
+    text = escalation.get_body(("plain",)).get_content()
+    assert "is too large to mail on: only its headers are attached" in text
+    assert "the original is attached" not in text
+    assert [p.get_filename() for p in escalation.iter_attachments()] == ["original-headers.txt"]
