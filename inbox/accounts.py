@@ -16,6 +16,7 @@ from pathlib import Path
 from typing import Any, NamedTuple
 
 from inbox.errors import AccountsImportError
+from inbox.parse import ascii_domain, normal_address
 from inbox.store import Store, loads, utcnow
 
 COLUMNS = ("account_id", "name", "code", "domains", "contacts", "account_manager")
@@ -76,9 +77,9 @@ def _validate(record: dict[str, Any]) -> tuple[dict[str, Any] | None, list[str]]
     code = get["code"].upper()
     if code and not _CODE.match(code):
         errors.append(f"code must be 2-12 capital letters or digits starting with a letter, not {get['code']!r}")
-    domains = _split(get["domains"].lower())
+    domains = [ascii_domain(d) for d in _split(get["domains"].lower())]
     errors += [f"invalid domain {d!r}" for d in domains if not _DOMAIN.match(d)]
-    contacts = _split(get["contacts"].lower())
+    contacts = [normal_address(c) for c in _split(get["contacts"].lower())]
     errors += [f"invalid contact address {c!r}" for c in contacts if not _EMAIL.match(c)]
     manager = get["account_manager"].lower()
     if manager and not _EMAIL.match(manager):

@@ -211,7 +211,24 @@ def _mailboxes(message: Any, name: str) -> list[tuple[str, str]]:
     if len(raw) > MAX_ADDRESS_HEADER:  # cut between addresses, never inside one (a name may hide the real address)
         raw = raw[: max(raw.rfind(",", 0, MAX_ADDRESS_HEADER), 0)]
     pairs = getaddresses([raw])
-    return [(_decoded_name(display), addr.strip().lower()) for display, addr in pairs if addr.strip()][:1000]
+    return [(_decoded_name(display), normal_address(addr)) for display, addr in pairs if addr.strip()][:1000]
+
+
+def ascii_domain(domain: str) -> str:
+    """A domain in the one form accounts and senders are compared in: lower case, IDNA (punycode) when it
+    has non-ASCII letters, so hans@müller.de is the xn--mller-kva.de an account lists, and the reverse."""
+    domain = domain.strip().lower().rstrip(".")
+    if domain.isascii():
+        return domain
+    try:
+        return domain.encode("idna").decode("ascii")
+    except UnicodeError:  # not a valid international name: kept as is, and it matches nothing
+        return domain
+
+
+def normal_address(address: str) -> str:
+    local, at, domain = address.strip().rpartition("@")
+    return f"{local.lower()}@{ascii_domain(domain)}" if at else address.strip().lower()
 
 
 def _decoded_name(value: str) -> str:

@@ -74,3 +74,18 @@ def test_display_name_with_an_address_of_a_contact_is_suspicious():
 @pytest.mark.parametrize("domain", ["agency.example", "gmail.com", "github.com", "brewery.org"])
 def test_unrelated_domains_are_not_lookalikes(domain):
     assert lookalike_of(domain, ["brewco.com", "example.com"]) is None
+
+
+def test_an_international_domain_matches_in_either_form(tmp_path):
+    # hans@müller.de and hans@xn--mller-kva.de are one address: accounts and senders meet in punycode.
+    from inbox.accounts import read_accounts_csv
+    from inbox.parse import parse_message
+
+    csv = tmp_path / "accounts.csv"
+    csv.write_text("account_id,name,code,domains,contacts,account_manager\n"
+                   "muller,Müller,MUL,müller.de,,anna@agency.example\n", encoding="utf-8")
+    (account,) = read_accounts_csv(csv)
+    assert account["domains"] == ["xn--mller-kva.de"]
+    for sender in ("hans@müller.de", "hans@xn--mller-kva.de", "Hans@MÜLLER.de"):
+        raw = f"From: Hans Müller <{sender}>\r\nSubject: Logo\r\n\r\nBigger logo please.\r\n".encode()
+        assert parse_message(raw).from_addr == "hans@xn--mller-kva.de", sender
