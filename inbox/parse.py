@@ -173,9 +173,14 @@ def _decoded(value: str) -> str:
         return value
 
 
+#: Bidirectional overrides and isolates: invisible, they reorder what a reader sees ("gpj.exe" as "exe.jpg").
+_BIDI_CONTROLS = dict.fromkeys(map(ord, "\u202a\u202b\u202c\u202d\u202e\u2066\u2067\u2068\u2069"), " ")
+
+
 def _clean(value: str, *, limit: int = 2000) -> str:
-    """One line: CR, LF and NUL folded to spaces (so nothing can smuggle a header through us)."""
-    return " ".join(value.replace("\x00", " ").split())[:limit]
+    """One line: CR, LF, NUL and direction overrides folded to spaces (so nothing can smuggle a header
+    through us, nor make a subject or name read differently in the summary than it is)."""
+    return " ".join(value.replace("\x00", " ").translate(_BIDI_CONTROLS).split())[:limit]
 
 
 def _raw_header(message: Any, name: str, *, limit: int = 2000) -> str:

@@ -139,3 +139,11 @@ def test_a_second_message_under_a_used_message_id_is_kept_and_flagged_not_droppe
     assert [r["subject"] for r in rows] == ["Logo", "INV-777 charged twice"]
     assert rows[0]["suspicious"] is None
     assert "reuses the Message-ID of message #1" in rows[1]["suspicious"]
+
+
+def test_direction_overrides_never_reach_what_people_read():
+    raw = (b"From: =?utf-8?q?Tom_=E2=80=AEllih?= <tom.hill@brewco.com>\r\n"
+           b"Subject: =?utf-8?q?invoice_=E2=80=AEfdp.exe?=\r\n\r\nSee attached.\r\n")
+    parsed = parse_message(raw)
+    assert "\u202e" not in parsed.from_name and "\u202e" not in parsed.subject
+    assert parsed.subject == "invoice fdp.exe"
