@@ -40,9 +40,15 @@ def is_role_address(address: str) -> bool:
     return not words or "".join(words) in ROLE_WORDS or words[0] in ROLE_WORDS
 
 
+def is_role_name(display_name: str) -> bool:
+    """Whether the display name is a function's ("Accounts Payable", "Marketing Team BrewCo") not a person's."""
+    words = [w for w in _WORD.split(display_name.lower()) if w]
+    return bool(words) and (words[0] in ROLE_WORDS or "team" in words or "dept" in words or "department" in words)
+
+
 def first_name(display_name: str, address: str) -> str:
-    """'Anna' from 'Anna Berg', 'Berg, Anna' or anna.berg@...; '' for a role address or nothing usable."""
-    if is_role_address(address):
+    """'Anna' from 'Anna Berg', 'Berg, Anna' or anna.berg@...; '' for a role address or name, or nothing usable."""
+    if is_role_address(address) or is_role_name(display_name):
         return ""
     name = display_name.strip().strip("'\"")
     if "," in name:
@@ -57,7 +63,7 @@ def greeting(*, language: str, tone: str, display_name: str, address: str) -> st
     informal, neutral, formal, formal_neutral = GREETINGS.get(language, GREETINGS["en"])
     full = " ".join(display_name.strip().strip("'\"").split())
     if tone == "formal":
-        person = full and "@" not in full and not is_role_address(address)
+        person = full and "@" not in full and not is_role_address(address) and not is_role_name(full)
         return formal.format(full=full) if person else formal_neutral
     first = first_name(display_name, address)
     return informal.format(first=first) if first else neutral

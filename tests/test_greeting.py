@@ -72,3 +72,10 @@ def test_each_language_greets_a_person_by_name_and_a_team_neutrally_on_its_own_l
             assert "Ledgerly" not in text
             html = acks[address].get_body(preferencelist=("html",)).get_content()
             assert f"<p>{expected}</p>" in html
+
+
+@pytest.mark.parametrize("name", ["Accounts Payable", "Marketing Team BrewCo", "Finance Dept", "The Studio Team"])
+def test_a_team_named_as_a_team_is_greeted_neutrally(name):
+    assert greeting(language="en", tone="friendly", display_name=name, address="someone@brewco.com") == "Hello,"
+    assert greeting(language="en", tone="formal", display_name=name, address="someone@brewco.com") == \
+        "Dear Sir or Madam,"
