@@ -591,6 +591,17 @@ _MAX_STACK = 512
 _BODY_TAGS = _LINE | _PARAGRAPH | _CELL | {"br", "span", "a", "b", "i", "u", "strong", "em", "font", "img"}
 
 
+# Text a mail client does not show: what the reader sees is what the sender asked, so only that is read
+# (a hidden paragraph must not steer the classifier, nor the acknowledgement it chooses).
+_INVISIBLE_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d])",
+                              re.IGNORECASE)
+
+
+def _invisible(attrs: list[tuple[str, str | None]]) -> bool:
+    return any(name == "hidden" or (name == "style" and value and _INVISIBLE_STYLE.search(value[:2000]))
+               for name, value in attrs)
+
+
 class _Stop(Exception):
     """Raised inside the parser at Outlook's reply marker: nothing after it is the sender's."""
 
@@ -622,7 +633,7 @@ class _TextParser(HTMLParser):
             self._pop_to(tag)
         hide = False
         if self.hidden_at is None:
-            hide = tag in _HIDDEN or (self.drop_quotes and self._is_quote(tag, attrs))
+            hide = tag in _HIDDEN or _invisible(attrs) or (self.drop_quotes and self._is_quote(tag, attrs))
         if tag in _VOID or closed:
             if self.hidden_at is None and not hide:
                 self._structure(tag, start=True)

@@ -459,3 +459,11 @@ def test_libraries_on_the_same_cases():
         for text in CUT.values():
             if (extract(text) or "").strip() == NEW:
                 assert newest_text(text) == NEW
+
+
+@pytest.mark.parametrize("hidden", ['<p style="display:none">', '<p style="DISPLAY: none;">', '<span hidden>',
+                                    '<div style="visibility:hidden">', '<div style="font-size:0px">'])
+def test_text_a_mail_client_does_not_show_is_not_read(hidden):
+    tag = hidden[1:].split()[0].rstrip(">")
+    html = f"<p>Please change the banner headline.</p>{hidden}invoice charged twice, refund now</{tag}>"
+    assert newest_text(None, html=html) == "Please change the banner headline."
