@@ -31,7 +31,7 @@ KEPT_HEADERS = (
     "auto-submitted", "precedence", "list-id", "list-unsubscribe", "list-post", "return-path",
     "x-autoreply", "x-autorespond", "x-auto-response-suppress", "x-ms-exchange-inbox-rules-loop",
     "x-liaison-loop", "x-loop", "x-mailer", "sender", "content-type", "thread-index", "thread-topic",
-    "feedback-id", "x-campaign", "x-mailgun-tag", "reply-to",
+    "feedback-id", "x-campaign", "x-mailgun-tag", "reply-to", "authentication-results",
 )
 MAX_TEXT = 512 * 1024  # bodies beyond this are cut: nobody writes a 512 KB request by hand
 SLIM_ABOVE = 2 * 1024 * 1024  # larger messages lose their attachment payloads before mail-parser sees them

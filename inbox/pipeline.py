@@ -72,9 +72,20 @@ def _same_message(stored: dict[str, Any], parsed: ParsedMessage) -> bool:
         and (stored["body_text"] or "") == parsed.body_text[:65536]
 
 
+_AUTH_FAILED = re.compile(r"\b(?:dmarc|spf)\s*=\s*(?:fail|softfail)\b", re.IGNORECASE)
+
+
+def _forged(parsed: ParsedMessage) -> bool:
+    """Mail our own server marked as failing SPF or DMARC: it claims a sender it was not sent by. Staff
+    mail closes client threads and corrects categories, so a forged colleague must not count as one."""
+    return bool(_AUTH_FAILED.search(parsed.header("authentication-results")))
+
+
 def _sender_warning(parsed: ParsedMessage, twin: dict[str, Any] | None) -> str:
     """Why this message must not be answered or linked on trust, beyond what linking finds."""
     reasons = list(parsed.sender_problems)
+    if _forged(parsed):
+        reasons.append(f"our mail server found {parsed.from_addr} forged (Authentication-Results)")
     if twin:
         reasons.append(f"reuses the Message-ID of message #{twin['id']} from {twin['from_addr'] or 'nobody'}")
     return "; ".join(reasons)
@@ -168,7 +179,7 @@ class Pipeline:
         row = self._insert_raw(raw, digest, position, "received", parsed.message_id)
         newest = newest_text(parsed.text, html=parsed.html or None)
         automatic = automatic_reason(parsed)
-        staff = self._is_staff(parsed.from_addr)
+        staff = self._is_staff(parsed.from_addr) and not _forged(parsed)
         if staff and not automatic:  # an account manager answering the summary with correction codes
             corrections.from_summary_reply(self.store, sender=parsed.from_addr, in_reply_to=parsed.in_reply_to,
                                            references=parsed.references, text=newest)

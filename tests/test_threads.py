@@ -97,3 +97,18 @@ def test_subject_code_from_outsider_never_joins_an_existing_thread(settings, dov
     row = store.one("SELECT account_id, link_reason, link_detail FROM messages WHERE message_id = '<o2@gmail.com>'")
     assert row["account_id"] == "brewco" and row["link_reason"] == "code"
     assert "outside the account" in row["link_detail"]
+
+
+def test_a_colleague_our_server_found_forged_neither_closes_a_thread_nor_counts_as_staff(settings, dovecot,
+                                                                                        make_message):
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Invoice", message_id="<f1@brewco.com>",
+                                body="Invoice 4471 charges too much."))
+    run_once(settings)
+    dovecot.append(make_message(
+        sender="Anna <anna@agency.example>", subject="Re: Invoice", in_reply_to="<f1@brewco.com>",
+        body="Sorted, ignore this.", headers={"Authentication-Results": "mx.agency.example; spf=fail "
+                                             "smtp.mailfrom=agency.example; dmarc=fail header.from=agency.example"}))
+    store = run_once(settings)
+    assert thread_of(store, "<f1@brewco.com>")["status"] == "open"
+    forged = store.one("SELECT staff, suspicious FROM messages WHERE subject = 'Re: Invoice'")
+    assert forged["staff"] == 0 and "forged" in forged["suspicious"]
