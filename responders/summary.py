@@ -250,6 +250,18 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
         items.append({"kind": kind, "reason": reason, "subject": m["subject"] or "", "sender": m["from_addr"] or "?",
                       "date": (m["date"] or m["received_at"])[:16].replace("T", " "), "ref": f"#{m['id']}",
                       "message_id": m["message_id"] or f"stored message #{m['id']}"})
+    # Client requests already in the mailbox at first start were recorded, not answered (backfill): each is
+    # listed, so that nobody's request disappears into "N messages recorded".
+    for m in store.all("SELECT id, subject, from_addr, category, account_id, arrived_at, received_at FROM messages "
+                       "WHERE received_at >= ? AND received_at < ? AND staff = 0 AND automatic IS NULL "
+                       "AND category IN ('revision_request', 'billing_issue', 'progress_query') "
+                       "AND route LIKE '%not answered: already in%' ORDER BY arrived_at LIMIT 50", window):
+        if not _in_accounts(accounts, m["account_id"]):
+            continue
+        items.append({"kind": "not answered (there before Liaison)",
+                      "reason": f"{CATEGORY_LABELS.get(m['category'], m['category'])}: answer it yourself if it "
+                      "still needs an answer", "subject": m["subject"] or "", "sender": m["from_addr"] or "?",
+                      "date": _arrived(m)[:16].replace("T", " "), "ref": f"#{m['id']}", "message_id": ""})
     # A correction that contradicts what the client was told: someone should write to them.
     for c in store.all("SELECT c.message_row, c.acknowledged_as, c.new_category, c.at, m.account_id, m.subject, "
                        "m.from_addr FROM corrections c JOIN messages m ON m.id = c.message_row "

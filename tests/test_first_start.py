@@ -75,6 +75,9 @@ def test_mail_found_at_first_start_is_recorded_not_answered(tmp_path, dovecot, s
                            until=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)).review
     assert [r["reason"] for r in review if r["kind"] == "backlog recorded"] == [
         "100 message(s) already in INBOX when Liaison first saw it were recorded without answering (backfill: none)"]
+    waiting = [r for r in review if r["kind"] == "not answered (there before Liaison)"]
+    assert len(waiting) == 50 and all(r["ref"].startswith("#") for r in waiting), \
+        "each old request is listed (up to 50), so none disappears into a count"
     store.close()
 
     dovecot.append(revision(make_message, 100))
