@@ -221,11 +221,7 @@ def _copy_delete(client: imapclient.IMAPClient, uid: int, folder: str) -> None:
 
 def _advance(store: Store, folder: str, validity: int, uid: int) -> None:
     with store.transaction():
-        store.conn.execute(
-            "INSERT INTO mailbox_state (folder, uidvalidity, last_uid, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(folder) DO UPDATE SET last_uid = MAX(last_uid, excluded.last_uid), "
-            "uidvalidity = excluded.uidvalidity, updated_at = excluded.updated_at",
-            [folder, validity, uid, utcnow()])
+        store.advance_position(folder, validity, uid)
 
 
 # -- what corrections teach ----------------------------------------------------------------------

@@ -342,8 +342,4 @@ class Pipeline:
         """Move the mailbox position past this message, in the same transaction as its facts."""
         if position.uid is None:
             return
-        self.store.conn.execute(
-            "INSERT INTO mailbox_state (folder, uidvalidity, last_uid, updated_at) VALUES (?, ?, ?, ?) "
-            "ON CONFLICT(folder) DO UPDATE SET last_uid = MAX(last_uid, excluded.last_uid), "
-            "uidvalidity = excluded.uidvalidity, updated_at = excluded.updated_at",
-            [position.folder, position.uidvalidity, position.uid, utcnow()])
+        self.store.advance_position(position.folder, position.uidvalidity, position.uid)

@@ -199,6 +199,17 @@ class Store:
             f"UPDATE {table} SET {sets} WHERE {key} = ?", [*(_cell(v) for v in values.values()), key_value]
         )
 
+    def advance_position(self, folder: str, uidvalidity: int | None, uid: int) -> None:
+        """Move our position in a folder past `uid`. Under the same UIDVALIDITY it only ever grows; under a
+        new one (a restored or rebuilt mailbox numbers its messages afresh) it starts again from this UID,
+        or mail numbered below the old mailbox's highest UID would never be read."""
+        self.conn.execute(
+            "INSERT INTO mailbox_state (folder, uidvalidity, last_uid, updated_at) VALUES (?, ?, ?, ?) "
+            "ON CONFLICT(folder) DO UPDATE SET last_uid = CASE WHEN mailbox_state.uidvalidity IS excluded.uidvalidity "
+            "THEN MAX(mailbox_state.last_uid, excluded.last_uid) ELSE excluded.last_uid END, "
+            "uidvalidity = excluded.uidvalidity, updated_at = excluded.updated_at",
+            [folder, uidvalidity, uid, utcnow()])
+
     def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         rows = list(self.db.query(sql, params))
         return rows[0] if rows else None

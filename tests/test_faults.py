@@ -175,6 +175,29 @@ def test_uidvalidity_change_processes_and_answers_nothing_twice(tmp_path, doveco
     assert store.one("SELECT uidvalidity FROM mailbox_state")["uidvalidity"] == dovecot.uidvalidity()
 
 
+def test_mail_numbered_below_the_old_mailboxs_highest_uid_is_read_after_a_uidvalidity_change(
+        tmp_path, dovecot, smtp_server, make_message):
+    settings = settings_for(tmp_path, dovecot, smtp_server)
+    import_brewco(settings.db_path)
+    for i in range(5):
+        dovecot.append(make_message(sender=f"c{i}@brewco.com", subject=f"Invoice {i}",
+                                    body=f"Invoice INV-{i}00 has the wrong amount, please correct it."))
+    run_once(settings)
+    with dovecot.client() as client:  # three are archived elsewhere: the mailbox keeps UIDs 1 and 2
+        client.select_folder("INBOX")
+        client.delete_messages(client.search(["ALL"])[2:])
+        client.expunge()
+    dovecot.recreate_mailbox()  # a restore: the two left are numbered afresh, 1 and 2
+    run_once(settings)
+    sent = len(smtp_server.messages)
+    dovecot.append(make_message(sender="c9@brewco.com", subject="Invoice 9", message_id="<after-restore@brewco.com>",
+                                body="Invoice INV-900 has the wrong amount, please correct it."))  # UID 3, below 5
+    run_once(settings)
+    store = Store(settings.db_path)
+    assert store.one("SELECT status FROM messages WHERE message_id = '<after-restore@brewco.com>'") is not None
+    assert len(smtp_server.messages) > sent, "answered, not ignored below the old mailbox's highest UID"
+
+
 def test_concurrent_summary_and_import_while_the_daemon_writes(daemon_env, tmp_path, dovecot, smtp_server,  # noqa: F811
                                                                 make_message):
     process = start(daemon_env, tmp_path)
