@@ -147,8 +147,18 @@ def _merged(env: Mapping[str, str]) -> dict[str, str]:
         values["config"] = str(path)
     for name, value in env.items():
         if name.startswith("LIAISON_") and name != "LIAISON_CONFIG":
-            values[name[len("LIAISON_") :].lower()] = value
+            key = name[len("LIAISON_") :].lower()
+            if key not in FILE_KEYS:  # a typo (LIAISON_IMAP_SENT_FOLDR) would silently drop a protection
+                raise ConfigError(name, f"unknown setting{_did_you_mean(key, prefix='LIAISON_')}")
+            values[key] = value
     return values
+
+
+def _did_you_mean(key: str, *, prefix: str = "") -> str:
+    close = difflib.get_close_matches(key, sorted(FILE_KEYS), n=1)
+    if not close:
+        return ""
+    return f" (did you mean {prefix}{close[0].upper()}?)" if prefix else f" (did you mean {close[0]!r}?)"
 
 
 def _rules_path(values: dict[str, str]) -> tuple[Path, bool]:
@@ -175,17 +185,30 @@ def _read_config_file(path: Path) -> dict[str, str]:
         data = tomllib.loads(path.read_text(encoding="utf-8"))
     except OSError as exc:
         raise ConfigError("LIAISON_CONFIG", f"cannot read {path}: {exc.strerror}") from None
+    except UnicodeDecodeError as exc:
+        raise ConfigError("LIAISON_CONFIG", f"{path}: not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("LIAISON_CONFIG", f"{path}: {exc}") from None
     for key in SECRET_KEYS:
         if key in data:
             raise ConfigError(f"LIAISON_{key.upper()}", "secrets belong in the environment, not in a file")
-    for key in data:
+    for key, value in data.items():
         if str(key).lower() not in FILE_KEYS:
-            close = difflib.get_close_matches(str(key).lower(), sorted(FILE_KEYS), n=1)
-            hint = f" (did you mean {close[0]!r}?)" if close else ""
-            raise ConfigError("LIAISON_CONFIG", f"{path}: unknown key {key!r}{hint}")
+            raise ConfigError("LIAISON_CONFIG", f"{path}: unknown key {key!r}{_did_you_mean(str(key).lower())}")
+        if not _plain(value, many=str(key).lower() in LIST_KEYS):
+            wanted = "text or a list of text" if str(key).lower() in LIST_KEYS else "text, a number or true/false"
+            raise ConfigError("LIAISON_CONFIG", f"{path}: {key} must be {wanted}, not {type(value).__name__}")
     return {str(k).lower(): _as_text(v) for k, v in data.items()}
+
+
+#: Keys a config file may give as a TOML list (the environment gives them comma-separated).
+LIST_KEYS = frozenset({"agency_domains"})
+
+
+def _plain(value: object, *, many: bool) -> bool:
+    if isinstance(value, list):
+        return many and all(isinstance(item, str) for item in value)
+    return isinstance(value, str | int | float | bool)
 
 
 def _as_text(value: object) -> str:

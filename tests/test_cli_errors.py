@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import os
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
@@ -108,3 +110,27 @@ def test_impossible_numbers_on_the_command_line(clean_env, capsys, argv):
         main(argv)
     assert caught.value.code == 2
     assert "must be between" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize("content, expected", [
+    (b"\xff\xfe bad utf8\n", "not UTF-8 text"),
+    (b'imap_folder = ["INBOX"]\n', "imap_folder must be text, a number or true/false, not list"),
+    (b"agency_domains = [1, 2]\n", "agency_domains must be text or a list of text, not list"),
+    (b"imap_host = { name = 'x' }\n", "imap_host must be text, a number or true/false, not dict"),
+])
+def test_a_config_file_of_the_wrong_shape_is_one_line_and_exit_2(tmp_path, content, expected):
+    (tmp_path / "liaison.toml").write_bytes(content)
+    result = subprocess.run([sys.executable, "-m", "inbox.cli", "--config", str(tmp_path / "liaison.toml"),
+                             "rules", "check"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
+                            env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)})
+    assert result.returncode == 2, result.stderr
+    assert expected in result.stderr and "Traceback" not in result.stderr
+
+
+def test_a_misspelt_liaison_variable_is_refused_with_the_setting_it_probably_meant(tmp_path):
+    result = subprocess.run([sys.executable, "-m", "inbox.cli", "rules", "check"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60,
+                            env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT),
+                                 "LIAISON_IMAP_SENT_FOLDR": "Sent"})
+    assert result.returncode == 2
+    assert "LIAISON_IMAP_SENT_FOLDR" in result.stderr and "LIAISON_IMAP_SENT_FOLDER" in result.stderr
