@@ -61,8 +61,7 @@ def run(writer: str) -> dict[str, Any]:
     corrections = [(f"c{n}", s, t, c) for n, ((s, t, c), a) in enumerate(zip(inbox, answers, strict=True))
                    if a.category != c]
     train_corrections, held_corrections = learning.split_corrections(corrections)
-    corpus_items = [(e.subject, newest_text(e.body), e.label) for e in train]
-    candidate = TextcatClassifier.from_nlp(learning.retrain(corpus_items, train_corrections))
+    candidate = TextcatClassifier.from_nlp(learning.retrain(train, train_corrections))
     verdict = learning.judge(base, candidate, held_items + held_corrections)
     return {
         "writer": writer, "inbox": len(inbox), "corrections": len(corrections), "later": len(later),

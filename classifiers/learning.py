@@ -14,6 +14,8 @@ from typing import Any
 
 from classifiers import CATEGORIES, Classifier
 from classifiers import model as base_model
+from classifiers.model import Example_
+from classifiers.training import training_pairs
 
 #: Share of the corrections kept back from training to judge the candidate on the agency's own mail.
 CORRECTIONS_HELD_OUT = 0.3
@@ -45,11 +47,12 @@ def split_corrections(corrections: Sequence[tuple[str, str, str, str]]) -> tuple
     return train, held
 
 
-def retrain(corpus: Sequence[Item], corrections: Sequence[Item], *, seed: int = base_model.SEED,
+def retrain(corpus: Sequence[Example_], corrections: Sequence[Item], *, seed: int = base_model.SEED,
             epochs: int = base_model.EPOCHS, weight: int = 3) -> Any:
-    """A new model on the corpus plus the corrections, each correction counted `weight` times:
-    a handful of the agency's own messages must be able to outweigh thousands written elsewhere."""
-    pairs = [(base_model.model_text(s, t), c) for s, t, c in corpus]
+    """A new model by the shipped recipe (the corpus with its augmentation, classifiers/training.py) plus the
+    corrections, each counted `weight` times: a handful of the agency's own messages must be able to
+    outweigh thousands written elsewhere."""
+    pairs = training_pairs(list(corpus), seed=seed)
     pairs += [(base_model.model_text(s, t), c) for s, t, c in corrections] * weight
     return base_model.train(pairs, epochs=epochs, seed=seed)
 

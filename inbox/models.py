@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import shutil
 from collections.abc import Callable
 from datetime import UTC, datetime
 from pathlib import Path
@@ -54,6 +55,11 @@ def save_candidate(store: Store, db_path: Path, nlp: Any, *, corrections: int) -
     target = models_dir(db_path) / version
     target.parent.mkdir(parents=True, exist_ok=True)
     save(nlp, target)
+    # Temperature scaling keeps each answer's ranking; the running model's calibration (the same recipe)
+    # keeps the candidate's confidence on the scale rules.yaml's acknowledgement thresholds were set on.
+    calibration = active_path(store, db_path) / "calibration.json"
+    if calibration.exists():
+        shutil.copyfile(calibration, target / "calibration.json")
     store.insert("models", {"version": version, "created_at": utcnow(), "status": "candidate",
                             "corrections": corrections})
     return version
@@ -102,7 +108,7 @@ def retrain(store: Store, db_path: Path, *, say: Callable[[str], object] = log.i
     train, held = split(load_corpus())
     say(f"retraining on {len(train)} corpus examples + {len(train_corrections)} corrections "
         f"({len(held_corrections)} corrections held out to judge it)")
-    nlp = learning.retrain([(e.subject, newest_text(e.body), e.label) for e in train], train_corrections)
+    nlp = learning.retrain(train, train_corrections)
     version = save_candidate(store, db_path, nlp, corrections=len(found))
     judged_on = [(e.subject, newest_text(e.body), e.label) for e in held] + held_corrections
     running = load_active(store, db_path) or TextcatClassifier()
