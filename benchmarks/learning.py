@@ -44,7 +44,7 @@ def f1(classifier: Any, items: list[tuple[str, str, str]]) -> dict[str, float]:
     return {"macro_f1": result["macro_f1"], "accuracy": result["accuracy"], "messages": len(items)}
 
 
-def run(writer: str) -> dict[str, Any]:
+def run(writer: str, weight: int = learning.CORRECTION_WEIGHT) -> dict[str, Any]:
     started = time.time()
     corpus = load_corpus()
     others = [e for e in corpus if e.writer != writer]
@@ -61,7 +61,7 @@ def run(writer: str) -> dict[str, Any]:
     corrections = [(f"c{n}", s, t, c) for n, ((s, t, c), a) in enumerate(zip(inbox, answers, strict=True))
                    if a.category != c]
     train_corrections, held_corrections = learning.split_corrections(corrections)
-    candidate = TextcatClassifier.from_nlp(learning.retrain(train, train_corrections))
+    candidate = TextcatClassifier.from_nlp(learning.retrain(train, train_corrections, weight=weight))
     verdict = learning.judge(base, candidate, held_items + held_corrections)
     return {
         "writer": writer, "inbox": len(inbox), "corrections": len(corrections), "later": len(later),
@@ -92,9 +92,10 @@ def markdown(r: dict[str, Any], command: str) -> str:
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--writer", default="w3")
+    parser.add_argument("--weight", type=int, default=learning.CORRECTION_WEIGHT)
     args = parser.parse_args()
-    result = run(args.writer)
-    print(markdown(result, f"python3 benchmarks/learning.py --writer {args.writer}"))
+    result = run(args.writer, args.weight)
+    print(markdown(result, f"python3 benchmarks/learning.py --writer {args.writer} --weight {args.weight}"))
     return 0
 
 

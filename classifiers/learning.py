@@ -19,6 +19,8 @@ from classifiers.training import training_pairs
 
 #: Share of the corrections kept back from training to judge the candidate on the agency's own mail.
 CORRECTIONS_HELD_OUT = 0.3
+#: How many times each correction counts in training against the corpus's thousands of examples.
+CORRECTION_WEIGHT = 3
 #: A category may lose this much F1 (noise on a few hundred messages); overall the candidate may lose nothing.
 PER_CATEGORY_TOLERANCE = 0.01
 
@@ -48,7 +50,7 @@ def split_corrections(corrections: Sequence[tuple[str, str, str, str]]) -> tuple
 
 
 def retrain(corpus: Sequence[Example_], corrections: Sequence[Item], *, seed: int = base_model.SEED,
-            epochs: int = base_model.EPOCHS, weight: int = 3) -> Any:
+            epochs: int = base_model.EPOCHS, weight: int = CORRECTION_WEIGHT) -> Any:
     """A new model by the shipped recipe (the corpus with its augmentation, classifiers/training.py) plus the
     corrections, each counted `weight` times: a handful of the agency's own messages must be able to
     outweigh thousands written elsewhere."""
