@@ -11,10 +11,12 @@ from __future__ import annotations
 import hashlib
 import logging
 import re
+import sqlite3
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
+from classifiers import Classifier
 from classifiers.automatic import automatic_reason
 from classifiers.categorize import Categorizer
 from classifiers.entities import extract
@@ -65,6 +67,13 @@ class Position:
     backlog: bool = False  # already in the folder when Liaison first saw it (see Pipeline.backlog_until)
 
 
+def learned_names(conn: sqlite3.Connection) -> dict[str, str]:
+    """Display names seen on mail linked by contact: what a message claiming one of them is checked against."""
+    return {name.lower(): address for name, address in conn.execute(
+        "SELECT from_name, from_addr FROM messages WHERE link_reason = 'contact' AND from_name != '' "
+        "GROUP BY from_addr")}
+
+
 def _same_message(stored: dict[str, Any], parsed: ParsedMessage) -> bool:
     """A Message-ID seen before names the same message only with the same sender, subject and text: anyone
     can reuse a Message-ID, and a second message under it must not disappear as a 'duplicate'."""
@@ -99,10 +108,14 @@ def arrival_time(position: Position, parsed: ParsedMessage) -> datetime:
 
 
 class Pipeline:
-    def __init__(self, store: Store, settings: Settings, rules: Rules) -> None:
+    def __init__(self, store: Store, settings: Settings, rules: Rules, *, model: Classifier | None = None,
+                 known_names: dict[str, str] | None = None) -> None:
+        """`model` and `known_names` (display name -> contact address, learned from earlier mail) let a
+        scratch pipeline judge as the daemon would, from what the user's database holds."""
         self.store = store
         self.settings = settings
-        self.model = load_active(store, settings.db_path)  # None: the shipped model
+        self.model = model or load_active(store, settings.db_path)  # None: the shipped model
+        self.known_names = known_names or {}
         self.set_rules(rules)
         self.refresh_accounts()
         self.backlog_recorded = 0  # messages recorded without answering under `backfill`, for the run's log line
@@ -122,9 +135,7 @@ class Pipeline:
         rows = self.store.all("SELECT * FROM accounts")
         accounts = [Account(r["account_id"], r["name"], r["code"] or "", tuple(loads(r["domains"], [])),
                             tuple(loads(r["contacts"], [])), r["account_manager"] or "") for r in rows]
-        names = {r["from_name"].lower(): r["from_addr"] for r in self.store.all(
-            "SELECT from_name, from_addr FROM messages WHERE link_reason = 'contact' AND from_name != '' "
-            "GROUP BY from_addr")}
+        names = {**self.known_names, **learned_names(self.store.conn)}
         self.index = AccountIndex.build(accounts, names)
 
     def backlog_until(self, folder: str, uidvalidity: int | None, uids: list[int], *, first_sight: bool) -> int:

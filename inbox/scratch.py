@@ -11,7 +11,7 @@ from typing import Any
 
 from inbox.accounts import import_accounts
 from inbox.config import Settings
-from inbox.pipeline import Pipeline
+from inbox.pipeline import Pipeline, learned_names
 from inbox.rules import Rules
 from inbox.store import Store, loads
 
@@ -20,11 +20,32 @@ def scratch_pipeline(settings: Settings, rules: Rules, *, accounts: list[dict[st
                      accounts_db: Path | None = None) -> Pipeline:
     store = Store(":memory:")
     rows = list(accounts or [])
+    names: dict[str, str] = {}
+    model = None
     if accounts_db is not None and accounts_db.exists():
         rows += _accounts_from(accounts_db)
+        names, model = _learned_from(accounts_db)
     if rows:
         import_accounts(store, rows)
-    return Pipeline(store, settings, rules)
+    # Judged as the daemon would: with the display names it has learned and the model version it runs.
+    return Pipeline(store, settings, rules, model=model, known_names=names)
+
+
+def _learned_from(path: Path) -> tuple[dict[str, str], Any]:
+    """Learned display names and the active model version of the user's database (read-only)."""
+    from classifiers.model import TextcatClassifier
+    from inbox.models import models_dir
+
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        names = learned_names(conn)
+        active = conn.execute("SELECT version FROM models WHERE status = 'active'").fetchone()
+    except sqlite3.DatabaseError:
+        return {}, None
+    finally:
+        conn.close()
+    folder = models_dir(path) / active[0] if active else None
+    return names, TextcatClassifier(folder) if folder and TextcatClassifier.available(folder) else None
 
 
 def _accounts_from(path: Path) -> list[dict[str, Any]]:

@@ -147,3 +147,28 @@ def test_direction_overrides_never_reach_what_people_read():
     parsed = parse_message(raw)
     assert "\u202e" not in parsed.from_name and "\u202e" not in parsed.subject
     assert parsed.subject == "invoice fdp.exe"
+
+
+def test_classify_judges_an_impostor_as_the_daemon_does(tmp_path, dovecot, smtp_server):
+    # The daemon has learned that "Tom Hill" writes from tom.hill@brewco.com; `liaison classify` on the same
+    # database must flag a "Tom Hill" from elsewhere too, not call it merely unlinked.
+    import json
+    import os
+    import subprocess
+    import sys
+    from pathlib import Path
+
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    dovecot.append(b"From: Tom Hill <tom.hill@brewco.com>\r\nMessage-ID: <real@brewco.com>\r\n" + BODY)
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    store.close()
+    impostor = tmp_path / "impostor.eml"
+    impostor.write_bytes(b"From: Tom Hill <tom.hill@evil.example>\r\nMessage-ID: <fake@evil.example>\r\n" + BODY)
+    result = subprocess.run([sys.executable, "-m", "inbox.cli", "classify", "--json", str(impostor)],
+                            cwd=tmp_path, capture_output=True, text=True, timeout=120,
+                            env={**os.environ, "PYTHONPATH": str(Path(__file__).parent.parent),
+                                 "LIAISON_DB": str(settings.db_path), "LIAISON_RULES": str(settings.rules_path)})
+    assert result.returncode == 0, result.stderr
+    report = json.loads(result.stdout.splitlines()[-1])
+    assert report["suspicious"] and "tom.hill@brewco.com" in report["suspicious"]
