@@ -80,7 +80,7 @@ class Replies(Strict):
     language: Literal["en", "fr", "de", "es", "nl"] = "en"
     tone: Literal["friendly", "formal"] = "friendly"
     promise: str | dict[Literal["en", "fr", "de", "es", "nl"], str] | None = None
-    signature: str = "The account team"
+    signature: str | dict[Literal["en", "fr", "de", "es", "nl"], str] | None = None  # None: each language's own
 
 
 class Summary(Strict):

@@ -234,7 +234,7 @@ class Responder:
             "entity_lines": entity_lines(facts.entities),
             "invoice_numbers": facts.entities.get("invoice_number", []),
             "promise": promise_in(replies.promise, override.language or replies.language),
-            "signature": replies.signature,
+            "signature": in_language(replies.signature, override.language or replies.language, SIGNATURES),
             "tone": override.tone or replies.tone,
             "language": override.language or replies.language,
             "agency_address": self.settings.address,
@@ -249,11 +249,20 @@ PROMISES = {"en": "within one business day", "fr": "sous un jour ouvré", "de": 
             "es": "en un día laborable", "nl": "binnen één werkdag"}
 
 
+SIGNATURES = {"en": "The account team", "fr": "L'équipe clients", "de": "Ihr Kundenteam", "es": "El equipo de cuentas",
+              "nl": "Het accountteam"}
+
+
+def in_language(value: str | dict[str, str] | None, language: str, defaults: dict[str, str]) -> str:
+    """A reply text set in rules.yaml (one string, or one per language) in the reply's language."""
+    if isinstance(value, dict):
+        return value.get(language) or value.get("en") or defaults.get(language, defaults["en"])
+    return value or defaults.get(language, defaults["en"])
+
+
 def promise_in(promise: str | dict[str, str] | None, language: str) -> str:
     """What the acknowledgement promises, in the reply's language."""
-    if isinstance(promise, dict):
-        return promise.get(language) or promise.get("en") or PROMISES.get(language, PROMISES["en"])
-    return promise or PROMISES.get(language, PROMISES["en"])
+    return in_language(promise, language, PROMISES)
 
 
 def name_from_address(address: str) -> str:

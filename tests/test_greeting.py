@@ -79,3 +79,12 @@ def test_a_team_named_as_a_team_is_greeted_neutrally(name):
     assert greeting(language="en", tone="friendly", display_name=name, address="someone@brewco.com") == "Hello,"
     assert greeting(language="en", tone="formal", display_name=name, address="someone@brewco.com") == \
         "Dear Sir or Madam,"
+
+
+def test_acknowledgements_are_signed_in_the_reply_language():
+    from responders.respond import SIGNATURES, in_language
+
+    assert in_language(None, "de", SIGNATURES) == "Ihr Kundenteam"
+    assert in_language({"en": "Team BrewCo", "fr": "L'équipe BrewCo"}, "fr", SIGNATURES) == "L'équipe BrewCo"
+    assert in_language({"en": "Team BrewCo"}, "nl", SIGNATURES) == "Team BrewCo"
+    assert in_language("The Studio", "es", SIGNATURES) == "The Studio"
