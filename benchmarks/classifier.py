@@ -17,8 +17,8 @@ from classifiers.evaluate import score  # noqa: E402
 from classifiers.model import MODEL_DIR, TextcatClassifier, load_corpus, split  # noqa: E402
 from classifiers.newest_text import newest_text  # noqa: E402
 from classifiers.phrases import KeywordClassifier, PhraseRules  # noqa: E402
-from inbox.parse import parse_message  # noqa: E402
-from inbox.rules import default_rules_path, load_rules  # noqa: E402
+from foundation.message import parse_message  # noqa: E402
+from foundation.rules import default_rules_path, load_rules  # noqa: E402
 
 
 def as_eml(subject: str, body: str, number: int) -> bytes:

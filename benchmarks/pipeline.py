@@ -24,12 +24,12 @@ ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT))
 
 from benchmarks.mailgen import messages  # noqa: E402
-from inbox.accounts import import_accounts  # noqa: E402
-from inbox.config import ServerSettings, Settings  # noqa: E402
+from foundation.accounts import import_accounts  # noqa: E402
+from foundation.message import parse_message  # noqa: E402
+from foundation.settings import ServerSettings, Settings  # noqa: E402
+from foundation.store import Store  # noqa: E402
 from inbox.daemon import Daemon  # noqa: E402
 from inbox.imap_source import ImapSource  # noqa: E402
-from inbox.parse import parse_message  # noqa: E402
-from inbox.store import Store  # noqa: E402
 from responders import outbox  # noqa: E402
 from responders.compose import build_acknowledgement, new_message_id  # noqa: E402
 from responders.smtp import SMTPTransport  # noqa: E402

@@ -5,9 +5,10 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Protocol
 
-CATEGORIES = ("revision_request", "billing_issue", "progress_query", "other")
-#: Not a category of its own: a message whose category is too uncertain to act on.
-NEEDS_REVIEW = "needs_review"
+from foundation.categories import CATEGORIES, NEEDS_REVIEW
+
+__all__ = ["CATEGORIES", "NEEDS_REVIEW", "Classification", "Classifier"]
+
 
 
 @dataclass(frozen=True)

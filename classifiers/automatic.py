@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import re
 
-from inbox.parse import ParsedMessage
+from foundation.message import ParsedMessage
 
 LOOP_HEADER = "X-Liaison-Loop"
 _BULK_PRECEDENCE = {"bulk", "list", "junk"}

@@ -9,7 +9,7 @@ from classifiers import Classification, Classifier
 from classifiers.model import TextcatClassifier
 from classifiers.phrases import KeywordClassifier, PhraseRules
 from classifiers.tiers import Tier, choose_tier
-from inbox.rules import Rules
+from foundation.rules import Rules
 
 log = logging.getLogger("liaison.classify")
 _shared_model: Classifier | None = None

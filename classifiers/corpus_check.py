@@ -44,7 +44,7 @@ def read_jsonl(path: Path) -> tuple[list[dict], list[str]]:
 
 def eval_bodies(directories: Iterable[Path]) -> set[str]:
     """The bodies of every message of the eval folders, by body_key, never to be trained on."""
-    from inbox.parse import parse_message
+    from foundation.message import parse_message
 
     keys = set()
     for directory in directories:

@@ -34,7 +34,7 @@ def corpus_texts(examples: list[Example_]) -> list[LabelledText]:
 def eval_dir_texts(directory: Path) -> list[LabelledText]:
     """Every labelled message of an eval folder, parsed the way the pipeline parses it."""
     from classifiers.evaluate import read_labels
-    from inbox.parse import parse_message
+    from foundation.message import parse_message
 
     items = []
     for item in read_labels(directory):

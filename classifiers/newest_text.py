@@ -60,15 +60,13 @@ this table stays checked.
 from __future__ import annotations
 
 import re
-from html.parser import HTMLParser
 
-__all__ = ["MAX_HTML", "MAX_TEXT", "html_to_text", "newest_text", "strip_disclaimer", "strip_quotes",
-           "strip_signature"]
+from foundation.html import html_to_text
+
+__all__ = ["MAX_TEXT", "newest_text", "strip_disclaimer", "strip_quotes", "strip_signature"]
 
 #: Only the start of a body is read: nobody writes a request longer than this by hand.
 MAX_TEXT = 64 * 1024
-#: HTML is more verbose (styles, Outlook's conditional markup): four times as much of it is read.
-MAX_HTML = 256 * 1024
 #: Lines longer than this are never attributions, separators or headers: regexes see only this much of a line.
 _HEAD = 400
 #: How many quoted or forwarded messages deep the fallback looks for text.
@@ -234,7 +232,7 @@ def newest_text(text: str | None, *, html: str | None = None) -> str:
     """
     body = _normalise(text)
     if not body.strip() and html:
-        body = _normalise(_convert(html, drop_quotes=True))
+        body = _normalise(html_to_text(html, drop_quotes=True))
         if not body.strip():
             body = _normalise(html_to_text(html))
     if not body.strip():
@@ -303,12 +301,6 @@ def _trim_rules(text: str) -> str:
     while lines and (not lines[-1].strip() or _RULE_LINE.fullmatch(lines[-1].strip())):
         lines.pop()
     return "\n".join(lines).rstrip()
-
-
-def html_to_text(html: str) -> str:
-    """Readable plain text from HTML: no script/style/head, block elements and <br> become line breaks, list
-    items get '- ', entities decoded, whitespace collapsed. Reads at most the first 256 KB; never raises."""
-    return _convert(html, drop_quotes=False)
 
 
 # -- text ----------------------------------------------------------------------------------------------------
@@ -556,209 +548,3 @@ def _disclaimer_at(paragraph: str) -> int | None:
         weak = None
     found = [match.start() for match in (strong, weak) if match]
     return min(found) if found else None
-
-
-# -- HTML ----------------------------------------------------------------------------------------------------
-
-# What the parser may see: plain tags with a name and bounded attributes. Comments, declarations and processing
-# instructions are dropped (an unclosed comment runs to the end, as in a browser); any other "<" is escaped.
-_MARKUP = re.compile(
-    r"<!--.*?(?:-->|\Z)|</?[A-Za-z][A-Za-z0-9:-]{0,40}(?:[\s/][^<>]{0,10000})?>|<[!?][^<>]{0,10000}>|<",
-    re.DOTALL,
-)
-_QUOTE_CHARS = re.compile(r"[\"']")
-_WHITESPACE = re.compile(r"\s+")
-_VOID = frozenset({"area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "param", "source",
-                   "track", "wbr", "basefont", "frame", "keygen"})
-_HIDDEN = frozenset({"script", "style", "head", "title", "template", "noscript", "xml", "object", "iframe"})
-_LINE = frozenset({"div", "li", "tr", "dt", "dd", "section", "article", "header", "footer", "address", "nav",
-                   "aside", "main", "form", "fieldset", "figure", "figcaption", "center", "hr", "caption",
-                   "details", "summary", "tbody", "thead", "tfoot", "body", "html"})
-_PARAGRAPH = frozenset({"p", "ul", "ol", "dl", "table", "blockquote", "pre", "h1", "h2", "h3", "h4", "h5", "h6"})
-_CELL = frozenset({"td", "th"})
-_SELF_CLOSING = frozenset({"p", "li", "tr", "td", "th", "dt", "dd", "option"})
-# Markers of quoted history in HTML mail, matched on class and id values.
-_QUOTE_CLASS = re.compile(
-    r"gmail_quote|gmail_extra|yahoo_quoted|protonmail_quote|zmail_extra|moz-cite-prefix|"
-    r"outlookmessageheader|gmail_signature|moz-signature|x_gmail_quote",
-    re.IGNORECASE,
-)
-_STOP_ID = re.compile(r"(?:x_)?(?:divrplyfwdmsg|appendonsend|stopspelling|mail-editor-reference-message-container)",
-                      re.IGNORECASE)
-_INDENT_STYLE = re.compile(r"border\s*:\s*none", re.IGNORECASE)
-_MAX_STACK = 512
-# Tags that cannot stand in <head>: when one comes in an unclosed head, the body has begun (as in a browser).
-_BODY_TAGS = _LINE | _PARAGRAPH | _CELL | {"br", "span", "a", "b", "i", "u", "strong", "em", "font", "img"}
-
-
-# Text a mail client does not show: what the reader sees is what the sender asked, so only that is read
-# (a hidden paragraph must not steer the classifier, nor the acknowledgement it chooses).
-_INVISIBLE_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d])",
-                              re.IGNORECASE)
-
-
-def _invisible(attrs: list[tuple[str, str | None]]) -> bool:
-    return any(name == "hidden" or (name == "style" and value and _INVISIBLE_STYLE.search(value[:2000]))
-               for name, value in attrs)
-
-
-class _Stop(Exception):
-    """Raised inside the parser at Outlook's reply marker: nothing after it is the sender's."""
-
-
-class _TextParser(HTMLParser):
-    def __init__(self, drop_quotes: bool) -> None:
-        super().__init__(convert_charrefs=True)
-        self.drop_quotes = drop_quotes
-        self.parts: list[str] = []
-        self.stack: list[str] = []
-        self.hidden_at: int | None = None  # stack depth of the element whose content is hidden
-        self.hidden_tag = ""
-        self.newlines = 2  # line breaks written since the last text (2: at the start, nothing to separate)
-        self.pre = 0
-        self.cite_prefix_seen = False
-
-    # -- structure
-
-    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._start(tag, attrs, closed=False)
-
-    def handle_startendtag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
-        self._start(tag, attrs, closed=True)
-
-    def _start(self, tag: str, attrs: list[tuple[str, str | None]], closed: bool) -> None:
-        if self.hidden_tag == "head" and self.stack and self.stack[-1] == "head" and tag in _BODY_TAGS:
-            self._pop_to("head")  # an unclosed <head>: the body starts here all the same
-        if tag in _SELF_CLOSING and self.stack and self.stack[-1] == tag:
-            self._pop_to(tag)
-        hide = False
-        if self.hidden_at is None:
-            hide = tag in _HIDDEN or _invisible(attrs) or (self.drop_quotes and self._is_quote(tag, attrs))
-        if tag in _VOID or closed:
-            if self.hidden_at is None and not hide:
-                self._structure(tag, start=True)
-            return
-        if len(self.stack) >= _MAX_STACK:
-            return
-        if hide:
-            self.hidden_at = len(self.stack)
-            self.hidden_tag = tag
-        self.stack.append(tag)
-        if self.hidden_at is None:
-            self._structure(tag, start=True)
-
-    def handle_endtag(self, tag: str) -> None:
-        if tag in _VOID:
-            return
-        if self._pop_to(tag) and self.hidden_at is None:
-            self._structure(tag, start=False)
-
-    def _pop_to(self, tag: str) -> bool:
-        stack = self.stack
-        for depth in range(len(stack) - 1, max(-1, len(stack) - 65), -1):
-            if stack[depth] == tag:
-                for closed in stack[depth:]:
-                    if closed == "pre" and self.pre:
-                        self.pre -= 1
-                del stack[depth:]
-                if self.hidden_at is not None and len(stack) <= self.hidden_at:
-                    self.hidden_at = None
-                    if self.hidden_tag in _LINE or self.hidden_tag in _PARAGRAPH:
-                        self._breaks(1)  # a dropped quotation still separates what stood before and after it
-                    return False  # the hidden element itself closed: nothing of it is written
-                return True
-        return False
-
-    def _is_quote(self, tag: str, attrs: list[tuple[str, str | None]]) -> bool:
-        values = {name: value or "" for name, value in attrs}
-        if _STOP_ID.fullmatch(values.get("id", "").strip()):
-            raise _Stop
-        if tag == "hr" and values.get("id", "").lower() == "stopspelling":
-            raise _Stop
-        classes = values.get("class", "")
-        if classes and _QUOTE_CLASS.search(classes):
-            if "moz-cite-prefix" in classes.lower():
-                self.cite_prefix_seen = True
-            return True
-        if values.get("name", "") == "messageReplySection":
-            return True
-        if tag == "blockquote":
-            if self.cite_prefix_seen or values.get("type", "").lower() == "cite" or "cite" in values:
-                self.cite_prefix_seen = False
-                return True
-            # Outlook and Gmail indent with <blockquote style="margin:0 0 0 40px; border:none">: not a quotation.
-            return not _INDENT_STYLE.search(values.get("style", ""))
-        return False
-
-    def _structure(self, tag: str, start: bool) -> None:
-        if tag == "br":
-            self._write("\n")
-            self.newlines += 1
-        elif tag in _PARAGRAPH:
-            self._breaks(2)
-            if tag == "pre":
-                self.pre += 1 if start else 0
-        elif tag in _LINE:
-            self._breaks(1)
-            if tag == "li" and start:
-                self.parts.append("- ")
-                self.newlines = 0
-        elif tag in _CELL and not start:
-            self._write(" ")
-
-    def _breaks(self, wanted: int) -> None:
-        while self.newlines < wanted:
-            self.parts.append("\n")
-            self.newlines += 1
-
-    def _write(self, text: str) -> None:
-        self.parts.append(text)
-
-    def handle_data(self, data: str) -> None:
-        if self.hidden_tag == "head" and self.stack and self.stack[-1] == "head" and data.strip():
-            self._pop_to("head")  # text in an unclosed <head> starts the body
-        if self.hidden_at is not None or not data:
-            return
-        if self.pre:
-            self.parts.append(data)
-            self.newlines = 0 if data.strip() else self.newlines
-            return
-        collapsed = _WHITESPACE.sub(" ", data)
-        if collapsed.strip():
-            self.parts.append(collapsed)
-            self.newlines = 0
-        elif self.newlines == 0:
-            self.parts.append(" ")
-
-
-def _safe_markup(html: str) -> str:
-    """The markup reduced to text and plain, bounded tags: linear, and what is left parses in linear time."""
-    return _MARKUP.sub(_markup_token, html)
-
-
-def _markup_token(match: re.Match[str]) -> str:
-    token = match.group()
-    if token == "<":
-        return "&lt;"
-    if token[1] in "!?":
-        return ""
-    if ("'" in token or '"' in token) and len(_QUOTE_CHARS.findall(token)) % 2:
-        return _QUOTE_CHARS.sub("", token)  # an unbalanced quote would send the parser looking far ahead
-    return token
-
-
-def _convert(html: str | None, drop_quotes: bool) -> str:
-    if not isinstance(html, str) or not html:
-        return ""
-    markup = _safe_markup(html[:MAX_HTML].replace("\x00", ""))
-    parser = _TextParser(drop_quotes)
-    try:
-        parser.feed(markup)
-        parser.close()
-    except _Stop:
-        pass
-    except Exception:  # noqa: BLE001 - whatever the parser chokes on, keep what it had read
-        pass
-    text = "".join(parser.parts).replace("\xa0", " ")
-    lines = [" ".join(line.split()) for line in text.split("\n")]
-    return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()

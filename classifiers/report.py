@@ -18,6 +18,7 @@ from classifiers.explain import explain
 from classifiers.measure import classify_texts, cross_writer, score_texts
 from classifiers.model import TextcatClassifier, load_corpus
 from classifiers.training import fit_model
+from foundation.rules import Rules
 
 ROOT = Path(__file__).parent.parent
 EVAL_SETS = {"eval": ROOT / "tests" / "data" / "eval",
@@ -90,16 +91,12 @@ def _row(model_name: str, set_name: str, s: dict[str, Any]) -> str:
             + "".join(f"{s['per_class'][c]['f1']:>10.3f}" for c in CATEGORIES))
 
 
-def run_report(*, as_json: bool = False, cross_writer: bool = False, compare: Path | None = None,
+def run_report(rules: Rules, *, as_json: bool = False, cross_writer: bool = False, compare: Path | None = None,
                show_mistakes: bool = False) -> str:
     """The whole `liaison eval` report as text or JSON, for the shipped model (and `compare`)."""
     import json
 
     from classifiers.phrases import PhraseRules
-    from inbox.daemon import load_checked_rules
-    from inbox.rules import default_rules_path
-
-    rules = load_checked_rules(default_rules_path())
     models: dict[str, Classifier] = {"shipped": TextcatClassifier()}
     if compare is not None:
         models["compared"] = TextcatClassifier(compare)

@@ -17,8 +17,8 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 from typing import Any
 
+from foundation.errors import AccountsImportError, ConfigError, LiaisonError, RulesError
 from inbox import __version__, cli_learning
-from inbox.errors import AccountsImportError, ConfigError, LiaisonError, RulesError
 
 log = logging.getLogger("liaison")
 Command = Callable[[argparse.Namespace], int]
@@ -209,7 +209,7 @@ def _checked_rules(settings: Any, path: Path | None = None) -> Any:
 
 
 def _open_store(path: Path) -> Any:
-    from inbox.store import Store
+    from foundation.store import Store
 
     try:
         return Store(path)
@@ -221,7 +221,7 @@ def _open_store(path: Path) -> Any:
 
 
 def cmd_init(args: argparse.Namespace) -> int:
-    from inbox.config import SYSTEM_CONFIG
+    from foundation.settings import SYSTEM_CONFIG
     from inbox.init import init_config, next_steps
 
     for written in init_config(args.directory, db=args.db):
@@ -247,10 +247,10 @@ def cmd_doctor(args: argparse.Namespace) -> int:
 
 
 def cmd_status(args: argparse.Namespace) -> int:
-    from inbox.config import load_settings
+    from foundation.settings import load_settings
+    from foundation.store import Store
     from inbox.notify import read_status
     from inbox.status import daemon_status
-    from inbox.store import Store
 
     settings = load_settings()
     if settings.db_path.exists():
@@ -265,7 +265,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from inbox.config import load_settings
+    from foundation.settings import load_settings
     from inbox.daemon import Daemon
 
     settings = load_settings(need_imap=True, need_smtp=not args.dry_run)
@@ -303,9 +303,9 @@ def _dry_run(args: argparse.Namespace, settings: Any) -> int:
     token when it is used and the old one then no longer works."""
     import tempfile
 
+    from foundation.store import Store
     from inbox.daemon import Daemon, token_manager
     from inbox.imap_source import ImapSource
-    from inbox.store import Store
 
     with tempfile.TemporaryDirectory(prefix="liaison-dry-run-") as scratch:
         copy = Store(_copy_database(settings.db_path, Path(scratch) / "liaison.db"))
@@ -335,7 +335,7 @@ def _copy_database(source: Path, target: Path) -> Path:
 
 
 def cmd_classify(args: argparse.Namespace) -> int:
-    from inbox.config import load_settings
+    from foundation.settings import load_settings
     from inbox.scratch import scratch_pipeline
 
     settings = load_settings()
@@ -379,7 +379,7 @@ def _messages_in(path: Path) -> Any:
 
 def explain(pipeline: Any, row: int) -> dict[str, Any]:
     """Everything decided about one stored message, as plain data."""
-    from inbox.store import loads
+    from foundation.store import loads
 
     m = pipeline.store.one("SELECT * FROM messages WHERE id = ?", [row])
     if m["status"] == "quarantined":
@@ -420,8 +420,8 @@ def _explain_text(r: dict[str, Any]) -> str:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
+    from foundation.rules import default_rules_path
     from inbox.demo import run_demo
-    from inbox.rules import default_rules_path
 
     logging.getLogger().setLevel(logging.WARNING)  # the table is the output; decisions are in it
     run_demo(args.out, sys.stdout)
@@ -461,21 +461,22 @@ def cmd_train(args: argparse.Namespace) -> int:
 def cmd_eval(args: argparse.Namespace) -> int:
     import tempfile
 
-    from classifiers.evaluate import evaluate, format_mistakes, format_report
+    from classifiers.evaluate import format_mistakes, format_report
     from classifiers.heldout import write_eval_dir
     from classifiers.phrases import KeywordClassifier
-    from inbox.config import load_settings
+    from foundation.rules import default_rules_path
+    from foundation.settings import load_settings
     from inbox.daemon import load_checked_rules
+    from inbox.evaluation import evaluate
     from inbox.progress import Progress
-    from inbox.rules import default_rules_path
 
     if args.directory and args.held_out:
         raise LiaisonError("give either DIR or --held-out")
     if not (args.directory or args.held_out):
         from classifiers.report import run_report
 
-        print(run_report(as_json=args.json, cross_writer=args.cross_writer, compare=args.compare,
-                         show_mistakes=args.show_mistakes))
+        print(run_report(load_checked_rules(default_rules_path()), as_json=args.json,
+                         cross_writer=args.cross_writer, compare=args.compare, show_mistakes=args.show_mistakes))
         return 0
     settings = load_settings({"LIAISON_ADDRESS": "accounts@agency.example",
                               "LIAISON_AGENCY_DOMAINS": "agency.example"})
@@ -516,8 +517,8 @@ def _account_ids(settings: Any) -> set[str] | None:
 
 
 def cmd_rules_check(args: argparse.Namespace) -> int:
-    from inbox.config import load_settings
-    from inbox.rules import load_rules
+    from foundation.rules import load_rules
+    from foundation.settings import load_settings
     from responders.template_check import check_templates
     from responders.templates import TemplateLibrary
 
@@ -535,7 +536,7 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
 
 
 def cmd_rules_test(args: argparse.Namespace) -> int:
-    from inbox.config import load_settings
+    from foundation.settings import load_settings
     from inbox.scratch import scratch_pipeline
 
     settings = load_settings()
@@ -551,7 +552,7 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
     print(_explain_text(report))
     if report["status"] != "processed":
         return 1
-    from inbox.store import loads
+    from foundation.store import loads
 
     route = loads(pipeline.store.one("SELECT route FROM messages WHERE id = ?", [outcome.row])["route"])
     print("\nrules, top to bottom:")
@@ -576,7 +577,7 @@ def _readable(raw: bytes) -> str:
 
 
 def cmd_rules_replay(args: argparse.Namespace) -> int:
-    from inbox.config import load_settings
+    from foundation.settings import load_settings
     from inbox.daemon import load_checked_rules
     from inbox.replay import replay
 
@@ -606,7 +607,7 @@ def _date(value: str) -> Any:
 def cmd_summary(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
-    from inbox.config import load_settings
+    from foundation.settings import load_settings
     from responders import summary
     from responders.templates import TemplateLibrary
 
@@ -638,9 +639,9 @@ def cmd_summary(args: argparse.Namespace) -> int:
 
 
 def cmd_auth_login(args: argparse.Namespace) -> int:
-    from inbox.config import load_settings
+    from foundation.oauth import interactive_login
+    from foundation.settings import load_settings
     from inbox.daemon import token_manager
-    from inbox.oauth import interactive_login
 
     env = dict(os.environ)
     if args.provider:
@@ -660,7 +661,7 @@ def cmd_auth_login(args: argparse.Namespace) -> int:
 
 
 def cmd_auth_status(args: argparse.Namespace) -> int:
-    from inbox.oauth import token_status
+    from foundation.oauth import token_status
 
     rows = token_status(_store())
     for r in rows:
@@ -672,13 +673,13 @@ def cmd_auth_status(args: argparse.Namespace) -> int:
 
 
 def _store() -> Any:
-    from inbox.config import load_settings
+    from foundation.settings import load_settings
 
     return _open_store(load_settings().db_path)
 
 
 def cmd_accounts_import(args: argparse.Namespace) -> int:
-    from inbox.accounts import import_accounts, read_accounts_csv
+    from foundation.accounts import import_accounts, read_accounts_csv
 
     rows = read_accounts_csv(args.file)
     result = import_accounts(_store(), rows, move=args.move)
@@ -689,7 +690,7 @@ def cmd_accounts_import(args: argparse.Namespace) -> int:
 
 
 def cmd_accounts_list(args: argparse.Namespace) -> int:
-    from inbox.accounts import list_accounts
+    from foundation.accounts import list_accounts
 
     accounts = list_accounts(_store())
     if args.json:
@@ -704,7 +705,7 @@ def cmd_accounts_list(args: argparse.Namespace) -> int:
 
 
 def cmd_accounts_show(args: argparse.Namespace) -> int:
-    from inbox.accounts import show_account
+    from foundation.accounts import show_account
 
     account = show_account(_store(), args.account_id)
     if account is None:
@@ -724,7 +725,7 @@ def cmd_accounts_show(args: argparse.Namespace) -> int:
 
 
 def cmd_accounts_export(args: argparse.Namespace) -> int:
-    from inbox.accounts import export_accounts
+    from foundation.accounts import export_accounts
 
     sys.stdout.write(export_accounts(_store()))
     return 0

@@ -30,8 +30,8 @@ def register_rules(rules_commands: Any, command: Register) -> None:
 
 
 def _store() -> tuple[Any, Any]:
-    from inbox.config import load_settings
-    from inbox.store import Store
+    from foundation.settings import load_settings
+    from foundation.store import Store
 
     settings = load_settings()
     return settings, Store(settings.db_path)

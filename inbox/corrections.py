@@ -20,9 +20,9 @@ from typing import Any
 import imapclient
 
 from classifiers import CATEGORIES
-from inbox.errors import LiaisonError
-from inbox.rules import Learning
-from inbox.store import Store, utcnow
+from foundation.errors import LiaisonError
+from foundation.rules import Learning
+from foundation.store import Store, utcnow
 
 log = logging.getLogger("liaison.corrections")
 NOT_A_CLIENT = "not_a_client"

@@ -18,19 +18,26 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from foundation.errors import (
+    AuthRevoked,
+    MailboxCommandError,
+    MailboxError,
+    PeriodicTaskError,
+    RulesError,
+    SMTPConnectError,
+)
+from foundation.oauth import TokenManager, provider_for
+from foundation.rules import Rules, load_rules
+from foundation.settings import Settings
+from foundation.store import Store, utcnow
 from inbox import corrections, models
-from inbox.config import Settings
-from inbox.errors import MailboxCommandError, MailboxError, RulesError
 from inbox.imap_source import ImapSource
 from inbox.notify import Notifier, StatusFile, rules_version
-from inbox.oauth import AuthRevoked, TokenManager, provider_for
-from inbox.periodic import PeriodicTask, PeriodicTaskError
+from inbox.periodic import PeriodicTask
 from inbox.pipeline import Outcome, Pipeline, Position
 from inbox.progress import Progress
-from inbox.rules import Rules, load_rules
-from inbox.store import Store, utcnow
 from responders import outbox, summary
-from responders.smtp import MaildirTransport, SMTPConnectError, SMTPTransport, Transport
+from responders.smtp import MaildirTransport, SMTPTransport, Transport
 from responders.template_check import check_templates
 from responders.templates import TemplateLibrary
 

@@ -10,12 +10,12 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import TextIO
 
-from inbox.accounts import import_accounts, read_accounts_csv
-from inbox.config import Settings
+from foundation.accounts import import_accounts, read_accounts_csv
+from foundation.rules import default_rules_path
+from foundation.settings import Settings
+from foundation.store import Store
 from inbox.daemon import load_checked_rules
 from inbox.pipeline import Outcome, Pipeline
-from inbox.rules import default_rules_path
-from inbox.store import Store
 from responders import outbox, summary
 from responders.smtp import MaildirTransport
 from responders.templates import TemplateLibrary

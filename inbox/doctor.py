@@ -18,8 +18,8 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
-from inbox.config import SECRET_KEYS, ServerSettings, Settings, config_search_order, find_config, load_settings
-from inbox.errors import ConfigError, LiaisonError, RulesError
+from foundation.errors import ConfigError, LiaisonError, RulesError
+from foundation.settings import SECRET_KEYS, ServerSettings, Settings, config_search_order, find_config, load_settings
 
 CAPABILITIES = ("IDLE", "UIDPLUS", "MOVE", "CONDSTORE")
 
@@ -122,11 +122,11 @@ def _check_rules(settings: Settings, add: Callable[..., bool]) -> None:
 
 def _render_samples(settings: Settings, rules: Any) -> int:
     """The bundled sample mailbox through a throw-away pipeline with these rules: every reply and the summary."""
-    from inbox.accounts import read_accounts_csv
+    from foundation.accounts import read_accounts_csv
+    from foundation.errors import TemplateError
+    from foundation.store import loads
     from inbox.demo import DEMO_DIR, mailbox_files
-    from inbox.errors import TemplateError
     from inbox.scratch import scratch_pipeline
-    from inbox.store import loads
     from responders import summary
     from responders.templates import TemplateLibrary
 
@@ -149,7 +149,7 @@ def _render_samples(settings: Settings, rules: Any) -> int:
 def _check_database(settings: Settings, add: Callable[..., bool]) -> None:
     import sqlite3
 
-    from inbox.store import Store
+    from foundation.store import Store
 
     path = settings.db_path
     try:
@@ -268,8 +268,8 @@ def _imap_login(client: Any, settings: Settings) -> None:
 
 
 def _access_token(settings: Settings) -> str:
+    from foundation.store import Store
     from inbox.daemon import token_manager
-    from inbox.store import Store
 
     manager = token_manager(Store(settings.db_path), settings)
     if manager is None:
@@ -339,8 +339,8 @@ def _check_smtp(settings: Settings, add: Callable[..., bool], *, timeout: float)
 def _check_oauth(settings: Settings, add: Callable[..., bool]) -> None:
     if settings.oauth is None:
         return
-    from inbox.oauth import token_status
-    from inbox.store import Store
+    from foundation.oauth import token_status
+    from foundation.store import Store
 
     rows = token_status(Store(settings.db_path))
     if not rows:
@@ -355,9 +355,9 @@ def _check_oauth(settings: Settings, add: Callable[..., bool]) -> None:
 
 def _send_test(settings: Settings, add: Callable[..., bool], *, wait_seconds: float) -> None:
     """One message to the shared inbox by the sending path, then watch for it over IMAP."""
+    from foundation.store import Store
     from inbox.daemon import token_manager
     from inbox.imap_source import ImapSource
-    from inbox.store import Store
     from responders.compose import as_bytes, build_notice, new_message_id
     from responders.smtp import SMTPTransport
 

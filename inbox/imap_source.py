@@ -21,9 +21,9 @@ from datetime import datetime
 import imapclient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
-from inbox.config import ServerSettings
-from inbox.errors import MailboxCommandError, MailboxError
-from inbox.oauth import TokenManager
+from foundation.errors import MailboxCommandError, MailboxError
+from foundation.oauth import TokenManager
+from foundation.settings import ServerSettings
 
 log = logging.getLogger("liaison.imap")
 BATCH_BYTES = 8 * 1024 * 1024

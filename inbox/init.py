@@ -11,7 +11,7 @@ import os
 from dataclasses import dataclass
 from pathlib import Path
 
-from inbox.rules import default_rules_path
+from foundation.rules import default_rules_path
 
 ACCOUNTS_CSV = """account_id,name,code,domains,contacts,account_manager,contracted_rounds
 brewco,BrewCo Brewing,BREW,brewco.com;brewco.co.uk,tom.hill@brewco.com,anna.berg@agency.example,2

@@ -18,8 +18,8 @@ from typing import Any
 from classifiers import Classifier
 from classifiers.learning import Verdict
 from classifiers.model import MODEL_DIR, TextcatClassifier
-from inbox.errors import LiaisonError
-from inbox.store import Store, utcnow
+from foundation.errors import LiaisonError
+from foundation.store import Store, utcnow
 
 log = logging.getLogger("liaison.models")
 SHIPPED = "shipped"

@@ -19,7 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from inbox.store import utcnow
+from foundation.store import utcnow
 
 
 class Notifier:

@@ -14,17 +14,13 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
 
-from inbox.errors import LiaisonError
-from inbox.store import Store, utcnow
+from foundation.errors import LiaisonError
+from foundation.store import Store, utcnow
 
 log = logging.getLogger("liaison.tasks")
 RETRY_FIRST = 30.0       # seconds before a failed task is tried again; doubles each time
 RETRY_CAP = 15 * 60.0
 SUCCESS_RECORD_EVERY = 60.0  # a healthy task refreshes its last_success_at at most this often
-
-
-class PeriodicTaskError(LiaisonError, RuntimeError):
-    """One or more tasks failed in a single run (`run --once`); the others ran."""
 
 
 @dataclass
@@ -74,7 +70,7 @@ class PeriodicTask:
                         self.last_error, delay)
         now = utcnow()
         with self.store.transaction():
-            record_health(self.store, self.name, {"last_failure_at": now, "last_error": self.last_error,
+            self.store.record_health(self.name, {"last_failure_at": now, "last_error": self.last_error,
                                                   "failures": self.failures})
             if self.failures == 1:  # one alert per streak, not one per retry
                 detail = {"task": self.name, "reason": f"{self.name}: {self.last_error}"}
@@ -87,16 +83,7 @@ class PeriodicTask:
         self.failures, self.last_error, self._next_try = 0, None, 0.0
         if recovered or time.monotonic() - self._recorded >= SUCCESS_RECORD_EVERY:
             self._recorded = time.monotonic()
-            record_health(self.store, self.name, {"last_success_at": utcnow(), "failures": 0, "last_error": None})
-
-
-def record_health(store: Store, name: str, values: dict[str, object]) -> None:
-    """Update one row of `periodic_tasks` (a task, or the SMTP server as the outbox sees it)."""
-    with store.transaction():
-        if store.one("SELECT 1 FROM periodic_tasks WHERE name = ?", [name]):
-            store.update("periodic_tasks", "name", name, values)
-        else:
-            store.insert("periodic_tasks", {"name": name, **values})
+            self.store.record_health(self.name, {"last_success_at": utcnow(), "failures": 0, "last_error": None})
 
 
 def task_status(store: Store) -> list[dict[str, object]]:

@@ -22,13 +22,13 @@ from classifiers.categorize import Categorizer
 from classifiers.entities import extract
 from classifiers.linking import Account, AccountIndex, Link, domain_of, link_message
 from classifiers.newest_text import newest_text
+from foundation.errors import ParseError
+from foundation.message import SYNTHETIC_ID_SUFFIX, ParsedMessage, parse_message
+from foundation.rules import Rules, backfill_window
+from foundation.settings import Settings
+from foundation.store import Store, loads, utcnow
 from inbox import corrections
-from inbox.config import Settings
-from inbox.errors import ParseError
 from inbox.models import load_active
-from inbox.parse import SYNTHETIC_ID_SUFFIX, ParsedMessage, parse_message
-from inbox.rules import Rules, backfill_window
-from inbox.store import Store, loads, utcnow
 from responders.respond import Responder
 from responders.routing import Facts, Route, route
 from responders.templates import TemplateLibrary

@@ -12,10 +12,10 @@ from datetime import UTC, datetime, timedelta
 from email.policy import default
 from typing import Any
 
-from inbox.config import Settings
-from inbox.rules import Rules
+from foundation.rules import Rules
+from foundation.settings import Settings
+from foundation.store import Store, loads
 from inbox.scratch import scratch_pipeline
-from inbox.store import Store, loads
 
 
 def replay(settings: Settings, current: Rules, new: Rules, *, days: int) -> tuple[list[dict[str, Any]], int]:

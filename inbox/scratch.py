@@ -9,11 +9,11 @@ import sqlite3
 from pathlib import Path
 from typing import Any
 
-from inbox.accounts import import_accounts
-from inbox.config import Settings
+from foundation.accounts import import_accounts
+from foundation.rules import Rules
+from foundation.settings import Settings
+from foundation.store import Store, loads
 from inbox.pipeline import Pipeline, learned_names
-from inbox.rules import Rules
-from inbox.store import Store, loads
 
 
 def scratch_pipeline(settings: Settings, rules: Rules, *, accounts: list[dict[str, Any]] | None = None,

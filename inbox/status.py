@@ -9,9 +9,9 @@ from __future__ import annotations
 import os
 from typing import Any
 
-from inbox.config import Settings
+from foundation.settings import Settings
+from foundation.store import Store
 from inbox.notify import read_status
-from inbox.store import Store
 
 
 def daemon_status(settings: Settings, store: Store) -> str:

@@ -24,7 +24,7 @@ from email.utils import format_datetime
 from io import BytesIO
 
 from classifiers.automatic import LOOP_HEADER
-from inbox.parse import SYNTHETIC_ID_SUFFIX, ParsedMessage
+from foundation.message import SYNTHETIC_ID_SUFFIX, ParsedMessage
 
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|vs|antw|rif|réf|ref|fwd?|tr|wg)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 MAX_REFERENCES = 20

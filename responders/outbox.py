@@ -25,11 +25,10 @@ from email.header import decode_header, make_header
 from email.message import Message
 from typing import Any
 
-from inbox.errors import LiaisonError, PermanentSendError, TemporarySendError
-from inbox.periodic import record_health
-from inbox.store import Store, utcnow
+from foundation.errors import LiaisonError, PermanentSendError, SMTPConnectError, TemporarySendError
+from foundation.store import Store, utcnow
 from responders.compose import as_bytes
-from responders.smtp import SMTPConnectError, Transport
+from responders.smtp import Transport
 
 log = logging.getLogger("liaison.outbox")
 
@@ -169,7 +168,7 @@ def _server_down(store: Store, outage: Outage, error: str, retry_after: float) -
     delay = min(timedelta(seconds=retry_after) * (2 ** min(outage.failures - 1, 30)), OUTAGE_RETRY_CAP)
     outage.hold_until = now + delay
     _hold(store, outage)
-    record_health(store, SMTP_HEALTH, {"last_failure_at": utcnow(), "last_error": error, "failures": outage.failures})
+    store.record_health(SMTP_HEALTH, {"last_failure_at": utcnow(), "last_error": error, "failures": outage.failures})
     if outage.since is None:
         outage.since = now
         log.warning("cannot send: %s; the outbox waits (%d queued), next try in %ds", error, _queued(store),
@@ -185,7 +184,7 @@ def _server_up(store: Store, outage: Outage) -> None:
         log.info("sending again after %s without the SMTP server; %d queued",
                  _duration(datetime.now(UTC) - outage.since), _queued(store))
     if outage.since is not None or not outage.recorded_up:  # written on a change, not on every flush
-        record_health(store, SMTP_HEALTH, {"last_success_at": utcnow(), "last_error": None, "failures": 0})
+        store.record_health(SMTP_HEALTH, {"last_success_at": utcnow(), "last_error": None, "failures": 0})
         outage.recorded_up = True
     outage.since, outage.failures, outage.hold_until, outage.alerted, outage.error = None, 0, None, False, ""
 

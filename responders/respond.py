@@ -14,11 +14,11 @@ from typing import Any
 
 from classifiers import Classification
 from classifiers.linking import AccountIndex, Link
-from inbox.config import Settings
-from inbox.errors import TemplateError
-from inbox.parse import ParsedMessage
-from inbox.rules import Rules
-from inbox.store import Store, utcnow
+from foundation.errors import TemplateError
+from foundation.message import ParsedMessage
+from foundation.rules import Rules
+from foundation.settings import Settings
+from foundation.store import Store, utcnow
 from responders import outbox
 from responders.compose import (
     MAX_ATTACHED_ORIGINAL,

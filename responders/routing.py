@@ -12,7 +12,7 @@ from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from inbox.rules import WEEKDAYS, Rule, Rules
+from foundation.rules import WEEKDAYS, Rule, Rules
 
 
 @dataclass

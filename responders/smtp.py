@@ -19,18 +19,13 @@ from typing import Protocol
 
 import aiosmtplib
 
-from inbox.config import ServerSettings
-from inbox.errors import LiaisonError, PermanentSendError, TemporarySendError
-from inbox.oauth import AuthRevoked, TokenManager
+from foundation.errors import AuthRevoked, LiaisonError, PermanentSendError, SMTPConnectError, TemporarySendError
+from foundation.oauth import TokenManager
+from foundation.settings import ServerSettings
 
 # A connection unused for this long may have been closed by the server (most close idle clients
 # after a minute or a few); it is checked with a NOOP before use, and replaced if it is gone.
 REUSE_CHECK_AFTER = 5.0
-
-
-class SMTPConnectError(TemporarySendError):
-    """Cannot connect, TLS refused, AUTH not offered or login refused: a server or configuration
-    problem, never a reason to give up on a message."""
 
 
 class Transport(Protocol):

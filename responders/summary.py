@@ -14,8 +14,8 @@ from email.message import Message
 from typing import Any
 
 from classifiers.entities import extract
-from inbox.rules import WEEKDAYS, Rules
-from inbox.store import Store, loads
+from foundation.rules import WEEKDAYS, Rules
+from foundation.store import Store, loads
 from responders import outbox
 from responders.compose import build_notice, new_message_id
 from responders.respond import CATEGORY_LABELS, entity_lines

@@ -10,8 +10,8 @@ from __future__ import annotations
 from datetime import date
 from typing import Any
 
-from inbox.errors import RulesError
-from inbox.rules import Rules
+from foundation.errors import RulesError
+from foundation.rules import Rules
 from responders import summary
 from responders.greeting import greeting
 from responders.templates import TemplateLibrary, located

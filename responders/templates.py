@@ -15,7 +15,7 @@ from typing import Any
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
-from inbox.errors import TemplateError
+from foundation.errors import TemplateError
 
 SHIPPED = Path(__file__).parent / "templates"
 LANGUAGES = ("en", "fr", "de", "es", "nl")

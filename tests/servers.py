@@ -854,9 +854,9 @@ class XOAuth2Handler(RecordingHandler):
 
 def liaison_settings(folder: Path, dovecot: DovecotServer, smtp: SMTPServer, accounts_csv: str, **overrides: Any):
     """Settings for a Liaison run against these servers, with these accounts imported."""
-    from inbox.accounts import import_accounts, read_accounts_csv
-    from inbox.config import ServerSettings, Settings
-    from inbox.store import Store
+    from foundation.accounts import import_accounts, read_accounts_csv
+    from foundation.settings import ServerSettings, Settings
+    from foundation.store import Store
 
     (folder / "accounts.csv").write_text(accounts_csv)
     store = Store(folder / "liaison.db")

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import pytest
 
-from inbox.accounts import export_accounts, import_accounts, list_accounts, read_accounts_csv, show_account
-from inbox.errors import AccountsImportError
-from inbox.store import Store
+from foundation.accounts import export_accounts, import_accounts, list_accounts, read_accounts_csv, show_account
+from foundation.errors import AccountsImportError
+from foundation.store import Store
 
 GOOD = """account_id,name,code,domains,contacts,account_manager
 brewco,BrewCo,BREW,brewco.com;brewco.co.uk,jo@gmail.com;ap@ledgerly.com,anna@agency.example

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from inbox.accounts import import_accounts, list_accounts, read_accounts_csv
+from foundation.accounts import import_accounts, list_accounts, read_accounts_csv
+from foundation.errors import AccountsImportError
+from foundation.store import Store
 from inbox.cli import main
-from inbox.errors import AccountsImportError
-from inbox.store import Store
 
 HEADER = "account_id,name,code,domains,contacts,account_manager\n"
 EXISTING = HEADER + ("brewco,BrewCo,BREW,brewco.com,tom.hill@gmail.com,anna@agency.example\n"

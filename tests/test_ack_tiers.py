@@ -12,10 +12,10 @@ import pytest
 
 from classifiers import Classification
 from classifiers.tiers import Scored, choose_tier, fit_neutral, fit_threshold, tier_report
+from foundation.errors import RulesError
+from foundation.rules import parse_rules
+from foundation.store import Store
 from inbox.daemon import Daemon
-from inbox.errors import RulesError
-from inbox.rules import parse_rules
-from inbox.store import Store
 from responders.greeting import greeting
 from responders.templates import LANGUAGES, TemplateLibrary
 from tests.servers import liaison_settings

@@ -15,10 +15,10 @@ from pathlib import Path
 
 import pytest
 
-from inbox.config import load_settings
+from foundation.errors import ConfigError
+from foundation.settings import load_settings
+from foundation.store import Store, loads
 from inbox.daemon import Daemon
-from inbox.errors import ConfigError
-from inbox.store import Store, loads
 from tests.servers import liaison_settings
 from tests.test_daemon import daemon_env, no_daemon_left_behind, revision, start, stop, wait_for_log  # noqa: F401
 
@@ -225,9 +225,9 @@ def test_the_sample_context_has_every_field_a_real_acknowledgement_context_has(t
 
     from classifiers import Classification
     from classifiers.linking import Link
-    from inbox.config import Settings
+    from foundation.message import parse_message
+    from foundation.settings import Settings
     from inbox.daemon import load_checked_rules
-    from inbox.parse import parse_message
     from inbox.scratch import scratch_pipeline
     from responders.routing import Facts
     from responders.template_check import message_contexts

@@ -16,7 +16,7 @@ from classifiers.categorize import Categorizer
 from classifiers.evalsets import eval_dir_texts, held_out_texts
 from classifiers.model import MODEL_DIR, TextcatClassifier, load_corpus
 from classifiers.newest_text import newest_text
-from inbox.rules import load_rules
+from foundation.rules import load_rules
 
 ROOT = Path(__file__).parent.parent
 RULES = load_rules(ROOT / "rules.yaml")
@@ -178,7 +178,7 @@ def test_fold_refuses_bad_lines_duplicates_and_eval_messages(tmp_path):
         {"id": "a-1", "label": "other", "subject": "", "body": "Lunch on Friday?"}) + "\n")
     shutil.copytree(ROOT / "tests" / "data" / "eval", evals)
     eval_body = (ROOT / "tests" / "data" / "eval" / "mail" / "m001.eml").read_bytes()
-    from inbox.parse import parse_message
+    from foundation.message import parse_message
 
     copied = parse_message(eval_body).text
     source = tmp_path / "batch.jsonl"

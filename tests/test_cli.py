@@ -75,11 +75,11 @@ def test_demo_runs_on_the_bundled_mailbox(tmp_path):
 
 
 def test_rules_replay_shows_what_new_rules_would_change(tmp_path, monkeypatch, capsys):
-    from inbox.accounts import import_accounts
-    from inbox.config import load_settings
+    from foundation.accounts import import_accounts
+    from foundation.settings import load_settings
+    from foundation.store import Store
     from inbox.daemon import load_checked_rules
     from inbox.pipeline import Pipeline
-    from inbox.store import Store
 
     rules = tmp_path / "rules.yaml"
     rules.write_text((ROOT / "rules.yaml").read_text())

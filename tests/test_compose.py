@@ -7,8 +7,8 @@ from email.policy import default
 
 import pytest
 
-from inbox.errors import TemplateError
-from inbox.parse import parse_message
+from foundation.errors import TemplateError
+from foundation.message import parse_message
 from responders.compose import as_bytes, build_acknowledgement, build_escalation, reply_subject, valid_address
 from responders.templates import TemplateLibrary
 

@@ -7,9 +7,9 @@ import stat
 
 import pytest
 
-from inbox.config import load_settings
-from inbox.errors import ConfigError
-from inbox.store import Store
+from foundation.errors import ConfigError
+from foundation.settings import load_settings
+from foundation.store import Store
 
 BASE = {"LIAISON_IMAP_HOST": "imap.example.com", "LIAISON_IMAP_USER": "u", "LIAISON_IMAP_PASSWORD": "s3cret-pw",
         "LIAISON_SMTP_HOST": "smtp.example.com", "LIAISON_ADDRESS": "accounts@agency.example"}

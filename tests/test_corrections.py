@@ -12,11 +12,11 @@ import pytest
 from classifiers import learning
 from classifiers.model import TextcatClassifier, load_corpus, split
 from classifiers.newest_text import newest_text
+from foundation.errors import LiaisonError
+from foundation.store import Store
 from inbox import corrections, models
 from inbox.cli import main
 from inbox.daemon import Daemon, load_checked_rules
-from inbox.errors import LiaisonError
-from inbox.store import Store
 from responders import summary
 from tests.servers import liaison_settings
 

@@ -12,8 +12,8 @@ from pathlib import Path
 
 import pytest
 
-from inbox.accounts import import_accounts, read_accounts_csv
-from inbox.store import Store
+from foundation.accounts import import_accounts, read_accounts_csv
+from foundation.store import Store
 from tests.servers import quiet_rules
 
 ROOT = Path(__file__).parent.parent

@@ -9,7 +9,7 @@ import sys
 from email.policy import default
 from pathlib import Path
 
-from inbox.store import Store
+from foundation.store import Store
 from tests.test_daemon import daemon_env, no_daemon_left_behind  # noqa: F401 - fixture reuse
 
 CLIENT_MAIL = [

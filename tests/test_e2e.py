@@ -8,10 +8,10 @@ from pathlib import Path
 
 import pytest
 
-from inbox.accounts import import_accounts, read_accounts_csv
-from inbox.config import ServerSettings, Settings
+from foundation.accounts import import_accounts, read_accounts_csv
+from foundation.settings import ServerSettings, Settings
+from foundation.store import Store
 from inbox.daemon import Daemon
-from inbox.store import Store
 from tests.servers import quiet_rules
 
 ACCOUNTS = """account_id,name,code,domains,contacts,account_manager

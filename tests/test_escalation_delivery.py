@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 import logging
 
+from foundation.rules import load_rules
+from foundation.store import Store
 from inbox.daemon import Daemon
-from inbox.rules import load_rules
-from inbox.store import Store
 from responders import summary
 from tests.servers import liaison_settings
 

@@ -14,11 +14,11 @@ from pathlib import Path
 
 import pytest
 
-from inbox.config import ServerSettings, Settings
+from foundation.errors import LiaisonError, MailboxError, TemporarySendError
+from foundation.settings import ServerSettings, Settings
+from foundation.store import Store
 from inbox.daemon import Daemon
-from inbox.errors import LiaisonError, MailboxError, TemporarySendError
 from inbox.imap_source import ImapSource
-from inbox.store import Store
 from responders.smtp import SMTPTransport
 from tests.servers import DovecotServer, quiet_rules
 from tests.test_daemon import daemon_env, no_daemon_left_behind, start, stop  # noqa: F401 - fixture reuse
@@ -37,7 +37,7 @@ def settings_for(tmp_path: Path, dovecot, smtp_server, **overrides) -> Settings:
 
 
 def import_brewco(path: Path) -> None:
-    from inbox.accounts import import_accounts, read_accounts_csv
+    from foundation.accounts import import_accounts, read_accounts_csv
 
     csv_path = path.parent / "accounts.csv"
     csv_path.write_text("account_id,name,code,domains,contacts,account_manager\n"

@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
+from foundation.rules import load_rules, parse_rules
+from foundation.store import Store
 from inbox.daemon import Daemon
-from inbox.rules import load_rules, parse_rules
-from inbox.store import Store
 from responders import summary
 from tests.servers import liaison_settings
 

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import pytest
 
+from foundation.store import Store
 from inbox.daemon import Daemon
-from inbox.store import Store
 from responders.greeting import greeting, is_role_address
 from tests.servers import liaison_settings
 

@@ -14,8 +14,8 @@ from typing import Any
 
 import pytest
 
+from foundation.store import Store
 from inbox.daemon import load_checked_rules
-from inbox.store import Store
 from responders import outbox, summary
 from responders.compose import build_notice, new_message_id
 from responders.smtp import SMTPTransport

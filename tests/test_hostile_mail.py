@@ -12,11 +12,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from classifiers import CATEGORIES
-from inbox.config import Settings
+from foundation.settings import Settings
+from foundation.store import loads
 from inbox.daemon import load_checked_rules
 from inbox.pipeline import Pipeline
 from inbox.scratch import scratch_pipeline
-from inbox.store import loads
 
 ROOT = Path(__file__).parent.parent
 HEAD = b"From: Tom <tom@brewco.com>\r\nTo: accounts@agency.example\r\nSubject: test\r\nMessage-ID: <%d@x>\r\n"

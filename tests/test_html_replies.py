@@ -11,10 +11,10 @@ from email.policy import default
 
 import pytest
 
-from classifiers.newest_text import html_to_text
+from foundation.html import html_to_text
+from foundation.message import parse_message
+from foundation.store import Store
 from inbox.daemon import Daemon
-from inbox.parse import parse_message
-from inbox.store import Store
 from tests.servers import liaison_settings
 
 ACCOUNTS = ("account_id,name,code,domains,contacts,account_manager\n"

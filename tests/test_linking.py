@@ -78,8 +78,8 @@ def test_unrelated_domains_are_not_lookalikes(domain):
 
 def test_an_international_domain_matches_in_either_form(tmp_path):
     # hans@müller.de and hans@xn--mller-kva.de are one address: accounts and senders meet in punycode.
-    from inbox.accounts import read_accounts_csv
-    from inbox.parse import parse_message
+    from foundation.accounts import read_accounts_csv
+    from foundation.message import parse_message
 
     csv = tmp_path / "accounts.csv"
     csv.write_text("account_id,name,code,domains,contacts,account_manager\n"

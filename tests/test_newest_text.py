@@ -15,12 +15,12 @@ from hypothesis import strategies as st
 
 from classifiers.newest_text import (
     MAX_TEXT,
-    html_to_text,
     newest_text,
     strip_disclaimer,
     strip_quotes,
     strip_signature,
 )
+from foundation.html import html_to_text
 
 NEW = "Please change the headline on the banner."
 ASKED = "The homepage headline is too generic, please change it."
@@ -266,7 +266,7 @@ def test_thunderbird_cite_prefix_and_its_blockquote_are_dropped_and_what_follows
 @pytest.mark.parametrize("html", [GMAIL, OUTLOOK, OUTLOOK_DESKTOP, APPLE],
                          ids=["gmail", "outlook web", "outlook desktop", "apple mail"])
 def test_html_converted_first_is_still_cut_by_the_text_rules(html):
-    # inbox/parse.py converts an HTML-only body to text before newest_text sees it.
+    # foundation/message.py converts an HTML-only body to text before newest_text sees it.
     assert newest_text(html_to_text(html)) == NEW
 
 

@@ -13,11 +13,11 @@ from pathlib import Path
 
 import pytest
 
+from foundation.errors import AuthRevoked
+from foundation.settings import load_settings
+from foundation.store import Store
 from inbox.cli import main
-from inbox.config import load_settings
 from inbox.daemon import Daemon, token_manager
-from inbox.oauth import AuthRevoked
-from inbox.store import Store
 from tests.servers import DovecotServer, SMTPServer, TokenEndpoint, XOAuth2Handler, quiet_rules
 from tests.test_daemon import wait_for_log as wait_for
 

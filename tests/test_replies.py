@@ -8,9 +8,9 @@ from pathlib import Path
 
 import pytest
 
-from inbox.config import Settings
+from foundation.settings import Settings
+from foundation.store import Store
 from inbox.daemon import Daemon
-from inbox.store import Store
 from tests.servers import liaison_settings
 
 ROOT = Path(__file__).parent.parent

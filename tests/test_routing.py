@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from inbox.rules import Condition, parse_rules
+from foundation.rules import Condition, parse_rules
 from responders.routing import CONDITIONS, Facts, route
 
 MONDAY_10_UTC = datetime(2026, 11, 23, 10, 0, tzinfo=UTC)

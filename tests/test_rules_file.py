@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from inbox.errors import RulesError
-from inbox.rules import load_rules, parse_rules
+from foundation.errors import RulesError
+from foundation.rules import load_rules, parse_rules
 from responders.templates import TemplateLibrary
 
 ROOT = Path(__file__).parent.parent

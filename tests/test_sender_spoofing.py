@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 
 from classifiers.linking import Account, AccountIndex, link_message
+from foundation.message import parse_message
+from foundation.store import Store
 from inbox.daemon import Daemon
-from inbox.parse import parse_message
-from inbox.store import Store
 from tests.servers import liaison_settings
 
 ACCOUNTS = ("account_id,name,code,domains,contacts,account_manager\n"

@@ -21,7 +21,7 @@ from typing import Any
 
 import pytest
 
-from inbox.store import Store
+from foundation.store import Store
 from tests.servers import DovecotServer, RecordingHandler, SMTPServer, quiet_rules
 from tests.test_daemon import daemon_env, no_daemon_left_behind, stop, wait_for_log  # noqa: F401 - fixture reuse
 

@@ -8,9 +8,9 @@ from email.policy import default
 
 import pytest
 
+from foundation.message import parse_message
+from foundation.store import Store
 from inbox.daemon import Daemon
-from inbox.parse import parse_message
-from inbox.store import Store
 from responders.compose import as_bytes, build_acknowledgement, build_notice
 from tests.servers import liaison_settings
 

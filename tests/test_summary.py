@@ -11,10 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from inbox.accounts import import_accounts, read_accounts_csv
-from inbox.config import ServerSettings, Settings
+from foundation.accounts import import_accounts, read_accounts_csv
+from foundation.settings import ServerSettings, Settings
+from foundation.store import Store
 from inbox.daemon import Daemon, load_checked_rules
-from inbox.store import Store
 from responders import summary
 from responders.templates import TemplateLibrary
 from tests.servers import quiet_rules

@@ -12,8 +12,8 @@ from datetime import UTC, datetime, timedelta
 from email.policy import default
 from pathlib import Path
 
+from foundation.store import Store
 from inbox.daemon import Daemon, load_checked_rules
-from inbox.store import Store
 from responders import summary
 from tests.servers import liaison_settings, quiet_rules
 

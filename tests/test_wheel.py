@@ -41,7 +41,7 @@ def installed(tmp_path_factory):
 def test_wheel_carries_the_shipped_rules_templates_model_and_demo(installed):
     wheel, _, _ = installed
     names = zipfile.ZipFile(wheel).namelist()
-    assert "inbox/default_rules.yaml" in names
+    assert "foundation/default_rules.yaml" in names
     assert any(n.startswith("responders/templates/en/") for n in names)
     assert any(n.startswith("inbox/data/demo/mailbox/") for n in names)
     assert any(n.startswith("classifiers/") and "model" in n for n in names)

@@ -58,3 +58,20 @@ class MailboxError(LiaisonError, ConnectionError):
 
 class MailboxCommandError(LiaisonError):
     """The IMAP server refused one command (a bad folder name, say); the connection is fine."""
+
+
+class SMTPConnectError(TemporarySendError):
+    """Cannot connect, TLS refused, AUTH not offered or login refused: a server or configuration
+    problem, never a reason to give up on a message."""
+
+
+class AuthRevoked(LiaisonError, PermissionError):
+    """The provider refused the refresh token for good: a person must sign in again."""
+
+
+class AuthTemporary(LiaisonError, ConnectionError):
+    """The token endpoint could not be reached or failed; try again later."""
+
+
+class PeriodicTaskError(LiaisonError, RuntimeError):
+    """One or more tasks failed in a single run (`run --once`); the others ran."""

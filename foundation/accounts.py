@@ -15,9 +15,9 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from inbox.errors import AccountsImportError
-from inbox.parse import ascii_domain, normal_address
-from inbox.store import Store, loads, utcnow
+from foundation.errors import AccountsImportError
+from foundation.message import ascii_domain, normal_address
+from foundation.store import Store, loads, utcnow
 
 COLUMNS = ("account_id", "name", "code", "domains", "contacts", "account_manager")
 OPTIONAL = ("contracted_rounds",)

@@ -20,8 +20,8 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from inbox.errors import ConfigError
-from inbox.oauth import OAuthSettings, oauth_settings
+from foundation.errors import ConfigError
+from foundation.oauth import OAuthSettings, oauth_settings
 
 SECURITY_MODES = ("ssl", "starttls", "none")
 DEFAULT_PORTS = {
@@ -57,7 +57,7 @@ class ServerSettings:
     password: str = field(default="", repr=False)
     security: str = "ssl"
     verify_tls: bool = True
-    auth: str = "password"  # or "oauth2" (XOAUTH2 with a token from inbox.oauth)
+    auth: str = "password"  # or "oauth2" (XOAUTH2 with a token from foundation.oauth)
 
     def describe(self) -> str:
         """Host, port and security, never the password."""
@@ -168,7 +168,7 @@ def _rules_path(values: dict[str, str]) -> tuple[Path, bool]:
     default = Path(values.get("_rules_default") or "rules.yaml")
     if default.exists():
         return default, False
-    from inbox.rules import default_rules_path
+    from foundation.rules import default_rules_path
 
     return default_rules_path(), True
 

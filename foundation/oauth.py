@@ -18,8 +18,8 @@ from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
 from urllib.parse import urlparse
 
-from inbox.errors import ConfigError, LiaisonError
-from inbox.store import Store, utcnow
+from foundation.errors import AuthRevoked, AuthTemporary, ConfigError, LiaisonError
+from foundation.store import Store, utcnow
 
 log = logging.getLogger("liaison.oauth")
 REFRESH_MARGIN = timedelta(minutes=5)
@@ -31,14 +31,6 @@ SCOPES = {
     "google": ["https://mail.google.com/"],
 }
 GOOGLE_TOKEN_URL = "https://oauth2.googleapis.com/token"
-
-
-class AuthRevoked(LiaisonError):
-    """The provider refused the refresh token for good: a person must sign in again."""
-
-
-class AuthTemporary(LiaisonError, ConnectionError):
-    """The token endpoint could not be reached or failed; try again later."""
 
 
 @dataclass(frozen=True)

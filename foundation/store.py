@@ -210,6 +210,14 @@ class Store:
             "uidvalidity = excluded.uidvalidity, updated_at = excluded.updated_at",
             [folder, uidvalidity, uid, utcnow()])
 
+    def record_health(self, name: str, values: dict[str, object]) -> None:
+        """Update one row of `periodic_tasks` (a periodic task, or the SMTP server as the outbox sees it)."""
+        with self.transaction():
+            if self.one("SELECT 1 FROM periodic_tasks WHERE name = ?", [name]):
+                self.update("periodic_tasks", "name", name, values)
+            else:
+                self.insert("periodic_tasks", {"name": name, **values})
+
     def one(self, sql: str, params: Sequence[Any] = ()) -> dict[str, Any] | None:
         rows = list(self.db.query(sql, params))
         return rows[0] if rows else None

@@ -20,8 +20,8 @@ from typing import Any
 
 import mailparser
 
-from classifiers.newest_text import html_to_text
-from inbox.errors import ParseError
+from foundation.errors import ParseError
+from foundation.html import html_to_text
 
 # mail-parser logs every defect it meets at ERROR; those are facts about the mail, not our errors.
 logging.getLogger("mailparser").setLevel(logging.CRITICAL)
