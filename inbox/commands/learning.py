@@ -5,27 +5,26 @@ from __future__ import annotations
 
 import argparse
 import json
-from collections.abc import Callable
 from typing import Any
 
-Register = Callable[[Any, str, str, Callable[[argparse.Namespace], int]], argparse.ArgumentParser]
+from inbox.commands import common
 
 
-def register(commands: Any, command: Register) -> None:
-    correct = command(commands, "correct", "record what a message really is (it beats the model)", cmd_correct)
+def register(commands: Any) -> None:
+    correct = common.command(commands, "correct", "record what a message really is (it beats the model)", cmd_correct)
     correct.add_argument("message", metavar="MESSAGE-ID", help="a Message-ID, or #N as the summary shows it")
     correct.add_argument("category", metavar="CATEGORY",
                          help="revision, billing, progress, other or 'not a client'")
     model = commands.add_parser("model", help="the classifier versions: list them, roll back")
     msub = model.add_subparsers(title="model commands", metavar="ACTION")
-    lst = command(msub, "list", "every version: active, retired, refused candidates and why", cmd_model_list)
+    lst = common.command(msub, "list", "every version: active, retired, refused candidates and why", cmd_model_list)
     lst.add_argument("--json", action="store_true")
-    use = command(msub, "use", "run VERSION from now on (or 'shipped')", cmd_model_use)
+    use = common.command(msub, "use", "run VERSION from now on (or 'shipped')", cmd_model_use)
     use.add_argument("version", metavar="VERSION")
 
 
-def register_rules(rules_commands: Any, command: Register) -> None:
-    command(rules_commands, "suggest", "rules suggested by the corrections (never applied by themselves)",
+def register_rules(rules_commands: Any) -> None:
+    common.command(rules_commands, "suggest", "rules suggested by the corrections (never applied by themselves)",
             cmd_rules_suggest)
 
 

@@ -1,0 +1,80 @@
+"""`liaison accounts import|list|show|export`: client accounts."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from foundation.errors import LiaisonError
+from inbox.commands import common
+
+
+def register(commands: Any) -> None:
+    accounts = commands.add_parser("accounts", help="manage client accounts")
+    sub = accounts.add_subparsers(title="accounts commands", metavar="ACTION")
+    imp = common.command(sub, "import", "add or update accounts from a CSV file", cmd_accounts_import)
+    imp.add_argument("file", type=Path, metavar="FILE.csv")
+    imp.add_argument("--move", action="store_true",
+                     help="let a row take a domain, contact or code that another account holds (it is moved)")
+    lst = common.command(sub, "list", "list accounts", cmd_accounts_list)
+    lst.add_argument("--json", action="store_true")
+    show = common.command(sub, "show", "one account: contacts, open threads, counts", cmd_accounts_show)
+    show.add_argument("account_id")
+    show.add_argument("--json", action="store_true")
+    common.command(sub, "export", "print all accounts as CSV", cmd_accounts_export)
+
+
+def cmd_accounts_import(args: argparse.Namespace) -> int:
+    from foundation.accounts import import_accounts, read_accounts_csv
+
+    rows = read_accounts_csv(args.file)
+    result = import_accounts(common.configured_store(), rows, move=args.move)
+    for line in result.moved:
+        print(line)
+    print(f"{result.added} account(s) added, {result.updated} updated")
+    return 0
+
+
+def cmd_accounts_list(args: argparse.Namespace) -> int:
+    from foundation.accounts import list_accounts
+
+    accounts = list_accounts(common.configured_store())
+    if args.json:
+        print(json.dumps(accounts, ensure_ascii=False, default=str))
+        return 0
+    for a in accounts:
+        print(f"{a['account_id']:<12} {a['name']:<28} {a['code'] or '-':<8} {a['account_manager'] or '-':<30} "
+              f"{', '.join(a['domains'])}")
+    if not accounts:
+        print("no accounts yet: liaison accounts import FILE.csv")
+    return 0
+
+
+def cmd_accounts_show(args: argparse.Namespace) -> int:
+    from foundation.accounts import show_account
+
+    account = show_account(common.configured_store(), args.account_id)
+    if account is None:
+        raise LiaisonError(f"no account {args.account_id!r}")
+    if args.json:
+        print(json.dumps(account, ensure_ascii=False, default=str))
+        return 0
+    print(f"{account['account_id']}: {account['name']} (code {account['code'] or '-'})")
+    print(f"  manager:  {account['account_manager'] or '-'}")
+    print(f"  domains:  {', '.join(account['domains']) or '-'}")
+    print(f"  contacts: {', '.join(account['contacts']) or '-'}")
+    print("  messages: " + (", ".join(f"{k} {v}" for k, v in account["counts"].items()) or "none"))
+    print(f"  open threads: {len(account['open_threads'])}")
+    for t in account["open_threads"]:
+        print(f"    thread {t['id']}: {t['subject']} (since {t['opened_at'][:16]}, {t['chasers']} chaser(s))")
+    return 0
+
+
+def cmd_accounts_export(args: argparse.Namespace) -> int:
+    from foundation.accounts import export_accounts
+
+    sys.stdout.write(export_accounts(common.configured_store()))
+    return 0

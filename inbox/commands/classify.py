@@ -1,0 +1,102 @@
+"""`liaison classify FILE.eml...`: how each message would be handled, decided as the daemon decides."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+from typing import Any
+
+from inbox.commands import common
+
+
+def register(commands: Any) -> None:
+    classify = common.command(commands, "classify", "show how messages would be handled", cmd_classify)
+    classify.add_argument("files", nargs="+", type=Path, metavar="FILE.eml")
+    classify.add_argument("--json", action="store_true", help="one JSON object per message")
+
+
+def cmd_classify(args: argparse.Namespace) -> int:
+    from foundation.settings import load_settings
+    from inbox.scratch import scratch_pipeline
+
+    settings = load_settings()
+    pipeline = scratch_pipeline(settings, common.checked_rules(settings), accounts_db=settings.db_path)
+    if not settings.db_path.exists():
+        print(f"liaison: no database at {settings.db_path}: no accounts are known here, so every sender is "
+              "unlinked; run from the configured folder or give --config", file=sys.stderr)
+    status = 0
+    for path in args.files:
+        try:
+            messages = list(_messages_in(path))
+        except OSError as exc:
+            print(f"{path}: cannot read: {exc.strerror}", file=sys.stderr)
+            status = 1
+            continue
+        for name, raw in messages:
+            report = explain(pipeline, pipeline.ingest(raw).row)
+            report["file"] = name
+            if args.json:
+                print(json.dumps(report, ensure_ascii=False, default=str))
+            else:
+                print(explain_text(report))
+    return status
+
+
+def _messages_in(path: Path) -> Any:
+    """(name, raw bytes) for a message file, or for each message of an mbox file."""
+    raw = path.read_bytes()
+    if not raw.startswith(b"From "):
+        yield str(path), raw
+        return
+    import mailbox
+
+    box = mailbox.mbox(str(path), create=False)
+    try:
+        for number, key in enumerate(box.keys(), 1):
+            yield f"{path}#{number}", box.get_bytes(key)
+    finally:
+        box.close()
+
+
+def explain(pipeline: Any, row: int) -> dict[str, Any]:
+    """Everything decided about one stored message, as plain data."""
+    from foundation.store import loads
+
+    m = pipeline.store.one("SELECT * FROM messages WHERE id = ?", [row])
+    if m["status"] == "quarantined":
+        return {"status": "quarantined", "reason": m["error"]}
+    route = loads(m["route"], {})
+    fired = [t["rule"] for t in route.get("trace", []) if t["hit"]]
+    return {
+        "status": m["status"], "message_id": m["message_id"], "from": m["from_addr"], "subject": m["subject"],
+        "category": m["category"], "needs_review": bool(m["needs_review"]),
+        "confidence": round(m["confidence"] or 0, 3), "decided_by": m["class_source"],
+        "reasons": loads(m["class_reasons"], []), "automatic": m["automatic"], "account": m["account_id"],
+        "link": m["link_reason"], "link_detail": m["link_detail"], "suspicious": m["suspicious"],
+        "entities": loads(m["entities"], {}), "rules_fired": fired, "actions": route.get("done", []),
+        "newest_text": m["newest_text"], "ack_tier": m["ack_tier"], "ack_tier_reason": m["ack_tier_reason"],
+    }
+
+
+def explain_text(r: dict[str, Any]) -> str:
+    if r["status"] == "quarantined":
+        return f"{r['file']}: QUARANTINED: {r['reason']}"
+    lines = [
+        f"{r['file']}: {r['category']} ({r['confidence']:.2f}, decided by {r['decided_by']})"
+        + (" - NEEDS REVIEW" if r["needs_review"] else ""),
+        f"  from:     {r['from']}   subject: {r['subject']}",
+        f"  account:  {r['account'] or 'unlinked'} (by {r['link']}: {r['link_detail']})",
+        f"  why:      {'; '.join(r['reasons'])}",
+        f"  ack tier: {r['ack_tier']} ({r['ack_tier_reason']})",
+        f"  rules:    {', '.join(r['rules_fired']) or 'none'}",
+        f"  actions:  {'; '.join(r['actions']) or 'none'}",
+    ]
+    if r["automatic"]:
+        lines.insert(2, f"  automatic: {r['automatic']}")
+    if r["suspicious"]:
+        lines.insert(2, f"  SUSPICIOUS: {r['suspicious']}")
+    if r["entities"]:
+        lines.append(f"  entities: {json.dumps(r['entities'], ensure_ascii=False)}")
+    return "\n".join(lines)

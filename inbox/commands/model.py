@@ -1,0 +1,113 @@
+"""`liaison train` and `liaison eval`: rebuild the shipped classifier, score it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+from pathlib import Path
+from typing import Any
+
+from foundation.errors import LiaisonError
+from inbox.commands import common, learning
+
+
+def register(commands: Any) -> None:
+    train = common.command(commands, "train", "rebuild the shipped classifier from the labelled corpus", cmd_train)
+    train.add_argument("--out", type=Path, default=None, help="model folder (default: the shipped one)")
+    train.add_argument("--epochs", type=common.POSITIVE, default=None)
+    train.add_argument("--folds", type=int, default=None,
+                       help="calibration folds (default 4; 0: no calibration, e.g. to check reproducibility)")
+    train.add_argument("--with-corrections", action="store_true",
+                       help="retrain on the corpus plus the recorded corrections; promoted only if no worse")
+
+    evaluate = common.command(commands, "eval", "score classification and linking on a labelled folder", cmd_eval)
+    evaluate.add_argument("directory", type=Path, nargs="?", metavar="DIR",
+                          help="DIR/mail/*.eml, DIR/labels.csv, optional DIR/accounts.csv")
+    evaluate.add_argument("--held-out", action="store_true", help="score the corpus split training never sees")
+    evaluate.add_argument("--json", action="store_true", help="one JSON object")
+    evaluate.add_argument("--show-mistakes", action="store_true",
+                          help="each mistake with its newest text, deciding sentence and strongest words")
+    evaluate.add_argument("--cross-writer", action="store_true",
+                          help="without DIR: also train without each writer and score on that writer")
+    evaluate.add_argument("--compare", type=Path, metavar="MODEL", help="without DIR: another model, side by side")
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from classifiers import model, training
+    from classifiers.newest_text import newest_text
+    from inbox.progress import Progress
+
+    logging.getLogger("spacy").setLevel(logging.WARNING)  # its per-step INFO lines drown the progress bar
+    if args.with_corrections:
+        return learning.train_with_corrections(args)
+    examples = model.load_corpus()
+    train, held = model.split(examples)
+    print(f"corpus: {len(examples)} examples, training on {len(train)}, holding out {len(held)}")
+    epochs = args.epochs or model.EPOCHS
+    folds = training.FOLDS if args.folds is None else args.folds
+    progress = Progress(epochs + folds, "steps")
+    out = args.out or model.MODEL_DIR
+    calibration = training.build(out, examples=examples, epochs=epochs, folds=folds, progress=progress.advance)
+    progress.finish()
+    if calibration.fold_count:
+        print(f"calibrated on {calibration.fold_count} out-of-fold answers: temperature {calibration.temperature}, "
+              f"acknowledge at confidence >= {calibration.ack_threshold} ({calibration.fold_precision:.4f} right, "
+              f"{calibration.fold_coverage:.4f} of requests), in {out}/calibration.json")
+    trained = model.TextcatClassifier(out)
+    found = trained.classify_many([(e.subject, newest_text(e.body)) for e in held])
+    correct = sum(f.category == e.label for f, e in zip(found, held, strict=True))
+    print(f"saved to {out}; held-out accuracy {correct / max(len(held), 1):.4f} "
+          f"(full scores: liaison eval --held-out)")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    import tempfile
+
+    from classifiers.evaluate import format_mistakes, format_report
+    from classifiers.heldout import write_eval_dir
+    from classifiers.phrases import KeywordClassifier
+    from foundation.rules import default_rules_path
+    from foundation.settings import load_settings
+    from inbox.daemon import load_checked_rules
+    from inbox.evaluation import evaluate
+    from inbox.progress import Progress
+
+    if args.directory and args.held_out:
+        raise LiaisonError("give either DIR or --held-out")
+    if not (args.directory or args.held_out):
+        from classifiers.report import run_report
+
+        print(run_report(load_checked_rules(default_rules_path()), as_json=args.json,
+                         cross_writer=args.cross_writer, compare=args.compare, show_mistakes=args.show_mistakes))
+        return 0
+    settings = load_settings({"LIAISON_ADDRESS": "accounts@agency.example",
+                              "LIAISON_AGENCY_DOMAINS": "agency.example"})
+    print(f"liaison eval: scoring with the shipped rules ({default_rules_path()})", file=sys.stderr)
+    rules = load_checked_rules(default_rules_path())
+    with tempfile.TemporaryDirectory(prefix="liaison-eval-") as scratch:
+        directory = args.directory
+        if args.held_out:
+            directory = Path(scratch)
+            write_eval_dir(directory)
+        progress = Progress(0, "messages")
+
+        def tick(done: int, total: int) -> None:
+            progress.total, progress.enabled = total, total > 1
+            progress.advance()
+
+        result = evaluate(directory, settings, rules, progress=tick, explain_mistakes=args.show_mistakes)
+        progress.finish()
+        baseline = evaluate(directory, settings, rules, classifier=KeywordClassifier())
+    result["baseline_macro_f1"] = baseline["macro_f1"]
+    if args.json:
+        print(json.dumps(result, ensure_ascii=False))
+    else:
+        print(format_report(result, baseline=baseline))
+        if args.show_mistakes:
+            print(format_mistakes(result["mistakes"]))
+            for m in result["link_mistakes"]:
+                print(f"  {m['file']}: account {m['truth']} -> {m['found']}")
+    return 0

@@ -1,0 +1,61 @@
+"""`liaison summary --preview|--send`: the daily triage summary."""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+from typing import Any
+
+from inbox.commands import common
+
+
+def register(commands: Any) -> None:
+    summary = common.command(commands, "summary", "preview or send the daily triage summary", cmd_summary)
+    action = summary.add_mutually_exclusive_group(required=True)
+    action.add_argument("--preview", type=Path, metavar="FILE.html", help="write the HTML, send nothing")
+    action.add_argument("--send", action="store_true", help="send today's summaries now")
+    summary.add_argument("--for", dest="recipient", metavar="ADDRESS", help="one recipient (default: the team lead)")
+    summary.add_argument("--date", type=_date, default=None, metavar="YYYY-MM-DD")
+
+
+def _date(value: str) -> Any:
+    from datetime import date
+
+    try:
+        return date.fromisoformat(value)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    from datetime import UTC, datetime
+
+    from foundation.settings import load_settings
+    from responders import summary
+    from responders.templates import TemplateLibrary
+
+    settings = load_settings(need_smtp=args.send)
+    rules = common.checked_rules(settings)
+    store = common.open_store(settings.db_path)
+    templates = TemplateLibrary(rules.template_dir)
+    if args.preview:
+        recipient = args.recipient or summary.team_lead_address(rules) or settings.address
+        team = args.recipient is None or recipient == summary.team_lead_address(rules)
+        day = args.date or datetime.now(UTC).astimezone(rules.zone()).date()
+        # A preview of today's summary is as of now (ages, counts), not of the time it is due.
+        until = datetime.now(UTC) if args.date is None else None
+        text, html = summary.render(summary.build(store, rules, recipient, day, team=team, until=until), templates)
+        args.preview.write_text(html, encoding="utf-8")
+        args.preview.with_suffix(".txt").write_text(text, encoding="utf-8")
+        print(f"wrote {args.preview} and {args.preview.with_suffix('.txt')} for {recipient} on {day}")
+        return 0
+    from inbox.daemon import token_manager
+    from responders import outbox
+    from responders.smtp import SMTPTransport
+
+    planned = summary.plan_due(store, rules, templates, settings.address, datetime.now(UTC), force=True)
+    transport = SMTPTransport(settings.smtp, tokens=token_manager(store, settings))  # type: ignore[arg-type]
+    result = outbox.flush(store, transport)
+    transport.close()
+    print(f"{planned} summary(ies) planned, {result.sent} sent, {result.retried} to retry, {result.failed} failed")
+    return 0
