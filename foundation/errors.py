@@ -65,8 +65,9 @@ class SMTPConnectError(TemporarySendError):
     problem, never a reason to give up on a message."""
 
 
-class AuthRevoked(LiaisonError, PermissionError):
-    """The provider refused the refresh token for good: a person must sign in again."""
+class AuthRevoked(LiaisonError):
+    """The provider refused the refresh token for good: a person must sign in again. Deliberately not a
+    PermissionError: that is an OSError, which the IMAP and SMTP code retry as a network failure."""
 
 
 class AuthTemporary(LiaisonError, ConnectionError):
