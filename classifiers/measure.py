@@ -10,11 +10,12 @@ from classifiers import Classification, Classifier
 from classifiers.evalsets import LabelledText, corpus_texts
 from classifiers.evaluate import score
 from classifiers.model import Example_
+from classifiers.phrases import PhraseRules
 from classifiers.tiers import Scored, tier_report
 
 
 def classify_texts(classifier: Classifier, texts: list[LabelledText], *,
-                   rules: Any = None) -> list[Classification]:
+                   rules: PhraseRules | None = None) -> list[Classification]:
     """The classifier's answers, with the phrase rules of rules.yaml on top when given."""
     found = classifier.classify_many([(t.subject, t.text) for t in texts])
     if rules is None:
@@ -22,7 +23,7 @@ def classify_texts(classifier: Classifier, texts: list[LabelledText], *,
     return [rules.apply(t.subject, t.text, c) for t, c in zip(texts, found, strict=True)]
 
 
-def score_texts(classifier: Classifier, texts: list[LabelledText], *, rules: Any = None,
+def score_texts(classifier: Classifier, texts: list[LabelledText], *, rules: PhraseRules | None = None,
                 specific_at_least: float = 0.0, neutral_at_least: float = 1.0) -> dict[str, Any]:
     """Scores, and the acknowledgements the tiers of rules.yaml would send (classifiers/tiers)."""
     found = classify_texts(classifier, texts, rules=rules)
@@ -35,7 +36,8 @@ def score_texts(classifier: Classifier, texts: list[LabelledText], *, rules: Any
 
 
 def cross_writer(examples: list[Example_], train: Callable[[list[Example_]], Classifier], *,
-                 rules: Any = None, progress: Callable[[], None] | None = None) -> dict[str, dict[str, Any]]:
+                 rules: PhraseRules | None = None,
+                 progress: Callable[[], None] | None = None) -> dict[str, dict[str, Any]]:
     """Per writer: a model trained on every other writer, scored on this writer's examples."""
     writers = sorted({e.writer for e in examples})
     result = {}

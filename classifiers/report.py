@@ -17,6 +17,7 @@ from classifiers.evalsets import LabelledText, eval_dir_texts, held_out_texts
 from classifiers.explain import explain
 from classifiers.measure import classify_texts, cross_writer, score_texts
 from classifiers.model import TextcatClassifier, load_corpus
+from classifiers.phrases import PhraseRules
 from classifiers.training import fit_model
 from foundation.rules import Rules
 
@@ -33,7 +34,7 @@ def labelled_sets() -> dict[str, list[LabelledText]]:
     return sets
 
 
-def side_by_side(models: dict[str, Classifier], *, rules: Any, tiers: tuple[float, float],
+def side_by_side(models: dict[str, Classifier], *, rules: PhraseRules | None, tiers: tuple[float, float],
                  with_cross_writer: bool = False, show_mistakes: bool = False,
                  progress: Callable[[], None] | None = None) -> dict[str, Any]:
     """{model name: {set name: scores}}; the cross-writer check is of the training recipe, not a model."""

@@ -77,9 +77,9 @@ def tier_scores(triples: Iterable[tuple[str, str, str]]) -> dict[str, object]:
     counts = {tier: {"messages": 0, "right": 0} for tier in TIERS}
     requests = acknowledged = 0
     for truth, predicted, tier in triples:
-        right = {"specific": predicted == truth, "neutral": truth in REQUESTS, "none": True}[tier]
+        correct = {"specific": predicted == truth, "neutral": truth in REQUESTS, "none": True}[tier]
         counts[tier]["messages"] += 1
-        counts[tier]["right"] += int(right)
+        counts[tier]["right"] += int(correct)
         if truth in REQUESTS:
             requests += 1
             acknowledged += int(tier != "none")

@@ -47,16 +47,19 @@ def read_accounts_csv(path: Path) -> list[dict[str, Any]]:
     missing = [c for c in COLUMNS if c not in (reader.fieldnames or [])]
     if missing:
         raise AccountsImportError([f"{path}:1: missing column(s): {', '.join(missing)}"])
-    rows, problems, seen = [], [], {}
+    rows: list[dict[str, Any]] = []
+    problems: list[str] = []
+    seen: dict[str, int] = {}
     claimed: dict[tuple[str, str], tuple[int, str]] = {}  # (kind, value) -> (line, account_id)
     for record in reader:
         line = reader.line_num
         row, errors = _validate(record)
         if row and row["account_id"] in seen:
             errors.append(f"duplicate account_id {row['account_id']!r} (first on line {seen[row['account_id']]})")
+        account_id = row["account_id"] if row else ""
         for kind, value in _claims(row) if row else []:
-            first = claimed.setdefault((kind, value), (line, row["account_id"]))
-            if first[1] != row["account_id"]:
+            first = claimed.setdefault((kind, value), (line, account_id))
+            if first[1] != account_id:
                 errors.append(f"{kind} {value!r} is already given to account {first[1]!r} on line {first[0]}")
         problems += [f"{path}:{line}: {e}" for e in errors]
         if row and not errors:

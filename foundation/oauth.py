@@ -12,7 +12,7 @@ from __future__ import annotations
 import logging
 import os
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any, Protocol
@@ -155,8 +155,9 @@ class MicrosoftProvider:
 
 
 def provider_for(settings: OAuthSettings) -> Provider:
-    return {"generic": GenericProvider, "google": GoogleProvider, "microsoft": MicrosoftProvider}[
-        settings.provider](settings)
+    providers: dict[str, Callable[[OAuthSettings], Provider]] = {
+        "generic": GenericProvider, "google": GoogleProvider, "microsoft": MicrosoftProvider}
+    return providers[settings.provider](settings)
 
 
 def _classified(error: str | None, description: str | None) -> LiaisonError:
@@ -234,7 +235,7 @@ def token_status(store: Store) -> list[dict[str, Any]]:
                      "FROM oauth_tokens ORDER BY mailbox")
 
 
-def interactive_login(manager: TokenManager, say: Any) -> None:
+def interactive_login(manager: TokenManager, say: Callable[[str], object]) -> None:
     """The one-time sign-in: app-only, device code (Microsoft) or browser with a loopback redirect."""
     s = manager.settings
     if s.flow == "app":

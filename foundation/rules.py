@@ -320,9 +320,9 @@ class _StrictLoader(yaml.SafeLoader):
         if tag is not None:  # only an explicit tag sets it; plain values are resolved later
             shown = tag.replace("tag:yaml.org,2002:", "!!")
             self.problems.append((event.start_mark, f"YAML tags are not allowed: {shown}"))
-        return super().compose_node(parent, index)  # type: ignore[no-any-return]
+        return super().compose_node(parent, index)  # type: ignore[return-value]
 
-    def compose_mapping_node(self, anchor: str | None) -> yaml.MappingNode:
+    def compose_mapping_node(self, anchor: Any) -> yaml.MappingNode:  # PyYAML passes the anchor's name
         node = super().compose_mapping_node(anchor)
         seen: set[tuple[str, str]] = set()
         for key, _value in node.value:
@@ -418,7 +418,7 @@ def _semantic_problems(spec: RulesFile, root: yaml.Node, path: Path, template_na
                        account_ids: set[str] | None) -> list[str]:
     problems: list[str] = []
 
-    def report(loc: list[Any], message: str) -> None:
+    def report(loc: list[str | int], message: str) -> None:
         mark = _walk(root, loc)[0].start_mark
         problems.append(f"{path}:{mark.line + 1}:{mark.column + 1}: {'.'.join(map(str, loc))}: {message}")
 

@@ -222,6 +222,11 @@ class Store:
         rows = list(self.db.query(sql, params))
         return rows[0] if rows else None
 
+    def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
+        """The first column of the first row (an aggregate: COUNT, MIN...), or None when there is no row."""
+        row = self.db.execute(sql, params).fetchone()
+        return row[0] if row else None
+
     def all(self, sql: str, params: Sequence[Any] = ()) -> list[dict[str, Any]]:
         return list(self.db.query(sql, params))
 

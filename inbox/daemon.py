@@ -16,6 +16,7 @@ import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
+from types import FrameType
 from typing import Any
 
 from foundation.errors import (
@@ -416,7 +417,7 @@ class Daemon:
         return self.notifier.longest_wait(min([wait, *retries]))
 
     def _install_signals(self) -> None:
-        def stop(signum: int, _frame: Any) -> None:
+        def stop(signum: int, _frame: FrameType | None) -> None:
             log.info("received %s: finishing the current message", signal.Signals(signum).name)
             self.stopping = True
 

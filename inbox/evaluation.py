@@ -39,9 +39,9 @@ def evaluate(directory: Path, settings: Settings, rules: Rules, *, classifier: C
         outcome = pipeline.ingest((directory / "mail" / item.file).read_bytes())
         row = pipeline.store.one("SELECT category, account_id, confidence, needs_review, subject, newest_text, "
                                  "ack_tier FROM messages WHERE id = ?", [outcome.row])
-        processed = outcome.status == "processed"
-        predicted.append(row["category"] if processed else QUARANTINED)
-        linked.append(row["account_id"] if processed else None)
+        processed = outcome.status == "processed" and row is not None
+        predicted.append(row["category"] if processed and row else QUARANTINED)
+        linked.append(row["account_id"] if processed and row else None)
         rows.append(dict(row) if processed and row else {})
         if progress:
             progress(number, len(labels))

@@ -17,6 +17,8 @@ import ssl
 import time
 from collections.abc import Callable, Iterator
 from datetime import datetime
+from functools import partial
+from typing import TypeVar
 
 import imapclient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
@@ -32,6 +34,8 @@ IDLE_RENEW = 25 * 60  # RFC 2177: re-issue IDLE before the server's 30-minute ti
 # An EXISTS sent with IDLE's "+ idling" can be read into imaplib's buffer, where the socket poll
 # of idle_check() never sees it: no IDLE lasts longer than this before the mailbox is asked again.
 IDLE_RECHECK = 2 * 60
+_T = TypeVar("_T")
+
 NETWORK_ERRORS = (IMAPClientAbortError, OSError, socket.timeout, ssl.SSLError, EOFError)
 
 
@@ -132,7 +136,8 @@ class ImapSource:
         which, unlike the Date header, the sender cannot choose.
         """
         for batch in self._batches(uids):
-            data = self._call(lambda c, b=batch: c.fetch(b, ["BODY.PEEK[]", "INTERNALDATE"]))
+            data = self._call(partial(imapclient.IMAPClient.fetch, messages=batch,
+                                      data=["BODY.PEEK[]", "INTERNALDATE"]))
             for uid in batch:
                 item = data.get(uid, {})
                 raw = item.get(b"BODY[]")
@@ -142,7 +147,7 @@ class ImapSource:
     def _batches(self, uids: list[int]) -> Iterator[list[int]]:
         for start in range(0, len(uids), BATCH_COUNT):
             chunk = uids[start : start + BATCH_COUNT]
-            sizes = self._call(lambda c, ch=chunk: c.fetch(ch, ["RFC822.SIZE"]))
+            sizes = self._call(partial(imapclient.IMAPClient.fetch, messages=chunk, data=["RFC822.SIZE"]))
             batch: list[int] = []
             total = 0
             for uid in chunk:
@@ -242,7 +247,7 @@ class ImapSource:
             if self.client is not None:
                 self._call(lambda c: c.select_folder(self.folder))
 
-    def _call(self, operation: Callable[[imapclient.IMAPClient], object]) -> object:
+    def _call(self, operation: Callable[[imapclient.IMAPClient], _T]) -> _T:
         client = self._connected()
         try:
             return operation(client)

@@ -19,6 +19,7 @@ import time
 from pathlib import Path
 from typing import Any
 
+from foundation.rules import Rules
 from foundation.store import utcnow
 
 
@@ -105,7 +106,7 @@ def read_status(db_path: Path) -> dict[str, Any] | None:
         return None
 
 
-def rules_version(rules: Any) -> dict[str, Any]:
+def rules_version(rules: Rules) -> dict[str, Any]:
     """Which rules are in force: the file, a short hash of its text, and when it was loaded."""
     import hashlib
 

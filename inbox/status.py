@@ -37,10 +37,10 @@ def daemon_status(settings: Settings, store: Store) -> str:
     waiting = ", ".join(f"{k} {v}" for k, v in queue.items()) or "none"
     lines.append(f"outbox:     {sum(queue.values())} waiting ({waiting})"
                  + (f", next attempt {_t(due['at'])}" if due and due["at"] else ""))
-    failed = store.one("SELECT COUNT(*) AS n FROM outbox WHERE status = 'failed'")["n"]
+    failed = store.scalar("SELECT COUNT(*) FROM outbox WHERE status = 'failed'")
     last_failed = store.one("SELECT created_at, kind, last_error FROM outbox WHERE status = 'failed' "
                             "ORDER BY id DESC LIMIT 1")
-    quarantined = store.one("SELECT COUNT(*) AS n FROM messages WHERE status = 'quarantined'")["n"]
+    quarantined = store.scalar("SELECT COUNT(*) FROM messages WHERE status = 'quarantined'")
     lines.append(f"failures:   {failed} message(s) given up, {quarantined} quarantined"
                  + (f"; last: {last_failed['kind']} {last_failed['last_error']}" if last_failed else ""))
     for event in store.all("SELECT at, kind, detail FROM events WHERE kind IN ('rules_refused', 'action_failed') "

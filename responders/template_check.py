@@ -20,7 +20,7 @@ from responders.templates import TemplateLibrary, located
 def message_contexts() -> list[dict[str, Any]]:
     """What acknowledgement and escalation templates are given (responders.respond builds the real
     one), filled in and left empty, in both tones, so each branch a template takes is rendered."""
-    full = {
+    full: dict[str, Any] = {
         "client_first_name": "Tom", "client_name": "Tom Hill", "client_address": "tom@brewco.example",
         "account_id": "brewco", "account_name": "BrewCo", "account_manager_email": "anna@agency.example",
         "account_manager_name": "Anna", "job_ref": "BREW-042", "subject": "Invoice INV-1 is wrong",

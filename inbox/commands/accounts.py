@@ -6,13 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
 
 from foundation.errors import LiaisonError
 from inbox.commands import common
 
 
-def register(commands: Any) -> None:
+def register(commands: common.Subcommands) -> None:
     accounts = commands.add_parser("accounts", help="manage client accounts")
     sub = accounts.add_subparsers(title="accounts commands", metavar="ACTION")
     imp = common.command(sub, "import", "add or update accounts from a CSV file", cmd_accounts_import)

@@ -5,13 +5,12 @@ from __future__ import annotations
 import argparse
 import os
 import sys
-from typing import Any
 
 from foundation.errors import LiaisonError
 from inbox.commands import common
 
 
-def register(commands: Any) -> None:
+def register(commands: common.Subcommands) -> None:
     auth = commands.add_parser("auth", help="OAuth2 sign-in for Microsoft 365, Google Workspace or any provider")
     asub = auth.add_subparsers(title="auth commands", metavar="ACTION")
     login = common.command(asub, "login", "sign in once and store the tokens (device code, browser, or app-only)",

@@ -11,7 +11,7 @@ from typing import Any
 from inbox.commands import common
 
 
-def register(commands: Any) -> None:
+def register(commands: common.Subcommands) -> None:
     classify = common.command(commands, "classify", "show how messages would be handled", cmd_classify)
     classify.add_argument("files", nargs="+", type=Path, metavar="FILE.eml")
     classify.add_argument("--json", action="store_true", help="one JSON object per message")

@@ -8,7 +8,6 @@ import sqlite3
 import sys
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
 
 from foundation.errors import LiaisonError
 from foundation.rules import Rules
@@ -16,16 +15,18 @@ from foundation.settings import Settings
 from foundation.store import Store
 
 Command = Callable[[argparse.Namespace], int]
+#: What `add_subparsers()` returns: where a command group adds its commands.
+Subcommands = argparse._SubParsersAction
 
 
-def command(commands: Any, name: str, help_text: str, handler: Command) -> argparse.ArgumentParser:
+def command(commands: Subcommands, name: str, help_text: str, handler: Command) -> argparse.ArgumentParser:
     parser = commands.add_parser(name, help=help_text, description=help_text)
     parser.set_defaults(handler=handler)
     return parser
 
 
-def bounded(kind: type, low: float, high: float, what: str) -> Callable[[str], Any]:
-    def parse(value: str) -> Any:
+def bounded(kind: type[int] | type[float], low: float, high: float, what: str) -> Callable[[str], float]:
+    def parse(value: str) -> float:
         try:
             number = kind(value)
         except ValueError:

@@ -10,7 +10,7 @@ from typing import Any
 from inbox.commands import common
 
 
-def register(commands: Any) -> None:
+def register(commands: common.Subcommands) -> None:
     correct = common.command(commands, "correct", "record what a message really is (it beats the model)", cmd_correct)
     correct.add_argument("message", metavar="MESSAGE-ID", help="a Message-ID, or #N as the summary shows it")
     correct.add_argument("category", metavar="CATEGORY",
@@ -23,7 +23,7 @@ def register(commands: Any) -> None:
     use.add_argument("version", metavar="VERSION")
 
 
-def register_rules(rules_commands: Any) -> None:
+def register_rules(rules_commands: common.Subcommands) -> None:
     common.command(rules_commands, "suggest", "rules suggested by the corrections (never applied by themselves)",
             cmd_rules_suggest)
 

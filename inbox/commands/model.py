@@ -7,13 +7,12 @@ import json
 import logging
 import sys
 from pathlib import Path
-from typing import Any
 
 from foundation.errors import LiaisonError
 from inbox.commands import common, learning
 
 
-def register(commands: Any) -> None:
+def register(commands: common.Subcommands) -> None:
     train = common.command(commands, "train", "rebuild the shipped classifier from the labelled corpus", cmd_train)
     train.add_argument("--out", type=Path, default=None, help="model folder (default: the shipped one)")
     train.add_argument("--epochs", type=common.POSITIVE, default=None)

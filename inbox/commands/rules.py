@@ -12,7 +12,7 @@ from inbox.commands import common, learning
 from inbox.commands.classify import explain, explain_text
 
 
-def register(commands: Any) -> None:
+def register(commands: common.Subcommands) -> None:
     rules = commands.add_parser("rules", help="check, test and replay rules.yaml")
     rsub = rules.add_subparsers(title="rules commands", metavar="ACTION")
     check = common.command(rsub, "check", "validate a rules file (FILE:LINE:COLUMN: message)", cmd_rules_check)
@@ -73,7 +73,7 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
         return 1
     from foundation.store import loads
 
-    route = loads(pipeline.store.one("SELECT route FROM messages WHERE id = ?", [outcome.row])["route"])
+    route = loads(pipeline.store.scalar("SELECT route FROM messages WHERE id = ?", [outcome.row]))
     print("\nrules, top to bottom:")
     for step in route["trace"]:
         why = "matched" if step["hit"] else "missed on " + ", ".join(step["failed"])

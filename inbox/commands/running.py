@@ -12,7 +12,7 @@ from foundation.errors import ConfigError
 from inbox.commands import common
 
 
-def register(commands: Any) -> None:
+def register(commands: common.Subcommands) -> None:
     run = common.command(commands, "run", "watch the inbox and handle mail (foreground daemon)", cmd_run)
     run.add_argument("--once", action="store_true", help="process everything new, send what is due, exit")
     run.add_argument("--dry-run", action="store_true", help="everything but sending; mail goes to a Maildir")

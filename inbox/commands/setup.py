@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import argparse
 from pathlib import Path
-from typing import Any
 
 from foundation.errors import LiaisonError
 from inbox.commands import common
 
 
-def register(commands: Any) -> None:
+def register(commands: common.Subcommands) -> None:
     init = common.command(commands, "init", "write a starting liaison.toml, rules.yaml, accounts.csv and liaison.env",
                     cmd_init)
     init.add_argument("directory", type=Path, nargs="?", default=Path("."), metavar="DIR",

@@ -9,7 +9,7 @@ from typing import Any
 from inbox.commands import common
 
 
-def register(commands: Any) -> None:
+def register(commands: common.Subcommands) -> None:
     summary = common.command(commands, "summary", "preview or send the daily triage summary", cmd_summary)
     action = summary.add_mutually_exclusive_group(required=True)
     action.add_argument("--preview", type=Path, metavar="FILE.html", help="write the HTML, send nothing")
