@@ -273,7 +273,7 @@ _DISCLAIMER_WEAK = re.compile(
     r"^\W{0,5}disclaimer|this\se-?mail\sand\sany\s(?:files|attachments)|the\sinformation\scontained\sin\sthis"
     r"|ce\smessage\set\stoutes\sles\spi[èe]ces\sjointes|este\smensaje\sy\ssus\sanexos"
     r"|(?:le\spr[ée]sent|ce)\smessage\s(?:est|peut)|diese\snachricht|dieses\se-?mail"
-    r"|le\sinformazioni\scontenute|questa\se-?mail|questo\smessaggio|as\sinforma[çc][õo]es\scontidas",
+    r"|le\sinformazioni\scontenute",
     re.IGNORECASE | re.MULTILINE,
 )
 _CONFIDENTIAL = re.compile(
