@@ -38,7 +38,7 @@ def replay(settings: Settings, current: Rules, new: Rules, *, days: int) -> tupl
 
 
 def _decision(pipeline: Pipeline, row: int) -> dict[str, Any]:
-    m = pipeline.store.one("SELECT * FROM messages WHERE id = ?", [row])
+    m = pipeline.store.all("SELECT * FROM messages WHERE id = ?", [row])[0]  # ingest stores every message
     replies = pipeline.store.all("SELECT raw FROM outbox WHERE message_row = ? AND kind = 'acknowledge'", [row])
     category = m["category"] or m["status"]
     if m["display_category"] == NEEDS_REVIEW:

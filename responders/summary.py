@@ -201,7 +201,7 @@ def _scope(store: Store, accounts: set[str] | None, end: datetime) -> list[dict[
     names = _account_names(store)
     rows = store.all(
         "SELECT m.account_id, COALESCE(t.job_ref, '') AS job, COUNT(*) AS n FROM messages m "
-        "LEFT JOIN threads t ON t.id = m.thread_id WHERE m.category = 'revision_request' AND m.needs_review = 0 "
+        "LEFT JOIN threads t ON t.id = m.thread_id WHERE m.display_category = 'revision_request' "
         "AND m.received_at >= ? AND m.received_at < ? AND m.account_id IS NOT NULL AND m.status = 'processed' "
         "GROUP BY m.account_id, job ORDER BY n DESC", [start, _iso(end)])
     items = []
@@ -238,8 +238,8 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
     items = []
     window = [_iso(since), _iso(end)]
     for m in store.all("SELECT * FROM messages WHERE received_at >= ? AND received_at < ? AND "
-                       "((needs_review = 1 AND staff = 0) OR suspicious IS NOT NULL OR status = 'quarantined')",
-                       window):
+                       "((display_category = 'needs_review' AND staff = 0) OR suspicious IS NOT NULL "
+                       "OR status = 'quarantined')", window):
         if m["status"] != "quarantined" and not _in_accounts(accounts, m["account_id"]) and not m["suspicious"]:
             continue
         kind = "quarantined" if m["status"] == "quarantined" else "suspicious" if m["suspicious"] else "needs review"
