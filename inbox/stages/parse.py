@@ -1,4 +1,4 @@
-"""parse: the message's headers and text, who sent it (staff or not) and when it arrived; stored raw first.
+"""parse: the message's headers and text, who sent it (staff or not) and when it arrived; its row stored.
 
 A message that cannot be parsed is kept raw and quarantined with the reason. A Message-ID seen
 before is the same message again (a resync, a re-delivery) only with the same sender, subject
@@ -69,6 +69,8 @@ class Parse:
             return
         message.parsed = parsed
         message.twin = Twin(twin["id"], twin["from_addr"] or "") if twin else None
-        message.row = insert_raw(store, message, "received", parsed.message_id)
+        # Its raw bytes are written with its facts (Record), in this same transaction: a failure in any
+        # stage rolls back the row, and the message is then kept raw, quarantined.
+        message.row = insert_raw(store, message, "received", parsed.message_id, raw=False)
         message.staff = is_staff(self.services.settings, parsed)
         message.arrived = arrival_time(message.position, parsed)

@@ -10,13 +10,16 @@ from inbox.stages.context import MessageContext, Outcome, Services
 
 
 def insert_raw(store: Store, message: MessageContext, status: str, message_id: str = "",
-               error: str | None = None) -> int:
-    """Store the raw bytes first: whatever happens next, the message itself is never lost."""
+               error: str | None = None, *, raw: bool = True) -> int:
+    """Store the message's row. With the raw bytes, unless `Record` writes them (raw=False): a row's raw
+    bytes are written once, since SQLite rewrites a whole row, blob and all, to change any column of it
+    (twice the message in SQLite's memory for the UPDATE of a 30 MB message's status)."""
     position = message.position
     arrived = position.arrived.astimezone(UTC).isoformat(timespec="microseconds") if position.arrived else None
     return store.insert("messages", {
         "folder": position.folder, "uidvalidity": position.uidvalidity, "uid": position.uid,
-        "raw_sha256": message.digest, "message_id": message_id, "raw": message.raw, "size": len(message.raw),
+        "raw_sha256": message.digest, "message_id": message_id, "raw": message.raw if raw else b"",
+        "size": len(message.raw),
         "received_at": utcnow(), "arrived_at": arrived or utcnow(), "status": status, "error": error})
 
 
@@ -42,7 +45,7 @@ class Record:
         parsed, verdict, link = message.parsed, message.verdict, message.link
         c = verdict.classification
         self.services.store.update("messages", "id", message.row, {
-            "status": "processed", "from_addr": parsed.from_addr, "from_name": parsed.from_name,
+            "status": "processed", "raw": message.raw, "from_addr": parsed.from_addr, "from_name": parsed.from_name,
             "to_addrs": parsed.to, "cc_addrs": parsed.cc, "subject": parsed.subject,
             "date": parsed.date.isoformat() if parsed.date else None, "in_reply_to": parsed.in_reply_to,
             "refs": parsed.references, "body_text": parsed.body_text[:65536], "newest_text": message.newest,
