@@ -3,3 +3,9 @@
 CATEGORIES = ("revision_request", "billing_issue", "progress_query", "other")
 #: Not a category of its own: a message whose category is too uncertain to act on.
 NEEDS_REVIEW = "needs_review"
+
+
+def display_category(category: str, *, needs_review: bool) -> str:
+    """The category a person is shown: needs_review when the classifier is too unsure to act on its answer.
+    Worked out once by the pipeline and stored (messages.display_category); everything else reads it."""
+    return NEEDS_REVIEW if needs_review else category

@@ -223,8 +223,7 @@ class TokenManager:
 
     def _record_revoked(self, reason: str) -> None:
         with self.store.transaction():
-            self.store.conn.execute("UPDATE oauth_tokens SET status = 'revoked', error = ? WHERE mailbox = ?",
-                                    [reason, self.mailbox])
+            self.store.update("oauth_tokens", "mailbox", self.mailbox, {"status": "revoked", "error": reason})
             self.store.insert("events", {"at": utcnow(), "kind": "auth_failed",
                                          "detail": {"mailbox": self.mailbox, "reason": reason}})
 

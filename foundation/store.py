@@ -132,6 +132,18 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
                 failures INTEGER NOT NULL DEFAULT 0)""",
         ),
     ),
+    (
+        "0009_facts_stored",
+        (
+            # Facts the pipeline works out once and everything else reads (the summary, replay, the daemon):
+            # the category a person sees (needs_review when too uncertain to act on), and when the message
+            # reached the mailbox. Older rows get what they would have been given.
+            "ALTER TABLE messages ADD COLUMN display_category TEXT",
+            "UPDATE messages SET display_category = CASE WHEN needs_review = 1 THEN 'needs_review' "
+            "ELSE category END WHERE category IS NOT NULL",
+            "UPDATE messages SET arrived_at = received_at WHERE arrived_at IS NULL",
+        ),
+    ),
 ]
 
 
@@ -210,6 +222,44 @@ class Store:
             "uidvalidity = excluded.uidvalidity, updated_at = excluded.updated_at",
             [folder, uidvalidity, uid, utcnow()])
 
+    # -- named writes and reads: what the rest of Liaison asks of the database, without SQL of its own --
+
+    def remember_thread_ref(self, message_id: str, thread_id: int) -> None:
+        """A Message-ID belongs to a thread (the first thread to claim it keeps it)."""
+        self.conn.execute("INSERT OR IGNORE INTO thread_refs (message_id, thread_id) VALUES (?, ?)",
+                          [message_id, thread_id])
+
+    def close_thread(self, thread_id: int, reason: str) -> None:
+        """Mark an open thread handled, saying why (an already handled one keeps its first reason)."""
+        now = utcnow()
+        self.conn.execute("UPDATE threads SET status = 'handled', handled_at = ?, handled_reason = ?, updated_at = ? "
+                          "WHERE id = ? AND status = 'open'", [now, reason, now, thread_id])
+
+    def reopen_unanswered_thread(self, thread_id: int) -> None:
+        """Open again a thread closed only because nothing in it asked for an answer."""
+        self.conn.execute("UPDATE threads SET status = 'open', handled_at = NULL, handled_reason = NULL, "
+                          "updated_at = ? WHERE id = ? AND handled_reason = 'nothing to answer'", [utcnow(), thread_id])
+
+    def unlink_thread(self, thread_id: int) -> None:
+        self.conn.execute("UPDATE threads SET account_id = NULL WHERE id = ?", [thread_id])
+
+    def learned_names(self) -> dict[str, str]:
+        """Display names seen on mail linked by contact (see `learned_names`)."""
+        return learned_names(self.conn)
+
+    def retire_active_model(self) -> None:
+        self.conn.execute("UPDATE models SET status = 'retired' WHERE status = 'active'")
+
+    def activate_model(self, version: str) -> None:
+        """Make VERSION the active model, retiring the one that was."""
+        self.retire_active_model()
+        self.conn.execute("UPDATE models SET status = 'active' WHERE version = ?", [version])
+
+    def check_writable(self) -> None:
+        """Take the write lock and let it go: raises sqlite3.Error when this user may not write."""
+        self.conn.execute("BEGIN IMMEDIATE")
+        self.conn.execute("ROLLBACK")
+
     def record_health(self, name: str, values: dict[str, object]) -> None:
         """Update one row of `periodic_tasks` (a periodic task, or the SMTP server as the outbox sees it)."""
         with self.transaction():
@@ -234,6 +284,14 @@ class Store:
         """Record a fact worth showing later (a reload refused, a send given up, ...)."""
         with self.transaction():
             self.insert("events", {"at": utcnow(), "kind": kind, "message_row": message_row, "detail": detail})
+
+
+def learned_names(conn: sqlite3.Connection) -> dict[str, str]:
+    """Display names seen on mail linked by contact: what a message claiming one of them is checked against.
+    Takes a connection so that a read-only one on the user's database can ask it too (inbox/scratch.py)."""
+    return {name.lower(): address for name, address in conn.execute(
+        "SELECT from_name, from_addr FROM messages WHERE link_reason = 'contact' AND from_name != '' "
+        "GROUP BY from_addr")}
 
 
 def _cell(value: Any) -> Any:

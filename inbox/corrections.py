@@ -117,24 +117,20 @@ def _acknowledged_as(store: Store, message: dict[str, Any]) -> str | None:
 
 
 def _apply(store: Store, message: dict[str, Any], category: str) -> None:
+    corrected = "other" if category == NOT_A_CLIENT else category
     values: dict[str, Any] = {"needs_review": 0, "class_source": "correction", "confidence": 1.0,
-                              "category": "other" if category == NOT_A_CLIENT else category}
+                              "category": corrected, "display_category": corrected}
     if category == NOT_A_CLIENT:
         values.update(account_id=None, link_reason="corrected: not a client")
     store.update("messages", "id", message["id"], values)
     if not message["thread_id"]:
         return
-    now = utcnow()
     if values["category"] in REQUESTS:  # a request after all: someone must answer it
-        store.conn.execute("UPDATE threads SET status = 'open', handled_at = NULL, handled_reason = NULL, "
-                           "updated_at = ? WHERE id = ? AND handled_reason = 'nothing to answer'",
-                           [now, message["thread_id"]])
+        store.reopen_unanswered_thread(message["thread_id"])
     else:
-        store.conn.execute("UPDATE threads SET status = 'handled', handled_at = ?, handled_reason = ?, "
-                           "updated_at = ? WHERE id = ? AND status = 'open'",
-                           [now, f"corrected to {category}", now, message["thread_id"]])
+        store.close_thread(message["thread_id"], f"corrected to {category}")
     if category == NOT_A_CLIENT:
-        store.conn.execute("UPDATE threads SET account_id = NULL WHERE id = ?", [message["thread_id"]])
+        store.unlink_thread(message["thread_id"])
 
 
 # -- a reply to the daily summary -------------------------------------------------------------------

@@ -284,15 +284,12 @@ class Daemon:
         if gone and self.settings.done_folder:
             done_ids = self.source.in_folder(self.settings.done_folder,
                                              [r["message_id"] for r in rows if r["uid"] in gone])
-        now = utcnow()
         with self.store.transaction():
             for r in rows:
                 reason = ("answered from a mail client (\\Answered)" if r["uid"] in answered else
                           f"moved to {self.settings.done_folder}" if r["message_id"] in done_ids else None)
                 if reason:
-                    self.store.conn.execute(
-                        "UPDATE threads SET status = 'handled', handled_at = ?, handled_reason = ?, updated_at = ? "
-                        "WHERE id = ? AND status = 'open'", [now, reason, now, r["thread_id"]])
+                    self.store.close_thread(r["thread_id"], reason)
 
     def _count(self, outcome: Outcome) -> None:
         if outcome.status == "duplicate":

@@ -155,8 +155,7 @@ def _check_database(settings: Settings, add: Callable[..., bool]) -> None:
     try:
         store = Store(path)
         try:
-            store.conn.execute("BEGIN IMMEDIATE")  # takes the write lock: proves we may write
-            store.conn.execute("ROLLBACK")
+            store.check_writable()
         finally:
             store.close()
     except (OSError, sqlite3.Error) as exc:

@@ -69,7 +69,7 @@ def decide(store: Store, version: str, *, promote: bool, reason: str, scores: di
     """Promote a candidate to active (retiring the running one), or keep it refused with the reason."""
     with store.transaction():
         if promote:
-            store.conn.execute("UPDATE models SET status = 'retired' WHERE status = 'active'")
+            store.retire_active_model()
         store.update("models", "version", version, {"status": "active" if promote else "candidate",
                                                     "reason": reason, "scores": json.dumps(scores)})
     log.info("model %s %s: %s", version, "promoted" if promote else "refused", reason)
@@ -84,9 +84,10 @@ def use(store: Store, db_path: Path, version: str) -> None:
                 raise LiaisonError(f"no model version {version!r} (see `liaison model list`)")
             if not TextcatClassifier.available(models_dir(db_path) / version):
                 raise LiaisonError(f"model version {version!r} has no files at {models_dir(db_path) / version}")
-        store.conn.execute("UPDATE models SET status = 'retired' WHERE status = 'active'")
-        if version != SHIPPED:
-            store.conn.execute("UPDATE models SET status = 'active' WHERE version = ?", [version])
+        if version == SHIPPED:
+            store.retire_active_model()
+        else:
+            store.activate_model(version)
 
 
 def versions(store: Store) -> list[dict[str, Any]]:

@@ -12,9 +12,11 @@ from datetime import UTC, datetime, timedelta
 from email.policy import default
 from typing import Any
 
+from foundation.categories import NEEDS_REVIEW
 from foundation.rules import Rules
 from foundation.settings import Settings
 from foundation.store import Store, loads
+from inbox.pipeline import Pipeline
 from inbox.scratch import scratch_pipeline
 
 
@@ -35,11 +37,11 @@ def replay(settings: Settings, current: Rules, new: Rules, *, days: int) -> tupl
     return changes, len(rows)
 
 
-def _decision(pipeline: Any, row: int) -> dict[str, Any]:
-    m = pipeline.store.one("SELECT * FROM messages WHERE id = ?", [row])
+def _decision(pipeline: Pipeline, row: int) -> dict[str, Any]:
+    m = pipeline.store.all("SELECT * FROM messages WHERE id = ?", [row])[0]  # ingest stores every message
     replies = pipeline.store.all("SELECT raw FROM outbox WHERE message_row = ? AND kind = 'acknowledge'", [row])
     category = m["category"] or m["status"]
-    if m["needs_review"]:
+    if m["display_category"] == NEEDS_REVIEW:
         category += " (needs review)"
     return {
         "date": (m["date"] or m["received_at"] or "")[:16], "from": m["from_addr"] or "?",

@@ -13,7 +13,6 @@ from datetime import UTC, date, datetime, time, timedelta
 from email.message import Message
 from typing import Any
 
-from classifiers.entities import extract
 from foundation.rules import WEEKDAYS, Rules
 from foundation.store import Store, loads
 from responders import outbox
@@ -120,7 +119,8 @@ def _messages(store: Store, since: datetime, end: datetime, accounts: set[str] |
 
 
 def _category(row: dict[str, Any]) -> str:
-    return "needs_review" if row["needs_review"] else row["category"]
+    """The category the pipeline stored for people to see (needs_review when it was too unsure)."""
+    return str(row["display_category"])
 
 
 def _counts(rows: list[dict[str, Any]]) -> dict[str, int]:
@@ -168,14 +168,14 @@ def _needs_you(store: Store, accounts: set[str] | None, end: datetime) -> list[d
 
 
 def _arrived(row: dict[str, Any]) -> str:
-    """When a message reached the mailbox (INTERNALDATE), not when Liaison read it."""
-    return row["arrived_at"] or row["received_at"]
+    """When a message reached the mailbox (INTERNALDATE), not when Liaison read it: stored by the pipeline."""
+    return str(row["arrived_at"])
 
 
 def _waiting_since(store: Store, thread_id: int) -> datetime:
     """Arrival of the first client message the agency has not answered in the thread."""
     row = store.one(
-        "SELECT MIN(COALESCE(arrived_at, received_at)) AS at FROM messages WHERE thread_id = ? AND staff = 0 "
+        "SELECT MIN(arrived_at) AS at FROM messages WHERE thread_id = ? AND staff = 0 "
         "AND automatic IS NULL AND id > COALESCE((SELECT MAX(id) FROM messages WHERE thread_id = ? AND staff = 1), 0)",
         [thread_id, thread_id])
     return datetime.fromisoformat(row["at"]) if row and row["at"] else datetime.now(UTC)
@@ -201,7 +201,7 @@ def _scope(store: Store, accounts: set[str] | None, end: datetime) -> list[dict[
     names = _account_names(store)
     rows = store.all(
         "SELECT m.account_id, COALESCE(t.job_ref, '') AS job, COUNT(*) AS n FROM messages m "
-        "LEFT JOIN threads t ON t.id = m.thread_id WHERE m.category = 'revision_request' AND m.needs_review = 0 "
+        "LEFT JOIN threads t ON t.id = m.thread_id WHERE m.display_category = 'revision_request' "
         "AND m.received_at >= ? AND m.received_at < ? AND m.account_id IS NOT NULL AND m.status = 'processed' "
         "GROUP BY m.account_id, job ORDER BY n DESC", [start, _iso(end)])
     items = []
@@ -224,9 +224,7 @@ def _promises(store: Store, accounts: set[str] | None, day: date, zone: Any) -> 
         if thread is None or not _in_accounts(accounts, thread["account_id"]):
             continue
         staff = bool(m["staff"])
-        received = datetime.fromisoformat(_arrived(m)).astimezone(zone).date()
-        deadlines = extract("", m["newest_text"] or "", today=received).get("deadline", []) if staff \
-            else loads(m["entities"], {}).get("deadline", [])
+        deadlines = loads(m["entities"], {}).get("deadline", [])  # the pipeline's, dated where the agency is
         for d in deadlines:
             due = date.fromisoformat(d["date"])
             if due <= day and (staff or thread["status"] == "open"):
@@ -240,8 +238,8 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
     items = []
     window = [_iso(since), _iso(end)]
     for m in store.all("SELECT * FROM messages WHERE received_at >= ? AND received_at < ? AND "
-                       "((needs_review = 1 AND staff = 0) OR suspicious IS NOT NULL OR status = 'quarantined')",
-                       window):
+                       "((display_category = 'needs_review' AND staff = 0) OR suspicious IS NOT NULL "
+                       "OR status = 'quarantined')", window):
         if m["status"] != "quarantined" and not _in_accounts(accounts, m["account_id"]) and not m["suspicious"]:
             continue
         kind = "quarantined" if m["status"] == "quarantined" else "suspicious" if m["suspicious"] else "needs review"
@@ -318,7 +316,7 @@ def _learning(store: Store, end: datetime, accounts: set[str] | None) -> list[di
             "ORDER BY c.id LIMIT 1), m.category) AS judged, EXISTS (SELECT 1 FROM corrections c WHERE "
             "c.message_row = m.id AND c.old_category != c.new_category) AS corrected FROM messages m "
             "WHERE m.status = 'processed' AND m.automatic IS NULL AND m.staff = 0 "
-            "AND COALESCE(m.arrived_at, m.received_at) >= ? AND COALESCE(m.arrived_at, m.received_at) < ?",
+            "AND m.arrived_at >= ? AND m.arrived_at < ?",
             [_iso(start), _iso(stop)])
         weeks.append([r for r in rows if _in_accounts(accounts, r["account_id"])])
     lines = []

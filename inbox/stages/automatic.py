@@ -1,0 +1,44 @@
+"""automatic: auto-replies, bounces, lists and robots (RFC 3834 and friends), which are never answered.
+
+A bounce of our own mail also silences automatic mail to the bounced address for a while.
+"""
+
+from __future__ import annotations
+
+import re
+
+from classifiers.automatic import automatic_reason
+from foundation.store import utcnow
+from inbox.stages.context import MessageContext, Services
+
+_DELIVERY_STATUS = re.compile(rb"report-type\s*=\s*\"?delivery-status", re.IGNORECASE)
+_FINAL_RECIPIENT = re.compile(rb"Final-Recipient:\s*rfc822;\s*<?([^\s<>]+@[^\s<>]+)>?", re.IGNORECASE)
+
+
+class Automatic:
+    name = "automatic"
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def run(self, message: MessageContext) -> None:
+        message.automatic = automatic_reason(message.parsed)
+        if message.automatic:
+            self._note_bounce(message.raw)
+
+    def _note_bounce(self, raw: bytes) -> None:
+        """Only a delivery-status report (not a read receipt, which also names a Final-Recipient) that quotes
+        the Message-ID of mail we sent: anyone can forge a bounce naming a client, to silence them."""
+        store = self.services.store
+        head = raw[:256 * 1024]
+        if not _DELIVERY_STATUS.search(head):
+            return
+        domain = re.escape(self.services.settings.address.rsplit("@", 1)[-1].encode())
+        quoted = {m.decode("ascii", "replace") for m in re.findall(rb"<[^<>\s@]{1,200}@" + domain + rb">", head,
+                                                                   flags=re.IGNORECASE)}
+        if not quoted or not store.one(
+                f"SELECT 1 FROM outbox WHERE message_id IN ({', '.join('?' for _ in quoted)}) LIMIT 1", list(quoted)):
+            return
+        for match in _FINAL_RECIPIENT.finditer(head):
+            address = match.group(1).decode("ascii", "replace").lower()
+            store.insert("events", {"at": utcnow(), "kind": "bounce", "detail": {"address": address}})

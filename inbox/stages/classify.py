@@ -1,0 +1,44 @@
+"""classify: the category (model, phrase rules, review threshold), the entities, and the category shown.
+
+A colleague's reply to the daily summary carrying correction codes corrects earlier messages first.
+"""
+
+from __future__ import annotations
+
+from datetime import date
+
+from classifiers.categorize import Categorizer, Verdict
+from classifiers.entities import extract
+from foundation.categories import display_category
+from inbox import corrections
+from inbox.stages.context import Entities, MessageContext, Services
+
+
+def analyse(categorizer: Categorizer, subject: str, text: str, *, automatic: str | None, today: date,
+            subject_entities: bool) -> tuple[Verdict, Entities]:
+    """The classification and the entities of one message (automatic mail has no entities). The one place
+    the classifiers are asked: when they answer both in one call, that call replaces this body."""
+    verdict = categorizer.judge(subject, text, automatic=automatic)
+    return verdict, ({} if automatic else extract(subject if subject_entities else "", text, today=today))
+
+
+class Classify:
+    name = "classify"
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def run(self, message: MessageContext) -> None:
+        parsed = message.parsed
+        if message.staff and not message.automatic:  # an account manager answering the summary with codes
+            corrections.from_summary_reply(self.services.store, sender=parsed.from_addr,
+                                           in_reply_to=parsed.in_reply_to, references=parsed.references,
+                                           text=message.newest)
+        # Dates ("by Friday") count from the day it arrived where the agency is, as routing and the summary
+        # read them. A colleague's subject repeats the client's words, not a promise of ours: text only.
+        today = message.arrived.astimezone(self.services.rules.zone()).date()
+        message.verdict, message.entities = analyse(self.services.categorizer, parsed.subject, message.newest,
+                                                    automatic=message.automatic, today=today,
+                                                    subject_entities=not message.staff)
+        message.display_category = display_category(message.verdict.classification.category,
+                                                     needs_review=message.verdict.needs_review)

@@ -1,0 +1,17 @@
+"""newest text: what this message itself says, without quoted replies, signatures and disclaimers."""
+
+from __future__ import annotations
+
+from classifiers.newest_text import newest_text
+from inbox.stages.context import MessageContext, Services
+
+
+class NewestText:
+    name = "newest text"
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def run(self, message: MessageContext) -> None:
+        parsed = message.parsed
+        message.newest = newest_text(parsed.text, html=parsed.html or None)

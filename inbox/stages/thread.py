@@ -1,0 +1,56 @@
+"""thread: attach the message to its conversation; open, reopen or (for a colleague's reply) close it."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from foundation.categories import NEEDS_REVIEW
+from foundation.store import utcnow
+from inbox.stages.context import MessageContext, Services
+
+ACTIONABLE = ("revision_request", "billing_issue", "progress_query")
+
+
+def wants_answer(display_category: str) -> bool:
+    """A client request, or a message too unsure to say it is not one."""
+    return display_category in ACTIONABLE or display_category == NEEDS_REVIEW
+
+
+class Thread:
+    name = "thread"
+
+    def __init__(self, services: Services) -> None:
+        self.services = services
+
+    def run(self, message: MessageContext) -> None:
+        store = self.services.store
+        parsed, link = message.parsed, message.link
+        now = utcnow()
+        thread = store.one("SELECT * FROM threads WHERE id = ?", [link.thread_id]) if link.thread_id else None
+        if message.automatic:
+            # Out-of-office replies and bounces never open, reopen or close a thread.
+            message.thread_id = thread["id"] if thread else None
+            return
+        if thread is None:
+            message.first_message = True
+            if message.staff:
+                return
+            wanted = wants_answer(message.display_category)
+            message.thread_id = store.insert("threads", {
+                "account_id": link.account_id, "subject": parsed.subject, "opened_at": now, "updated_at": now,
+                "status": "open" if wanted else "handled", "job_ref": link.job_ref,
+                "handled_reason": None if wanted else "nothing to answer", "starter_addr": parsed.from_addr})
+            store.remember_thread_ref(parsed.message_id, message.thread_id)
+            return
+        message.thread_id = thread["id"]
+        store.remember_thread_ref(parsed.message_id, thread["id"])
+        if message.staff:
+            store.update("threads", "id", thread["id"], {
+                "status": "handled", "handled_at": now, "handled_reason": f"answered by {parsed.from_addr}",
+                "updated_at": now})
+            return
+        message.chaser = thread["status"] == "open"
+        values: dict[str, Any] = {"updated_at": now, "chasers": thread["chasers"] + int(message.chaser)}
+        if not message.chaser and wants_answer(message.display_category):
+            values.update(status="open", handled_at=None, handled_reason=None)
+        store.update("threads", "id", thread["id"], values)
