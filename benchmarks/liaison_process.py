@@ -1,8 +1,8 @@
 """Run the real `liaison` CLI as a child process, as a user would, and measure it from outside.
 
-Peak RSS is the kernel's own high-water mark for that one process (ru_maxrss from wait4); a thread
-also samples VmRSS from /proc every `sample_every` seconds, so that a report can say *when* the peak
-came (the sampler can miss a spike shorter than its period; ru_maxrss cannot).
+Peak RSS is the kernel's own high-water mark for that one process (VmHWM, and ru_maxrss from wait4). A
+thread reads the child's VmHWM from /proc every `sample_every` seconds and resets it (clear_refs 5), so each
+sample is the highest RSS of its own window, short spikes included: a report can say *when* the peak came.
 """
 
 from __future__ import annotations
@@ -20,9 +20,10 @@ from pathlib import Path
 class Finished:
     returncode: int
     seconds: float
-    peak_rss_mb: float  # ru_maxrss of the child
-    samples: list[tuple[float, float]] = field(default_factory=list)  # (seconds since start, VmRSS MB)
+    peak_rss_mb: float  # the child's own peak RSS, from the kernel's high-water marks
+    samples: list[tuple[float, float]] = field(default_factory=list)  # (seconds since start, peak MB of the window)
     output: str = ""
+    started_at: float = 0.0  # time.time() at the start, to match samples with the child's log
 
     @property
     def sampled_peak_mb(self) -> float:
@@ -35,7 +36,7 @@ def liaison(args: list[str], *, env: dict[str, str], cwd: Path, profile: Path | 
     prefix = [sys.executable, "-m", "cProfile", "-o", str(profile)] if profile else [sys.executable]
     log = cwd / "liaison-output.txt"
     with open(log, "w") as out:
-        started = time.perf_counter()
+        started, started_at = time.perf_counter(), time.time()
         process = subprocess.Popen([*prefix, "-m", "inbox.cli", *args], env=env, cwd=cwd, stdout=out,
                                    stderr=subprocess.STDOUT)
         samples: list[tuple[float, float]] = []
@@ -46,21 +47,26 @@ def liaison(args: list[str], *, env: dict[str, str], cwd: Path, profile: Path | 
         seconds = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
         sampler.join()
-    return Finished(process.returncode, seconds, usage.ru_maxrss / 1024, samples, log.read_text(errors="replace"))
+    # Resetting the high-water mark also resets what ru_maxrss reports at exit: the true peak is the
+    # highest of the windows' peaks and of the last window's (ru_maxrss).
+    peak = max([usage.ru_maxrss / 1024, *(mb for _, mb in samples)])
+    return Finished(process.returncode, seconds, peak, samples, log.read_text(errors="replace"),
+                    started_at)
 
 
 def _sample(pid: int, started: float, every: float, into: list[tuple[float, float]]) -> None:
-    status = Path(f"/proc/{pid}/status")
+    status, clear = Path(f"/proc/{pid}/status"), Path(f"/proc/{pid}/clear_refs")
     while True:
         try:
             text = status.read_text()
-        except (FileNotFoundError, ProcessLookupError):
+            clear.write_text("5")  # restart the high-water mark: the next reading covers the next window only
+        except OSError:  # gone, or not ours to reset
             return
         for line in text.splitlines():
-            if line.startswith("VmRSS:"):
+            if line.startswith("VmHWM:"):
                 into.append((time.perf_counter() - started, int(line.split()[1]) / 1024))
                 break
-        else:  # a zombie has no VmRSS: the process has ended
+        else:  # a zombie has no VmHWM: the process has ended
             return
         time.sleep(every)
 
