@@ -13,7 +13,7 @@ sits in the middle. Everything is APPENDed to Dovecot. Then, side by side:
 - `liaison run --once`, the real CLI in a child process configured by LIAISON_ variables, live against
   aiosmtpd (`backfill: all`, so every message is answered as new mail would be), messages/s over its
   whole wall time (start-up and model load included, as a user waits for them), and the ratio;
-- the child's peak RSS (ru_maxrss from wait4) and, from /proc sampling, when it came.
+- the child's own peak RSS (VmHWM from /proc, sampled every 50 ms; see liaison_process) and when it came.
 
 With `--profile FILE`, a second `run --once` under cProfile (fresh database, same mailbox) writes FILE
 and the top 25 lines by cumulative and own time are printed; the figures above stay unprofiled.
@@ -122,12 +122,10 @@ def _run_once(folder: Path, dovecot: DovecotServer, smtp: SMTPServer, *, profile
 
 
 def _when_peaked(finished: Finished) -> dict[str, Any]:
-    """The sampled peak, when it came, and the steady level before it (the median of the first half)."""
-    if not finished.samples:
-        return {}
-    at, mb = max(finished.samples, key=lambda s: s[1])
-    first_half = sorted(m for t, m in finished.samples if t < finished.seconds / 2) or [0.0]
-    return {"sampled_peak_mb": mb, "sampled_peak_at_s": at, "steady_rss_mb": first_half[len(first_half) // 2]}
+    """When the peak came, the highest VmRSS sampled, and the steady level (the median sample)."""
+    levels = sorted(rss for _, rss, _ in finished.samples) or [0.0]
+    return {"peak_at_s": finished.peak_at_s, "sampled_rss_max_mb": levels[-1],
+            "steady_rss_mb": levels[len(levels) // 2], "parent_tainted_maxrss_mb": finished.parent_tainted_maxrss_mb}
 
 
 def main() -> int:

@@ -1,8 +1,10 @@
 """Run the real `liaison` CLI as a child process, as a user would, and measure it from outside.
 
-Peak RSS is the kernel's own high-water mark for that one process (VmHWM, and ru_maxrss from wait4). A
-thread reads the child's VmHWM from /proc every `sample_every` seconds and resets it (clear_refs 5), so each
-sample is the highest RSS of its own window, short spikes included: a report can say *when* the peak came.
+Peak RSS is the child's own high-water mark, VmHWM from /proc, read every `sample_every` seconds (it only
+grows, so spikes between readings are counted; only the last moment before exit can escape it). Not
+ru_maxrss: a child started by fork or vfork then exec inherits its parent's high-water mark in ru_maxrss,
+and a benchmark that built 10,000 messages and a 30 MB one in memory reported that (issue 14: the 602 MB).
+Each sample also has VmRSS, so a report can say when the peak came and what the steady level was.
 """
 
 from __future__ import annotations
@@ -20,14 +22,20 @@ from pathlib import Path
 class Finished:
     returncode: int
     seconds: float
-    peak_rss_mb: float  # the child's own peak RSS, from the kernel's high-water marks
-    samples: list[tuple[float, float]] = field(default_factory=list)  # (seconds since start, peak MB of the window)
+    peak_rss_mb: float  # the child's own peak RSS (its last VmHWM)
+    parent_tainted_maxrss_mb: float  # ru_maxrss from wait4: includes this parent's own peak, see above
+    samples: list[tuple[float, float, float]] = field(default_factory=list)  # (seconds since start, VmRSS, VmHWM)
     output: str = ""
     started_at: float = 0.0  # time.time() at the start, to match samples with the child's log
 
     @property
     def sampled_peak_mb(self) -> float:
-        return max((mb for _, mb in self.samples), default=0.0)
+        return max((rss for _, rss, _ in self.samples), default=0.0)
+
+    @property
+    def peak_at_s(self) -> float:
+        """When the high-water mark reached its final value (within one sampling period)."""
+        return next((t for t, _, hwm in self.samples if hwm >= self.peak_rss_mb), 0.0)
 
 
 def liaison(args: list[str], *, env: dict[str, str], cwd: Path, profile: Path | None = None,
@@ -47,27 +55,23 @@ def liaison(args: list[str], *, env: dict[str, str], cwd: Path, profile: Path | 
         seconds = time.perf_counter() - started
         process.returncode = os.waitstatus_to_exitcode(status)
         sampler.join()
-    # Resetting the high-water mark also resets what ru_maxrss reports at exit: the true peak is the
-    # highest of the windows' peaks and of the last window's (ru_maxrss).
-    peak = max([usage.ru_maxrss / 1024, *(mb for _, mb in samples)])
-    return Finished(process.returncode, seconds, peak, samples, log.read_text(errors="replace"),
+    peak = max((hwm for _, _, hwm in samples), default=0.0)
+    return Finished(process.returncode, seconds, peak, usage.ru_maxrss / 1024, samples, log.read_text(errors="replace"),
                     started_at)
 
 
-def _sample(pid: int, started: float, every: float, into: list[tuple[float, float]]) -> None:
-    status, clear = Path(f"/proc/{pid}/status"), Path(f"/proc/{pid}/clear_refs")
+def _sample(pid: int, started: float, every: float, into: list[tuple[float, float, float]]) -> None:
+    status = Path(f"/proc/{pid}/status")
     while True:
         try:
             text = status.read_text()
-            clear.write_text("5")  # restart the high-water mark: the next reading covers the next window only
-        except OSError:  # gone, or not ours to reset
+        except OSError:  # reaped
             return
-        for line in text.splitlines():
-            if line.startswith("VmHWM:"):
-                into.append((time.perf_counter() - started, int(line.split()[1]) / 1024))
-                break
-        else:  # a zombie has no VmHWM: the process has ended
+        fields = dict(line.split(":", 1) for line in text.splitlines() if line.startswith(("VmRSS", "VmHWM")))
+        if len(fields) < 2:  # a zombie has neither: the process has ended
             return
+        into.append((time.perf_counter() - started, int(fields["VmRSS"].split()[0]) / 1024,
+                     int(fields["VmHWM"].split()[0]) / 1024))
         time.sleep(every)
 
 

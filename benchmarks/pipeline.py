@@ -195,7 +195,8 @@ def memory(count: int) -> dict[str, Any]:
         finished = liaison(["--log-level", "WARNING", "run", "--once", "--dry-run", "--shadow-dir",
                             str(Path(tmp) / "shadow")], env=env, cwd=Path(tmp))
         assert finished.returncode == 0, f"liaison exited with {finished.returncode}: {finished.output[-2000:]}"
-    return {"messages": count + 1, "peak_rss_mb": finished.peak_rss_mb, "sampled_peak_mb": finished.sampled_peak_mb}
+    return {"messages": count + 1, "peak_rss_mb": finished.peak_rss_mb, "peak_at_s": finished.peak_at_s,
+            "seconds": finished.seconds, "parent_tainted_maxrss_mb": finished.parent_tainted_maxrss_mb}
 
 
 def main() -> int:
