@@ -165,8 +165,8 @@ def socket_module_file() -> str:
 
 
 def report(result: Probe) -> str:
-    lines = [f"peak traced {result.top_traced / MB:.0f} MB, peak RSS {result.top_rss / MB:.0f} MB, "
-             f"ru_maxrss {_maxrss() / 1024:.0f} MB", "", "steps that raised traced memory or RSS:"]
+    lines = [f"peak traced {result.top_traced / MB:.0f} MB, peak RSS {result.top_rss / MB:.0f} MB "
+             "(this process: the probe's own overhead included)", "", "steps that raised traced memory or RSS:"]
     for step in result.steps:
         lines.append(f"  traced {step.traced / MB:6.1f} (peak {step.traced_peak / MB:6.1f}) rss {step.rss / MB:6.1f} "
                      f"(peak {step.rss_peak / MB:6.1f}) MB  {step.event:9} {step.where}")
@@ -178,12 +178,6 @@ def report(result: Probe) -> str:
                          + " > ".join(f"{Path(f.filename).stem}:{f.lineno}" for f in ours[-4:])
                          + f"  (allocated at {Path(stat.traceback[-1].filename).name}:{stat.traceback[-1].lineno})")
     return "\n".join(lines)
-
-
-def _maxrss() -> int:
-    import resource
-
-    return resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
 
 
 def main() -> int:
