@@ -69,13 +69,18 @@ def messages(count: int, *, seed: int = 7, attachment_share: float = 0.1, big: i
                                    filename=f"proof-{i}.pdf")
         out.append(message.as_bytes())
     for j in range(big):
-        message = EmailMessage(policy=SMTP)
-        message["From"] = "Tom Hill <tom@brewco.com>"
-        message["To"] = "accounts@agency.example"
-        message["Subject"] = "New hero video (30 MB)"
-        message["Message-ID"] = make_msgid(idstring=f"big{j}", domain="brewco.com")
-        message.set_content("Please swap the hero video on the landing page for the attached one.")
-        message.add_attachment(random.Random(j).randbytes(30 * 1024 * 1024), maintype="video", subtype="mp4",
-                               filename="hero.mp4")
-        out.insert(len(out) // 2, message.as_bytes())
+        out.insert(len(out) // 2, big_message(j))
     return out
+
+
+def big_message(index: int = 0) -> bytes:
+    """A client's short request with a 30 MB video attached (random bytes: they do not compress)."""
+    message = EmailMessage(policy=SMTP)
+    message["From"] = "Tom Hill <tom@brewco.com>"
+    message["To"] = "accounts@agency.example"
+    message["Subject"] = "New hero video (30 MB)"
+    message["Message-ID"] = make_msgid(idstring=f"big{index}", domain="brewco.com")
+    message.set_content("Please swap the hero video on the landing page for the attached one.")
+    message.add_attachment(random.Random(index).randbytes(30 * 1024 * 1024), maintype="video", subtype="mp4",
+                           filename="hero.mp4")
+    return message.as_bytes()

@@ -23,6 +23,7 @@ import imapclient
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT))
 
+from benchmarks.liaison_process import liaison  # noqa: E402
 from benchmarks.mailgen import messages  # noqa: E402
 from foundation.accounts import import_accounts  # noqa: E402
 from foundation.message import parse_message  # noqa: E402
@@ -56,11 +57,12 @@ def settings_for(folder: Path, dovecot: DovecotServer, smtp: SMTPServer) -> Sett
                     smtp=ServerSettings(smtp.host, smtp.port, security="none"), retry_after=1)
 
 
-def daemon_env(folder: Path, dovecot: DovecotServer, smtp: SMTPServer) -> dict[str, str]:
+def daemon_env(folder: Path, dovecot: DovecotServer, smtp: SMTPServer, *,
+               accounts: list[dict[str, Any]] = ACCOUNTS) -> dict[str, str]:
     """A database with the benchmark accounts, and the environment a `liaison` process needs."""
     settings = settings_for(folder, dovecot, smtp)
     store = Store(settings.db_path)
-    import_accounts(store, ACCOUNTS)
+    import_accounts(store, accounts)
     store.close()
     return {**os.environ, "PYTHONPATH": str(ROOT), "LIAISON_IMAP_HOST": dovecot.host,
             "LIAISON_IMAP_PORT": str(dovecot.port), "LIAISON_IMAP_USER": dovecot.user,
@@ -190,12 +192,32 @@ def memory(count: int) -> dict[str, Any]:
     with tempfile.TemporaryDirectory() as tmp, DovecotServer() as dovecot, SMTPServer() as smtp:
         dovecot.fill_maildir(messages(count, attachment_share=0.1, big=1))
         env = daemon_env(Path(tmp), dovecot, smtp)
-        process = subprocess.Popen([sys.executable, "-m", "inbox.cli", "--log-level", "WARNING", "run", "--once",
-                                    "--dry-run", "--shadow-dir", str(Path(tmp) / "shadow")], env=env, cwd=tmp,
-                                   stdout=subprocess.DEVNULL)
-        # wait4 gives this one process's own peak; RUSAGE_CHILDREN would mix in every earlier child.
-        _, status, usage = os.wait4(process.pid, 0)
-        process.returncode = os.waitstatus_to_exitcode(status)
-        assert process.returncode == 0, f"liaison exited with {process.returncode}"
-        peak = usage.ru_maxrss
-    return {"messages": count + 1, "peak_rss_mb": peak / 1024}
+        finished = liaison(["--log-level", "WARNING", "run", "--once", "--dry-run", "--shadow-dir",
+                            str(Path(tmp) / "shadow")], env=env, cwd=Path(tmp))
+        assert finished.returncode == 0, f"liaison exited with {finished.returncode}: {finished.output[-2000:]}"
+    return {"messages": count + 1, "peak_rss_mb": finished.peak_rss_mb, "peak_at_s": finished.peak_at_s,
+            "seconds": finished.seconds, "parent_tainted_maxrss_mb": finished.parent_tainted_maxrss_mb}
+
+
+def main() -> int:
+    """Run some parts on their own, without rewriting BENCHMARKS.md (run_all.py does that):
+
+        python3 benchmarks/pipeline.py backlog latency memory --count 2000
+    """
+    import argparse
+
+    parts = {"backlog": lambda n: backlog(n), "sending": lambda n: sending(n),
+             "latency": lambda n: latency(min(n, 200), rate=5), "idle": lambda n: idle_cost((1000, n)),
+             "memory": lambda n: memory(n)}
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("parts", nargs="+", choices=sorted(parts))
+    parser.add_argument("--count", type=int, default=2000, help="messages (latency: at most 200, at 5/s)")
+    args = parser.parse_args()
+    for part in args.parts:
+        started = time.perf_counter()
+        print(f"{part}: {parts[part](args.count)} ({time.perf_counter() - started:.0f} s)", flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
