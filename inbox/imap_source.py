@@ -67,6 +67,9 @@ class ImapSource:
         try:
             client = imapclient.IMAPClient(server.host, port=server.port, ssl=server.security == "ssl",
                                            ssl_context=tls_context(server), timeout=self.timeout)
+            # imapclient sets imaplib's debug level to 5, which makes imaplib format a repr of every literal
+            # it reads for a debug line nobody reads: 95 MB extra for a 41 MB message (BENCHMARKS.md, issue 14).
+            client._imap.debug = 0
             if server.security == "starttls":
                 # imapclient raises when STARTTLS is not offered: we never go on in clear text.
                 client.starttls(tls_context(server))
