@@ -83,7 +83,6 @@ def throughput(count: int) -> dict[str, Any]:
     for subject, text in items:
         analyse(categorizer, subject, text)
     profile.disable()
-    seconds = time.perf_counter() - started
     make_doc = sum(stat[1] for func, stat in pstats.Stats(profile).stats.items()  # type: ignore[attr-defined]
                    if func[2] == "make_doc")
     started = time.perf_counter()
@@ -118,12 +117,13 @@ def bounded(distinct: int) -> dict[str, Any]:
 
 
 def big_message() -> dict[str, Any]:
-    """Peak RSS of a fresh process (VmHWM, reset after loading the model) that reads, parses and analyses one 30 MB message."""
+    """Peak RSS of a fresh process (VmHWM, reset after loading the model) that reads, parses and analyses one
+    30 MB message."""
     with tempfile.TemporaryDirectory() as folder:
         path = Path(folder) / "big.eml"
         path.write_bytes(messages(0, big=1)[0])
         code = (
-            "import sys, json; sys.path.insert(0, %r)\n"
+            f"import sys, json; sys.path.insert(0, {str(ROOT)!r})\n"
             "from benchmarks.analysis import analyse\n"
             "from classifiers.categorize import Categorizer\n"
             "from classifiers.newest_text import newest_text\n"
@@ -133,12 +133,12 @@ def big_message() -> dict[str, Any]:
             "open('/proc/self/clear_refs', 'w').write('5')\n"  # the peak so far (the fork's included) is forgotten
             "hwm = lambda: int(next(l for l in open('/proc/self/status') if l.startswith('VmHWM')).split()[1])\n"
             "base = hwm()\n"
-            "raw = open(%r, 'rb').read()\n"
+            f"raw = open({str(path)!r}, 'rb').read()\n"
             "p = parse_message(raw); del raw\n"
             "analyse(c, p.subject, newest_text(p.text, html=p.html or None))\n"
             "peak = hwm()\n"
             "print(json.dumps({'before_mb': round(base / 1024), 'peak_mb': round(peak / 1024)}))\n"
-        ) % (str(ROOT), str(path))
+        )
         out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     return {"big_message_mb": 30, **json.loads(out)}
 

@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import spacy
+from spacy.tokens import Doc
 from spacy.training import Example
 
 from classifiers import CATEGORIES, Classification
 from classifiers.calibration import Calibration, request_probability
+from classifiers.tokens import prefix_doc
 
 log = logging.getLogger("liaison.model")
 
@@ -48,6 +50,26 @@ def model_text(subject: str, text: str) -> str:
     return f"{subject}\n{text}"[:MAX_CHARS].lower()
 
 
+def analysis_text(subject: str, text: str) -> str:
+    """The one text a message is tokenised from (classifiers/categorize.py): the model's, before its bound.
+
+    The phrase rules and entities read the whole of it; the model reads its first MAX_CHARS characters
+    (`classifiers.tokens.prefix_doc`), so one tokenisation serves all three."""
+    return f"{subject}\n{text}".lower()
+
+
+def keep_vocabulary(nlp: Any) -> None:
+    """Make a lexeme, outside any memory zone, for every string the model was trained with.
+
+    Memory zones forget what is created inside them, which keeps a daemon's vocabulary bounded; but without
+    this, the common words of every message would be created again in every zone. The corpus vocabulary
+    (about 20,000 strings) stays resident; only words the corpus never had come and go with each message."""
+    if nlp.vocab.in_memory_zone:
+        return
+    for string in list(nlp.vocab.strings):
+        nlp.vocab[string]  # noqa: B018 - the lookup creates the lexeme
+
+
 class TextcatClassifier:
     """The shipped spaCy model behind the Classifier interface."""
 
@@ -55,6 +77,7 @@ class TextcatClassifier:
 
     def __init__(self, path: Path = MODEL_DIR, *, calibrated: bool = True) -> None:
         self.nlp = spacy.load(path)
+        keep_vocabulary(self.nlp)
         self.path = path
         self.calibration = Calibration.load(path) if calibrated else Calibration()
 
@@ -79,6 +102,13 @@ class TextcatClassifier:
         with self.nlp.memory_zone():
             docs = self.nlp.pipe((model_text(s, t) for s, t in items), batch_size=256)
             return [self._answer(doc, self.calibration) for doc in docs]
+
+    def classify_doc(self, doc: Doc) -> Classification:
+        """The answer for a Doc of `analysis_text` made by this model's tokenizer (in the caller's memory zone)."""
+        doc = prefix_doc(doc, self.nlp.tokenizer, limit=MAX_CHARS)
+        for _, pipe in self.nlp.pipeline:
+            doc = pipe(doc)
+        return self._answer(doc, self.calibration)
 
     @staticmethod
     def _answer(doc: Any, calibration: Calibration) -> Classification:

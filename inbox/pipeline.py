@@ -19,7 +19,6 @@ from typing import Any
 from classifiers import Classifier
 from classifiers.automatic import automatic_reason
 from classifiers.categorize import Categorizer
-from classifiers.entities import extract
 from classifiers.linking import Account, AccountIndex, Link, domain_of, link_message
 from classifiers.newest_text import newest_text
 from foundation.errors import ParseError
@@ -194,9 +193,9 @@ class Pipeline:
         if staff and not automatic:  # an account manager answering the summary with correction codes
             corrections.from_summary_reply(self.store, sender=parsed.from_addr, in_reply_to=parsed.in_reply_to,
                                            references=parsed.references, text=newest)
-        verdict = self.categorizer.judge(parsed.subject, newest, automatic=automatic)
         received = arrival_time(position, parsed)
-        entities = {} if automatic else extract(parsed.subject, newest, today=received.date())
+        analysis = self.categorizer.analyse(parsed.subject, newest, automatic=automatic, today=received.date())
+        verdict, entities = analysis.verdict, analysis.entities
         link = self._link(parsed, staff)
         warning = _sender_warning(parsed, twin)
         if warning and not staff and not automatic:
