@@ -112,6 +112,7 @@ def bounded(distinct: int) -> dict[str, Any]:
                 f"INV-{number} for EUR {number}.00")
         if number % (distinct // 4) == 0:
             marks.append(round(rss_mb() - start_rss, 1))
+    vocabs = vocabularies(categorizer)  # the model may have been loaded afresh (model.renew_if_worn)
     return {"distinct_messages": distinct, "rss_growth_mb_at_quarters": marks,
             "strings_growth": sum(len(v.strings) for v in vocabs) - start_strings}
 

@@ -62,6 +62,8 @@ class DocClassifier(Classifier, Protocol):
 
     def classify_doc(self, doc: Doc) -> Classification: ...
 
+    def renew_if_worn(self) -> None: ...
+
 
 class Categorizer:
     """One classifier plus the user's phrase rules and confidence threshold."""
@@ -91,8 +93,10 @@ class Categorizer:
             doc = nlp.make_doc(lowered)
             hits = self.phrase_rules.phrases.hits_in(doc, source=source)
             entity_doc = prefix_doc(doc, nlp.tokenizer, limit=len(subject) + 1 + ENTITY_TEXT_LIMIT)
-            return self._analysis(self.base.classify_doc(doc), hits,
-                                  entities_in(entity_doc, source=source, today=today))
+            analysis = self._analysis(self.base.classify_doc(doc), hits,
+                                      entities_in(entity_doc, source=source, today=today))
+        self.base.renew_if_worn()
+        return analysis
 
     def judge(self, subject: str, text: str, *, automatic: str | None = None) -> Verdict:
         return self.analyse(subject, text, automatic=automatic).verdict

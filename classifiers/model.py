@@ -32,6 +32,7 @@ HELD_OUT_SHARE = 0.2
 SEED = 20261123
 EPOCHS = 12
 MAX_CHARS = 4000  # the newest text of a real request fits; beyond is noise and slows the model
+RENEW_AFTER = 1_000_000  # words made and forgotten before the model is loaded afresh (`renew_if_worn`)
 
 
 @dataclass(frozen=True)
@@ -75,10 +76,10 @@ class TextcatClassifier:
 
     name = "spacy-textcat"
 
-    def __init__(self, path: Path = MODEL_DIR, *, calibrated: bool = True) -> None:
-        self.nlp = spacy.load(path)
-        keep_vocabulary(self.nlp)
-        self.path = path
+    def __init__(self, path: Path = MODEL_DIR, *, calibrated: bool = True, renew_after: int = RENEW_AFTER) -> None:
+        self.path: Path | None = path
+        self.renew_after = renew_after
+        self._load(path)
         self.calibration = Calibration.load(path) if calibrated else Calibration()
 
     @classmethod
@@ -86,7 +87,22 @@ class TextcatClassifier:
         """A model trained in this process (calibration folds, cross-writer checks), not loaded."""
         self = cls.__new__(cls)
         self.nlp, self.path, self.calibration = nlp, None, calibration or Calibration()
+        self.renew_after, self._resident = RENEW_AFTER, len(nlp.vocab)
         return self
+
+    def _load(self, path: Path) -> None:
+        self.nlp = spacy.load(path)
+        keep_vocabulary(self.nlp)
+        self._resident = len(self.nlp.vocab)  # spaCy counts every lexeme it makes, forgotten ones too
+
+    def renew_if_worn(self) -> None:
+        """Load the model afresh once `renew_after` lexemes have been made and forgotten in memory zones.
+
+        A zone forgets its words by marking their cells in spaCy's hash tables deleted; the cells are
+        not all reused, and the tables double when full, so they grow with every new word ever seen, slowly
+        (about 20 bytes a word). A fresh load starts them small again; its answers are the same."""
+        if self.path is not None and len(self.nlp.vocab) - self._resident > self.renew_after:
+            self._load(self.path)
 
     @staticmethod
     def available(path: Path = MODEL_DIR) -> bool:

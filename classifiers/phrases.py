@@ -128,6 +128,10 @@ class KeywordClassifier:
         """The answer for a Doc of `model.analysis_text` (classifiers/categorize.py)."""
         return self._count(self.phrases.hits_in(doc))
 
+    def renew_if_worn(self) -> None:
+        """Nothing to renew: the baseline's tables wear as the model's do (model.renew_if_worn), but it only
+        stands in for a model on an installation without one."""
+
     @staticmethod
     def _count(hits: list[PhraseHit]) -> Classification:
         counts = dict.fromkeys(CATEGORIES, 0.0)

@@ -103,3 +103,17 @@ def test_the_vocabulary_stays_bounded_and_the_corpus_words_resident(categorizer)
     assert len(vocab.strings) == strings
     assert not any(word in vocab.strings or word in vocab for word in words)
     assert all(word in vocab for word in common)
+
+
+def test_the_model_is_loaded_afresh_once_its_tables_have_worn():
+    """However many new words pass, the lexemes made since loading stay under the renewal bound (each one
+    leaves a deleted cell in spaCy's tables); a renewed model answers as before."""
+    model = TextcatClassifier(renew_after=2000)
+    resident = len(model.nlp.vocab)
+    categorizer = Categorizer(load_rules(ROOT / "rules.yaml"), base=model)
+    first = categorizer.analyse("Banner", "Please change the logo on the banner", today=TODAY)
+    rng = random.Random(7)
+    for number in range(300):
+        categorizer.analyse(f"Job {number}", f"Please change {unseen(rng, 20)}", today=TODAY)
+        assert len(model.nlp.vocab) - resident <= 2000 + 25
+    assert categorizer.analyse("Banner", "Please change the logo on the banner", today=TODAY) == first
