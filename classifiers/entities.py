@@ -16,6 +16,8 @@ import spacy
 from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span, Token
 
+from classifiers.tokens import text_length
+
 INVOICE_WORDS = ["invoice", "inv", "facture", "rechnung", "factura", "factuur", "invoices"]
 PO_WORDS = ["po", "p.o.", "purchase", "bestellnummer", "bestellung", "commande", "compra", "inkooporder"]
 LABEL_WORDS = ["no", "no.", "number", "nr", "nr.", "#", "n", "°", "nº", "num", "numéro", "numero", ":", "order", "de",
@@ -104,8 +106,10 @@ def _longest_matches(doc: Doc) -> list[tuple[str, Span]]:
     spans: dict[str, list[Span]] = {}
     for match_id, start, end in _matcher(doc):
         spans.setdefault(_matcher.vocab.strings[match_id], []).append(doc[start:end])
+    source = doc.user_data.get(_SOURCE)  # Doc.text would make a Token object for every token
+    text = doc.text if source is None else source[:text_length(doc)]
     for label, pattern in _SINGLE_TOKEN:
-        for found in pattern.finditer(doc.user_data.get(_SOURCE, doc.text)[:len(doc.text)]):
+        for found in pattern.finditer(text):
             span = doc.char_span(*found.span())
             if span is not None and len(span) == 1:
                 spans.setdefault(label, []).append(span)

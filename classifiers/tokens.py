@@ -13,13 +13,17 @@ def prefix_doc(doc: Doc, tokenizer: Callable[[str], Doc], *, limit: int) -> Doc:
     spaCy tokenises each whitespace-separated chunk on its own, so every token before the last chunk the
     limit leaves is as in `doc`; only that chunk (a word, perhaps cut, and what follows it) is tokenised
     again. The model reads 4,000 characters, the entity matcher 20,000, the phrase rules all."""
-    text = doc.text
-    if len(text) <= limit:
+    if text_length(doc) <= limit:
         return doc
-    prefix = text[:limit]
+    prefix = doc.text[:limit]
     start = len(prefix.rstrip())
     while start and not prefix[start - 1].isspace():  # back to the start of the last word
         start -= 1
     kept = [t for t in doc if t.idx < start]
     tokens = kept + list(tokenizer(prefix[start:]))
     return Doc(doc.vocab, words=[t.text for t in tokens], spaces=[bool(t.whitespace_) for t in tokens])
+
+
+def text_length(doc: Doc) -> int:
+    """len(doc.text), without building the text (Doc.text makes a Token object for every token)."""
+    return doc[-1].idx + len(doc[-1].text_with_ws) if len(doc) else 0
