@@ -1,14 +1,24 @@
-"""Classify: the model's answer, then the phrase rules of rules.yaml, then the review threshold."""
+"""Classify: the model's answer, then the phrase rules of rules.yaml, then the review threshold; and the entities.
+
+One spaCy Doc per message serves the model, the phrase rules and the entity matcher (`Categorizer.analyse`)."""
 
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any, Protocol, runtime_checkable
+
+from spacy.language import Language
+from spacy.tokens import Doc
 
 from classifiers import Classification, Classifier
-from classifiers.model import TextcatClassifier
-from classifiers.phrases import KeywordClassifier, PhraseRules
+from classifiers.entities import TEXT_LIMIT as ENTITY_TEXT_LIMIT
+from classifiers.entities import entities_in, extract
+from classifiers.model import TextcatClassifier, analysis_text
+from classifiers.phrases import KeywordClassifier, PhraseHit, PhraseRules
 from classifiers.tiers import Tier, choose_tier
+from classifiers.tokens import prefix_doc
 from foundation.rules import Rules
 
 log = logging.getLogger("liaison.classify")
@@ -34,6 +44,27 @@ class Verdict:
     tier: Tier = Tier("none", "not judged")
 
 
+@dataclass(frozen=True)
+class Analysis:
+    """Everything read from one message's words: the verdict, the entities, the phrase rules that matched."""
+
+    verdict: Verdict
+    entities: dict[str, list[Any]] = field(default_factory=dict)
+    phrase_hits: tuple[PhraseHit, ...] = ()
+
+
+@runtime_checkable
+class DocClassifier(Classifier, Protocol):
+    """A classifier that can read the message's one Doc (made by its own tokenizer) instead of its text."""
+
+    @property
+    def nlp(self) -> Language: ...
+
+    def classify_doc(self, doc: Doc) -> Classification: ...
+
+    def renew_if_worn(self) -> None: ...
+
+
 class Categorizer:
     """One classifier plus the user's phrase rules and confidence threshold."""
 
@@ -43,12 +74,37 @@ class Categorizer:
         self.review_below = rules.spec.classifier.review_below
         self.tiers = rules.spec.classifier.acknowledge
 
-    def judge(self, subject: str, text: str, *, automatic: str | None = None) -> Verdict:
+    def analyse(self, subject: str, text: str, *, automatic: str | None = None,
+                today: date | None = None) -> Analysis:
+        """Classify (model, then phrase rules, then the review threshold) and find the entities, from one
+        tokenisation of the message; automatic mail is not read (`other`, no entities)."""
         if automatic:
-            return Verdict(Classification("other", 1.0, (f"automatic mail: {automatic}",), "automatic"), False,
-                           Tier("none", f"automatic mail: {automatic}"))
-        result = self.phrase_rules.apply(subject, text, self.base.classify(subject, text))
-        return Verdict(result, result.confidence < self.review_below, self.tier_of(result))
+            return Analysis(Verdict(Classification("other", 1.0, (f"automatic mail: {automatic}",), "automatic"),
+                                    False, Tier("none", f"automatic mail: {automatic}")))
+        source = f"{subject}\n{text}"
+        lowered = analysis_text(subject, text)
+        if not isinstance(self.base, DocClassifier) or len(lowered) != len(source):
+            # Lower-casing changed the length (a dotted İ): offsets into the Doc would not fit the text as
+            # written, so this message is read as before, one Doc per reader. So is any other classifier.
+            hits = self.phrase_rules.phrases.hits(subject, text)
+            return self._analysis(self.base.classify(subject, text), hits, extract(subject, text, today=today))
+        nlp = self.base.nlp
+        with nlp.memory_zone():  # this message's new words are forgotten afterwards (see model.keep_vocabulary)
+            doc = nlp.make_doc(lowered)
+            hits = self.phrase_rules.phrases.hits_in(doc, source=source)
+            entity_doc = prefix_doc(doc, nlp.tokenizer, limit=len(subject) + 1 + ENTITY_TEXT_LIMIT)
+            analysis = self._analysis(self.base.classify_doc(doc), hits,
+                                      entities_in(entity_doc, source=source, today=today))
+        self.base.renew_if_worn()
+        return analysis
+
+    def judge(self, subject: str, text: str, *, automatic: str | None = None) -> Verdict:
+        return self.analyse(subject, text, automatic=automatic).verdict
+
+    def _analysis(self, base: Classification, hits: list[PhraseHit], entities: dict[str, list[Any]]) -> Analysis:
+        result = self.phrase_rules.combine(hits, base)
+        return Analysis(Verdict(result, result.confidence < self.review_below, self.tier_of(result)), entities,
+                        tuple(hits))
 
     def tier_of(self, classification: Classification) -> Tier:
         """How much an acknowledgement of this message may say (classifiers/tiers.py)."""

@@ -16,6 +16,8 @@ import spacy
 from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span, Token
 
+from classifiers.tokens import text_length
+
 INVOICE_WORDS = ["invoice", "inv", "facture", "rechnung", "factura", "factuur", "invoices"]
 PO_WORDS = ["po", "p.o.", "purchase", "bestellnummer", "bestellung", "commande", "compra", "inkooporder"]
 LABEL_WORDS = ["no", "no.", "number", "nr", "nr.", "#", "n", "°", "nº", "num", "numéro", "numero", ":", "order", "de",
@@ -64,26 +66,50 @@ LOOKAHEAD = 4
 _EXCLUDED_JOB_PREFIXES = ("INV", "PO", "VAT", "REF", "FAC", "RE", "RG")
 
 
+TEXT_LIMIT = 20000  # characters of the newest text read: a request's numbers and dates are near its top
+_SOURCE = "liaison.source"  # Doc.user_data key: the text as written, when the Doc is of its lower-cased copy
+
+
 def extract(subject: str, text: str, *, today: date | None = None) -> dict[str, list[Any]]:
     """Entities found in subject and text, by label; empty labels are left out."""
-    today = today or datetime.now().date()
-    found: dict[str, list[Any]] = {}
     with _nlp.memory_zone():  # forget this message's strings afterwards (see model.py)
-        doc = _nlp.make_doc(f"{subject}\n{text[:20000]}")
-        for label, span in _longest_matches(doc):
-            value = VALUES[label](span, today)
-            if value is not None and value not in found.setdefault(label, []):
-                found[label].append(value)
+        return entities_in(_nlp.make_doc(f"{subject}\n{text[:TEXT_LIMIT]}"), today=today)
+
+
+def entities_in(doc: Doc, *, source: str | None = None, today: date | None = None) -> dict[str, list[Any]]:
+    """Entities in a Doc made by a blank-"xx" tokenizer (classifiers/categorize.py makes one per message).
+
+    `source`: the text as written when `doc` is of its lower-cased copy (same length): identifiers, job
+    references and the quoted text of amounts and deadlines are read from it."""
+    today = today or datetime.now().date()
+    if source is not None:
+        doc.user_data[_SOURCE] = source
+    found: dict[str, list[Any]] = {}
+    for label, span in _longest_matches(doc):
+        value = VALUES[label](span, today)
+        if value is not None and value not in found.setdefault(label, []):
+            found[label].append(value)
     return {label: values[:20] for label, values in found.items() if values}
+
+
+def _text(item: Span | Token) -> str:
+    """What the message says at this token or span, as written."""
+    source = item.doc.user_data.get(_SOURCE)
+    if source is None:
+        return item.text
+    start = item.idx if isinstance(item, Token) else item.start_char
+    return source[start:start + len(item.text)]
 
 
 def _longest_matches(doc: Doc) -> list[tuple[str, Span]]:
     """Per label, matches in text order with the shorter overlapping ones dropped."""
     spans: dict[str, list[Span]] = {}
     for match_id, start, end in _matcher(doc):
-        spans.setdefault(doc.vocab.strings[match_id], []).append(doc[start:end])
+        spans.setdefault(_matcher.vocab.strings[match_id], []).append(doc[start:end])
+    source = doc.user_data.get(_SOURCE)  # Doc.text would make a Token object for every token
+    text = doc.text if source is None else source[:text_length(doc)]
     for label, pattern in _SINGLE_TOKEN:
-        for found in pattern.finditer(doc.text):
+        for found in pattern.finditer(text):
             span = doc.char_span(*found.span())
             if span is not None and len(span) == 1:
                 spans.setdefault(label, []).append(span)
@@ -99,7 +125,7 @@ def _identifier(span: Span, _: date) -> str | None:
     token = span[-1] if _SINGLE_TOKEN_MATCH(span) else _value_after(span)
     if token is None:
         return None
-    text = token.text.lstrip("#").upper()
+    text = _text(token).lstrip("#").upper()
     text = text[3:] if text.startswith("PO#") else text[2:] if re.match(r"^PO\d", text) else text
     doc = span.doc
     i = token.i + 1
@@ -110,7 +136,7 @@ def _identifier(span: Span, _: date) -> str | None:
 
 
 def _SINGLE_TOKEN_MATCH(span: Span) -> bool:  # noqa: N802 - reads as the question it answers
-    return len(span) == 1 and any(p.fullmatch(span.text) for _, p in _SINGLE_TOKEN)
+    return len(span) == 1 and any(p.fullmatch(_text(span)) for _, p in _SINGLE_TOKEN)
 
 
 def _value_after(span: Span) -> Token | None:
@@ -118,7 +144,7 @@ def _value_after(span: Span) -> Token | None:
     doc = span.doc
     pattern = _ID if span.label_ != "po_number" else _PO_ID
     for token in doc[span.end : span.end + LOOKAHEAD]:
-        if pattern.match(token.text):
+        if pattern.match(_text(token)):
             return token
         if token.lower_ not in _LABEL_WORDS:
             return None
@@ -126,7 +152,8 @@ def _value_after(span: Span) -> Token | None:
 
 
 def _job_ref(span: Span, _: date) -> str | None:
-    return None if span.text.split("-")[0] in _EXCLUDED_JOB_PREFIXES else span.text
+    text = _text(span)
+    return None if text.split("-")[0] in _EXCLUDED_JOB_PREFIXES else text
 
 
 def _amount(span: Span, _: date) -> dict[str, Any] | None:
@@ -141,7 +168,7 @@ def _amount(span: Span, _: date) -> dict[str, Any] | None:
         value = float(f"{whole}.{decimal.group(1)}" if decimal else whole)
     except ValueError:
         return None
-    return {"value": value, "currency": CURRENCIES.get(currency.lower(), currency.upper()), "text": span.text}
+    return {"value": value, "currency": CURRENCIES.get(currency.lower(), currency.upper()), "text": _text(span)}
 
 
 def _urgency(span: Span, _: date) -> str:
@@ -157,7 +184,7 @@ def _deadline(span: Span, today: date) -> dict[str, Any] | None:
     due = None
     weekday = next((WEEKDAYS[w] for w in words if w in WEEKDAYS), None)
     month = next((MONTHS[w] for w in words if w in MONTHS), None)
-    day = next((int(re.match(r"\d+", t.text).group(0)) for t in span if re.match(_ORDINAL, t.text)), None)
+    day = next((int(re.match(r"\d+", t.text).group(0)) for t in span if re.match(_ORDINAL, _text(t))), None)
     if weekday is not None:
         due = today + timedelta(days=(weekday - today.weekday()) % 7 or 7)
     elif day is not None:
@@ -168,7 +195,7 @@ def _deadline(span: Span, today: date) -> dict[str, Any] | None:
         due = today + timedelta(days=7)
     elif "week" in words or "eow" in words:
         due = today + timedelta(days=(4 - today.weekday()) % 7)
-    return {"date": due.isoformat(), "text": span.text} if due else None
+    return {"date": due.isoformat(), "text": _text(span)} if due else None
 
 
 def _date_after(anchor: Span) -> Span | None:
@@ -177,7 +204,7 @@ def _date_after(anchor: Span) -> Span | None:
     end = anchor.end
     for token in doc[anchor.end : anchor.end + LOOKAHEAD]:
         word = token.lower_
-        if word in ("the", "next", "of") or word in MONTHS or re.match(_ORDINAL, token.text):
+        if word in ("the", "next", "of") or word in MONTHS or re.match(_ORDINAL, _text(token)):
             end = token.i + 1
             continue
         if word in WEEKDAYS:

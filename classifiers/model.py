@@ -17,10 +17,12 @@ from pathlib import Path
 from typing import Any
 
 import spacy
+from spacy.tokens import Doc
 from spacy.training import Example
 
 from classifiers import CATEGORIES, Classification
 from classifiers.calibration import Calibration, request_probability
+from classifiers.tokens import prefix_doc
 
 log = logging.getLogger("liaison.model")
 
@@ -30,6 +32,7 @@ HELD_OUT_SHARE = 0.2
 SEED = 20261123
 EPOCHS = 12
 MAX_CHARS = 4000  # the newest text of a real request fits; beyond is noise and slows the model
+RENEW_AFTER = 1_000_000  # words made and forgotten before the model is loaded afresh (`renew_if_worn`)
 
 
 @dataclass(frozen=True)
@@ -48,14 +51,35 @@ def model_text(subject: str, text: str) -> str:
     return f"{subject}\n{text}"[:MAX_CHARS].lower()
 
 
+def analysis_text(subject: str, text: str) -> str:
+    """The one text a message is tokenised from (classifiers/categorize.py): the model's, before its bound.
+
+    The phrase rules and entities read the whole of it; the model reads its first MAX_CHARS characters
+    (`classifiers.tokens.prefix_doc`), so one tokenisation serves all three."""
+    return f"{subject}\n{text}".lower()
+
+
+def keep_vocabulary(nlp: Any) -> None:
+    """Make a lexeme, outside any memory zone, for every string the model was trained with.
+
+    Memory zones forget what is created inside them, which keeps a daemon's vocabulary bounded; but without
+    this, the common words of every message would be created again in every zone. The corpus vocabulary
+    (about 20,000 strings) stays resident; only words the corpus never had come and go with each message."""
+    if nlp.vocab.in_memory_zone:
+        return
+    for string in list(nlp.vocab.strings):
+        nlp.vocab[string]  # noqa: B018 - the lookup creates the lexeme
+
+
 class TextcatClassifier:
     """The shipped spaCy model behind the Classifier interface."""
 
     name = "spacy-textcat"
 
-    def __init__(self, path: Path = MODEL_DIR, *, calibrated: bool = True) -> None:
-        self.nlp = spacy.load(path)
-        self.path = path
+    def __init__(self, path: Path = MODEL_DIR, *, calibrated: bool = True, renew_after: int = RENEW_AFTER) -> None:
+        self.path: Path | None = path
+        self.renew_after = renew_after
+        self._load(path)
         self.calibration = Calibration.load(path) if calibrated else Calibration()
 
     @classmethod
@@ -63,7 +87,22 @@ class TextcatClassifier:
         """A model trained in this process (calibration folds, cross-writer checks), not loaded."""
         self = cls.__new__(cls)
         self.nlp, self.path, self.calibration = nlp, None, calibration or Calibration()
+        self.renew_after, self._resident = RENEW_AFTER, len(nlp.vocab)
         return self
+
+    def _load(self, path: Path) -> None:
+        self.nlp = spacy.load(path)
+        keep_vocabulary(self.nlp)
+        self._resident = len(self.nlp.vocab)  # spaCy counts every lexeme it makes, forgotten ones too
+
+    def renew_if_worn(self) -> None:
+        """Load the model afresh once `renew_after` lexemes have been made and forgotten in memory zones.
+
+        A zone forgets its words by marking their cells in spaCy's hash tables deleted; the cells are
+        not all reused, and the tables double when full, so they grow with every new word ever seen, slowly
+        (about 20 bytes a word). A fresh load starts them small again; its answers are the same."""
+        if self.path is not None and len(self.nlp.vocab) - self._resident > self.renew_after:
+            self._load(self.path)
 
     @staticmethod
     def available(path: Path = MODEL_DIR) -> bool:
@@ -79,6 +118,13 @@ class TextcatClassifier:
         with self.nlp.memory_zone():
             docs = self.nlp.pipe((model_text(s, t) for s, t in items), batch_size=256)
             return [self._answer(doc, self.calibration) for doc in docs]
+
+    def classify_doc(self, doc: Doc) -> Classification:
+        """The answer for a Doc of `analysis_text` made by this model's tokenizer (in the caller's memory zone)."""
+        doc = prefix_doc(doc, self.nlp.tokenizer, limit=MAX_CHARS)
+        for _, pipe in self.nlp.pipeline:
+            doc = pipe(doc)
+        return self._answer(doc, self.calibration)
 
     @staticmethod
     def _answer(doc: Any, calibration: Calibration) -> Classification:

@@ -11,7 +11,9 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 import spacy
+from spacy.language import Language
 from spacy.matcher import PhraseMatcher
+from spacy.tokens import Doc
 
 from classifiers import CATEGORIES, Classification
 
@@ -59,13 +61,19 @@ class PhraseSet:
             self.matcher.add(name, list(self.nlp.tokenizer.pipe(phrases)))
 
     def hits(self, subject: str, text: str) -> list[PhraseHit]:
-        found = []
         with self.nlp.memory_zone():  # forget this message's strings afterwards (see model.py)
-            doc = self.nlp.make_doc(f"{subject}\n{text}")
-            for match_id, start, end in self.matcher(doc):
-                name = self.nlp.vocab.strings[match_id]
-                category, effect, weight = self.meta[name]
-                found.append(PhraseHit(name, category, doc[start:end].text, effect, weight))
+            return self.hits_in(self.nlp.make_doc(f"{subject}\n{text}"))
+
+    def hits_in(self, doc: Doc, *, source: str | None = None) -> list[PhraseHit]:
+        """The phrases found in `doc` (made by any blank-"xx" tokenizer); `source`, when `doc` is of its
+        lower-cased copy (same length), gives each phrase as written."""
+        found = []
+        for match_id, start, end in self.matcher(doc):
+            name = self.nlp.vocab.strings[match_id]
+            category, effect, weight = self.meta[name]
+            span = doc[start:end]
+            phrase = span.text if source is None else source[span.start_char:span.end_char]
+            found.append(PhraseHit(name, category, phrase, effect, weight))
         return found
 
 
@@ -76,7 +84,10 @@ class PhraseRules:
         self.phrases = PhraseSet((p.name, p.category, p.match, p.effect, p.weight) for p in phrases)  # type: ignore[attr-defined]
 
     def apply(self, subject: str, text: str, base: Classification) -> Classification:
-        hits = self.phrases.hits(subject, text)
+        return self.combine(self.phrases.hits(subject, text), base)
+
+    def combine(self, hits: list[PhraseHit], base: Classification) -> Classification:
+        """The model's answer with these phrase hits forcing or boosting a category."""
         if not hits:
             return base
         forced = [h for h in hits if h.effect == "force"]
@@ -106,9 +117,25 @@ class KeywordClassifier:
             (category, category, words, "boost", 1.0) for category, words in BASELINE_LEXICON.items()
         )
 
+    @property
+    def nlp(self) -> Language:
+        return self.phrases.nlp
+
     def classify(self, subject: str, text: str) -> Classification:
+        return self._count(self.phrases.hits(subject, text))
+
+    def classify_doc(self, doc: Doc) -> Classification:
+        """The answer for a Doc of `model.analysis_text` (classifiers/categorize.py)."""
+        return self._count(self.phrases.hits_in(doc))
+
+    def renew_if_worn(self) -> None:
+        """Nothing to renew: the baseline's tables wear as the model's do (model.renew_if_worn), but it only
+        stands in for a model on an installation without one."""
+
+    @staticmethod
+    def _count(hits: list[PhraseHit]) -> Classification:
         counts = dict.fromkeys(CATEGORIES, 0.0)
-        for hit in self.phrases.hits(subject, text):
+        for hit in hits:
             counts[hit.category] += 1
         best = max(counts, key=counts.__getitem__)
         if counts[best] == 0:

@@ -16,10 +16,13 @@ from inbox.stages.context import Entities, MessageContext, Services
 
 def analyse(categorizer: Categorizer, subject: str, text: str, *, automatic: str | None, today: date,
             subject_entities: bool) -> tuple[Verdict, Entities]:
-    """The classification and the entities of one message (automatic mail has no entities). The one place
-    the classifiers are asked: when they answer both in one call, that call replaces this body."""
-    verdict = categorizer.judge(subject, text, automatic=automatic)
-    return verdict, ({} if automatic else extract(subject if subject_entities else "", text, today=today))
+    """The classification and the entities of one message, from one tokenisation (automatic mail has no
+    entities). A colleague's entities come from the text alone: read again, which staff mail is rare enough
+    to afford."""
+    analysis = categorizer.analyse(subject, text, automatic=automatic, today=today)
+    if automatic or subject_entities:
+        return analysis.verdict, analysis.entities
+    return analysis.verdict, extract("", text, today=today)
 
 
 class Classify:
