@@ -29,7 +29,7 @@ from foundation.settings import Settings
 from foundation.store import Store, loads, utcnow
 from inbox import corrections
 from inbox.models import load_active
-from responders.respond import Responder
+from responders.respond import Incoming, Responder
 from responders.routing import Facts, Route, route
 from responders.templates import TemplateLibrary
 
@@ -219,8 +219,9 @@ class Pipeline:
                 self.store.update("threads", "id", thread_id, {"status": "handled", "handled_at": utcnow(),
                                                                "handled_reason": reason})
         else:
-            done = self.responder.respond(row, parsed, raw, facts, decision, link, thread_id,
-                                          verdict.classification, self.index)
+            done = self.responder.respond(
+                Incoming(row=row, parsed=parsed, raw_size=len(raw), facts=facts, link=link, thread_id=thread_id,
+                         classification=verdict.classification), decision=decision, index=self.index)
         self._record(row, parsed, newest, automatic, verdict, entities, link, thread_id, chaser, decision, done,
                      facts)
         self._advance(position)

@@ -16,6 +16,7 @@ from foundation.rules import Rules
 from foundation.settings import Settings
 from foundation.store import Store, loads
 from inbox.scratch import scratch_pipeline
+from responders import outbox
 
 
 def replay(settings: Settings, current: Rules, new: Rules, *, days: int) -> tuple[list[dict[str, Any]], int]:
@@ -37,7 +38,7 @@ def replay(settings: Settings, current: Rules, new: Rules, *, days: int) -> tupl
 
 def _decision(pipeline: Any, row: int) -> dict[str, Any]:
     m = pipeline.store.one("SELECT * FROM messages WHERE id = ?", [row])
-    replies = pipeline.store.all("SELECT raw FROM outbox WHERE message_row = ? AND kind = 'acknowledge'", [row])
+    replies = pipeline.store.all("SELECT raw, plan FROM outbox WHERE message_row = ? AND kind = 'acknowledge'", [row])
     category = m["category"] or m["status"]
     if m["needs_review"]:
         category += " (needs review)"
@@ -45,7 +46,7 @@ def _decision(pipeline: Any, row: int) -> dict[str, Any]:
         "date": (m["date"] or m["received_at"] or "")[:16], "from": m["from_addr"] or "?",
         "subject": m["subject"] or "", "category": category,
         "route": "; ".join(loads(m["route"], {}).get("done", [])) or "no action",
-        "reply": " | ".join(" ".join(_text(r["raw"]).split()) for r in replies),
+        "reply": " | ".join(" ".join(_text(outbox.rendered(pipeline.store, r)).split()) for r in replies),
     }
 
 
