@@ -73,8 +73,8 @@ class Responder:
                     "message_row": row, "verb": action.verb, "argument": action.argument, "status": "pending",
                     "created_at": utcnow()})
                 done.append(f"{action.verb}: {action.argument}")
-            elif action.verb == "review":
-                done.append(f"review: {action.argument}")
+            elif action.verb not in ("acknowledge", "escalate"):  # review, and actions respond() needs no part in
+                done.append(f"{action.verb}: {action.argument}")
         return done
 
     # -- acknowledgements -----------------------------------------------------------------
