@@ -174,7 +174,15 @@ def as_bytes(message: Message) -> bytes:
     """The message as sent: CRLF line endings."""
     out = BytesIO()
     _WireGenerator(out, mangle_from_=False, policy=WIRE).flatten(message)
-    return out.getvalue()
+    flat = out.getvalue()
+    verbatim = [part for part in message.walk() if isinstance(part, _VerbatimPart)]
+    if not verbatim:
+        return flat
+    pieces = []
+    for part in verbatim:
+        before, flat = flat.split(part.marker, 1)
+        pieces += [before, part.data]
+    return b"".join([*pieces, flat])
 
 
 def acknowledgement(original: ParsedMessage, *, sender: str, message_id: str, text: str, html: str) -> Draft:
@@ -250,13 +258,26 @@ def _original_part(raw: bytes, size: int) -> Message:
         part: Message = MIMEApplication(payload, "octet-stream")  # base64: lines of 76 characters
         part["Content-Disposition"] = f'attachment; filename="{filename}"'
         return part
-    part = Message()
+    part = _VerbatimPart(payload)
     part["Content-Type"] = content_type
     part["Content-Disposition"] = f'attachment; filename="{filename}"'
     part["Content-Transfer-Encoding"] = "8bit"
-    # A string payload is written as it is; surrogateescape gives back the exact original bytes.
-    part.set_payload(payload.replace(b"\r\n", b"\n").decode("ascii", "surrogateescape").replace("\n", "\r\n"))
     return part
+
+
+class _VerbatimPart(Message):
+    """A part whose body is given bytes, written as they are by `as_bytes` (with CRLF line endings).
+
+    The generator holds only a short marker in their place: passing a large original through it as
+    text would copy it several times over (bytes, text, each nesting level's buffer)."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__()
+        if data.count(b"\n") != data.count(b"\r\n"):  # IMAP hands over CRLF already: then no copy is made
+            data = re.sub(rb"\r?\n", b"\r\n", data)
+        self.data = data
+        self.marker = f"liaison-verbatim-{uuid.uuid4().hex}".encode()
+        self.set_payload(self.marker.decode())
 
 
 def _head(raw: bytes) -> bytes:
@@ -267,6 +288,8 @@ def _head(raw: bytes) -> bytes:
 
 
 def _fits_8bit(raw: bytes) -> bool:
-    """Every line at most 998 octets and no NUL: legal as an 8bit message/rfc822 part."""
-    return b"\0" not in raw and all(len(line.rstrip(b"\r")) <= MAX_LINE for line in raw.split(b"\n"))
+    """Every line at most 998 octets and no NUL: legal as an 8bit message/rfc822 part. (Only the rare long
+    lines are looked at one by one: splitting a large original into lines would copy all of it.)"""
+    return b"\0" not in raw and all(len(m.group().rstrip(b"\r")) <= MAX_LINE
+                                     for m in re.finditer(rb"[^\n]{%d,}" % (MAX_LINE + 1), raw))
 

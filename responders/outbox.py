@@ -87,6 +87,7 @@ def plan(
         raise TypeError("plan() takes a draft or a message")
     if store.one("SELECT id FROM outbox WHERE dedupe_key = ?", [dedupe_key]):
         return None
+    what: dict[str, object]
     if draft is not None:
         what = {"message_id": draft.message_id, "subject": draft.subject, "plan": draft.as_json(), "raw": None}
     else:
