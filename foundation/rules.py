@@ -9,7 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Annotated, Any, Generic, Literal, Protocol, TypeVar
+from typing import Annotated, Any, Generic, Literal, Optional, Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
@@ -293,14 +293,18 @@ def schema() -> type[RulesFile]:
     if key not in _SCHEMAS:
         if not CONDITIONS.names() or not ACTIONS.names():
             raise RulesError(["no routing conditions or actions are registered: import responders first"])
-        when = create_model("Condition", __base__=Condition, **{  # type: ignore[call-overload]
-            c.name: (c.value | None, None) for c in CONDITIONS.all()})
-        then = create_model("Action", __base__=Action, **{  # type: ignore[call-overload]
-            a.name: (a.value | None, None) for a in ACTIONS.all()})
-        rule = create_model("Rule", __base__=Rule, when=(when, when()),
-                            then=(Annotated[list[then], Field(min_length=1)], ...))  # type: ignore[valid-type]
+        when: Any = create_model("Condition", __base__=Condition, **_optional_fields(CONDITIONS))
+        then: Any = create_model("Action", __base__=Action, **_optional_fields(ACTIONS))
+        rule: Any = create_model("Rule", __base__=Rule, when=(when, when()),
+                                 then=(Annotated[list[then], Field(min_length=1)], ...))
         _SCHEMAS[key] = create_model("RulesFile", __base__=RulesFile, rules=(list[rule], Field(min_length=1)))
     return _SCHEMAS[key]
+
+
+def _optional_fields(registry: Registry[RuleComponent]) -> dict[str, Any]:
+    """Each component as an optional field of the value type it registered (a run-time value, which
+    a type checker cannot follow)."""
+    return {c.name: (Optional[c.value], None) for c in registry.all()}  # type: ignore[valid-type]  # noqa: UP045
 
 
 class Rules:
@@ -507,7 +511,7 @@ def _check_action(action: Action, loc: list[Any], spec: RulesFile, template_name
         for name in action.recipients():
             if name not in ROLE_RECIPIENTS and name not in spec.addresses and not _EMAIL.match(name):
                 report([*loc, "escalate"], f"unknown recipient {name!r}: name it under 'addresses'")
-    template = action.acknowledge if action.verb == "acknowledge" else action.template
+    template = action.given() if action.verb == "acknowledge" else action.template
     if template is not None:
         if not _TEMPLATE_NAME.match(template):
             report(loc, f"invalid template name {template!r}")

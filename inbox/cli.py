@@ -563,7 +563,7 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
     for mail in pipeline.store.all("SELECT kind, raw, plan FROM outbox WHERE message_row = ? ORDER BY id",
                                    [outcome.row]):
         print(f"\n===== would send ({mail['kind']}) =====")
-        print(_readable(outbox.rendered(pipeline.store, mail)))
+        print(_readable(outbox.rendered(pipeline.store, raw=mail["raw"], plan=mail["plan"])))
     return 0
 
 

@@ -46,7 +46,8 @@ def _decision(pipeline: Any, row: int) -> dict[str, Any]:
         "date": (m["date"] or m["received_at"] or "")[:16], "from": m["from_addr"] or "?",
         "subject": m["subject"] or "", "category": category,
         "route": "; ".join(loads(m["route"], {}).get("done", [])) or "no action",
-        "reply": " | ".join(" ".join(_text(outbox.rendered(pipeline.store, r)).split()) for r in replies),
+        "reply": " | ".join(" ".join(_text(outbox.rendered(pipeline.store, raw=r["raw"], plan=r["plan"])).split())
+                            for r in replies),
     }
 
 

@@ -23,7 +23,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.header import decode_header, make_header
 from email.message import Message
-from typing import Any, Literal
+from typing import Any, Literal, TypedDict
 
 from foundation.errors import LiaisonError, PermanentSendError, SMTPConnectError, TemporarySendError
 from foundation.store import Store, utcnow
@@ -101,11 +101,13 @@ def plan(
     })
 
 
-def rendered(store: Store, row: dict[str, Any]) -> bytes:
-    """The bytes of a stored outgoing message (a row with `raw` and `plan`), built now if planned as a draft."""
-    if row["raw"] is not None:
-        return bytes(row["raw"])
-    draft = Draft.from_json(row["plan"])
+def rendered(store: Store, *, raw: bytes | None, plan: str | None) -> bytes:
+    """The bytes of a stored outgoing message (its row's `raw` and `plan`), built now if planned as a draft."""
+    if raw is not None:
+        return bytes(raw)
+    if plan is None:
+        raise PermanentSendError("an outbox row with neither raw bytes nor a plan")
+    draft = Draft.from_json(plan)
     if draft.original_row is None:
         return as_bytes(render(draft))
     original, size = _original(store, draft.original_row)
@@ -137,10 +139,26 @@ def recover(store: Store) -> int:
     return len(rows)
 
 
-def due(store: Store, now: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+class DueMail(TypedDict):
+    """An outbox row due to be sent, as `due` returns it."""
+
+    id: int
+    mail_from: str
+    recipients: str  # JSON list
+    raw: bytes | None
+    plan: str | None
+    attempts: int
+    created_at: str
+    kind: str
+    message_id: str
+    message_row: int | None
+    status: str
+
+
+def due(store: Store, now: str | None = None, limit: int = 500) -> list[DueMail]:
     # A message waits while an earlier one of the same kind in its thread is undelivered,
     # so a thread's mail arrives in order even across an outage.
-    return store.all(
+    return store.all(  # type: ignore[return-value]  # the columns DueMail names
         "SELECT id, mail_from, recipients, raw, plan, attempts, created_at, kind, message_id, message_row, status "
         "FROM outbox o "
         "WHERE status IN ('pending', 'retry') AND next_attempt_at <= ? AND NOT EXISTS ("
@@ -260,7 +278,7 @@ def _duration(delta: timedelta) -> str:
     return f"{minutes // 60}h {minutes % 60}m" if minutes >= 60 else f"{minutes}m {int(delta.total_seconds()) % 60}s"
 
 
-def _before(store: Store, row: dict[str, Any], result: FlushResult, retry_after: float,
+def _before(store: Store, row: DueMail, result: FlushResult, retry_after: float,
             already_sent: Callable[[str], bool] | None) -> Envelope | Literal["next", "end"]:
     """Record a send as under way and return what to send; else go on with the `next` message, or `end`
     this round as after a temporary failure."""
@@ -277,7 +295,7 @@ def _before(store: Store, row: dict[str, Any], result: FlushResult, retry_after:
             result.sent += 1
             return "next"
     try:
-        raw = rendered(store, row)
+        raw = rendered(store, raw=row["raw"], plan=row["plan"])
     except PermanentSendError as exc:
         _give_up(store, row, str(exc), result)
         return "next"
@@ -286,7 +304,7 @@ def _before(store: Store, row: dict[str, Any], result: FlushResult, retry_after:
     return Envelope(row["mail_from"], json.loads(row["recipients"]), raw)
 
 
-def _after(store: Store, transport: Transport, row: dict[str, Any], outcome: Outcome, result: FlushResult,
+def _after(store: Store, transport: Transport, row: DueMail, outcome: Outcome, result: FlushResult,
            retry_after: float, outage: Outage) -> bool:
     """Record what became of one send; False when the batch must end (a temporary failure)."""
     if isinstance(outcome, SMTPConnectError):
@@ -309,7 +327,7 @@ def _after(store: Store, transport: Transport, row: dict[str, Any], outcome: Out
     return True
 
 
-def _retry_or_give_up(store: Store, row: dict[str, Any], error: str, result: FlushResult,
+def _retry_or_give_up(store: Store, row: DueMail, error: str, result: FlushResult,
                       retry_after: float) -> None:
     age = datetime.now(UTC) - datetime.fromisoformat(row["created_at"])
     if age > GIVE_UP_AFTER:
@@ -325,7 +343,7 @@ def _retry_or_give_up(store: Store, row: dict[str, Any], error: str, result: Flu
     result.retried += 1
 
 
-def _give_up(store: Store, row: dict[str, Any], error: str, result: FlushResult) -> None:
+def _give_up(store: Store, row: DueMail, error: str, result: FlushResult) -> None:
     """Failed for good: recorded with an alert for the summary in one transaction, and logged as an ERROR,
     because staff or a client are waiting for mail that will never arrive."""
     recipients = ", ".join(json.loads(row["recipients"]))

@@ -159,10 +159,11 @@ class Responder:
 
     def _escalate(self, row: int, parsed: ParsedMessage, thread_id: int | None, action: PlannedAction,
                   context: dict[str, Any], number: int) -> str:
-        recipients = self._recipients(action.argument, context)
+        names = action.argument if isinstance(action.argument, list) else [action.argument or ""]
+        recipients = self._recipients(names, context)
         if not recipients:
-            self._failure(row, "escalate", f"no address for {', '.join(action.argument)}")
-            return f"escalation failed: no address for {', '.join(action.argument)}"
+            self._failure(row, "escalate", f"no address for {', '.join(names)}")
+            return f"escalation failed: no address for {', '.join(names)}"
         label = CATEGORY_LABELS.get(context["category"], context["category"])
         who = context["account_name"] or parsed.from_addr or "unknown sender"
         subject = f"[Liaison] {label}: {who} - {parsed.subject or '(no subject)'}"

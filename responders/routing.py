@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, TypedDict
 
 from foundation.rules import Rule, Rules
 from responders.actions import PlannedAction, action
@@ -48,15 +48,23 @@ class Facts:
         return self.sender.rsplit("@", 1)[-1]
 
 
+class RuleTrace(TypedDict):
+    """One rule looked at: did it match, and which conditions failed if not."""
+
+    rule: str
+    hit: bool
+    failed: list[str]
+
+
 @dataclass
 class Route:
     actions: list[PlannedAction]
-    trace: list[dict[str, Any]]
+    trace: list[RuleTrace]
 
     def of(self, verb: str) -> list[PlannedAction]:
         return [a for a in self.actions if a.verb == verb]
 
-    def as_dict(self) -> dict[str, Any]:
+    def as_dict(self) -> dict[str, object]:
         return {
             "trace": self.trace,
             "actions": [{"verb": a.verb, "argument": a.argument, "rule": a.rule, "template": a.template}
@@ -67,7 +75,7 @@ class Route:
 def route(facts: Facts, rules: Rules) -> Route:
     """Evaluate rules top to bottom, collecting actions until a matching rule says stop."""
     actions: list[PlannedAction] = []
-    trace: list[dict[str, Any]] = []
+    trace: list[RuleTrace] = []
     for rule in rules.spec.rules:
         failed = _failed_conditions(rule, facts, rules)
         trace.append({"rule": rule.name, "hit": not failed, "failed": failed})

@@ -12,7 +12,7 @@ import importlib
 import pkgutil
 from abc import ABC, abstractmethod
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, ClassVar, TypeVar, cast
+from typing import TYPE_CHECKING, ClassVar, TypeVar, cast
 
 from foundation.rules import ACTIONS
 
@@ -25,7 +25,7 @@ A = TypeVar("A", bound="type[Action]")
 @dataclass(frozen=True)
 class PlannedAction:
     verb: str  # acknowledge, escalate, keyword, move, review
-    argument: Any
+    argument: str | list[str] | None  # escalate: recipients; keyword, move, review: its value
     rule: str
     template: str | None = None
 
