@@ -13,6 +13,7 @@ from typing import Any
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT))
 
+import responders  # noqa: E402, F401  (registers the routing conditions and actions rules.yaml names)
 from classifiers.evaluate import score  # noqa: E402
 from classifiers.model import MODEL_DIR, TextcatClassifier, load_corpus, split  # noqa: E402
 from classifiers.newest_text import newest_text  # noqa: E402

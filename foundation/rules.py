@@ -9,11 +9,11 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Generic, Literal, Optional, Protocol, TypeVar
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator, model_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
 
 from foundation.categories import CATEGORIES
 from foundation.errors import RulesError
@@ -102,64 +102,86 @@ class Learning(Strict):
     retrain_time: dt.time = dt.time(2, 30)
 
 
+class RuleComponent(Protocol):
+    """A condition or an action that rules.yaml may name (as Mailman has rules and handlers).
+
+    The components themselves live in responders/conditions and responders/actions, one module
+    each; they register here so that the schema below knows their names and the values they take."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def description(self) -> str: ...
+
+    @property
+    def value(self) -> object:
+        """The type of the value rules.yaml gives it, checked when the file is loaded."""
+
+
+ComponentT = TypeVar("ComponentT", bound=RuleComponent)
+
+
+class Registry(Generic[ComponentT]):
+    """The components of one kind, by name, in the order they were registered."""
+
+    def __init__(self, kind: str) -> None:
+        self.kind = kind
+        self._components: dict[str, ComponentT] = {}
+        self.version = 0  # the rules schema is rebuilt when it changes
+
+    def register(self, component: ComponentT) -> ComponentT:
+        known = self._components.get(component.name)
+        if known is not None and type(known) is not type(component):
+            raise ValueError(f"{self.kind} {component.name!r} is registered already, by {type(known).__name__}")
+        self._components[component.name] = component
+        self.version += 1
+        return component
+
+    def __getitem__(self, name: str) -> ComponentT:
+        return self._components[name]
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._components
+
+    def names(self) -> list[str]:
+        return list(self._components)
+
+    def all(self) -> list[ComponentT]:
+        return list(self._components.values())
+
+
+CONDITIONS: Registry[RuleComponent] = Registry("condition")
+ACTIONS: Registry[RuleComponent] = Registry("action")
+
+
+def known_category(value: OneOrMany) -> OneOrMany:
+    """A `category` condition's value: our categories, or needs_review."""
+    for item in [value] if isinstance(value, str) else value:
+        if item not in (*CATEGORIES, "needs_review"):
+            raise ValueError(f"unknown category {item!r}; expected one of {', '.join(CATEGORIES)}")
+    return value
+
+
+def valid_patterns(value: dict[str, str]) -> dict[str, str]:
+    """Regular expressions that compile."""
+    for pattern in value.values():
+        try:
+            re.compile(pattern)
+        except re.error as exc:
+            raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
+    return value
+
+
 class Condition(Strict):
-    """Every condition given must hold (AND); list values mean any of them (OR)."""
-
-    category: OneOrMany | None = None
-    confidence_at_least: float | None = Field(default=None, ge=0, le=1)
-    confidence_below: float | None = Field(default=None, ge=0, le=1)
-    needs_review: bool | None = None
-    account: OneOrMany | None = None
-    account_tag: OneOrMany | None = None
-    sender: OneOrMany | None = None
-    linked: bool | None = None
-    suspicious: bool | None = None
-    automatic: bool | None = None
-    staff: bool | None = None
-    first_message: bool | None = None
-    chaser: bool | None = None
-    entity: OneOrMany | None = None
-    entity_matches: dict[str, str] | None = None
-    amount_over: float | None = None
-    deadline_within_days: int | None = Field(default=None, ge=0)
-    urgent: bool | None = None
-    words: OneOrMany | None = None
-    subject_words: OneOrMany | None = None
-    body_words: OneOrMany | None = None
-    business_hours: bool | None = None
-    has_attachment: bool | None = None
-    ack_tier: Literal["specific", "neutral", "none"] | list[Literal["specific", "neutral", "none"]] | None = None
-
-    @field_validator("category")
-    @classmethod
-    def _known_category(cls, value: OneOrMany | None) -> OneOrMany | None:
-        for item in [value] if isinstance(value, str) else value or []:
-            if item not in (*CATEGORIES, "needs_review"):
-                raise ValueError(f"unknown category {item!r}; expected one of {', '.join(CATEGORIES)}")
-        return value
-
-    @field_validator("entity_matches")
-    @classmethod
-    def _valid_patterns(cls, value: dict[str, str] | None) -> dict[str, str] | None:
-        for pattern in (value or {}).values():
-            try:
-                re.compile(pattern)
-            except re.error as exc:
-                raise ValueError(f"invalid regular expression {pattern!r}: {exc}") from None
-        return value
+    """Every condition given must hold (AND); list values mean any of them (OR). Its fields are the
+    registered conditions (see `schema`)."""
 
 
 class Action(Strict):
-    """One thing to do. Exactly one of the verbs is set."""
+    """One thing to do. Exactly one of the verbs (the registered actions) is set."""
 
-    acknowledge: str | None = None
-    escalate: OneOrMany | None = None
-    template: str | None = None
-    keyword: str | None = None
-    move: str | None = None
-    review: str | bool | None = None
-    suppress: bool | None = None
-    stop: bool | None = None
+    template: str | None = None  # goes with escalate
 
     @model_validator(mode="before")
     @classmethod
@@ -171,24 +193,28 @@ class Action(Strict):
 
     @model_validator(mode="after")
     def _one_verb(self) -> Action:
-        verbs = [v for v in ("acknowledge", "escalate", "keyword", "move", "review", "suppress", "stop")
-                 if getattr(self, v) not in (None, False)]
+        names = ACTIONS.names()
+        verbs = [v for v in names if getattr(self, v, None) not in (None, False)]
         if len(verbs) != 1:
-            raise ValueError("an action needs exactly one of acknowledge, escalate, keyword, move, review, "
-                             f"suppress, stop (found {', '.join(verbs) or 'none'})")
-        if self.template and not self.escalate:
+            raise ValueError(f"an action needs exactly one of {', '.join(names)} (found {', '.join(verbs) or 'none'})")
+        if self.template and not getattr(self, "escalate", None):
             raise ValueError("'template' goes with 'escalate'")
         return self
 
     @property
     def verb(self) -> str:
-        for verb in ("acknowledge", "escalate", "keyword", "move", "review", "suppress", "stop"):
-            if getattr(self, verb) not in (None, False):
+        for verb in ACTIONS.names():
+            if getattr(self, verb, None) not in (None, False):
                 return verb
         raise AssertionError("validated action without a verb")
 
+    def given(self) -> Any:
+        """The value rules.yaml gave this action's verb."""
+        return getattr(self, self.verb)
+
     def recipients(self) -> list[str]:
-        return [self.escalate] if isinstance(self.escalate, str) else list(self.escalate or [])
+        escalate = getattr(self, "escalate", None)
+        return [escalate] if isinstance(escalate, str) else list(escalate or [])
 
 
 class Rule(Strict):
@@ -258,6 +284,29 @@ def backfill_window(value: str) -> dt.timedelta | None:
     return dt.timedelta(**{_UNITS[match.group(2)]: int(match.group(1))})
 
 
+_SCHEMAS: dict[tuple[int, int], type[RulesFile]] = {}
+
+
+def schema() -> type[RulesFile]:
+    """The rules file model with the registered conditions and actions as its `when` and `then` keys."""
+    key = (CONDITIONS.version, ACTIONS.version)
+    if key not in _SCHEMAS:
+        if not CONDITIONS.names() or not ACTIONS.names():
+            raise RulesError(["no routing conditions or actions are registered: import responders first"])
+        when: Any = create_model("Condition", __base__=Condition, **_optional_fields(CONDITIONS))
+        then: Any = create_model("Action", __base__=Action, **_optional_fields(ACTIONS))
+        rule: Any = create_model("Rule", __base__=Rule, when=(when, when()),
+                                 then=(Annotated[list[then], Field(min_length=1)], ...))
+        _SCHEMAS[key] = create_model("RulesFile", __base__=RulesFile, rules=(list[rule], Field(min_length=1)))
+    return _SCHEMAS[key]
+
+
+def _optional_fields(registry: Registry[RuleComponent]) -> dict[str, Any]:
+    """Each component as an optional field of the value type it registered (a run-time value, which
+    a type checker cannot follow)."""
+    return {c.name: (Optional[c.value], None) for c in registry.all()}  # type: ignore[valid-type]  # noqa: UP045
+
+
 class Rules:
     """A validated rules file and where it came from."""
 
@@ -296,7 +345,7 @@ def parse_rules(text: str, path: Path, *, template_names: set[str] | None = None
     root = _compose(text, path)
     data = _construct(root, path)
     try:
-        spec = RulesFile.model_validate(data)
+        spec = schema().model_validate(data)
     except ValidationError as exc:
         raise RulesError(sorted(_located(path, root, error) for error in exc.errors())) from None
     problems = _semantic_problems(spec, root, path, template_names, account_ids)
@@ -437,7 +486,7 @@ def _semantic_problems(spec: RulesFile, root: yaml.Node, path: Path, template_na
         for j, action in enumerate(rule.then):
             _check_action(action, ["rules", i, "then", j], spec, template_names, report)
         for key in ("account",):
-            wanted = getattr(rule.when, key)
+            wanted = getattr(rule.when, key, None)
             for account in [wanted] if isinstance(wanted, str) else wanted or []:
                 if account_ids is not None and account not in account_ids:
                     report(["rules", i, "when", key], f"unknown account {account!r}")
@@ -462,7 +511,7 @@ def _check_action(action: Action, loc: list[Any], spec: RulesFile, template_name
         for name in action.recipients():
             if name not in ROLE_RECIPIENTS and name not in spec.addresses and not _EMAIL.match(name):
                 report([*loc, "escalate"], f"unknown recipient {name!r}: name it under 'addresses'")
-    template = action.acknowledge if action.verb == "acknowledge" else action.template
+    template = action.given() if action.verb == "acknowledge" else action.template
     if template is not None:
         if not _TEMPLATE_NAME.match(template):
             report(loc, f"invalid template name {template!r}")

@@ -133,6 +133,32 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     (
+        "0008_outbox_plan",
+        (
+            # The outbox records what to send (`plan`: headers, text and html, and the stored message an
+            # escalation attaches) in the decision's transaction; the MIME is built when it is sent. `raw`
+            # stays for mail planned already rendered, so it may now be empty: the table is rebuilt, as
+            # SQLite cannot drop a NOT NULL.
+            """CREATE TABLE outbox_0008 (
+                id INTEGER PRIMARY KEY, dedupe_key TEXT NOT NULL UNIQUE, message_row INTEGER,
+                kind TEXT NOT NULL, rule TEXT, mail_from TEXT NOT NULL, recipients TEXT NOT NULL,
+                message_id TEXT NOT NULL UNIQUE, subject TEXT, raw BLOB, status TEXT NOT NULL,
+                attempts INTEGER NOT NULL DEFAULT 0, next_attempt_at TEXT, last_error TEXT,
+                created_at TEXT NOT NULL, sent_at TEXT, thread_id INTEGER, plan TEXT,
+                CHECK (raw IS NOT NULL OR plan IS NOT NULL))""",
+            """INSERT INTO outbox_0008 (id, dedupe_key, message_row, kind, rule, mail_from, recipients, message_id,
+                subject, raw, status, attempts, next_attempt_at, last_error, created_at, sent_at, thread_id)
+               SELECT id, dedupe_key, message_row, kind, rule, mail_from, recipients, message_id, subject, raw,
+                status, attempts, next_attempt_at, last_error, created_at, sent_at, thread_id FROM outbox""",
+            "DROP TABLE outbox",
+            "ALTER TABLE outbox_0008 RENAME TO outbox",
+            "CREATE INDEX outbox_status ON outbox(status, next_attempt_at)",
+            "CREATE INDEX outbox_kind_recipients ON outbox(kind, recipients)",
+            "CREATE INDEX outbox_message_row ON outbox(message_row)",
+            "CREATE INDEX outbox_thread_order ON outbox(thread_id, kind, id)",
+        ),
+    ),
+    (
         "0009_facts_stored",
         (
             # Facts the pipeline works out once and everything else reads (the summary, replay, the daemon):

@@ -18,6 +18,7 @@ from foundation.settings import Settings
 from foundation.store import Store, loads
 from inbox.pipeline import Pipeline
 from inbox.scratch import scratch_pipeline
+from responders import outbox
 
 
 def replay(settings: Settings, current: Rules, new: Rules, *, days: int) -> tuple[list[dict[str, Any]], int]:
@@ -39,7 +40,8 @@ def replay(settings: Settings, current: Rules, new: Rules, *, days: int) -> tupl
 
 def _decision(pipeline: Pipeline, row: int) -> dict[str, Any]:
     m = pipeline.store.all("SELECT * FROM messages WHERE id = ?", [row])[0]  # ingest stores every message
-    replies = pipeline.store.all("SELECT raw FROM outbox WHERE message_row = ? AND kind = 'acknowledge'", [row])
+    replies = pipeline.store.all("SELECT raw, plan FROM outbox WHERE message_row = ? AND kind = 'acknowledge'",
+                                 [row])
     category = m["category"] or m["status"]
     if m["display_category"] == NEEDS_REVIEW:
         category += " (needs review)"
@@ -47,7 +49,8 @@ def _decision(pipeline: Pipeline, row: int) -> dict[str, Any]:
         "date": (m["date"] or m["received_at"] or "")[:16], "from": m["from_addr"] or "?",
         "subject": m["subject"] or "", "category": category,
         "route": "; ".join(loads(m["route"], {}).get("done", [])) or "no action",
-        "reply": " | ".join(" ".join(_text(r["raw"]).split()) for r in replies),
+        "reply": " | ".join(" ".join(_text(outbox.rendered(pipeline.store, raw=r["raw"], plan=r["plan"])).split())
+                            for r in replies),
     }
 
 

@@ -9,8 +9,10 @@ value therefore goes through `_one_line`, so nothing from incoming mail can add 
 from __future__ import annotations
 
 import contextlib
+import json
 import re
 import uuid
+from dataclasses import asdict, dataclass
 from datetime import UTC, datetime
 from email.generator import BytesGenerator
 from email.header import Header
@@ -22,6 +24,7 @@ from email.mime.text import MIMEText
 from email.policy import compat32
 from email.utils import format_datetime
 from io import BytesIO
+from typing import Literal
 
 from classifiers.automatic import LOOP_HEADER
 from foundation.message import SYNTHETIC_ID_SUFFIX, ParsedMessage
@@ -29,6 +32,7 @@ from foundation.message import SYNTHETIC_ID_SUFFIX, ParsedMessage
 _REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|vs|antw|rif|réf|ref|fwd?|tr|wg)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 MAX_REFERENCES = 20
 MAX_ATTACHED_ORIGINAL = 10 * 1024 * 1024  # staff get the headers of anything larger
+MAX_ORIGINAL_HEAD = 64 * 1024  # of those, at most this much of the header section
 MAX_LINE = 998  # octets per line, without CRLF (RFC 5322 2.1.1); SMTP servers refuse longer ones
 WIRE = compat32.clone(linesep="\r\n")
 
@@ -85,25 +89,74 @@ def _text_part(text: str, subtype: str) -> MIMEText:
     return MIMEText(text, subtype, "utf-8")
 
 
-def _base(*, sender: str, to: list[str], subject: str, message_id: str, text: str, html: str,
-          auto_submitted: str) -> Message:
+@dataclass(frozen=True)
+class Draft:
+    """What to send, fixed when the decision is made: every header value and both bodies, checked.
+
+    The outbox stores a draft in the decision's transaction and builds the MIME only when it sends
+    (`render`): the Message-ID and Date are fixed here, so a resend is the same message. An escalation
+    names the stored message it attaches (`original_row`) instead of carrying a copy of it.
+    """
+
+    shape: Literal["reply", "notice", "escalation"]
+    sender: str
+    to: tuple[str, ...]
+    subject: str
+    message_id: str
+    date: str
+    text: str
+    html: str
+    auto_submitted: str
+    #: Further headers in order (In-Reply-To, References, Thread-Topic, Reply-To...), already one line each.
+    extra: tuple[tuple[str, str], ...] = ()
+    original_row: int | None = None
+
+    def as_json(self) -> str:
+        return json.dumps(asdict(self), ensure_ascii=False)
+
+    @classmethod
+    def from_json(cls, text: str) -> Draft:
+        values = json.loads(text)
+        values["to"] = tuple(values["to"])
+        values["extra"] = tuple(tuple(pair) for pair in values["extra"])
+        return cls(**values)
+
+
+def _draft(*, shape: Literal["reply", "notice", "escalation"], sender: str, to: list[str], subject: str,
+           message_id: str, text: str, html: str, auto_submitted: str,
+           extra: list[tuple[str, str]] | None = None, original_row: int | None = None) -> Draft:
+    """A draft whose addresses are checked now: a bad one is refused at decision time, not at send time."""
+    return Draft(shape=shape, sender=valid_address(sender), to=tuple(valid_address(a) for a in to),
+                 subject=_one_line(subject), message_id=_one_line(message_id),
+                 date=format_datetime(datetime.now(UTC)), text=text, html=html, auto_submitted=auto_submitted,
+                 extra=tuple(extra or ()), original_row=original_row)
+
+
+def render(draft: Draft, original: bytes | None = None, *, original_size: int | None = None) -> Message:
+    """The MIME message of a draft. `original` is the raw message an escalation attaches, or only its first
+    bytes (see `attachable`) when `original_size` says it is too large to attach whole."""
     alternative = MIMEMultipart("alternative")
-    alternative.attach(_text_part(text, "plain"))
-    alternative.attach(_text_part(html, "html"))
-    return _headers(alternative, sender=sender, to=to, subject=subject, message_id=message_id,
-                    auto_submitted=auto_submitted)
-
-
-def _headers(message: Message, *, sender: str, to: list[str], subject: str, message_id: str,
-             auto_submitted: str) -> Message:
-    _set(message, "From", valid_address(sender))
-    _set(message, "To", ", ".join(valid_address(a) for a in to))
-    _set(message, "Subject", subject)
-    message["Date"] = format_datetime(datetime.now(UTC))
-    message["Message-ID"] = _one_line(message_id)
-    message["Auto-Submitted"] = auto_submitted
+    alternative.attach(_text_part(draft.text, "plain"))
+    alternative.attach(_text_part(draft.html, "html"))
+    message: Message = alternative
+    if draft.shape == "escalation":
+        message = MIMEMultipart("mixed")
+        message.attach(alternative)
+        original = original or b""
+        message.attach(_original_part(original, len(original) if original_size is None else original_size))
+    _set(message, "From", draft.sender)
+    _set(message, "To", ", ".join(draft.to))
+    _set(message, "Subject", draft.subject)
+    message["Date"] = draft.date
+    message["Message-ID"] = draft.message_id
+    message["Auto-Submitted"] = draft.auto_submitted
     message["X-Auto-Response-Suppress"] = "All"
-    message[LOOP_HEADER] = valid_address(sender)
+    message[LOOP_HEADER] = draft.sender
+    for name, value in draft.extra:
+        if name in ("Thread-Topic", "Thread-Index"):
+            _set(message, name, value)
+        else:
+            message[name] = value
     return message
 
 
@@ -121,49 +174,74 @@ def as_bytes(message: Message) -> bytes:
     """The message as sent: CRLF line endings."""
     out = BytesIO()
     _WireGenerator(out, mangle_from_=False, policy=WIRE).flatten(message)
-    return out.getvalue()
+    flat = out.getvalue()
+    verbatim = [part for part in message.walk() if isinstance(part, _VerbatimPart)]
+    if not verbatim:
+        return flat
+    pieces = []
+    for part in verbatim:
+        before, flat = flat.split(part.marker, 1)
+        pieces += [before, part.data]
+    return b"".join([*pieces, flat])
 
 
-def build_acknowledgement(original: ParsedMessage, *, sender: str, message_id: str, text: str, html: str) -> Message:
+def acknowledgement(original: ParsedMessage, *, sender: str, message_id: str, text: str, html: str) -> Draft:
     """A reply to the client, threaded under their message."""
-    message = _base(sender=sender, to=[original.from_addr], subject=reply_subject(original.subject),
-                    message_id=message_id, text=text, html=html, auto_submitted="auto-replied")
+    extra: list[tuple[str, str]] = []
     # Thread under the client's own Message-IDs only: not one Liaison made up for mail that had none, nor
     # one too long to fold into a legal line.
     own = [i for i in [*original.references, original.message_id] if _threadable(i)][-MAX_REFERENCES:]
     if _threadable(original.message_id):
-        message["In-Reply-To"] = _one_line(original.message_id)
+        extra.append(("In-Reply-To", _one_line(original.message_id)))
     if own:
-        message["References"] = _one_line(" ".join(dict.fromkeys(own)))
+        extra.append(("References", _one_line(" ".join(dict.fromkeys(own)))))
     for name in ("Thread-Topic", "Thread-Index"):
         # Outlook threads by these; carry them over when the client sent them.
         if original.header(name.lower()):
-            _set(message, name, original.header(name.lower())[:500])
-    return message
+            extra.append((name, _one_line(original.header(name.lower())[:500])))
+    return _draft(shape="reply", sender=sender, to=[original.from_addr], subject=reply_subject(original.subject),
+                  message_id=message_id, text=text, html=html, auto_submitted="auto-replied", extra=extra)
+
+
+def notice(*, sender: str, to: list[str], subject: str, message_id: str, text: str, html: str) -> Draft:
+    """A message of our own to staff (the daily summary): marked automatic, not a reply."""
+    return _draft(shape="notice", sender=sender, to=to, subject=subject, message_id=message_id, text=text,
+                  html=html, auto_submitted="auto-generated")
+
+
+def escalation(original: ParsedMessage, *, original_row: int | None, sender: str, to: list[str], subject: str,
+               message_id: str, text: str, html: str) -> Draft:
+    """A note to staff, Reply-To the client, with the stored original (row `original_row`) attached at send time."""
+    extra = []
+    with contextlib.suppress(ValueError):  # an unusable client address: staff reply by hand
+        extra.append(("Reply-To", valid_address(original.from_addr)))
+    return _draft(shape="escalation", sender=sender, to=to, subject=subject, message_id=message_id, text=text,
+                  html=html, auto_submitted="auto-generated", extra=extra, original_row=original_row)
+
+
+def build_acknowledgement(original: ParsedMessage, *, sender: str, message_id: str, text: str, html: str) -> Message:
+    return render(acknowledgement(original, sender=sender, message_id=message_id, text=text, html=html))
 
 
 def build_notice(*, sender: str, to: list[str], subject: str, message_id: str, text: str, html: str) -> Message:
-    """A message of our own to staff (the daily summary): marked automatic, not a reply."""
-    return _base(sender=sender, to=to, subject=subject, message_id=message_id, text=text, html=html,
-                 auto_submitted="auto-generated")
+    return render(notice(sender=sender, to=to, subject=subject, message_id=message_id, text=text, html=html))
 
 
 def build_escalation(original: ParsedMessage, raw: bytes, *, sender: str, to: list[str], subject: str,
                      message_id: str, text: str, html: str) -> Message:
-    """A note to staff, Reply-To the client, with the original attached as message/rfc822."""
-    mixed = MIMEMultipart("mixed")
-    alternative = MIMEMultipart("alternative")
-    alternative.attach(_text_part(text, "plain"))
-    alternative.attach(_text_part(html, "html"))
-    mixed.attach(alternative)
-    mixed.attach(_original_part(raw))
-    _headers(mixed, sender=sender, to=to, subject=subject, message_id=message_id, auto_submitted="auto-generated")
-    with contextlib.suppress(ValueError):  # an unusable client address: staff reply by hand
-        mixed["Reply-To"] = valid_address(original.from_addr)
-    return mixed
+    return render(escalation(original, original_row=None, sender=sender, to=to, subject=subject,
+                             message_id=message_id, text=text, html=html), raw)
 
 
-def _original_part(raw: bytes) -> Message:
+def attachable(raw_size: int) -> int | None:
+    """How many leading bytes of an original of this size an escalation attaches (None: all of it).
+
+    Above MAX_ATTACHED_ORIGINAL only the header section is attached, cut at 64 KB: reading a little
+    more than that is enough, so a 30 MB original is never loaded to escalate it."""
+    return None if raw_size <= MAX_ATTACHED_ORIGINAL else MAX_ORIGINAL_HEAD + 4
+
+
+def _original_part(raw: bytes, size: int) -> Message:
     """The client's message as message/rfc822, byte for byte; only its headers when it is huge.
 
     message/rfc822 may only be 7bit, 8bit or binary (RFC 2046 5.2.1), and 8bit allows no line over
@@ -172,25 +250,46 @@ def _original_part(raw: bytes) -> Message:
     named original.eml: still byte for byte, every line legal, and mail clients open it by its name.
     Re-folding it instead would change the very evidence staff are sent to read, and cannot fold a
     line that has no space in it."""
-    if len(raw) <= MAX_ATTACHED_ORIGINAL:
+    if size <= MAX_ATTACHED_ORIGINAL:
         content_type, filename, payload = "message/rfc822", "original.eml", raw
     else:
-        content_type, filename = "text/rfc822-headers", "original-headers.txt"
-        payload = raw.split(b"\r\n\r\n", 1)[0].split(b"\n\n", 1)[0][: 64 * 1024]
+        content_type, filename, payload = "text/rfc822-headers", "original-headers.txt", _head(raw)
     if not _fits_8bit(payload):
         part: Message = MIMEApplication(payload, "octet-stream")  # base64: lines of 76 characters
         part["Content-Disposition"] = f'attachment; filename="{filename}"'
         return part
-    part = Message()
+    part = _VerbatimPart(payload)
     part["Content-Type"] = content_type
     part["Content-Disposition"] = f'attachment; filename="{filename}"'
     part["Content-Transfer-Encoding"] = "8bit"
-    # A string payload is written as it is; surrogateescape gives back the exact original bytes.
-    part.set_payload(payload.replace(b"\r\n", b"\n").decode("ascii", "surrogateescape").replace("\n", "\r\n"))
     return part
 
 
+class _VerbatimPart(Message):
+    """A part whose body is given bytes, written as they are by `as_bytes` (with CRLF line endings).
+
+    The generator holds only a short marker in their place: passing a large original through it as
+    text would copy it several times over (bytes, text, each nesting level's buffer)."""
+
+    def __init__(self, data: bytes) -> None:
+        super().__init__()
+        if data.count(b"\n") != data.count(b"\r\n"):  # IMAP hands over CRLF already: then no copy is made
+            data = re.sub(rb"\r?\n", b"\r\n", data)
+        self.data = data
+        self.marker = f"liaison-verbatim-{uuid.uuid4().hex}".encode()
+        self.set_payload(self.marker.decode())
+
+
+def _head(raw: bytes) -> bytes:
+    """The header section, at most 64 KB, without copying the (possibly huge) body."""
+    ends = [i for i in (raw.find(b"\r\n\r\n", 0, MAX_ORIGINAL_HEAD + 4), raw.find(b"\n\n", 0, MAX_ORIGINAL_HEAD + 2))
+            if i >= 0]
+    return raw[: min([*ends, MAX_ORIGINAL_HEAD])]
+
+
 def _fits_8bit(raw: bytes) -> bool:
-    """Every line at most 998 octets and no NUL: legal as an 8bit message/rfc822 part."""
-    return b"\0" not in raw and all(len(line.rstrip(b"\r")) <= MAX_LINE for line in raw.split(b"\n"))
+    """Every line at most 998 octets and no NUL: legal as an 8bit message/rfc822 part. (Only the rare long
+    lines are looked at one by one: splitting a large original into lines would copy all of it.)"""
+    return b"\0" not in raw and all(len(m.group().rstrip(b"\r")) <= MAX_LINE
+                                     for m in re.finditer(rb"[^\n]{%d,}" % (MAX_LINE + 1), raw))
 

@@ -23,12 +23,12 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from email.header import decode_header, make_header
 from email.message import Message
-from typing import Any
+from typing import Any, Literal, TypedDict
 
 from foundation.errors import LiaisonError, PermanentSendError, SMTPConnectError, TemporarySendError
 from foundation.store import Store, utcnow
-from responders.compose import as_bytes
-from responders.smtp import Transport
+from responders.compose import Draft, as_bytes, attachable, render
+from responders.smtp import Envelope, Outcome, Sends, Transport
 
 log = logging.getLogger("liaison.outbox")
 
@@ -69,23 +69,64 @@ def plan(
     *,
     dedupe_key: str,
     kind: str,
-    message: Message,
     mail_from: str,
     recipients: list[str],
+    draft: Draft | None = None,
+    message: Message | None = None,
     rule: str | None = None,
     message_row: int | None = None,
     thread_id: int | None = None,
     status: str = "pending",
 ) -> int | None:
-    """Store an outgoing message (inside the caller's transaction); None when already planned."""
+    """Store an outgoing message (inside the caller's transaction); None when already planned.
+
+    A `draft` is stored as it is and built into MIME only when sent (the decision stays cheap, and an
+    escalation refers to the stored original instead of copying it); a ready `message` is stored rendered.
+    """
+    if (draft is None) == (message is None):
+        raise TypeError("plan() takes a draft or a message")
     if store.one("SELECT id FROM outbox WHERE dedupe_key = ?", [dedupe_key]):
         return None
+    what: dict[str, object]
+    if draft is not None:
+        what = {"message_id": draft.message_id, "subject": draft.subject, "plan": draft.as_json(), "raw": None}
+    else:
+        assert message is not None
+        what = {"message_id": message["Message-ID"], "subject": str(make_header(decode_header(message["Subject"]))),
+                "raw": as_bytes(message)}
     return store.insert("outbox", {
         "dedupe_key": dedupe_key, "message_row": message_row, "kind": kind, "rule": rule,
-        "mail_from": mail_from, "recipients": recipients, "message_id": message["Message-ID"],
-        "subject": str(make_header(decode_header(message["Subject"]))), "raw": as_bytes(message), "status": status,
+        "mail_from": mail_from, "recipients": recipients, **what, "status": status,
         "created_at": utcnow(), "next_attempt_at": utcnow(), "thread_id": thread_id,
     })
+
+
+def rendered(store: Store, *, raw: bytes | None, plan: str | None) -> bytes:
+    """The bytes of a stored outgoing message (its row's `raw` and `plan`), built now if planned as a draft."""
+    if raw is not None:
+        return bytes(raw)
+    if plan is None:
+        raise PermanentSendError("an outbox row with neither raw bytes nor a plan")
+    draft = Draft.from_json(plan)
+    if draft.original_row is None:
+        return as_bytes(render(draft))
+    original, size = _original(store, draft.original_row)
+    return as_bytes(render(draft, original, original_size=size))
+
+
+def _original(store: Store, message_row: int) -> tuple[bytes, int]:
+    """The stored client message an escalation attaches: only its head when only that is attached."""
+    stored = store.one("SELECT size FROM messages WHERE id = ?", [message_row])
+    if stored is None:
+        raise PermanentSendError(f"the original message (row {message_row}) is no longer stored")
+    size = int(stored["size"] or 0)
+    head = attachable(size)
+    if head is None:
+        found = store.one("SELECT raw FROM messages WHERE id = ?", [message_row])
+    else:  # substr on a BLOB reads only those bytes: a 30 MB original is not loaded for its headers
+        found = store.one("SELECT substr(raw, 1, ?) AS raw FROM messages WHERE id = ?", [head, message_row])
+    assert found is not None
+    return bytes(found["raw"]), size
 
 
 def recover(store: Store) -> int:
@@ -98,11 +139,27 @@ def recover(store: Store) -> int:
     return len(rows)
 
 
-def due(store: Store, now: str | None = None, limit: int = 500) -> list[dict[str, Any]]:
+class DueMail(TypedDict):
+    """An outbox row due to be sent, as `due` returns it."""
+
+    id: int
+    mail_from: str
+    recipients: str  # JSON list
+    raw: bytes | None
+    plan: str | None
+    attempts: int
+    created_at: str
+    kind: str
+    message_id: str
+    message_row: int | None
+    status: str
+
+
+def due(store: Store, now: str | None = None, limit: int = 500) -> list[DueMail]:
     # A message waits while an earlier one of the same kind in its thread is undelivered,
     # so a thread's mail arrives in order even across an outage.
-    return store.all(
-        "SELECT id, mail_from, recipients, raw, attempts, created_at, kind, message_id, message_row, status "
+    return store.all(  # type: ignore[return-value]  # the columns DueMail names
+        "SELECT id, mail_from, recipients, raw, plan, attempts, created_at, kind, message_id, message_row, status "
         "FROM outbox o "
         "WHERE status IN ('pending', 'retry') AND next_attempt_at <= ? AND NOT EXISTS ("
         " SELECT 1 FROM outbox e WHERE e.thread_id = o.thread_id AND e.kind = o.kind AND e.id < o.id"
@@ -116,7 +173,7 @@ def next_due_at(store: Store) -> datetime | None:
     return datetime.fromisoformat(row["at"]) if row and row["at"] else None
 
 
-def flush(store: Store, transport: Transport, *, stop: Any = None, retry_after: float = 30.0,
+def flush(store: Store, transport: Transport, *, stop: Callable[[], bool] | None = None, retry_after: float = 30.0,
           already_sent: Callable[[str], bool] | None = None, outage: Outage | None = None) -> FlushResult:
     """Send everything due, in order, until nothing is due; stop early when `stop()` is true.
 
@@ -138,16 +195,29 @@ def flush(store: Store, transport: Transport, *, stop: Any = None, retry_after: 
     if not check_server(store, transport, outage=outage, retry_after=retry_after):
         result.unavailable = outage.error
         return result
+    transport.send_each(_sends(store, transport, result, stop=stop, retry_after=retry_after, outage=outage,
+                               already_sent=already_sent))
+    return result
+
+
+def _sends(store: Store, transport: Transport, result: FlushResult, *, stop: Callable[[], bool] | None,
+           retry_after: float, outage: Outage, already_sent: Callable[[str], bool] | None) -> Sends:
+    """Everything due, in order, as one batch for the transport; each send recorded before and after."""
     while not result.retried and result.unavailable is None:
         rows = due(store)
         if not rows:
-            break
+            return
         for row in rows:
             if stop is not None and stop():
-                return result
-            if not _send_one(store, transport, row, result, retry_after, outage, already_sent):
+                return
+            envelope = _before(store, row, result, retry_after, already_sent)
+            if envelope == "end":
                 break
-    return result
+            if envelope == "next":
+                continue
+            outcome = yield envelope
+            if not _after(store, transport, row, outcome, result, retry_after, outage):
+                break
 
 
 def check_server(store: Store, transport: Transport, *, outage: Outage, retry_after: float = 30.0) -> bool:
@@ -208,44 +278,56 @@ def _duration(delta: timedelta) -> str:
     return f"{minutes // 60}h {minutes % 60}m" if minutes >= 60 else f"{minutes}m {int(delta.total_seconds()) % 60}s"
 
 
-def _send_one(store: Store, transport: Transport, row: dict[str, Any], result: FlushResult,
-              retry_after: float, outage: Outage, already_sent: Callable[[str], bool] | None = None) -> bool:
-    """Send one stored message, recording before and after; False after a temporary failure."""
+def _before(store: Store, row: DueMail, result: FlushResult, retry_after: float,
+            already_sent: Callable[[str], bool] | None) -> Envelope | Literal["next", "end"]:
+    """Record a send as under way and return what to send; else go on with the `next` message, or `end`
+    this round as after a temporary failure."""
     if row["attempts"] and already_sent is not None:
         try:
             found = already_sent(row["message_id"])
         except LiaisonError as exc:  # cannot look: wait rather than risk sending it twice
             _retry_or_give_up(store, row, f"cannot check the Sent folder: {exc}", result, retry_after)
-            return False
+            return "end"
         if found:
             _mark(store, row["id"], "sent", "found in the Sent folder after an interrupted attempt", sent=True)
             log.info("%s %s was delivered before an interruption (found in Sent); not sent again",
                      row["kind"], row["message_id"])
             result.sent += 1
-            return True
+            return "next"
+    try:
+        raw = rendered(store, raw=row["raw"], plan=row["plan"])
+    except PermanentSendError as exc:
+        _give_up(store, row, str(exc), result)
+        return "next"
     with store.transaction():
         store.update("outbox", "id", row["id"], {"status": "sending", "attempts": row["attempts"] + 1})
-    try:
-        answer = transport.send(row["mail_from"], json.loads(row["recipients"]), row["raw"])
-    except SMTPConnectError as exc:
+    return Envelope(row["mail_from"], json.loads(row["recipients"]), raw)
+
+
+def _after(store: Store, transport: Transport, row: DueMail, outcome: Outcome, result: FlushResult,
+           retry_after: float, outage: Outage) -> bool:
+    """Record what became of one send; False when the batch must end (a temporary failure)."""
+    if isinstance(outcome, SMTPConnectError):
         # The connection went away between messages: the server's problem, not this message's.
         with store.transaction():
             store.update("outbox", "id", row["id"], {"status": row["status"], "attempts": row["attempts"]})
-        _server_down(store, outage, str(exc), retry_after)
-        result.unavailable = str(exc)
+        _server_down(store, outage, str(outcome), retry_after)
+        result.unavailable = str(outcome)
         return False
-    except TemporarySendError as exc:
-        _retry_or_give_up(store, row, str(exc), result, retry_after)
+    if isinstance(outcome, TemporarySendError):
+        _retry_or_give_up(store, row, str(outcome), result, retry_after)
         return False
-    except PermanentSendError as exc:
-        _give_up(store, row, str(exc), result)
+    if isinstance(outcome, PermanentSendError):
+        _give_up(store, row, str(outcome), result)
         return True
-    _mark(store, row["id"], "shadow" if transport.shadow else "sent", answer, sent=True)
+    if not isinstance(outcome, str):
+        raise outcome
+    _mark(store, row["id"], "shadow" if transport.shadow else "sent", outcome, sent=True)
     result.sent += 1
     return True
 
 
-def _retry_or_give_up(store: Store, row: dict[str, Any], error: str, result: FlushResult,
+def _retry_or_give_up(store: Store, row: DueMail, error: str, result: FlushResult,
                       retry_after: float) -> None:
     age = datetime.now(UTC) - datetime.fromisoformat(row["created_at"])
     if age > GIVE_UP_AFTER:
@@ -261,7 +343,7 @@ def _retry_or_give_up(store: Store, row: dict[str, Any], error: str, result: Flu
     result.retried += 1
 
 
-def _give_up(store: Store, row: dict[str, Any], error: str, result: FlushResult) -> None:
+def _give_up(store: Store, row: DueMail, error: str, result: FlushResult) -> None:
     """Failed for good: recorded with an alert for the summary in one transaction, and logged as an ERROR,
     because staff or a client are waiting for mail that will never arrive."""
     recipients = ", ".join(json.loads(row["recipients"]))

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -20,13 +21,7 @@ from foundation.rules import Rules
 from foundation.settings import Settings
 from foundation.store import Store, utcnow
 from responders import outbox
-from responders.compose import (
-    MAX_ATTACHED_ORIGINAL,
-    build_acknowledgement,
-    build_escalation,
-    new_message_id,
-    valid_address,
-)
+from responders.compose import MAX_ATTACHED_ORIGINAL, acknowledgement, escalation, new_message_id, valid_address
 from responders.greeting import first_name, greeting
 from responders.routing import Facts, PlannedAction, Route
 from responders.templates import TemplateLibrary
@@ -38,6 +33,19 @@ CATEGORY_LABELS = {
 }
 
 
+@dataclass(frozen=True)
+class Incoming:
+    """One stored message as respond() needs it: what it says, where it is stored, what was found out."""
+
+    row: int  # its row in `messages`, which holds the raw bytes an escalation attaches
+    parsed: ParsedMessage
+    raw_size: int
+    facts: Facts
+    link: Link
+    thread_id: int | None
+    classification: Classification
+
+
 class Responder:
     def __init__(self, store: Store, settings: Settings, rules: Rules, templates: TemplateLibrary) -> None:
         self.store = store
@@ -45,10 +53,11 @@ class Responder:
         self.rules = rules
         self.templates = templates
 
-    def respond(self, row: int, parsed: ParsedMessage, raw: bytes, facts: Facts, decision: Route, link: Link,
-                thread_id: int | None, classification: Classification, index: AccountIndex) -> list[str]:
+    def respond(self, message: Incoming, *, decision: Route, index: AccountIndex) -> list[str]:
         """Plan every action; return one line per action saying what was done or why not."""
-        context = self._context(parsed, facts, link, thread_id, classification, index, raw_size=len(raw))
+        row, parsed, facts, thread_id = message.row, message.parsed, message.facts, message.thread_id
+        context = self._context(parsed, facts, message.link, thread_id, message.classification, index,
+                                raw_size=message.raw_size)
         done: list[str] = []
         acknowledged = False
         for action in decision.of("acknowledge")[:1]:
@@ -57,15 +66,15 @@ class Responder:
             done.append(result)
         context["acknowledged"] = acknowledged
         for i, action in enumerate(decision.of("escalate")):
-            done.append(self._escalate(row, parsed, raw, thread_id, action, context, i))
+            done.append(self._escalate(row, parsed, thread_id, action, context, i))
         for action in decision.actions:
             if action.verb in ("keyword", "move"):
                 self.store.insert("imap_actions", {
                     "message_row": row, "verb": action.verb, "argument": action.argument, "status": "pending",
                     "created_at": utcnow()})
                 done.append(f"{action.verb}: {action.argument}")
-            elif action.verb == "review":
-                done.append(f"review: {action.argument}")
+            elif action.verb not in ("acknowledge", "escalate"):  # review, and actions respond() needs no part in
+                done.append(f"{action.verb}: {action.argument}")
         return done
 
     # -- acknowledgements -----------------------------------------------------------------
@@ -81,13 +90,13 @@ class Responder:
         language = self.rules.override(facts.account_id).language or self.rules.spec.replies.language
         try:
             text, html = self.templates.render(template, language, context)
-            message = build_acknowledgement(parsed, sender=self.settings.address,
-                                            message_id=new_message_id(self.settings.address), text=text, html=html)
+            draft = acknowledgement(parsed, sender=self.settings.address,
+                                    message_id=new_message_id(self.settings.address), text=text, html=html)
         except (TemplateError, ValueError) as exc:
             self._failure(row, "acknowledge", str(exc))
             return f"acknowledgement failed: {exc}"
         key = f"ack:thread:{thread_id}" if thread_id else f"ack:message:{row}"
-        planned = outbox.plan(self.store, dedupe_key=key, kind="acknowledge", message=message,
+        planned = outbox.plan(self.store, dedupe_key=key, kind="acknowledge", draft=draft,
                               mail_from=self.settings.address, recipients=[parsed.from_addr], rule=action.rule,
                               message_row=row, thread_id=thread_id)
         if planned is None:
@@ -95,7 +104,7 @@ class Responder:
         if thread_id:
             self.store.update("threads", "id", thread_id, {"acknowledged": 1})
             self.store.conn.execute("INSERT OR IGNORE INTO thread_refs (message_id, thread_id) VALUES (?, ?)",
-                                    [message["Message-ID"], thread_id])
+                                    [draft.message_id, thread_id])
         return f"acknowledge: {parsed.from_addr} ({template}, {facts.ack_tier} tier)"
 
     def _template_for_tier(self, action: PlannedAction, facts: Facts) -> str | None:
@@ -148,12 +157,13 @@ class Responder:
 
     # -- escalations --------------------------------------------------------------------
 
-    def _escalate(self, row: int, parsed: ParsedMessage, raw: bytes, thread_id: int | None, action: PlannedAction,
+    def _escalate(self, row: int, parsed: ParsedMessage, thread_id: int | None, action: PlannedAction,
                   context: dict[str, Any], number: int) -> str:
-        recipients = self._recipients(action.argument, context)
+        names = action.argument if isinstance(action.argument, list) else [action.argument or ""]
+        recipients = self._recipients(names, context)
         if not recipients:
-            self._failure(row, "escalate", f"no address for {', '.join(action.argument)}")
-            return f"escalation failed: no address for {', '.join(action.argument)}"
+            self._failure(row, "escalate", f"no address for {', '.join(names)}")
+            return f"escalation failed: no address for {', '.join(names)}"
         label = CATEGORY_LABELS.get(context["category"], context["category"])
         who = context["account_name"] or parsed.from_addr or "unknown sender"
         subject = f"[Liaison] {label}: {who} - {parsed.subject or '(no subject)'}"
@@ -161,12 +171,12 @@ class Responder:
             subject = f"[Liaison] SUSPICIOUS: {who} - {parsed.subject or '(no subject)'}"
         try:
             text, html = self._escalation_text(row, action, context)
-            message = build_escalation(parsed, raw, sender=self.settings.address, to=recipients, subject=subject,
-                                       message_id=new_message_id(self.settings.address), text=text, html=html)
+            draft = escalation(parsed, original_row=row, sender=self.settings.address, to=recipients,
+                               subject=subject, message_id=new_message_id(self.settings.address), text=text, html=html)
         except (TemplateError, ValueError) as exc:
             self._failure(row, "escalate", str(exc))
             return f"escalation failed: {exc}"
-        outbox.plan(self.store, dedupe_key=f"escalate:{row}:{number}", kind="escalate", message=message,
+        outbox.plan(self.store, dedupe_key=f"escalate:{row}:{number}", kind="escalate", draft=draft,
                     mail_from=self.settings.address, recipients=recipients, rule=action.rule, message_row=row,
                     thread_id=thread_id)
         return f"escalate: {', '.join(recipients)}"

@@ -14,18 +14,43 @@ import contextlib
 import mailbox
 import ssl
 import time
+from collections.abc import Callable, Generator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Protocol
 
 import aiosmtplib
 
-from foundation.errors import AuthRevoked, LiaisonError, PermanentSendError, SMTPConnectError, TemporarySendError
+from foundation.errors import (
+    AuthRevoked,
+    LiaisonError,
+    PermanentSendError,
+    SendError,
+    SMTPConnectError,
+    TemporarySendError,
+)
 from foundation.oauth import TokenManager
 from foundation.settings import ServerSettings
 
 # A connection unused for this long may have been closed by the server (most close idle clients
 # after a minute or a few); it is checked with a NOOP before use, and replaced if it is gone.
 REUSE_CHECK_AFTER = 5.0
+
+
+@dataclass(frozen=True)
+class Envelope:
+    """One message to send: who from, to whom, and its bytes on the wire."""
+
+    mail_from: str
+    recipients: list[str]
+    raw: bytes
+
+
+#: What became of one send: the server's answer, or why it failed (SMTPConnectError: the server, not the
+#: message; TemporarySendError: try again later; PermanentSendError: never).
+Outcome = str | SendError
+#: A batch to send: yields each envelope once it is recorded as being sent, and is told its outcome.
+Sends = Generator[Envelope, Outcome, None]
 
 
 class Transport(Protocol):
@@ -36,7 +61,24 @@ class Transport(Protocol):
 
     def send(self, mail_from: str, recipients: list[str], raw: bytes) -> str: ...
 
+    def send_each(self, sends: Sends) -> None:
+        """Send every envelope `sends` yields, telling it each outcome, until it is done."""
+
     def close(self) -> None: ...
+
+
+def drive(sends: Sends, send: Callable[[Envelope], str]) -> None:
+    """Run a batch through a synchronous `send`."""
+    try:
+        envelope = next(sends)
+        while True:
+            try:
+                outcome: Outcome = send(envelope)
+            except SendError as exc:
+                outcome = exc
+            envelope = sends.send(outcome)
+    except StopIteration:
+        return
 
 
 class MaildirTransport:
@@ -54,6 +96,9 @@ class MaildirTransport:
     def send(self, mail_from: str, recipients: list[str], raw: bytes) -> str:
         key = self.maildir.add(raw)
         return f"written to {self.path / 'new' / key}"
+
+    def send_each(self, sends: Sends) -> None:
+        drive(sends, lambda e: self.send(e.mail_from, e.recipients, e.raw))
 
     def close(self) -> None:
         self.maildir.close()
@@ -80,6 +125,11 @@ class SMTPTransport:
 
     def send(self, mail_from: str, recipients: list[str], raw: bytes) -> str:
         return self._loop.run_until_complete(self._send(mail_from, recipients, raw))
+
+    def send_each(self, sends: Sends) -> None:
+        """The whole batch in one run of the event loop, over the kept connection: the recording
+        between sends (synchronous SQLite) runs inside it."""
+        self._loop.run_until_complete(self._send_each(sends))
 
     def close(self) -> None:
         if self._client is not None:
@@ -112,6 +162,18 @@ class SMTPTransport:
             refused = "; ".join(f"{rcpt}: {resp.code} {resp.message}" for rcpt, resp in errors.items())
             raise PermanentSendError(f"some recipients refused: {refused}")
         return response
+
+    async def _send_each(self, sends: Sends) -> None:
+        try:
+            envelope = next(sends)
+            while True:
+                try:
+                    outcome: Outcome = await self._send(envelope.mail_from, envelope.recipients, envelope.raw)
+                except SendError as exc:
+                    outcome = exc
+                envelope = sends.send(outcome)
+        except StopIteration:
+            return
 
     async def _connected(self) -> aiosmtplib.SMTP:
         if self._client is not None and self._client.is_connected and await self._still_there():

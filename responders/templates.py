@@ -9,8 +9,8 @@ is never sent.
 from __future__ import annotations
 
 import re
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any
 
 import jinja2
 from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -43,7 +43,7 @@ class TemplateLibrary:
                     found.add(path.stem)
         return found
 
-    def render(self, name: str, language: str, context: dict[str, Any]) -> tuple[str, str]:
+    def render(self, name: str, language: str, context: Mapping[str, object]) -> tuple[str, str]:
         """(text, html) for a template, in `language` when it exists, else English."""
         for lang in dict.fromkeys((language, "en")):
             try:
@@ -56,7 +56,7 @@ class TemplateLibrary:
                 raise TemplateError(f"template {lang}/{name}: {located(exc, self.roots)}") from None
         raise TemplateError(f"template {name!r} not found (looked in {', '.join(map(str, self.roots))})")
 
-    def render_file(self, path: str, context: dict[str, Any]) -> str:
+    def render_file(self, path: str, context: Mapping[str, object]) -> str:
         """Compile and render one file ("en/escalate.txt"); jinja's own exceptions go through."""
         return self.env.get_template(path).render(context)
 

@@ -12,6 +12,7 @@ from pathlib import Path
 
 import pytest
 
+import responders  # noqa: F401  (registers the routing conditions and actions rules.yaml names)
 from classifiers.categorize import Categorizer
 from classifiers.evalsets import eval_dir_texts, held_out_texts
 from classifiers.model import MODEL_DIR, TextcatClassifier, load_corpus

@@ -72,15 +72,17 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
     if report["status"] != "processed":
         return 1
     from foundation.store import loads
+    from responders import outbox
 
     route = loads(pipeline.store.scalar("SELECT route FROM messages WHERE id = ?", [outcome.row]))
     print("\nrules, top to bottom:")
     for step in route["trace"]:
         why = "matched" if step["hit"] else "missed on " + ", ".join(step["failed"])
         print(f"  {'HIT ' if step['hit'] else 'miss'} {step['rule']}: {why}")
-    for mail in pipeline.store.all("SELECT kind, raw FROM outbox WHERE message_row = ? ORDER BY id", [outcome.row]):
+    for mail in pipeline.store.all("SELECT kind, raw, plan FROM outbox WHERE message_row = ? ORDER BY id",
+                                   [outcome.row]):
         print(f"\n===== would send ({mail['kind']}) =====")
-        print(_readable(mail["raw"]))
+        print(_readable(outbox.rendered(pipeline.store, raw=mail["raw"], plan=mail["plan"])))
     return 0
 
 

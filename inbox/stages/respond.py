@@ -10,6 +10,7 @@ from datetime import UTC, datetime
 from foundation.rules import backfill_window
 from foundation.store import utcnow
 from inbox.stages.context import MessageContext, Services
+from responders.respond import Incoming
 
 
 class Respond:
@@ -30,8 +31,9 @@ class Respond:
                                       {"status": "handled", "handled_at": utcnow(), "handled_reason": reason})
             return
         message.done = services.responder.respond(
-            message.row, message.parsed, message.raw, message.facts, message.decision, message.link,
-            message.thread_id, message.verdict.classification, services.index)
+            Incoming(row=message.row, parsed=message.parsed, raw_size=len(message.raw), facts=message.facts,
+                     link=message.link, thread_id=message.thread_id, classification=message.verdict.classification),
+            decision=message.decision, index=services.index)
 
     def _before_backfill(self, message: MessageContext) -> bool:
         if not message.position.backlog:

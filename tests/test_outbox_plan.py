@@ -1,0 +1,143 @@
+"""The outbox records what to send in the decision's transaction and builds the MIME when it sends (issue 14)."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import TYPE_CHECKING
+
+from foundation.settings import ServerSettings
+from foundation.store import MIGRATIONS, Store
+from inbox.daemon import Daemon
+from responders import outbox
+from responders.compose import build_notice, new_message_id
+from responders.smtp import SMTPTransport
+from tests.servers import liaison_settings
+
+if TYPE_CHECKING:
+    from responders.smtp import Sends
+
+ACCOUNTS = "account_id,name,code,domains,contacts,account_manager\nbrewco,BrewCo,BREW,brewco.com,,anna@agency.example\n"
+SENDER = "accounts@agency.example"
+
+
+def test_an_escalation_refers_to_the_stored_original_and_is_built_at_send_time(tmp_path, dovecot, smtp_server,
+                                                                               make_message):
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    raw = make_message(sender="Tom Hill <tom.hill@brewco.com>", subject="Artwork files",
+                       body="Please change the headline on the attached artwork to 'Fresh daily'.",
+                       attachments=[("artwork.pdf", b"%PDF-1.4 " + bytes(range(256)) * 8_000)])
+    raw = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")  # as IMAP hands it over
+    dovecot.append(raw)
+    store = Store(settings.db_path)
+    daemon = Daemon(settings, store)
+    daemon.run_once()
+    rows = store.all("SELECT kind, message_id, raw, plan, length(plan) AS size, status FROM outbox ORDER BY id")
+    assert {r["kind"] for r in rows} == {"acknowledge", "escalate"}
+    assert all(r["raw"] is None and r["status"] == "sent" for r in rows), "planned as drafts, not as MIME"
+    escalation_row = next(r for r in rows if r["kind"] == "escalate")
+    assert escalation_row["size"] < 100_000, "the 2 MB original is not copied into the outbox"
+    original_row = json.loads(escalation_row["plan"])["original_row"]
+    assert store.one("SELECT raw FROM messages WHERE id = ?", [original_row])["raw"] == raw
+    (escalation,) = [m for m in smtp_server.parsed() if m["Auto-Submitted"] == "auto-generated"]
+    assert escalation["Message-ID"] == escalation_row["message_id"], "the Message-ID is the one fixed at plan time"
+    assert [p.get_content_type() for p in escalation.iter_attachments()] == ["message/rfc822"]
+    wire = next(data for *_, data in smtp_server.messages if b"Auto-Submitted: auto-generated" in data)
+    assert raw in wire, "staff get the client's message byte for byte"
+    store.close()
+
+
+def _database_before_0008(path) -> None:
+    """A database as the previous release left it: migrations up to 0007, a rendered message waiting."""
+    conn = sqlite3.connect(path, isolation_level=None)
+    conn.execute("CREATE TABLE _migrations (name TEXT PRIMARY KEY, applied_at TEXT)")
+    for name, statements in MIGRATIONS:
+        if name.startswith("0008"):
+            break
+        for statement in statements:
+            conn.execute(statement)
+        conn.execute("INSERT INTO _migrations VALUES (?, '2026-12-01')", [name])
+    raw = b"From: accounts@agency.example\r\nTo: anna@agency.example\r\nSubject: Waiting\r\n" \
+          b"Message-ID: <waiting@agency.example>\r\n\r\nPlanned before the upgrade.\r\n"
+    conn.execute("INSERT INTO outbox (dedupe_key, kind, mail_from, recipients, message_id, subject, raw, status, "
+                 "created_at, next_attempt_at) VALUES ('old', 'summary', ?, ?, '<waiting@agency.example>', "
+                 "'Waiting', ?, 'pending', '2026-12-06T00:00:00+00:00', '2026-12-06T00:00:00+00:00')",
+                 [SENDER, json.dumps(["anna@agency.example"]), raw])
+    conn.close()
+
+
+def test_migration_0008_keeps_mail_planned_before_it_and_sends_it(tmp_path, smtp_server):
+    _database_before_0008(tmp_path / "liaison.db")
+    store = Store(tmp_path / "liaison.db")
+    assert store.one("SELECT name FROM _migrations WHERE name = '0008_outbox_plan'")
+    assert store.one("SELECT plan FROM outbox WHERE dedupe_key = 'old'")["plan"] is None
+    transport = SMTPTransport(ServerSettings(smtp_server.host, smtp_server.port, security="none"))
+    assert outbox.flush(store, transport).sent == 1
+    transport.close()
+    assert b"Planned before the upgrade." in smtp_server.messages[0][2]
+    store.close()
+
+
+class CountingTransport(SMTPTransport):
+    """The real SMTP transport, counting how often the outbox drives it."""
+
+    batches = 0
+    single_sends = 0
+
+    def send(self, mail_from: str, recipients: list[str], raw: bytes) -> str:
+        self.single_sends += 1
+        return super().send(mail_from, recipients, raw)
+
+    def send_each(self, sends: Sends) -> None:
+        self.batches += 1
+        super().send_each(sends)
+
+
+def _plan_notices(store: Store, count: int) -> list[str]:
+    ids = []
+    with store.transaction():
+        for n in range(count):
+            message_id = new_message_id(SENDER)
+            ids.append(message_id)
+            outbox.plan(store, dedupe_key=f"n{n}", kind="summary", mail_from=SENDER, recipients=["anna@agency.example"],
+                        message=build_notice(sender=SENDER, to=["anna@agency.example"], subject=f"Notice {n}",
+                                             message_id=message_id, text="t", html="<p>t</p>"))
+    return ids
+
+
+def test_a_batch_leaves_over_one_connection_in_one_run_each_recorded(tmp_path, smtp_server):
+    store = Store(tmp_path / "liaison.db")
+    ids = _plan_notices(store, 25)
+    transport = CountingTransport(ServerSettings(smtp_server.host, smtp_server.port, security="none"))
+    result = outbox.flush(store, transport)
+    transport.close()
+    assert result.sent == 25
+    assert (transport.batches, transport.single_sends) == (1, 0), "one batch, not one loop run per message"
+    assert smtp_server.connections == 1
+    sent = store.all("SELECT message_id FROM outbox WHERE status = 'sent' ORDER BY id")
+    assert [r["message_id"] for r in sent] == ids
+    assert [m["Message-ID"] for m in smtp_server.parsed()] == ids, "in order"
+    store.close()
+
+
+def test_in_a_batch_a_permanent_failure_is_given_up_and_a_temporary_one_ends_the_batch(tmp_path, smtp_server):
+    store = Store(tmp_path / "liaison.db")
+    _plan_notices(store, 5)
+    smtp_server.fail_next(1, 554, "5.6.0 Message refused", stage="RCPT")
+    transport = SMTPTransport(ServerSettings(smtp_server.host, smtp_server.port, security="none"))
+    first = outbox.flush(store, transport)
+    assert (first.sent, first.failed, first.retried) == (4, 1, 0)
+    statuses = store.all("SELECT status FROM outbox ORDER BY id")
+    assert [r["status"] for r in statuses] == ["failed", "sent", "sent", "sent", "sent"]
+    with store.transaction():
+        for n in range(5, 8):
+            outbox.plan(store, dedupe_key=f"n{n}", kind="summary", mail_from=SENDER, recipients=["anna@agency.example"],
+                        message=build_notice(sender=SENDER, to=["anna@agency.example"], subject=f"Notice {n}",
+                                             message_id=new_message_id(SENDER), text="t", html="<p>t</p>"))
+    smtp_server.fail_next(1, 451, "4.3.0 Try again later", stage="RCPT")
+    second = outbox.flush(store, transport, retry_after=3600)
+    transport.close()
+    assert (second.sent, second.retried, second.failed) == (0, 1, 0), "a temporary failure ends the batch"
+    assert [r["status"] for r in store.all("SELECT status FROM outbox WHERE id > 5 ORDER BY id")] == [
+        "retry", "pending", "pending"]
+    store.close()
