@@ -39,11 +39,11 @@ _nlp = spacy.blank("xx")
 _matcher = Matcher(_nlp.vocab)
 # Patterns use exact token attributes only (no sets, no regular expressions), which spaCy checks
 # in compiled code: keywords anchor a match, and the value is read from the tokens after it.
-_matcher.add("invoice_number", [[{"LOWER": w}] for w in INVOICE_WORDS])
+_matcher.add("invoice_number", [[{"LOWER": w}] for w in INVOICE_WORDS])  # type: ignore[arg-type]
 _matcher.add("po_number", [[{"LOWER": w}] for w in ("po", "p.o.", "bestellnummer", "inkooporder")]
              + [[{"LOWER": "purchase"}, {"LOWER": "order"}], [{"LOWER": "bon"}, {"LOWER": "de"}, {"LOWER": "commande"}],
                 [{"LOWER": "orden"}, {"LOWER": "de"}, {"LOWER": "compra"}]])
-_matcher.add("amount", [[{"LOWER": c}, {"LIKE_NUM": True}] for c in CURRENCIES]
+_matcher.add("amount", [[{"LOWER": c}, {"LIKE_NUM": True}] for c in CURRENCIES]  # type: ignore[arg-type]
              + [[{"LIKE_NUM": True}, {"LOWER": c}] for c in CURRENCIES])
 _matcher.add("urgency", [[{"LOWER": w}] for w in URGENT_WORDS]
              + [[{"ORTH": "!"}, {"ORTH": "!", "OP": "+"}],
@@ -105,7 +105,7 @@ def _longest_matches(doc: Doc) -> list[tuple[str, Span]]:
     """Per label, matches in text order with the shorter overlapping ones dropped."""
     spans: dict[str, list[Span]] = {}
     for match_id, start, end in _matcher(doc):
-        spans.setdefault(_matcher.vocab.strings[match_id], []).append(doc[start:end])
+        spans.setdefault(_matcher.vocab.strings[match_id], []).append(doc[start:end])  # type: ignore[attr-defined]
     source = doc.user_data.get(_SOURCE)  # Doc.text would make a Token object for every token
     text = doc.text if source is None else source[:text_length(doc)]
     for label, pattern in _SINGLE_TOKEN:
@@ -177,14 +177,16 @@ def _urgency(span: Span, _: date) -> str:
 
 def _deadline(span: Span, today: date) -> dict[str, Any] | None:
     if span[0].lower_ in ("by", "before", "until", "till", "on", "for", "deadline"):
-        span = _date_after(span)
-        if span is None:
+        after = _date_after(span)
+        if after is None:
             return None
+        span = after
     words = [t.lower_ for t in span]
     due = None
     weekday = next((WEEKDAYS[w] for w in words if w in WEEKDAYS), None)
     month = next((MONTHS[w] for w in words if w in MONTHS), None)
-    day = next((int(re.match(r"\d+", t.text).group(0)) for t in span if re.match(_ORDINAL, _text(t))), None)
+    day = next((int(m.group(0)) for t in span if re.match(_ORDINAL, _text(t)) and (m := re.match(r"\d+", t.text))),
+               None)
     if weekday is not None:
         due = today + timedelta(days=(weekday - today.weekday()) % 7 or 7)
     elif day is not None:

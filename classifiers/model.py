@@ -159,7 +159,8 @@ def is_held_out(example_id: str) -> bool:
 
 
 def split(examples: Iterable[Example_]) -> tuple[list[Example_], list[Example_]]:
-    train, held = [], []
+    train: list[Example_] = []
+    held: list[Example_] = []
     for example in examples:
         (held if is_held_out(example.id) else train).append(example)
     return train, held
@@ -179,7 +180,7 @@ def build_nlp() -> Any:
     }
     textcat = nlp.add_pipe("textcat", config=config)
     for label in CATEGORIES:
-        textcat.add_label(label)
+        textcat.add_label(label)  # type: ignore[attr-defined]
     return nlp
 
 

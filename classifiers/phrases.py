@@ -58,7 +58,7 @@ class PhraseSet:
         self.meta: dict[str, tuple[str, str, float]] = {}
         for name, category, phrases, effect, weight in entries:
             self.meta[name] = (category, effect, weight)
-            self.matcher.add(name, list(self.nlp.tokenizer.pipe(phrases)))
+            self.matcher.add(name, list(self.nlp.tokenizer.pipe(phrases)))  # type: ignore[union-attr]
 
     def hits(self, subject: str, text: str) -> list[PhraseHit]:
         with self.nlp.memory_zone():  # forget this message's strings afterwards (see model.py)

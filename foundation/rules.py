@@ -26,6 +26,9 @@ _TEMPLATE_NAME = re.compile(r"^[A-Za-z0-9_.-]+$")
 OneOrMany = str | list[str]
 
 
+#: The languages replies are shipped in.
+Language = Literal["en", "fr", "de", "es", "nl"]
+
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
 
@@ -70,17 +73,17 @@ class Limits(Strict):
 
 
 class AccountOverride(Strict):
-    language: Literal["en", "fr", "de", "es", "nl"] | None = None
+    language: Language | None = None
     tone: Literal["friendly", "formal"] | None = None
     extra_recipients: list[str] = []
     tags: list[str] = []
 
 
 class Replies(Strict):
-    language: Literal["en", "fr", "de", "es", "nl"] = "en"
+    language: Language = "en"
     tone: Literal["friendly", "formal"] = "friendly"
-    promise: str | dict[Literal["en", "fr", "de", "es", "nl"], str] | None = None
-    signature: str | dict[Literal["en", "fr", "de", "es", "nl"], str] | None = None  # None: each language's own
+    promise: str | dict[Language, str] | None = None
+    signature: str | dict[Language, str] | None = None  # None: each language's own
 
 
 class Summary(Strict):

@@ -261,7 +261,7 @@ class Daemon:
         midnight = now.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC).isoformat()
         if self.store.one("SELECT 1 FROM models WHERE created_at >= ?", [midnight]):
             return  # tonight's retrain has run (promoted or not)
-        if self.store.one("SELECT COUNT(*) AS n FROM corrections")["n"] < learning.retrain_after:
+        if self.store.scalar("SELECT COUNT(*) FROM corrections") < learning.retrain_after:
             return
         version, verdict = models.retrain(self.store, self.settings.db_path)
         if verdict.promote:

@@ -143,7 +143,7 @@ def _render_samples(settings: Settings, rules: Any) -> int:
     lead = summary.team_lead_address(rules) or settings.address
     day = datetime.now(UTC).astimezone(rules.zone()).date()
     summary.render(summary.build(pipeline.store, rules, lead, day, team=True), templates)
-    return pipeline.store.one("SELECT COUNT(*) AS n FROM outbox")["n"]
+    return int(pipeline.store.scalar("SELECT COUNT(*) FROM outbox"))
 
 
 def _check_database(settings: Settings, add: Callable[..., bool]) -> None:

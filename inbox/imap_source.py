@@ -241,7 +241,7 @@ class ImapSource:
             return found
         return self._call(look)  # type: ignore[return-value]
 
-    def session(self, operation: Callable[[imapclient.IMAPClient], object]) -> object:
+    def session(self, operation: Callable[[imapclient.IMAPClient], _T]) -> _T:
         """Run a multi-command operation on the connection (network trouble is a MailboxError, as for
         every other call), and select the watched folder again afterwards."""
         try:

@@ -78,7 +78,7 @@ def _set(message: Message, name: str, value: str) -> None:
     # with a leading space. Plain ASCII folds only at spaces: a word too long for a line (a pasted URL)
     # is encoded too, since encoded words may be split anywhere and SMTP refuses lines over 998 octets.
     plain = value.isascii() and all(len(word) <= MAX_PLAIN_WORD for word in value.split())
-    message[name] = value if plain else Header(value, "utf-8", header_name=name)
+    message[name] = value if plain else Header(value, "utf-8", header_name=name)  # type: ignore[assignment]
 
 
 def _threadable(message_id: str) -> bool:
@@ -163,11 +163,13 @@ def render(draft: Draft, original: bytes | None = None, *, original_size: int | 
 class _WireGenerator(BytesGenerator):
     """Writes an attached original (a str payload holding escaped bytes) back byte for byte."""
 
+    # The generator's hooks are private and untyped in typeshed; this is the documented way to subclass it.
     def _handle_message(self, msg: Message) -> None:
-        if isinstance(msg._payload, str):
-            self._fp.write(msg._payload.encode("ascii", "surrogateescape"))
+        payload = msg._payload  # type: ignore[attr-defined]
+        if isinstance(payload, str):
+            self._fp.write(payload.encode("ascii", "surrogateescape"))  # type: ignore[attr-defined]
         else:
-            super()._handle_message(msg)
+            super()._handle_message(msg)  # type: ignore[misc]
 
 
 def as_bytes(message: Message) -> bytes:

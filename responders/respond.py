@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -17,7 +18,7 @@ from classifiers import Classification
 from classifiers.linking import AccountIndex, Link
 from foundation.errors import TemplateError
 from foundation.message import ParsedMessage
-from foundation.rules import Rules
+from foundation.rules import Language, Rules
 from foundation.settings import Settings
 from foundation.store import Store, utcnow
 from responders import outbox
@@ -147,10 +148,10 @@ class Responder:
         once after downtime is not a burst, but a loop answering itself within seconds is."""
         for window in self.rules.spec.limits.per_sender:
             since = (arrived - timedelta(minutes=window.minutes)).astimezone(UTC).isoformat()
-            count = self.store.one(
-                "SELECT COUNT(*) AS n FROM outbox o JOIN messages m ON m.id = o.message_row "
+            count = self.store.scalar(
+                "SELECT COUNT(*) FROM outbox o JOIN messages m ON m.id = o.message_row "
                 "WHERE o.kind = 'acknowledge' AND o.recipients = ? AND m.arrived_at > ? AND m.arrived_at <= ?",
-                [json.dumps([address]), since, arrived.astimezone(UTC).isoformat(timespec="microseconds")])["n"]
+                [json.dumps([address]), since, arrived.astimezone(UTC).isoformat(timespec="microseconds")])
             if count >= window.count:
                 return f"rate limit: {window.count} acknowledgements in {window.minutes} minutes"
         return None
@@ -255,22 +256,25 @@ class Responder:
         }
 
 
-PROMISES = {"en": "within one business day", "fr": "sous un jour ouvré", "de": "innerhalb eines Werktages",
-            "es": "en un día laborable", "nl": "binnen één werkdag"}
+PROMISES: dict[Language, str] = {
+    "en": "within one business day", "fr": "sous un jour ouvré", "de": "innerhalb eines Werktages",
+    "es": "en un día laborable", "nl": "binnen één werkdag"}
 
 
-SIGNATURES = {"en": "The account team", "fr": "L'équipe clients", "de": "Ihr Kundenteam", "es": "El equipo de cuentas",
-              "nl": "Het accountteam"}
+SIGNATURES: dict[Language, str] = {
+    "en": "The account team", "fr": "L'équipe clients", "de": "Ihr Kundenteam", "es": "El equipo de cuentas",
+    "nl": "Het accountteam"}
 
 
-def in_language(value: str | dict[str, str] | None, language: str, defaults: dict[str, str]) -> str:
+def in_language(value: str | Mapping[Language, str] | None, language: Language,
+                defaults: Mapping[Language, str]) -> str:
     """A reply text set in rules.yaml (one string, or one per language) in the reply's language."""
-    if isinstance(value, dict):
+    if isinstance(value, Mapping):
         return value.get(language) or value.get("en") or defaults.get(language, defaults["en"])
     return value or defaults.get(language, defaults["en"])
 
 
-def promise_in(promise: str | dict[str, str] | None, language: str) -> str:
+def promise_in(promise: str | Mapping[Language, str] | None, language: Language) -> str:
     """What the acknowledgement promises, in the reply's language."""
     return in_language(promise, language, PROMISES)
 
