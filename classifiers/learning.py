@@ -12,6 +12,8 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from spacy.language import Language
+
 from classifiers import CATEGORIES, Classifier
 from classifiers import model as base_model
 from classifiers.model import Example_
@@ -50,7 +52,7 @@ def split_corrections(corrections: Sequence[tuple[str, str, str, str]]) -> tuple
 
 
 def retrain(corpus: Sequence[Example_], corrections: Sequence[Item], *, seed: int = base_model.SEED,
-            epochs: int = base_model.EPOCHS, weight: int = CORRECTION_WEIGHT) -> Any:
+            epochs: int = base_model.EPOCHS, weight: int = CORRECTION_WEIGHT) -> Language:
     """A new model by the shipped recipe (the corpus with its augmentation, classifiers/training.py) plus the
     corrections, each counted `weight` times: a handful of the agency's own messages must be able to
     outweigh thousands written elsewhere."""

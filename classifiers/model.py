@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 import spacy
+from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
 
@@ -59,13 +60,13 @@ def analysis_text(subject: str, text: str) -> str:
     return f"{subject}\n{text}".lower()
 
 
-def keep_vocabulary(nlp: Any) -> None:
+def keep_vocabulary(nlp: Language) -> None:
     """Make a lexeme, outside any memory zone, for every string the model was trained with.
 
     Memory zones forget what is created inside them, which keeps a daemon's vocabulary bounded; but without
     this, the common words of every message would be created again in every zone. The corpus vocabulary
     (about 20,000 strings) stays resident; only words the corpus never had come and go with each message."""
-    if nlp.vocab.in_memory_zone:
+    if nlp.vocab.in_memory_zone:  # type: ignore[attr-defined]
         return
     for string in list(nlp.vocab.strings):
         nlp.vocab[string]  # noqa: B018 - the lookup creates the lexeme
@@ -83,7 +84,7 @@ class TextcatClassifier:
         self.calibration = Calibration.load(path) if calibrated else Calibration()
 
     @classmethod
-    def from_nlp(cls, nlp: Any, calibration: Calibration | None = None) -> TextcatClassifier:
+    def from_nlp(cls, nlp: Language, calibration: Calibration | None = None) -> TextcatClassifier:
         """A model trained in this process (calibration folds, cross-writer checks), not loaded."""
         self = cls.__new__(cls)
         self.nlp, self.path, self.calibration = nlp, None, calibration or Calibration()
@@ -166,7 +167,7 @@ def split(examples: Iterable[Example_]) -> tuple[list[Example_], list[Example_]]
     return train, held
 
 
-def build_nlp() -> Any:
+def build_nlp() -> Language:
     nlp = spacy.blank("xx")
     config = {
         "threshold": 0.0,
@@ -190,7 +191,7 @@ def train(
     epochs: int = EPOCHS,
     seed: int = SEED,
     progress: Callable[[int, int, float], None] | None = None,
-) -> Any:
+) -> Language:
     """Train a fresh textcat on (text, label) pairs; the same input and seed give the same model."""
     random.seed(seed)
     spacy.util.fix_random_seed(seed)
@@ -211,7 +212,7 @@ def _cats(label: str) -> dict[str, float]:
     return {category: float(category == label) for category in CATEGORIES}
 
 
-def save(nlp: Any, out: Path) -> None:
+def save(nlp: Language, out: Path) -> None:
     """Write the model; only what loading needs, so the shipped folder stays small and stable."""
     nlp.meta["name"] = "liaison_textcat"
     nlp.meta["version"] = "1.0.0"

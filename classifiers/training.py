@@ -5,7 +5,8 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable
 from pathlib import Path
-from typing import Any
+
+from spacy.language import Language
 
 from classifiers import model
 from classifiers.augment import variants
@@ -32,7 +33,7 @@ def fold_of(example_id: str, folds: int) -> int:
 
 
 def fit_model(examples: list[Example_], *, seed: int = model.SEED, epochs: int = model.EPOCHS,
-              augment: bool = True, progress: Callable[[int, int, float], None] | None = None) -> Any:
+              augment: bool = True, progress: Callable[[int, int, float], None] | None = None) -> Language:
     return model.train(training_pairs(examples, seed=seed, augment=augment), epochs=epochs, seed=seed,
                        progress=progress)
 

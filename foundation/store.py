@@ -298,6 +298,13 @@ class Store:
         rows = list(self.db.query(sql, params))
         return rows[0] if rows else None
 
+    def message(self, row: int) -> dict[str, Any]:
+        """A stored message's row: every ingested message has one (processed, quarantined or a duplicate)."""
+        found = self.one("SELECT * FROM messages WHERE id = ?", [row])
+        if found is None:
+            raise LookupError(f"no stored message {row}")
+        return found
+
     def scalar(self, sql: str, params: Sequence[Any] = ()) -> Any:
         """The first column of the first row (an aggregate: COUNT, MIN...), or None when there is no row."""
         row = self.db.execute(sql, params).fetchone()

@@ -15,6 +15,8 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from spacy.language import Language
+
 from classifiers import Classifier
 from classifiers.learning import Verdict
 from classifiers.model import MODEL_DIR, TextcatClassifier
@@ -47,7 +49,7 @@ def load_active(store: Store, db_path: Path) -> Classifier | None:
     return None if path == MODEL_DIR else TextcatClassifier(path)
 
 
-def save_candidate(store: Store, db_path: Path, nlp: Any, *, corrections: int) -> str:
+def save_candidate(store: Store, db_path: Path, nlp: Language, *, corrections: int) -> str:
     """Write a trained model as a new candidate version (not used until `decide` promotes it)."""
     from classifiers.model import save
 

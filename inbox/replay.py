@@ -39,7 +39,7 @@ def replay(settings: Settings, current: Rules, new: Rules, *, days: int) -> tupl
 
 
 def _decision(pipeline: Pipeline, row: int) -> dict[str, Any]:
-    m = pipeline.store.all("SELECT * FROM messages WHERE id = ?", [row])[0]  # ingest stores every message
+    m = pipeline.store.message(row)
     replies = pipeline.store.all("SELECT raw, plan FROM outbox WHERE message_row = ? AND kind = 'acknowledge'",
                                  [row])
     category = m["category"] or m["status"]

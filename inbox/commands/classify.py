@@ -9,6 +9,7 @@ from pathlib import Path
 from typing import Any
 
 from inbox.commands import common
+from inbox.pipeline import Pipeline
 
 
 def register(commands: common.Subcommands) -> None:
@@ -60,11 +61,11 @@ def _messages_in(path: Path) -> Any:
         box.close()
 
 
-def explain(pipeline: Any, row: int) -> dict[str, Any]:
+def explain(pipeline: Pipeline, row: int) -> dict[str, Any]:
     """Everything decided about one stored message, as plain data."""
     from foundation.store import loads
 
-    m = pipeline.store.one("SELECT * FROM messages WHERE id = ?", [row])
+    m = pipeline.store.message(row)
     if m["status"] == "quarantined":
         return {"status": "quarantined", "reason": m["error"]}
     route = loads(m["route"], {})
