@@ -19,6 +19,7 @@ from classifiers import CATEGORIES
 REQUESTS = ("revision_request", "billing_issue", "progress_query")
 FILE = "calibration.json"
 TARGET = 0.995
+NEUTRAL_TARGET = 0.99
 
 
 @dataclass(frozen=True)
@@ -29,6 +30,8 @@ class Calibration:
     fold_count: int = 0  # out-of-fold predictions it was fitted on
     fold_precision: float = 0.0  # acknowledgement precision on the folds at the threshold
     fold_coverage: float = 0.0  # share of the folds' requests acknowledged at the threshold
+    thresholds_from: str = "folds"  # "folds", or "writers": leave-one-writer-out answers
+    neutral_threshold: float = 0.0  # request probability from which >= 99% of neutral receipts went to requests
 
     def apply(self, scores: dict[str, float]) -> dict[str, float]:
         """Scores with the temperature applied (they still sum to 1)."""
@@ -54,8 +57,15 @@ def request_probability(scores: dict[str, float]) -> float:
     return sum(scores.get(label, 0.0) for label in REQUESTS)
 
 
-def fit(scores: list[dict[str, float]], truth: list[str], *, target: float = TARGET) -> Calibration:
-    """Temperature by likelihood on the out-of-fold scores, then the threshold that meets `target`."""
+def fit(scores: list[dict[str, float]], truth: list[str], *, target: float = TARGET,
+        thresholds_on: tuple[list[dict[str, float]], list[str]] | None = None,
+        neutral_target: float = NEUTRAL_TARGET) -> Calibration:
+    """Temperature by likelihood on the out-of-fold scores, then the threshold that meets `target`.
+
+    `thresholds_on`: other answers (leave-one-writer-out) to fit the thresholds on, at that temperature.
+    Measured on eight writers: fitted on random folds the specific threshold was right 99.4% of the time on
+    a writer none of the folds' models had missed; the temperature itself moves little (0.67 vs 0.76)
+    and the random folds' one keeps the request probability of the neutral tier sharp."""
     best_t, best_nll = 1.0, math.inf
     for step in range(10, 401):  # 0.10 .. 4.00; coarse is enough, and a grid is exactly reproducible
         t = step / 100
@@ -64,9 +74,44 @@ def fit(scores: list[dict[str, float]], truth: list[str], *, target: float = TAR
         if nll < best_nll - 1e-9:
             best_t, best_nll = t, nll
     calibrated = Calibration(temperature=best_t)
+    if thresholds_on is not None:
+        scores, truth = thresholds_on
     answers = [calibrated.apply(s) for s in scores]
     threshold, precision, coverage = threshold_for(answers, truth, target=target)
-    return Calibration(best_t, threshold, target, len(truth), round(precision, 4), round(coverage, 4))
+    neutral = neutral_threshold_for(answers, truth, specific_at_least=threshold, target=neutral_target)
+    return Calibration(best_t, threshold, target, len(truth), round(precision, 4), round(coverage, 4),
+                       "writers" if thresholds_on is not None else "folds", neutral)
+
+
+def neutral_threshold_for(answers: list[dict[str, float]], truth: list[str], *, specific_at_least: float,
+                          target: float) -> float:
+    """The lowest request probability (at least 0.5) from which every acknowledgement, specific and neutral
+    together, is right at least `target` of the time; higher thresholds must meet it too.
+
+    Every acknowledgement counts, not the neutral ones alone: a client is as misled by a receipt to mail
+    that asked nothing as by the wrong category, and the specific tier, fitted first, leaves room."""
+    specific_sent = specific_right = 0
+    neutral: list[tuple[float, bool]] = []
+    for scores, label in zip(answers, truth, strict=True):
+        best = max(CATEGORIES, key=lambda c: scores.get(c, 0.0))
+        if best in REQUESTS and scores[best] >= specific_at_least:
+            specific_sent += 1
+            specific_right += best == label
+        else:
+            neutral.append((request_probability(scores), label in REQUESTS))
+    neutral.sort(key=lambda pair: -pair[0])
+    best_threshold, sent, right = 1.0, specific_sent, specific_right
+    for i, (probability, is_request) in enumerate(neutral):
+        if probability <= 0.5:
+            break
+        sent += 1
+        right += is_request
+        if i + 1 < len(neutral) and neutral[i + 1][0] == probability:
+            continue  # a threshold takes every message with the same probability
+        if right / sent < target:
+            break
+        best_threshold = probability
+    return round(math.floor(best_threshold * 1000) / 1000, 3)
 
 
 def threshold_for(answers: list[dict[str, float]], truth: list[str], *,

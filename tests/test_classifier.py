@@ -301,3 +301,26 @@ def test_cross_writer_scores_each_writer_with_a_model_that_never_saw_it():
         assert trained_on == writers - {writer}
         assert result[writer]["count"] == sum(e.writer == writer for e in examples)
         assert set(result[writer]["per_class"]) == {"revision_request", "billing_issue", "progress_query", "other"}
+
+
+def test_thresholds_can_be_fitted_on_other_writers_answers_and_neutral_keeps_every_ack_right():
+    from classifiers.calibration import Calibration, fit
+
+    sure = {"revision_request": 0.97, "billing_issue": 0.01, "progress_query": 0.01, "other": 0.01}
+    unsure = {"revision_request": 0.5, "billing_issue": 0.45, "progress_query": 0.03, "other": 0.02}
+    maybe = {"revision_request": 0.3, "billing_issue": 0.05, "progress_query": 0.05, "other": 0.6}
+    # random folds: every sure answer right; another writer's answers: 2 in 100 sure ones wrong
+    folds = ([sure] * 200 + [unsure] * 50, ["revision_request"] * 200 + ["billing_issue"] * 50)
+    writers = ([sure] * 100 + [unsure] * 100 + [maybe] * 20,
+               ["revision_request"] * 98 + ["billing_issue"] * 2 + ["billing_issue"] * 100 + ["other"] * 20)
+    by_folds = fit(*folds)
+    by_writers = fit(*folds, thresholds_on=writers)
+    assert by_writers.temperature == by_folds.temperature  # the temperature stays the folds'
+    assert by_folds.thresholds_from == "folds" and by_writers.thresholds_from == "writers"
+    answers = [Calibration(temperature=by_writers.temperature).apply(s) for s in writers[0]]
+    confidence_of_sure = max(answers[0].values())
+    assert by_folds.ack_threshold <= confidence_of_sure < by_writers.ack_threshold  # 98% right: not specific
+    # neutral: the unsure requests (all requests) are taken; the 'maybe' ones (other) would cost precision
+    request_of_unsure = 1 - answers[100]["other"]
+    assert 0.5 < by_writers.neutral_threshold <= request_of_unsure
+    assert by_writers == fit(*folds, thresholds_on=writers)  # reproducible

@@ -160,7 +160,9 @@ def test_suggestions_from_repeated_corrections(settings, dovecot, make_message):
 def remittance(rng: random.Random, n: int) -> tuple[str, str]:
     paid = rng.randint(1000, 9999)
     stated = paid + rng.randint(10, 900)
-    return f"remit {n}", f"remit {paid}.00 vs stmt {stated}.00 ref AGY-{n:04d} delta {stated - paid}.00 pls"
+    # A phrasing no corpus writer used (the first one, "remit X vs stmt Y ... delta pls", came close enough to
+    # writer w4's remittance mail for the eight-writer model to read it right)
+    return f"stmt {n}", f"stmt AGY-{n:04d} shows {stated}.00, we show {paid}.00. diff {stated - paid}.00 - pls update"
 
 
 @pytest.mark.slow

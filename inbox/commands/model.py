@@ -46,14 +46,15 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"corpus: {len(examples)} examples, training on {len(train)}, holding out {len(held)}")
     epochs = args.epochs or model.EPOCHS
     folds = training.FOLDS if args.folds is None else args.folds
-    progress = Progress(epochs + folds, "steps")
+    progress = Progress(epochs + training.calibration_steps(train, folds), "steps")
     out = args.out or model.MODEL_DIR
     calibration = training.build(out, examples=examples, epochs=epochs, folds=folds, progress=progress.advance)
     progress.finish()
     if calibration.fold_count:
-        print(f"calibrated on {calibration.fold_count} out-of-fold answers: temperature {calibration.temperature}, "
-              f"acknowledge at confidence >= {calibration.ack_threshold} ({calibration.fold_precision:.4f} right, "
-              f"{calibration.fold_coverage:.4f} of requests), in {out}/calibration.json")
+        print(f"calibrated on {calibration.fold_count} out-of-{calibration.thresholds_from} answers: temperature "
+              f"{calibration.temperature}, acknowledge at confidence >= {calibration.ack_threshold} "
+              f"({calibration.fold_precision:.4f} right, {calibration.fold_coverage:.4f} of requests), neutral at "
+              f"request probability >= {calibration.neutral_threshold}, in {out}/calibration.json")
     trained = model.TextcatClassifier(out)
     found = trained.classify_many([(e.subject, newest_text(e.body)) for e in held])
     correct = sum(f.category == e.label for f, e in zip(found, held, strict=True))
