@@ -1,4 +1,5 @@
-"""Run every benchmark in one go and write BENCHMARKS.md.
+"""Run every benchmark in one go and write a report (by default ./benchmarks-run_all.md; BENCHMARKS.md is kept
+by hand, each section with the command that produced it).
 
     python3 benchmarks/run_all.py            # full sizes (about 10 minutes)
     python3 benchmarks/run_all.py --quick    # small sizes, to check the scripts work
@@ -25,7 +26,8 @@ from benchmarks import classifier, pipeline  # noqa: E402
 def main() -> int:
     parser = argparse.ArgumentParser()
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--out", type=Path, default=ROOT / "BENCHMARKS.md")
+    parser.add_argument("--out", type=Path, default=Path("benchmarks-run_all.md"),
+                        help="where to write the report (BENCHMARKS.md is kept by hand, one section per issue)")
     args = parser.parse_args()
     sizes = dict(backlog=500, send=300, latency=30, idle=(1000, 10000), memory=500, classify=1000) if args.quick \
         else dict(backlog=10000, send=2000, latency=200, idle=(1000, 100000), memory=10000, classify=5000)
