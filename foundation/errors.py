@@ -76,3 +76,10 @@ class AuthTemporary(LiaisonError, ConnectionError):
 
 class PeriodicTaskError(LiaisonError, RuntimeError):
     """One or more tasks failed in a single run (`run --once`); the others ran."""
+
+
+class StageOrderError(LiaisonError, RuntimeError):
+    """A stage asked for a fact that the stage which sets it has not set (the declared order is wrong)."""
+
+    def __init__(self, fact: str, stage: str) -> None:
+        super().__init__(f"{fact} is set by the {stage} stage, which has not run for this message")

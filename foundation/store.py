@@ -255,6 +255,12 @@ class Store:
         self.conn.execute("INSERT OR IGNORE INTO thread_refs (message_id, thread_id) VALUES (?, ?)",
                           [message_id, thread_id])
 
+    def hold_outbox_until(self, until: str) -> None:
+        """Every message due before `until` waits until then (an SMTP outage); none is charged an attempt."""
+        with self.transaction():
+            self.conn.execute("UPDATE outbox SET next_attempt_at = ? WHERE status IN ('pending', 'retry') "
+                              "AND next_attempt_at < ?", [until, until])
+
     def close_thread(self, thread_id: int, reason: str) -> None:
         """Mark an open thread handled, saying why (an already handled one keeps its first reason)."""
         now = utcnow()

@@ -263,9 +263,7 @@ def _hold(store: Store, outage: Outage) -> None:
     """Every message due before the outage's next try waits until then; none is charged an attempt."""
     assert outage.hold_until is not None
     until = outage.hold_until.isoformat(timespec="microseconds")
-    with store.transaction():
-        store.conn.execute("UPDATE outbox SET next_attempt_at = ? WHERE status IN ('pending', 'retry') "
-                           "AND next_attempt_at < ?", [until, until])
+    store.hold_outbox_until(until)
 
 
 def _queued(store: Store) -> int:

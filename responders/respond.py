@@ -104,8 +104,7 @@ class Responder:
             return "no acknowledgement: already acknowledged"
         if thread_id:
             self.store.update("threads", "id", thread_id, {"acknowledged": 1})
-            self.store.conn.execute("INSERT OR IGNORE INTO thread_refs (message_id, thread_id) VALUES (?, ?)",
-                                    [draft.message_id, thread_id])
+            self.store.remember_thread_ref(draft.message_id, thread_id)
         return f"acknowledge: {parsed.from_addr} ({template}, {facts.ack_tier} tier)"
 
     def _template_for_tier(self, action: PlannedAction, facts: Facts) -> str | None:

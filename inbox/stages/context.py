@@ -13,7 +13,7 @@ from typing import Protocol
 
 from classifiers.categorize import Categorizer, Verdict
 from classifiers.linking import AccountIndex, Link
-from foundation.errors import LiaisonError
+from foundation.errors import StageOrderError
 from foundation.message import ParsedMessage
 from foundation.rules import Rules
 from foundation.settings import Settings
@@ -23,13 +23,6 @@ from responders.routing import Facts, Route
 
 #: Entities by label (classifiers/entities.py): identifiers as text, amounts and deadlines as small dicts.
 Entities = dict[str, list[object]]
-
-
-class StageOrderError(LiaisonError, RuntimeError):
-    """A stage asked for a fact that the stage which sets it has not set (the declared order is wrong)."""
-
-    def __init__(self, fact: str, stage: str) -> None:
-        super().__init__(f"{fact} is set by the {stage} stage, which has not run for this message")
 
 
 @dataclass
