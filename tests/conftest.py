@@ -6,6 +6,7 @@ from collections.abc import Callable, Iterator
 
 import pytest
 
+import responders  # noqa: F401  (registers the routing conditions and actions that rules.yaml is validated against)
 from tests.servers import DovecotServer, SMTPServer, dovecot_binary
 from tests.servers import make_message as _make_message
 
