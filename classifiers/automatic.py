@@ -74,7 +74,8 @@ _ASKS = re.compile(
     re.IGNORECASE,
 )
 _REDIRECT = re.compile(
-    r"\b(contact|reach|call|get in touch|urgent|emergency|forward(ed)?|colleague|reply|respond|answer|email)\b",
+    r"\b(contact|reach|call|get in touch|urgent|emergency|forward(ed)?|colleague|assistance|delay|in my absence)\b"
+    r"|\S@\S",
     re.IGNORECASE,
 )
 _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")

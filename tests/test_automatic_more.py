@@ -53,6 +53,9 @@ ABSENT_BUT_ASKING = {
                               b"Hi,\r\nThe invoice INV-4411 is wrong: we were billed for 40 hours instead of 30. "
                               b"I'm on annual leave until Monday and will have limited access to email, so please "
                               b"send the corrected invoice as soon as you can.\r\nTom\r\n"),
+    "one sentence, limited email": (b"Corrected invoice", "billing_issue",
+                                    b"I'm on annual leave until Monday with limited access to email, so please send "
+                                    b"me the corrected invoice for the October retainer.\r\n"),
 }
 
 
@@ -72,6 +75,9 @@ AUTO_REPLY_TEXTS = [
     b"For urgent matters please contact jane@brewco.com.\r\n",
     b"Hello,\r\nI am currently out of the office and will return on Monday 14 December. "
     b"I will respond to your message when I return.\r\nKind regards, Tom\r\n",
+    b"I am on annual leave until 3 January. Your email will not be forwarded. If your matter is urgent, "
+    b"please call +44 20 7946 0000.\r\n",
+    b"I'm on holiday until Monday. Do you have an urgent question? Please contact my colleague Jane.\r\n",
 ]
 
 
