@@ -83,3 +83,7 @@ class StageOrderError(LiaisonError, RuntimeError):
 
     def __init__(self, fact: str, stage: str) -> None:
         super().__init__(f"{fact} is set by the {stage} stage, which has not run for this message")
+
+
+class InstanceRunning(LiaisonError, RuntimeError):
+    """Another live Liaison holds this database: a second one would send queued mail again."""

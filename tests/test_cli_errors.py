@@ -134,3 +134,34 @@ def test_a_misspelt_liaison_variable_is_refused_with_the_setting_it_probably_mea
                                  "LIAISON_IMAP_SENT_FOLDR": "Sent"})
     assert result.returncode == 2
     assert "LIAISON_IMAP_SENT_FOLDR" in result.stderr and "LIAISON_IMAP_SENT_FOLDER" in result.stderr
+
+
+def test_a_second_live_instance_on_one_database_is_refused(clean_env, capsys, tmp_path):
+    """Two live processes on one database would flush the same outbox and send queued mail twice (found by
+    the ops tester: `run --once` beside the running daemon re-sent 17 of 20 acknowledgements)."""
+    from inbox.instance import hold_instance_lock
+
+    for key, setting in SERVERS.items():
+        clean_env.setenv(key, setting)
+    clean_env.setenv("LIAISON_ADDRESS", "accounts@agency.example")
+    clean_env.setenv("LIAISON_DB", str(tmp_path / "liaison.db"))
+    held = hold_instance_lock(tmp_path / "liaison.db")  # what the running daemon holds
+    try:
+        assert main(["run", "--once"]) == 1
+        err = one_line_error(capsys)
+        assert "already running" in err and str(os.getpid()) in err
+    finally:
+        held.close()
+
+
+def test_broken_rules_at_start_exit_2_so_the_service_does_not_restart_in_a_loop(clean_env, capsys, tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text((ROOT / "rules.yaml").read_text().replace("review_below: 0.4", "review_below: [0.4", 1))
+    for key, setting in SERVERS.items():
+        clean_env.setenv(key, setting)
+    clean_env.setenv("LIAISON_RULES", str(rules))
+    clean_env.setenv("LIAISON_ADDRESS", "accounts@agency.example")
+    clean_env.setenv("LIAISON_DB", str(tmp_path / "liaison.db"))
+    assert main(["run", "--once"]) == 2
+    err = capsys.readouterr().err
+    assert f"{rules}:" in err and "not starting with broken rules" in err

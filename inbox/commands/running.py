@@ -8,8 +8,9 @@ import sys
 from pathlib import Path
 from typing import Any
 
-from foundation.errors import ConfigError
+from foundation.errors import ConfigError, RulesError
 from inbox.commands import common
+from inbox.instance import hold_instance_lock
 
 
 def register(commands: common.Subcommands) -> None:
@@ -36,8 +37,21 @@ def cmd_run(args: argparse.Namespace) -> int:
                           "one, or point LIAISON_RULES (rules in liaison.toml) at yours")
     if args.dry_run:
         return _dry_run(args, settings)
-    daemon = Daemon(settings, common.open_store(settings.db_path), dry_run=args.dry_run, shadow_dir=args.shadow_dir)
-    return _run(daemon, once=args.once)
+    store = common.open_store(settings.db_path)
+    lock = hold_instance_lock(settings.db_path)
+    try:
+        daemon = Daemon(settings, store, dry_run=args.dry_run, shadow_dir=args.shadow_dir)
+    except RulesError as exc:
+        # Exit 2, which the service unit does not restart in a loop: a restart cannot mend a broken file (a
+        # running daemon keeps its last good rules; one starting has none).
+        print("\n".join(exc.problems), file=sys.stderr)
+        print("liaison: not starting with broken rules or templates: fix them (`liaison rules check`)",
+              file=sys.stderr)
+        return 2
+    try:
+        return _run(daemon, once=args.once)
+    finally:
+        lock.close()
 
 
 def _run(daemon: Any, *, once: bool) -> int:

@@ -1,0 +1,34 @@
+"""One live Liaison per database: a second `liaison run` (a manual start beside the service, `run --once` while
+the daemon runs) would flush the same outbox and send every queued message again, Sent folder or not."""
+
+from __future__ import annotations
+
+import fcntl
+import os
+from pathlib import Path
+from typing import IO
+
+from foundation.errors import InstanceRunning
+
+
+def lock_path(db_path: Path) -> Path:
+    return db_path.with_name(db_path.name + ".lock")
+
+
+def hold_instance_lock(db_path: Path) -> IO[str]:
+    """Take the database's instance lock for as long as the returned file stays open (the kernel releases it
+    when the process ends, however it ends); raise InstanceRunning, naming the holder, when another has it."""
+    handle = open(lock_path(db_path), "a+", encoding="utf-8")  # noqa: SIM115 - held open for the process's life
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.seek(0)
+        holder = handle.read().strip() or "?"
+        handle.close()
+        raise InstanceRunning(f"another Liaison (pid {holder}) is already running on {db_path}: one process "
+                              "per database, or queued mail would be sent twice; stop it first") from None
+    handle.seek(0)
+    handle.truncate()
+    handle.write(f"{os.getpid()}\n")
+    handle.flush()
+    return handle
