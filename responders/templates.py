@@ -10,14 +10,30 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
+from contextvars import ContextVar
 from pathlib import Path
 
 import jinja2
+from jinja2.exceptions import SecurityError
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from foundation.errors import TemplateError
 
 SHIPPED = Path(__file__).parent / "templates"
+# A template is the admin's code run inside the daemon: its work is bounded so that a slip (or a nested loop
+# over range(100000)) fails with a located error instead of hanging the daemon or a `rules check`.
+MAX_OUTPUT = 1_000_000  # characters one template may render
+MAX_RANGE_ITEMS = 100_000  # items all range() calls of one render may give together
+_range_budget: ContextVar[list[int]] = ContextVar("range_budget")
+
+
+def _bounded_range(*args: int) -> range:
+    numbers = range(*args)
+    budget = _range_budget.get([MAX_RANGE_ITEMS])
+    if len(numbers) > budget[0]:
+        raise SecurityError(f"range() calls in one template may give {MAX_RANGE_ITEMS:,} items in all")
+    budget[0] -= len(numbers)
+    return numbers
 LANGUAGES = ("en", "fr", "de", "es", "nl")
 
 
@@ -33,6 +49,7 @@ class TemplateLibrary:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
+        self.env.globals["range"] = _bounded_range
 
     def names(self) -> set[str]:
         """Every template name available in any language."""
@@ -57,8 +74,20 @@ class TemplateLibrary:
         raise TemplateError(f"template {name!r} not found (looked in {', '.join(map(str, self.roots))})")
 
     def render_file(self, path: str, context: Mapping[str, object]) -> str:
-        """Compile and render one file ("en/escalate.txt"); jinja's own exceptions go through."""
-        return self.env.get_template(path).render(context)
+        """Compile and render one file ("en/escalate.txt"), bounded (MAX_OUTPUT, MAX_RANGE_ITEMS); jinja's own
+        exceptions go through."""
+        template = self.env.get_template(path)
+        budget = _range_budget.set([MAX_RANGE_ITEMS])
+        try:
+            parts, size = [], 0
+            for part in template.generate(context):
+                size += len(part)
+                if size > MAX_OUTPUT:
+                    raise SecurityError(f"renders more than {MAX_OUTPUT:,} characters")
+                parts.append(part)
+            return "".join(parts)
+        finally:
+            _range_budget.reset(budget)
 
     def filename(self, path: str) -> str:
         """The file that template path ("en/escalate.txt") is read from."""
@@ -89,7 +118,8 @@ def _where(exc: BaseException, roots: list[Path]) -> tuple[str | None, int]:
         return exc.filename, exc.lineno
     # jinja2 rewrites render tracebacks so that template frames carry the template's file and line.
     found: tuple[str | None, int] = (None, 1)
-    folders = {str(folder) for root in roots for folder in (root, root.resolve())}
+    # With the separator: the shipped folder responders/templates/ must not claim responders/templates.py.
+    folders = {str(folder) + "/" for root in roots for folder in (root, root.resolve())}
     tb = exc.__traceback__
     while tb is not None:
         filename = tb.tb_frame.f_code.co_filename

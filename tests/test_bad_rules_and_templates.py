@@ -243,3 +243,19 @@ def test_the_sample_context_has_every_field_a_real_acknowledgement_context_has(t
                                        Classification("revision_request", 0.9), pipeline.index)
     for sample in message_contexts():
         assert set(sample) == set(real), set(sample) ^ set(real)
+
+
+@pytest.mark.parametrize("text,message", [
+    ("{% for i in range(100000) %}{% for j in range(100000) %}x{% endfor %}{% endfor %}\n", "range() calls"),
+    ("{% for i in range(100000) %}{{ client_name * 1000 }}{% endfor %}\n", "renders more than"),
+], ids=["nested loops", "enormous output"])
+def test_a_template_that_would_run_away_is_refused_with_its_place(tmp_path, text, message):
+    """Found by the ops tester: a nested loop over range(100000) hung `rules check` (3 GB) and a running
+    daemon's reload. A template's work is bounded, and the check names the file."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text((ROOT / "rules.yaml").read_text())
+    user_templates(tmp_path, rules, ack_revision_request_txt=text)
+    result = cli(["rules", "check", str(rules)], tmp_path)
+    assert result.returncode == 1, result.stdout
+    assert "Traceback" not in result.stderr
+    assert "ack_revision_request.txt" in result.stderr and message in result.stderr, result.stderr
