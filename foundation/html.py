@@ -194,7 +194,8 @@ class _TextParser(HTMLParser):
             self._pop_to(tag)
         hide = False
         if self.hidden_at is None:
-            hide = tag in _HIDDEN or _invisible(tag, attrs, self.sheet) or (self.drop_quotes and self._is_quote(tag, attrs))
+            hide = (tag in _HIDDEN or _invisible(tag, attrs, self.sheet)
+                    or (self.drop_quotes and self._is_quote(tag, attrs)))
         if tag in _VOID or closed:
             if self.hidden_at is None and not hide:
                 self._structure(tag, start=True)
