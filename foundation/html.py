@@ -41,14 +41,125 @@ _BODY_TAGS = _LINE | _PARAGRAPH | _CELL | {"br", "span", "a", "b", "i", "u", "st
 
 
 # Text a mail client does not show: what the reader sees is what the sender asked, so only that is read
-# (a hidden paragraph must not steer the classifier, nor the acknowledgement it chooses).
-_INVISIBLE_STYLE = re.compile(r"display\s*:\s*none|visibility\s*:\s*hidden|font-size\s*:\s*0(?![.\d])",
-                              re.IGNORECASE)
+# (a hidden paragraph must not steer the classifier, nor the acknowledgement it chooses). An element's
+# declarations are its simple <style> rules (.x, #y, tag.x) and then its inline style, the later winning.
+_ZERO = re.compile(r"[-+]?(?:0+(?:\.0*)?|\.0+)(?:[a-z]{1,4}|%)?")
+_FAR_OFF = re.compile(r"-\s*\d{4,}")  # left:-9999px, text-indent:-9999px: moved out of the window
+_OFFSETS = ("left", "top", "right", "text-indent", "margin-left", "margin-top")
+_NAMED_COLOURS = {"white": "#ffffff", "black": "#000000", "transparent": "transparent"}
+_HEX_COLOUR = re.compile(r"#([0-9a-f]{3}|[0-9a-f]{6})(?![0-9a-f])")
+_RGB_COLOUR = re.compile(r"rgba?\(\s*(\d{1,3})\s*,\s*(\d{1,3})\s*,\s*(\d{1,3})\s*(?:,\s*[\d.]+\s*)?\)")
+_STYLE_BLOCK_CAP = 64 * 1024  # CSS read from <style> blocks, and at most this many selectors kept
+_MAX_SELECTORS = 1000
+_SIMPLE_SELECTOR = re.compile(r"([a-z][a-z0-9]{0,20})?([.#])(-?[_a-z][-_a-z0-9]{0,100})", re.IGNORECASE)
+_CSS_COMMENT = re.compile(r"/\*.*?(?:\*/|\Z)", re.DOTALL)
+_BRACES = re.compile(r"[{}]")
+
+Declarations = dict[str, str]
+StyleSheet = dict[tuple[str, str, str], Declarations]  # (tag or "", "." or "#", name) -> its declarations
 
 
-def _invisible(attrs: list[tuple[str, str | None]]) -> bool:
-    return any(name == "hidden" or (name == "style" and value and _INVISIBLE_STYLE.search(value[:2000]))
-               for name, value in attrs)
+def _declarations(style: str, into: Declarations | None = None) -> Declarations:
+    found = {} if into is None else into
+    for item in style[:2000].split(";"):
+        name, colon, value = item.partition(":")
+        if colon:
+            value = value.strip().lower()
+            found[name.strip().lower()] = value.removesuffix("!important").strip()
+    return found
+
+
+def _colour(value: str) -> str:
+    value = value.strip()
+    if value in _NAMED_COLOURS:
+        return _NAMED_COLOURS[value]
+    if match := _HEX_COLOUR.search(value):
+        digits = match.group(1)
+        return "#" + (digits if len(digits) == 6 else "".join(c * 2 for c in digits))
+    if match := _RGB_COLOUR.search(value):
+        return "#" + "".join(f"{min(int(n), 255):02x}" for n in match.groups())
+    return value.split()[0] if value.split() else ""
+
+
+def _hides(found: Declarations) -> bool:
+    def zero(name: str) -> bool:
+        return bool(_ZERO.fullmatch(found.get(name, "x")))
+
+    if found.get("display") == "none" or found.get("visibility") in ("hidden", "collapse"):
+        return True
+    if zero("font-size") or zero("opacity"):
+        return True
+    clipped = "hidden" in (found.get("overflow", ""), found.get("overflow-y", ""))
+    if clipped and (zero("height") or zero("max-height")):
+        return True
+    if any(_FAR_OFF.match(found.get(name, "")) for name in _OFFSETS):
+        return True
+    text = _colour(found.get("color", ""))
+    background = _colour(found.get("background-color", "") or found.get("background", ""))
+    return bool(text) and text == background and text != "transparent"
+
+
+def style_sheet(markup: str) -> StyleSheet:
+    """The simple rules of the <style> blocks (.x, #y, tag.x, comma lists); @media blocks and complex
+    selectors are left out. Bounded: a linear scan of at most 64 KB of CSS and 1,000 selectors."""
+    sheet: StyleSheet = {}
+    lower = markup.lower()
+    css: list[str] = []
+    size = 0
+    start = lower.find("<style")
+    while start >= 0 and size < _STYLE_BLOCK_CAP:
+        opened = lower.find(">", start)
+        if opened < 0:
+            break
+        end = lower.find("</style", opened)
+        block = markup[opened + 1: end if end >= 0 else len(markup)][: _STYLE_BLOCK_CAP - size]
+        css.append(block)
+        size += len(block)
+        if end < 0:
+            break
+        start = lower.find("<style", end)
+    text = _CSS_COMMENT.sub(" ", "\n".join(css))
+    depth, selectors, last = 0, "", 0
+    for brace in _BRACES.finditer(text):
+        chunk = text[last:brace.start()]
+        last = brace.end()
+        if brace.group() == "{":
+            if depth == 0:
+                selectors = chunk
+            depth += 1
+            continue
+        if depth == 1 and len(sheet) < _MAX_SELECTORS:  # the end of a top-level rule: not inside @media
+            _add_rule(sheet, selectors, chunk)
+        depth = max(0, depth - 1)
+    return sheet
+
+
+def _add_rule(sheet: StyleSheet, selectors: str, body: str) -> None:
+    if selectors.lstrip().startswith("@"):
+        return
+    found = _declarations(body)
+    for selector in selectors.split(",")[:_MAX_SELECTORS]:
+        match = _SIMPLE_SELECTOR.fullmatch(selector.strip())
+        if match and len(sheet) < _MAX_SELECTORS:
+            key = ((match.group(1) or "").lower(), match.group(2), match.group(3))
+            sheet[key] = {**sheet.get(key, {}), **found}
+
+
+def _invisible(tag: str, attrs: list[tuple[str, str | None]], sheet: StyleSheet) -> bool:
+    found: Declarations = {}
+    style = ""
+    for name, value in attrs:
+        if name == "hidden":
+            return True
+        if name == "style" and value:
+            style = value
+        elif sheet and value and name in ("class", "id"):
+            kind = "." if name == "class" else "#"
+            for word in value.split()[:20] if kind == "." else [value.strip()]:
+                for rule in (sheet.get(("", kind, word)), sheet.get((tag, kind, word))):
+                    if rule:
+                        found.update(rule)
+    return _hides(_declarations(style, found))
 
 
 class _Stop(Exception):
@@ -56,9 +167,10 @@ class _Stop(Exception):
 
 
 class _TextParser(HTMLParser):
-    def __init__(self, drop_quotes: bool) -> None:
+    def __init__(self, drop_quotes: bool, sheet: StyleSheet | None = None) -> None:
         super().__init__(convert_charrefs=True)
         self.drop_quotes = drop_quotes
+        self.sheet: StyleSheet = sheet or {}
         self.parts: list[str] = []
         self.stack: list[str] = []
         self.hidden_at: int | None = None  # stack depth of the element whose content is hidden
@@ -82,7 +194,8 @@ class _TextParser(HTMLParser):
             self._pop_to(tag)
         hide = False
         if self.hidden_at is None:
-            hide = tag in _HIDDEN or _invisible(attrs) or (self.drop_quotes and self._is_quote(tag, attrs))
+            hide = (tag in _HIDDEN or _invisible(tag, attrs, self.sheet)
+                    or (self.drop_quotes and self._is_quote(tag, attrs)))
         if tag in _VOID or closed:
             if self.hidden_at is None and not hide:
                 self._structure(tag, start=True)
@@ -203,7 +316,11 @@ def html_to_text(html: str | None, *, drop_quotes: bool = False) -> str:
     if not isinstance(html, str) or not html:
         return ""
     markup = _safe_markup(html[:MAX_HTML].replace("\x00", ""))
-    parser = _TextParser(drop_quotes)
+    try:
+        sheet = style_sheet(markup)
+    except Exception:  # noqa: BLE001 - styles only hide text: without them, the text is read as before
+        sheet = {}
+    parser = _TextParser(drop_quotes, sheet)
     try:
         parser.feed(markup)
         parser.close()

@@ -6,6 +6,7 @@ A message mail-parser cannot handle raises ParseError; the pipeline quarantines 
 
 from __future__ import annotations
 
+import codecs
 import hashlib
 import logging
 import re
@@ -118,6 +119,31 @@ class _MailParser(mailparser.MailParser):
 
     def _make_mail(self, complete: bool = True) -> dict[str, Any]:
         return {}
+
+    def _decode_body_payload(self, part: Any, charset: str, part_index: int) -> str:
+        """A text part declared UTF-8 (or ASCII, or a charset nobody knows) whose bytes are not UTF-8 was
+        written in Windows-1252 or Latin-1 nearly always: read as that, not as replacement characters."""
+        if _claims_utf8(charset):
+            payload = part.get_payload(decode=True)
+            if isinstance(payload, bytes):
+                try:
+                    payload.decode("utf-8")
+                except UnicodeDecodeError:
+                    self._defects_categories.add("CharsetDecodeDefect")
+                    return payload.decode("cp1252", "replace")
+        text: str = super()._decode_body_payload(part, charset, part_index)
+        return text
+
+
+def _claims_utf8(charset: str | None) -> bool:
+    name = (charset or "utf-8").strip().lower()
+    if name in ("utf-8", "utf8", "us-ascii", "ascii", "unknown-8bit", "x-unknown", "unknown"):
+        return True
+    try:
+        codecs.lookup(name)
+    except LookupError:
+        return True
+    return False
 
 
 def _to_parsed(mail: Any, raw: bytes) -> ParsedMessage:
