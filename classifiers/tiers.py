@@ -16,6 +16,7 @@ tier was and which thresholds would meet the targets on a labelled set.
 
 from __future__ import annotations
 
+import math
 from collections.abc import Iterable
 from dataclasses import dataclass
 
@@ -42,15 +43,20 @@ def choose_tier(classification: Classification, *, specific_at_least: float, neu
     if classification.source.startswith("rule:") and category in REQUESTS and confidence >= 1.0:
         return Tier("specific", f"{category} forced by {classification.source}")
     if category in REQUESTS and confidence >= specific_at_least:
-        return Tier("specific", f"{category} {confidence:.2f} >= {specific_at_least:.2f}")
+        return Tier("specific", f"{category} {_shown(confidence)} >= {_shown(specific_at_least)}")
     request = classification.request_probability
     # More likely a request than not, whatever the threshold says: a receipt to mail that asked nothing is wrong.
     if request >= neutral_at_least and request > 0.5:
-        return Tier("neutral", f"a request ({request:.2f} >= {neutral_at_least:.2f}) but "
-                               f"{category} only {confidence:.2f} < {specific_at_least:.2f}")
+        return Tier("neutral", f"a request ({_shown(request)} >= {_shown(neutral_at_least)}) but "
+                               f"{category} only {_shown(confidence)} < {_shown(specific_at_least)}")
     if category not in REQUESTS:
         return Tier("none", f"not a request: {category} {confidence:.2f}")
-    return Tier("none", f"unsure it is a request: {request:.2f} < {neutral_at_least:.2f}")
+    return Tier("none", f"unsure it is a request: {_shown(request)} < {_shown(neutral_at_least)}")
+
+
+def _shown(value: float) -> str:
+    """Enough digits to tell a value from a threshold near 1 (0.9987 < 0.999 must not read "1.00 < 1.00")."""
+    return f"{math.floor(value * 10000) / 10000:.4f}".rstrip("0").rstrip(".")
 
 
 @dataclass(frozen=True)

@@ -244,7 +244,7 @@ def test_the_summary_gives_each_message_its_code_the_acknowledgement_and_the_wee
                           until=datetime.now(UTC) + timedelta(minutes=1))
     text, html = summary.render(built, TemplateLibrary(rules.template_dir))
     # Specific or neutral is the model's confidence on this wording (issue 16's thresholds); either is acknowledged.
-    assert f"- #{banner} [" in text and ("acknowledged (specific)" in text or "acknowledged (neutral)" in text)
+    assert f"- #{banner} [" in text and ("acknowledged (specific" in text or "acknowledged (neutral" in text)
     assert f"- #{launch} [" in text and "not acknowledged (" in text  # reopened by the correction, unanswered
     learning = text.split("LEARNING FROM CORRECTIONS")[1]
     assert "Other" in learning and "1 of   1 corrected, 0% right" in learning
