@@ -7,7 +7,9 @@ subject -> unlinked. Lookalike domains and impostor display names are flagged.
 
 from __future__ import annotations
 
+import contextlib
 import re
+import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
@@ -24,6 +26,14 @@ FREE_MAIL = frozenset(
 )
 CODE_PATTERN = re.compile(r"\[?\b([A-Z][A-Z0-9]{1,11})-(\d{1,6})\b\]?")
 _CONFUSABLE = str.maketrans({"0": "o", "1": "l", "3": "e", "5": "s", "7": "t", "4": "a", "|": "l", "i": "l"})
+# Letters of other scripts that render like Latin ones (Cyrillic, Greek): a domain written with them reads as
+# the real one. NFKC first folds full-width and other compatibility forms.
+_HOMOGLYPHS = str.maketrans({
+    "а": "a", "в": "b", "е": "e", "ё": "e", "һ": "h", "і": "i", "ї": "i", "ј": "j", "к": "k", "м": "m",
+    "н": "h", "о": "o", "р": "p", "с": "c", "ѕ": "s", "т": "t", "у": "y", "х": "x", "ԁ": "d", "ӏ": "l",
+    "ԛ": "q", "ԝ": "w", "ɡ": "g", "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v",
+    "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w",
+})
 _NAME_SPLIT = re.compile(r"[^a-z0-9]+")
 # Something shaped like an address inside a display name (bounded, linear).
 _ADDRESS_IN_NAME = re.compile(r"[^\s<>()\[\],;:\"'@]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})+", re.IGNORECASE)
@@ -57,12 +67,19 @@ class AccountIndex:
     contacts: dict[str, str] = field(default_factory=dict)
     domains: dict[str, str] = field(default_factory=dict)
     codes: dict[str, str] = field(default_factory=dict)
-    known_names: dict[str, str] = field(default_factory=dict)  # display name -> contact address
+    known_names: dict[str, str] = field(default_factory=dict)  # display name -> contact or staff address
+    agency_domains: tuple[str, ...] = ()  # our own: imitated as often as a client's
 
     @classmethod
-    def build(cls, accounts: Iterable[Account], known_names: dict[str, str] | None = None) -> AccountIndex:
-        index = cls(accounts={a.account_id: a for a in accounts}, known_names=dict(known_names or {}))
+    def build(cls, accounts: Iterable[Account], known_names: dict[str, str] | None = None, *,
+              agency_domains: Iterable[str] = ()) -> AccountIndex:
+        index = cls(accounts={a.account_id: a for a in accounts}, known_names=dict(known_names or {}),
+                    agency_domains=tuple(d.lower() for d in agency_domains if d))
         for account in index.accounts.values():
+            # An account manager's name, as "anna.berg@" shows it, is claimed like a contact's.
+            staff_name = " ".join(_NAME_SPLIT.split(account.account_manager.partition("@")[0].lower()))
+            if account.account_manager and " " in staff_name.strip():
+                index.known_names.setdefault(staff_name.strip(), account.account_manager.lower())
             for contact in account.contacts:
                 index.contacts[contact.lower()] = account.account_id
             for domain in account.domains:
@@ -160,7 +177,7 @@ def _impostor(index: AccountIndex, sender: str, display_name: str) -> str | None
     domain = domain_of(sender)
     if sender in index.contacts or index.domain_owner(domain):
         return None
-    imitated = None if domain in FREE_MAIL else lookalike_of(domain, index.domains)
+    imitated = None if domain in FREE_MAIL else lookalike_of(domain, [*index.domains, *index.agency_domains])
     if imitated:
         return f"domain {domain} imitates {imitated}"
     claimed = _claimed_contact(index, display_name)
@@ -191,12 +208,15 @@ def lookalike_of(domain: str, known: Iterable[str]) -> str | None:
     """The known domain this one imitates (typo, swapped letters, digits for letters, extra words)."""
     if not domain:
         return None
+    written, domain = domain.lower(), _unicode_skeleton(domain)
     name = _registrable_name(domain)
     skeleton = name.translate(_CONFUSABLE).replace("rn", "m").replace("vv", "w")
     for real in known:
-        if domain == real or domain.endswith("." + real):
-            continue
-        real_name = _registrable_name(real)
+        if written == real or written.endswith("." + real):
+            continue  # the domain itself or its own subdomain (mail.brewco.com)
+        if f".{real}." in f".{domain}.":
+            return real  # the real domain as leading labels of another: brewco.com.evil.example
+        real_name = _registrable_name(_unicode_skeleton(real))
         if len(real_name) < 4:
             continue
         real_skeleton = real_name.translate(_CONFUSABLE).replace("rn", "m").replace("vv", "w")
@@ -207,6 +227,18 @@ def lookalike_of(domain: str, known: Iterable[str]) -> str | None:
         if real_name in _NAME_SPLIT.split(name) or (len(real_name) >= 5 and real_name in name):
             return real  # extra words around the real name: brewco-invoices.net
     return None
+
+
+def _unicode_skeleton(domain: str) -> str:
+    """The domain as it reads: punycode labels decoded, compatibility forms folded, Cyrillic and Greek
+    lookalike letters mapped to the Latin ones they imitate (xn--brewc-3ve.com and brewcо.com -> brewco.com)."""
+    labels = []
+    for label in domain.lower().split("."):
+        if label.startswith("xn--"):
+            with contextlib.suppress(UnicodeError):  # not valid punycode: compared as written
+                label = label[4:].encode("ascii").decode("punycode")
+        labels.append(unicodedata.normalize("NFKC", label).lower().translate(_HOMOGLYPHS))
+    return ".".join(labels)
 
 
 def _registrable_name(domain: str) -> str:

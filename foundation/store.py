@@ -276,7 +276,7 @@ class Store:
         self.conn.execute("UPDATE threads SET account_id = NULL WHERE id = ?", [thread_id])
 
     def learned_names(self) -> dict[str, str]:
-        """Display names seen on mail linked by contact (see `learned_names`)."""
+        """Display names seen on mail linked by contact or sent by staff (see `learned_names`)."""
         return learned_names(self.conn)
 
     def retire_active_model(self) -> None:
@@ -326,10 +326,11 @@ class Store:
 
 
 def learned_names(conn: sqlite3.Connection) -> dict[str, str]:
-    """Display names seen on mail linked by contact: what a message claiming one of them is checked against.
+    """Display names seen on mail linked by contact or sent by staff: what a message claiming one of them is
+    checked against.
     Takes a connection so that a read-only one on the user's database can ask it too (inbox/scratch.py)."""
     return {name.lower(): address for name, address in conn.execute(
-        "SELECT from_name, from_addr FROM messages WHERE link_reason = 'contact' AND from_name != '' "
+        "SELECT from_name, from_addr FROM messages WHERE link_reason IN ('contact', 'staff') AND from_name != '' "
         "GROUP BY from_addr")}
 
 

@@ -16,7 +16,7 @@ from collections.abc import Sequence
 
 from classifiers import Classifier
 from classifiers.categorize import Categorizer
-from classifiers.linking import Account, AccountIndex
+from classifiers.linking import Account, AccountIndex, domain_of
 from foundation.rules import Rules
 from foundation.settings import Settings
 from foundation.store import Store, learned_names, loads
@@ -65,7 +65,8 @@ class Pipeline:
         accounts = [Account(r["account_id"], r["name"], r["code"] or "", tuple(loads(r["domains"], [])),
                             tuple(loads(r["contacts"], [])), r["account_manager"] or "") for r in rows]
         names = {**self.known_names, **self.store.learned_names()}
-        self.index = AccountIndex.build(accounts, names)
+        ours = (*self.settings.agency_domains, domain_of(self.settings.address))
+        self.index = AccountIndex.build(accounts, names, agency_domains=ours)
 
     def backlog_until(self, folder: str, uidvalidity: int | None, uids: list[int], *, first_sight: bool) -> int:
         """The highest UID that was already in the folder when Liaison first saw it (0: none).

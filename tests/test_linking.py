@@ -61,6 +61,42 @@ def test_lookalike_domains_are_suspicious_and_unlinked(domain):
     assert found.suspicious and "imitates brewco.com" in found.suspicious
 
 
+OURS = AccountIndex.build(INDEX.accounts.values(), {"tom hill": "tom@brewco.com"}, agency_domains=("agency.example",))
+
+
+@pytest.mark.parametrize("sender,imitated", [
+    ("tom.hill@xn--brewc-3ve.com", "brewco.com"),  # a Cyrillic o, as punycode
+    ("tom.hill@brewc\u043e.com", "brewco.com"),  # the same, as written
+    ("tom.hill@br\u0435wc\u03bf.com", "brewco.com"),  # a Cyrillic e and a Greek o
+    ("tom.hill@brewco.com.evil.example", "brewco.com"),  # the client's domain as leading labels
+    ("billing@group.example.com.evil.example", "group.example.com"),
+    ("anna.berg@agencyy.example", "agency.example"),  # one letter from our own domain
+    ("anna.berg@agency.example.evil.com", "agency.example"),
+])
+def test_homoglyph_prefixed_and_agency_lookalikes_are_suspicious_and_unlinked(sender, imitated):
+    found = link_message(OURS, sender=sender, display_name="", subject="invoice", thread_of=lambda: None,
+                         is_staff=False)
+    assert found.account_id is None and found.reason == "unlinked"
+    assert found.suspicious and f"imitates {imitated}" in found.suspicious
+
+
+@pytest.mark.parametrize("sender", ["it@mail.brewco.com", "p@shop.group.example.com", "tom@brewco.com"])
+def test_a_clients_own_subdomains_are_not_lookalikes(sender):
+    found = link_message(OURS, sender=sender, display_name="Tom Hill", subject="x", thread_of=lambda: None,
+                         is_staff=False)
+    assert found.suspicious is None and found.account_id is not None
+
+
+@pytest.mark.parametrize("name", ["Anna Berg", "anna berg", "Omar Said"])
+def test_a_staff_members_name_on_an_address_not_theirs_is_an_impostor(name):
+    # Account managers' names read from their addresses; others' learned from the mail staff sent.
+    index = AccountIndex.build([Account("brewco", "BrewCo", "BREW", ("brewco.com",), (), "anna.berg@agency.example")],
+                               {"omar said": "omar@agency.example"}, agency_domains=("agency.example",))
+    found = link_message(index, sender="anna.berg.x@gmail.com", display_name=name,
+                         subject="Urgent: change of bank details", thread_of=lambda: None, is_staff=False)
+    assert found.account_id is None and found.suspicious and "@agency.example" in found.suspicious
+
+
 def test_display_name_claiming_a_known_contact_from_elsewhere_is_suspicious():
     found = link("tom.hill.ceo@gmail.com", name="Tom Hill")
     assert found.suspicious and "tom@brewco.com" in found.suspicious

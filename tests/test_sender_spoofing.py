@@ -172,3 +172,50 @@ def test_classify_judges_an_impostor_as_the_daemon_does(tmp_path, dovecot, smtp_
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.splitlines()[-1])
     assert report["suspicious"] and "tom.hill@brewco.com" in report["suspicious"]
+
+
+LOOKALIKES = {
+    "punycode homoglyph": ("Tom Hill <tom.hill@xn--brewc-3ve.com>", "Invoice 4471 amount wrong"),
+    "raw homoglyph": ("Tom Hill <tom.hill@brewc\u043e.com>", "Invoice 4471 amount wrong"),
+    "client domain as leading labels": ("tom.hill@brewco.com.evil.example", "Invoice 4471 amount wrong"),
+    "agency typo": ("Anna Berg <anna.berg@agencyy.example>", "Invoice 4471 amount wrong"),
+    "agency domain as leading labels": ("anna.berg@agency.example.evil.com", "Invoice 4471 amount wrong"),
+    "staff name from free mail": ("Anna Berg <anna.berg.x@gmail.com>", "Urgent: change of bank details"),
+}
+
+
+@pytest.mark.parametrize("case", list(LOOKALIKES))
+def test_lookalike_domains_and_staff_impostors_are_escalated_with_a_warning_never_answered(
+        tmp_path, dovecot, smtp_server, case):
+    sender, subject = LOOKALIKES[case]
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    dovecot.append(f"From: {sender}\r\nSubject: {subject}\r\nTo: accounts@agency.example\r\n"
+                   "Message-ID: <lookalike@evil.example>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n"
+                   "Content-Type: text/plain; charset=utf-8\r\n\r\n"
+                   "Invoice 4471 charges 12,000 EUR but the quote was 10,000 EUR. Please send it to our new "
+                   "bank account.\r\n".encode())
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    row = store.one("SELECT account_id, link_reason, suspicious FROM messages")
+    store.close()
+    assert row["account_id"] is None and row["link_reason"] == "unlinked" and row["suspicious"]
+    sent = smtp_server.parsed()
+    assert not [m for m in sent if m["Auto-Submitted"] == "auto-replied"], "the impostor is never answered"
+    escalations = [m for m in sent if m["Auto-Submitted"] == "auto-generated"]
+    assert escalations, "a human is told"
+    assert row["suspicious"] in escalations[0].get_body(("plain",)).get_content()
+
+
+def test_a_name_staff_sent_under_is_claimed_by_no_one_else(tmp_path, dovecot, smtp_server):
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    dovecot.append(b"From: Omar Said <omar@agency.example>\r\nSubject: Brief for BrewCo\r\n"
+                   b"To: accounts@agency.example\r\nMessage-ID: <staff@agency.example>\r\n\r\nNotes.\r\n")
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    dovecot.append(b"From: Omar Said <omar.said@gmail.com>\r\nSubject: Urgent: change of bank details\r\n"
+                   b"To: accounts@agency.example\r\nMessage-ID: <omar@gmail.com>\r\n\r\n"
+                   b"Please pay BrewCo's refund to our new account.\r\n")
+    Daemon(settings, store).run_once()
+    row = store.one("SELECT suspicious FROM messages WHERE from_addr = 'omar.said@gmail.com'")
+    store.close()
+    assert row["suspicious"] and "omar@agency.example" in row["suspicious"]
