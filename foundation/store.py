@@ -275,6 +275,11 @@ class Store:
     def unlink_thread(self, thread_id: int) -> None:
         self.conn.execute("UPDATE threads SET account_id = NULL WHERE id = ?", [thread_id])
 
+    def data_version(self) -> int:
+        """A number that changes whenever ANOTHER connection commits to the database (SQLite's
+        `PRAGMA data_version`): a cheap way to notice an `accounts import` made while the daemon runs."""
+        return int(self.conn.execute("PRAGMA data_version").fetchone()[0])
+
     def learned_names(self) -> dict[str, str]:
         """Display names seen on mail linked by contact or sent by staff (see `learned_names`)."""
         return learned_names(self.conn)

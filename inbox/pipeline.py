@@ -41,6 +41,7 @@ class Pipeline:
         self.settings = settings
         self.model = model or load_active(store, settings.db_path)  # None: the shipped model
         self.known_names = known_names or {}
+        self.seen_version = 0
         self.categorizer: Categorizer
         self.responder: Responder
         self.index: AccountIndex
@@ -61,12 +62,28 @@ class Pipeline:
         self.set_rules(self.rules)
 
     def refresh_accounts(self) -> None:
+        """Read the accounts and the learned display names again (another process changed the database)."""
+        self.seen_version = self.store.data_version()
         rows = self.store.all("SELECT * FROM accounts")
         accounts = [Account(r["account_id"], r["name"], r["code"] or "", tuple(loads(r["domains"], [])),
                             tuple(loads(r["contacts"], [])), r["account_manager"] or "") for r in rows]
         names = {**self.known_names, **self.store.learned_names()}
         ours = (*self.settings.agency_domains, domain_of(self.settings.address))
         self.index = AccountIndex.build(accounts, names, agency_domains=ours)
+
+    def _refresh_if_changed(self) -> None:
+        """Pick up what another process committed (`accounts import`, ...) before the next message.
+        The pragma costs microseconds; the full re-read happens only when something did change."""
+        if self.store.data_version() != self.seen_version:
+            self.refresh_accounts()
+
+    def _learn_name(self, message: MessageContext, outcome: Outcome) -> None:
+        """A contact writing under a display name not yet known: learn it now, as a restart would
+        (`learned_names`), so that the next message claiming that name from elsewhere is caught.
+        In memory, not by reading the store again: a backlog from many new contacts stays linear."""
+        parsed = message._parsed  # noqa: SLF001 - None when parsing never finished
+        if parsed and outcome.status == "processed" and outcome.link_reason == "contact" and parsed.from_name:
+            self.index.known_names.setdefault(parsed.from_name.lower(), parsed.from_addr)
 
     def backlog_until(self, folder: str, uidvalidity: int | None, uids: list[int], *, first_sight: bool) -> int:
         """The highest UID that was already in the folder when Liaison first saw it (0: none).
@@ -95,6 +112,7 @@ class Pipeline:
         stage = "ingest"
         try:
             with self.store.transaction():
+                self._refresh_if_changed()  # under the write lock: no commit can slip in after the check
                 for step in self.stages:
                     stage = step.name
                     message.stages.append(stage)
@@ -112,6 +130,7 @@ class Pipeline:
                                             f"internal error in {stage}: {type(exc).__name__}: {exc}")
                 self._advance(message.position)
         outcome.stages = message.stages
+        self._learn_name(message, outcome)
         return outcome
 
     def _advance(self, position: Position) -> None:

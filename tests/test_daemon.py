@@ -146,3 +146,42 @@ def test_passwords_never_reach_the_log(daemon_env, tmp_path, dovecot, smtp_serve
     if log_format == "json":
         decision = next(json.loads(line)["decision"] for line in text.splitlines() if '"decision"' in line)
         assert decision["subject"] == "Is *** our password?"
+
+
+def test_accounts_imported_while_running_link_the_next_message(daemon_env, tmp_path, dovecot, smtp_server,
+                                                               make_message):
+    """`accounts import` in another process while the daemon runs: the next message uses it, no restart."""
+    process = start(daemon_env, tmp_path)
+    (tmp_path / "accounts2.csv").write_text(
+        "account_id,name,code,domains,contacts,account_manager\n"
+        "nova,Nova Ltd,NOVA,nova.io,kim@nova.io,mark.lee@agency.example\n")
+    subprocess.run([sys.executable, "-m", "inbox.cli", "accounts", "import", "accounts2.csv"], env=daemon_env,
+                   cwd=tmp_path, check=True, capture_output=True)
+    dovecot.append(make_message(sender="Kim Park <kim@nova.io>", subject="Poster sizes",
+                                body="Please change the poster to A2."))
+    log = wait_for_log(tmp_path, "Poster sizes", process)
+    assert "account=nova by contact" in log
+    assert stop(process) == 0
+
+
+def test_display_name_learned_while_running_catches_the_next_impostor(daemon_env, tmp_path, dovecot, smtp_server,
+                                                                      make_message):
+    """A contact's display name first seen by the running daemon guards against an impostor at once, as
+    a restart (and `liaison classify`) would."""
+    (tmp_path / "vega.csv").write_text("account_id,name,code,domains,contacts,account_manager\n"
+                                       "vega,Vega SpA,VEGA,vega.it,nina.roth@vega.it,anna@agency.example\n")
+    store = Store(tmp_path / "liaison.db")
+    import_accounts(store, read_accounts_csv(tmp_path / "vega.csv"))
+    store.close()
+    process = start(daemon_env, tmp_path)
+    dovecot.append(make_message(sender="Nina Roth <nina.roth@vega.it>", subject="Catalogue proofs",
+                                body="Please change the cover photo on the catalogue."))
+    wait_for_log(tmp_path, "Catalogue proofs", process)
+    dovecot.append(make_message(sender="Nina Roth <nina.roth@evil.example>", subject="New bank details",
+                                body="Please pay the open invoice to our new account."))
+    wait_for_log(tmp_path, "New bank details", process)
+    assert stop(process) == 0
+    store = Store(tmp_path / "liaison.db")
+    row = store.one("SELECT suspicious FROM messages WHERE subject = 'New bank details'")
+    store.close()
+    assert row and "nina.roth@vega.it" in (row["suspicious"] or ""), row
