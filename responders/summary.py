@@ -395,8 +395,12 @@ def plan_due(store: Store, rules: Rules, templates: TemplateLibrary, sender: str
         return 0
     planned = 0
     for recipient, team in recipients(store, rules):
-        key = f"summary:{recipient}:{day.isoformat()}" + (f":{now.isoformat()}" if force else "")
-        if store.one("SELECT 1 FROM outbox WHERE dedupe_key = ?", [key]):
+        daily = f"summary:{recipient}:{day.isoformat()}"
+        key = daily + (f":{now.isoformat()}" if force else "")
+        # `summary --send` (forced) always sends; the scheduled one is skipped when the recipient already had
+        # that day's summary, scheduled or sent by hand: once per recipient per day, as the README promises.
+        if store.one("SELECT 1 FROM outbox WHERE dedupe_key = ? OR (? AND dedupe_key LIKE ?)",
+                     [key, not force, daily + ":%"]):
             continue
         message = build_message(build(store, rules, recipient, day, team=team, until=now), templates, sender)
         with store.transaction():

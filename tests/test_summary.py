@@ -5,7 +5,7 @@ from __future__ import annotations
 import email
 import shutil
 import subprocess
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from email.policy import default
 from pathlib import Path
 
@@ -151,3 +151,18 @@ def test_html_preview_in_a_real_browser(summary_run, tmp_path):
     subprocess.run([browser, *flags, "--window-size=900,1800", f"--screenshot={shot}", page.as_uri()],
                    capture_output=True, timeout=120)
     assert shot.exists() and shot.stat().st_size > 10_000
+
+
+def test_a_summary_sent_by_hand_is_the_days_summary_the_schedule_does_not_send_another(summary_run):
+    """Found by the ops tester: `liaison summary --send`, then the daemon passing summary.time the same day,
+    gave each recipient two summaries. A forced send still always sends (it is asked for)."""
+    rules = load_checked_rules(Path(summary_run.rules_path))
+    store = Store(summary_run.db_path)
+    templates = TemplateLibrary(rules.template_dir)
+    now = datetime.now(UTC)
+    by_hand = summary.plan_due(store, rules, templates, summary_run.address, now, force=True)
+    assert by_hand >= 2  # the team lead and the account managers
+    assert summary.plan_due(store, rules, templates, summary_run.address, now) == 0
+    later = now + timedelta(seconds=1)
+    assert summary.plan_due(store, rules, templates, summary_run.address, later, force=True) == by_hand
+    store.close()
