@@ -136,6 +136,9 @@ def recover(store: Store) -> int:
         for row in rows:
             store.update("outbox", "id", row["id"], {"status": "retry", "next_attempt_at": utcnow(),
                                                      "last_error": "interrupted while sending"})
+    if rows:  # the one window where a server may hold a copy we do not know about: say so
+        log.warning("%d send(s) were interrupted by a stop or crash; they are due again with the same Message-ID"
+                    " (checked in the Sent folder first when one is set)", len(rows))
     return len(rows)
 
 
