@@ -29,7 +29,7 @@ from classifiers import learning  # noqa: E402
 from classifiers.evaluate import score  # noqa: E402
 from classifiers.model import TextcatClassifier, load_corpus, split  # noqa: E402
 from classifiers.newest_text import newest_text  # noqa: E402
-from classifiers.training import fit_model  # noqa: E402
+from classifiers.training import fit_ensemble  # noqa: E402
 
 
 def half(example_id: str) -> int:
@@ -56,7 +56,7 @@ def run(writer: str, weight: int = learning.CORRECTION_WEIGHT) -> dict[str, Any]
     inbox = [(e.subject, newest_text(e.body), e.label) for e in apart if half(e.id) == 0]
     later = [(e.subject, newest_text(e.body), e.label) for e in apart if half(e.id) == 1]
 
-    base = TextcatClassifier.from_nlp(fit_model(train))
+    base = TextcatClassifier.from_nlp(fit_ensemble(train))
     answers = base.classify_many([(s, t) for s, t, _ in inbox])
     corrections = [(f"c{n}", s, t, c) for n, ((s, t, c), a) in enumerate(zip(inbox, answers, strict=True))
                    if a.category != c]

@@ -17,7 +17,7 @@ from spacy.language import Language
 from classifiers import CATEGORIES, Classifier
 from classifiers import model as base_model
 from classifiers.model import Example_
-from classifiers.training import training_pairs
+from classifiers.training import fit_ensemble
 
 #: Share of the corrections kept back from training to judge the candidate on the agency's own mail.
 CORRECTIONS_HELD_OUT = 0.3
@@ -53,12 +53,11 @@ def split_corrections(corrections: Sequence[tuple[str, str, str, str]]) -> tuple
 
 def retrain(corpus: Sequence[Example_], corrections: Sequence[Item], *, seed: int = base_model.SEED,
             epochs: int = base_model.EPOCHS, weight: int = CORRECTION_WEIGHT) -> Language:
-    """A new model by the shipped recipe (the corpus with its augmentation, classifiers/training.py) plus the
+    """A new model by the shipped recipe (the ensemble on the augmented corpus, classifiers/training.py) plus the
     corrections, each counted `weight` times: a handful of the agency's own messages must be able to
     outweigh thousands written elsewhere."""
-    pairs = training_pairs(list(corpus), seed=seed)
-    pairs += [(base_model.model_text(s, t), c) for s, t, c in corrections] * weight
-    return base_model.train(pairs, epochs=epochs, seed=seed)
+    extra = [(base_model.model_text(s, t), c) for s, t, c in corrections] * weight
+    return fit_ensemble(list(corpus), seed=seed, epochs=epochs, extra=extra)
 
 
 def f1_scores(classifier: Classifier, items: Sequence[Item]) -> dict[str, Any]:

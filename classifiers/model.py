@@ -1,8 +1,12 @@
 """The spaCy text classifier: trained on the project's own corpus, shipped, loaded offline.
 
-Built from `spacy.blank("xx")` (nothing is downloaded); one `textcat` component with
-exclusive classes. `liaison train` rebuilds classifiers/model/ from classifiers/data/
-reproducibly (fixed seed); the shipped model is exactly what it produces.
+Built from `spacy.blank("xx")` (nothing is downloaded); `textcat` components with exclusive
+classes: one trained on every writer, and members each trained without a group of writers
+(classifiers/training.py). Every member reads the same Doc; their calibrated probabilities are
+averaged. One model alone is sure of its mistakes on mail unlike its writers'; models that did not
+all see the same writers disagree there, and the average is less sure exactly where it should be.
+`liaison train` rebuilds classifiers/model/ from classifiers/data/ reproducibly (fixed seed); the
+shipped model is exactly what it produces.
 """
 
 from __future__ import annotations
@@ -113,27 +117,41 @@ class TextcatClassifier:
     # vocabulary keeps every token it has ever seen, and a daemon grows without bound.
     def classify(self, subject: str, text: str) -> Classification:
         with self.nlp.memory_zone():
-            return self._answer(self.nlp(model_text(subject, text)), self.calibration)
+            return self._answers([self.nlp.make_doc(model_text(subject, text))])[0]
 
     def classify_many(self, items: list[tuple[str, str]]) -> list[Classification]:
         with self.nlp.memory_zone():
-            docs = self.nlp.pipe((model_text(s, t) for s, t in items), batch_size=256)
-            return [self._answer(doc, self.calibration) for doc in docs]
+            docs = list(self.nlp.tokenizer.pipe(model_text(s, t) for s, t in items))  # type: ignore[union-attr]
+            return [answer for start in range(0, len(docs), 256) for answer in self._answers(docs[start:start + 256])]
 
     def classify_doc(self, doc: Doc) -> Classification:
         """The answer for a Doc of `analysis_text` made by this model's tokenizer (in the caller's memory zone)."""
-        doc = prefix_doc(doc, self.nlp.tokenizer, limit=MAX_CHARS)
-        for _, pipe in self.nlp.pipeline:
-            doc = pipe(doc)
-        return self._answer(doc, self.calibration)
+        return self._answers([prefix_doc(doc, self.nlp.tokenizer, limit=MAX_CHARS)])[0]
+
+    @property
+    def members(self) -> list[Any]:
+        """The textcat components whose answers are averaged (one in a model trained outside `liaison train`)."""
+        return [pipe for name, pipe in self.nlp.pipeline if name.startswith("textcat")]
+
+    def _answers(self, docs: list[Doc]) -> list[Classification]:
+        """Each member's probabilities, calibrated, averaged: the answer for each Doc."""
+        totals = [dict.fromkeys(CATEGORIES, 0.0) for _ in docs]
+        members = self.members
+        for member in members:
+            labels = list(member.labels)
+            for total, row in zip(totals, member.predict(docs), strict=True):
+                calibrated = self.calibration.apply({label: float(row[labels.index(label)]) for label in CATEGORIES})
+                for label in CATEGORIES:
+                    total[label] += calibrated[label] / len(members)
+        return [self._answer(scores, len(members)) for scores in totals]
 
     @staticmethod
-    def _answer(doc: Any, calibration: Calibration) -> Classification:
-        scores = calibration.apply({label: float(doc.cats.get(label, 0.0)) for label in CATEGORIES})
+    def _answer(scores: dict[str, float], members: int) -> Classification:
         best = max(scores, key=scores.__getitem__)
         runner_up = sorted(scores.values())[-2]
+        averaged = f", {members} models averaged" if members > 1 else ""
         reason = (f"model: {best} {scores[best]:.2f} (next best {runner_up:.2f}; "
-                  f"a client request: {request_probability(scores):.2f})")
+                  f"a client request: {request_probability(scores):.2f}{averaged})")
         return Classification(best, scores[best], (reason,), "model", scores)
 
 
@@ -206,6 +224,17 @@ def train(
         if progress:
             progress(epoch + 1, epochs, losses.get("textcat", 0.0))
     return nlp
+
+
+def combine(models: list[Language]) -> Language:
+    """One pipeline holding every model's textcat: the first as `textcat`, the others as `textcat_1`, ...
+
+    Their features are hashes of the token text, which every blank "xx" vocabulary shares, so each
+    member reads the Doc the first one's tokenizer makes."""
+    first = models[0]
+    for number, member in enumerate(models[1:], 1):
+        first.add_pipe("textcat", name=f"textcat_{number}", source=member)
+    return first
 
 
 def _cats(label: str) -> dict[str, float]:

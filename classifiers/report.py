@@ -13,12 +13,13 @@ from pathlib import Path
 from typing import Any
 
 from classifiers import CATEGORIES, Classifier
+from classifiers.calibration import Calibration
 from classifiers.evalsets import LabelledText, eval_dir_texts, held_out_texts
 from classifiers.explain import explain
 from classifiers.measure import classify_texts, cross_writer, score_texts
 from classifiers.model import TextcatClassifier, load_corpus
 from classifiers.phrases import PhraseRules
-from classifiers.training import fit_model
+from classifiers.training import fit_ensemble
 from foundation.rules import Rules
 
 ROOT = Path(__file__).parent.parent
@@ -50,9 +51,10 @@ def side_by_side(models: dict[str, Classifier], *, rules: PhraseRules | None, ti
                 _explain_mistakes(classifier, texts, scores, rules=rules)
             result[name][set_name] = scores
     if with_cross_writer:
+        temperature = Calibration(temperature=TextcatClassifier().calibration.temperature)
         result["cross-writer"] = cross_writer(
-            load_corpus(), lambda examples: TextcatClassifier.from_nlp(fit_model(examples)), rules=rules,
-            progress=progress)
+            load_corpus(), lambda examples: TextcatClassifier.from_nlp(fit_ensemble(examples), temperature),
+            rules=rules, progress=progress)
     return result
 
 

@@ -13,6 +13,7 @@ from pathlib import Path
 import pytest
 
 import responders  # noqa: F401  (registers the routing conditions and actions rules.yaml names)
+from classifiers import CATEGORIES, model
 from classifiers.categorize import Categorizer
 from classifiers.evalsets import eval_dir_texts, held_out_texts
 from classifiers.model import MODEL_DIR, TextcatClassifier, load_corpus
@@ -324,3 +325,45 @@ def test_thresholds_can_be_fitted_on_other_writers_answers_and_neutral_keeps_eve
     request_of_unsure = 1 - answers[100]["other"]
     assert 0.5 < by_writers.neutral_threshold <= request_of_unsure
     assert by_writers == fit(*folds, thresholds_on=writers)  # reproducible
+
+
+def test_the_shipped_model_averages_members_that_each_missed_some_writers():
+    """One textcat trained on every writer and ENSEMBLE_GROUPS trained without a group each; the answer
+    is the mean of their calibrated answers."""
+    from classifiers.training import ENSEMBLE_GROUPS, writer_groups
+
+    classifier = TextcatClassifier()
+    members = classifier.members
+    assert len(members) == ENSEMBLE_GROUPS + 1
+    groups = writer_groups(model.split(load_corpus())[0])
+    assert sorted(w for group in groups for w in group) == sorted({e.writer for e in load_corpus()})
+    text = "hi, any news on the video? we need it by friday"
+    doc = classifier.nlp.make_doc(model.model_text("Re: video", text))
+    alone = []
+    for member in members:
+        row = member.predict([doc])[0]
+        alone.append(classifier.calibration.apply({label: float(row[list(member.labels).index(label)])
+                                                   for label in CATEGORIES}))
+    found = classifier.classify("Re: video", text)
+    for label in CATEGORIES:
+        assert found.scores[label] == pytest.approx(sum(a[label] for a in alone) / len(alone), abs=1e-9)
+    assert "4 models averaged" in found.reasons[0]
+
+
+def test_models_trained_in_worker_processes_answer_as_one_trained_here():
+    from classifiers.model import Example_
+    from classifiers.training import ensemble_jobs, fit_model, fit_models
+
+    corpus = load_corpus()
+    small = [e for e in corpus if e.writer in ("core", "w1", "w2", "w3", "w5")][::40]
+    jobs = ensemble_jobs(small)
+    assert len(jobs) == 4 and all(isinstance(e, Example_) for e in jobs[1])
+    assert jobs[0] == small and all(len(job) < len(small) for job in jobs[1:])
+    items = [(e.subject, e.body) for e in corpus[:50]]
+    parallel = fit_models(jobs[:2], epochs=2)
+    here = [fit_model(job, epochs=2) for job in jobs[:2]]
+    for a, b in zip(parallel, here, strict=True):
+        for x, y in zip(TextcatClassifier.from_nlp(a).classify_many(items),
+                        TextcatClassifier.from_nlp(b).classify_many(items), strict=True):
+            assert x.category == y.category
+            assert all(x.scores[k] == pytest.approx(y.scores[k], abs=1e-6) for k in CATEGORIES)

@@ -46,7 +46,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     print(f"corpus: {len(examples)} examples, training on {len(train)}, holding out {len(held)}")
     epochs = args.epochs or model.EPOCHS
     folds = training.FOLDS if args.folds is None else args.folds
-    progress = Progress(epochs + training.calibration_steps(train, folds), "steps")
+    # one step per model trained: the ensemble's members, and the calibration's folds and writers
+    progress = Progress(training.ensemble_size(train) + training.calibration_steps(train, folds), "models")
     out = args.out or model.MODEL_DIR
     calibration = training.build(out, examples=examples, epochs=epochs, folds=folds, progress=progress.advance)
     progress.finish()
