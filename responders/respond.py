@@ -15,7 +15,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from classifiers import Classification
-from classifiers.linking import AccountIndex, Link
+from classifiers.linking import AccountIndex, Link, domain_of
 from foundation.errors import TemplateError
 from foundation.message import ParsedMessage
 from foundation.rules import Language, Rules
@@ -143,16 +143,23 @@ class Responder:
         return f"{address} bounced our mail within {days} days" if found else None
 
     def _over_limit(self, address: str, arrived: datetime) -> str | None:
-        """Caps per sender, counted by when the client's messages arrived: a backlog processed at
-        once after downtime is not a burst, but a loop answering itself within seconds is."""
-        for window in self.rules.spec.limits.per_sender:
+        """Caps per sender, then per sender domain (forged addresses in one client domain must not make us mail
+        each of them), counted by when the client's messages arrived: a backlog processed at once after downtime
+        is not a burst, but a loop answering itself within seconds is."""
+        limits = self.rules.spec.limits
+        domain = domain_of(address)
+        caps = [(window, "o.recipients = ?", [json.dumps([address])], "") for window in limits.per_sender]
+        caps += [(window, "lower(substr(json_extract(o.recipients, '$[0]'), -?)) = ?",
+                  [len(domain) + 1, f"@{domain}"], f" to {domain}") for window in limits.per_domain if domain]
+        for window, matches, value, scope in caps:
             since = (arrived - timedelta(minutes=window.minutes)).astimezone(UTC).isoformat()
             count = self.store.scalar(
                 "SELECT COUNT(*) FROM outbox o JOIN messages m ON m.id = o.message_row "
-                "WHERE o.kind = 'acknowledge' AND o.recipients = ? AND m.arrived_at > ? AND m.arrived_at <= ?",
-                [json.dumps([address]), since, arrived.astimezone(UTC).isoformat(timespec="microseconds")])
+                f"WHERE o.kind = 'acknowledge' AND {matches} AND m.arrived_at > ? AND m.arrived_at <= ?",
+                [*value, since, arrived.astimezone(UTC).isoformat(timespec="microseconds")])
             if count >= window.count:
-                return f"rate limit: {window.count} acknowledgements in {window.minutes} minutes"
+                kind = "domain rate limit" if scope else "rate limit"
+                return f"{kind}: {window.count} acknowledgements{scope} in {window.minutes} minutes"
         return None
 
     # -- escalations --------------------------------------------------------------------
