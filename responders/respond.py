@@ -17,8 +17,8 @@ from typing import Any
 from classifiers import Classification
 from classifiers.linking import AccountIndex, Link, domain_of
 from foundation.errors import TemplateError
-from foundation.message import ParsedMessage
-from foundation.rules import Language, Rules
+from foundation.message import ParsedMessage, shown_address
+from foundation.rules import Language, Rules, Window
 from foundation.settings import Settings
 from foundation.store import Store, utcnow
 from responders import outbox
@@ -148,7 +148,8 @@ class Responder:
         is not a burst, but a loop answering itself within seconds is."""
         limits = self.rules.spec.limits
         domain = domain_of(address)
-        caps = [(window, "o.recipients = ?", [json.dumps([address])], "") for window in limits.per_sender]
+        caps: list[tuple[Window, str, list[object], str]] = [
+            (window, "o.recipients = ?", [json.dumps([address])], "") for window in limits.per_sender]
         caps += [(window, "lower(substr(json_extract(o.recipients, '$[0]'), -?)) = ?",
                   [len(domain) + 1, f"@{domain}"], f" to {domain}") for window in limits.per_domain if domain]
         for window, matches, value, scope in caps:
@@ -172,7 +173,7 @@ class Responder:
             self._failure(row, "escalate", f"no address for {', '.join(names)}")
             return f"escalation failed: no address for {', '.join(names)}"
         label = CATEGORY_LABELS.get(context["category"], context["category"])
-        who = context["account_name"] or parsed.from_addr or "unknown sender"
+        who = context["account_name"] or shown_address(parsed.from_addr) or "unknown sender"
         subject = f"[Liaison] {label}: {who} - {parsed.subject or '(no subject)'}"
         if context.get("warning"):
             subject = f"[Liaison] SUSPICIOUS: {who} - {parsed.subject or '(no subject)'}"
