@@ -273,6 +273,21 @@ def normal_address(address: str) -> str:
     return f"{local.lower()}@{ascii_domain(domain)}" if at else address.strip().lower()
 
 
+#: A local part shown as it is: atext and dots (8-bit letters too, RFC 6532), and no encoded word ("=?").
+_SHOWN_PLAIN = re.compile(r"[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*")
+
+
+def shown_address(address: str) -> str:
+    """A sender's address as people are shown it (an escalation's subject, the summary): the one parsed from the
+    raw header, never decoded text. An unusual local part is shown quoted, and one holding an encoded word
+    ("=?utf-8?q?jane=2Edoe?=@acme.com", which a mail client would decode into another address) is marked."""
+    local, at, domain = address.rpartition("@")
+    if not at or (_SHOWN_PLAIN.fullmatch(local) and "=?" not in local):
+        return address
+    quoted = '"' + local.replace("\\", "\\\\").replace('"', '\\"') + '"' + at + domain
+    return f"{quoted} (malformed address)" if "=?" in local else quoted
+
+
 def _decoded_name(value: str) -> str:
     return _clean(_decoded(value)).strip("'\" ")
 
