@@ -205,7 +205,8 @@ def acknowledgement(original: ParsedMessage, *, sender: str, message_id: str, te
         # Outlook threads by these; carry them over when the client sent them.
         if original.header(name.lower()):
             extra.append((name, _one_line(original.header(name.lower())[:500])))
-    return _draft(shape="reply", sender=sender, to=[original.from_addr], subject=reply_subject(original.subject),
+    return _draft(shape="reply", sender=sender, to=[original.from_addr],
+                  subject=reply_subject(original.subject_for_client),  # no character guessed from a charset
                   message_id=message_id, text=text, html=html, auto_submitted="auto-replied", extra=extra)
 
 

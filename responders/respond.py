@@ -89,6 +89,8 @@ class Responder:
         if template is None:
             return "no acknowledgement: not sure enough it is a request (tier none)"
         language = self.rules.override(facts.account_id).language or self.rules.spec.replies.language
+        # What the client reads is never a guess at a charset (ParsedMessage.unguessed); staff read the rest.
+        context = {**context, **self._client(parsed, facts.account_id, for_client=True)}
         try:
             text, html = self.templates.render(template, language, context)
             draft = acknowledgement(parsed, sender=self.settings.address,
@@ -218,6 +220,20 @@ class Responder:
 
     # -- what templates can use ------------------------------------------------------------
 
+    def _client(self, parsed: ParsedMessage, account_id: str | None, *, for_client: bool) -> dict[str, Any]:
+        """The client's name and subject for a template: for mail to the client, without a guessed charset."""
+        name, subject = (parsed.name_for_client, parsed.subject_for_client) if for_client else (parsed.from_name,
+                                                                                               parsed.subject)
+        override, replies = self.rules.override(account_id), self.rules.spec.replies
+        return {
+            "greeting": greeting(language=override.language or replies.language, tone=override.tone or replies.tone,
+                                 display_name=name, address=parsed.from_addr),
+            "client_first_name": first_name(name, parsed.from_addr),
+            "client_name": name or parsed.from_addr,
+            "subject": subject,
+            "title": subject,
+        }
+
     def _context(self, parsed: ParsedMessage, facts: Facts, link: Link, thread_id: int | None,
                  classification: Classification, index: AccountIndex, *, raw_size: int = 0) -> dict[str, Any]:
         account = index.accounts.get(link.account_id or "")
@@ -227,18 +243,13 @@ class Responder:
         thread = self.store.one("SELECT chasers FROM threads WHERE id = ?", [thread_id]) if thread_id else None
         category = "needs_review" if facts.needs_review else facts.category
         return {
-            "greeting": greeting(language=override.language or replies.language, tone=override.tone or replies.tone,
-                                 display_name=parsed.from_name, address=parsed.from_addr),
-            "client_first_name": first_name(parsed.from_name, parsed.from_addr),
-            "client_name": parsed.from_name or parsed.from_addr,
+            **self._client(parsed, link.account_id, for_client=False),
             "client_address": parsed.from_addr,
             "account_id": link.account_id,
             "account_name": account.name if account else "",
             "account_manager_email": manager,
             "account_manager_name": name_from_address(manager) or "your account manager",
             "job_ref": link.job_ref or "",
-            "subject": parsed.subject,
-            "title": parsed.subject,
             "category": category,
             "category_label": CATEGORY_LABELS.get(category, category),
             "confidence": classification.confidence,

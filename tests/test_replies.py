@@ -101,6 +101,26 @@ def test_per_domain_cap(settings, dovecot, smtp_server, make_message):
     assert text.count(f"not acknowledged ({reason})") == 3, text
 
 
+def test_bytes_in_no_charset_are_never_guessed_for_the_client_but_recovered_for_staff(settings, dovecot, smtp_server):
+    """8-bit header bytes that are not UTF-8, and a body with no charset label, in Windows-1252: 0x80 is "€" there
+    and a control character in Latin-1. The client is never sent a guessed character; staff read the guess."""
+    dovecot.append(b"From: J\xf6rg Hill <joerg.hill@brewco.com>\r\nTo: accounts@agency.example\r\n"
+                   b"Subject: Invoice 4471 \x80 wrong\r\nMessage-ID: <charset@brewco.com>\r\n"
+                   b"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n"
+                   b"Content-Transfer-Encoding: 8bit\r\n\r\nInvoice 4471 charges 12,000 EUR but the quote was "
+                   b"10,000 EUR. Please send a corrected invoice for the Caf\xe9 M\xfcller banner.\r\n")
+    run_once(settings)
+    (ack,) = acks(smtp_server)
+    assert ack["Subject"] == "Re: Invoice 4471 \ufffd wrong"
+    ack_text = ack.get_body(("plain",)).get_content() + ack.get_body(("html",)).get_content()
+    assert "€" not in ack_text and "J\ufffdrg" not in ack_text and "Jörg" not in ack_text
+    assert ack_text.startswith("Hi Joerg,"), "greeted by the address, not by a name we could not read"
+    (escalation,) = [m for m in smtp_server.parsed() if m["Auto-Submitted"] == "auto-generated"]
+    assert "Invoice 4471 € wrong" in escalation["Subject"]
+    staff_text = escalation.get_body(("plain",)).get_content()
+    assert "Jörg Hill" in staff_text and "Café Müller banner" in staff_text and "\ufffd" not in staff_text
+
+
 def report(kind: str, recipient: str, quoting: str) -> bytes:
     """A multipart/report naming a Final-Recipient and quoting a Message-ID, as MTAs and mail clients write them."""
     return (f"From: MAILER-DAEMON@mx.brewco.com\r\nTo: accounts@agency.example\r\nSubject: Report\r\n"
