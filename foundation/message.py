@@ -78,6 +78,17 @@ class ParsedMessage:
     attachments: list[Attachment] = field(default_factory=list)
     defects: list[str] = field(default_factory=list)
     sender_problems: list[str] = field(default_factory=list)  # a From header that names no one sender plainly
+    #: The subject and display name read without guessing a charset ("subject", "from_name"), where they differ:
+    #: 8-bit bytes that are not UTF-8 are U+FFFD here. Mail to the client uses these; staff read the recovered ones.
+    unguessed: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def subject_for_client(self) -> str:
+        return self.unguessed.get("subject", self.subject)
+
+    @property
+    def name_for_client(self) -> str:
+        return self.unguessed.get("from_name", self.from_name)
 
     @property
     def sender_domain(self) -> str:
@@ -130,9 +141,21 @@ class _MailParser(mailparser.MailParser):
                     payload.decode("utf-8")
                 except UnicodeDecodeError:
                     self._defects_categories.add("CharsetDecodeDefect")
-                    return payload.decode("cp1252", "replace")
+                    return unlabelled_text(payload)
         text: str = super()._decode_body_payload(part, charset, part_index)
         return text
+
+
+def unlabelled_text(data: bytes, *, guess: bool = True) -> str:
+    """The one place text in no known charset is read (8-bit header bytes, a body whose label is missing or
+    false): UTF-8 when it is (RFC 6532). Otherwise, for people at the agency (guess), Windows-1252, what such
+    mail nearly always is, so that they read "Café" and not "Caf\ufffd"; for mail to the client (guess=False)
+    every byte that is not UTF-8 is U+FFFD: we never send them a character they may not have written (0x80 is
+    "€" in Windows-1252, a control character in Latin-1)."""
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError:
+        return data.decode("cp1252", "replace") if guess else data.decode("utf-8", "replace")
 
 
 def _claims_utf8(charset: str | None) -> bool:
@@ -159,7 +182,7 @@ def _to_parsed(mail: Any, raw: bytes) -> ParsedMessage:
         from_name=from_name,
         to=_addresses(message, "to"),
         cc=_addresses(message, "cc"),
-        subject=_clean(_header(message, "subject")),
+        subject=_header(message, "subject"),
         date=_date(mail),
         in_reply_to=_first_id(_header(message, "in-reply-to")),
         references=_MSGID.findall(_header(message, "references"))[-50:],
@@ -170,6 +193,7 @@ def _to_parsed(mail: Any, raw: bytes) -> ParsedMessage:
         attachments=[_attachment(a) for a in mail.attachments],
         defects=sorted(mail.defects_categories),
         sender_problems=_sender_problems(message),
+        unguessed=_unguessed(message),
     )
 
 
@@ -193,9 +217,9 @@ def _without_large_attachments(raw: bytes) -> tuple[bytes, dict[str, int]]:
     return _BASE64_RUN.sub(cut, raw), sizes
 
 
-def _header(message: Any, name: str) -> str:
+def _header(message: Any, name: str, *, guess: bool = True) -> str:
     """A header as text, decoded, joined when repeated (never raises on odd encodings)."""
-    return _clean(", ".join(_decoded(_FOLD.sub("", value)) for value in _values(message, name)))
+    return _clean(", ".join(_decoded(_FOLD.sub("", value)) for value in _values(message, name, guess=guess)))
 
 
 def _decoded(value: str) -> str:
@@ -220,36 +244,52 @@ def _clean(value: str, *, limit: int = 2000) -> str:
     return " ".join(value.replace("\x00", " ").translate(_BIDI_CONTROLS).split())[:limit]
 
 
-def _raw_header(message: Any, name: str, *, limit: int = 2000) -> str:
+def _unguessed(message: Any) -> dict[str, str]:
+    """ParsedMessage.unguessed: only for a header whose 8-bit bytes are not UTF-8 (rare: cheap otherwise)."""
+    found = {}
+    if _guessed(message, "subject"):
+        found["subject"] = _header(message, "subject", guess=False)
+    if _guessed(message, "from"):
+        found["from_name"] = _sender(message, guess=False)[0]
+    return found
+
+
+def _guessed(message: Any, name: str) -> bool:
+    for key, value in message.raw_items():
+        if key.lower() == name and isinstance(value, str) and not value.isascii():
+            try:
+                value.encode("utf-8", "surrogateescape").decode("utf-8")
+            except UnicodeError:
+                return True
+    return False
+
+
+def _raw_header(message: Any, name: str, *, limit: int = 2000, guess: bool = True) -> str:
     """A header as sent, undecoded: unfolded, joined when repeated, on one line."""
-    return _clean(", ".join(_FOLD.sub("", value) for value in _values(message, name)), limit=limit)
+    return _clean(", ".join(_FOLD.sub("", value) for value in _values(message, name, guess=guess)), limit=limit)
 
 
-def _values(message: Any, name: str) -> list[str]:
-    """Every occurrence of a header as sent, with 8-bit bytes read as UTF-8 (RFC 6532), else Windows-1252."""
-    return [_eight_bit(value) for key, value in message.raw_items() if key.lower() == name]
+def _values(message: Any, name: str, *, guess: bool = True) -> list[str]:
+    """Every occurrence of a header as sent, its 8-bit bytes read by unlabelled_text."""
+    return [_eight_bit(value, guess=guess) for key, value in message.raw_items() if key.lower() == name]
 
 
-def _eight_bit(value: Any) -> str:
+def _eight_bit(value: Any, *, guess: bool) -> str:
     if not isinstance(value, str):
         return str(value)
     if value.isascii():
         return value
-    raw = value.encode("utf-8", "surrogateescape")  # the parser kept undecodable bytes as surrogates
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", "replace")
+    return unlabelled_text(value.encode("utf-8", "surrogateescape"), guess=guess)  # the parser kept bytes as surrogates
 
 
-def _mailboxes(message: Any, name: str) -> list[tuple[str, str]]:
+def _mailboxes(message: Any, name: str, *, guess: bool = True) -> list[tuple[str, str]]:
     """(display name, address) pairs, parsed from the raw header before any decoding.
 
     Decoding first would let an encoded word carry a comma, an angle bracket, an "@" or a line
     break into the address grammar: "=?utf-8?q?tom=40brewco.com?= <x@evil.example>" would read
     as tom@brewco.com. Only the display name is decoded, after the address is known.
     """
-    raw = _raw_header(message, name, limit=MAX_ADDRESS_HEADER + 1)
+    raw = _raw_header(message, name, limit=MAX_ADDRESS_HEADER + 1, guess=guess)
     if len(raw) > MAX_ADDRESS_HEADER:  # cut between addresses, never inside one (a name may hide the real address)
         raw = raw[: max(raw.rfind(",", 0, MAX_ADDRESS_HEADER), 0)]
     pairs = getaddresses([raw])
@@ -273,12 +313,27 @@ def normal_address(address: str) -> str:
     return f"{local.lower()}@{ascii_domain(domain)}" if at else address.strip().lower()
 
 
+#: A local part shown as it is: atext and dots (8-bit letters too, RFC 6532), and no encoded word ("=?").
+_SHOWN_PLAIN = re.compile(r"[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*")
+
+
+def shown_address(address: str) -> str:
+    """A sender's address as people are shown it (an escalation's subject, the summary): the one parsed from the
+    raw header, never decoded text. An unusual local part is shown quoted, and one holding an encoded word
+    ("=?utf-8?q?jane=2Edoe?=@acme.com", which a mail client would decode into another address) is marked."""
+    local, at, domain = address.rpartition("@")
+    if not at or (_SHOWN_PLAIN.fullmatch(local) and "=?" not in local):
+        return address
+    quoted = '"' + local.replace("\\", "\\\\").replace('"', '\\"') + '"' + at + domain
+    return f"{quoted} (malformed address)" if "=?" in local else quoted
+
+
 def _decoded_name(value: str) -> str:
     return _clean(_decoded(value)).strip("'\" ")
 
 
-def _sender(message: Any) -> tuple[str, str]:
-    found = _mailboxes(message, "from")
+def _sender(message: Any, *, guess: bool = True) -> tuple[str, str]:
+    found = _mailboxes(message, "from", guess=guess)
     return found[0] if found else ("", "")
 
 

@@ -69,6 +69,8 @@ class Window(Strict):
 
 class Limits(Strict):
     per_sender: list[Window] = [Window(count=3, minutes=10), Window(count=10, minutes=1440)]
+    # All senders of one domain together: forged addresses in a client's domain get a few receipts, not one each.
+    per_domain: list[Window] = [Window(count=5, minutes=60)]
     bounce_quiet_days: int = Field(default=7, ge=0)
 
 

@@ -53,6 +53,8 @@ def valid_address(address: str) -> str:
     """The address, checked: raise ValueError for anything that is not one plain address."""
     if not address or any(c in address for c in "\r\n,;<>\" \t") or address.count("@") != 1:
         raise ValueError(f"not a single email address: {address!r}")
+    if "=?" in address:  # an encoded word: mail clients decode it into another address
+        raise ValueError(f"an encoded word inside an address: {address!r}")
     local, domain = address.split("@")
     if len(local) > 64 or len(address) > 254:  # RFC 5321 4.5.3.1: servers refuse longer ones
         raise ValueError(f"address longer than SMTP allows: {address[:80]!r}...")
@@ -77,7 +79,9 @@ def _set(message: Message, name: str, value: str) -> None:
     # length; a pre-encoded string would start with a fold ("Subject: \r\n =?utf-8?...") and read back
     # with a leading space. Plain ASCII folds only at spaces: a word too long for a line (a pasted URL)
     # is encoded too, since encoded words may be split anywhere and SMTP refuses lines over 998 octets.
-    plain = value.isascii() and all(len(word) <= MAX_PLAIN_WORD for word in value.split())
+    # Text that looks like an encoded word ("=?utf-8?q?...?=", from a client's subject or address) is encoded
+    # too, so that a mail client shows it as it is instead of decoding it into something else.
+    plain = value.isascii() and all(len(word) <= MAX_PLAIN_WORD for word in value.split()) and "=?" not in value
     message[name] = value if plain else Header(value, "utf-8", header_name=name)  # type: ignore[assignment]
 
 
@@ -201,7 +205,8 @@ def acknowledgement(original: ParsedMessage, *, sender: str, message_id: str, te
         # Outlook threads by these; carry them over when the client sent them.
         if original.header(name.lower()):
             extra.append((name, _one_line(original.header(name.lower())[:500])))
-    return _draft(shape="reply", sender=sender, to=[original.from_addr], subject=reply_subject(original.subject),
+    return _draft(shape="reply", sender=sender, to=[original.from_addr],
+                  subject=reply_subject(original.subject_for_client),  # no character guessed from a charset
                   message_id=message_id, text=text, html=html, auto_submitted="auto-replied", extra=extra)
 
 

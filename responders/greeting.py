@@ -61,6 +61,8 @@ def first_name(display_name: str, address: str) -> str:
 def greeting(*, language: str, tone: str, display_name: str, address: str) -> str:
     """The salutation line: by name for a person, neutral for a team or a sender with no usable name."""
     informal, neutral, formal, formal_neutral = GREETINGS.get(language, GREETINGS["en"])
+    if "\ufffd" in display_name:  # a name with bytes we could not read: greet no one rather than "Dear J\ufffdrg"
+        display_name = ""
     full = " ".join(display_name.strip().strip("'\"").split())
     if tone == "formal":
         person = full and "@" not in full and not is_role_address(address) and not is_role_name(full)

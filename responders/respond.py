@@ -15,10 +15,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from classifiers import Classification
-from classifiers.linking import AccountIndex, Link
+from classifiers.linking import AccountIndex, Link, domain_of
 from foundation.errors import TemplateError
-from foundation.message import ParsedMessage
-from foundation.rules import Language, Rules
+from foundation.message import ParsedMessage, shown_address
+from foundation.rules import Language, Rules, Window
 from foundation.settings import Settings
 from foundation.store import Store, utcnow
 from responders import outbox
@@ -89,6 +89,8 @@ class Responder:
         if template is None:
             return "no acknowledgement: not sure enough it is a request (tier none)"
         language = self.rules.override(facts.account_id).language or self.rules.spec.replies.language
+        # What the client reads is never a guess at a charset (ParsedMessage.unguessed); staff read the rest.
+        context = {**context, **self._client(parsed, facts.account_id, for_client=True)}
         try:
             text, html = self.templates.render(template, language, context)
             draft = acknowledgement(parsed, sender=self.settings.address,
@@ -143,16 +145,24 @@ class Responder:
         return f"{address} bounced our mail within {days} days" if found else None
 
     def _over_limit(self, address: str, arrived: datetime) -> str | None:
-        """Caps per sender, counted by when the client's messages arrived: a backlog processed at
-        once after downtime is not a burst, but a loop answering itself within seconds is."""
-        for window in self.rules.spec.limits.per_sender:
+        """Caps per sender, then per sender domain (forged addresses in one client domain must not make us mail
+        each of them), counted by when the client's messages arrived: a backlog processed at once after downtime
+        is not a burst, but a loop answering itself within seconds is."""
+        limits = self.rules.spec.limits
+        domain = domain_of(address)
+        caps: list[tuple[Window, str, list[object], str]] = [
+            (window, "o.recipients = ?", [json.dumps([address])], "") for window in limits.per_sender]
+        caps += [(window, "lower(substr(json_extract(o.recipients, '$[0]'), -?)) = ?",
+                  [len(domain) + 1, f"@{domain}"], f" to {domain}") for window in limits.per_domain if domain]
+        for window, matches, value, scope in caps:
             since = (arrived - timedelta(minutes=window.minutes)).astimezone(UTC).isoformat()
             count = self.store.scalar(
                 "SELECT COUNT(*) FROM outbox o JOIN messages m ON m.id = o.message_row "
-                "WHERE o.kind = 'acknowledge' AND o.recipients = ? AND m.arrived_at > ? AND m.arrived_at <= ?",
-                [json.dumps([address]), since, arrived.astimezone(UTC).isoformat(timespec="microseconds")])
+                f"WHERE o.kind = 'acknowledge' AND {matches} AND m.arrived_at > ? AND m.arrived_at <= ?",
+                [*value, since, arrived.astimezone(UTC).isoformat(timespec="microseconds")])
             if count >= window.count:
-                return f"rate limit: {window.count} acknowledgements in {window.minutes} minutes"
+                kind = "domain rate limit" if scope else "rate limit"
+                return f"{kind}: {window.count} acknowledgements{scope} in {window.minutes} minutes"
         return None
 
     # -- escalations --------------------------------------------------------------------
@@ -165,7 +175,7 @@ class Responder:
             self._failure(row, "escalate", f"no address for {', '.join(names)}")
             return f"escalation failed: no address for {', '.join(names)}"
         label = CATEGORY_LABELS.get(context["category"], context["category"])
-        who = context["account_name"] or parsed.from_addr or "unknown sender"
+        who = context["account_name"] or shown_address(parsed.from_addr) or "unknown sender"
         subject = f"[Liaison] {label}: {who} - {parsed.subject or '(no subject)'}"
         if context.get("warning"):
             subject = f"[Liaison] SUSPICIOUS: {who} - {parsed.subject or '(no subject)'}"
@@ -210,6 +220,20 @@ class Responder:
 
     # -- what templates can use ------------------------------------------------------------
 
+    def _client(self, parsed: ParsedMessage, account_id: str | None, *, for_client: bool) -> dict[str, Any]:
+        """The client's name and subject for a template: for mail to the client, without a guessed charset."""
+        name, subject = (parsed.name_for_client, parsed.subject_for_client) if for_client else (parsed.from_name,
+                                                                                               parsed.subject)
+        override, replies = self.rules.override(account_id), self.rules.spec.replies
+        return {
+            "greeting": greeting(language=override.language or replies.language, tone=override.tone or replies.tone,
+                                 display_name=name, address=parsed.from_addr),
+            "client_first_name": first_name(name, parsed.from_addr),
+            "client_name": name or parsed.from_addr,
+            "subject": subject,
+            "title": subject,
+        }
+
     def _context(self, parsed: ParsedMessage, facts: Facts, link: Link, thread_id: int | None,
                  classification: Classification, index: AccountIndex, *, raw_size: int = 0) -> dict[str, Any]:
         account = index.accounts.get(link.account_id or "")
@@ -219,18 +243,13 @@ class Responder:
         thread = self.store.one("SELECT chasers FROM threads WHERE id = ?", [thread_id]) if thread_id else None
         category = "needs_review" if facts.needs_review else facts.category
         return {
-            "greeting": greeting(language=override.language or replies.language, tone=override.tone or replies.tone,
-                                 display_name=parsed.from_name, address=parsed.from_addr),
-            "client_first_name": first_name(parsed.from_name, parsed.from_addr),
-            "client_name": parsed.from_name or parsed.from_addr,
+            **self._client(parsed, link.account_id, for_client=False),
             "client_address": parsed.from_addr,
             "account_id": link.account_id,
             "account_name": account.name if account else "",
             "account_manager_email": manager,
             "account_manager_name": name_from_address(manager) or "your account manager",
             "job_ref": link.job_ref or "",
-            "subject": parsed.subject,
-            "title": parsed.subject,
             "category": category,
             "category_label": CATEGORY_LABELS.get(category, category),
             "confidence": classification.confidence,

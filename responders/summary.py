@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from email.message import Message
 from typing import Any
 
+from foundation.message import shown_address
 from foundation.rules import WEEKDAYS, Rules
 from foundation.store import Store, loads
 from responders import outbox
@@ -156,7 +157,8 @@ def _needs_you(store: Store, accounts: set[str] | None, end: datetime) -> list[d
         items.append({
             "thread": t["id"], "ref": f"#{last['id']}", "account": names.get(t["account_id"] or "", "Unlinked"),
             "ack": _acknowledgement(store, last),
-            "category": _category(last), "subject": t["subject"] or "(no subject)", "sender": last["from_addr"],
+            "category": _category(last), "subject": t["subject"] or "(no subject)",
+            "sender": shown_address(last["from_addr"] or ""),
             "date": _arrived(last)[:16].replace("T", " "), "message_id": last["message_id"],
             "age": _age(end - waiting), "age_hours": (end - waiting).total_seconds() / 3600,
             "chasers": t["chasers"], "urgent": bool(entities.get("urgency")) or t["chasers"] >= 2,
@@ -230,7 +232,7 @@ def _promises(store: Store, accounts: set[str] | None, day: date, zone: Any) -> 
             if due <= day and (staff or thread["status"] == "open"):
                 items.append({"who": "agency promised" if staff else "client deadline", "due": due.isoformat(),
                               "overdue": due < day, "text": d["text"], "subject": thread["subject"],
-                              "sender": m["from_addr"], "message_id": m["message_id"]})
+                              "sender": shown_address(m["from_addr"] or ""), "message_id": m["message_id"]})
     return sorted(items, key=lambda x: x["due"])
 
 
@@ -245,7 +247,8 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
         kind = "quarantined" if m["status"] == "quarantined" else "suspicious" if m["suspicious"] else "needs review"
         reason = m["error"] if kind == "quarantined" else m["suspicious"] or \
             f"{CATEGORY_LABELS.get(m['category'], m['category'])}? only {m['confidence']:.0%} sure"
-        items.append({"kind": kind, "reason": reason, "subject": m["subject"] or "", "sender": m["from_addr"] or "?",
+        items.append({"kind": kind, "reason": reason, "subject": m["subject"] or "",
+                      "sender": shown_address(m["from_addr"] or "?"),
                       "date": (m["date"] or m["received_at"])[:16].replace("T", " "), "ref": f"#{m['id']}",
                       "message_id": m["message_id"] or f"stored message #{m['id']}"})
     # Client requests already in the mailbox at first start were recorded, not answered (backfill): each is
@@ -258,7 +261,8 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
             continue
         items.append({"kind": "not answered (there before Liaison)",
                       "reason": f"{CATEGORY_LABELS.get(m['category'], m['category'])}: answer it yourself if it "
-                      "still needs an answer", "subject": m["subject"] or "", "sender": m["from_addr"] or "?",
+                      "still needs an answer", "subject": m["subject"] or "",
+                      "sender": shown_address(m["from_addr"] or "?"),
                       "date": _arrived(m)[:16].replace("T", " "), "ref": f"#{m['id']}", "message_id": ""})
     # A correction that contradicts what the client was told: someone should write to them.
     for c in store.all("SELECT c.message_row, c.acknowledged_as, c.new_category, c.at, m.account_id, m.subject, "
@@ -271,7 +275,7 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
         now = CATEGORY_LABELS.get(c["new_category"], c["new_category"].replace("_", " "))
         items.append({"kind": "acknowledged wrongly", "reason": f"the client was thanked for a {told.lower()}; "
                       f"corrected to {now.lower()}: write to them", "subject": c["subject"] or "",
-                      "sender": c["from_addr"] or "?", "date": c["at"][:16].replace("T", " "),
+                      "sender": shown_address(c["from_addr"] or "?"), "date": c["at"][:16].replace("T", " "),
                       "ref": f"#{c['message_row']}", "message_id": ""})
     # Sending failures are listed by when they were given up (send_failed), which for a retried message
     # is days after it was planned.

@@ -9,12 +9,15 @@ is never sent.
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from contextvars import ContextVar
 from pathlib import Path
+from typing import Any
 
 import jinja2
 from jinja2.exceptions import SecurityError
+from jinja2.lexer import Token, TokenStream
+from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
 
 from foundation.errors import TemplateError
@@ -110,7 +113,12 @@ def located(exc: BaseException, roots: list[Path], *, default_file: str | None =
     filename = filename or default_file
     if filename is None:
         return message
-    return f"{filename}:{line}:{_column(filename, line, message)}: {message}"
+    place = _syntax_place(exc) if isinstance(exc, jinja2.TemplateSyntaxError) else None
+    if place is not None:
+        line, column = place
+    else:
+        column = _column(filename, line, message)
+    return f"{filename}:{line}:{column}: {message}"
 
 
 def _where(exc: BaseException, roots: list[Path]) -> tuple[str | None, int]:
@@ -127,6 +135,98 @@ def _where(exc: BaseException, roots: list[Path]) -> tuple[str | None, int]:
             found = (filename, tb.tb_lineno)
         tb = tb.tb_next
     return found
+
+
+class _PlacedParser(Parser):
+    """jinja's parser on a token stream whose tokens' offsets are kept (jinja's errors carry only a line), noting
+    the tags still open: at the end of the template the error is about the innermost one."""
+
+    def __init__(self, env: jinja2.Environment, source: str, name: str | None, filename: str | None) -> None:
+        super().__init__(env, source, name, filename)
+        self.source = source
+        self.offsets: dict[int, tuple[Token, int]] = {}  # id(token) -> (token, offset), tokens kept alive
+        self.lexed_to = 0  # where lexing had got to (a lexer error is just after it)
+        self.lexer_failed = False
+        self.open_delimiter: int | None = None  # offset of a {{, {% or {# not closed yet
+        self.open_tags: list[Token] = []
+        self.stream = TokenStream(self._tokens(env, name, filename), name, filename)
+
+    def _tokens(self, env: jinja2.Environment, name: str | None, filename: str | None) -> Iterator[Token]:
+        raw = env.lexer.tokeniter(self.source, name, filename)
+        while True:
+            try:
+                lineno, kind, value = next(raw)
+            except StopIteration:
+                return
+            except jinja2.TemplateSyntaxError:
+                self.lexer_failed = True
+                raise
+            at = self.source.find(value, self.lexed_to) if value else -1
+            if at >= 0:
+                self.lexed_to = at + len(value)
+            if kind.endswith("_begin"):
+                self.open_delimiter = at if at >= 0 else self.lexed_to
+            elif kind.endswith("_end"):
+                self.open_delimiter = None
+            for token in env.lexer.wrap(iter([(lineno, kind, value)]), name, filename):
+                self.offsets[id(token)] = (token, at if at >= 0 else self.lexed_to)
+                yield token
+
+    def parse_statement(self) -> Any:
+        self.open_tags.append(self.stream.current)
+        node = super().parse_statement()
+        self.open_tags.pop()  # left on the stack when the statement fails
+        return node
+
+    def parser_failure_offset(self) -> int | None:
+        """Where the parse failed: the token it stopped at or, at the end of the template, the {{ or {% left
+        open, else the innermost block left open."""
+        current = self.stream.current
+        if current.type == "eof":
+            if self.open_delimiter is not None:
+                return self.open_delimiter
+            current = self.open_tags[-1] if self.open_tags else current
+        placed = self.offsets.get(id(current))
+        return placed[1] if placed is not None and placed[0] is current else None
+
+    def lexer_failure_offset(self, message: str) -> int:
+        """Where a lexer error is: the offset it names, else the text it quotes, found after the last token."""
+        named = re.search(r" at (\d+)$", message)
+        if named:
+            return int(named.group(1))
+        for quoted in re.findall(r"'([^']+)'", message):
+            at = self.source.find(quoted, self.lexed_to)
+            if at >= 0:
+                return at
+        return self.lexed_to if self.open_delimiter is None else self.open_delimiter
+
+
+def _syntax_place(exc: jinja2.TemplateSyntaxError) -> tuple[int, int] | None:
+    """(line, column) of the token or tag a syntax error is about, found by parsing the source again; None when it
+    cannot be told (then the message's quoted name places it)."""
+    source = exc.source
+    if source is None and exc.filename:
+        try:
+            source = Path(exc.filename).read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError):
+            return None
+    if source is None:
+        return None
+    try:
+        parser = _PlacedParser(TemplateLibrary().env, source, exc.name, exc.filename)
+        parser.parse()
+    except jinja2.TemplateSyntaxError as again:
+        if again.message != exc.message:  # not the same error (should not happen): do not guess
+            return None
+        at = parser.lexer_failure_offset(again.message or "") if parser.lexer_failed else parser.parser_failure_offset()
+        if at is None:
+            return None
+    except Exception:  # noqa: BLE001 - locating is best effort; the error itself is reported anyway
+        return None
+    else:
+        return None  # parses cleanly: the error came from compiling (an unknown filter), placed by its name
+    line = source.count("\n", 0, at) + 1
+    return line, at - (source.rfind("\n", 0, at) + 1) + 1
 
 
 def _column(filename: str, line: int, message: str) -> int:

@@ -118,6 +118,32 @@ def test_rules_check_compiles_and_renders_every_template(tmp_path, files, where,
     assert result.stderr.splitlines()[0] == f"{folder}/{where}: {message}"
 
 
+# (what is wrong, the template's text, where the error is reported, what is said): jinja's errors carry only
+# the line; the column is the token the parser stopped at, or the {{ / {% block left open.
+SYNTAX_ERRORS = [
+    ("unclosed block", "Hi {{ client_first_name }},\n\n  {% if chasers %}again\n\nThanks, {{ signature }}\n", "3:6",
+     "Unexpected end of template. Jinja was looking for the following tags: 'elif' or 'else' or 'endif'. "
+     "The innermost block that needs to be closed is 'if'."),
+    ("unknown tag", "Hi,\n   {% frobnicate %}\n", "2:7", "Encountered unknown tag 'frobnicate'."),
+    ("bad expression", "Hi,\nDear {{ client_name + }} ok\n", "2:23", "unexpected 'end of print statement'"),
+    ("stray bracket", "Hi,\n  Dear {{ client_name ) }}\n", "2:23", "unexpected ')'"),
+    ("unexpected character", "Hi {{ client_name $ }}\n", "1:19", "unexpected char '$' at 18"),
+    ("unclosed print", "Hi,\nDear {{ client_name\n", "2:6",
+     "unexpected end of template, expected 'end of print statement'."),
+]
+
+
+@pytest.mark.parametrize("what,text,where,message", SYNTAX_ERRORS, ids=[s[0] for s in SYNTAX_ERRORS])
+def test_a_template_syntax_error_is_reported_at_its_column(tmp_path, what, text, where, message):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text((ROOT / "rules.yaml").read_text())
+    folder = user_templates(tmp_path, rules, ack_revision_request_txt=text)
+    result = cli(["rules", "check", str(rules)], tmp_path)
+    assert result.returncode == 1, result.stdout
+    assert "Traceback" not in result.stderr
+    assert result.stderr.splitlines()[0] == f"{folder}/ack_revision_request.txt:{where}: {message}"
+
+
 def test_a_missing_template_folder_is_an_error_not_a_silent_fallback(tmp_path):
     rules = tmp_path / "rules.yaml"
     rules.write_text((ROOT / "rules.yaml").read_text().replace("# templates: my-templates", "templates: my-templtes"))
@@ -157,7 +183,7 @@ def test_a_reload_with_a_bad_file_keeps_the_last_good_rules(daemon_env, tmp_path
         expected = f"{rules}:{mode_line + 1}:1: duplicate key 'mode'"
     elif breakage == "template syntax":
         replace(folder / "ack_revision_request.txt", "Hi {{ client_first_name }\n")
-        expected = f"{folder}/ack_revision_request.txt:1:1: unexpected '}}'"
+        expected = f"{folder}/ack_revision_request.txt:1:25: unexpected '}}'"
     else:
         replace(folder / "summary.html", (SHIPPED / "summary.html").read_text())
         replace(folder / "summary.txt", "{{ total }} {{ no_such_total }}\n")

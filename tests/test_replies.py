@@ -3,15 +3,19 @@
 from __future__ import annotations
 
 import email
+from datetime import UTC, datetime, timedelta
 from email.policy import default
 from pathlib import Path
 
 import pytest
 
+from foundation.rules import Limits, Window, load_rules
 from foundation.settings import Settings
 from foundation.store import Store
-from inbox.daemon import Daemon
-from tests.servers import liaison_settings
+from inbox.daemon import Daemon, load_checked_rules
+from responders import summary
+from responders.templates import TemplateLibrary
+from tests.servers import UNCAPPED_DOMAINS, liaison_settings
 
 ROOT = Path(__file__).parent.parent
 ACCOUNTS = ("account_id,name,code,domains,contacts,account_manager\n"
@@ -67,6 +71,54 @@ def test_per_sender_cap(settings, dovecot, smtp_server, make_message):
     assert len(acks(smtp_server)) == 2
     refused = store.all("SELECT route FROM messages WHERE route LIKE '%rate limit%'")
     assert len(refused) == 2
+
+
+def test_per_domain_cap(settings, dovecot, smtp_server, make_message):
+    """Forged addresses in one client's domain get a few receipts, not one each; every message is still
+    recorded, routed and escalated, and the withheld receipt's reason is in the route and the summary."""
+    edit_rules(settings, UNCAPPED_DOMAINS, "\n")  # the default cap, which the shipped rules.yaml spells out
+    assert load_rules(ROOT / "rules.yaml").spec.limits.per_domain == Limits().per_domain == [Window(count=5,
+                                                                                                 minutes=60)]
+    dovecot.append_many([make_message(sender=f"Client {n} <client{n}@brewco.com>", subject=f"Banner {n}",
+                                      body="Please change the headline on the banner to 'Fresh daily'.")
+                         for n in range(8)])
+    dovecot.append(make_message(sender="Ines <ines@verde.fr>", subject="Banner",
+                                body="Please change the headline on the banner to 'Fresh daily'."))
+    store = run_once(settings)
+    assert sorted(m["To"] for m in acks(smtp_server)) == [f"client{n}@brewco.com" for n in range(5)] + [
+        "ines@verde.fr"], "five to brewco.com, and another domain is not held back by it"
+    reason = "domain rate limit: 5 acknowledgements to brewco.com in 60 minutes"
+    messages = store.all("SELECT id, status, route FROM messages ORDER BY id")
+    assert [m["status"] for m in messages] == ["processed"] * 9
+    withheld = [m["id"] for m in messages if f"no acknowledgement: {reason}" in m["route"]]
+    assert len(withheld) == 3
+    escalated = [m for m in smtp_server.parsed() if m["Auto-Submitted"] != "auto-replied"]
+    assert len(escalated) == len([m for m in messages if "escalate: " in m["route"]]) == 9
+    rules = load_checked_rules(settings.rules_path)
+    built = summary.build(store, rules, "lead@agency.example", datetime.now(UTC).date(), team=True,
+                          until=datetime.now(UTC) + timedelta(minutes=1))
+    text, _ = summary.render(built, TemplateLibrary(rules.template_dir))
+    assert text.count(f"not acknowledged ({reason})") == 3, text
+
+
+def test_bytes_in_no_charset_are_never_guessed_for_the_client_but_recovered_for_staff(settings, dovecot, smtp_server):
+    """8-bit header bytes that are not UTF-8, and a body with no charset label, in Windows-1252: 0x80 is "€" there
+    and a control character in Latin-1. The client is never sent a guessed character; staff read the guess."""
+    dovecot.append(b"From: J\xf6rg Hill <joerg.hill@brewco.com>\r\nTo: accounts@agency.example\r\n"
+                   b"Subject: Invoice 4471 \x80 wrong\r\nMessage-ID: <charset@brewco.com>\r\n"
+                   b"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\nMIME-Version: 1.0\r\nContent-Type: text/plain\r\n"
+                   b"Content-Transfer-Encoding: 8bit\r\n\r\nInvoice 4471 charges 12,000 EUR but the quote was "
+                   b"10,000 EUR. Please send a corrected invoice for the Caf\xe9 M\xfcller banner.\r\n")
+    run_once(settings)
+    (ack,) = acks(smtp_server)
+    assert ack["Subject"] == "Re: Invoice 4471 \ufffd wrong"
+    ack_text = ack.get_body(("plain",)).get_content() + ack.get_body(("html",)).get_content()
+    assert "€" not in ack_text and "J\ufffdrg" not in ack_text and "Jörg" not in ack_text
+    assert ack_text.startswith("Hi Joerg,"), "greeted by the address, not by a name we could not read"
+    (escalation,) = [m for m in smtp_server.parsed() if m["Auto-Submitted"] == "auto-generated"]
+    assert "Invoice 4471 € wrong" in escalation["Subject"]
+    staff_text = escalation.get_body(("plain",)).get_content()
+    assert "Jörg Hill" in staff_text and "Café Müller banner" in staff_text and "\ufffd" not in staff_text
 
 
 def report(kind: str, recipient: str, quoting: str) -> bytes:

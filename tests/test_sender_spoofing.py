@@ -2,12 +2,16 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
+
 import pytest
 
 from classifiers.linking import Account, AccountIndex, link_message
 from foundation.message import parse_message
 from foundation.store import Store
-from inbox.daemon import Daemon
+from inbox.daemon import Daemon, load_checked_rules
+from responders import summary
+from responders.templates import TemplateLibrary
 from tests.servers import liaison_settings
 
 ACCOUNTS = ("account_id,name,code,domains,contacts,account_manager\n"
@@ -139,6 +143,34 @@ def test_a_second_message_under_a_used_message_id_is_kept_and_flagged_not_droppe
     assert [r["subject"] for r in rows] == ["Logo", "INV-777 charged twice"]
     assert rows[0]["suspicious"] is None
     assert "reuses the Message-ID of message #1" in rows[1]["suspicious"]
+
+
+ENCODED_IN_ADDRESS = {
+    "bare address": b"From: =?utf-8?q?jane=2Edoe?=@acme-foods.com\r\n",
+    "in angle brackets": b"From: Jane Doe <=?utf-8?q?jane=2Edoe?=@acme-foods.com>\r\n",
+    "behind an encoded name": b"From: =?utf-8?q?jane=2Edoe?= <=?utf-8?q?jane=2Edoe?=@acme-foods.com>\r\n",
+}
+
+
+@pytest.mark.parametrize("name", list(ENCODED_IN_ADDRESS))
+def test_an_encoded_word_inside_an_address_is_echoed_literally_never_decoded(tmp_path, dovecot, smtp_server, name):
+    """The address is the one parsed from the raw header; a mail client must not decode the encoded word in it
+    into another address (jane.doe@acme-foods.com) where we echo it: the escalation's subject, the summary."""
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)  # acme-foods.com is no account's
+    dovecot.append(ENCODED_IN_ADDRESS[name] + b"Message-ID: <encoded@acme-foods.com>\r\n" + BODY)
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    shown = '"=?utf-8?q?jane=2edoe?="@acme-foods.com (malformed address)'
+    sent = smtp_server.parsed()
+    assert not [m for m in sent if m["Auto-Submitted"] == "auto-replied"]
+    (escalation,) = [m for m in sent if m["Auto-Submitted"] == "auto-generated"]
+    assert "jane.doe@" not in escalation["Subject"] and shown in escalation["Subject"], escalation["Subject"]
+    assert escalation["Reply-To"] is None, "no Reply-To a mail client would read as jane.doe@: staff reply by hand"
+    rules = load_checked_rules(settings.rules_path)
+    built = summary.build(store, rules, "lead@agency.example", datetime.now(UTC).date(), team=True,
+                          until=datetime.now(UTC) + timedelta(minutes=1))
+    text, html = summary.render(built, TemplateLibrary(rules.template_dir))
+    assert shown in text and html.count("=?utf-8?q?jane=2edoe?=") >= 1 and "jane.doe@" not in text + html
 
 
 def test_direction_overrides_never_reach_what_people_read():
