@@ -123,7 +123,6 @@ class Daemon:
         log.info("liaison running (rules %s, mode %s)", self.settings.rules_path, self._mode())
         self.status.record(mode=self._mode(), rules=rules_version(self.rules))
         self.notifier.ready(f"watching {self.settings.folder}")  # configured; the watchdog judges the connection
-        outbox.check_server(self.store, self.transport, outage=self.outage, retry_after=self.settings.retry_after)
         backoff = BACKOFF_START
         while not self.stopping:
             try:
@@ -323,6 +322,10 @@ class Daemon:
                               already_sent=self._in_sent_folder if self.settings.sent_folder else None)
         self.stats.sent += result.sent
         self.stats.failed += result.failed
+        if not self.outage.recorded_up and self.outage.since is None and not self.stopping:
+            # Nothing was due: still find out now, not at the first reply, whether mail can leave. After the
+            # first intake, so that a sick sending server never holds back reading the mailbox.
+            outbox.check_server(self.store, self.transport, outage=self.outage, retry_after=self.settings.retry_after)
 
     def _in_sent_folder(self, message_id: str) -> bool:
         return message_id in self.source.in_folder(self.settings.sent_folder, [message_id], must_exist=True)
@@ -448,7 +451,7 @@ class Daemon:
             return MaildirTransport(self.shadow_dir)
         if self.settings.smtp is None:
             raise MailboxError("LIAISON_SMTP_HOST is required to send (or use --dry-run)")
-        return SMTPTransport(self.settings.smtp, tokens=self.tokens)
+        return SMTPTransport(self.settings.smtp, tokens=self.tokens, stop=lambda: self.stopping)
 
 
 def token_manager(store: Store, settings: Settings) -> TokenManager | None:
