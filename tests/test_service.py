@@ -207,3 +207,12 @@ def test_status_says_not_running_when_the_recorded_pid_is_now_another_process(do
         other.kill()
         other.wait(timeout=10)
         stop_daemon(process)
+
+
+def test_the_unit_does_not_restart_on_exit_2():
+    """Exit 2 is a bad setting, rules file or template at start: a restart cannot mend it, so no crash loop."""
+    unit = (ROOT / "contrib" / "liaison.service").read_text()
+    service = unit.split("[Service]", 1)[1].split("\n[", 1)[0]
+    lines = [line.strip() for line in service.splitlines() if not line.strip().startswith("#")]
+    prevent = [line.split("=", 1)[1].split() for line in lines if line.startswith("RestartPreventExitStatus=")]
+    assert prevent and "2" in prevent[-1], service
