@@ -65,6 +65,12 @@ class SMTPConnectError(TemporarySendError):
     problem, never a reason to give up on a message."""
 
 
+class SendInterrupted(SendError):
+    """A stop was asked for while talking to the SMTP server: the message stays in the outbox as it
+    was (a send under way is left `sending`, as after a crash), to be sent by the next start.
+    Deliberately not an InterruptedError: that is an OSError, which the SMTP code takes for a network failure."""
+
+
 class AuthRevoked(LiaisonError):
     """The provider refused the refresh token for good: a person must sign in again. Deliberately not a
     PermissionError: that is an OSError, which the IMAP and SMTP code retry as a network failure."""

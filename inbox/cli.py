@@ -1,8 +1,8 @@
 """The `liaison` command: a thin layer that turns library errors into clean messages.
 
 Exit codes: 0 success, 1 a problem with input (rules, accounts, files) or a failed check,
-2 a missing or invalid setting, 130 interrupted. Every error is one line (or one line per
-problem, with its position); `describe_error` is the one place that words them.
+2 a missing or invalid setting, or rules or templates `run` cannot start with, 130 interrupted.
+Every error is one line (or one line per problem, with its position); `describe_error` is the one place that words them.
 """
 
 from __future__ import annotations

@@ -85,6 +85,7 @@ class Daemon:
         self.stats = RunStats()
         self._show_progress = False
         self._searched_to: tuple[int | None, int] = (None, 0)
+        self._backlog_noted: tuple[str, int | None] | None = None  # the folder whose backlog was reported
         self._summary_checked = 0.0
         self.notifier = Notifier()
         self.status = StatusFile(settings.db_path)
@@ -123,7 +124,6 @@ class Daemon:
         log.info("liaison running (rules %s, mode %s)", self.settings.rules_path, self._mode())
         self.status.record(mode=self._mode(), rules=rules_version(self.rules))
         self.notifier.ready(f"watching {self.settings.folder}")  # configured; the watchdog judges the connection
-        outbox.check_server(self.store, self.transport, outage=self.outage, retry_after=self.settings.retry_after)
         backoff = BACKOFF_START
         while not self.stopping:
             try:
@@ -215,6 +215,7 @@ class Daemon:
         uids = self.source.new_uids(self._last_uid())
         backlog_until = self.pipeline.backlog_until(folder, self.source.uidvalidity, uids, first_sight=first_sight)
         if not uids:
+            self._note_backlog(backlog_until)
             return
         progress = Progress(len(uids), "messages", enabled=self._show_progress)
         for uid, raw, arrived in self.source.fetch(uids):
@@ -227,17 +228,30 @@ class Daemon:
                 break
         else:
             self._searched_to = (self.source.uidvalidity, uids[-1])
+            self._note_backlog(backlog_until)
         progress.finish()
-        self._note_backlog()
 
-    def _note_backlog(self) -> None:
-        """Say how much mail found at first start was recorded without answering (log and summary)."""
-        count, self.pipeline.backlog_recorded = self.pipeline.backlog_recorded, 0
+    def _note_backlog(self, until: int) -> None:
+        """Say once how much mail found at first start was recorded without answering (log and summary):
+        when the whole backlog is through, counted in the store, so that a restart in the middle of it
+        (a stop, a kill -9) neither splits the figure nor loses the part recorded before it."""
+        folder, uidvalidity = self.settings.folder, self.source.uidvalidity
+        if not until or self._backlog_noted == (folder, uidvalidity):
+            return
+        self._backlog_noted = (folder, uidvalidity)
+        if self.store.one("SELECT 1 FROM events WHERE kind = 'backlog_recorded' AND (json_extract(detail, "
+                          "'$.folder') IS NULL OR (json_extract(detail, '$.folder') = ? AND "
+                          "json_extract(detail, '$.uidvalidity') = ?))", [folder, uidvalidity]):
+            return  # said already (a report without a folder is from before reports named it)
+        count = self.store.scalar(  # the respond stage's words for it, as the summary lists them
+            "SELECT COUNT(*) FROM messages WHERE folder = ? AND uidvalidity = ? AND uid <= ? "
+            "AND route LIKE '%not answered: already in%'", [folder, uidvalidity, until])
         if count:
-            reason = (f"{count} message(s) already in {self.settings.folder} when Liaison first saw it were "
+            reason = (f"{count} message(s) already in {folder} when Liaison first saw it were "
                       f"recorded without answering (backfill: {self.rules.spec.backfill})")
             log.info("%s", reason)
-            self.store.event("backlog_recorded", {"reason": reason, "count": count})
+            self.store.event("backlog_recorded", {"reason": reason, "count": count, "folder": folder,
+                                                  "uidvalidity": uidvalidity})
 
     def _scan_corrections(self) -> None:
         """Messages account managers moved or copied into the correction folders since the last look."""
@@ -323,6 +337,10 @@ class Daemon:
                               already_sent=self._in_sent_folder if self.settings.sent_folder else None)
         self.stats.sent += result.sent
         self.stats.failed += result.failed
+        if not self.outage.recorded_up and self.outage.since is None and not self.stopping:
+            # Nothing was due: still find out now, not at the first reply, whether mail can leave. After the
+            # first intake, so that a sick sending server never holds back reading the mailbox.
+            outbox.check_server(self.store, self.transport, outage=self.outage, retry_after=self.settings.retry_after)
 
     def _in_sent_folder(self, message_id: str) -> bool:
         return message_id in self.source.in_folder(self.settings.sent_folder, [message_id], must_exist=True)
@@ -448,7 +466,7 @@ class Daemon:
             return MaildirTransport(self.shadow_dir)
         if self.settings.smtp is None:
             raise MailboxError("LIAISON_SMTP_HOST is required to send (or use --dry-run)")
-        return SMTPTransport(self.settings.smtp, tokens=self.tokens)
+        return SMTPTransport(self.settings.smtp, tokens=self.tokens, stop=lambda: self.stopping)
 
 
 def token_manager(store: Store, settings: Settings) -> TokenManager | None:

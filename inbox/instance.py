@@ -32,3 +32,22 @@ def hold_instance_lock(db_path: Path) -> IO[str]:
     handle.write(f"{os.getpid()}\n")
     handle.flush()
     return handle
+
+
+def holds_instance_lock(pid: int, db_path: Path) -> bool | None:
+    """Does process `pid` hold the database's instance lock? None when the system cannot say (no
+    /proc/locks). What tells a live daemon from another process that was given its pid after a crash."""
+    try:
+        inode = os.stat(lock_path(db_path)).st_ino
+        table = Path("/proc/locks").read_text(encoding="ascii")
+    except FileNotFoundError:
+        return None if not Path("/proc/locks").exists() else False  # no lock file: nobody holds it
+    except OSError:
+        return None
+    for line in table.splitlines():
+        fields = line.split()
+        # "1: FLOCK  ADVISORY  WRITE 2917 fd:01:1183470 0 EOF"; blocked waiters ("1: -> FLOCK ...") hold nothing
+        if len(fields) >= 6 and fields[1] == "FLOCK" and fields[4] == str(pid) \
+                and fields[5].rsplit(":", 1)[-1] == str(inode):
+            return True
+    return False

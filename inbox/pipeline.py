@@ -48,7 +48,6 @@ class Pipeline:
         self.set_rules(rules)
         self.refresh_accounts()
         self.stages: list[Stage] = [make(self) for make in stages]
-        self.backlog_recorded = 0  # messages recorded without answering under `backfill`, for the run's log line
 
     def set_rules(self, rules: Rules) -> None:
         """Swap in new rules (already validated); the next message uses them."""

@@ -7,10 +7,12 @@ rules it runs; the database says what was sent, what waits and what failed.
 from __future__ import annotations
 
 import os
+from pathlib import Path
 from typing import Any
 
 from foundation.settings import Settings
 from foundation.store import Store
+from inbox.instance import holds_instance_lock
 from inbox.notify import read_status
 
 
@@ -21,8 +23,7 @@ def daemon_status(settings: Settings, store: Store) -> str:
     if not status:
         lines.append("daemon:     no status recorded yet (has `liaison run` started with this configuration?)")
     else:
-        alive = _alive(pid)
-        lines.append(f"daemon:     pid {pid} {'running' if alive else 'not running'}, "
+        lines.append(f"daemon:     pid {pid} {_running(pid, settings, status)}, "
                      f"started {_t(status.get('started_at'))}, mode {status.get('mode', '?')}")
     lines.append(f"last fetch: {_t(status.get('last_fetch'))} ({settings.folder})")
     if status.get("imap_error"):
@@ -51,6 +52,28 @@ def daemon_status(settings: Settings, store: Store) -> str:
                                    f"mode {rules.get('mode')}, loaded {_t(rules.get('loaded_at'))}"
                                    if rules else f"{settings.rules_path} (not yet loaded by a daemon)"))
     return "\n".join(lines)
+
+
+def _running(pid: Any, settings: Settings, status: dict[str, Any]) -> str:
+    """'running' only when that pid is still the daemon: after a crash the pid may be another process's."""
+    if not _alive(pid):
+        return "not running"
+    # A live daemon holds the database's instance lock (a dry run holds none: its process must say liaison).
+    held = holds_instance_lock(int(pid), settings.db_path) if status.get("mode") != "dry-run" else None
+    if held or (held is None and _looks_like_liaison(int(pid))):
+        return "running"
+    return "not running (the pid now belongs to another process: this record is from a daemon that has ended)"
+
+
+def _looks_like_liaison(pid: int) -> bool:
+    """A `liaison` or `python -m inbox.cli` process; True when the system cannot say (no /proc)."""
+    try:
+        argv = Path(f"/proc/{pid}/cmdline").read_bytes().split(b"\0")
+    except FileNotFoundError:
+        return not Path("/proc/self").exists()
+    except OSError:
+        return True
+    return any(os.path.basename(arg) in (b"liaison", b"inbox.cli") for arg in argv)
 
 
 def _alive(pid: Any) -> bool:

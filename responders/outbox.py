@@ -25,7 +25,13 @@ from email.header import decode_header, make_header
 from email.message import Message
 from typing import Any, Literal, TypedDict
 
-from foundation.errors import LiaisonError, PermanentSendError, SMTPConnectError, TemporarySendError
+from foundation.errors import (
+    LiaisonError,
+    PermanentSendError,
+    SendInterrupted,
+    SMTPConnectError,
+    TemporarySendError,
+)
 from foundation.store import Store, utcnow
 from responders.compose import Draft, as_bytes, attachable, render
 from responders.smtp import Envelope, Outcome, Sends, Transport
@@ -227,6 +233,8 @@ def check_server(store: Store, transport: Transport, *, outage: Outage, retry_af
     """Can mail leave now? Connects (and logs in) if needed; an outage starts or ends here."""
     try:
         transport.check()
+    except SendInterrupted:
+        return False  # a stop, not an outage: nothing to record
     except SMTPConnectError as exc:
         _server_down(store, outage, str(exc), retry_after)
         return False
@@ -308,6 +316,10 @@ def _before(store: Store, row: DueMail, result: FlushResult, retry_after: float,
 def _after(store: Store, transport: Transport, row: DueMail, outcome: Outcome, result: FlushResult,
            retry_after: float, outage: Outage) -> bool:
     """Record what became of one send; False when the batch must end (a temporary failure)."""
+    if isinstance(outcome, SendInterrupted):
+        # Stopped mid-send: left `sending`, as a crash would leave it; recover() at the next start makes it due.
+        result.unavailable = str(outcome)
+        return False
     if isinstance(outcome, SMTPConnectError):
         # The connection went away between messages: the server's problem, not this message's.
         with store.transaction():

@@ -5,6 +5,10 @@ TemporarySendError (4xx, lost connection: retry later) or PermanentSendError (5x
 Failing to connect, secure the connection or log in is SMTPConnectError, a temporary
 failure about the server rather than the message: the outbox waits as a whole.
 STARTTLS is required when asked for: never fall back to clear text.
+Connecting (TCP, TLS on connect, the server's greeting) has its own short timeout: a server that
+accepts and never greets is down, and the daemon must not wait on it as long as on a slow DATA.
+Given a `stop` callable, every exchange is abandoned within a moment of it turning true
+(SendInterrupted): a SIGTERM does not wait for a hung server's timeout.
 """
 
 from __future__ import annotations
@@ -14,10 +18,10 @@ import contextlib
 import mailbox
 import ssl
 import time
-from collections.abc import Callable, Generator
+from collections.abc import Callable, Coroutine, Generator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Protocol
+from typing import Any, Protocol, TypeVar
 
 import aiosmtplib
 
@@ -26,6 +30,7 @@ from foundation.errors import (
     LiaisonError,
     PermanentSendError,
     SendError,
+    SendInterrupted,
     SMTPConnectError,
     TemporarySendError,
 )
@@ -35,6 +40,9 @@ from foundation.settings import ServerSettings
 # A connection unused for this long may have been closed by the server (most close idle clients
 # after a minute or a few); it is checked with a NOOP before use, and replaced if it is gone.
 REUSE_CHECK_AFTER = 5.0
+CONNECT_TIMEOUT = 10.0  # TCP connect, TLS on connect and the greeting; the data timeout is separate
+STOP_POLL = 0.2  # how often a stop is looked for while waiting on the server
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -110,21 +118,24 @@ class SMTPTransport:
     shadow = False
 
     def __init__(self, server: ServerSettings, *, timeout: float = 30.0, tokens: TokenManager | None = None,
-                 reuse_check_after: float = REUSE_CHECK_AFTER) -> None:
+                 reuse_check_after: float = REUSE_CHECK_AFTER, connect_timeout: float = CONNECT_TIMEOUT,
+                 stop: Callable[[], bool] | None = None) -> None:
         self.server = server
         self.reuse_check_after = reuse_check_after
         self.tokens = tokens
         self.timeout = timeout
+        self.connect_timeout = connect_timeout
+        self.stop = stop
         self._loop = asyncio.new_event_loop()
         self._client: aiosmtplib.SMTP | None = None
         self._used = 0.0
 
     def check(self) -> None:
         """Connect and log in now; the connection is kept for the sends that follow."""
-        self._loop.run_until_complete(self._ready())
+        self._loop.run_until_complete(self._unless_stopped(self._ready()))
 
     def send(self, mail_from: str, recipients: list[str], raw: bytes) -> str:
-        return self._loop.run_until_complete(self._send(mail_from, recipients, raw))
+        return self._loop.run_until_complete(self._unless_stopped(self._send(mail_from, recipients, raw)))
 
     def send_each(self, sends: Sends) -> None:
         """The whole batch in one run of the event loop, over the kept connection: the recording
@@ -168,12 +179,28 @@ class SMTPTransport:
             envelope = next(sends)
             while True:
                 try:
-                    outcome: Outcome = await self._send(envelope.mail_from, envelope.recipients, envelope.raw)
+                    outcome: Outcome = await self._unless_stopped(
+                        self._send(envelope.mail_from, envelope.recipients, envelope.raw))
                 except SendError as exc:
                     outcome = exc
                 envelope = sends.send(outcome)
         except StopIteration:
             return
+
+    async def _unless_stopped(self, work: Coroutine[Any, Any, T]) -> T:
+        """`work`, abandoned (SendInterrupted) within STOP_POLL seconds of `stop()` turning true."""
+        if self.stop is None:
+            return await work
+        task = asyncio.ensure_future(work)
+        while not task.done():
+            await asyncio.wait({task}, timeout=STOP_POLL)
+            if not task.done() and self.stop():
+                task.cancel()
+                with contextlib.suppress(asyncio.CancelledError, Exception):
+                    await task
+                await self._drop()
+                raise SendInterrupted(f"stopped while waiting on SMTP {self.server.describe()}")
+        return task.result()
 
     async def _connected(self) -> aiosmtplib.SMTP:
         if self._client is not None and self._client.is_connected and await self._still_there():
@@ -192,7 +219,7 @@ class SMTPTransport:
             tls_context=context if server.security != "none" else None,
             timeout=self.timeout,
         )
-        await client.connect()
+        await client.connect(timeout=self.connect_timeout)
         if server.auth == "oauth2":
             await self._xoauth2(client)
         elif server.user:
@@ -240,8 +267,8 @@ class SMTPTransport:
     async def _quit(self) -> None:
         try:
             if self._client is not None and self._client.is_connected:
-                await self._client.quit()
-        except (aiosmtplib.SMTPException, OSError):
+                await self._client.quit(timeout=self.connect_timeout)  # a polite goodbye, not worth a wait
+        except (TimeoutError, aiosmtplib.SMTPException, OSError):
             pass
         await self._drop()
 

@@ -165,3 +165,25 @@ def test_broken_rules_at_start_exit_2_so_the_service_does_not_restart_in_a_loop(
     assert main(["run", "--once"]) == 2
     err = capsys.readouterr().err
     assert f"{rules}:" in err and "not starting with broken rules" in err
+
+
+@pytest.mark.parametrize("command", [["run", "--once"], ["run", "--dry-run", "--once"]])
+def test_a_broken_template_at_start_is_exit_2_with_its_position(clean_env, capsys, tmp_path, command):
+    """Live or dry run: a restart cannot mend a broken file, so the service must not restart in a loop."""
+    import shutil
+
+    shutil.copytree(ROOT / "responders" / "templates" / "en", tmp_path / "mine" / "en")
+    layout = tmp_path / "mine" / "en" / "_layout.html"
+    layout.write_text(layout.read_text() + "{% if %}\n")
+    rules = tmp_path / "rules.yaml"
+    rules.write_text((ROOT / "rules.yaml").read_text().replace("# templates: my-templates", "templates: mine", 1))
+    for key, setting in SERVERS.items():
+        clean_env.setenv(key, setting)
+    clean_env.setenv("LIAISON_RULES", str(rules))
+    clean_env.setenv("LIAISON_ADDRESS", "accounts@agency.example")
+    clean_env.setenv("LIAISON_DB", str(tmp_path / "liaison.db"))
+    assert main(command) == 2
+    err = capsys.readouterr().err
+    assert f"{layout}:" in err and "not starting with broken rules" in err and "Traceback" not in err
+    line = next(x for x in err.splitlines() if x.startswith(f"{layout}:"))
+    assert line.split(":")[1].isdigit() and line.split(":")[2].isdigit(), line  # FILE:LINE:COL

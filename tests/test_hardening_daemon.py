@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import socket
 import subprocess
 import sys
 import time
@@ -197,6 +198,48 @@ def test_an_smtp_outage_is_logged_once_and_the_outbox_waits_as_a_whole(daemon_en
     assert stop(process) == 0
     health = store.one("SELECT failures, last_error, last_success_at FROM periodic_tasks WHERE name = 'smtp server'")
     assert health["failures"] == 0 and health["last_error"] is None and health["last_success_at"]
+
+
+def recorded(tmp_path: Path) -> int:
+    store = Store(tmp_path / "liaison.db")
+    try:
+        return int(store.scalar("SELECT COUNT(*) FROM messages"))
+    finally:
+        store.close()
+
+
+def within(seconds: float, check: Any) -> bool:
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if check():
+            return True
+        time.sleep(0.1)
+    return False
+
+
+def test_a_hung_smtp_server_holds_back_neither_intake_nor_a_stop(daemon_env, tmp_path, dovecot,  # noqa: F811
+                                                                 make_message):
+    """A sending server that accepts the connection and never greets (a socket nobody answers; the kernel
+    accepts for it): mail is read and recorded all the same, the outbox waits, and SIGTERM stops the
+    daemon in the middle of a connection attempt (the old behaviour: 30 s at each step)."""
+    with socket.create_server(("127.0.0.1", 0)) as hung:
+        hung.settimeout(60)
+        env = {**daemon_env, "LIAISON_SMTP_PORT": str(hung.getsockname()[1]), "LIAISON_SMTP_RETRY_SECONDS": "0.2"}
+        process = start(env, tmp_path)  # reading the mailbox does not wait for the sending server first
+        first, _ = hung.accept()  # the daemon now waits for a greeting that never comes
+        dovecot.append(client_mail(make_message, 1))
+        assert within(20, lambda: recorded(tmp_path) == 1), (tmp_path / "daemon.log").read_text()
+        second, _ = hung.accept()  # it tries again: stop it there
+        began = time.monotonic()
+        assert stop(process) == 0
+        assert time.monotonic() - began < 15, "SIGTERM waited for the hung server's timeout"
+        first.close()
+        second.close()
+    log = (tmp_path / "daemon.log").read_text()
+    assert log.count("cannot send") == 1 and "liaison stopped" in log, log
+    store = Store(tmp_path / "liaison.db")
+    rows = store.all("SELECT status, attempts FROM outbox")
+    assert rows and {(r["status"], r["attempts"]) for r in rows} == {("pending", 0)}, "the outbox waits, nothing lost"
 
 
 def outbox_levels(caplog) -> list[str]:

@@ -174,3 +174,45 @@ def test_the_unit_file_verifies(tmp_path):
     result = subprocess.run(["systemd-analyze", "verify", str(local)], capture_output=True, text=True, timeout=60)
     assert result.returncode == 0, result.stderr
     assert "liaison.service" not in result.stderr, result.stderr  # no warnings about our unit either
+
+
+def test_status_says_not_running_when_the_recorded_pid_is_now_another_process(dovecot, smtp_server, tmp_path):
+    """After a crash the daemon's pid may be given to an unrelated process: that is not the daemon running."""
+    env = daemon_env(dovecot, tmp_path, LIAISON_SMTP_HOST=smtp_server.host, LIAISON_SMTP_PORT=str(smtp_server.port),
+                     LIAISON_SMTP_SECURITY="none")
+    process = subprocess.Popen([sys.executable, "-m", "inbox.cli", "run"], cwd=tmp_path, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    other = subprocess.Popen(["sleep", "60"])
+    try:
+        status_file = tmp_path / "liaison.db.status.json"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "last_fetch" not in (
+                status_file.read_text() if status_file.exists() else ""):
+            time.sleep(0.2)
+
+        def status() -> str:
+            result = subprocess.run([sys.executable, "-m", "inbox.cli", "status"], cwd=tmp_path, env=env,
+                                    capture_output=True, text=True, timeout=60)
+            assert result.returncode == 0, result.stderr
+            return result.stdout
+
+        assert f"pid {process.pid} running" in status()
+        process.kill()  # a crash: the status file still names its pid
+        process.wait(timeout=30)
+        # ...which the system then gives to another process (here: the status names one that is alive)
+        status_file.write_text(status_file.read_text().replace(f'"pid": {process.pid}', f'"pid": {other.pid}'))
+        out = status()
+        assert f"pid {other.pid} not running" in out and f"pid {other.pid} running" not in out, out
+    finally:
+        other.kill()
+        other.wait(timeout=10)
+        stop_daemon(process)
+
+
+def test_the_unit_does_not_restart_on_exit_2():
+    """Exit 2 is a bad setting, rules file or template at start: a restart cannot mend it, so no crash loop."""
+    unit = (ROOT / "contrib" / "liaison.service").read_text()
+    service = unit.split("[Service]", 1)[1].split("\n[", 1)[0]
+    lines = [line.strip() for line in service.splitlines() if not line.strip().startswith("#")]
+    prevent = [line.split("=", 1)[1].split() for line in lines if line.startswith("RestartPreventExitStatus=")]
+    assert prevent and "2" in prevent[-1], service

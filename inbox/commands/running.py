@@ -26,7 +26,6 @@ def register(commands: common.Subcommands) -> None:
 
 def cmd_run(args: argparse.Namespace) -> int:
     from foundation.settings import load_settings
-    from inbox.daemon import Daemon
 
     settings = load_settings(need_imap=True, need_smtp=not args.dry_run)
     if settings.rules_shipped:
@@ -40,18 +39,25 @@ def cmd_run(args: argparse.Namespace) -> int:
     store = common.open_store(settings.db_path)
     lock = hold_instance_lock(settings.db_path)
     try:
-        daemon = Daemon(settings, store, dry_run=args.dry_run, shadow_dir=args.shadow_dir)
+        daemon = _daemon(settings, store, dry_run=args.dry_run, shadow_dir=args.shadow_dir)
+        return _run(daemon, once=args.once) if daemon is not None else 2
+    finally:
+        lock.close()
+
+
+def _daemon(settings: Any, store: Any, **options: Any) -> Any:
+    """The daemon, or None once the problems are printed when its rules or templates are broken: the caller
+    exits 2, which the service unit does not restart in a loop, for a restart cannot mend a broken file (a
+    running daemon keeps its last good rules; one starting has none). Live or dry run alike."""
+    from inbox.daemon import Daemon
+
+    try:
+        return Daemon(settings, store, **options)
     except RulesError as exc:
-        # Exit 2, which the service unit does not restart in a loop: a restart cannot mend a broken file (a
-        # running daemon keeps its last good rules; one starting has none).
         print("\n".join(exc.problems), file=sys.stderr)
         print("liaison: not starting with broken rules or templates: fix them (`liaison rules check`)",
               file=sys.stderr)
-        return 2
-    try:
-        return _run(daemon, once=args.once)
-    finally:
-        lock.close()
+        return None
 
 
 def _run(daemon: Any, *, once: bool) -> int:
@@ -77,16 +83,16 @@ def _dry_run(args: argparse.Namespace, settings: Any) -> int:
     import tempfile
 
     from foundation.store import Store
-    from inbox.daemon import Daemon, token_manager
+    from inbox.daemon import token_manager
     from inbox.imap_source import ImapSource
 
     with tempfile.TemporaryDirectory(prefix="liaison-dry-run-") as scratch:
         copy = Store(_copy_database(settings.db_path, Path(scratch) / "liaison.db"))
         live = Store(settings.db_path) if settings.db_path.exists() else copy
         source = ImapSource(settings.imap, settings.folder, tokens=token_manager(live, settings))
-        daemon = Daemon(settings, copy, dry_run=True, shadow_dir=args.shadow_dir, source=source)
         try:
-            return _run(daemon, once=args.once)
+            daemon = _daemon(settings, copy, dry_run=True, shadow_dir=args.shadow_dir, source=source)
+            return _run(daemon, once=args.once) if daemon is not None else 2
         finally:
             copy.close()
             if live is not copy:

@@ -71,7 +71,6 @@ class Services(Protocol):
     categorizer: Categorizer
     responder: Responder
     index: AccountIndex
-    backlog_recorded: int
 
 
 class Stage(Protocol):

@@ -25,7 +25,6 @@ class Respond:
             reason = (f"already in {message.position.folder} when Liaison first saw it "
                       f"(backfill: {services.rules.spec.backfill})")
             message.done = [f"not answered: {reason}"]
-            services.backlog_recorded += 1
             if message.thread_id:  # people were answering it before Liaison came; a new client message reopens it
                 services.store.update("threads", "id", message.thread_id,
                                       {"status": "handled", "handled_at": utcnow(), "handled_reason": reason})
