@@ -19,7 +19,10 @@ from classifiers import CATEGORIES
 REQUESTS = ("revision_request", "billing_issue", "progress_query")
 FILE = "calibration.json"
 TARGET = 0.995
-NEUTRAL_TARGET = 0.99
+# Every acknowledgement together (specific and neutral) is fitted to be right this often on the writers'
+# answers. A margin over the 0.99 goal: fitted on ten writers and applied to the eleventh (nested, summed
+# over the eleven; BENCHMARKS.md), 0.99 gave 0.9894 and 0.991 gave 0.9901 at 0.907 coverage.
+NEUTRAL_TARGET = 0.991
 
 
 @dataclass(frozen=True)

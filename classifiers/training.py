@@ -10,6 +10,7 @@ Models are trained in parallel processes (one per core): each is seeded, so the 
 from __future__ import annotations
 
 import hashlib
+import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
@@ -81,7 +82,8 @@ def fit_models(jobs: list[list[Example_]], *, seed: int = model.SEED, epochs: in
     workers = min(len(jobs), os.cpu_count() or 1)
     if workers <= 1:
         return [_fitted(job, seed, epochs, augment, extra, progress) for job in jobs]
-    with ProcessPoolExecutor(max_workers=workers) as pool:
+    # spawn, not fork: a daemon or test process has threads, and a forked child inherits their locks held
+    with ProcessPoolExecutor(max_workers=workers, mp_context=multiprocessing.get_context("spawn")) as pool:
         futures = [pool.submit(_fit_bytes, job, seed, epochs, augment, extra) for job in jobs]
         models = []
         for future in futures:
