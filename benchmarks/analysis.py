@@ -29,6 +29,7 @@ from typing import Any
 ROOT = Path(__file__).parent.parent
 sys.path.insert(0, str(ROOT))
 
+import responders  # noqa: E402, F401  (registers the routing conditions and actions rules.yaml names)
 from benchmarks.mailgen import messages  # noqa: E402
 from classifiers import entities  # noqa: E402
 from classifiers.categorize import Categorizer  # noqa: E402
