@@ -11,6 +11,7 @@ from foundation.settings import Settings
 from inbox.daemon import load_checked_rules
 from inbox.pipeline import Pipeline
 from inbox.scratch import scratch_pipeline
+from tests.servers import quiet_rules
 
 ROOT = Path(__file__).parent.parent
 _ids = itertools.count(1)
@@ -18,9 +19,10 @@ REVISION = b"Hi Anna,\r\nPlease change the banner: make the logo bigger and move
 
 
 @pytest.fixture(scope="module")
-def pipeline() -> Pipeline:
+def pipeline(tmp_path_factory: pytest.TempPathFactory) -> Pipeline:
+    rules = quiet_rules(tmp_path_factory.mktemp("rules"), ROOT / "rules.yaml")  # many brewco.com clients: no cap
     settings = Settings(address="accounts@agency.example", agency_domains=("agency.example",),
-                        db_path=Path(":memory:"), rules_path=ROOT / "rules.yaml", imap=None, smtp=None)
+                        db_path=Path(":memory:"), rules_path=rules, imap=None, smtp=None)
     return scratch_pipeline(settings, load_checked_rules(settings.rules_path), accounts=[{
         "account_id": "brewco", "name": "BrewCo", "code": "BREW", "domains": ["brewco.com"],
         "contacts": ["tom.hill@brewco.com"], "account_manager": "anna@agency.example", "settings": {}}])
