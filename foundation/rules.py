@@ -62,16 +62,20 @@ class ClassifierSettings(Strict):
     acknowledge: AcknowledgeTiers = AcknowledgeTiers()
 
 
+MAX_WINDOW_MINUTES = 60 * 24 * 366 * 10  # ten years: a window reaching before year 1 broke date arithmetic
+MAX_QUIET_DAYS = 366 * 10
+
+
 class Window(Strict):
-    count: int = Field(gt=0)
-    minutes: int = Field(gt=0)
+    count: int = Field(gt=0, le=1_000_000)
+    minutes: int = Field(gt=0, le=MAX_WINDOW_MINUTES)
 
 
 class Limits(Strict):
     per_sender: list[Window] = [Window(count=3, minutes=10), Window(count=10, minutes=1440)]
     # All senders of one domain together: forged addresses in a client's domain get a few receipts, not one each.
     per_domain: list[Window] = [Window(count=5, minutes=60)]
-    bounce_quiet_days: int = Field(default=7, ge=0)
+    bounce_quiet_days: int = Field(default=7, ge=0, le=MAX_QUIET_DAYS)
 
 
 class AccountOverride(Strict):

@@ -12,7 +12,9 @@ from foundation.errors import InstanceRunning
 
 
 def lock_path(db_path: Path) -> Path:
-    return db_path.with_name(db_path.name + ".lock")
+    """Beside the real database file: a symlink to it (or a path through one) must find the same lock."""
+    real = Path(db_path).resolve()
+    return real.with_name(real.name + ".lock")
 
 
 def hold_instance_lock(db_path: Path) -> IO[str]:

@@ -316,14 +316,15 @@ def _before(store: Store, row: DueMail, result: FlushResult, retry_after: float,
 def _after(store: Store, transport: Transport, row: DueMail, outcome: Outcome, result: FlushResult,
            retry_after: float, outage: Outage) -> bool:
     """Record what became of one send; False when the batch must end (a temporary failure)."""
+    if isinstance(outcome, SendInterrupted | SMTPConnectError):
+        # Nothing of the message left (a stop while connecting, or the connection went away between
+        # messages): as it was before this attempt, not an attempt that might have reached the server.
+        with store.transaction():
+            store.update("outbox", "id", row["id"], {"status": row["status"], "attempts": row["attempts"]})
     if isinstance(outcome, SendInterrupted):
-        # Stopped mid-send: left `sending`, as a crash would leave it; recover() at the next start makes it due.
         result.unavailable = str(outcome)
         return False
     if isinstance(outcome, SMTPConnectError):
-        # The connection went away between messages: the server's problem, not this message's.
-        with store.transaction():
-            store.update("outbox", "id", row["id"], {"status": row["status"], "attempts": row["attempts"]})
         _server_down(store, outage, str(outcome), retry_after)
         result.unavailable = str(outcome)
         return False

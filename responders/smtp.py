@@ -7,8 +7,10 @@ failure about the server rather than the message: the outbox waits as a whole.
 STARTTLS is required when asked for: never fall back to clear text.
 Connecting (TCP, TLS on connect, the server's greeting) has its own short timeout: a server that
 accepts and never greets is down, and the daemon must not wait on it as long as on a slow DATA.
-Given a `stop` callable, every exchange is abandoned within a moment of it turning true
-(SendInterrupted): a SIGTERM does not wait for a hung server's timeout.
+Given a `stop` callable, connecting is abandoned within a moment of it turning true
+(SendInterrupted): a SIGTERM does not wait for a hung server's timeout. A transaction under way
+is not: once the message is on the wire the server may accept it, and abandoning it then is the
+one window where mail is sent twice; it is bounded by the command timeout instead.
 """
 
 from __future__ import annotations
@@ -135,7 +137,7 @@ class SMTPTransport:
         self._loop.run_until_complete(self._unless_stopped(self._ready()))
 
     def send(self, mail_from: str, recipients: list[str], raw: bytes) -> str:
-        return self._loop.run_until_complete(self._unless_stopped(self._send(mail_from, recipients, raw)))
+        return self._loop.run_until_complete(self._send(mail_from, recipients, raw))
 
     def send_each(self, sends: Sends) -> None:
         """The whole batch in one run of the event loop, over the kept connection: the recording
@@ -155,7 +157,7 @@ class SMTPTransport:
             raise SMTPConnectError(f"cannot connect to SMTP {self.server.describe()}: {_reason(exc)}") from None
 
     async def _send(self, mail_from: str, recipients: list[str], raw: bytes) -> str:
-        client = await self._ready()
+        client = await self._unless_stopped(self._ready())  # nothing of the message has left yet
         try:
             errors, response = await client.sendmail(mail_from, recipients, raw)
         except aiosmtplib.SMTPRecipientsRefused as exc:
@@ -179,8 +181,7 @@ class SMTPTransport:
             envelope = next(sends)
             while True:
                 try:
-                    outcome: Outcome = await self._unless_stopped(
-                        self._send(envelope.mail_from, envelope.recipients, envelope.raw))
+                    outcome: Outcome = await self._send(envelope.mail_from, envelope.recipients, envelope.raw)
                 except SendError as exc:
                     outcome = exc
                 envelope = sends.send(outcome)

@@ -50,6 +50,21 @@ def cli(args: list[str], tmp_path: Path, **env: str) -> subprocess.CompletedProc
                           text=True, timeout=120, cwd=tmp_path)
 
 
+@pytest.mark.parametrize("limits", [
+    "limits:\n  per_domain:\n    - {count: 5, minutes: 99999999999999}\n",
+    "limits:\n  per_sender:\n    - {count: 3, minutes: 1100000000}\n",
+    "limits:\n  bounce_quiet_days: 1000000\n"])
+def test_a_rate_window_too_long_to_date_is_refused_at_check(tmp_path, limits):
+    """Accepted before, such a window made every client message fail in the respond stage (OverflowError:
+    date value out of range), quarantined, no acknowledgement and no escalation (found by the ops tester)."""
+    path = tmp_path / "rules.yaml"
+    path.write_text("rules:\n  - name: a\n    then: [stop]\n" + limits)
+    result = cli(["rules", "check", str(path)], tmp_path)
+    assert result.returncode == 1, result.stderr
+    assert "Traceback" not in result.stderr and "less than or equal" in result.stderr
+    assert result.stderr.splitlines()[0].startswith(f"{path}:")
+
+
 @pytest.mark.parametrize("what,text,where,message", BAD_RULES, ids=[b[0] for b in BAD_RULES])
 def test_rules_check_locates_tags_and_duplicate_keys(tmp_path, what, text, where, message):
     path = tmp_path / "rules.yaml"

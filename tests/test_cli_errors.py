@@ -154,6 +154,27 @@ def test_a_second_live_instance_on_one_database_is_refused(clean_env, capsys, tm
         held.close()
 
 
+def test_a_symlink_to_the_database_finds_the_same_instance_lock(clean_env, capsys, tmp_path):
+    """A second config naming the database through a symlink took its own lock and sent the queued outbox
+    again (found by the ops tester: 31 of 40 mails twice)."""
+    from inbox.instance import hold_instance_lock
+
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "liaison.db").touch()
+    (tmp_path / "other").mkdir()
+    (tmp_path / "other" / "alias.db").symlink_to(tmp_path / "site" / "liaison.db")
+    for key, setting in SERVERS.items():
+        clean_env.setenv(key, setting)
+    clean_env.setenv("LIAISON_ADDRESS", "accounts@agency.example")
+    clean_env.setenv("LIAISON_DB", str(tmp_path / "other" / "alias.db"))
+    held = hold_instance_lock(tmp_path / "site" / "liaison.db")
+    try:
+        assert main(["run", "--once"]) == 1
+        assert "already running" in one_line_error(capsys)
+    finally:
+        held.close()
+
+
 def test_broken_rules_at_start_exit_2_so_the_service_does_not_restart_in_a_loop(clean_env, capsys, tmp_path):
     rules = tmp_path / "rules.yaml"
     rules.write_text((ROOT / "rules.yaml").read_text().replace("review_below: 0.4", "review_below: [0.4", 1))

@@ -100,6 +100,28 @@ def test_a_message_accepted_just_before_kill_9_is_resent_only_without_a_sent_fol
     assert [r["status"] for r in statuses] == ["sent", "sent"]
 
 
+def test_a_stop_while_the_server_takes_its_time_to_accept_waits_for_the_answer_and_sends_nothing_twice(
+        daemon_env, tmp_path, dovecot, sent_copy_smtp, make_message):  # noqa: F811
+    """A routine restart (SIGTERM) during a slow DATA reply abandoned the transaction the server then accepted,
+    and the restart sent it again (found by the ops tester, without a Sent folder). The stop now waits for the
+    answer (bounded by the command timeout); only connecting is abandoned at once."""
+    env = env_for(daemon_env, sent_copy_smtp, sent_folder=False)
+    dovecot.append(make_message(sender="Tom Hill <tom@brewco.com>", subject="Banner", message_id="<t@brewco.com>",
+                                body="Please change the headline on the banner to 'Fresh daily'."))
+    sent_copy_smtp.handler.after = 3  # accepted at once, answered three seconds later
+    process = spawn(env, tmp_path)
+    assert sent_copy_smtp.wait_for(1, timeout=60)
+    process.send_signal(signal.SIGTERM)
+    assert process.wait(timeout=30) == 0
+    sent_copy_smtp.handler.after = 0
+    result = subprocess.run([sys.executable, "-m", "inbox.cli", "run", "--once"], env=env, cwd=tmp_path,
+                            capture_output=True, text=True, timeout=120)
+    assert result.returncode == 0, result.stderr
+    assert acks_by_original(sent_copy_smtp) == {"<t@brewco.com>": 1}
+    assert set(sent_ids(sent_copy_smtp).values()) == {1}
+    assert {r["status"] for r in Store(env["LIAISON_DB"]).all("SELECT status FROM outbox")} == {"sent"}
+
+
 KILLS = 50
 BACKLOG = 200
 
