@@ -77,9 +77,12 @@ def _looks_like_liaison(pid: int) -> bool:
 
 
 def _alive(pid: Any) -> bool:
+    """Is a process `pid` alive? A damaged record (not a number, 0 or below, too big for a pid) is not."""
     try:
+        if isinstance(pid, bool) or int(pid) <= 0:
+            return False
         os.kill(int(pid), 0)
-    except (TypeError, ValueError, ProcessLookupError):
+    except (TypeError, ValueError, OverflowError, ProcessLookupError):
         return False
     except PermissionError:
         return True  # exists, owned by another user (the service's)

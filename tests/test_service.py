@@ -216,3 +216,18 @@ def test_the_unit_does_not_restart_on_exit_2():
     lines = [line.strip() for line in service.splitlines() if not line.strip().startswith("#")]
     prevent = [line.split("=", 1)[1].split() for line in lines if line.startswith("RestartPreventExitStatus=")]
     assert prevent and "2" in prevent[-1], service
+
+
+@pytest.mark.parametrize("pid", ["99999999999999999999", "-1", "0", '"abc"', "true"])
+def test_status_with_a_damaged_pid_says_not_running(tmp_path, pid):
+    """A pid too big for the system gave a traceback (found by the ops tester); 0 and -1 name process groups."""
+    from foundation.store import Store
+
+    Store(tmp_path / "liaison.db").close()
+    (tmp_path / "liaison.db.status.json").write_text(f'{{"pid": {pid}, "mode": "live"}}')
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIAISON_")}
+    env.update(PYTHONPATH=str(ROOT), LIAISON_DB=str(tmp_path / "liaison.db"), XDG_CONFIG_HOME=str(tmp_path))
+    result = subprocess.run([sys.executable, "-m", "inbox.cli", "status"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert "Traceback" not in result.stderr, result.stderr
+    assert result.returncode == 0 and "not running" in result.stdout, result.stdout + result.stderr
