@@ -87,7 +87,7 @@ def test_per_domain_cap(settings, dovecot, smtp_server, make_message):
     store = run_once(settings)
     assert sorted(m["To"] for m in acks(smtp_server)) == [f"client{n}@brewco.com" for n in range(5)] + [
         "ines@verde.fr"], "five to brewco.com, and another domain is not held back by it"
-    reason = "domain rate limit: 5 acknowledgements to brewco.com in 60 minutes"
+    reason = "domain rate limit: 5 acknowledgements to BrewCo (brewco.com) in 60 minutes"
     messages = store.all("SELECT id, status, route FROM messages ORDER BY id")
     assert [m["status"] for m in messages] == ["processed"] * 9
     withheld = [m["id"] for m in messages if f"no acknowledgement: {reason}" in m["route"]]
@@ -99,6 +99,48 @@ def test_per_domain_cap(settings, dovecot, smtp_server, make_message):
                           until=datetime.now(UTC) + timedelta(minutes=1))
     text, _ = summary.render(built, TemplateLibrary(rules.template_dir))
     assert text.count(f"not acknowledged ({reason})") == 3, text
+
+
+ACME = ("account_id,name,code,domains,contacts,account_manager\n"
+        "acme,Acme Foods,ACME,acme-foods.com;acme.co.uk,jane.doe@acme-foods.com,anna@agency.example\n")
+REQUEST = "Please change the headline on the banner to 'Fresh daily'."
+
+
+def test_a_forged_flood_does_not_take_a_listed_contacts_receipt(tmp_path, dovecot, smtp_server, make_message):
+    """The domain cap is against forged senders: the account's listed contact still gets a receipt after it."""
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACME)
+    edit_rules(settings, UNCAPPED_DOMAINS, "\n")
+    dovecot.append_many([make_message(sender=f"x{n}@acme-foods.com", subject=f"Banner {n}", body=REQUEST)
+                         for n in range(8)])
+    dovecot.append(make_message(sender="Jane Doe <jane.doe@acme-foods.com>", subject="Banner", body=REQUEST))
+    store = run_once(settings)
+    assert sorted(m["To"] for m in acks(smtp_server)) == sorted(
+        [f"x{n}@acme-foods.com" for n in range(5)] + ["jane.doe@acme-foods.com"])
+    jane = store.one("SELECT route FROM messages WHERE from_addr = 'jane.doe@acme-foods.com'")
+    assert jane and "rate limit" not in jane["route"]
+
+
+def test_the_domain_cap_counts_an_account_and_a_registrable_domain_whole(tmp_path, dovecot, smtp_server,
+                                                                        make_message):
+    """Subdomains and an account's second domain share the account's cap; an unlinked sender's subdomains
+    share its registrable domain's (the last two labels, three under co.uk and the like)."""
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACME)
+    edit_rules(settings, UNCAPPED_DOMAINS, "\n")
+    edit_rules(settings, "    when: {linked: false}\n    then: [stop]",
+               "    when: {linked: false}\n    then: [{acknowledge: ack_revision_request}, stop]")
+    senders = ([f"x{n}@acme-foods.com" for n in range(3)] + [f"x{n}@s{n}.acme-foods.com" for n in range(3)]
+               + [f"y{n}@acme.co.uk" for n in range(2)]
+               + [f"z{n}@Z{n}.Other-Corp.co.uk" for n in range(7)] + ["w@third.co.uk"])
+    dovecot.append_many([make_message(sender=sender, subject=f"Banner {n}", body=REQUEST)
+                         for n, sender in enumerate(senders)])
+    store = run_once(settings)
+    sent = [m["To"].lower() for m in acks(smtp_server)]
+    assert len([a for a in sent if "acme" in a]) == 5, sent
+    assert len([a for a in sent if "other-corp.co.uk" in a]) == 5, sent
+    assert "w@third.co.uk" in sent, "another domain under co.uk is not held back by it"
+    reasons = [r["route"] for r in store.all("SELECT route FROM messages WHERE route LIKE '%domain rate limit%'")]
+    assert sum("to Acme Foods (acme-foods.com, acme.co.uk)" in r for r in reasons) == 3
+    assert sum("to other-corp.co.uk in 60 minutes" in r for r in reasons) == 2
 
 
 def test_bytes_in_no_charset_are_never_guessed_for_the_client_but_recovered_for_staff(settings, dovecot, smtp_server):
