@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -48,11 +49,15 @@ class Incoming:
 
 
 class Responder:
-    def __init__(self, store: Store, settings: Settings, rules: Rules, templates: TemplateLibrary) -> None:
+    def __init__(self, store: Store, settings: Settings, rules: Rules, templates: TemplateLibrary, *,
+                 sent_elsewhere: sqlite3.Connection | None = None) -> None:
+        """`sent_elsewhere`: the service's database, read-only, whose acknowledgements and bounces the caps
+        count too: a scratch pipeline (`classify`, `rules test`) then withholds what the daemon would."""
         self.store = store
         self.settings = settings
         self.rules = rules
         self.templates = templates
+        self.sent_elsewhere = sent_elsewhere
 
     def respond(self, message: Incoming, *, decision: Route, index: AccountIndex) -> list[str]:
         """Plan every action; return one line per action saying what was done or why not."""
@@ -143,9 +148,19 @@ class Responder:
     def _bounced(self, address: str) -> str | None:
         days = self.rules.spec.limits.bounce_quiet_days
         since = (datetime.now(UTC) - timedelta(days=days)).isoformat()
-        found = self.store.one("SELECT at FROM events WHERE kind = 'bounce' AND at >= ? AND "
-                               "json_extract(detail, '$.address') = ? LIMIT 1", [since, address])
+        found = self._count("SELECT COUNT(*) FROM events WHERE kind = 'bounce' AND at >= ? AND "
+                            "json_extract(detail, '$.address') = ?", [since, address])
         return f"{address} bounced our mail within {days} days" if found else None
+
+    def _count(self, sql: str, params: list[object]) -> int:
+        """A COUNT over our own store, plus over the service's database when we are a scratch run beside it."""
+        count = int(self.store.scalar(sql, params) or 0)
+        if self.sent_elsewhere is not None:
+            try:
+                count += int(self.sent_elsewhere.execute(sql, params).fetchone()[0] or 0)
+            except sqlite3.DatabaseError as exc:  # unreadable or older: the caps are then only our own
+                log.warning("rate limits not counted from the service's database: %s", exc)
+        return count
 
     def _over_limit(self, address: str, arrived: datetime, *, account: Account | None) -> str | None:
         """Caps per sender, then per sender domain, counted by when the client's messages arrived: a backlog
@@ -158,7 +173,7 @@ class Responder:
             caps += [(window, *domain_cap) for window in limits.per_domain]
         for window, matches, value, scope in caps:
             since = (arrived - timedelta(minutes=window.minutes)).astimezone(UTC).isoformat()
-            count = self.store.scalar(
+            count = self._count(
                 "SELECT COUNT(*) FROM outbox o JOIN messages m ON m.id = o.message_row "
                 f"WHERE o.kind = 'acknowledge' AND {matches} AND m.arrived_at > ? AND m.arrived_at <= ?",
                 [*value, since, arrived.astimezone(UTC).isoformat(timespec="microseconds")])

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import json
 from datetime import UTC, datetime, timedelta
 from email.policy import default
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from foundation.rules import Limits, Window, load_rules
 from foundation.settings import Settings
 from foundation.store import Store
+from inbox.cli import main
 from inbox.daemon import Daemon, load_checked_rules
 from responders import summary
 from responders.templates import TemplateLibrary
@@ -141,6 +143,36 @@ def test_the_domain_cap_counts_an_account_and_a_registrable_domain_whole(tmp_pat
     reasons = [r["route"] for r in store.all("SELECT route FROM messages WHERE route LIKE '%domain rate limit%'")]
     assert sum("to Acme Foods (acme-foods.com, acme.co.uk)" in r for r in reasons) == 3
     assert sum("to other-corp.co.uk in 60 minutes" in r for r in reasons) == 2
+
+
+def test_classify_and_rules_test_show_the_caps_the_daemon_applies(settings, dovecot, smtp_server, make_message,
+                                                                    monkeypatch, capsys):
+    """Run beside the service's database, `classify` and `rules test` count what it already sent, and withhold
+    the receipt the daemon would; without a database they say that rate limits were not checked."""
+    edit_rules(settings, UNCAPPED_DOMAINS, "\n")
+    dovecot.append_many([make_message(sender=f"Client {n} <client{n}@brewco.com>", subject=f"Banner {n}",
+                                      body=REQUEST) for n in range(5)])
+    run_once(settings).close()
+    assert len(acks(smtp_server)) == 5
+    mail = settings.db_path.parent / "next.eml"
+    mail.write_bytes(make_message(sender="Client 9 <client9@brewco.com>", subject="Banner 9", body=REQUEST))
+    monkeypatch.setenv("LIAISON_RULES", str(settings.rules_path))
+    monkeypatch.setenv("LIAISON_ADDRESS", settings.address)
+    reason = "no acknowledgement: domain rate limit: 5 acknowledgements to BrewCo (brewco.com) in 60 minutes"
+    monkeypatch.setenv("LIAISON_DB", str(settings.db_path))
+    assert main(["classify", "--json", str(mail)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert reason in report["actions"] and report["rate_limits"] == "checked against the service's database"
+    assert main(["rules", "test", str(mail)]) == 0
+    shown = capsys.readouterr().out
+    assert reason in shown and "would send (acknowledge)" not in shown, shown
+    assert "would send (escalate)" in shown, "the message is still escalated"
+    monkeypatch.setenv("LIAISON_DB", str(settings.db_path.parent / "none.db"))
+    for command in (["classify", str(mail)], ["rules", "test", str(mail)]):
+        assert main(command) == 0
+        out, err = capsys.readouterr()
+        assert "rate limits NOT checked (no database" in out and "rate limit:" not in out, out
+    assert len(acks(smtp_server)) == 5, "nothing sent by either"
 
 
 def test_bytes_in_no_charset_are_never_guessed_for_the_client_but_recovered_for_staff(settings, dovecot, smtp_server):
