@@ -51,6 +51,10 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
                        account_ids=_account_ids(settings))
     check_templates(rules)
     print(f"{path}: OK ({len(rules.spec.rules)} rules, mode {rules.spec.mode})")
+    from inbox.models import threshold_notes
+
+    for note in threshold_notes(rules, path, settings.db_path):
+        print(f"liaison: {'warning' if note.lower else 'note'}: {note.text}", file=sys.stderr)
     return 0
 
 
