@@ -241,12 +241,20 @@ def _unicode_skeleton(domain: str) -> str:
     return ".".join(labels)
 
 
+def registrable_domain(domain: str) -> str:
+    """The domain one owner registered: 'brewco.co.uk' for mail.brewco.co.uk, 'brewco.com' for eu.brewco.com.
+
+    An approximation without the public-suffix list (nothing is downloaded): the last two labels, or three
+    when the second-level label is co/com/org/net/ac/gov under a two-letter country code."""
+    labels = domain.lower().rstrip(".").split(".")
+    if len(labels) >= 3 and labels[-2] in ("co", "com", "org", "net", "ac", "gov") and len(labels[-1]) == 2:
+        return ".".join(labels[-3:])
+    return ".".join(labels[-2:])
+
+
 def _registrable_name(domain: str) -> str:
     """The label that carries the brand: 'brewco' for mail.brewco.co.uk."""
-    labels = domain.lower().split(".")
-    if len(labels) >= 3 and labels[-2] in ("co", "com", "org", "net", "ac", "gov") and len(labels[-1]) == 2:
-        return labels[-3]
-    return labels[-2] if len(labels) >= 2 else labels[0]
+    return registrable_domain(domain).split(".")[0]
 
 
 def _edit_distance(a: str, b: str, *, limit: int) -> int:

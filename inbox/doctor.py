@@ -30,6 +30,7 @@ class Check:
     ok: bool
     detail: str = ""
     fix: str = ""
+    warning: bool = False  # passed, but worth a look (shown with "!")
 
 
 @dataclass
@@ -40,13 +41,18 @@ class Report:
     def ok(self) -> bool:
         return all(c.ok for c in self.checks)
 
-    def add(self, name: str, ok: bool, detail: str = "", fix: str = "") -> bool:
-        self.checks.append(Check(name, ok, detail, "" if ok else fix))
+    @property
+    def warnings(self) -> int:
+        return sum(c.warning for c in self.checks)
+
+    def add(self, name: str, ok: bool, detail: str = "", fix: str = "", *, warning: bool = False) -> bool:
+        self.checks.append(Check(name, ok, detail, "" if ok and not warning else fix, warning=ok and warning))
         return ok
 
 
 def format_check(check: Check) -> str:
-    line = f"{'✓' if check.ok else '✗'} {check.name}" + (f": {check.detail}" if check.detail else "")
+    mark = "✗" if not check.ok else "!" if check.warning else "✓"
+    line = f"{mark} {check.name}" + (f": {check.detail}" if check.detail else "")
     return line + (f"\n    fix: {check.fix}" if check.fix else "")
 
 
@@ -55,8 +61,8 @@ def run_doctor(*, env: Mapping[str, str] | None = None, send_test: bool = False,
     """Run every check, calling `emit` as each one finishes (a slow server shows where it hangs)."""
     report = Report()
 
-    def add(name: str, ok: bool, detail: str = "", fix: str = "") -> bool:
-        report.add(name, ok, detail, fix)
+    def add(name: str, ok: bool, detail: str = "", fix: str = "", *, warning: bool = False) -> bool:
+        report.add(name, ok, detail, fix, warning=warning)
         emit(report.checks[-1])
         return ok
 
@@ -104,6 +110,7 @@ def _check_rules(settings: Settings, add: Callable[..., bool]) -> None:
             f"edit {settings.rules_path}; check with `liaison rules check`")
         return
     add("rules", True, f"{settings.rules_path}: {len(rules.spec.rules)} rules, mode {rules.spec.mode}")
+    _check_thresholds(settings, rules, add)
     logging.disable(logging.CRITICAL)  # the samples' own log lines are noise here; the check line says it all
     try:
         check_templates(rules)
@@ -118,6 +125,16 @@ def _check_rules(settings: Settings, add: Callable[..., bool]) -> None:
     finally:
         logging.disable(logging.NOTSET)
     add("templates", True, f"{sent} sample replies and the daily summary rendered")
+
+
+def _check_thresholds(settings: Settings, rules: Any, add: Callable[..., bool]) -> None:
+    """A warning (never a failure) when rules.yaml acknowledges below the running model's calibration."""
+    from inbox.models import threshold_notes
+
+    notes = threshold_notes(rules, settings.rules_path, settings.db_path)
+    add("acknowledgement thresholds", True, "; ".join(n.text for n in notes) or "as the model is calibrated",
+        "raise them in rules.yaml (classifier.acknowledge) to the calibrated values, unless acknowledging more "
+        "often is meant", warning=any(n.lower for n in notes))
 
 
 def _render_samples(settings: Settings, rules: Any) -> int:

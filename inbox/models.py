@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import logging
 import shutil
+import sqlite3
 from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -21,6 +23,7 @@ from classifiers import Classifier
 from classifiers.learning import Verdict
 from classifiers.model import MODEL_DIR, TextcatClassifier
 from foundation.errors import LiaisonError
+from foundation.rules import Rules
 from foundation.store import Store, utcnow
 
 log = logging.getLogger("liaison.models")
@@ -47,6 +50,55 @@ def load_active(store: Store, db_path: Path) -> Classifier | None:
     """The active version's classifier, or None to use the shipped one."""
     path = active_path(store, db_path)
     return None if path == MODEL_DIR else TextcatClassifier(path)
+
+
+def running_model_dir(db_path: Path) -> Path:
+    """The folder of the model the service runs, found without writing to its database (which may not exist)."""
+    active = None
+    if Path(db_path).exists():
+        conn = sqlite3.connect(f"file:{db_path}?mode=ro", uri=True)
+        try:
+            active = conn.execute("SELECT version FROM models WHERE status = 'active'").fetchone()
+        except sqlite3.DatabaseError:
+            active = None
+        finally:
+            conn.close()
+    path = models_dir(db_path) / active[0] if active else MODEL_DIR
+    return path if TextcatClassifier.available(path) else MODEL_DIR
+
+
+@dataclass(frozen=True)
+class ThresholdNote:
+    lower: bool  # below the calibrated value: acknowledgements right less often than measured (a warning)
+    text: str
+
+
+def threshold_notes(rules: Rules, rules_path: Path, db_path: Path) -> list[ThresholdNote]:
+    """The acknowledgement thresholds of rules.yaml against the running model's calibration: a rules.yaml
+    copied by `liaison init` keeps its values when an upgrade ships a model calibrated differently. Lower
+    ones are a warning, higher ones a note; neither an error, since a stricter value may be chosen on purpose."""
+    from classifiers.calibration import FILE, Calibration
+
+    folder = running_model_dir(db_path)
+    if not (folder / FILE).exists():
+        return []
+    calibration = Calibration.load(folder)
+    acknowledge = rules.spec.classifier.acknowledge
+    notes = []
+    for setting, used, name, calibrated in (
+            ("specific_at_least", acknowledge.specific_at_least, "ack_threshold", calibration.ack_threshold),
+            ("neutral_at_least", acknowledge.neutral_at_least, "neutral_threshold", calibration.neutral_threshold)):
+        if calibrated <= 0 or round(used, 4) == round(calibrated, 4):
+            continue  # no such threshold in this calibration, or the same
+        said = (f"classifier.acknowledge.{setting} is {used} in {rules_path}, "
+                f"{'lower' if used < calibrated else 'higher'} than the model's calibrated {name} {calibrated} "
+                f"({folder / FILE})")
+        if used < calibrated:
+            notes.append(ThresholdNote(True, f"{said}: acknowledgements would be right less often than measured; "
+                                             f"set {calibrated} unless you mean it"))
+        else:
+            notes.append(ThresholdNote(False, f"{said}: fewer acknowledgements than the model allows"))
+    return notes
 
 
 def save_candidate(store: Store, db_path: Path, nlp: Language, *, corrections: int) -> str:

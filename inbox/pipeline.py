@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import sqlite3
 from collections.abc import Sequence
 
 from classifiers import Classifier
@@ -33,11 +34,14 @@ __all__ = ["STAGES", "Outcome", "Pipeline", "Position", "learned_names"]
 
 class Pipeline:
     def __init__(self, store: Store, settings: Settings, rules: Rules, *, model: Classifier | None = None,
-                 known_names: dict[str, str] | None = None, stages: Sequence[StageFactory] = STAGES) -> None:
+                 known_names: dict[str, str] | None = None, stages: Sequence[StageFactory] = STAGES,
+                 sent_elsewhere: sqlite3.Connection | None = None) -> None:
         """`model` and `known_names` (display name -> contact address, learned from earlier mail) let a
         scratch pipeline judge as the daemon would, from what the user's database holds. `stages` are
-        the steps run over every message, in order (inbox/stages/STAGES)."""
+        the steps run over every message, in order (inbox/stages/STAGES). `sent_elsewhere`: the service's
+        database, read-only, whose acknowledgements the caps count too (responders.respond.Responder)."""
         self.store = store
+        self.sent_elsewhere = sent_elsewhere
         self.settings = settings
         self.model = model or load_active(store, settings.db_path)  # None: the shipped model
         self.known_names = known_names or {}
@@ -53,7 +57,8 @@ class Pipeline:
         """Swap in new rules (already validated); the next message uses them."""
         self.rules = rules
         self.categorizer = Categorizer(rules, base=self.model)
-        self.responder = Responder(self.store, self.settings, rules, TemplateLibrary(rules.template_dir))
+        self.responder = Responder(self.store, self.settings, rules, TemplateLibrary(rules.template_dir),
+                                   sent_elsewhere=self.sent_elsewhere)
 
     def use_model(self) -> None:
         """Load the active model version again (after `liaison model use` or a promoted retrain)."""

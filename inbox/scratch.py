@@ -1,6 +1,7 @@
 """A throw-away pipeline on an in-memory database: for classify, eval, rules test and replay.
 
-It never touches the user's database beyond reading its accounts.
+It never touches the user's database beyond reading it (accounts, learned names, and for `classify` and
+`rules test` the acknowledgements and bounces the rate limits count).
 """
 
 from __future__ import annotations
@@ -17,18 +18,23 @@ from inbox.pipeline import Pipeline, learned_names
 
 
 def scratch_pipeline(settings: Settings, rules: Rules, *, accounts: list[dict[str, Any]] | None = None,
-                     accounts_db: Path | None = None) -> Pipeline:
+                     accounts_db: Path | None = None, rate_limits: bool = False) -> Pipeline:
+    """`rate_limits`: count the acknowledgements already recorded in `accounts_db` in the caps (limits in
+    rules.yaml), so that what the daemon would withhold now is shown withheld."""
     store = Store(":memory:")
     rows = list(accounts or [])
     names: dict[str, str] = {}
     model = None
+    sent = None
     if accounts_db is not None and accounts_db.exists():
         rows += _accounts_from(accounts_db)
         names, model = _learned_from(accounts_db)
+        if rate_limits:
+            sent = sqlite3.connect(f"file:{accounts_db}?mode=ro", uri=True, check_same_thread=False)
     if rows:
         import_accounts(store, rows)
     # Judged as the daemon would: with the display names it has learned and the model version it runs.
-    return Pipeline(store, settings, rules, model=model, known_names=names)
+    return Pipeline(store, settings, rules, model=model, known_names=names, sent_elsewhere=sent)
 
 
 def _learned_from(path: Path) -> tuple[dict[str, str], Any]:

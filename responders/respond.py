@@ -9,13 +9,14 @@ from __future__ import annotations
 
 import json
 import logging
+import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from classifiers import Classification
-from classifiers.linking import AccountIndex, Link, domain_of
+from classifiers.linking import Account, AccountIndex, Link, domain_of, registrable_domain
 from foundation.errors import TemplateError
 from foundation.message import ParsedMessage, shown_address
 from foundation.rules import Language, Rules, Window
@@ -48,11 +49,15 @@ class Incoming:
 
 
 class Responder:
-    def __init__(self, store: Store, settings: Settings, rules: Rules, templates: TemplateLibrary) -> None:
+    def __init__(self, store: Store, settings: Settings, rules: Rules, templates: TemplateLibrary, *,
+                 sent_elsewhere: sqlite3.Connection | None = None) -> None:
+        """`sent_elsewhere`: the service's database, read-only, whose acknowledgements and bounces the caps
+        count too: a scratch pipeline (`classify`, `rules test`) then withholds what the daemon would."""
         self.store = store
         self.settings = settings
         self.rules = rules
         self.templates = templates
+        self.sent_elsewhere = sent_elsewhere
 
     def respond(self, message: Incoming, *, decision: Route, index: AccountIndex) -> list[str]:
         """Plan every action; return one line per action saying what was done or why not."""
@@ -62,7 +67,7 @@ class Responder:
         done: list[str] = []
         acknowledged = False
         for action in decision.of("acknowledge")[:1]:
-            result = self._acknowledge(row, parsed, facts, thread_id, action, context)
+            result = self._acknowledge(row, parsed, facts, thread_id, action, context, index)
             acknowledged = result.startswith("acknowledge:")
             done.append(result)
         context["acknowledged"] = acknowledged
@@ -81,8 +86,8 @@ class Responder:
     # -- acknowledgements -----------------------------------------------------------------
 
     def _acknowledge(self, row: int, parsed: ParsedMessage, facts: Facts, thread_id: int | None,
-                     action: PlannedAction, context: dict[str, Any]) -> str:
-        refusal = self._refusal(parsed, facts, thread_id)
+                     action: PlannedAction, context: dict[str, Any], index: AccountIndex) -> str:
+        refusal = self._refusal(parsed, facts, thread_id, index)
         if refusal:
             return f"no acknowledgement: {refusal}"
         template = self._template_for_tier(action, facts)
@@ -121,7 +126,8 @@ class Responder:
             return self.rules.spec.classifier.acknowledge.neutral_template
         return None
 
-    def _refusal(self, parsed: ParsedMessage, facts: Facts, thread_id: int | None) -> str | None:
+    def _refusal(self, parsed: ParsedMessage, facts: Facts, thread_id: int | None,
+                 index: AccountIndex) -> str | None:
         """Why this sender must not get an automatic reply now, or None."""
         if facts.automatic:
             return "automatic mail"
@@ -135,28 +141,39 @@ class Responder:
             return "no usable sender address"
         if thread_id and self.store.one("SELECT 1 FROM threads WHERE id = ? AND acknowledged = 1", [thread_id]):
             return "thread already acknowledged"
-        return self._bounced(parsed.from_addr) or self._over_limit(parsed.from_addr, facts.received_at)
+        account = index.accounts.get(facts.account_id or "")
+        return self._bounced(parsed.from_addr) or self._over_limit(parsed.from_addr, facts.received_at,
+                                                                   account=account)
 
     def _bounced(self, address: str) -> str | None:
         days = self.rules.spec.limits.bounce_quiet_days
         since = (datetime.now(UTC) - timedelta(days=days)).isoformat()
-        found = self.store.one("SELECT at FROM events WHERE kind = 'bounce' AND at >= ? AND "
-                               "json_extract(detail, '$.address') = ? LIMIT 1", [since, address])
+        found = self._count("SELECT COUNT(*) FROM events WHERE kind = 'bounce' AND at >= ? AND "
+                            "json_extract(detail, '$.address') = ?", [since, address])
         return f"{address} bounced our mail within {days} days" if found else None
 
-    def _over_limit(self, address: str, arrived: datetime) -> str | None:
-        """Caps per sender, then per sender domain (forged addresses in one client domain must not make us mail
-        each of them), counted by when the client's messages arrived: a backlog processed at once after downtime
-        is not a burst, but a loop answering itself within seconds is."""
+    def _count(self, sql: str, params: list[object]) -> int:
+        """A COUNT over our own store, plus over the service's database when we are a scratch run beside it."""
+        count = int(self.store.scalar(sql, params) or 0)
+        if self.sent_elsewhere is not None:
+            try:
+                count += int(self.sent_elsewhere.execute(sql, params).fetchone()[0] or 0)
+            except sqlite3.DatabaseError as exc:  # unreadable or older: the caps are then only our own
+                log.warning("rate limits not counted from the service's database: %s", exc)
+        return count
+
+    def _over_limit(self, address: str, arrived: datetime, *, account: Account | None) -> str | None:
+        """Caps per sender, then per sender domain, counted by when the client's messages arrived: a backlog
+        processed at once after downtime is not a burst, but a loop answering itself within seconds is."""
         limits = self.rules.spec.limits
-        domain = domain_of(address)
         caps: list[tuple[Window, str, list[object], str]] = [
             (window, "o.recipients = ?", [json.dumps([address])], "") for window in limits.per_sender]
-        caps += [(window, "lower(substr(json_extract(o.recipients, '$[0]'), -?)) = ?",
-                  [len(domain) + 1, f"@{domain}"], f" to {domain}") for window in limits.per_domain if domain]
+        domain_cap = self._domain_cap(address, account)
+        if domain_cap:
+            caps += [(window, *domain_cap) for window in limits.per_domain]
         for window, matches, value, scope in caps:
             since = (arrived - timedelta(minutes=window.minutes)).astimezone(UTC).isoformat()
-            count = self.store.scalar(
+            count = self._count(
                 "SELECT COUNT(*) FROM outbox o JOIN messages m ON m.id = o.message_row "
                 f"WHERE o.kind = 'acknowledge' AND {matches} AND m.arrived_at > ? AND m.arrived_at <= ?",
                 [*value, since, arrived.astimezone(UTC).isoformat(timespec="microseconds")])
@@ -164,6 +181,30 @@ class Responder:
                 kind = "domain rate limit" if scope else "rate limit"
                 return f"{kind}: {window.count} acknowledgements{scope} in {window.minutes} minutes"
         return None
+
+    @staticmethod
+    def _domain_cap(address: str, account: Account | None) -> tuple[str, list[object], str] | None:
+        """Which earlier acknowledgements the domain cap counts this one with (SQL condition, values, how
+        the reason names them), or None when it does not apply.
+
+        The cap is against forged addresses in a client's domain. A listed contact of the linked account is
+        never held back by it and does not use it up. A linked sender shares the cap with everyone linked to
+        that account (all its domains and their subdomains together); an unlinked one with its registrable
+        domain (linking.registrable_domain), so that subdomains do not each get a cap of their own."""
+        recipient = "lower(json_extract(o.recipients, '$[0]'))"
+        if account is not None:
+            contacts = sorted({c.lower() for c in account.contacts})
+            if address.lower() in contacts:
+                return None
+            shown = ", ".join(account.domains) or account.account_id
+            return (f"m.account_id = ? AND {recipient} NOT IN (SELECT value FROM json_each(?))",
+                    [account.account_id, json.dumps(contacts)], f" to {account.name or account.account_id} "
+                                                                f"({shown})")
+        domain = registrable_domain(domain_of(address)) if domain_of(address) else ""
+        if not domain:
+            return None
+        return (f"m.account_id IS NULL AND substr({recipient}, -?) IN (?, ?)",
+                [len(domain) + 1, f"@{domain}", f".{domain}"], f" to {domain}")
 
     # -- escalations --------------------------------------------------------------------
 

@@ -3,6 +3,7 @@ the configuration found in one documented way, from any folder."""
 
 from __future__ import annotations
 
+import json
 import os
 import stat
 import subprocess
@@ -205,6 +206,34 @@ def test_doctor_fails_a_template_that_cannot_render(configured, dovecot, deliver
     assert found["rules"] == "✓" and found["templates"] == "✗", result.stdout
     assert [name for name, mark in found.items() if mark == "✗"] == ["templates"]
     assert f"{configured / 'mine' / 'en' / 'ack_billing_issue.html'}:1:10: " in result.stdout  # FILE:LINE:COL
+
+
+def test_thresholds_below_the_models_calibration_are_a_warning_in_doctor_and_rules_check(configured, dovecot,
+                                                                                          delivering_smtp):
+    """A rules.yaml copied by an older `liaison init` keeps its acknowledgement thresholds when the shipped model's
+    calibration moves: doctor and `rules check` warn when they are lower, note when higher, and still pass."""
+    calibration = json.loads((ROOT / "classifiers" / "model" / "calibration.json").read_text())
+    ack, neutral = calibration["ack_threshold"], calibration["neutral_threshold"]
+    rules = configured / "rules.yaml"
+    text = rules.read_text()
+    assert f"specific_at_least: {ack}" in text and f"neutral_at_least: {neutral}" in text
+    rules.write_text(text.replace(f"specific_at_least: {ack}", "specific_at_least: 0.9")
+                     .replace(f"neutral_at_least: {neutral}", "neutral_at_least: 0.995"))
+    checked = liaison("rules", "check", cwd=configured)
+    assert checked.returncode == 0 and ": OK (" in checked.stdout, checked.stderr
+    assert (f"liaison: warning: classifier.acknowledge.specific_at_least is 0.9 in {rules}, lower than the model's "
+            f"calibrated ack_threshold {ack} (") in checked.stderr, checked.stderr
+    assert "calibration.json)" in checked.stderr and "right less often than measured" in checked.stderr
+    assert (f"liaison: note: classifier.acknowledge.neutral_at_least is 0.995 in {rules}, higher than the model's "
+            f"calibrated neutral_threshold {neutral}") in checked.stderr
+    result = liaison("doctor", cwd=configured, env=server_env(dovecot, delivering_smtp))
+    assert result.returncode == 0, result.stdout
+    assert "! acknowledgement thresholds: classifier.acknowledge.specific_at_least is 0.9" in result.stdout
+    assert f"higher than the model's calibrated neutral_threshold {neutral}" in result.stdout
+    assert "fix: raise them in rules.yaml" in result.stdout
+    assert "all checks passed, 1 warning(s)" in result.stdout
+    rules.write_text(text)
+    assert "liaison: " not in liaison("rules", "check", cwd=configured).stderr, "as calibrated: nothing to say"
 
 
 def test_doctor_verifies_certificates_and_says_how_to_trust_a_self_signed_one(configured):

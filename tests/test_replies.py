@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import json
 from datetime import UTC, datetime, timedelta
 from email.policy import default
 from pathlib import Path
@@ -12,6 +13,7 @@ import pytest
 from foundation.rules import Limits, Window, load_rules
 from foundation.settings import Settings
 from foundation.store import Store
+from inbox.cli import main
 from inbox.daemon import Daemon, load_checked_rules
 from responders import summary
 from responders.templates import TemplateLibrary
@@ -87,7 +89,7 @@ def test_per_domain_cap(settings, dovecot, smtp_server, make_message):
     store = run_once(settings)
     assert sorted(m["To"] for m in acks(smtp_server)) == [f"client{n}@brewco.com" for n in range(5)] + [
         "ines@verde.fr"], "five to brewco.com, and another domain is not held back by it"
-    reason = "domain rate limit: 5 acknowledgements to brewco.com in 60 minutes"
+    reason = "domain rate limit: 5 acknowledgements to BrewCo (brewco.com) in 60 minutes"
     messages = store.all("SELECT id, status, route FROM messages ORDER BY id")
     assert [m["status"] for m in messages] == ["processed"] * 9
     withheld = [m["id"] for m in messages if f"no acknowledgement: {reason}" in m["route"]]
@@ -99,6 +101,78 @@ def test_per_domain_cap(settings, dovecot, smtp_server, make_message):
                           until=datetime.now(UTC) + timedelta(minutes=1))
     text, _ = summary.render(built, TemplateLibrary(rules.template_dir))
     assert text.count(f"not acknowledged ({reason})") == 3, text
+
+
+ACME = ("account_id,name,code,domains,contacts,account_manager\n"
+        "acme,Acme Foods,ACME,acme-foods.com;acme.co.uk,jane.doe@acme-foods.com,anna@agency.example\n")
+REQUEST = "Please change the headline on the banner to 'Fresh daily'."
+
+
+def test_a_forged_flood_does_not_take_a_listed_contacts_receipt(tmp_path, dovecot, smtp_server, make_message):
+    """The domain cap is against forged senders: the account's listed contact still gets a receipt after it."""
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACME)
+    edit_rules(settings, UNCAPPED_DOMAINS, "\n")
+    dovecot.append_many([make_message(sender=f"x{n}@acme-foods.com", subject=f"Banner {n}", body=REQUEST)
+                         for n in range(8)])
+    dovecot.append(make_message(sender="Jane Doe <jane.doe@acme-foods.com>", subject="Banner", body=REQUEST))
+    store = run_once(settings)
+    assert sorted(m["To"] for m in acks(smtp_server)) == sorted(
+        [f"x{n}@acme-foods.com" for n in range(5)] + ["jane.doe@acme-foods.com"])
+    jane = store.one("SELECT route FROM messages WHERE from_addr = 'jane.doe@acme-foods.com'")
+    assert jane and "rate limit" not in jane["route"]
+
+
+def test_the_domain_cap_counts_an_account_and_a_registrable_domain_whole(tmp_path, dovecot, smtp_server,
+                                                                        make_message):
+    """Subdomains and an account's second domain share the account's cap; an unlinked sender's subdomains
+    share its registrable domain's (the last two labels, three under co.uk and the like)."""
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACME)
+    edit_rules(settings, UNCAPPED_DOMAINS, "\n")
+    edit_rules(settings, "    when: {linked: false}\n    then: [stop]",
+               "    when: {linked: false}\n    then: [{acknowledge: ack_revision_request}, stop]")
+    senders = ([f"x{n}@acme-foods.com" for n in range(3)] + [f"x{n}@s{n}.acme-foods.com" for n in range(3)]
+               + [f"y{n}@acme.co.uk" for n in range(2)]
+               + [f"z{n}@Z{n}.Other-Corp.co.uk" for n in range(7)] + ["w@third.co.uk"])
+    dovecot.append_many([make_message(sender=sender, subject=f"Banner {n}", body=REQUEST)
+                         for n, sender in enumerate(senders)])
+    store = run_once(settings)
+    sent = [m["To"].lower() for m in acks(smtp_server)]
+    assert len([a for a in sent if "acme" in a]) == 5, sent
+    assert len([a for a in sent if "other-corp.co.uk" in a]) == 5, sent
+    assert "w@third.co.uk" in sent, "another domain under co.uk is not held back by it"
+    reasons = [r["route"] for r in store.all("SELECT route FROM messages WHERE route LIKE '%domain rate limit%'")]
+    assert sum("to Acme Foods (acme-foods.com, acme.co.uk)" in r for r in reasons) == 3
+    assert sum("to other-corp.co.uk in 60 minutes" in r for r in reasons) == 2
+
+
+def test_classify_and_rules_test_show_the_caps_the_daemon_applies(settings, dovecot, smtp_server, make_message,
+                                                                    monkeypatch, capsys):
+    """Run beside the service's database, `classify` and `rules test` count what it already sent, and withhold
+    the receipt the daemon would; without a database they say that rate limits were not checked."""
+    edit_rules(settings, UNCAPPED_DOMAINS, "\n")
+    dovecot.append_many([make_message(sender=f"Client {n} <client{n}@brewco.com>", subject=f"Banner {n}",
+                                      body=REQUEST) for n in range(5)])
+    run_once(settings).close()
+    assert len(acks(smtp_server)) == 5
+    mail = settings.db_path.parent / "next.eml"
+    mail.write_bytes(make_message(sender="Client 9 <client9@brewco.com>", subject="Banner 9", body=REQUEST))
+    monkeypatch.setenv("LIAISON_RULES", str(settings.rules_path))
+    monkeypatch.setenv("LIAISON_ADDRESS", settings.address)
+    reason = "no acknowledgement: domain rate limit: 5 acknowledgements to BrewCo (brewco.com) in 60 minutes"
+    monkeypatch.setenv("LIAISON_DB", str(settings.db_path))
+    assert main(["classify", "--json", str(mail)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert reason in report["actions"] and report["rate_limits"] == "checked against the service's database"
+    assert main(["rules", "test", str(mail)]) == 0
+    shown = capsys.readouterr().out
+    assert reason in shown and "would send (acknowledge)" not in shown, shown
+    assert "would send (escalate)" in shown, "the message is still escalated"
+    monkeypatch.setenv("LIAISON_DB", str(settings.db_path.parent / "none.db"))
+    for command in (["classify", str(mail)], ["rules", "test", str(mail)]):
+        assert main(command) == 0
+        out, err = capsys.readouterr()
+        assert "rate limits NOT checked (no database" in out and "rate limit:" not in out, out
+    assert len(acks(smtp_server)) == 5, "nothing sent by either"
 
 
 def test_bytes_in_no_charset_are_never_guessed_for_the_client_but_recovered_for_staff(settings, dovecot, smtp_server):

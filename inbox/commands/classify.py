@@ -23,10 +23,12 @@ def cmd_classify(args: argparse.Namespace) -> int:
     from inbox.scratch import scratch_pipeline
 
     settings = load_settings()
-    pipeline = scratch_pipeline(settings, common.checked_rules(settings), accounts_db=settings.db_path)
+    pipeline = scratch_pipeline(settings, common.checked_rules(settings), accounts_db=settings.db_path,
+                                rate_limits=True)
     if not settings.db_path.exists():
         print(f"liaison: no database at {settings.db_path}: no accounts are known here, so every sender is "
-              "unlinked; run from the configured folder or give --config", file=sys.stderr)
+              "unlinked, and rate limits were not checked; run from the configured folder or give --config",
+              file=sys.stderr)
     status = 0
     for path in args.files:
         try:
@@ -78,7 +80,15 @@ def explain(pipeline: Pipeline, row: int) -> dict[str, Any]:
         "link": m["link_reason"], "link_detail": m["link_detail"], "suspicious": m["suspicious"],
         "entities": loads(m["entities"], {}), "rules_fired": fired, "actions": route.get("done", []),
         "newest_text": m["newest_text"], "ack_tier": m["ack_tier"], "ack_tier_reason": m["ack_tier_reason"],
+        "rate_limits": rate_limits_checked(pipeline),
     }
+
+
+def rate_limits_checked(pipeline: Pipeline) -> str:
+    """Whether the caps (limits in rules.yaml) counted what the service has already sent."""
+    if pipeline.sent_elsewhere is not None:
+        return "checked against the service's database"
+    return "NOT checked (no database: acknowledgements the service already sent are unknown here)"
 
 
 def explain_text(r: dict[str, Any]) -> str:
@@ -93,6 +103,7 @@ def explain_text(r: dict[str, Any]) -> str:
         f"  ack tier: {r['ack_tier']} ({r['ack_tier_reason']})",
         f"  rules:    {', '.join(r['rules_fired']) or 'none'}",
         f"  actions:  {'; '.join(r['actions']) or 'none'}",
+        f"  limits:   rate limits {r['rate_limits']}",
     ]
     if r["automatic"]:
         lines.insert(2, f"  automatic: {r['automatic']}")

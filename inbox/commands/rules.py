@@ -51,6 +51,10 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
                        account_ids=_account_ids(settings))
     check_templates(rules)
     print(f"{path}: OK ({len(rules.spec.rules)} rules, mode {rules.spec.mode})")
+    from inbox.models import threshold_notes
+
+    for note in threshold_notes(rules, path, settings.db_path):
+        print(f"liaison: {'warning' if note.lower else 'note'}: {note.text}", file=sys.stderr)
     return 0
 
 
@@ -60,7 +64,7 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     rules = common.checked_rules(settings, args.rules)
-    pipeline = scratch_pipeline(settings, rules, accounts_db=settings.db_path)
+    pipeline = scratch_pipeline(settings, rules, accounts_db=settings.db_path, rate_limits=True)
     try:
         raw = args.message.read_bytes()
     except OSError as exc:

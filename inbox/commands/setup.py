@@ -50,7 +50,8 @@ def cmd_doctor(args: argparse.Namespace) -> int:
     report = run_doctor(send_test=args.send_test, wait_seconds=args.wait,
                         emit=lambda check: print(format_check(check), flush=True))
     failed = sum(not c.ok for c in report.checks)
-    print("all checks passed" if report.ok else f"{failed} check(s) failed")
+    warned = f", {report.warnings} warning(s) marked !" if report.warnings else ""
+    print(f"all checks passed{warned}" if report.ok else f"{failed} check(s) failed{warned}")
     return 0 if report.ok else 1
 
 
