@@ -148,6 +148,25 @@ def test_a_display_name_that_is_the_senders_own_address_is_the_sender(tmp_path, 
     assert [str(m["To"]) for m in acks] == ["tom.hill@brewco.com"], "the client is answered, at their address"
 
 
+@pytest.mark.parametrize(("header", "shown"), [
+    (b"From: tom.hill@brewco.com\r\n", "from tom.hill@brewco.com"),
+    (b"From: 'tom.hill@brewco.com' <tom.hill@brewco.com>\r\n", "from tom.hill@brewco.com"),
+    (b"From: Tom Hill <tom.hill@brewco.com>\r\n", "from Tom Hill <tom.hill@brewco.com>"),
+])
+def test_the_escalation_names_a_sender_without_a_display_name_once(tmp_path, dovecot, smtp_server, header, shown):
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    dovecot.append(header + b"Message-ID: <nameless@brewco.com>\r\n" + BODY)  # a billing issue: finance is told
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    store.close()
+    (escalation,) = [m for m in smtp_server.parsed() if m["Auto-Submitted"] == "auto-generated"]
+    text = escalation.get_body(("plain",)).get_content()
+    html = escalation.get_body(("html",)).get_content()
+    assert shown in text, text
+    assert "tom.hill@brewco.com <tom.hill@brewco.com>" not in text, text
+    assert "tom.hill@brewco.com &lt;tom.hill@brewco.com&gt;" not in html, html
+
+
 def test_a_second_message_under_a_used_message_id_is_kept_and_flagged_not_dropped(tmp_path, dovecot, smtp_server):
     settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
     first = (b"From: Tom Hill <tom.hill@brewco.com>\r\nTo: accounts@agency.example\r\nSubject: Logo\r\n"
