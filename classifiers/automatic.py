@@ -82,9 +82,10 @@ _SENTENCE = re.compile(r"(?<=[.!?])\s+|\n+")
 _CALENDAR = re.compile(r"text/calendar|application/ics", re.IGNORECASE)
 
 
-def automatic_reason(message: ParsedMessage) -> str | None:
-    """Why this message is automatic, or None when a person wrote it."""
-    return _by_headers(message) or _by_sender(message) or _by_content(message)
+def automatic_reason(message: ParsedMessage, *, newest: str | None = None) -> str | None:
+    """Why this message is automatic, or None when a person wrote it. `newest` is the message's own text
+    (quotes cut; the whole body when not given): where a person's request would be."""
+    return _by_headers(message) or _by_sender(message) or _by_content(message, newest=newest)
 
 
 def _values(message: ParsedMessage, name: str) -> list[str]:
@@ -150,14 +151,22 @@ def is_robot_address(address: str) -> bool:
     return any(part in _ROBOT_ROLES for part in re.split(r"[-_.]", local))
 
 
-def _by_content(message: ParsedMessage) -> str | None:
+#: The reasons `_by_content` gives: automatic by its words alone, which a person may have written (listed
+#: for review in the daily summary, so that such a message never disappears unseen).
+BY_TEXT_ALONE = ("delivery failure subject", "out-of-office subject", "out-of-office text", "calendar invitation")
+
+
+def _by_content(message: ParsedMessage, *, newest: str | None) -> str | None:
+    """Automatic by its words alone (no header says so), so a text that asks for something is a person's,
+    whether the subject or the body reads like an out-of-office: the request is in what they wrote, not in
+    a quoted message below it (our own acknowledgement names invoices too)."""
     if _DSN_SUBJECT.match(message.subject):
         return "delivery failure subject"
-    if _OOO_SUBJECT.match(message.subject):
-        return "out-of-office subject"
     head = message.body_text[:600]
-    if (len(message.body_text) < 2000 and _OOO_TEXT.search(head) and _OOO_RETURN.search(head)
-            and not _asks_for_something(head)):
+    asks = _asks_for_something((message.body_text if newest is None else newest)[:600])
+    if _OOO_SUBJECT.match(message.subject) and not asks:
+        return "out-of-office subject"
+    if len(message.body_text) < 2000 and _OOO_TEXT.search(head) and _OOO_RETURN.search(head) and not asks:
         return "out-of-office text"
     if any(_CALENDAR.search(a.content_type) for a in message.attachments) or _CALENDAR.search(
         message.header("content-type")

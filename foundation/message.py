@@ -292,7 +292,7 @@ def _mailboxes(message: Any, name: str, *, guess: bool = True) -> list[tuple[str
     raw = _raw_header(message, name, limit=MAX_ADDRESS_HEADER + 1, guess=guess)
     if len(raw) > MAX_ADDRESS_HEADER:  # cut between addresses, never inside one (a name may hide the real address)
         raw = raw[: max(raw.rfind(",", 0, MAX_ADDRESS_HEADER), 0)]
-    pairs = getaddresses([raw])
+    pairs = getaddresses([_own_address_quoted(raw)])
     return [(_decoded_name(display), normal_address(addr)) for display, addr in pairs if addr.strip()][:1000]
 
 
@@ -345,6 +345,26 @@ _ADDR_SPEC = rf"{_DOT_ATOM}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z
 _PLAIN_FROM = re.compile(rf'(?:(?:{_ATOM}(?: {_ATOM})*|"[ !#-\[\]-~]*") ?<{_ADDR_SPEC}>|{_ADDR_SPEC})', re.ASCII)
 
 
+#: A display name that is the mailbox's own address, bare or in single quotes, as many mail programs write it
+#: ("ann@tc.example <ann@tc.example>", "'ann@tc.example' <ann@tc.example>"): the address grammar reads the bare
+#: one as a second mailbox and the single-quoted one as an address with quotes in it.
+_OWN_ADDRESS_AS_NAME = re.compile(rf"(?<![^,])(\s*)'?({_ADDR_SPEC})'?(\s*<)({_ADDR_SPEC})>(?=\s*(?:,|$))", re.ASCII)
+
+
+def _own_address_quoted(raw: str) -> str:
+    """An undecoded address header with every display name that is its mailbox's own address quoted, so that
+    it reads as the name it means (as `"ann@tc.example" <ann@tc.example>` always did); a name that is a
+    different address is left as it is, for the sender checks to flag."""
+    return _OWN_ADDRESS_AS_NAME.sub(_quote_own_address, raw) if "<" in raw else raw
+
+
+def _quote_own_address(match: re.Match[str]) -> str:
+    lead, name, between, address = match.groups()
+    if normal_address(name) != normal_address(address):
+        return match.group(0)
+    return f'{lead}"{name}"{between}{address}>'
+
+
 def _sender_problems(message: Any) -> list[str]:
     """Why the From header does not name exactly one sender plainly, if it does not.
 
@@ -355,7 +375,7 @@ def _sender_problems(message: Any) -> list[str]:
     values = _values(message, "from")
     if len(values) > 1:
         return [f"{len(values)} From headers"]
-    raw = _raw_header(message, "from", limit=MAX_ADDRESS_HEADER)
+    raw = _own_address_quoted(_raw_header(message, "from", limit=MAX_ADDRESS_HEADER))
     mailboxes = getaddresses([raw])
     if len(mailboxes) != 1:
         return [f"the From header names {len(mailboxes)} mailboxes"]

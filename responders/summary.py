@@ -13,6 +13,7 @@ from datetime import UTC, date, datetime, time, timedelta
 from email.message import Message
 from typing import Any
 
+from classifiers.automatic import BY_TEXT_ALONE
 from foundation.message import shown_address
 from foundation.rules import WEEKDAYS, Rules
 from foundation.store import Store, loads
@@ -264,6 +265,19 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
                       "still needs an answer", "subject": m["subject"] or "",
                       "sender": shown_address(m["from_addr"] or "?"),
                       "date": _arrived(m)[:16].replace("T", " "), "ref": f"#{m['id']}", "message_id": ""})
+    # Mail taken for automatic by its words alone (no header said so) is not answered: a person may have
+    # written it, so it is listed rather than left out of every other section.
+    for m in store.all("SELECT id, subject, from_addr, automatic, account_id, date, received_at FROM messages "
+                       "WHERE received_at >= ? AND received_at < ? AND staff = 0 AND status = 'processed' "
+                       f"AND automatic IN ({', '.join('?' for _ in BY_TEXT_ALONE)}) ORDER BY id",
+                       window + list(BY_TEXT_ALONE)):
+        if not _in_accounts(accounts, m["account_id"]):
+            continue
+        items.append({"kind": "automatic by its text", "reason": f"{m['automatic']}, no automatic header: not "
+                      "answered; answer it yourself if a person wrote it", "subject": m["subject"] or "",
+                      "sender": shown_address(m["from_addr"] or "?"),
+                      "date": (m["date"] or m["received_at"])[:16].replace("T", " "), "ref": f"#{m['id']}",
+                      "message_id": ""})
     # A correction that contradicts what the client was told: someone should write to them.
     for c in store.all("SELECT c.message_row, c.acknowledged_as, c.new_category, c.at, m.account_id, m.subject, "
                        "m.from_addr FROM corrections c JOIN messages m ON m.id = c.message_row "

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import itertools
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -11,6 +12,8 @@ from foundation.settings import Settings
 from inbox.daemon import load_checked_rules
 from inbox.pipeline import Pipeline
 from inbox.scratch import scratch_pipeline
+from responders import summary
+from responders.templates import TemplateLibrary
 from tests.servers import quiet_rules
 
 ROOT = Path(__file__).parent.parent
@@ -149,3 +152,55 @@ def test_a_robot_sender_is_never_acknowledged(pipeline, local):
 def test_a_persons_or_team_address_is_not_a_robot(pipeline, local):
     row = ingest(pipeline, sender=f"{local}@brewco.com", subject=b"Banner %d" % next(_ids))
     assert row["automatic"] is None
+
+
+# A request whose SUBJECT reads like an out-of-office is a person's request, as one whose body does.
+ASKING_BEFORE_LEAVING = (b"Hi Anna,\r\nBefore I go, could you please send the corrected invoice for October? "
+                         b"The PO number is missing on the current one.\r\nThanks, Tom\r\n")
+OOO_LOOKING_SUBJECTS = [b"Out of office next week", b"OOO next week", b"Out of office from Friday - invoice",
+                        b"Automatic reply needed? no - invoice question"]
+
+
+@pytest.mark.parametrize("subject", OOO_LOOKING_SUBJECTS)
+def test_a_request_under_an_out_of_office_subject_is_a_request(pipeline, subject):
+    row = ingest(pipeline, sender=f"client{next(_ids)}@brewco.com", subject=subject, body=ASKING_BEFORE_LEAVING)
+    assert row["automatic"] is None, row["automatic"]
+    assert row["category"] != "other", row["category"]
+    assert row["outbox"], "the client is acknowledged or a person is told"
+
+
+# ...while a header-less auto-reply that only announces an absence stays automatic, also when it quotes the
+# acknowledgement it answers (whose words, "invoice", "Thank you", must not count as the sender asking).
+SUBJECT_ONLY_AUTO_REPLIES = {
+    "absence without the usual phrases": b"Thank you for your message. Back on Monday 14 December.\r\n",
+    "empty body": b"",
+    "quoting our acknowledgement": b"Thanks for your email, I will reply when I return on Monday.\r\n\r\n"
+                                   b"On Mon, 23 Nov 2026 at 10:00, BrewCo team <accounts@agency.example> wrote:\r\n"
+                                   b"> Thank you for letting us know about invoice INV-4411. Could you check the\r\n"
+                                   b"> PO number? Please send it to accounts@agency.example.\r\n",
+}
+
+
+@pytest.mark.parametrize("name", list(SUBJECT_ONLY_AUTO_REPLIES))
+def test_an_out_of_office_subject_over_an_absence_is_still_automatic(pipeline, name):
+    row = ingest(pipeline, sender=f"client{next(_ids)}@brewco.com", subject=b"Automatic reply: Re: Invoice INV-4411",
+                 body=SUBJECT_ONLY_AUTO_REPLIES[name])
+    assert row["automatic"] == "out-of-office subject", row["automatic"]
+    assert "acknowledge" not in row["outbox"]
+
+
+def test_mail_automatic_by_its_text_alone_is_listed_for_review(pipeline):
+    """Nothing a person wrote vanishes: mail taken for automatic by its words alone, which no header confirms,
+    is in the summary's review list with its reason; a declared auto-reply is not."""
+    by_text = ingest(pipeline, sender=f"client{next(_ids)}@brewco.com", subject=b"Out of office %d" % next(_ids),
+                     body=b"Back on Monday.\r\n")
+    declared = ingest(pipeline, sender=f"client{next(_ids)}@brewco.com", subject=b"Out of office %d" % next(_ids),
+                      headers=b"Auto-Submitted: auto-replied\r\n", body=b"Back on Monday.\r\n")
+    assert by_text["automatic"] == "out-of-office subject" and declared["automatic"].startswith("Auto-Submitted")
+    built = summary.build(pipeline.store, pipeline.rules, "lead@agency.example", datetime.now(UTC).date(), team=True,
+                          until=datetime.now(UTC) + timedelta(minutes=1))
+    text, html = summary.render(built, TemplateLibrary(pipeline.rules.template_dir))
+    review = text.split("REVIEW")[1].split("TREND")[0]
+    assert f"#{by_text['id']} AUTOMATIC BY ITS TEXT: out-of-office subject" in review, review
+    assert by_text["subject"] in review and by_text["subject"] in html
+    assert f"#{declared['id']} " not in review

@@ -109,6 +109,7 @@ AMBIGUOUS_FROM = {
     "an empty address": b"From: tom.hill@brewco.com <>\r\n",
     "two mailboxes": b"From: tom.hill@brewco.com, attacker@evil.example\r\n",
     "two From headers": b"From: tom.hill@brewco.com\r\nFrom: attacker@evil.example\r\n",
+    "a single-quoted address before the real one": b"From: 'tom.hill@brewco.com' <attacker@evil.example>\r\n",
 }
 
 
@@ -124,6 +125,46 @@ def test_a_from_header_that_names_no_one_sender_plainly_is_never_answered(tmp_pa
     sent = smtp_server.parsed()
     assert not [m for m in sent if m["Auto-Submitted"] == "auto-replied"]
     assert [m for m in sent if m["Auto-Submitted"] == "auto-generated"], "a human is told"
+
+
+OWN_ADDRESS_AS_NAME = {
+    "bare": b"From: tom.hill@brewco.com <tom.hill@brewco.com>\r\n",
+    "in single quotes": b"From: 'tom.hill@brewco.com' <tom.hill@brewco.com>\r\n",
+    "in another case": b"From: Tom.Hill@BrewCo.com <tom.hill@brewco.com>\r\n",
+}
+
+
+@pytest.mark.parametrize("name", list(OWN_ADDRESS_AS_NAME))
+def test_a_display_name_that_is_the_senders_own_address_is_the_sender(tmp_path, dovecot, smtp_server, name):
+    """What many mail programs write when they know no name: one sender, not two, and not an impostor."""
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    dovecot.append(OWN_ADDRESS_AS_NAME[name] + b"Message-ID: <own@brewco.com>\r\n" + BODY)
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    row = store.one("SELECT from_addr, account_id, link_reason, suspicious FROM messages")
+    store.close()
+    assert (row["from_addr"], row["account_id"], row["suspicious"]) == ("tom.hill@brewco.com", "brewco", None), row
+    acks = [m for m in smtp_server.parsed() if m["Auto-Submitted"] == "auto-replied"]
+    assert [str(m["To"]) for m in acks] == ["tom.hill@brewco.com"], "the client is answered, at their address"
+
+
+@pytest.mark.parametrize(("header", "shown"), [
+    (b"From: tom.hill@brewco.com\r\n", "from tom.hill@brewco.com"),
+    (b"From: 'tom.hill@brewco.com' <tom.hill@brewco.com>\r\n", "from tom.hill@brewco.com"),
+    (b"From: Tom Hill <tom.hill@brewco.com>\r\n", "from Tom Hill <tom.hill@brewco.com>"),
+])
+def test_the_escalation_names_a_sender_without_a_display_name_once(tmp_path, dovecot, smtp_server, header, shown):
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    dovecot.append(header + b"Message-ID: <nameless@brewco.com>\r\n" + BODY)  # a billing issue: finance is told
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    store.close()
+    (escalation,) = [m for m in smtp_server.parsed() if m["Auto-Submitted"] == "auto-generated"]
+    text = escalation.get_body(("plain",)).get_content()
+    html = escalation.get_body(("html",)).get_content()
+    assert shown in text, text
+    assert "tom.hill@brewco.com <tom.hill@brewco.com>" not in text, text
+    assert "tom.hill@brewco.com &lt;tom.hill@brewco.com&gt;" not in html, html
 
 
 def test_a_second_message_under_a_used_message_id_is_kept_and_flagged_not_dropped(tmp_path, dovecot, smtp_server):

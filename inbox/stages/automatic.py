@@ -22,7 +22,7 @@ class Automatic:
         self.services = services
 
     def run(self, message: MessageContext) -> None:
-        message.automatic = automatic_reason(message.parsed)
+        message.automatic = automatic_reason(message.parsed, newest=message.newest)
         if message.automatic:
             self._note_bounce(message.raw)
 
