@@ -346,9 +346,11 @@ def dovecot_sessions(dovecot) -> list[int]:
     return pids
 
 
-def test_an_imap_session_frozen_while_idling_does_not_hold_back_a_stop(daemon_env, tmp_path, dovecot):  # noqa: F811
-    """The server stops answering in the middle of a session (the daemon idling, the server's process frozen):
-    SIGTERM ends IDLE without waiting out the read timeout for the answer to DONE, nor to LOGOUT."""
+@pytest.mark.parametrize("moment", ["idling", "awaiting an answer"])
+def test_an_imap_session_frozen_does_not_hold_back_a_stop(daemon_env, tmp_path, dovecot, moment):  # noqa: F811
+    """The server stops answering in the middle of a session (its process frozen). Idling: SIGTERM ends IDLE
+    without waiting out the read timeout for the answer to DONE, nor to LOGOUT. Awaiting an answer (the rules
+    file touched wakes the daemon from IDLE, and the answer to DONE never comes): SIGTERM cuts the wait short."""
     process = start(daemon_env, tmp_path)
     wait_for_log(tmp_path, "connected to", process)
     time.sleep(1)  # idling
@@ -357,6 +359,10 @@ def test_an_imap_session_frozen_while_idling_does_not_hold_back_a_stop(daemon_en
     try:
         for pid in frozen:
             os.kill(pid, signal.SIGSTOP)
+        if moment == "awaiting an answer":
+            rules = Path(daemon_env["LIAISON_RULES"])
+            os.utime(rules, (time.time() + 5, time.time() + 5))
+            time.sleep(2.5)  # woken within a second; now waiting for the frozen server's answer
         assert stopped_within(process, 15), (tmp_path / "daemon.log").read_text()
     finally:
         for pid in frozen:
