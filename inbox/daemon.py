@@ -75,7 +75,8 @@ class Daemon:
         self._rules_mtime = _mtime(settings.rules_path)
         self.pipeline = Pipeline(store, settings, self.rules)
         self.tokens = token_manager(store, settings)
-        self.source = source or ImapSource(settings.imap, settings.folder, tokens=self.tokens)  # type: ignore[arg-type]
+        self.source = source or ImapSource(settings.imap, settings.folder, tokens=self.tokens,  # type: ignore[arg-type]
+                                           stop=lambda: self.stopping)
         self.mailbox_stopped = False
         self.dry_run = dry_run
         self.shadow_dir = shadow_dir or Path("liaison-shadow")
@@ -135,6 +136,8 @@ class Daemon:
             except AuthRevoked as exc:
                 self._mailbox_stopped(exc)
             except MailboxError as exc:
+                if self.stopping:  # a command cut short by the stop (abort()), not an outage
+                    break
                 self.status.record(imap_error=str(exc), imap_error_at=utcnow())
                 self.source.close()
                 log.warning("%s; reconnecting in %.0fs", exc, backoff)
@@ -435,6 +438,7 @@ class Daemon:
         def stop(signum: int, _frame: FrameType | None) -> None:
             log.info("received %s: finishing the current message", signal.Signals(signum).name)
             self.stopping = True
+            self.source.abort()  # a hung IMAP server must not hold the stop for its read timeout
 
         signal.signal(signal.SIGTERM, stop)
         signal.signal(signal.SIGINT, stop)

@@ -34,6 +34,10 @@ IDLE_RENEW = 25 * 60  # RFC 2177: re-issue IDLE before the server's 30-minute ti
 # An EXISTS sent with IDLE's "+ idling" can be read into imaplib's buffer, where the socket poll
 # of idle_check() never sees it: no IDLE lasts longer than this before the mailbox is asked again.
 IDLE_RECHECK = 2 * 60
+CONNECT_TIMEOUT = 10.0  # TCP connect, TLS on connect and the greeting; commands have their own read timeout
+# Once a stop is asked for, a command still to be sent (IDLE's DONE, a LOGOUT) waits this long for the server, not
+# the read timeout; a command already waiting is cut short at once (abort()): a hung server never holds up a stop.
+STOP_GRACE = 2.0
 _T = TypeVar("_T")
 
 NETWORK_ERRORS = (IMAPClientAbortError, OSError, socket.timeout, ssl.SSLError, EOFError)
@@ -50,23 +54,29 @@ def tls_context(server: ServerSettings) -> ssl.SSLContext:
 
 class ImapSource:
     def __init__(self, server: ServerSettings, folder: str = "INBOX", *, timeout: float = 60.0,
-                 tokens: TokenManager | None = None) -> None:
+                 tokens: TokenManager | None = None, stop: Callable[[], bool] | None = None) -> None:
         self.server = server
+        self.stop = stop  # a stop was asked for: commands get STOP_GRACE seconds
         self.tokens = tokens
         self.folder = folder
         self.timeout = timeout
         self.client: imapclient.IMAPClient | None = None
         self.uidvalidity: int | None = None
         self.delimiter = "/"
+        self._connecting = False
+        self._waiting_on: imapclient.IMAPClient | None = None  # the connection a command is waiting on
 
     # -- connection ---------------------------------------------------------------------
 
     def connect(self) -> None:
         """Connect, secure, log in and select the folder (read-write, for keywords and moves)."""
         server = self.server
+        timeout = imapclient.SocketTimeout(connect=min(CONNECT_TIMEOUT, self.timeout), read=self.timeout)
+        self._connecting = True  # abort() may cut this short: nothing has happened yet that could be left half done
         try:
             client = imapclient.IMAPClient(server.host, port=server.port, ssl=server.security == "ssl",
-                                           ssl_context=tls_context(server), timeout=self.timeout)
+                                           ssl_context=tls_context(server), timeout=timeout)
+            self._connecting = False
             # imapclient sets imaplib's debug level to 5, which makes imaplib format a repr of every literal
             # it reads for a debug line nobody reads: 95 MB extra for a 41 MB message (BENCHMARKS.md, issue 14).
             client._imap.debug = 0
@@ -79,6 +89,8 @@ class ImapSource:
             raise MailboxError(f"IMAP login refused for {server.describe()}: {_text(exc)}") from None
         except (*NETWORK_ERRORS, IMAPClientError) as exc:
             raise MailboxError(f"cannot reach IMAP {server.describe()}: {type(exc).__name__}: {_text(exc)}") from None
+        finally:
+            self._connecting = False
         self.client = client
         self.uidvalidity = int(selected[b"UIDVALIDITY"])
         self.delimiter = _delimiter(client)
@@ -105,8 +117,34 @@ class ImapSource:
         if self.client is None:
             return
         with contextlib.suppress(Exception):  # closing a dead connection: nothing useful to report
+            self.client.socket().settimeout(min(STOP_GRACE, self.timeout))  # a LOGOUT nobody answers
             self.client.logout()
         self.client = None
+
+    def abort(self) -> None:
+        """Called from a signal handler when a stop is asked for: a command waiting on the server is cut short now
+        (its connection shut, so the read fails at once, as when the server drops us), and a connection attempt is
+        abandoned. Between commands nothing is done: what is under way finishes, and the next command is sent
+        with STOP_GRACE seconds to answer. Nothing is lost: the position moves only once a message is recorded."""
+        if self._connecting:
+            self._connecting = False
+            raise MailboxError(f"stopped while connecting to IMAP {self.server.describe()}")
+        waiting = self._waiting_on
+        if waiting is not None:
+            with contextlib.suppress(OSError):
+                waiting.socket().shutdown(socket.SHUT_RDWR)
+
+    @contextlib.contextmanager
+    def _exchange(self, client: imapclient.IMAPClient) -> Iterator[None]:
+        """A command and its answer: abort() may cut it short; after a stop the server has STOP_GRACE seconds."""
+        if self.stop is not None and self.stop():
+            with contextlib.suppress(OSError):
+                client.socket().settimeout(min(STOP_GRACE, self.timeout))
+        self._waiting_on = client
+        try:
+            yield
+        finally:
+            self._waiting_on = None
 
     def _connected(self) -> imapclient.IMAPClient:
         if self.client is None:
@@ -170,7 +208,8 @@ class ImapSource:
             return _sleep(seconds, wake)
         deadline = time.monotonic() + min(seconds, IDLE_RENEW, IDLE_RECHECK)
         try:
-            client.idle()
+            with self._exchange(client):
+                client.idle()
             while time.monotonic() < deadline and not wake():
                 slice_ = min(1.0, max(0.05, deadline - time.monotonic()))
                 began = time.monotonic()
@@ -187,7 +226,8 @@ class ImapSource:
         finally:
             if self.client is not None:
                 try:
-                    client.idle_done()
+                    with self._exchange(client):
+                        client.idle_done()
                 except NETWORK_ERRORS:
                     self.client = None
 
@@ -253,7 +293,8 @@ class ImapSource:
     def _call(self, operation: Callable[[imapclient.IMAPClient], _T]) -> _T:
         client = self._connected()
         try:
-            return operation(client)
+            with self._exchange(client):
+                return operation(client)
         except NETWORK_ERRORS as exc:
             self.client = None
             raise MailboxError(f"IMAP error: {type(exc).__name__}: {_text(exc)}") from None

@@ -15,10 +15,13 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+from jinja2 import nodes
+from jinja2.compiler import CodeGenerator, Frame, optimizeconst
 from jinja2.exceptions import SecurityError
 from jinja2.lexer import Token, TokenStream
 from jinja2.parser import Parser
 from jinja2.sandbox import ImmutableSandboxedEnvironment
+from jinja2.utils import generate_lorem_ipsum
 
 from foundation.errors import TemplateError
 
@@ -37,6 +40,234 @@ def _bounded_range(*args: int) -> range:
         raise SecurityError(f"range() calls in one template may give {MAX_RANGE_ITEMS:,} items in all")
     budget[0] -= len(numbers)
     return numbers
+
+
+# No value a template makes may be larger than it may render: the size of what an operator, a filter or a string
+# method would make is worked out from its operands *before* it is made, so that `"x" * 10**9` is refused at once
+# rather than after building a gigabyte. Integers are held to the digits Python will print of one.
+MAX_VALUE = MAX_OUTPUT  # characters (or items) of any one value
+MAX_INT_DIGITS = 4300  # Python's default limit for printing an integer
+
+
+def _size(value: object, limit: int = MAX_VALUE) -> int:
+    """About how many characters `value` takes when shown, counted only until it passes `limit` (a list of
+    many references to one long string counts each of them: that is what printing or joining it makes)."""
+    if isinstance(value, str | bytes):
+        return len(value)
+    if isinstance(value, bool) or not isinstance(value, int | Mapping | list | tuple | set | frozenset):
+        return 1
+    if isinstance(value, int):
+        return _digits(value)
+    total = 2
+    for item in value.items() if isinstance(value, Mapping) else value:
+        total += 2 + _size(item, limit - total)
+        if total > limit:
+            break
+    return total
+
+
+def _digits(number: int) -> int:
+    return abs(number).bit_length() * 30103 // 100000 + 1
+
+
+def _check(size: int, what: str, *, limit: int = MAX_VALUE) -> None:
+    if size > limit:
+        raise SecurityError(f"{what} would make a value of more than {limit:,} characters")
+
+
+def _ints(values: Any) -> list[int]:
+    items = values.values() if isinstance(values, Mapping) else values if isinstance(values, tuple | list) else [values]
+    return [v for v in items if isinstance(v, int) and not isinstance(v, bool)]
+
+
+def _percent_size(template: str | bytes, args: Any) -> int:
+    """`template % args`: the text, the arguments and every width or precision the conversions ask for."""
+    text = template.decode("latin-1") if isinstance(template, bytes) else template
+    specs = re.findall(r"%(?:\([^)]*\))?[^a-zA-Z%(]*", text)
+    widths = sum(int(n) for spec in specs for n in re.findall(r"\d+", spec))
+    if any("*" in spec for spec in specs):
+        widths += sum(max(0, n) for n in _ints(args))
+    return len(text) + _size(args) + widths
+
+
+def _format_size(template: str, args: Any, kwargs: Any) -> int:
+    """`template.format(...)`: the text, the arguments and every width in the fields (nested ones from the args)."""
+    fields = re.findall(r"\{[^}]*\}", template)
+    widths = sum(int(n) for field in fields for n in re.findall(r"\d+", field))
+    if any(field.count("{") > 1 for field in fields):
+        widths += sum(max(0, n) for n in [*_ints(args), *_ints(kwargs)])
+    return len(template) + _size(args) + _size(kwargs) + widths
+
+
+def _binop_size(operator: str, left: object, right: object) -> tuple[int, int]:
+    """(size of what `left operator right` would make, the limit it is held to)."""
+    sequences = str | bytes | list | tuple
+    if isinstance(left, int) and isinstance(right, int):
+        if operator == "**":
+            return (_digits(left) * max(right, 0) if abs(left) > 1 else 1), MAX_INT_DIGITS
+        if operator == "*":
+            return _digits(left) + _digits(right), MAX_INT_DIGITS
+        return max(_digits(left), _digits(right)), MAX_INT_DIGITS
+    if operator == "*":
+        sequence, times = (left, right) if isinstance(right, int) else (right, left)
+        if isinstance(sequence, sequences) and isinstance(times, int):
+            return _size(sequence) * max(times, 0), MAX_VALUE
+    if operator == "+" and isinstance(left, sequences) and isinstance(right, sequences):
+        return _size(left) + _size(right), MAX_VALUE
+    if operator == "%" and isinstance(left, str | bytes):
+        return _percent_size(left, right), MAX_VALUE
+    return 0, MAX_VALUE
+
+
+def _method_size(method: Any, args: tuple, kwargs: dict[str, Any]) -> int:
+    """What a string method that can make a longer string than it is given would make (0 for the others)."""
+    text = getattr(method, "__self__", None)
+    if not isinstance(text, str | bytes):
+        return 0
+    name = getattr(method, "__name__", "")
+    given = [*args, *kwargs.values()]
+    if name in ("ljust", "rjust", "center", "zfill") and given and isinstance(given[0], int):
+        return max(len(text), given[0])
+    if name == "expandtabs":
+        tab = given[0] if given and isinstance(given[0], int) else 8
+        return len(text) + text.count("\t" if isinstance(text, str) else b"\t") * max(tab, 0)  # type: ignore[arg-type]
+    if name == "replace" and len(args) >= 2:
+        return _replace_size(text, *args[:2])
+    if name == "translate" and args and isinstance(args[0], Mapping):
+        return len(text) * max([1, *(_size(v) for v in args[0].values())])
+    return 0
+
+
+def _replace_size(text: Any, old: Any, new: Any) -> int:
+    if not isinstance(old, str | bytes) or not isinstance(new, str | bytes):
+        return 0
+    found = text.count(old) if old else len(text) + 1
+    return len(text) + found * len(new)
+
+
+def _joined(separator: str | bytes, items: Any) -> list[Any]:
+    """The items a join would join, checked against what joining them would make."""
+    items = list(items)
+    _check(sum(_size(i) for i in items) + len(separator) * len(items), "join()")
+    return items
+
+
+def _bounded_output(value: Any) -> Any:
+    """Every {{ value }} before it is turned into text (printing a list prints each of its items)."""
+    _check(_size(value), "printing a value")
+    return value
+
+
+def _bounded_lipsum(n: int = 5, html: bool = True, min: int = 20, max: int = 100) -> str:  # noqa: A002 - jinja's names
+    _check(n * max * 12, "lipsum()")
+    return generate_lorem_ipsum(n=n, html=html, min=min, max=max)
+
+
+def _bounded_filters(filters: dict[str, Any]) -> dict[str, Any]:
+    """The filters that can make more than they are given, each checked first."""
+    original = dict(filters)
+
+    def center(value: Any, width: int = 80) -> Any:
+        _check(max(_size(value), width if isinstance(width, int) else 0), "center")
+        return original["center"](value, width)
+
+    def indent(value: Any, width: Any = 4, first: bool = False, blank: bool = False) -> Any:
+        lines = str(value).count("\n") + 1
+        pad = width if isinstance(width, int) else len(str(width))
+        _check(_size(value) + lines * max(pad, 0), "indent")
+        return original["indent"](value, width, first, blank)
+
+    def format_(value: Any, *args: Any, **kwargs: Any) -> Any:
+        _check(_percent_size(str(value), kwargs or args), "format")
+        return original["format"](value, *args, **kwargs)
+
+    def join(eval_ctx: Any, value: Any, d: str = "", attribute: Any = None) -> Any:
+        items = list(value)
+        _check(sum(_size(i) for i in items) + len(d) * len(items), "join")
+        return original["join"](eval_ctx, items, d, attribute)
+
+    def replace(eval_ctx: Any, s: Any, old: Any, new: Any, count: int | None = None) -> Any:
+        _check(_replace_size(str(s), str(old), str(new)), "replace")
+        return original["replace"](eval_ctx, s, old, new, count)
+
+    def batch(value: Any, linecount: int, fill_with: Any = None) -> Any:
+        _check(linecount if fill_with is not None else 0, "batch")
+        return original["batch"](value, linecount, fill_with)
+
+    def slice_(value: Any, slices: int, fill_with: Any = None) -> Any:
+        _check(slices, "slice")
+        return original["slice"](value, slices, fill_with)
+
+    def tojson(eval_ctx: Any, value: Any, indent: int | None = None) -> Any:
+        _check(_size(value) * (indent + 1 if isinstance(indent, int) else 1), "tojson")
+        return original["tojson"](eval_ctx, value, indent)
+
+    join = jinja2.pass_eval_context(join)
+    replace = jinja2.pass_eval_context(replace)
+    tojson = jinja2.pass_eval_context(tojson)
+    return {**filters, "center": center, "indent": indent, "format": format_, "join": join, "replace": replace,
+            "batch": batch, "slice": slice_, "tojson": tojson}
+
+
+class _BoundedCodeGenerator(CodeGenerator):
+    """jinja's compiler with `a ~ b` checked before the text is joined."""
+
+    @optimizeconst
+    def visit_Concat(self, node: nodes.Concat, frame: Frame) -> None:
+        if frame.eval_ctx.volatile:
+            func_name = "(markup_join if context.eval_ctx.volatile else str_join)"
+        elif frame.eval_ctx.autoescape:
+            func_name = "markup_join"
+        else:
+            func_name = "str_join"
+        self.write(f"{func_name}(environment.concat_parts((")
+        for arg in node.nodes:
+            self.visit(arg, frame)
+            self.write(", ")
+        self.write(")))")
+
+
+class BoundedEnvironment(ImmutableSandboxedEnvironment):
+    """The sandbox, with every value a template makes bounded (MAX_VALUE) before it is made."""
+
+    code_generator_class = _BoundedCodeGenerator
+    intercepted_binops = frozenset({"*", "**", "+", "%"})
+
+    def __init__(self, **options: Any) -> None:
+        super().__init__(finalize=_bounded_output, **options)
+        self.globals["range"] = _bounded_range
+        self.globals["lipsum"] = _bounded_lipsum
+        self.filters = _bounded_filters(self.filters)
+
+    def call_binop(self, context: Any, operator: str, left: Any, right: Any) -> Any:
+        size, limit = _binop_size(operator, left, right)
+        _check(size, f"'{operator}'", limit=limit)
+        return super().call_binop(context, operator, left, right)
+
+    def call(__self, __context: Any, __obj: Any, *args: Any, **kwargs: Any) -> Any:  # noqa: N805 - as jinja's
+        _check(_method_size(__obj, args, kwargs), f"{getattr(__obj, '__name__', 'a call')}()")
+        if getattr(__obj, "__name__", "") == "join" and isinstance(getattr(__obj, "__self__", None), str | bytes):
+            args = (_joined(__obj.__self__, args[0]), *args[1:]) if args else args
+        return super().call(__context, __obj, *args, **kwargs)
+
+    def wrap_str_format(self, value: Any) -> Any:
+        """str.format and str.format_map, sandboxed by jinja and checked first."""
+        wrapped = super().wrap_str_format(value)
+        if wrapped is None:
+            return None
+
+        def bounded(*args: Any, **kwargs: Any) -> str:
+            named = args[0] if value.__name__ == "format_map" and args else kwargs
+            _check(_format_size(value.__self__, args, named), f"{value.__name__}()")
+            return wrapped(*args, **kwargs)  # type: ignore[no-any-return]
+        return bounded
+
+    @staticmethod
+    def concat_parts(parts: tuple) -> tuple:
+        _check(sum(_size(p) for p in parts), "'~'")
+        return parts
+
+
 LANGUAGES = ("en", "fr", "de", "es", "nl")
 
 
@@ -44,7 +275,7 @@ class TemplateLibrary:
     def __init__(self, user_dir: Path | None = None) -> None:
         roots = [p for p in (user_dir, SHIPPED) if p is not None]
         self.roots = roots
-        self.env = ImmutableSandboxedEnvironment(
+        self.env = BoundedEnvironment(
             loader=jinja2.FileSystemLoader([str(p) for p in roots]),
             autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
             undefined=jinja2.StrictUndefined,
@@ -52,7 +283,6 @@ class TemplateLibrary:
             lstrip_blocks=True,
             keep_trailing_newline=True,
         )
-        self.env.globals["range"] = _bounded_range
 
     def names(self) -> set[str]:
         """Every template name available in any language."""

@@ -15,10 +15,11 @@ from pathlib import Path
 
 import pytest
 
-from foundation.errors import ConfigError
+from foundation.errors import ConfigError, RulesError
 from foundation.settings import load_settings
 from foundation.store import Store, loads
-from inbox.daemon import Daemon
+from inbox.daemon import Daemon, load_checked_rules
+from responders.templates import TemplateLibrary
 from tests.servers import liaison_settings
 from tests.test_daemon import daemon_env, no_daemon_left_behind, revision, start, stop, wait_for_log  # noqa: F401
 
@@ -300,3 +301,59 @@ def test_a_template_that_would_run_away_is_refused_with_its_place(tmp_path, text
     assert result.returncode == 1, result.stdout
     assert "Traceback" not in result.stderr
     assert "ack_revision_request.txt" in result.stderr and message in result.stderr, result.stderr
+
+
+# Values a template would make too large to hold, refused before they are made (not after building gigabytes).
+HUGE_VALUES = [
+    ('Hi {{ "x" * 10**9 }}\n', "'*'"),
+    ("Hi {{ client_name * 1000000000 }}\n", "'*'"),
+    ("Hi {{ [1] * 10**9 }}\n", "'*'"),
+    ("Hi {{ 10 ** 1000000000 }}\n", "'**'"),
+    ('Hi {{ "%1000000000s" % client_name }}\n', "'%'"),
+    ('Hi {{ "%*s" % (1000000000, client_name) }}\n', "'%'"),
+    ('Hi {{ "{:>1000000000}".format(client_name) }}\n', "format()"),
+    ("Hi {{ client_name|center(1000000000) }}\n", "center"),
+    ("Hi {{ client_name.ljust(1000000000) }}\n", "ljust()"),
+    ('Hi {{ client_name|replace("", "x" * 999999) }}\n', "replace"),
+    ("{% set ns = namespace(s=client_name) %}{% for i in range(60) %}{% set ns.s = ns.s ~ ns.s %}{% endfor %}\n",
+     "'~'"),
+    ("{% set ns = namespace(s=client_name) %}{% for i in range(60) %}{% set ns.s = ns.s + ns.s %}{% endfor %}\n",
+     "'+'"),
+]
+
+
+@pytest.mark.parametrize("text,operation", HUGE_VALUES, ids=[h[0].strip() for h in HUGE_VALUES])
+def test_a_template_making_a_huge_value_is_refused_before_making_it(tmp_path, text, operation):
+    """Found by a blind admin: `{{ "x" * 1000000000 }}` got past the output bound, so a rules check (and a
+    reload, and a start) built a gigabyte string (18-24 s, 4 GB) before refusing it. Whatever would make a value
+    over a million characters is refused before it is made, at the template's place, by the check that rules
+    check, reload and start-up share."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text((ROOT / "rules.yaml").read_text())
+    user_templates(tmp_path, rules, ack_revision_request_txt=text)
+    with pytest.raises(RulesError) as refused:
+        load_checked_rules(rules)
+    problems = str(refused.value)
+    assert "ack_revision_request.txt:1:" in problems, problems
+    assert f"{operation} would make a value of more than" in problems, problems
+
+
+def test_rules_check_refuses_a_string_repeated_a_billion_times(tmp_path):
+    rules = tmp_path / "rules.yaml"
+    rules.write_text((ROOT / "rules.yaml").read_text())
+    user_templates(tmp_path, rules, ack_revision_request_txt='Hello\n{{ "x" * 1000000000 }}\n')
+    result = cli(["rules", "check", str(rules)], tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "ack_revision_request.txt:2:" in result.stderr and "would make a value of more than" in result.stderr
+
+
+def test_templates_within_the_bounds_still_render(tmp_path):
+    """Repetition, powers, formatting and joining of ordinary sizes work as in jinja."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text((ROOT / "rules.yaml").read_text())
+    user_templates(tmp_path, rules, ack_revision_request_txt=(
+        '{{ "=" * 20 }} {{ 2 ** 10 }} {{ "%s (%05d)" % (client_name, 42) }} {{ "{:>8}|".format("ok") }} '
+        '{{ [1, 2] + [3] }} {{ ["a", "b"]|join(", ") }} {{ "ab"|center(6) }}|{{ client_name ~ "!" }}\n'))
+    library = TemplateLibrary(tmp_path / "my-templates")
+    text = library.render_file("en/ack_revision_request.txt", {"client_name": "BrewCo"})
+    assert text == '==================== 1024 BrewCo (00042)       ok| [1, 2, 3] a, b   ab  |BrewCo!\n'

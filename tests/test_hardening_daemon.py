@@ -5,6 +5,8 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import os
+import signal
 import socket
 import subprocess
 import sys
@@ -21,7 +23,7 @@ from responders import outbox, summary
 from responders.compose import build_notice, new_message_id
 from responders.smtp import SMTPTransport
 from tests.servers import RecordingHandler, SMTPServer, free_port, liaison_settings
-from tests.test_daemon import ACCOUNTS, ROOT, daemon_env, no_daemon_left_behind, start, stop, wait_for_log  # noqa: F401
+from tests.test_daemon import ACCOUNTS, ROOT, STARTED, daemon_env, no_daemon_left_behind, start, stop, wait_for_log  # noqa: F401
 
 SECONDS_PER_MESSAGE = 2.0  # as slow as Exchange Online often is
 
@@ -298,3 +300,71 @@ def test_a_connection_the_server_closed_while_idle_is_replaced_not_charged_to_a_
         transport.close()
     finally:
         server.cleanup()
+
+
+def stopped_within(process: subprocess.Popen, seconds: float) -> bool:
+    """SIGTERM, then whether the daemon exited (with 0) within `seconds` (the IMAP read timeout is 60 s)."""
+    process.send_signal(signal.SIGTERM)
+    try:
+        return process.wait(timeout=seconds) == 0
+    except subprocess.TimeoutExpired:
+        process.kill()
+        process.wait()
+        return False
+
+
+@pytest.mark.parametrize("greeting", [b"", b"* OK IMAP4rev1 ready\r\n"], ids=["never-greets", "greets-then-hangs"])
+def test_a_hung_imap_server_does_not_hold_back_a_stop(daemon_env, tmp_path, greeting):  # noqa: F811
+    """An IMAP server that accepts the connection and never greets, or greets and never answers a command: SIGTERM
+    stops the daemon at once instead of after the 60 s read timeout (systemd's TimeoutStopSec would kill it)."""
+    with socket.create_server(("127.0.0.1", 0)) as hung:
+        hung.settimeout(30)
+        env = {**daemon_env, "LIAISON_IMAP_PORT": str(hung.getsockname()[1])}
+        with open(tmp_path / "daemon.log", "w") as log:
+            process = subprocess.Popen([sys.executable, "-m", "inbox.cli", "run"], env=env, cwd=tmp_path,
+                                       stdout=log, stderr=subprocess.STDOUT)
+        STARTED.append(process)
+        connection, _ = hung.accept()
+        connection.sendall(greeting)
+        time.sleep(1)  # the daemon is now waiting on the server
+        assert stopped_within(process, 15), (tmp_path / "daemon.log").read_text()
+        connection.close()
+    assert "liaison stopped" in (tmp_path / "daemon.log").read_text()
+
+
+def dovecot_sessions(dovecot) -> list[int]:
+    """The pids of the Dovecot processes serving IMAP sessions (Dovecot runs in its own session)."""
+    pids = []
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            fields = stat.read_text().rsplit(")", 1)[1].split()
+            name = stat.read_text().split("(", 1)[1].rsplit(")", 1)[0]
+        except OSError:
+            continue
+        if name == "imap" and int(fields[3]) == dovecot.process.pid:  # fields[3]: the session id
+            pids.append(int(stat.parent.name))
+    return pids
+
+
+@pytest.mark.parametrize("moment", ["idling", "awaiting an answer"])
+def test_an_imap_session_frozen_does_not_hold_back_a_stop(daemon_env, tmp_path, dovecot, moment):  # noqa: F811
+    """The server stops answering in the middle of a session (its process frozen). Idling: SIGTERM ends IDLE
+    without waiting out the read timeout for the answer to DONE, nor to LOGOUT. Awaiting an answer (the rules
+    file touched wakes the daemon from IDLE, and the answer to DONE never comes): SIGTERM cuts the wait short."""
+    process = start(daemon_env, tmp_path)
+    wait_for_log(tmp_path, "connected to", process)
+    time.sleep(1)  # idling
+    frozen = dovecot_sessions(dovecot)
+    assert frozen
+    try:
+        for pid in frozen:
+            os.kill(pid, signal.SIGSTOP)
+        if moment == "awaiting an answer":
+            rules = Path(daemon_env["LIAISON_RULES"])
+            os.utime(rules, (time.time() + 5, time.time() + 5))
+            time.sleep(2.5)  # woken within a second; now waiting for the frozen server's answer
+        assert stopped_within(process, 15), (tmp_path / "daemon.log").read_text()
+    finally:
+        for pid in frozen:
+            os.kill(pid, signal.SIGCONT)
+    assert "liaison stopped" in (tmp_path / "daemon.log").read_text()
