@@ -17,8 +17,20 @@ def lock_path(db_path: Path) -> Path:
     return real.with_name(real.name + ".lock")
 
 
-def hold_instance_lock(db_path: Path) -> IO[str]:
-    """Take the database's instance lock for as long as the returned file stays open (the kernel releases it
+class InstanceLock:
+    """The two locks a live instance holds until it ends: the lock file (which names its pid) and the
+    database file itself, which a hard link or any other path to the same file shares."""
+
+    def __init__(self, lock_file: IO[str], database: IO[bytes]) -> None:
+        self.lock_file, self.database = lock_file, database
+
+    def close(self) -> None:
+        self.database.close()
+        self.lock_file.close()
+
+
+def hold_instance_lock(db_path: Path) -> InstanceLock:
+    """Take the database's instance lock for as long as the returned lock stays open (the kernel releases it
     when the process ends, however it ends); raise InstanceRunning, naming the holder, when another has it."""
     handle = open(lock_path(db_path), "a+", encoding="utf-8")  # noqa: SIM115 - held open for the process's life
     try:
@@ -29,11 +41,21 @@ def hold_instance_lock(db_path: Path) -> IO[str]:
         handle.close()
         raise InstanceRunning(f"another Liaison (pid {holder}) is already running on {db_path}: one process "
                               "per database, or queued mail would be sent twice; stop it first") from None
+    # flock, not SQLite's fcntl locks: the two never meet on a local file system. Held until exit: closing
+    # another descriptor of the file would drop this process's SQLite locks on it.
+    database = open(Path(db_path).resolve(), "ab")  # noqa: SIM115 - held open for the process's life
+    try:
+        fcntl.flock(database, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        database.close()
+        handle.close()
+        raise InstanceRunning(f"another Liaison is already running on {db_path} through another path to the same "
+                              "file (a hard link?): one process per database; stop it first") from None
     handle.seek(0)
     handle.truncate()
     handle.write(f"{os.getpid()}\n")
     handle.flush()
-    return handle
+    return InstanceLock(handle, database)
 
 
 def holds_instance_lock(pid: int, db_path: Path) -> bool | None:

@@ -9,7 +9,10 @@ is never sent.
 from __future__ import annotations
 
 import re
+import signal
+import threading
 from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
 from typing import Any
@@ -29,6 +32,30 @@ SHIPPED = Path(__file__).parent / "templates"
 # A template is the admin's code run inside the daemon: its work is bounded so that a slip (or a nested loop
 # over range(100000)) fails with a located error instead of hanging the daemon or a `rules check`.
 MAX_OUTPUT = 1_000_000  # characters one template may render
+# Size bounds do not bound time: loops nested over a long string make nothing big and never end. Ordinary
+# templates render in milliseconds; this stops one at check, reload, start-up or send alike.
+MAX_RENDER_SECONDS = 5.0
+
+
+@contextmanager
+def _time_limit(seconds: float) -> Iterator[None]:
+    """Raise SecurityError in the block once it has run `seconds` (main thread only: signals go there)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+
+    def expired(signum: int, frame: Any) -> None:
+        raise SecurityError(f"takes more than {seconds:g} s to render")
+
+    previous = signal.signal(signal.SIGALRM, expired)
+    earlier = signal.setitimer(signal.ITIMER_REAL, seconds)
+    try:
+        yield
+    finally:
+        signal.setitimer(signal.ITIMER_REAL, 0)
+        signal.signal(signal.SIGALRM, previous)
+        if earlier[0]:
+            signal.setitimer(signal.ITIMER_REAL, *earlier)
 MAX_RANGE_ITEMS = 100_000  # items all range() calls of one render may give together
 _range_budget: ContextVar[list[int]] = ContextVar("range_budget")
 
@@ -312,13 +339,14 @@ class TemplateLibrary:
         template = self.env.get_template(path)
         budget = _range_budget.set([MAX_RANGE_ITEMS])
         try:
-            parts, size = [], 0
-            for part in template.generate(context):
-                size += len(part)
-                if size > MAX_OUTPUT:
-                    raise SecurityError(f"renders more than {MAX_OUTPUT:,} characters")
-                parts.append(part)
-            return "".join(parts)
+            with _time_limit(MAX_RENDER_SECONDS):
+                parts, size = [], 0
+                for part in template.generate(context):
+                    size += len(part)
+                    if size > MAX_OUTPUT:
+                        raise SecurityError(f"renders more than {MAX_OUTPUT:,} characters")
+                    parts.append(part)
+                return "".join(parts)
         finally:
             _range_budget.reset(budget)
 

@@ -347,6 +347,20 @@ def test_rules_check_refuses_a_string_repeated_a_billion_times(tmp_path):
     assert "ack_revision_request.txt:2:" in result.stderr and "would make a value of more than" in result.stderr
 
 
+@pytest.mark.parametrize("loops", [
+    '{% set s = "x" * 999999 %}{% for a in s %}{% for b in s %}{% endfor %}{% endfor %}',
+    '{% for i in range(99999) %}{% for j in "x" * 999999 %}{% endfor %}{% endfor %}'])
+def test_rules_check_refuses_a_template_that_never_finishes(tmp_path, loops):
+    """Nested loops over long strings make nothing big and never end: rules check, a reload and start-up hung
+    and SIGTERM waited (found by the final blind tester). Rendering has a time limit as well as a size one."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text((ROOT / "rules.yaml").read_text())
+    user_templates(tmp_path, rules, ack_revision_request_txt=f"Hello\n{loops}\n")
+    result = cli(["rules", "check", str(rules)], tmp_path)
+    assert result.returncode == 1 and "Traceback" not in result.stderr, result.stderr
+    assert "ack_revision_request.txt" in result.stderr and "to render" in result.stderr, result.stderr
+
+
 def test_templates_within_the_bounds_still_render(tmp_path):
     """Repetition, powers, formatting and joining of ordinary sizes work as in jinja."""
     rules = tmp_path / "rules.yaml"

@@ -175,6 +175,27 @@ def test_a_symlink_to_the_database_finds_the_same_instance_lock(clean_env, capsy
         held.close()
 
 
+def test_a_hard_link_to_the_database_finds_the_running_instance(clean_env, capsys, tmp_path):
+    """A second config naming the database through a hard link ran beside the daemon and sent every message
+    twice (found by the final blind tester, after the symlink was closed)."""
+    from inbox.instance import hold_instance_lock
+
+    (tmp_path / "site").mkdir()
+    (tmp_path / "site" / "liaison.db").touch()
+    (tmp_path / "other").mkdir()
+    os.link(tmp_path / "site" / "liaison.db", tmp_path / "other" / "hard.db")
+    for key, setting in SERVERS.items():
+        clean_env.setenv(key, setting)
+    clean_env.setenv("LIAISON_ADDRESS", "accounts@agency.example")
+    clean_env.setenv("LIAISON_DB", str(tmp_path / "other" / "hard.db"))
+    held = hold_instance_lock(tmp_path / "site" / "liaison.db")
+    try:
+        assert main(["run", "--once"]) == 1
+        assert "already running" in one_line_error(capsys)
+    finally:
+        held.close()
+
+
 def test_broken_rules_at_start_exit_2_so_the_service_does_not_restart_in_a_loop(clean_env, capsys, tmp_path):
     rules = tmp_path / "rules.yaml"
     rules.write_text((ROOT / "rules.yaml").read_text().replace("review_below: 0.4", "review_below: [0.4", 1))
