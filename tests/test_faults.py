@@ -68,7 +68,7 @@ def test_kill_9_at_random_moments_without_a_sent_folder_loses_nothing_and_repeat
     """Without a Sent folder the one window SMTP leaves open (the server accepted, we died before recording
     it) can repeat a message: only one whose send was recorded as started and never as finished, and with
     its first Message-ID, so the receiver can tell. Exactly once where the provider keeps a Sent copy is
-    tests/test_sent_folder.py's 50-kill campaign."""
+    tests/test_sent_folder.py's kill campaign."""
     rng = random.Random(20261123)
     deserving = []
     batch = []

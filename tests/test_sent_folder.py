@@ -122,12 +122,12 @@ def test_a_stop_while_the_server_takes_its_time_to_accept_waits_for_the_answer_a
     assert {r["status"] for r in Store(env["LIAISON_DB"]).all("SELECT status FROM outbox")} == {"sent"}
 
 
-KILLS = 50
-BACKLOG = 200
+KILLS = 30  # 50 during 200 when measured for the README; shorter here to keep CI under its time limit
+BACKLOG = 120
 
 
 @pytest.mark.slow
-def test_50_kill_9s_during_a_200_message_backlog_lose_nothing_and_send_nothing_twice(
+def test_kill_9s_during_a_backlog_lose_nothing_and_send_nothing_twice(
         daemon_env, tmp_path, dovecot, make_message):  # noqa: F811
     rng = random.Random(20261206)
     handler = SentCopyHandler(dovecot, before=0.1, after=0.15)  # 0.25 s a message, most of it after accepting
