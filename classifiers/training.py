@@ -10,6 +10,7 @@ Models are trained in parallel processes (one per core): each is seeded, so the 
 from __future__ import annotations
 
 import hashlib
+import json
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
@@ -108,7 +109,8 @@ def _fit_bytes(job: list[Example_], seed: int, epochs: int, augment: bool, extra
 
 def calibrate(examples: list[Example_], *, folds: int = FOLDS, seed: int = model.SEED,
               epochs: int = model.EPOCHS, augment: bool = True, by_writer: bool = True,
-              groups: int = ENSEMBLE_GROUPS, progress: Callable[[], None] | None = None) -> Calibration:
+              groups: int = ENSEMBLE_GROUPS, answers: Path | None = None,
+              progress: Callable[[], None] | None = None) -> Calibration:
     """The temperature from random folds of one model; the thresholds from the ensemble's answers on
     each writer left out (with `by_writer`; else on the folds' answers).
 
@@ -121,15 +123,19 @@ def calibrate(examples: list[Example_], *, folds: int = FOLDS, seed: int = model
         return fit(scores, truth)
     temperature = fit_temperature(scores, truth)
     by = out_of_writer(examples, seed=seed, epochs=epochs, augment=augment, groups=groups,
-                       calibration=Calibration(temperature=temperature), progress=progress)
+                       calibration=Calibration(temperature=temperature), answers=answers, progress=progress)
     return fit(scores, truth, thresholds_on=by, calibrated=True)
 
 
 def out_of_writer(examples: list[Example_], *, seed: int = model.SEED, epochs: int = model.EPOCHS,
                   augment: bool = True, groups: int = ENSEMBLE_GROUPS, calibration: Calibration | None = None,
+                  answers: Path | None = None,
                   progress: Callable[[], None] | None = None) -> tuple[list[dict[str, float]], list[str]]:
     """Each example's answer from the ensemble trained on every other writer's examples, under
-    `calibration` (none: raw scores of one model, groups 0)."""
+    `calibration` (none: raw scores of one model, groups 0).
+
+    With `answers`, each member's raw scores on the writer left out are also written there, one
+    WRITER.json each (benchmarks/ensemble.py reads them: the same models, not trained twice)."""
     names = writers(examples)
     jobs: list[list[Example_]] = []
     for writer in names:
@@ -141,10 +147,20 @@ def out_of_writer(examples: list[Example_], *, seed: int = model.SEED, epochs: i
         others = [e for e in examples if e.writer != writer]
         members = [next(fitted) for _ in ensemble_jobs(others, groups)]
         test = [e for e in examples if e.writer == writer]
+        if answers is not None:
+            save_member_answers(answers / f"{writer}.json", members, test)
         classifier = model.TextcatClassifier.from_nlp(model.combine(members), calibration)
         scores += [f.scores for f in classifier.classify_many([(e.subject, newest_text(e.body)) for e in test])]
         truth += [e.label for e in test]
     return scores, truth
+
+
+def save_member_answers(path: Path, members: list[Language], test: list[Example_]) -> None:
+    """{"truth": [...], "members": [[raw scores per example] per member]} (before `model.combine` joins them)."""
+    items = [(e.subject, newest_text(e.body)) for e in test]
+    raw = [[f.scores for f in model.TextcatClassifier.from_nlp(m).classify_many(items)] for m in members]
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"truth": [e.label for e in test], "members": raw}), encoding="utf-8")
 
 
 def writers(examples: list[Example_]) -> list[str]:
@@ -180,13 +196,13 @@ def out_of_fold(examples: list[Example_], *, folds: int = FOLDS, seed: int = mod
 
 def build(out: Path, *, examples: list[Example_] | None = None, seed: int = model.SEED,
           epochs: int = model.EPOCHS, folds: int = FOLDS, groups: int = ENSEMBLE_GROUPS,
-          progress: Callable[[], None] | None = None) -> Calibration:
+          answers: Path | None = None, progress: Callable[[], None] | None = None) -> Calibration:
     """Train the ensemble on the training split, calibrate it on folds and writers of that split, save both.
 
     With `folds` 0 there is no calibration file: the models' own scores, averaged, are the confidence.
     """
     train, _ = model.split(examples if examples is not None else model.load_corpus())
-    calibration = calibrate(train, folds=folds, seed=seed, epochs=epochs, groups=groups,
+    calibration = calibrate(train, folds=folds, seed=seed, epochs=epochs, groups=groups, answers=answers,
                             progress=progress) if folds else None
     nlp = fit_ensemble(train, seed=seed, epochs=epochs, groups=groups, progress=progress)
     model.save(nlp, out)

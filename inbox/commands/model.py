@@ -18,6 +18,9 @@ def register(commands: common.Subcommands) -> None:
     train.add_argument("--epochs", type=common.POSITIVE, default=None)
     train.add_argument("--folds", type=int, default=None,
                        help="calibration folds (default 4; 0: no calibration, e.g. to check reproducibility)")
+    train.add_argument("--answers", type=Path, default=None, metavar="DIR",
+                       help="also keep each ensemble member's answers on each writer left out, for "
+                            "benchmarks/ensemble.py --scores DIR")
     train.add_argument("--with-corrections", action="store_true",
                        help="retrain on the corpus plus the recorded corrections; promoted only if no worse")
 
@@ -49,7 +52,8 @@ def cmd_train(args: argparse.Namespace) -> int:
     # one step per model trained: the ensemble's members, and the calibration's folds and writers
     progress = Progress(training.ensemble_size(train) + training.calibration_steps(train, folds), "models")
     out = args.out or model.MODEL_DIR
-    calibration = training.build(out, examples=examples, epochs=epochs, folds=folds, progress=progress.advance)
+    calibration = training.build(out, examples=examples, epochs=epochs, folds=folds, answers=args.answers,
+                                 progress=progress.advance)
     progress.finish()
     if calibration.fold_count:
         print(f"calibrated on {calibration.fold_count} out-of-{calibration.thresholds_from} answers: temperature "
