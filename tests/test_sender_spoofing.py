@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import re
 from datetime import UTC, datetime, timedelta
 
@@ -325,3 +326,18 @@ def test_a_contacts_address_as_the_display_name_is_only_a_quoted_name_beside_the
     assert "tom.hill@brewco.com.evil.example" in summary_text, summary_text
     assert "from tom.hill@brewco.com.evil.example" in summary_text, summary_text
     assert not re.search(r"from tom\.hill@brewco\.com(?!\.evil)", summary_text), summary_text
+
+
+@pytest.mark.parametrize("claimed", ["Hill, Tom", "HILL  Tom", "T\u043em Hill", "\uff34\uff4f\uff4d \uff28\uff49\uff4c\uff4c"])
+def test_a_learned_contact_name_written_another_way_is_flagged_by_the_daemon(tmp_path, dovecot, smtp_server, claimed):
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    dovecot.append(b"From: Tom Hill <tom.hill@brewco.com>\r\nMessage-ID: <real@brewco.com>\r\n" + BODY)
+    dovecot.append(f"From: =?utf-8?b?{base64.b64encode(claimed.encode()).decode()}?= <tom@gmail.example>\r\n"
+                   "Message-ID: <claimed@gmail.example>\r\n".encode() + BODY)
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    row = store.one("SELECT account_id, suspicious FROM messages WHERE from_addr = 'tom@gmail.example'")
+    store.close()
+    assert row["account_id"] is None and row["suspicious"] and "tom.hill@brewco.com" in row["suspicious"], row
+    sent = smtp_server.parsed()
+    assert [str(m["To"]) for m in sent if m["Auto-Submitted"] == "auto-replied"] == ["tom.hill@brewco.com"]
