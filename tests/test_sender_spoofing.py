@@ -328,7 +328,8 @@ def test_a_contacts_address_as_the_display_name_is_only_a_quoted_name_beside_the
     assert not re.search(r"from tom\.hill@brewco\.com(?!\.evil)", summary_text), summary_text
 
 
-@pytest.mark.parametrize("claimed", ["Hill, Tom", "HILL  Tom", "T\u043em Hill", "\uff34\uff4f\uff4d \uff28\uff49\uff4c\uff4c"])
+@pytest.mark.parametrize("claimed", ["Hill, Tom", "HILL  Tom", "T\u043em Hill",
+                                     "\uff34\uff4f\uff4d \uff28\uff49\uff4c\uff4c"])
 def test_a_learned_contact_name_written_another_way_is_flagged_by_the_daemon(tmp_path, dovecot, smtp_server, claimed):
     settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
     dovecot.append(b"From: Tom Hill <tom.hill@brewco.com>\r\nMessage-ID: <real@brewco.com>\r\n" + BODY)
