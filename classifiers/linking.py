@@ -141,8 +141,11 @@ def link_message(
     subject: str,
     thread_of: Callable[[], tuple[int, str | None] | None],
     is_staff: bool,
+    distrust: str = "",
 ) -> Link:
-    """Decide the account; `thread_of` looks up the thread a reply belongs to, if any."""
+    """Decide the account; `thread_of` looks up the thread a reply belongs to, if any. `distrust` says why the
+    sender's address itself cannot be trusted, as found outside linking (a From header naming no one sender
+    plainly, a forgery our mail server found): such mail is suspicious, and is linked by no address."""
     code = find_code(subject)
     job_ref = code[1] if code else None
     thread = thread_of()
@@ -156,7 +159,8 @@ def link_message(
         link = _link_by_sender(index, sender, code) or Link(None, "unlinked", "no contact, domain or code")
         link.job_ref = job_ref
     if not is_staff:
-        link.suspicious = link.suspicious or _impostor(index, sender, display_name) or _unverified(index, sender, link)
+        found = link.suspicious or _impostor(index, sender, display_name) or _unverified(index, sender, link)
+        link.suspicious = "; ".join(filter(None, [found, distrust])) or None
         if link.suspicious and link.reason not in ("thread", "code"):
             link.account_id, link.reason = None, "unlinked"
             link.detail = f"suspicious: {link.suspicious}"

@@ -121,9 +121,11 @@ def test_a_from_header_that_names_no_one_sender_plainly_is_never_answered(tmp_pa
     dovecot.append(AMBIGUOUS_FROM[name] + b"Message-ID: <ambiguous@evil.example>\r\n" + BODY)
     store = Store(settings.db_path)
     Daemon(settings, store).run_once()
-    row = store.one("SELECT suspicious FROM messages")
+    row = store.one("SELECT suspicious, account_id, link_reason FROM messages")
     store.close()
     assert row["suspicious"], name
+    # ...nor linked by an address it is not plainly from (tom.hill@brewco.com is a listed contact)
+    assert row["account_id"] is None and row["link_reason"] == "unlinked", dict(row)
     sent = smtp_server.parsed()
     assert not [m for m in sent if m["Auto-Submitted"] == "auto-replied"]
     assert [m for m in sent if m["Auto-Submitted"] == "auto-generated"], "a human is told"
