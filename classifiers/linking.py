@@ -120,10 +120,12 @@ def domain_of(address: str) -> str:
 def name_key(name: str) -> str:
     """A person's name in the one form names are compared in, so that however an impostor writes a known
     name it reads as that name: compatibility forms folded (full-width letters), case folded, accents and
-    Cyrillic/Greek lookalike letters read as the Latin ones they imitate, and its words in sorted order
-    (so "Hill, Tom", "HILL Tom" and "Tom  Hill" are all "hill tom")."""
+    invisible characters dropped, Cyrillic/Greek lookalike letters read as the Latin ones they imitate, and
+    its words in sorted order (so "Hill, Tom", "HILL Tom" and "Tom  Hill" are all "hill tom")."""
     folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", name).casefold())
-    plain = "".join(c for c in folded if not unicodedata.combining(c)).translate(_HOMOGLYPHS)
+    # Accents and invisible format characters (a zero-width space inside "Tom") go: neither shows.
+    plain = "".join(c for c in folded if not unicodedata.combining(c) and unicodedata.category(c) != "Cf")
+    plain = plain.translate(_HOMOGLYPHS)
     return " ".join(sorted(_NAME_WORDS.findall(plain)))
 
 

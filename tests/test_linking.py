@@ -133,6 +133,8 @@ def test_an_international_domain_matches_in_either_form(tmp_path):
     "\u03a4om Hill",  # Greek capital tau
     "\uff34\uff4f\uff4d \uff28\uff49\uff4c\uff4c",  # full-width letters
     "TOM HILL",
+    "To\u200bm Hill",  # a zero-width space
+    "T\u00f3m Hill",  # an accent
 ])
 def test_a_known_name_written_another_way_is_still_claimed(name):
     """From the blind tester: "Tom Hill" from elsewhere was flagged, "Hill, Tom", "HILL Tom", odd spacing and
