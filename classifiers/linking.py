@@ -35,6 +35,7 @@ _HOMOGLYPHS = str.maketrans({
     "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w",
 })
 _NAME_SPLIT = re.compile(r"[^a-z0-9]+")
+_NAME_WORDS = re.compile(r"[^\W_]+")
 # Something shaped like an address inside a display name (bounded, linear).
 _ADDRESS_IN_NAME = re.compile(r"[^\s<>()\[\],;:\"'@]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})+", re.IGNORECASE)
 
@@ -67,19 +68,21 @@ class AccountIndex:
     contacts: dict[str, str] = field(default_factory=dict)
     domains: dict[str, str] = field(default_factory=dict)
     codes: dict[str, str] = field(default_factory=dict)
-    known_names: dict[str, str] = field(default_factory=dict)  # display name -> contact or staff address
+    known_names: dict[str, str] = field(default_factory=dict)  # name_key(display name) -> contact or staff address
     agency_domains: tuple[str, ...] = ()  # our own: imitated as often as a client's
 
     @classmethod
     def build(cls, accounts: Iterable[Account], known_names: dict[str, str] | None = None, *,
               agency_domains: Iterable[str] = ()) -> AccountIndex:
-        index = cls(accounts={a.account_id: a for a in accounts}, known_names=dict(known_names or {}),
+        index = cls(accounts={a.account_id: a for a in accounts},
                     agency_domains=tuple(d.lower() for d in agency_domains if d))
+        for name, address in (known_names or {}).items():
+            index.learn_name(name, address)
         for account in index.accounts.values():
             # An account manager's name, as "anna.berg@" shows it, is claimed like a contact's.
             staff_name = " ".join(_NAME_SPLIT.split(account.account_manager.partition("@")[0].lower()))
             if account.account_manager and " " in staff_name.strip():
-                index.known_names.setdefault(staff_name.strip(), account.account_manager.lower())
+                index.learn_name(staff_name, account.account_manager.lower())
             for contact in account.contacts:
                 index.contacts[contact.lower()] = account.account_id
             for domain in account.domains:
@@ -87,6 +90,12 @@ class AccountIndex:
             if account.code:
                 index.codes[account.code.upper()] = account.account_id
         return index
+
+    def learn_name(self, name: str, address: str) -> None:
+        """Remember that `name` is the display name of `address` (the first address seen under it keeps it)."""
+        key = name_key(name)
+        if key:
+            self.known_names.setdefault(key, address)
 
     def owns_sender(self, account_id: str, sender: str) -> bool:
         """Whether the sender is this account's contact or on one of its domains."""
@@ -108,6 +117,18 @@ def domain_of(address: str) -> str:
     return address.rsplit("@", 1)[-1].lower() if "@" in address else ""
 
 
+def name_key(name: str) -> str:
+    """A person's name in the one form names are compared in, so that however an impostor writes a known
+    name it reads as that name: compatibility forms folded (full-width letters), case folded, accents and
+    invisible characters dropped, Cyrillic/Greek lookalike letters read as the Latin ones they imitate, and
+    its words in sorted order (so "Hill, Tom", "HILL Tom" and "Tom  Hill" are all "hill tom")."""
+    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", name).casefold())
+    # Accents and invisible format characters (a zero-width space inside "Tom") go: neither shows.
+    plain = "".join(c for c in folded if not unicodedata.combining(c) and unicodedata.category(c) != "Cf")
+    plain = plain.translate(_HOMOGLYPHS)
+    return " ".join(sorted(_NAME_WORDS.findall(plain)))
+
+
 def find_code(subject: str) -> tuple[str, str] | None:
     """The first CODE-123 reference in a subject: (code, full reference)."""
     match = CODE_PATTERN.search(subject)
@@ -122,8 +143,11 @@ def link_message(
     subject: str,
     thread_of: Callable[[], tuple[int, str | None] | None],
     is_staff: bool,
+    distrust: str = "",
 ) -> Link:
-    """Decide the account; `thread_of` looks up the thread a reply belongs to, if any."""
+    """Decide the account; `thread_of` looks up the thread a reply belongs to, if any. `distrust` says why the
+    sender's address itself cannot be trusted, as found outside linking (a From header naming no one sender
+    plainly, a forgery our mail server found): such mail is suspicious, and is linked by no address."""
     code = find_code(subject)
     job_ref = code[1] if code else None
     thread = thread_of()
@@ -137,7 +161,8 @@ def link_message(
         link = _link_by_sender(index, sender, code) or Link(None, "unlinked", "no contact, domain or code")
         link.job_ref = job_ref
     if not is_staff:
-        link.suspicious = link.suspicious or _impostor(index, sender, display_name) or _unverified(index, sender, link)
+        found = link.suspicious or _impostor(index, sender, display_name) or _unverified(index, sender, link)
+        link.suspicious = "; ".join(filter(None, [found, distrust])) or None
         if link.suspicious and link.reason not in ("thread", "code"):
             link.account_id, link.reason = None, "unlinked"
             link.detail = f"suspicious: {link.suspicious}"
@@ -201,7 +226,7 @@ def _claimed_contact(index: AccountIndex, display_name: str) -> str | None:
     for contact in index.contacts:
         if contact in name:
             return contact
-    return index.known_names.get(name)
+    return index.known_names.get(name_key(name))
 
 
 def lookalike_of(domain: str, known: Iterable[str]) -> str | None:

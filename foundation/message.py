@@ -292,7 +292,7 @@ def _mailboxes(message: Any, name: str, *, guess: bool = True) -> list[tuple[str
     raw = _raw_header(message, name, limit=MAX_ADDRESS_HEADER + 1, guess=guess)
     if len(raw) > MAX_ADDRESS_HEADER:  # cut between addresses, never inside one (a name may hide the real address)
         raw = raw[: max(raw.rfind(",", 0, MAX_ADDRESS_HEADER), 0)]
-    pairs = getaddresses([_own_address_quoted(raw)])
+    pairs = getaddresses([_address_names_quoted(raw, only_own=False)])
     return [(_decoded_name(display), normal_address(addr)) for display, addr in pairs if addr.strip()][:1000]
 
 
@@ -328,6 +328,16 @@ def shown_address(address: str) -> str:
     return f"{quoted} (malformed address)" if "=?" in local else quoted
 
 
+def shown_sender(name: str, address: str) -> str:
+    """A sender as people are shown it: the real address, with a display name only quoted beside it, so that a
+    name written as an address (`"tom@brewco.com" <x@evil.example>`) never reads as the sender's address."""
+    shown = shown_address(address)
+    if not name or name.lower() == address.lower():
+        return shown
+    quoted = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
+    return f"{quoted} <{shown}>" if shown else quoted
+
+
 def _decoded_name(value: str) -> str:
     return _clean(_decoded(value)).strip("'\" ")
 
@@ -345,22 +355,26 @@ _ADDR_SPEC = rf"{_DOT_ATOM}@[A-Za-z0-9](?:[A-Za-z0-9-]*[A-Za-z0-9])?(?:\.[A-Za-z
 _PLAIN_FROM = re.compile(rf'(?:(?:{_ATOM}(?: {_ATOM})*|"[ !#-\[\]-~]*") ?<{_ADDR_SPEC}>|{_ADDR_SPEC})', re.ASCII)
 
 
-#: A display name that is the mailbox's own address, bare or in single quotes, as many mail programs write it
+#: A display name that is an address, bare or in single quotes, as many mail programs write the mailbox's own
 #: ("ann@tc.example <ann@tc.example>", "'ann@tc.example' <ann@tc.example>"): the address grammar reads the bare
 #: one as a second mailbox and the single-quoted one as an address with quotes in it.
-_OWN_ADDRESS_AS_NAME = re.compile(rf"(?<![^,])(\s*)'?({_ADDR_SPEC})'?(\s*<)({_ADDR_SPEC})>(?=\s*(?:,|$))", re.ASCII)
+_ADDRESS_AS_NAME = re.compile(rf"(?<![^,])(\s*)'?({_ADDR_SPEC})'?(\s*<)({_ADDR_SPEC})>(?=\s*(?:,|$))", re.ASCII)
 
 
-def _own_address_quoted(raw: str) -> str:
-    """An undecoded address header with every display name that is its mailbox's own address quoted, so that
-    it reads as the name it means (as `"ann@tc.example" <ann@tc.example>` always did); a name that is a
-    different address is left as it is, for the sender checks to flag."""
-    return _OWN_ADDRESS_AS_NAME.sub(_quote_own_address, raw) if "<" in raw else raw
+def _address_names_quoted(raw: str, *, only_own: bool) -> str:
+    """An undecoded address header with display names that are addresses quoted, so that each reads as the
+    name it is (as `"ann@tc.example" <ann@tc.example>` always did) and the mailbox is the address in angle
+    brackets, as mail clients and SPF/DMARC take it: `tom@brewco.com <tom@brewco.com.evil.example>` is sent
+    by the second, whose name imitates the first (the link stage flags it). `only_own` quotes only a name
+    that is its mailbox's own address: the sender checks count a different one as a second mailbox."""
+    if "<" not in raw:
+        return raw
+    return _ADDRESS_AS_NAME.sub(lambda match: _quote_address_name(match, only_own=only_own), raw)
 
 
-def _quote_own_address(match: re.Match[str]) -> str:
+def _quote_address_name(match: re.Match[str], *, only_own: bool) -> str:
     lead, name, between, address = match.groups()
-    if normal_address(name) != normal_address(address):
+    if only_own and normal_address(name) != normal_address(address):
         return match.group(0)
     return f'{lead}"{name}"{between}{address}>'
 
@@ -375,7 +389,7 @@ def _sender_problems(message: Any) -> list[str]:
     values = _values(message, "from")
     if len(values) > 1:
         return [f"{len(values)} From headers"]
-    raw = _own_address_quoted(_raw_header(message, "from", limit=MAX_ADDRESS_HEADER))
+    raw = _address_names_quoted(_raw_header(message, "from", limit=MAX_ADDRESS_HEADER), only_own=True)
     mailboxes = getaddresses([raw])
     if len(mailboxes) != 1:
         return [f"the From header names {len(mailboxes)} mailboxes"]

@@ -9,11 +9,21 @@ from __future__ import annotations
 import datetime as dt
 import re
 from pathlib import Path
-from typing import Annotated, Any, Generic, Literal, Optional, Protocol, TypeVar
+from types import UnionType
+from typing import Annotated, Any, Generic, Literal, Optional, Protocol, TypeVar, Union, get_args, get_origin
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, create_model, field_validator, model_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    create_model,
+    field_validator,
+    model_validator,
+)
 
 from foundation.categories import CATEGORIES
 from foundation.errors import RulesError
@@ -31,6 +41,35 @@ Language = Literal["en", "fr", "de", "es", "nl"]
 
 class Strict(BaseModel):
     model_config = ConfigDict(extra="forbid", frozen=True)
+
+    @field_validator("*", mode="before")
+    @classmethod
+    def _no_true_or_false_for_a_number(cls, value: Any, info: ValidationInfo) -> Any:
+        # pydantic reads true as 1 and false as 0: `count: true` would allow one message, `minutes: false`
+        # a window of nothing. A value that may be a number but not true/false refuses them.
+        field = cls.model_fields.get(info.field_name or "")
+        if isinstance(value, bool) and field is not None and _number_not_flag(field.annotation):
+            raise ValueError(f"expected a number, not true/false ({str(value).lower()})")
+        return value
+
+
+def _number_not_flag(annotation: Any) -> bool:
+    """Whether a field's type takes a number (int, float, a numeric Literal) and not a boolean."""
+    kinds = _scalar_kinds(annotation)
+    return bool(kinds & {int, float}) and bool not in kinds
+
+
+def _scalar_kinds(annotation: Any) -> set[Any]:
+    """The plain types a value of this annotation may be, through Annotated, Optional, unions and Literal
+    (not into lists or mappings: their items are checked where they are models)."""
+    origin = get_origin(annotation)
+    if origin is Annotated:
+        return _scalar_kinds(get_args(annotation)[0])
+    if origin in (Union, UnionType):
+        return set().union(*(_scalar_kinds(arg) for arg in get_args(annotation)))
+    if origin is Literal:
+        return {type(arg) for arg in get_args(annotation)}
+    return {annotation}
 
 
 class BusinessHours(Strict):

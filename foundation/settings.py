@@ -195,9 +195,9 @@ def _read_config_file(path: Path) -> dict[str, str]:
     for key, value in data.items():
         if str(key).lower() not in FILE_KEYS:
             raise ConfigError("LIAISON_CONFIG", f"{path}: unknown key {key!r}{_did_you_mean(str(key).lower())}")
-        if not _plain(value, many=str(key).lower() in LIST_KEYS):
-            wanted = "text or a list of text" if str(key).lower() in LIST_KEYS else "text, a number or true/false"
-            raise ConfigError("LIAISON_CONFIG", f"{path}: {key} must be {wanted}, not {type(value).__name__}")
+        problem = _shape_problem(value, many=str(key).lower() in LIST_KEYS)
+        if problem:
+            raise ConfigError(f"LIAISON_{str(key).upper()}", f"{path}: {key} must be {problem}")
     return {str(k).lower(): _as_text(v) for k, v in data.items()}
 
 
@@ -205,10 +205,30 @@ def _read_config_file(path: Path) -> dict[str, str]:
 LIST_KEYS = frozenset({"agency_domains"})
 
 
-def _plain(value: object, *, many: bool) -> bool:
+def _shape_problem(value: object, *, many: bool) -> str:
+    """What is wrong with the shape of a config file's value ("" if nothing): a list setting takes text or a
+    list of text (a number or true/false there is a domain written without quotes), the others one value."""
+    if many:
+        bad = [item for item in (value if isinstance(value, list) else [value]) if not isinstance(item, str)]
+        if bad:
+            held = f"a list holding {_kind(bad[0])}" if isinstance(value, list) else _kind(value)
+            return f'text or a list of text in quotes (["agency.example"]), not {held}'
+        return ""
+    if isinstance(value, str | int | float | bool):
+        return ""
+    return f"text, a number or true/false, not {_kind(value)}"
+
+
+def _kind(value: object) -> str:
+    if isinstance(value, bool):
+        return f"true/false ({str(value).lower()})"
+    if isinstance(value, int | float):
+        return f"a number ({value})"
     if isinstance(value, list):
-        return many and all(isinstance(item, str) for item in value)
-    return isinstance(value, str | int | float | bool)
+        return "a list"
+    if isinstance(value, dict):
+        return "a table"
+    return type(value).__name__
 
 
 def _as_text(value: object) -> str:

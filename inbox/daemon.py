@@ -89,7 +89,9 @@ class Daemon:
         self._backlog_noted: tuple[str, int | None] | None = None  # the folder whose backlog was reported
         self._summary_checked = 0.0
         self.notifier = Notifier()
-        self.status = StatusFile(settings.db_path)
+        # Beside the database this daemon runs on: a dry run's is a throw-away copy, so it never overwrites the
+        # record of the live daemon that `liaison status` describes.
+        self.status = StatusFile(store.path)
         self.outage = outbox.Outage()
         self.tasks = {name: PeriodicTask(name, run, store, passthrough=(MailboxError, AuthRevoked)) for name, run in (
             ("ingest", self._ingest), ("imap actions", self._apply_imap_actions),

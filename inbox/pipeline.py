@@ -87,7 +87,7 @@ class Pipeline:
         In memory, not by reading the store again: a backlog from many new contacts stays linear."""
         parsed = message._parsed  # noqa: SLF001 - None when parsing never finished
         if parsed and outcome.status == "processed" and outcome.link_reason == "contact" and parsed.from_name:
-            self.index.known_names.setdefault(parsed.from_name.lower(), parsed.from_addr)
+            self.index.learn_name(parsed.from_name, parsed.from_addr)
 
     def backlog_until(self, folder: str, uidvalidity: int | None, uids: list[int], *, first_sight: bool) -> int:
         """The highest UID that was already in the folder when Liaison first saw it (0: none).

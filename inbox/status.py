@@ -54,15 +54,19 @@ def daemon_status(settings: Settings, store: Store) -> str:
     return "\n".join(lines)
 
 
+STALE = "not running (stale status: the daemon that recorded it has ended; what follows is what it last did)"
+
+
 def _running(pid: Any, settings: Settings, status: dict[str, Any]) -> str:
-    """'running' only when that pid is still the daemon: after a crash the pid may be another process's."""
+    """'running' only when that pid is still the daemon: after a crash (or by hand) the record may name a
+    pid that is gone or that the system gave to some other process, which is not the daemon either."""
     if not _alive(pid):
-        return "not running"
+        return STALE
     # A live daemon holds the database's instance lock (a dry run holds none: its process must say liaison).
     held = holds_instance_lock(int(pid), settings.db_path) if status.get("mode") != "dry-run" else None
     if held or (held is None and _looks_like_liaison(int(pid))):
         return "running"
-    return "not running (the pid now belongs to another process: this record is from a daemon that has ended)"
+    return STALE
 
 
 def _looks_like_liaison(pid: int) -> bool:

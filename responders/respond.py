@@ -18,7 +18,7 @@ from typing import Any
 from classifiers import Classification
 from classifiers.linking import Account, AccountIndex, Link, domain_of, registrable_domain
 from foundation.errors import TemplateError
-from foundation.message import ParsedMessage, shown_address
+from foundation.message import ParsedMessage, shown_address, shown_sender
 from foundation.rules import Language, Rules, Window
 from foundation.settings import Settings
 from foundation.store import Store, utcnow
@@ -286,6 +286,7 @@ class Responder:
         return {
             **self._client(parsed, link.account_id, for_client=False),
             "client_address": parsed.from_addr,
+            "client_sender": shown_sender(parsed.from_name, parsed.from_addr),
             "account_id": link.account_id,
             "account_name": account.name if account else "",
             "account_manager_email": manager,

@@ -171,8 +171,10 @@ def _needs_you(store: Store, accounts: set[str] | None, end: datetime) -> list[d
 
 
 def _arrived(row: dict[str, Any]) -> str:
-    """When a message reached the mailbox (INTERNALDATE), not when Liaison read it: stored by the pipeline."""
-    return str(row["arrived_at"])
+    """When a message reached the mailbox (INTERNALDATE), not when Liaison read it: stored by the pipeline.
+    Never its Date header, which the sender writes (years off, or in the future): every time the summary
+    shows for a message is this one."""
+    return str(row["arrived_at"] or row["received_at"])
 
 
 def _waiting_since(store: Store, thread_id: int) -> datetime:
@@ -250,7 +252,7 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
             f"{CATEGORY_LABELS.get(m['category'], m['category'])}? only {m['confidence']:.0%} sure"
         items.append({"kind": kind, "reason": reason, "subject": m["subject"] or "",
                       "sender": shown_address(m["from_addr"] or "?"),
-                      "date": (m["date"] or m["received_at"])[:16].replace("T", " "), "ref": f"#{m['id']}",
+                      "date": _arrived(m)[:16].replace("T", " "), "ref": f"#{m['id']}",
                       "message_id": m["message_id"] or f"stored message #{m['id']}"})
     # Client requests already in the mailbox at first start were recorded, not answered (backfill): each is
     # listed, so that nobody's request disappears into "N messages recorded".
@@ -267,7 +269,7 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
                       "date": _arrived(m)[:16].replace("T", " "), "ref": f"#{m['id']}", "message_id": ""})
     # Mail taken for automatic by its words alone (no header said so) is not answered: a person may have
     # written it, so it is listed rather than left out of every other section.
-    for m in store.all("SELECT id, subject, from_addr, automatic, account_id, date, received_at FROM messages "
+    for m in store.all("SELECT id, subject, from_addr, automatic, account_id, arrived_at, received_at FROM messages "
                        "WHERE received_at >= ? AND received_at < ? AND staff = 0 AND status = 'processed' "
                        f"AND automatic IN ({', '.join('?' for _ in BY_TEXT_ALONE)}) ORDER BY id",
                        window + list(BY_TEXT_ALONE)):
@@ -276,7 +278,7 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
         items.append({"kind": "automatic by its text", "reason": f"{m['automatic']}, no automatic header: not "
                       "answered; answer it yourself if a person wrote it", "subject": m["subject"] or "",
                       "sender": shown_address(m["from_addr"] or "?"),
-                      "date": (m["date"] or m["received_at"])[:16].replace("T", " "), "ref": f"#{m['id']}",
+                      "date": _arrived(m)[:16].replace("T", " "), "ref": f"#{m['id']}",
                       "message_id": ""})
     # A correction that contradicts what the client was told: someone should write to them.
     for c in store.all("SELECT c.message_row, c.acknowledged_as, c.new_category, c.at, m.account_id, m.subject, "

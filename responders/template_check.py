@@ -22,6 +22,7 @@ def message_contexts() -> list[dict[str, Any]]:
     one), filled in and left empty, in both tones, so each branch a template takes is rendered."""
     full: dict[str, Any] = {
         "client_first_name": "Tom", "client_name": "Tom Hill", "client_address": "tom@brewco.example",
+        "client_sender": '"Tom Hill" <tom@brewco.example>',
         "account_id": "brewco", "account_name": "BrewCo", "account_manager_email": "anna@agency.example",
         "account_manager_name": "Anna", "job_ref": "BREW-042", "subject": "Invoice INV-1 is wrong",
         "title": "Invoice INV-1 is wrong", "category": "billing_issue", "category_label": "Billing issue",

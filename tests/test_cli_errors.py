@@ -112,19 +112,27 @@ def test_impossible_numbers_on_the_command_line(clean_env, capsys, argv):
     assert "must be between" in capsys.readouterr().err
 
 
-@pytest.mark.parametrize("content, expected", [
-    (b"\xff\xfe bad utf8\n", "not UTF-8 text"),
-    (b'imap_folder = ["INBOX"]\n', "imap_folder must be text, a number or true/false, not list"),
-    (b"agency_domains = [1, 2]\n", "agency_domains must be text or a list of text, not list"),
-    (b"imap_host = { name = 'x' }\n", "imap_host must be text, a number or true/false, not dict"),
+@pytest.mark.parametrize("content, setting, expected", [
+    (b"\xff\xfe bad utf8\n", "LIAISON_CONFIG: ", "not UTF-8 text"),
+    (b'imap_folder = ["INBOX"]\n', "LIAISON_IMAP_FOLDER: ", "imap_folder must be text, a number or true/false, "
+                                   "not a list"),
+    (b"agency_domains = [1, 2]\n", "LIAISON_AGENCY_DOMAINS: ", "agency_domains must be text or a list of text in "
+                                  'quotes (["agency.example"]), not a list holding a number (1)'),
+    (b"agency_domains = true\n", "LIAISON_AGENCY_DOMAINS: ", "agency_domains must be text or a list of text in "
+                                'quotes (["agency.example"]), not true/false (true)'),
+    (b"imap_host = { name = 'x' }\n", "LIAISON_IMAP_HOST: ", "imap_host must be text, a number or true/false, "
+                                     "not a table"),
 ])
-def test_a_config_file_of_the_wrong_shape_is_one_line_and_exit_2(tmp_path, content, expected):
+def test_a_config_file_of_the_wrong_shape_is_one_line_and_exit_2(tmp_path, content, setting, expected):
+    """A setting of the wrong type names the setting and says what it is (agency_domains = [1, 2] said "not
+    list" of a list; agency_domains = true was read as the domain "true")."""
     (tmp_path / "liaison.toml").write_bytes(content)
     result = subprocess.run([sys.executable, "-m", "inbox.cli", "--config", str(tmp_path / "liaison.toml"),
                              "rules", "check"], cwd=tmp_path, capture_output=True, text=True, timeout=60,
                             env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT)})
     assert result.returncode == 2, result.stderr
     assert expected in result.stderr and "Traceback" not in result.stderr
+    assert len(result.stderr.strip().splitlines()) == 1 and setting in result.stderr, result.stderr
 
 
 def test_a_misspelt_liaison_variable_is_refused_with_the_setting_it_probably_meant(tmp_path):

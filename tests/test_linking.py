@@ -125,3 +125,35 @@ def test_an_international_domain_matches_in_either_form(tmp_path):
     for sender in ("hans@müller.de", "hans@xn--mller-kva.de", "Hans@MÜLLER.de"):
         raw = f"From: Hans Müller <{sender}>\r\nSubject: Logo\r\n\r\nBigger logo please.\r\n".encode()
         assert parse_message(raw).from_addr == "hans@xn--mller-kva.de", sender
+
+
+@pytest.mark.parametrize("name", [
+    "Hill, Tom", "HILL Tom", "Tom  Hill", " tom\thill ", '"Hill, Tom"',
+    "T\u043em Hill",  # Cyrillic o
+    "\u03a4om Hill",  # Greek capital tau
+    "\uff34\uff4f\uff4d \uff28\uff49\uff4c\uff4c",  # full-width letters
+    "TOM HILL",
+    "To\u200bm Hill",  # a zero-width space
+    "T\u00f3m Hill",  # an accent
+])
+def test_a_known_name_written_another_way_is_still_claimed(name):
+    """From the blind tester: "Tom Hill" from elsewhere was flagged, "Hill, Tom", "HILL Tom", odd spacing and
+    lookalike letters were not. Names are compared in one normal form (NFKC, case, Latin lookalikes, order)."""
+    found = link("tom.hill.ceo@gmail.com", name=name)
+    assert found.account_id is None and found.suspicious and "tom@brewco.com" in found.suspicious, name
+
+
+@pytest.mark.parametrize("name", ["Tom Hillier", "Tom", "Thomas Hill", "\u0422\u043e\u043c\u0430\u0441"])
+def test_a_different_name_is_not_claimed(name):
+    assert link("someone@gmail.com", name=name).suspicious is None
+
+
+def test_a_name_learned_in_one_form_is_claimed_in_another():
+    index = AccountIndex.build([Account("brewco", "BrewCo", "BREW", ("brewco.com",), (), "anna.berg@agency.example")])
+    index.learn_name("HILL, Tom", "tom@brewco.com")
+    found = link_message(index, sender="tom@gmail.example", display_name="T\u043em  Hill", subject="x",
+                         thread_of=lambda: None, is_staff=False)
+    assert found.suspicious and "tom@brewco.com" in found.suspicious
+    staff = link_message(index, sender="x@gmail.example", display_name="Berg, \u0391nna", subject="x",
+                         thread_of=lambda: None, is_staff=False)
+    assert staff.suspicious and "anna.berg@agency.example" in staff.suspicious

@@ -79,3 +79,34 @@ def test_bad_time_zone():
     text = "timezone: Mars/Olympus\nrules:\n  - name: a\n    then: [stop]\n"
     (problem,) = problems(text)
     assert problem.startswith("rules.yaml:1:11: timezone: unknown time zone")
+
+
+@pytest.mark.parametrize("text, where", [
+    ("limits:\n  per_sender:\n    - {count: true, minutes: 10}\n", "3:15: limits.per_sender.0.count:"),
+    ("limits:\n  per_domain:\n    - {count: 5, minutes: false}\n", "3:27: limits.per_domain.0.minutes:"),
+    ("limits:\n  bounce_quiet_days: true\n", "2:22: limits.bounce_quiet_days:"),
+    ("classifier:\n  review_below: false\n", "2:17: classifier.review_below:"),
+    ("learning:\n  retrain_after: true\n", "2:18: learning.retrain_after:"),
+    ("version: true\n", "1:10: version:"),
+    ("phrases:\n  - {name: p, category: other, match: [x], weight: true}\n", "2:52: phrases.0.weight:"),
+])
+def test_true_or_false_where_a_number_is_expected_is_refused_at_the_value(text, where):
+    """From the blind tester: `count: true` was read as 1 and `minutes: false` as 0. A boolean is not a number
+    anywhere rules.yaml expects one."""
+    (problem,) = problems(text + "rules:\n  - name: a\n    then: [stop]\n")
+    assert problem.startswith(f"rules.yaml:{where}") and "true/false" in problem, problem
+
+
+@pytest.mark.parametrize("condition", ["confidence_below: true", "deadline_within_days: false",
+                                       "amount_over: true"])
+def test_true_or_false_is_no_number_in_a_condition_either(condition):
+    (problem,) = problems(f"rules:\n  - name: a\n    when: {{{condition}}}\n    then: [stop]\n")
+    assert problem.startswith(f"rules.yaml:3:{14 + len(condition.split(':')[0])}: rules.0.when."), problem
+    assert "true/false" in problem, problem
+
+
+def test_numbers_and_flags_still_load():
+    rules = parse_rules("limits:\n  per_sender: [{count: 3, minutes: 10}]\nclassifier:\n  review_below: 1\n"
+                        "summary: {enabled: false}\nrules:\n  - name: a\n    when: {confidence_below: 1, "
+                        "staff: false}\n    then: [stop]\n", Path("rules.yaml"))
+    assert rules.spec.limits.per_sender[0].count == 3 and rules.spec.classifier.review_below == 1.0

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import base64
+import re
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -119,9 +121,11 @@ def test_a_from_header_that_names_no_one_sender_plainly_is_never_answered(tmp_pa
     dovecot.append(AMBIGUOUS_FROM[name] + b"Message-ID: <ambiguous@evil.example>\r\n" + BODY)
     store = Store(settings.db_path)
     Daemon(settings, store).run_once()
-    row = store.one("SELECT suspicious FROM messages")
+    row = store.one("SELECT suspicious, account_id, link_reason FROM messages")
     store.close()
     assert row["suspicious"], name
+    # ...nor linked by an address it is not plainly from (tom.hill@brewco.com is a listed contact)
+    assert row["account_id"] is None and row["link_reason"] == "unlinked", dict(row)
     sent = smtp_server.parsed()
     assert not [m for m in sent if m["Auto-Submitted"] == "auto-replied"]
     assert [m for m in sent if m["Auto-Submitted"] == "auto-generated"], "a human is told"
@@ -151,7 +155,7 @@ def test_a_display_name_that_is_the_senders_own_address_is_the_sender(tmp_path, 
 @pytest.mark.parametrize(("header", "shown"), [
     (b"From: tom.hill@brewco.com\r\n", "from tom.hill@brewco.com"),
     (b"From: 'tom.hill@brewco.com' <tom.hill@brewco.com>\r\n", "from tom.hill@brewco.com"),
-    (b"From: Tom Hill <tom.hill@brewco.com>\r\n", "from Tom Hill <tom.hill@brewco.com>"),
+    (b"From: Tom Hill <tom.hill@brewco.com>\r\n", "from \"Tom Hill\" <tom.hill@brewco.com>"),
 ])
 def test_the_escalation_names_a_sender_without_a_display_name_once(tmp_path, dovecot, smtp_server, header, shown):
     settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
@@ -292,3 +296,51 @@ def test_a_name_staff_sent_under_is_claimed_by_no_one_else(tmp_path, dovecot, sm
     row = store.one("SELECT suspicious FROM messages WHERE from_addr = 'omar.said@gmail.com'")
     store.close()
     assert row["suspicious"] and "omar@agency.example" in row["suspicious"]
+
+
+def test_a_contacts_address_as_the_display_name_is_only_a_quoted_name_beside_the_real_address(
+        tmp_path, dovecot, smtp_server):
+    """From the blind tester: `tom.hill@brewco.com <tom.hill@brewco.com.evil.example>` was stored, linked and
+    shown as the contact named in front of the angle brackets. The sender is the address in angle brackets,
+    as every mail client and SPF/DMARC read it; the text before it is a display name, shown only quoted."""
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    dovecot.append(b"From: tom.hill@brewco.com <tom.hill@brewco.com.evil.example>\r\n"
+                   b"Message-ID: <claimed@evil.example>\r\n" + BODY)
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    row = store.one("SELECT from_addr, from_name, account_id, link_reason, suspicious FROM messages")
+    assert (row["from_addr"], row["from_name"]) == ("tom.hill@brewco.com.evil.example", "tom.hill@brewco.com")
+    assert row["account_id"] is None and row["link_reason"] == "unlinked" and row["suspicious"]
+    sent = smtp_server.parsed()
+    assert not [m for m in sent if m["Auto-Submitted"] == "auto-replied"]
+    (escalation,) = [m for m in sent if m["Auto-Submitted"] == "auto-generated"]
+    text = escalation.get_body(("plain",)).get_content()
+    html = escalation.get_body(("html",)).get_content()
+    assert '"tom.hill@brewco.com" <tom.hill@brewco.com.evil.example>' in text.splitlines()[0], text
+    assert "from tom.hill@brewco.com " not in text and "from tom.hill@brewco.com\n" not in text, text
+    assert "from tom.hill@brewco.com<" not in html.replace(" ", "").replace("&lt;", "<"), html
+    assert "&#34;tom.hill@brewco.com&#34; &lt;tom.hill@brewco.com.evil.example&gt;" in html, html
+    rules = load_checked_rules(settings.rules_path)
+    built = summary.build(store, rules, "lead@agency.example", datetime.now(UTC).date(), team=True,
+                          until=datetime.now(UTC) + timedelta(minutes=1))
+    store.close()
+    summary_text, _ = summary.render(built, TemplateLibrary(rules.template_dir))
+    assert "tom.hill@brewco.com.evil.example" in summary_text, summary_text
+    assert "from tom.hill@brewco.com.evil.example" in summary_text, summary_text
+    assert not re.search(r"from tom\.hill@brewco\.com(?!\.evil)", summary_text), summary_text
+
+
+@pytest.mark.parametrize("claimed", ["Hill, Tom", "HILL  Tom", "T\u043em Hill",
+                                     "\uff34\uff4f\uff4d \uff28\uff49\uff4c\uff4c"])
+def test_a_learned_contact_name_written_another_way_is_flagged_by_the_daemon(tmp_path, dovecot, smtp_server, claimed):
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    dovecot.append(b"From: Tom Hill <tom.hill@brewco.com>\r\nMessage-ID: <real@brewco.com>\r\n" + BODY)
+    dovecot.append(f"From: =?utf-8?b?{base64.b64encode(claimed.encode()).decode()}?= <tom@gmail.example>\r\n"
+                   "Message-ID: <claimed@gmail.example>\r\n".encode() + BODY)
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    row = store.one("SELECT account_id, suspicious FROM messages WHERE from_addr = 'tom@gmail.example'")
+    store.close()
+    assert row["account_id"] is None and row["suspicious"] and "tom.hill@brewco.com" in row["suspicious"], row
+    sent = smtp_server.parsed()
+    assert [str(m["To"]) for m in sent if m["Auto-Submitted"] == "auto-replied"] == ["tom.hill@brewco.com"]

@@ -109,11 +109,13 @@ def test_watchdog_pings_stop_while_the_imap_connection_hangs_and_resume_after(do
     assert "Traceback" not in log
 
 
-def test_without_notify_socket_the_daemon_runs_as_before(dovecot, tmp_path, make_message):
+def test_without_notify_socket_the_daemon_runs_as_before(dovecot, smtp_server, tmp_path, make_message):
     """No $NOTIFY_SOCKET (a terminal, a container): nothing is sent anywhere, and status still records."""
-    env = daemon_env(dovecot, tmp_path)
+    env = daemon_env(dovecot, tmp_path, LIAISON_SMTP_HOST=smtp_server.host, LIAISON_SMTP_PORT=str(smtp_server.port),
+                     LIAISON_SMTP_SECURITY="none")
     dovecot.append(make_message(subject="Where are we with the banners?", body="Any news on the banners?"))
-    process = start_daemon(env, tmp_path)
+    process = subprocess.Popen([sys.executable, "-m", "inbox.cli", "run"], cwd=tmp_path, env=env,
+                               stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
     try:
         status_file = tmp_path / "liaison.db.status.json"
         deadline = time.monotonic() + 60
@@ -129,7 +131,7 @@ def test_without_notify_socket_the_daemon_runs_as_before(dovecot, tmp_path, make
     assert f"pid {process.pid} running" in out
     assert "last fetch: never" not in out and "last fetch: 20" in out
     assert "outbox:" in out and "failures:   0 message(s) given up" in out
-    assert f"rules:      {ROOT / 'rules.yaml'} sha256 " in out and "mode dry-run" in out
+    assert f"rules:      {ROOT / 'rules.yaml'} sha256 " in out and "mode live" in out
     assert "Traceback" not in log
 
 
@@ -231,3 +233,59 @@ def test_status_with_a_damaged_pid_says_not_running(tmp_path, pid):
                             capture_output=True, text=True, timeout=60)
     assert "Traceback" not in result.stderr, result.stderr
     assert result.returncode == 0 and "not running" in result.stdout, result.stdout + result.stderr
+
+
+def _status_of(tmp_path: Path, record: str) -> str:
+    from foundation.store import Store
+
+    Store(tmp_path / "liaison.db").close()
+    (tmp_path / "liaison.db.status.json").write_text(record)
+    env = {k: v for k, v in os.environ.items() if not k.startswith("LIAISON_")}
+    env.update(PYTHONPATH=str(ROOT), LIAISON_DB=str(tmp_path / "liaison.db"), XDG_CONFIG_HOME=str(tmp_path))
+    result = subprocess.run([sys.executable, "-m", "inbox.cli", "status"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    assert result.returncode == 0 and "Traceback" not in result.stderr, result.stderr
+    return result.stdout
+
+
+@pytest.mark.parametrize("whose", ["init", "a live process that is not Liaison's daemon"])
+def test_status_naming_a_live_pid_that_holds_no_lock_is_a_stale_record(tmp_path, whose):
+    """From the blind tester: a status record naming pid 1 (or any live process that does not hold the
+    database) was reported as "another process" holding things; it is a record left by a daemon that ended."""
+    pid = 1 if whose == "init" else os.getpid()
+    out = _status_of(tmp_path, f'{{"pid": {pid}, "mode": "live", "started_at": "2026-12-01T08:00:00"}}')
+    (line,) = [line for line in out.splitlines() if line.startswith("daemon:")]
+    assert f"pid {pid} not running" in line and "stale status" in line, line
+    assert "another process" not in out, out
+
+
+def test_a_dry_run_beside_the_live_daemon_leaves_its_status_alone(dovecot, smtp_server, tmp_path, notify_socket):
+    """From the blind tester: `run --dry-run` beside the live daemon overwrote its status record (pid, mode)
+    until the live daemon's next fetch; `status` then described the dry run. A dry run writes its status
+    beside its own copy of the database."""
+    import json
+
+    env = daemon_env(dovecot, tmp_path, LIAISON_SMTP_HOST=smtp_server.host, LIAISON_SMTP_PORT=str(smtp_server.port),
+                     LIAISON_SMTP_SECURITY="none")
+    live = subprocess.Popen([sys.executable, "-m", "inbox.cli", "run"], cwd=tmp_path, env=env,
+                            stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
+    dry = None
+    try:
+        status_file = tmp_path / "liaison.db.status.json"
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and "last_fetch" not in (
+                status_file.read_text() if status_file.exists() else ""):
+            time.sleep(0.2)
+        before = json.loads(status_file.read_text())
+        path, sock = notify_socket
+        dry = start_daemon({**env, "NOTIFY_SOCKET": str(path)}, tmp_path)
+        assert wait_for(sock, "READY=1", 60), "no READY=1 from the dry run"  # sent once its status is recorded
+        record = json.loads(status_file.read_text())
+        assert (record["pid"], record["mode"], record["started_at"]) == (live.pid, "live", before["started_at"])
+        out = subprocess.run([sys.executable, "-m", "inbox.cli", "status"], cwd=tmp_path, env=env,
+                             capture_output=True, text=True, timeout=60).stdout
+        assert f"pid {live.pid} running" in out and "dry-run" not in out, out
+    finally:
+        dry_log = stop_daemon(dry) if dry else ""
+        log = stop_daemon(live)
+    assert "Traceback" not in log + dry_log

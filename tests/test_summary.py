@@ -166,3 +166,32 @@ def test_a_summary_sent_by_hand_is_the_days_summary_the_schedule_does_not_send_a
     later = now + timedelta(seconds=1)
     assert summary.plan_due(store, rules, templates, summary_run.address, later, force=True) == by_hand
     store.close()
+
+
+@pytest.mark.parametrize("date_header", ["Mon, 1 Jan 2001 09:00:00 +0000", "Sat, 1 Jan 2039 09:00:00 +0000"])
+def test_the_review_section_shows_when_liaison_received_a_message_not_its_date_header(
+        tmp_path, dovecot, smtp_server, date_header):
+    """From the blind tester: the Review section showed the sender's Date header, which the sender writes
+    (years off, or in the future). Every time the summary shows is when the message reached the mailbox."""
+    from tests.servers import liaison_settings
+
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    body = ("Subject: {subject}\r\nTo: accounts@agency.example\r\nDate: " + date_header + "\r\n"
+            "Message-ID: <{n}@x.example>\r\n\r\n{text}\r\n")
+    dovecot.append(("From: Tom <tom@brewco.com.evil.example>\r\n" + body.format(
+        subject="Invoice 4471 amount wrong", n=1, text="Invoice 4471 is wrong, please correct it.")).encode())
+    dovecot.append(("From: Tom <tom@brewco.com>\r\n" + body.format(
+        subject="Out of office", n=2, text="I am out of the office until Monday.")).encode())
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    rules = load_checked_rules(settings.rules_path)
+    built = summary.build(store, rules, "lead@agency.example", datetime.now(UTC).date(), team=True,
+                          until=datetime.now(UTC) + timedelta(minutes=1))
+    arrived = {f"#{r['id']}": r["arrived_at"][:16].replace("T", " ")
+               for r in store.all("SELECT id, arrived_at FROM messages")}
+    store.close()
+    review = [item for item in built.review if item["ref"] in ("#1", "#2")]
+    assert {item["kind"] for item in review} == {"suspicious", "automatic by its text"}, built.review
+    assert [item["date"] for item in review] == [arrived[item["ref"]] for item in review], review
+    text, html = summary.render(built, TemplateLibrary(rules.template_dir))
+    assert date_header[-19:-15] not in text + html, text

@@ -18,12 +18,13 @@ class Link:
 
     def run(self, message: MessageContext) -> None:
         parsed = message.parsed
+        judged = not message.staff and not message.automatic
         link = link_message(self.services.index, sender=parsed.from_addr, display_name=parsed.from_name,
                             subject=parsed.subject, thread_of=lambda: self._thread_of(message),
-                            is_staff=message.staff)
-        warning = self._sender_warning(message)
-        if warning and not message.staff and not message.automatic:
-            link = replace(link, suspicious="; ".join(filter(None, [link.suspicious, warning])))
+                            is_staff=message.staff, distrust=self._sender_doubt(message) if judged else "")
+        twin = self._twin_warning(message)
+        if twin and judged:
+            link = replace(link, suspicious="; ".join(filter(None, [link.suspicious, twin])))
         message.link = link
 
     def _thread_of(self, message: MessageContext) -> tuple[int, str | None] | None:
@@ -38,13 +39,17 @@ class Link:
         return None
 
     @staticmethod
-    def _sender_warning(message: MessageContext) -> str:
-        """Why this message must not be answered or linked on trust, beyond what linking finds."""
+    def _sender_doubt(message: MessageContext) -> str:
+        """Why the sender's address must not be trusted, beyond what linking finds: it is not plainly the
+        one sender (a group, two mailboxes...), or our own server found it forged. Nothing links by it."""
         parsed = message.parsed
         reasons = list(parsed.sender_problems)
         if forged(parsed):
             reasons.append(f"our mail server found {parsed.from_addr} forged (Authentication-Results)")
-        if message.twin:
-            reasons.append(f"reuses the Message-ID of message #{message.twin.id} from "
-                           f"{message.twin.from_addr or 'nobody'}")
         return "; ".join(reasons)
+
+    @staticmethod
+    def _twin_warning(message: MessageContext) -> str:
+        """A Message-ID used before: not answered on trust, though its sender may be who they say."""
+        twin = message.twin
+        return f"reuses the Message-ID of message #{twin.id} from {twin.from_addr or 'nobody'}" if twin else ""
