@@ -5,7 +5,9 @@
 For each writer of the corpus's training split, trains the ensemble's members on the other writers
 (`classifiers.training.ensemble_jobs`: one on all of them, three each without a group of them) and keeps
 each member's raw answers on the writer left out (cached in DIR, default /tmp/liaison-ensemble-scores, so a
-second run only re-reads them; about 20 minutes on two cores the first time). Then, under the temperature
+second run only re-reads them; about 40 minutes on two cores the first time). `liaison train --answers DIR`
+writes the same files from the models it trains for its calibration: then nothing is trained here but the
+four random folds of the temperature. Then, under the temperature
 of random folds, compares one model (the first member) with the ensemble's average, and the neutral
 target's margin: thresholds fitted on every writer but one and applied to that one ("nested"), summed
 over the writers, the honest figure for a writer nobody fitted on.
