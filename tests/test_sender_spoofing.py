@@ -344,3 +344,48 @@ def test_a_learned_contact_name_written_another_way_is_flagged_by_the_daemon(tmp
     assert row["account_id"] is None and row["suspicious"] and "tom.hill@brewco.com" in row["suspicious"], row
     sent = smtp_server.parsed()
     assert [str(m["To"]) for m in sent if m["Auto-Submitted"] == "auto-replied"] == ["tom.hill@brewco.com"]
+
+
+#: From headers naming no one sender plainly, with text that looks like the contact's address before (or
+#: beside) the real one: (header, the address really in angle brackets, or "" when there is none).
+ADDRESS_BEFORE_THE_REAL_ONE = {
+    "comment between": ("tom.hill@brewco.com (Tom Hill) <tom.hill@brewco.com.evil.example>",
+                        "tom.hill@brewco.com.evil.example"),
+    "comment first": ("(comment) tom.hill@brewco.com <x@evil.example>", "x@evil.example"),
+    "spaced at sign": ("tom.hill @ brewco.com <attacker@gmail.com>", "attacker@gmail.com"),
+    "two angle addresses": ("<tom.hill@brewco.com> <attacker@gmail.com>", "attacker@gmail.com"),
+    "comments around": ("tom.hill@brewco.com (x) <attacker@gmail.com> (y)", "attacker@gmail.com"),
+    "two bare addresses": ("tom.hill@brewco.com attacker@gmail.com", ""),
+    "two bare addresses and a comment": ("tom.hill@brewco.com (Tom Hill) attacker@gmail.com", ""),
+}
+
+
+@pytest.mark.parametrize("case", list(ADDRESS_BEFORE_THE_REAL_ONE))
+def test_an_address_written_before_the_real_one_is_never_shown_or_replied_to_as_the_sender(
+        tmp_path, dovecot, smtp_server, case):
+    """From the blind tester: such headers were not answered, but the log, the escalation (subject, body,
+    Reply-To) and the summary named tom.hill@brewco.com, and two bare addresses gave `""@gmail.com` and a
+    `Reply-To: <>`. Only an address really in angle brackets is the sender, or none at all."""
+    header, real = ADDRESS_BEFORE_THE_REAL_ONE[case]
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    dovecot.append(f"From: {header}\r\nMessage-ID: <before@evil.example>\r\n".encode() + BODY)
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    row = store.one("SELECT from_addr, account_id, suspicious FROM messages")
+    assert row["from_addr"] == real and row["account_id"] is None and row["suspicious"], dict(row)
+    sent = smtp_server.parsed()
+    assert not [m for m in sent if m["Auto-Submitted"] == "auto-replied"]
+    (escalation,) = [m for m in sent if m["Auto-Submitted"] == "auto-generated"]
+    assert escalation["Reply-To"] == (real or None), escalation["Reply-To"]
+    text = escalation.get_body(("plain",)).get_content()
+    for shown in (str(escalation["Subject"]), text):
+        assert not re.search(r"(from |(?<![\"'])<)tom\.hill@brewco\.com(?![.\w])", shown) and "<>" not in shown, shown
+        assert real in shown, shown
+    rules = load_checked_rules(settings.rules_path)
+    built = summary.build(store, rules, "lead@agency.example", datetime.now(UTC).date(), team=True,
+                          until=datetime.now(UTC) + timedelta(minutes=1))
+    store.close()
+    summary_text, _ = summary.render(built, TemplateLibrary(rules.template_dir))
+    assert not re.search(r"from tom\.hill@brewco\.com(?![.\w])", summary_text), summary_text
+    if real:
+        assert real in summary_text, summary_text
