@@ -92,9 +92,10 @@ class AccountIndex:
         return index
 
     def learn_name(self, name: str, address: str) -> None:
-        """Remember that `name` is the display name of `address` (the first address seen under it keeps it)."""
+        """Remember that `name` is the display name of `address` (the first address seen under it keeps it),
+        when it names a person: a role ("Accounts Payable", "Info") is many senders' name, not one's."""
         key = name_key(name)
-        if key:
+        if personal_name(key):
             self.known_names.setdefault(key, address)
 
     def owns_sender(self, account_id: str, sender: str) -> bool:
@@ -127,6 +128,24 @@ def name_key(name: str) -> str:
     plain = "".join(c for c in folded if not unicodedata.combining(c) and unicodedata.category(c) != "Cf")
     plain = plain.translate(_HOMOGLYPHS)
     return " ".join(sorted(_NAME_WORDS.findall(plain)))
+
+
+#: Words of a role or a department, not of a person: a display name with one is shared by many senders.
+_ROLE_TEXT = """
+    accounts account payable receivable finance financial billing invoices invoice invoicing payments payment
+    accounting bookkeeping team office info information admin administration marketing sales support service
+    services customer customers client clients department dept helpdesk help desk hr it legal procurement
+    purchasing orders order enquiries enquiry inquiries reception operations general contact noreply reply
+    mail newsletter notifications notification studio agency group company hello hi the and of
+"""
+ROLE_WORDS = frozenset(_ROLE_TEXT.split())
+
+
+def personal_name(key: str) -> bool:
+    """Whether a name (as name_key gives it) names a person, so that it is worth protecting: at least two
+    words that read as names, none of them a role word."""
+    words = key.split()
+    return sum(word.isalpha() and len(word) > 1 for word in words) >= 2 and not ROLE_WORDS.intersection(words)
 
 
 def find_code(subject: str) -> tuple[str, str] | None:

@@ -389,3 +389,40 @@ def test_an_address_written_before_the_real_one_is_never_shown_or_replied_to_as_
     assert not re.search(r"from tom\.hill@brewco\.com(?![.\w])", summary_text), summary_text
     if real:
         assert real in summary_text, summary_text
+
+
+NAMED_ACCOUNTS = ACCOUNTS + ("zeta,Zeta Oy,ZETA,zeta.fi,olli.virtanen@zeta.fi,anna.berg@agency.example\n"
+                             "nova,Nova,NOVA,nova.io,kim@nova.io,anna.berg@agency.example\n")
+
+
+def test_every_name_a_contact_wrote_under_is_protected_not_only_the_first(tmp_path, dovecot, smtp_server):
+    """From the blind tester: a forged `Zed Zed <olli.virtanen@zeta.fi>` first, then the real "Olli Virtanen"
+    mails: after a restart only "Zed Zed" was protected, and "Olli Virtanen <zz@gmail.com>" went unflagged."""
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, NAMED_ACCOUNTS)
+    dovecot.append(b"From: Zed Zed <olli.virtanen@zeta.fi>\r\nMessage-ID: <first@zeta.fi>\r\n" + BODY)
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    dovecot.append(b"From: Olli Virtanen <olli.virtanen@zeta.fi>\r\nMessage-ID: <second@zeta.fi>\r\n" + BODY)
+    Daemon(settings, store).run_once()
+    dovecot.append(b"From: Olli Virtanen <zz@gmail.com>\r\nMessage-ID: <claimed@gmail.com>\r\n" + BODY)
+    Daemon(settings, store).run_once()  # a restart between: the names come from the database
+    row = store.one("SELECT suspicious FROM messages WHERE from_addr = 'zz@gmail.com'")
+    store.close()
+    assert row["suspicious"] and "olli.virtanen@zeta.fi" in row["suspicious"], dict(row)
+
+
+@pytest.mark.parametrize("role", ["Accounts Payable", "Finance Team", "Info", "Billing"])
+def test_a_role_name_a_contact_wrote_under_is_nobody_elses_to_claim(tmp_path, dovecot, smtp_server, role):
+    """From the blind tester: kim@nova.io writing as "Accounts Payable" made every other "Accounts Payable"
+    (othercorp.com's own) an impostor of kim@nova.io. A role is many senders' name: it is not learned."""
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, NAMED_ACCOUNTS)
+    dovecot.append(f"From: {role} <kim@nova.io>\r\nMessage-ID: <role@nova.io>\r\n".encode() + BODY)
+    dovecot.append(f"From: {role} <ap@othercorp.example>\r\nMessage-ID: <ap@othercorp.example>\r\n".encode() + BODY)
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()  # in one run: the name would be learned in memory
+    dovecot.append(f"From: {role} <ap2@othercorp.example>\r\nMessage-ID: <ap2@othercorp.example>\r\n".encode()
+                   + BODY)
+    Daemon(settings, store).run_once()  # after a restart: from the database
+    rows = store.all("SELECT suspicious FROM messages WHERE from_addr LIKE 'ap%@othercorp.example'")
+    store.close()
+    assert [r["suspicious"] for r in rows] == [None, None], [dict(r) for r in rows]
