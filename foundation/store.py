@@ -341,7 +341,7 @@ def learned_names(conn: sqlite3.Connection) -> dict[str, str]:
     for name, address in conn.execute(
             "SELECT from_name, from_addr FROM messages WHERE link_reason IN ('contact', 'staff') AND from_name != '' "
             "GROUP BY from_name, from_addr ORDER BY MIN(id)"):
-        found.setdefault(name.lower(), address)
+        found.setdefault(name, address)  # as written: name_key folds it (capitals first)
     return found
 
 

@@ -426,3 +426,66 @@ def test_a_role_name_a_contact_wrote_under_is_nobody_elses_to_claim(tmp_path, do
     rows = store.all("SELECT suspicious FROM messages WHERE from_addr LIKE 'ap%@othercorp.example'")
     store.close()
     assert [r["suspicious"] for r in rows] == [None, None], [dict(r) for r in rows]
+
+
+IDN_ACCOUNTS = ACCOUNTS + "mueller,Müller Bau,MUEL,müller-bau.de,hans@müller-bau.de,anna.berg@agency.example\n"
+ADDRESS_WRITTEN_ANOTHER_WAY = {  # (display name, the real address, what it imitates)
+    "contact address in Unicode": ("hans@müller-bau.de", "i1@gmail.example", "hans@müller-bau.de"),
+    "full-width at sign": ("tom.hill\uff20brewco.com", "a17@gmail.example", "tom.hill@brewco.com"),
+    "Cyrillic e in the domain": ("tom.hill@br\u0435wco.com", "m3@gmail.example", "tom.hill@br\u0435wco.com"),
+    "zero-width space in the domain": ("tom.hill@brewco\u200b.com", "m5@gmail.example", "tom.hill@brewco.com"),
+    "ideographic full stop": ("tom.hill@brewco\u3002com", "m8@gmail.example", "tom.hill@brewco.com"),
+    "IDN domain as leading labels": ("Hans", "hans@xn--mller-bau-q9a.de.evil.example", "xn--mller-bau-q9a.de"),
+}
+
+
+@pytest.mark.parametrize("case", list(ADDRESS_WRITTEN_ANOTHER_WAY))
+def test_an_address_written_in_unicode_or_lookalikes_is_flagged_as_its_ascii_form_is(
+        tmp_path, dovecot, smtp_server, case):
+    """From the blind tester: each was neither flagged nor escalated as an impostor, while the plain ASCII
+    form was. A name is read as it shows (NFKC, invisible characters dropped, IDNA) before comparing."""
+    name, sender, imitated = ADDRESS_WRITTEN_ANOTHER_WAY[case]
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, IDN_ACCOUNTS)
+    dovecot.append(f"From: =?utf-8?b?{base64.b64encode(name.encode()).decode()}?= <{sender}>\r\n"
+                   "Message-ID: <written@gmail.example>\r\n".encode() + BODY)
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    row = store.one("SELECT account_id, suspicious FROM messages")
+    store.close()
+    assert row["account_id"] is None and row["suspicious"] and imitated in row["suspicious"], dict(row)
+    sent = smtp_server.parsed()
+    assert not [m for m in sent if m["Auto-Submitted"] == "auto-replied"]
+
+
+def test_a_contacts_own_unicode_address_as_the_name_is_the_contact(tmp_path, dovecot, smtp_server):
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, IDN_ACCOUNTS)
+    name = base64.b64encode("hans@müller-bau.de".encode()).decode()
+    dovecot.append(f"From: =?utf-8?b?{name}?= <hans@xn--mller-bau-q9a.de>\r\nMessage-ID: <own@müller.example>\r\n"
+                   .encode() + BODY)
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    row = store.one("SELECT account_id, suspicious FROM messages")
+    store.close()
+    assert (row["account_id"], row["suspicious"]) == ("mueller", None), dict(row)
+
+
+@pytest.mark.parametrize(("claimed", "flagged"), [
+    ("TO\u039c HILL", True), ("Tom \u0397ill", True), ("Tom Hi\u04c0\u04c0", True), ("Tom Hi\u0406\u0406", True),
+    ("T\u034fom Hill", True), ("To\u115fm Hill", True), ("Tom Hi\u3164ll", True), ("Mr Tom Hill", True),
+    ("Tom J. Hill", True), ("Tom Hill - BrewCo", True), ("Tom Hill (Agency)", True),
+    ("Tom Hilton", False), ("Tomas Hill", False), ("Tom Hillier", False),
+])
+def test_a_known_name_in_lookalike_letters_or_among_other_words_is_claimed(
+        tmp_path, dovecot, smtp_server, claimed, flagged):
+    """From the blind tester: Greek capitals (Μ, Η), Cyrillic Ӏ and І for l, invisible U+034F and Hangul
+    fillers, and a known name with extras ("Mr Tom Hill", "Tom J. Hill") were not flagged. A different name
+    (Tom Hilton, Tomas Hill) still is no claim."""
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    dovecot.append(b"From: Tom Hill <tom.hill@brewco.com>\r\nMessage-ID: <real@brewco.com>\r\n" + BODY)
+    dovecot.append(f"From: =?utf-8?b?{base64.b64encode(claimed.encode()).decode()}?= <tom@gmail.example>\r\n"
+                   "Message-ID: <claimed@gmail.example>\r\n".encode() + BODY)
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    row = store.one("SELECT suspicious FROM messages WHERE from_addr = 'tom@gmail.example'")
+    store.close()
+    assert bool(row["suspicious"] and "tom.hill@brewco.com" in row["suspicious"]) is flagged, dict(row)
