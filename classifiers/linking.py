@@ -8,10 +8,13 @@ subject -> unlinked. Lookalike domains and impostor display names are flagged.
 from __future__ import annotations
 
 import contextlib
+import itertools
 import re
 import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
+
+from foundation.message import normal_address
 
 FREE_MAIL = frozenset(
     (
@@ -32,12 +35,27 @@ _HOMOGLYPHS = str.maketrans({
     "а": "a", "в": "b", "е": "e", "ё": "e", "һ": "h", "і": "i", "ї": "i", "ј": "j", "к": "k", "м": "m",
     "н": "h", "о": "o", "р": "p", "с": "c", "ѕ": "s", "т": "t", "у": "y", "х": "x", "ԁ": "d", "ӏ": "l",
     "ԛ": "q", "ԝ": "w", "ɡ": "g", "α": "a", "β": "b", "ε": "e", "η": "n", "ι": "i", "κ": "k", "ν": "v",
-    "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w",
+    "ο": "o", "ρ": "p", "τ": "t", "υ": "u", "χ": "x", "ω": "w", "γ": "y", "ı": "i", "ɩ": "i", "ɑ": "a",
+    "օ": "o", "ս": "u", "ո": "n", "ց": "g", "ԍ": "g", "ɒ": "a",
 })
+# Capitals of other scripts that render like Latin capitals, read before case folding: folded first, Greek
+# Eta (H) would become eta (which reads as n) and Mu (M) mu (which reads as nothing Latin).
+_CAPITALS = str.maketrans({
+    "Α": "A", "Β": "B", "Ε": "E", "Ζ": "Z", "Η": "H", "Ι": "I", "Κ": "K", "Μ": "M", "Ν": "N", "Ο": "O",
+    "Ρ": "P", "Τ": "T", "Υ": "Y", "Χ": "X", "А": "A", "В": "B", "Е": "E", "З": "3", "К": "K", "М": "M",
+    "Н": "H", "О": "O", "Р": "P", "С": "C", "Т": "T", "У": "Y", "Х": "X", "Ѕ": "S", "І": "I", "Ј": "J",
+    "Ӏ": "I", "Ԛ": "Q", "Ԝ": "W", "Ꭺ": "A", "Ᏼ": "B", "Ꮯ": "C", "Ꭼ": "E", "Ꮋ": "H", "Ꮶ": "K", "Ꮇ": "M",
+    "Ꭲ": "T",
+})
+# Characters that show as nothing but are letters or marks to Unicode (so neither "Cf" nor combining): the
+# combining grapheme joiner, Hangul fillers, the Mongolian vowel separator.
+_INVISIBLE = dict.fromkeys(map(ord, "\u034f\u115f\u1160\u3164\uffa0\u180e\u17b4\u17b5"))
+# Full stops of other scripts, read as the dot they show (IDNA reads them so too): "brewco。com".
+_DOTS = str.maketrans({"\u3002": ".", "\uff0e": ".", "\uff61": "."})
 _NAME_SPLIT = re.compile(r"[^a-z0-9]+")
 _NAME_WORDS = re.compile(r"[^\W_]+")
 # Something shaped like an address inside a display name (bounded, linear).
-_ADDRESS_IN_NAME = re.compile(r"[^\s<>()\[\],;:\"'@]{1,64}@[a-z0-9-]{1,63}(?:\.[a-z0-9-]{1,63})+", re.IGNORECASE)
+_ADDRESS_IN_NAME = re.compile(r"[^\s<>()\[\],;:\"'@]{1,64}@(?:[^\W_]|-){1,63}(?:\.(?:[^\W_]|-){1,63})+")
 
 
 @dataclass(frozen=True)
@@ -92,9 +110,10 @@ class AccountIndex:
         return index
 
     def learn_name(self, name: str, address: str) -> None:
-        """Remember that `name` is the display name of `address` (the first address seen under it keeps it)."""
+        """Remember that `name` is the display name of `address` (the first address seen under it keeps it),
+        when it names a person: a role ("Accounts Payable", "Info") is many senders' name, not one's."""
         key = name_key(name)
-        if key:
+        if personal_name(name):
             self.known_names.setdefault(key, address)
 
     def owns_sender(self, account_id: str, sender: str) -> bool:
@@ -120,13 +139,45 @@ def domain_of(address: str) -> str:
 def name_key(name: str) -> str:
     """A person's name in the one form names are compared in, so that however an impostor writes a known
     name it reads as that name: compatibility forms folded (full-width letters), case folded, accents and
-    invisible characters dropped, Cyrillic/Greek lookalike letters read as the Latin ones they imitate, and
-    its words in sorted order (so "Hill, Tom", "HILL Tom" and "Tom  Hill" are all "hill tom")."""
-    folded = unicodedata.normalize("NFKD", unicodedata.normalize("NFKC", name).casefold())
+    invisible characters dropped, Cyrillic/Greek lookalike letters read as the Latin ones they imitate (and
+    I, 1 and | as the l they look like), and its words in sorted order (so "Hill, Tom", "HILL Tom" and
+    "Tom  Hill" are all "hlll tom")."""
+    return " ".join(sorted(_NAME_WORDS.findall(readable(name).translate(_CONFUSABLE))))
+
+
+def _as_shown(text: str) -> str:
+    """Text with what does not show dropped and compatibility forms folded, letters otherwise as written."""
+    nfkc = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).translate(_DOTS)
+    return "".join(c for c in nfkc if unicodedata.category(c) != "Cf")
+
+
+def readable(text: str) -> str:
+    """Text as it reads, the one fold names and addresses written in display names are compared in: NFKC
+    (full-width ＠ is @), lower case, accents and invisible characters dropped, other scripts' lookalike
+    letters and full stops read as the Latin ones they imitate."""
+    nfkc = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).translate(_CAPITALS)
+    folded = unicodedata.normalize("NFKD", nfkc.casefold())
     # Accents and invisible format characters (a zero-width space inside "Tom") go: neither shows.
     plain = "".join(c for c in folded if not unicodedata.combining(c) and unicodedata.category(c) != "Cf")
-    plain = plain.translate(_HOMOGLYPHS)
-    return " ".join(sorted(_NAME_WORDS.findall(plain)))
+    return plain.translate(_INVISIBLE).translate(_HOMOGLYPHS).translate(_DOTS)
+
+
+#: Words of a role or a department, not of a person: a display name with one is shared by many senders.
+_ROLE_TEXT = """
+    accounts account payable receivable finance financial billing invoices invoice invoicing payments payment
+    accounting bookkeeping team office info information admin administration marketing sales support service
+    services customer customers client clients department dept helpdesk help desk hr it legal procurement
+    purchasing orders order enquiries enquiry inquiries reception operations general contact noreply reply
+    mail newsletter notifications notification studio agency group company hello hi the and of
+"""
+ROLE_WORDS = frozenset(_ROLE_TEXT.split())
+
+
+def personal_name(name: str) -> bool:
+    """Whether a display name names a person, so that it is worth protecting: at least two words that read
+    as names, none of them a role word."""
+    words = _NAME_WORDS.findall(readable(name))
+    return sum(word.isalpha() and len(word) > 1 for word in words) >= 2 and not ROLE_WORDS.intersection(words)
 
 
 def find_code(subject: str) -> tuple[str, str] | None:
@@ -212,11 +263,19 @@ def _impostor(index: AccountIndex, sender: str, display_name: str) -> str | None
 
 
 def _address_in_name(display_name: str, sender: str) -> str | None:
-    """An address written in the display name that is not the sender's own."""
-    for found in _ADDRESS_IN_NAME.findall(display_name[:2000]):
-        if found.lower() != sender.lower():
-            return found.lower()
+    """An address written in the display name that is not the sender's own, read as it shows (a full-width
+    ＠, a zero-width space, "brewco。com") and compared in the one form accounts and senders are (IDNA), so
+    that hans@müller-bau.de is the sender hans@xn--mller-bau-q9a.de's own, and one with a lookalike letter
+    (a Cyrillic е) is not."""
+    for found in _ADDRESS_IN_NAME.findall(_as_shown(display_name[:2000])):
+        if normal_address(found) != normal_address(sender):
+            return found
     return None
+
+
+#: Most words of a display name looked at for a known name inside it ("Mr Tom Hill (BrewCo)").
+_MAX_NAME_WORDS = 12
+_MAX_KNOWN_WORDS = 4
 
 
 def _claimed_contact(index: AccountIndex, display_name: str) -> str | None:
@@ -226,7 +285,16 @@ def _claimed_contact(index: AccountIndex, display_name: str) -> str | None:
     for contact in index.contacts:
         if contact in name:
             return contact
-    return index.known_names.get(name_key(name))
+    # A known full name among more words claims it too: "Mr Tom Hill", "Tom J. Hill", "Mark Lee (Agency)".
+    words = name_key(display_name).split()[:_MAX_NAME_WORDS]  # its capitals as written (Greek Eta is H)
+    for size in range(len(words), 1, -1):
+        if size > _MAX_KNOWN_WORDS and size != len(words):
+            continue
+        for part in itertools.combinations(words, size):  # the words are sorted, and so is each part
+            claimed = index.known_names.get(" ".join(part))
+            if claimed:
+                return claimed
+    return None
 
 
 def lookalike_of(domain: str, known: Iterable[str]) -> str | None:
@@ -239,7 +307,7 @@ def lookalike_of(domain: str, known: Iterable[str]) -> str | None:
     for real in known:
         if written == real or written.endswith("." + real):
             continue  # the domain itself or its own subdomain (mail.brewco.com)
-        if f".{real}." in f".{domain}.":
+        if f".{_unicode_skeleton(real)}." in f".{domain}.":
             return real  # the real domain as leading labels of another: brewco.com.evil.example
         real_name = _registrable_name(_unicode_skeleton(real))
         if len(real_name) < 4:

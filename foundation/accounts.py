@@ -192,3 +192,20 @@ def export_accounts(store: Store) -> str:
                          ";".join(a["contacts"]), a["account_manager"] or "",
                          a["settings"].get("contracted_rounds", 2)])
     return out.getvalue()
+
+
+def staff_clashes(store: Store, agency_domains: Iterable[str]) -> list[str]:
+    """Each client account whose domain (or a contact's) is an agency domain or below one, as people read it.
+
+    Mail from an agency domain counts as staff: it is never answered, escalated or summarised as a client's.
+    A client domain in agency_domains (a slip when setting up) silently swallows that client's mail."""
+    ours = [ascii_domain(d) for d in agency_domains if d]
+    found = []
+    for account in list_accounts(store):
+        claimed = [*account["domains"], *(c.rpartition("@")[2] for c in account["contacts"])]
+        for domain in dict.fromkeys(ascii_domain(d) for d in claimed if d):
+            agency = next((d for d in ours if domain == d or domain.endswith("." + d)), None)
+            if agency:
+                found.append(f"account {account['account_id']}'s domain {domain} is agency domain {agency} "
+                             "(agency_domains): its mail counts as staff, never answered or escalated")
+    return found

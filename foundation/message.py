@@ -173,7 +173,8 @@ def _to_parsed(mail: Any, raw: bytes) -> ParsedMessage:
     message = mail.message
     if message is None or not message.keys():
         raise ParseError("no headers found: not an email message")
-    from_name, from_addr = _sender(message)
+    problems = _sender_problems(message)
+    from_name, from_addr = _sender(message, plain=not problems)
     text = "\n".join(part for part in mail.text_plain if part)[:MAX_TEXT]
     html = "\n".join(part for part in mail.text_html if part)[:MAX_TEXT]
     return ParsedMessage(
@@ -192,8 +193,8 @@ def _to_parsed(mail: Any, raw: bytes) -> ParsedMessage:
                  for name in KEPT_HEADERS if message.get(name) is not None},
         attachments=[_attachment(a) for a in mail.attachments],
         defects=sorted(mail.defects_categories),
-        sender_problems=_sender_problems(message),
-        unguessed=_unguessed(message),
+        sender_problems=problems,
+        unguessed=_unguessed(message, plain=not problems),
     )
 
 
@@ -244,13 +245,13 @@ def _clean(value: str, *, limit: int = 2000) -> str:
     return " ".join(value.replace("\x00", " ").translate(_BIDI_CONTROLS).split())[:limit]
 
 
-def _unguessed(message: Any) -> dict[str, str]:
+def _unguessed(message: Any, *, plain: bool) -> dict[str, str]:
     """ParsedMessage.unguessed: only for a header whose 8-bit bytes are not UTF-8 (rare: cheap otherwise)."""
     found = {}
     if _guessed(message, "subject"):
         found["subject"] = _header(message, "subject", guess=False)
     if _guessed(message, "from"):
-        found["from_name"] = _sender(message, guess=False)[0]
+        found["from_name"] = _sender(message, guess=False, plain=plain)[0]
     return found
 
 
@@ -342,9 +343,52 @@ def _decoded_name(value: str) -> str:
     return _clean(_decoded(value)).strip("'\" ")
 
 
-def _sender(message: Any, *, guess: bool = True) -> tuple[str, str]:
+def _sender(message: Any, *, guess: bool = True, plain: bool = True) -> tuple[str, str]:
+    """(display name, address) of the sender. A From header that names no one sender plainly (see
+    _sender_problems) gives only an address that really is in angle brackets, the last one, as mail clients
+    and SPF/DMARC take the mailbox, or none: never text before it that merely looks like an address
+    (`tom@brewco.com (Tom) <x@evil.example>`, `<tom@brewco.com> <x@evil.example>`), which would then be
+    shown, linked and replied to as the sender. Everything before it is the display name, shown quoted."""
+    raw = _raw_header(message, "from", limit=MAX_ADDRESS_HEADER, guess=guess) if not plain else ""
+    if not plain and (len(getaddresses([raw])) != 1 or _angle_brackets(raw)):  # one bare address is itself
+        return _bracketed_sender(raw)
     found = _mailboxes(message, "from", guess=guess)
     return found[0] if found else ("", "")
+
+
+def _bracketed_sender(raw: str) -> tuple[str, str]:
+    for start, inside in reversed(_angle_brackets(raw)):
+        local, at, domain = inside.strip().rpartition("@")
+        if at and local and domain and not any(c in inside.strip() for c in ' \t,;:<>()[]\\'):
+            name_start = raw.rfind(",", 0, start) + 1  # a list: only this mailbox's own words
+            return _decoded_name(raw[name_start:start]), normal_address(inside)
+    return _decoded_name(raw), ""
+
+
+def _angle_brackets(raw: str) -> list[tuple[int, str]]:
+    """(position, text) of each <...> outside quoted strings and comments, where an address really is."""
+    found: list[tuple[int, str]] = []
+    depth, quoted, opened, index = 0, False, -1, 0
+    while index < len(raw):
+        char = raw[index]
+        if char == "\\" and (quoted or depth):
+            index += 2
+            continue
+        if quoted:
+            quoted = char != '"'
+        elif depth:
+            depth += {"(": 1, ")": -1}.get(char, 0)
+        elif char == '"':
+            quoted = True
+        elif char == "(":
+            depth = 1
+        elif char == "<":
+            opened = index
+        elif char == ">" and opened >= 0:
+            found.append((opened, raw[opened + 1:index]))
+            opened = -1
+        index += 1
+    return found
 
 
 _ATOM = r"[A-Za-z0-9!#$%&'*+/^_`{|}~-]+"  # RFC 5322 atext without "=" and "?" (no encoded words)

@@ -91,7 +91,7 @@ def load_settings(
     values = _merged(os.environ if env is None else env)
     address = values.get("address", "accounts@localhost.localdomain")
     _check_address("LIAISON_ADDRESS", address)
-    domains = tuple(d.strip().lower() for d in values.get("agency_domains", "").split(",") if d.strip())
+    domains = _agency_domains(values.get("agency_domains", ""))
     own_domain = address.rsplit("@", 1)[1].lower()
     if own_domain not in domains:
         domains = (*domains, own_domain)
@@ -213,6 +213,8 @@ def _shape_problem(value: object, *, many: bool) -> str:
         if bad:
             held = f"a list holding {_kind(bad[0])}" if isinstance(value, list) else _kind(value)
             return f'text or a list of text in quotes (["agency.example"]), not {held}'
+        if isinstance(value, list) and any(not item.strip() for item in value):
+            return 'a list of domains (["agency.example"]), not one holding an empty text ("")'
         return ""
     if isinstance(value, str | int | float | bool):
         return ""
@@ -306,6 +308,33 @@ def _flag(values: dict[str, str], key: str, default: bool) -> bool:
     if raw in ("0", "false", "no", "off"):
         return False
     raise ConfigError(f"LIAISON_{key.upper()}", f"must be true or false, not {raw!r}")
+
+
+#: A domain name: labels of letters (any script), digits and inner hyphens, at least two of them.
+_DOMAIN = re.compile(r"(?!-)[^\W_]+(?:-+[^\W_]+)*(?:\.(?!-)[^\W_]+(?:-+[^\W_]+)*)+")
+#: Second-level labels under a country code that people register below (brewco.co.uk), as linking's
+#: registrable_domain approximates the public-suffix list (nothing is downloaded).
+_SECOND_LEVEL = frozenset({"co", "com", "org", "net", "ac", "gov"})
+
+
+def _agency_domains(value: str) -> tuple[str, ...]:
+    """The agency's domains, each checked: all mail from one (or a subdomain) counts as staff and is never
+    answered, so a typo ("@agency.example", "*.agency.example") or a public suffix ("com", "co.uk") would
+    silently turn every client into staff."""
+    if not value.strip():
+        return ()
+    domains = tuple(d.strip().lower().rstrip(".") for d in value.split(","))
+    for domain in domains:
+        labels = domain.split(".")
+        if len(labels) == 1 and _DOMAIN.fullmatch(f"x.{domain}"):
+            labels = ["", domain]  # a top-level domain ("com"): a public suffix
+        elif not _DOMAIN.fullmatch(domain):
+            raise ConfigError("LIAISON_AGENCY_DOMAINS", f"{domain!r} is not a domain name (write agency.example, "
+                              "without @, * or spaces; a subdomain is covered by its domain)")
+        if not labels[0] or (len(labels) == 2 and labels[0] in _SECOND_LEVEL and len(labels[1]) == 2):
+            raise ConfigError("LIAISON_AGENCY_DOMAINS", f"{domain!r} is a public suffix, shared by many owners: "
+                              "name the agency's own domain (agency.example)")
+    return domains
 
 
 def _check_address(setting: str, address: str) -> None:

@@ -334,9 +334,15 @@ def learned_names(conn: sqlite3.Connection) -> dict[str, str]:
     """Display names seen on mail linked by contact or sent by staff: what a message claiming one of them is
     checked against.
     Takes a connection so that a read-only one on the user's database can ask it too (inbox/scratch.py)."""
-    return {name.lower(): address for name, address in conn.execute(
-        "SELECT from_name, from_addr FROM messages WHERE link_reason IN ('contact', 'staff') AND from_name != '' "
-        "GROUP BY from_addr")}
+    # Every name an address has written under, not only its first: a forged first mail from a contact's own
+    # address ("Zed Zed") must not leave the contact's real name unprotected. A name first seen on an address
+    # stays that address's, as AccountIndex.learn_name keeps it.
+    found: dict[str, str] = {}
+    for name, address in conn.execute(
+            "SELECT from_name, from_addr FROM messages WHERE link_reason IN ('contact', 'staff') AND from_name != '' "
+            "GROUP BY from_name, from_addr ORDER BY MIN(id)"):
+        found.setdefault(name, address)  # as written: name_key folds it (capitals first)
+    return found
 
 
 def _cell(value: Any) -> Any:

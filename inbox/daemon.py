@@ -19,6 +19,7 @@ from pathlib import Path
 from types import FrameType
 from typing import Any
 
+from foundation.accounts import staff_clashes
 from foundation.errors import (
     AuthRevoked,
     MailboxCommandError,
@@ -125,6 +126,8 @@ class Daemon:
         self._install_signals()
         outbox.recover(self.store)
         log.info("liaison running (rules %s, mode %s)", self.settings.rules_path, self._mode())
+        for clash in staff_clashes(self.store, self.settings.agency_domains):
+            log.warning("SETTINGS: %s; remove it from agency_domains", clash)
         self.status.record(mode=self._mode(), rules=rules_version(self.rules))
         self.notifier.ready(f"watching {self.settings.folder}")  # configured; the watchdog judges the connection
         backoff = BACKOFF_START

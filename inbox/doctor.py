@@ -181,6 +181,20 @@ def _check_database(settings: Settings, add: Callable[..., bool]) -> None:
             f"make {path.parent} writable by this user (or set LIAISON_DB / db in the config file)")
         return
     add("database", True, f"{path.absolute()} writable")
+    _check_agency_domains(settings, add)
+
+
+def _check_agency_domains(settings: Settings, add: Callable[..., bool]) -> None:
+    from foundation.accounts import staff_clashes
+    from foundation.store import Store
+
+    store = Store(settings.db_path)
+    try:
+        clashes = staff_clashes(store, settings.agency_domains)
+    finally:
+        store.close()
+    add("agency domains", not clashes, "; ".join(clashes) or ", ".join(settings.agency_domains),
+        "remove the client's domain from agency_domains (only the agency's own domains belong there)")
 
 
 # -- IMAP --------------------------------------------------------------------------------------

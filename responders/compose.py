@@ -56,6 +56,8 @@ def valid_address(address: str) -> str:
     if "=?" in address:  # an encoded word: mail clients decode it into another address
         raise ValueError(f"an encoded word inside an address: {address!r}")
     local, domain = address.split("@")
+    if not local or not domain:  # `""@gmail.com`, what a header naming no one sender plainly once gave
+        raise ValueError(f"not a single email address: {address!r}")
     if len(local) > 64 or len(address) > 254:  # RFC 5321 4.5.3.1: servers refuse longer ones
         raise ValueError(f"address longer than SMTP allows: {address[:80]!r}...")
     Address(username=local, domain=domain)  # raises on characters a header cannot carry

@@ -55,3 +55,24 @@ def test_database_is_owner_only(tmp_path):
         path = tmp_path / name
         if path.exists():
             assert stat.S_IMODE(path.stat().st_mode) == 0o600, name
+
+
+@pytest.mark.parametrize("value", ['"com"', '"co.uk"', '"@agency2.example"', '"*.agency2.example"', '""',
+                                   '"agency example"', '"agency.example", ""'])
+def test_an_agency_domain_that_is_no_domain_of_the_agency_is_refused_naming_the_setting(tmp_path, value):
+    """From the blind tester: each was accepted and made every client (every .com one, or all) staff, whose
+    mail is never answered. Mail from an agency domain or below it counts as staff."""
+    path = tmp_path / "liaison.toml"
+    path.write_text(f"agency_domains = [{value}]\n")
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**BASE, "LIAISON_CONFIG": str(path)})
+    assert caught.value.setting == "LIAISON_AGENCY_DOMAINS", caught.value
+    if value != '""':  # the same in the environment (where an empty value is no value)
+        with pytest.raises(ConfigError) as caught:
+            load_settings({**BASE, "LIAISON_AGENCY_DOMAINS": value.replace('"', "")})
+        assert caught.value.setting == "LIAISON_AGENCY_DOMAINS", caught.value
+
+
+def test_agency_domains_of_real_domains_are_kept():
+    settings = load_settings({**BASE, "LIAISON_AGENCY_DOMAINS": "agency.example, Agency2.example.,studio.co.uk"})
+    assert settings.agency_domains == ("agency.example", "agency2.example", "studio.co.uk")

@@ -94,6 +94,14 @@ def test_idle_wakes_within_a_second_and_sigterm_exits_cleanly(daemon_env, tmp_pa
     assert "liaison stopped" in (tmp_path / "daemon.log").read_text()
 
 
+def test_an_agency_domain_that_is_a_client_accounts_is_a_warning_at_start(daemon_env, tmp_path):
+    """The daemon's start-up log says so too (doctor fails it): that client's mail would count as staff."""
+    process = start({**daemon_env, "LIAISON_AGENCY_DOMAINS": "agency.example,brewco.com"}, tmp_path)
+    log = wait_for_log(tmp_path, "agency domain brewco.com", process)
+    assert "WARNING" in log and "account brewco" in log
+    assert stop(process) == 0
+
+
 def test_broken_rules_are_refused_and_last_good_rules_stay(daemon_env, tmp_path, dovecot, smtp_server,
                                                             make_message):
     process = start(daemon_env, tmp_path)

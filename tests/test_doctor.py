@@ -187,6 +187,18 @@ def test_doctor_names_the_failed_check_and_its_fix(configured, dovecot, deliveri
     assert after.strip().startswith("fix:") and fix in after
 
 
+def test_doctor_fails_an_agency_domain_that_is_a_client_accounts(configured, dovecot, delivering_smtp):
+    """From the blind tester: agency_domains = ["brewco.com"] (a client's domain) passed every check, and all
+    of BrewCo's mail then counted as staff: never answered, never escalated."""
+    assert liaison("accounts", "import", "accounts.csv", cwd=configured).returncode == 0  # brewco.com, brewco.co.uk
+    env = {**server_env(dovecot, delivering_smtp), "LIAISON_AGENCY_DOMAINS": "agency.example,brewco.co.uk"}
+    result = liaison("doctor", cwd=configured, env=env)
+    assert result.returncode == 1, result.stdout
+    assert [name for name, mark in checks(result.stdout).items() if mark == "✗"] == ["agency domains"]
+    assert "brewco.co.uk" in result.stdout and "account brewco" in result.stdout
+    assert liaison("doctor", cwd=configured, env=server_env(dovecot, delivering_smtp)).returncode == 0
+
+
 def test_doctor_reports_a_missing_secret_as_a_failed_check_pointing_at_the_env_file(configured):
     result = liaison("doctor", cwd=configured)
     assert result.returncode == 1

@@ -344,3 +344,148 @@ def test_a_learned_contact_name_written_another_way_is_flagged_by_the_daemon(tmp
     assert row["account_id"] is None and row["suspicious"] and "tom.hill@brewco.com" in row["suspicious"], row
     sent = smtp_server.parsed()
     assert [str(m["To"]) for m in sent if m["Auto-Submitted"] == "auto-replied"] == ["tom.hill@brewco.com"]
+
+
+#: From headers naming no one sender plainly, with text that looks like the contact's address before (or
+#: beside) the real one: (header, the address really in angle brackets, or "" when there is none).
+ADDRESS_BEFORE_THE_REAL_ONE = {
+    "comment between": ("tom.hill@brewco.com (Tom Hill) <tom.hill@brewco.com.evil.example>",
+                        "tom.hill@brewco.com.evil.example"),
+    "comment first": ("(comment) tom.hill@brewco.com <x@evil.example>", "x@evil.example"),
+    "spaced at sign": ("tom.hill @ brewco.com <attacker@gmail.com>", "attacker@gmail.com"),
+    "two angle addresses": ("<tom.hill@brewco.com> <attacker@gmail.com>", "attacker@gmail.com"),
+    "comments around": ("tom.hill@brewco.com (x) <attacker@gmail.com> (y)", "attacker@gmail.com"),
+    "two bare addresses": ("tom.hill@brewco.com attacker@gmail.com", ""),
+    "two bare addresses and a comment": ("tom.hill@brewco.com (Tom Hill) attacker@gmail.com", ""),
+}
+
+
+@pytest.mark.parametrize("case", list(ADDRESS_BEFORE_THE_REAL_ONE))
+def test_an_address_written_before_the_real_one_is_never_shown_or_replied_to_as_the_sender(
+        tmp_path, dovecot, smtp_server, case):
+    """From the blind tester: such headers were not answered, but the log, the escalation (subject, body,
+    Reply-To) and the summary named tom.hill@brewco.com, and two bare addresses gave `""@gmail.com` and a
+    `Reply-To: <>`. Only an address really in angle brackets is the sender, or none at all."""
+    header, real = ADDRESS_BEFORE_THE_REAL_ONE[case]
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    dovecot.append(f"From: {header}\r\nMessage-ID: <before@evil.example>\r\n".encode() + BODY)
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    row = store.one("SELECT from_addr, account_id, suspicious FROM messages")
+    assert row["from_addr"] == real and row["account_id"] is None and row["suspicious"], dict(row)
+    sent = smtp_server.parsed()
+    assert not [m for m in sent if m["Auto-Submitted"] == "auto-replied"]
+    (escalation,) = [m for m in sent if m["Auto-Submitted"] == "auto-generated"]
+    assert escalation["Reply-To"] == (real or None), escalation["Reply-To"]
+    text = escalation.get_body(("plain",)).get_content()
+    for shown in (str(escalation["Subject"]), text):
+        assert not re.search(r"(from |(?<![\"'])<)tom\.hill@brewco\.com(?![.\w])", shown) and "<>" not in shown, shown
+        assert real in shown, shown
+    rules = load_checked_rules(settings.rules_path)
+    built = summary.build(store, rules, "lead@agency.example", datetime.now(UTC).date(), team=True,
+                          until=datetime.now(UTC) + timedelta(minutes=1))
+    store.close()
+    summary_text, _ = summary.render(built, TemplateLibrary(rules.template_dir))
+    assert not re.search(r"from tom\.hill@brewco\.com(?![.\w])", summary_text), summary_text
+    if real:
+        assert real in summary_text, summary_text
+
+
+NAMED_ACCOUNTS = ACCOUNTS + ("zeta,Zeta Oy,ZETA,zeta.fi,olli.virtanen@zeta.fi,anna.berg@agency.example\n"
+                             "nova,Nova,NOVA,nova.io,kim@nova.io,anna.berg@agency.example\n")
+
+
+def test_every_name_a_contact_wrote_under_is_protected_not_only_the_first(tmp_path, dovecot, smtp_server):
+    """From the blind tester: a forged `Zed Zed <olli.virtanen@zeta.fi>` first, then the real "Olli Virtanen"
+    mails: after a restart only "Zed Zed" was protected, and "Olli Virtanen <zz@gmail.com>" went unflagged."""
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, NAMED_ACCOUNTS)
+    dovecot.append(b"From: Zed Zed <olli.virtanen@zeta.fi>\r\nMessage-ID: <first@zeta.fi>\r\n" + BODY)
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    dovecot.append(b"From: Olli Virtanen <olli.virtanen@zeta.fi>\r\nMessage-ID: <second@zeta.fi>\r\n" + BODY)
+    Daemon(settings, store).run_once()
+    dovecot.append(b"From: Olli Virtanen <zz@gmail.com>\r\nMessage-ID: <claimed@gmail.com>\r\n" + BODY)
+    Daemon(settings, store).run_once()  # a restart between: the names come from the database
+    row = store.one("SELECT suspicious FROM messages WHERE from_addr = 'zz@gmail.com'")
+    store.close()
+    assert row["suspicious"] and "olli.virtanen@zeta.fi" in row["suspicious"], dict(row)
+
+
+@pytest.mark.parametrize("role", ["Accounts Payable", "Finance Team", "Info", "Billing"])
+def test_a_role_name_a_contact_wrote_under_is_nobody_elses_to_claim(tmp_path, dovecot, smtp_server, role):
+    """From the blind tester: kim@nova.io writing as "Accounts Payable" made every other "Accounts Payable"
+    (othercorp.com's own) an impostor of kim@nova.io. A role is many senders' name: it is not learned."""
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, NAMED_ACCOUNTS)
+    dovecot.append(f"From: {role} <kim@nova.io>\r\nMessage-ID: <role@nova.io>\r\n".encode() + BODY)
+    dovecot.append(f"From: {role} <ap@othercorp.example>\r\nMessage-ID: <ap@othercorp.example>\r\n".encode() + BODY)
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()  # in one run: the name would be learned in memory
+    dovecot.append(f"From: {role} <ap2@othercorp.example>\r\nMessage-ID: <ap2@othercorp.example>\r\n".encode()
+                   + BODY)
+    Daemon(settings, store).run_once()  # after a restart: from the database
+    rows = store.all("SELECT suspicious FROM messages WHERE from_addr LIKE 'ap%@othercorp.example'")
+    store.close()
+    assert [r["suspicious"] for r in rows] == [None, None], [dict(r) for r in rows]
+
+
+IDN_ACCOUNTS = ACCOUNTS + "mueller,Müller Bau,MUEL,müller-bau.de,hans@müller-bau.de,anna.berg@agency.example\n"
+ADDRESS_WRITTEN_ANOTHER_WAY = {  # (display name, the real address, what it imitates)
+    "contact address in Unicode": ("hans@müller-bau.de", "i1@gmail.example", "hans@müller-bau.de"),
+    "full-width at sign": ("tom.hill\uff20brewco.com", "a17@gmail.example", "tom.hill@brewco.com"),
+    "Cyrillic e in the domain": ("tom.hill@br\u0435wco.com", "m3@gmail.example", "tom.hill@br\u0435wco.com"),
+    "zero-width space in the domain": ("tom.hill@brewco\u200b.com", "m5@gmail.example", "tom.hill@brewco.com"),
+    "ideographic full stop": ("tom.hill@brewco\u3002com", "m8@gmail.example", "tom.hill@brewco.com"),
+    "IDN domain as leading labels": ("Hans", "hans@xn--mller-bau-q9a.de.evil.example", "xn--mller-bau-q9a.de"),
+}
+
+
+@pytest.mark.parametrize("case", list(ADDRESS_WRITTEN_ANOTHER_WAY))
+def test_an_address_written_in_unicode_or_lookalikes_is_flagged_as_its_ascii_form_is(
+        tmp_path, dovecot, smtp_server, case):
+    """From the blind tester: each was neither flagged nor escalated as an impostor, while the plain ASCII
+    form was. A name is read as it shows (NFKC, invisible characters dropped, IDNA) before comparing."""
+    name, sender, imitated = ADDRESS_WRITTEN_ANOTHER_WAY[case]
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, IDN_ACCOUNTS)
+    dovecot.append(f"From: =?utf-8?b?{base64.b64encode(name.encode()).decode()}?= <{sender}>\r\n"
+                   "Message-ID: <written@gmail.example>\r\n".encode() + BODY)
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    row = store.one("SELECT account_id, suspicious FROM messages")
+    store.close()
+    assert row["account_id"] is None and row["suspicious"] and imitated in row["suspicious"], dict(row)
+    sent = smtp_server.parsed()
+    assert not [m for m in sent if m["Auto-Submitted"] == "auto-replied"]
+
+
+def test_a_contacts_own_unicode_address_as_the_name_is_the_contact(tmp_path, dovecot, smtp_server):
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, IDN_ACCOUNTS)
+    name = base64.b64encode("hans@müller-bau.de".encode()).decode()
+    dovecot.append(f"From: =?utf-8?b?{name}?= <hans@xn--mller-bau-q9a.de>\r\nMessage-ID: <own@müller.example>\r\n"
+                   .encode() + BODY)
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    row = store.one("SELECT account_id, suspicious FROM messages")
+    store.close()
+    assert (row["account_id"], row["suspicious"]) == ("mueller", None), dict(row)
+
+
+@pytest.mark.parametrize(("claimed", "flagged"), [
+    ("TO\u039c HILL", True), ("Tom \u0397ill", True), ("Tom Hi\u04c0\u04c0", True), ("Tom Hi\u0406\u0406", True),
+    ("T\u034fom Hill", True), ("To\u115fm Hill", True), ("Tom Hi\u3164ll", True), ("Mr Tom Hill", True),
+    ("Tom J. Hill", True), ("Tom Hill - BrewCo", True), ("Tom Hill (Agency)", True),
+    ("Tom Hilton", False), ("Tomas Hill", False), ("Tom Hillier", False),
+])
+def test_a_known_name_in_lookalike_letters_or_among_other_words_is_claimed(
+        tmp_path, dovecot, smtp_server, claimed, flagged):
+    """From the blind tester: Greek capitals (Μ, Η), Cyrillic Ӏ and І for l, invisible U+034F and Hangul
+    fillers, and a known name with extras ("Mr Tom Hill", "Tom J. Hill") were not flagged. A different name
+    (Tom Hilton, Tomas Hill) still is no claim."""
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    dovecot.append(b"From: Tom Hill <tom.hill@brewco.com>\r\nMessage-ID: <real@brewco.com>\r\n" + BODY)
+    dovecot.append(f"From: =?utf-8?b?{base64.b64encode(claimed.encode()).decode()}?= <tom@gmail.example>\r\n"
+                   "Message-ID: <claimed@gmail.example>\r\n".encode() + BODY)
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    row = store.one("SELECT suspicious FROM messages WHERE from_addr = 'tom@gmail.example'")
+    store.close()
+    assert bool(row["suspicious"] and "tom.hill@brewco.com" in row["suspicious"]) is flagged, dict(row)
