@@ -148,11 +148,13 @@ def versions(store: Store) -> list[dict[str, Any]]:
     return store.all("SELECT version, created_at, status, corrections, reason FROM models ORDER BY created_at")
 
 
-def retrain(store: Store, db_path: Path, *, say: Callable[[str], object] = log.info) -> tuple[str, Verdict]:
+def retrain(store: Store, db_path: Path, *, epochs: int | None = None,
+            say: Callable[[str], object] = log.info) -> tuple[str, Verdict]:
     """Train a candidate on the corpus plus the corrections, judge it against the running model on the
-    held-out corpus split plus a held-out share of the corrections, and promote it only if it is no worse."""
+    held-out corpus split plus a held-out share of the corrections, and promote it only if it is no worse.
+    `epochs`: fewer than the recipe's makes a quicker, rougher candidate (the gate judges it all the same)."""
     from classifiers import learning
-    from classifiers.model import load_corpus, split
+    from classifiers.model import EPOCHS, load_corpus, split
     from classifiers.newest_text import newest_text
     from inbox import corrections
 
@@ -163,7 +165,7 @@ def retrain(store: Store, db_path: Path, *, say: Callable[[str], object] = log.i
     train, held = split(load_corpus())
     say(f"retraining on {len(train)} corpus examples + {len(train_corrections)} corrections "
         f"({len(held_corrections)} corrections held out to judge it)")
-    nlp = learning.retrain(train, train_corrections)
+    nlp = learning.retrain(train, train_corrections, epochs=epochs or EPOCHS)
     version = save_candidate(store, db_path, nlp, corrections=len(found))
     judged_on = [(e.subject, newest_text(e.body), e.label) for e in held] + held_corrections
     running = load_active(store, db_path) or TextcatClassifier()

@@ -196,7 +196,8 @@ def test_retraining_on_corrections_learns_a_new_phrasing_and_a_worse_candidate_i
                                         "status": "processed", "category": e.label, "subject": e.subject,
                                         "newest_text": newest_text(e.body), "message_id": f"<p{n}@x>"})
         corrections.record(store, row=row, category=rotate[e.label], source="test")
-    worse, refused = models.retrain(store, tmp_path / "liaison.db")
+    # a quicker candidate (3 epochs): what matters is that it is worse and the gate refuses it
+    worse, refused = models.retrain(store, tmp_path / "liaison.db", epochs=3)
     assert not refused.promote and refused.reasons
     assert store.one("SELECT status FROM models WHERE version = ?", [worse])["status"] == "candidate"
     assert store.one("SELECT version FROM models WHERE status = 'active'")["version"] == version

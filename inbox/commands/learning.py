@@ -88,7 +88,7 @@ def train_with_corrections(args: argparse.Namespace) -> int:
     from inbox import models
 
     settings, store = _store()
-    version, verdict = models.retrain(store, settings.db_path, say=print)
+    version, verdict = models.retrain(store, settings.db_path, epochs=args.epochs, say=print)
     state = "promoted and active" if verdict.promote else "kept as a candidate, not used"
     print(f"model {version}: {state}: {'; '.join(verdict.reasons)}")
     return 0
