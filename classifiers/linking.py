@@ -28,7 +28,9 @@ FREE_MAIL = frozenset(
     )
 )
 CODE_PATTERN = re.compile(r"\[?\b([A-Z][A-Z0-9]{1,11})-(\d{1,6})\b\]?")
-_CONFUSABLE = str.maketrans({"0": "o", "1": "l", "3": "e", "5": "s", "7": "t", "4": "a", "|": "l", "i": "l"})
+# Digits and signs read as the letters they stand in for. A lowercase i and l are different letters (Nell is not
+# Neil); a capital I is read both as the i it is and as the l it looks like (see name_keys).
+_CONFUSABLE = str.maketrans({"0": "o", "1": "l", "3": "e", "5": "s", "7": "t", "4": "a", "|": "l"})
 # Letters of other scripts that render like Latin ones (Cyrillic, Greek): a domain written with them reads as
 # the real one. NFKC first folds full-width and other compatibility forms.
 _HOMOGLYPHS = str.maketrans({
@@ -112,9 +114,9 @@ class AccountIndex:
     def learn_name(self, name: str, address: str) -> None:
         """Remember that `name` is the display name of `address` (the first address seen under it keeps it),
         when it names a person: a role ("Accounts Payable", "Info") is many senders' name, not one's."""
-        key = name_key(name)
         if personal_name(name):
-            self.known_names.setdefault(key, address)
+            for key in name_keys(name):
+                self.known_names.setdefault(key, address)
 
     def owns_sender(self, account_id: str, sender: str) -> bool:
         """Whether the sender is this account's contact or on one of its domains."""
@@ -137,12 +139,22 @@ def domain_of(address: str) -> str:
 
 
 def name_key(name: str) -> str:
-    """A person's name in the one form names are compared in, so that however an impostor writes a known
-    name it reads as that name: compatibility forms folded (full-width letters), case folded, accents and
-    invisible characters dropped, Cyrillic/Greek lookalike letters read as the Latin ones they imitate (and
-    I, 1 and | as the l they look like), and its words in sorted order (so "Hill, Tom", "HILL Tom" and
-    "Tom  Hill" are all "hlll tom")."""
-    return " ".join(sorted(_NAME_WORDS.findall(readable(name).translate(_CONFUSABLE))))
+    """A person's name in the form names are compared in, so that however an impostor writes a known name it
+    reads as that name: compatibility forms folded (full-width letters), case folded, accents and invisible
+    characters dropped, Cyrillic/Greek lookalike letters read as the Latin ones they imitate (and a capital I,
+    1 and | as the l they look like: "HiIl" is Hill), and its words in sorted order (so "Hill, Tom", "HILL Tom"
+    and "Tom  Hill" are all "hill tom")."""
+    return _sorted_words(readable(name, capital_i="l"))
+
+
+def name_keys(name: str) -> tuple[str, ...]:
+    """Every form a name is compared in: as it looks (name_key, a capital I as l) and as it is spelled (a
+    capital I as i, so "IVAN" is Ivan). One key could not hold both without making i and l one letter."""
+    return tuple(dict.fromkeys((name_key(name), _sorted_words(readable(name)))))
+
+
+def _sorted_words(text: str) -> str:
+    return " ".join(sorted(_NAME_WORDS.findall(text.translate(_CONFUSABLE))))
 
 
 def _as_shown(text: str) -> str:
@@ -151,11 +163,12 @@ def _as_shown(text: str) -> str:
     return "".join(c for c in nfkc if unicodedata.category(c) != "Cf")
 
 
-def readable(text: str) -> str:
+def readable(text: str, *, capital_i: str = "I") -> str:
     """Text as it reads, the one fold names and addresses written in display names are compared in: NFKC
     (full-width ＠ is @), lower case, accents and invisible characters dropped, other scripts' lookalike
-    letters and full stops read as the Latin ones they imitate."""
-    nfkc = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).translate(_CAPITALS)
+    letters and full stops read as the Latin ones they imitate. `capital_i` is what a capital I (or another
+    script's I) reads as before case folding: "l" for a name as it looks."""
+    nfkc = unicodedata.normalize("NFKC", text).translate(_INVISIBLE).translate(_CAPITALS).replace("I", capital_i)
     folded = unicodedata.normalize("NFKD", nfkc.casefold())
     # Accents and invisible format characters (a zero-width space inside "Tom") go: neither shows.
     plain = "".join(c for c in folded if not unicodedata.combining(c) and unicodedata.category(c) != "Cf")
@@ -246,7 +259,7 @@ def _link_by_sender(index: AccountIndex, sender: str, code: tuple[str, str] | No
 
 def _impostor(index: AccountIndex, sender: str, display_name: str) -> str | None:
     """A display name showing another address, a lookalike domain, or a name claiming a known contact."""
-    shown = _address_in_name(display_name, sender)
+    shown = _address_in_name(index, display_name, sender)
     if shown:
         # Mail clients show the name, not the address: "tom@brewco.com <x@evil.example>" reads as Tom.
         return f"display name {display_name!r} shows {shown}, but the mail is from {sender}"
@@ -262,15 +275,26 @@ def _impostor(index: AccountIndex, sender: str, display_name: str) -> str | None
     return None
 
 
-def _address_in_name(display_name: str, sender: str) -> str | None:
-    """An address written in the display name that is not the sender's own, read as it shows (a full-width
-    ＠, a zero-width space, "brewco。com") and compared in the one form accounts and senders are (IDNA), so
-    that hans@müller-bau.de is the sender hans@xn--mller-bau-q9a.de's own, and one with a lookalike letter
-    (a Cyrillic е) is not."""
+def _address_in_name(index: AccountIndex, display_name: str, sender: str) -> str | None:
+    """An address written in the display name that claims someone else: one at another party than the sender's
+    own (its domain, its account's domains and listed contacts: "Ali Khan (sales@khantex.com)" from
+    ali.khan@khantex.com is the client's). Read as it shows (a full-width ＠, a zero-width space,
+    "brewco。com") and compared in the one form accounts and senders are (IDNA), so that hans@müller-bau.de is
+    the sender hans@xn--mller-bau-q9a.de's own, and one with a lookalike letter (a Cyrillic е) is not."""
     for found in _ADDRESS_IN_NAME.findall(_as_shown(display_name[:2000])):
-        if normal_address(found) != normal_address(sender):
+        if not _same_party(index, normal_address(found), normal_address(sender)):
             return found
     return None
+
+
+def _same_party(index: AccountIndex, shown: str, sender: str) -> bool:
+    """Whether an address shown in a display name is the sender's own side: the sender itself, another address
+    at the sender's (not free-mail) domain, or an address of the account the sender belongs to."""
+    domain = domain_of(sender)
+    if shown == sender or (domain_of(shown) == domain and domain not in FREE_MAIL):
+        return True
+    owner = index.contacts.get(sender) or index.domain_owner(domain)
+    return owner is not None and (index.contacts.get(shown) or index.domain_owner(domain_of(shown))) == owner
 
 
 #: Most words of a display name looked at for a known name inside it ("Mr Tom Hill (BrewCo)").
@@ -286,14 +310,15 @@ def _claimed_contact(index: AccountIndex, display_name: str) -> str | None:
         if contact in name:
             return contact
     # A known full name among more words claims it too: "Mr Tom Hill", "Tom J. Hill", "Mark Lee (Agency)".
-    words = name_key(display_name).split()[:_MAX_NAME_WORDS]  # its capitals as written (Greek Eta is H)
-    for size in range(len(words), 1, -1):
-        if size > _MAX_KNOWN_WORDS and size != len(words):
-            continue
-        for part in itertools.combinations(words, size):  # the words are sorted, and so is each part
-            claimed = index.known_names.get(" ".join(part))
-            if claimed:
-                return claimed
+    for key in name_keys(display_name):  # its capitals as written (Greek Eta is H)
+        words = key.split()[:_MAX_NAME_WORDS]
+        for size in range(len(words), 1, -1):
+            if size > _MAX_KNOWN_WORDS and size != len(words):
+                continue
+            for part in itertools.combinations(words, size):  # the words are sorted, and so is each part
+                claimed = index.known_names.get(" ".join(part))
+                if claimed:
+                    return claimed
     return None
 
 

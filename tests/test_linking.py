@@ -157,3 +157,16 @@ def test_a_name_learned_in_one_form_is_claimed_in_another():
     staff = link_message(index, sender="x@gmail.example", display_name="Berg, \u0391nna", subject="x",
                          thread_of=lambda: None, is_staff=False)
     assert staff.suspicious and "anna.berg@agency.example" in staff.suspicious
+
+
+@pytest.mark.parametrize(("known", "claimed", "flagged"), [
+    ("Ali Khan", "All Khan", False), ("Li Wei", "Li Wel", False), ("Li Wei", "Ll Wei", False),
+    ("Neil Hart", "Nell Hart", False), ("Ali Khan", "AIi Khan", True), ("Li Wei", "LI WEI", True),
+    ("Tom Hill", "Tom HiIl", True), ("Ivan Petrov", "ivan petrov", True), ("Ian Hill", "lan Hill", True),
+])
+def test_only_letters_that_look_alike_are_one_letter_in_names(known, claimed, flagged):
+    index = AccountIndex.build([Account("brewco", "BrewCo", "BREW", ("brewco.com",), (), "anna@agency.example")],
+                               {known: "known@brewco.com"})
+    found = link_message(index, sender="someone@gmail.com", display_name=claimed, subject="x",
+                         thread_of=lambda: None, is_staff=False)
+    assert bool(found.suspicious and "known@brewco.com" in found.suspicious) is flagged

@@ -489,3 +489,66 @@ def test_a_known_name_in_lookalike_letters_or_among_other_words_is_claimed(
     row = store.one("SELECT suspicious FROM messages WHERE from_addr = 'tom@gmail.example'")
     store.close()
     assert bool(row["suspicious"] and "tom.hill@brewco.com" in row["suspicious"]) is flagged, dict(row)
+
+
+SAME_PARTY_ACCOUNTS = ACCOUNTS + (
+    "khantex,Khantex,KTX,khantex.com,ali.khan@khantex.com;ap@ledgerly.example,anna.berg@agency.example\n"
+    "hart,Hart Studio,HART,hartstudio.co.uk,neil.hart@hartstudio.co.uk,anna.berg@agency.example\n"
+    "mueller,Müller Bau,MUEL,müller-bau.de;mueller-bau.de,hans@müller-bau.de,anna.berg@agency.example\n")
+OWN_SIDE_ADDRESS_IN_NAME = {  # (display name, the real address, its account)
+    "colleague in brackets": ("Ali Khan (sales@khantex.com)", "ali.khan@khantex.com", "khantex"),
+    "on behalf of": ("sales@khantex.com on behalf of Ali Khan", "ali.khan@khantex.com", "khantex"),
+    "shared mailbox after a bar": ("Neil Hart | hello@hartstudio.co.uk", "neil.hart@hartstudio.co.uk", "hart"),
+    "the account's other domain": ("hans@mueller-bau.de", "hans@xn--mller-bau-q9a.de", "mueller"),
+    "another listed contact": ("Ali Khan (ap@ledgerly.example)", "ali.khan@khantex.com", "khantex"),
+}
+
+
+@pytest.mark.parametrize("case", list(OWN_SIDE_ADDRESS_IN_NAME))
+def test_an_address_of_the_senders_own_account_in_the_name_is_no_impostor(tmp_path, dovecot, smtp_server, case):
+    """From the blind tester: a listed contact showing a colleague's or the company's other address in the
+    display name was flagged, unlinked and never acknowledged. Only an address of another party claims
+    someone else."""
+    name, sender, account = OWN_SIDE_ADDRESS_IN_NAME[case]
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, SAME_PARTY_ACCOUNTS)
+    dovecot.append(f"From: =?utf-8?b?{base64.b64encode(name.encode()).decode()}?= <{sender}>\r\n"
+                   "Message-ID: <own-side@client.example>\r\n".encode() + BODY)
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    row = store.one("SELECT account_id, suspicious FROM messages")
+    store.close()
+    assert (row["account_id"], row["suspicious"]) == (account, None), dict(row)
+    sent = smtp_server.parsed()
+    assert [str(m["To"]) for m in sent if m["Auto-Submitted"] == "auto-replied"] == [sender]
+
+
+@pytest.mark.parametrize("name", ["Ali Khan (tom.hill@brewco.com)", "Ali Khan (ali.khan@gmail.example)"])
+def test_an_address_of_another_party_in_a_contacts_name_is_still_flagged(tmp_path, dovecot, smtp_server, name):
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, SAME_PARTY_ACCOUNTS)
+    dovecot.append(f"From: {name} <ali.khan@khantex.com>\r\nMessage-ID: <other-side@client.example>\r\n"
+                   .encode() + BODY)
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    row = store.one("SELECT account_id, suspicious FROM messages")
+    store.close()
+    assert row["account_id"] is None and row["suspicious"], dict(row)
+
+
+@pytest.mark.parametrize(("claimed", "flagged"), [
+    ("Nell Hart", False), ("Neli Hart", False), ("NeiI Hart", True), ("NEIL HART", True), ("neil hart", True),
+    ("Nei1 Hart", True), ("Nei| Hart", True),
+])
+def test_a_lowercase_i_and_l_are_different_letters_in_names(tmp_path, dovecot, smtp_server, claimed, flagged):
+    """From the blind tester: i, l, I and 1 were one letter, so "Nell Hart" from gmail was escalated as claiming
+    Neil Hart. Only what looks alike is folded: a capital I, 1 or | where an l would be."""
+    accounts = ACCOUNTS + ("hart,Hart Studio,HART,hartstudio.co.uk,"
+                           "neil.hart@hartstudio.co.uk,anna.berg@agency.example\n")
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, accounts)
+    dovecot.append(b"From: Neil Hart <neil.hart@hartstudio.co.uk>\r\nMessage-ID: <real@hart.example>\r\n" + BODY)
+    dovecot.append(f"From: {claimed} <someone@gmail.example>\r\nMessage-ID: <other@gmail.example>\r\n"
+                   .encode() + BODY)
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    row = store.one("SELECT suspicious FROM messages WHERE from_addr = 'someone@gmail.example'")
+    store.close()
+    assert bool(row["suspicious"] and "neil.hart@hartstudio.co.uk" in row["suspicious"]) is flagged, dict(row)
