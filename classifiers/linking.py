@@ -14,19 +14,9 @@ import unicodedata
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
+from foundation.freemail import FREE_MAIL
 from foundation.message import normal_address
 
-FREE_MAIL = frozenset(
-    (
-        "gmail.com", "googlemail.com", "outlook.com", "hotmail.com", "hotmail.co.uk", "hotmail.fr",
-        "hotmail.de", "hotmail.es", "hotmail.nl", "live.com", "live.co.uk", "live.fr", "live.nl", "msn.com",
-        "yahoo.com", "yahoo.co.uk", "yahoo.fr", "yahoo.de", "yahoo.es", "ymail.com", "icloud.com", "me.com",
-        "mac.com", "aol.com", "gmx.com", "gmx.de", "gmx.net", "gmx.fr", "web.de", "t-online.de", "freenet.de",
-        "proton.me", "protonmail.com", "pm.me", "mail.com", "zoho.com", "yandex.com", "yandex.ru",
-        "orange.fr", "wanadoo.fr", "free.fr", "laposte.net", "sfr.fr", "libero.it", "ziggo.nl", "kpnmail.nl",
-        "telenet.be", "skynet.be", "fastmail.com", "hey.com", "tutanota.com", "mail.ru", "qq.com", "163.com"
-    )
-)
 CODE_PATTERN = re.compile(r"\[?\b([A-Z][A-Z0-9]{1,11})-(\d{1,6})\b\]?")
 # Digits and signs read as the letters they stand in for. A lowercase i and l are different letters (Nell is not
 # Neil); a capital I is read both as the i it is and as the l it looks like (see name_keys).

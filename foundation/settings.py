@@ -21,6 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from foundation.errors import ConfigError
+from foundation.freemail import FREE_MAIL
 from foundation.oauth import OAuthSettings, oauth_settings
 
 SECURITY_MODES = ("ssl", "starttls", "none")
@@ -320,7 +321,7 @@ _SECOND_LEVEL = frozenset({"co", "com", "org", "net", "ac", "gov"})
 def _agency_domains(value: str) -> tuple[str, ...]:
     """The agency's domains, each checked: all mail from one (or a subdomain) counts as staff and is never
     answered, so a typo ("@agency.example", "*.agency.example") or a public suffix ("com", "co.uk") would
-    silently turn every client into staff."""
+    silently turn every client into staff, and so would a free-mail provider ("gmail.com")."""
     if not value.strip():
         return ()
     domains = tuple(d.strip().lower().rstrip(".") for d in value.split(","))
@@ -334,6 +335,9 @@ def _agency_domains(value: str) -> tuple[str, ...]:
         if not labels[0] or (len(labels) == 2 and labels[0] in _SECOND_LEVEL and len(labels[1]) == 2):
             raise ConfigError("LIAISON_AGENCY_DOMAINS", f"{domain!r} is a public suffix, shared by many owners: "
                               "name the agency's own domain (agency.example)")
+        if any(".".join(labels[start:]) in FREE_MAIL for start in range(len(labels) - 1)):
+            raise ConfigError("LIAISON_AGENCY_DOMAINS", f"{domain!r} is a free-mail provider: every sender there "
+                              "would count as staff; name the agency's own domain (agency.example)")
     return domains
 
 

@@ -73,6 +73,16 @@ def test_an_agency_domain_that_is_no_domain_of_the_agency_is_refused_naming_the_
         assert caught.value.setting == "LIAISON_AGENCY_DOMAINS", caught.value
 
 
+@pytest.mark.parametrize("value", ["gmail.com", "outlook.com", "agency.example, hotmail.com", "GMX.de",
+                                   "yahoo.co.uk", "proton.me", "mail.gmail.com"])
+def test_a_free_mail_provider_as_an_agency_domain_is_refused_naming_the_setting(value):
+    """From the blind tester: agency_domains = gmail.com was accepted, and every gmail sender (an impostor
+    writing as staff too) counted as staff, never answered, escalated or flagged."""
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**BASE, "LIAISON_AGENCY_DOMAINS": value})
+    assert caught.value.setting == "LIAISON_AGENCY_DOMAINS" and "free-mail" in str(caught.value), caught.value
+
+
 def test_agency_domains_of_real_domains_are_kept():
     settings = load_settings({**BASE, "LIAISON_AGENCY_DOMAINS": "agency.example, Agency2.example.,studio.co.uk"})
     assert settings.agency_domains == ("agency.example", "agency2.example", "studio.co.uk")
