@@ -106,14 +106,21 @@ def _claims(row: dict[str, Any]) -> list[tuple[str, str]]:
             for value in (row.get(key) or [] if key != "code" else [row.get("code") or ""]) if value]
 
 
-def import_accounts(store: Store, rows: Iterable[dict[str, Any]], *, move: bool = False) -> ImportResult:
+def import_accounts(store: Store, rows: Iterable[dict[str, Any]], *, move: bool = False,
+                    agency_domains: Iterable[str] = ()) -> ImportResult:
     """Insert or update every row in one transaction, all or nothing.
 
     A row claiming a domain, contact or code of an account not in `rows` raises AccountsImportError
     (one problem per claim, with the row's source line and the owner), unless `move` is set: then the
-    claim is taken from its owner, and ImportResult.moved says so.
+    claim is taken from its owner, and ImportResult.moved says so. So does a row on one of the
+    `agency_domains` (or below one): its mail would count as staff, never answered or escalated.
     """
     rows = list(rows)
+    clashes = _agency_clashes(rows, agency_domains)
+    if clashes:
+        raise AccountsImportError([f"{row.get('source') or row['account_id']}: {clash}; remove it from the "
+                                   "accounts file if it is the agency's own, or from agency_domains if it is "
+                                   "the client's" for row, clash in clashes])
     added = updated = 0
     with store.transaction():
         moved = _take_over(store, rows, move=move)
@@ -199,13 +206,19 @@ def staff_clashes(store: Store, agency_domains: Iterable[str]) -> list[str]:
 
     Mail from an agency domain counts as staff: it is never answered, escalated or summarised as a client's.
     A client domain in agency_domains (a slip when setting up) silently swallows that client's mail."""
+    return [clash for _, clash in _agency_clashes(list_accounts(store), agency_domains)]
+
+
+def _agency_clashes(accounts: Iterable[dict[str, Any]], agency_domains: Iterable[str],
+                    ) -> list[tuple[dict[str, Any], str]]:
+    """(account, what clashes) for each domain of an account, or of a contact, at or below an agency domain."""
     ours = [ascii_domain(d) for d in agency_domains if d]
     found = []
-    for account in list_accounts(store):
+    for account in accounts:
         claimed = [*account["domains"], *(c.rpartition("@")[2] for c in account["contacts"])]
         for domain in dict.fromkeys(ascii_domain(d) for d in claimed if d):
             agency = next((d for d in ours if domain == d or domain.endswith("." + d)), None)
             if agency:
-                found.append(f"account {account['account_id']}'s domain {domain} is agency domain {agency} "
-                             "(agency_domains): its mail counts as staff, never answered or escalated")
+                found.append((account, f"account {account['account_id']}'s domain {domain} is agency domain "
+                              f"{agency} (agency_domains): its mail counts as staff, never answered or escalated"))
     return found

@@ -127,7 +127,8 @@ class Daemon:
         outbox.recover(self.store)
         log.info("liaison running (rules %s, mode %s)", self.settings.rules_path, self._mode())
         for clash in staff_clashes(self.store, self.settings.agency_domains):
-            log.warning("SETTINGS: %s; remove it from agency_domains", clash)
+            log.warning("SETTINGS: %s; remove it from agency_domains if it is the client's, or from the accounts "
+                        "file if it is the agency's own", clash)
         self.status.record(mode=self._mode(), rules=rules_version(self.rules))
         self.notifier.ready(f"watching {self.settings.folder}")  # configured; the watchdog judges the connection
         backoff = BACKOFF_START

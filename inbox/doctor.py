@@ -194,7 +194,8 @@ def _check_agency_domains(settings: Settings, add: Callable[..., bool]) -> None:
     finally:
         store.close()
     add("agency domains", not clashes, "; ".join(clashes) or ", ".join(settings.agency_domains),
-        "remove the client's domain from agency_domains (only the agency's own domains belong there)")
+        "remove the domain from agency_domains if it is the client's, or from the account in the accounts "
+        "file (then import it again) if it is the agency's own")
 
 
 # -- IMAP --------------------------------------------------------------------------------------

@@ -97,3 +97,20 @@ def test_the_library_refuses_too(tmp_path):
 def _write(path, text):
     path.write_text(text)
     return path
+
+
+@pytest.mark.parametrize("row", [
+    "ours,Our Agency,OUR,agency.example,,ines@agency.example",
+    "studio,Studio,STU,studio.agency.example,,ines@agency.example",
+    "newco,NewCo,NEW,newco.io,ines@agency.example,ines@agency.example",
+])
+def test_an_account_on_an_agency_domain_is_refused_at_import_with_its_line(db, capsys, monkeypatch, row):
+    """From the blind tester: an account whose domain was the agency's own was imported silently; all its
+    mail then counts as staff (never answered or escalated), which only doctor said later."""
+    monkeypatch.setenv("LIAISON_AGENCY_DOMAINS", "agency.example")
+    (db / "new.csv").write_text(HEADER + "other,Other,OTH,other.example,,ines@agency.example\n" + row + "\n")
+    before = accounts(db)
+    assert main(["accounts", "import", str(db / "new.csv")]) == 1
+    err = capsys.readouterr().err
+    assert "new.csv:3: account " in err and "agency domain agency.example" in err and "accounts file" in err, err
+    assert accounts(db) == before, "nothing is imported, not even the harmless row"

@@ -196,6 +196,7 @@ def test_doctor_fails_an_agency_domain_that_is_a_client_accounts(configured, dov
     assert result.returncode == 1, result.stdout
     assert [name for name, mark in checks(result.stdout).items() if mark == "✗"] == ["agency domains"]
     assert "brewco.co.uk" in result.stdout and "account brewco" in result.stdout
+    assert "from the account in the accounts file" in result.stdout, "the domain may be the agency's own"
     assert liaison("doctor", cwd=configured, env=server_env(dovecot, delivering_smtp)).returncode == 0
 
 

@@ -28,9 +28,11 @@ def register(commands: common.Subcommands) -> None:
 
 def cmd_accounts_import(args: argparse.Namespace) -> int:
     from foundation.accounts import import_accounts, read_accounts_csv
+    from foundation.settings import load_settings
 
     rows = read_accounts_csv(args.file)
-    result = import_accounts(common.configured_store(), rows, move=args.move)
+    result = import_accounts(common.configured_store(), rows, move=args.move,
+                             agency_domains=load_settings().agency_domains)
     for line in result.moved:
         print(line)
     print(f"{result.added} account(s) added, {result.updated} updated")
