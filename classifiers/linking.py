@@ -15,7 +15,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from foundation.freemail import FREE_MAIL
-from foundation.message import normal_address
+from foundation.message import normal_address, shown_address
 
 CODE_PATTERN = re.compile(r"\[?\b([A-Z][A-Z0-9]{1,11})-(\d{1,6})\b\]?")
 # Digits and signs read as the letters they stand in for. A lowercase i and l are different letters (Nell is not
@@ -252,7 +252,7 @@ def _impostor(index: AccountIndex, sender: str, display_name: str) -> str | None
     shown = _address_in_name(index, display_name, sender)
     if shown:
         # Mail clients show the name, not the address: "tom@brewco.com <x@evil.example>" reads as Tom.
-        return f"display name {display_name!r} shows {shown}, but the mail is from {sender}"
+        return f"display name {display_name!r} shows {shown}, but the mail is from {shown_address(sender)}"
     domain = domain_of(sender)
     if sender in index.contacts or index.domain_owner(domain):
         return None

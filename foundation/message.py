@@ -318,10 +318,16 @@ def normal_address(address: str) -> str:
 _SHOWN_PLAIN = re.compile(r"[\w!#$%&'*+/=?^`{|}~-]+(?:\.[\w!#$%&'*+/=?^`{|}~-]+)*")
 
 
+NO_SENDER_ADDRESS = "(no sender address)"
+
+
 def shown_address(address: str) -> str:
     """A sender's address as people are shown it (an escalation's subject, the summary): the one parsed from the
     raw header, never decoded text. An unusual local part is shown quoted, and one holding an encoded word
-    ("=?utf-8?q?jane=2Edoe?=@acme.com", which a mail client would decode into another address) is marked."""
+    ("=?utf-8?q?jane=2Edoe?=@acme.com", which a mail client would decode into another address) is marked, and
+    a message without one says so rather than showing nothing ("the mail is from ;")."""
+    if not address.strip():
+        return NO_SENDER_ADDRESS
     local, at, domain = address.rpartition("@")
     if not at or (_SHOWN_PLAIN.fullmatch(local) and "=?" not in local):
         return address
@@ -336,7 +342,7 @@ def shown_sender(name: str, address: str) -> str:
     if not name or name.lower() == address.lower():
         return shown
     quoted = '"' + name.replace("\\", "\\\\").replace('"', '\\"') + '"'
-    return f"{quoted} <{shown}>" if shown else quoted
+    return f"{quoted} <{shown}>" if address.strip() else f"{quoted} {shown}"
 
 
 def _decoded_name(value: str) -> str:

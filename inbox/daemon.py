@@ -28,6 +28,7 @@ from foundation.errors import (
     RulesError,
     SMTPConnectError,
 )
+from foundation.message import shown_address
 from foundation.oauth import TokenManager, provider_for
 from foundation.rules import Rules, load_rules
 from foundation.settings import Settings
@@ -325,7 +326,7 @@ class Daemon:
             return
         self.stats.processed += 1
         log.info("message %s %r from %s: %s (%.2f) account=%s by %s; %s", outcome.message_id,
-                 outcome.subject[:80], outcome.sender,
+                 outcome.subject[:80], shown_address(outcome.sender),
                  outcome.category, outcome.confidence, outcome.account_id or "-", outcome.link_reason,
                  "; ".join(outcome.actions) or "no action",
                  extra={"decision": {"message_id": outcome.message_id, "subject": outcome.subject[:200],

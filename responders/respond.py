@@ -216,7 +216,7 @@ class Responder:
             self._failure(row, "escalate", f"no address for {', '.join(names)}")
             return f"escalation failed: no address for {', '.join(names)}"
         label = CATEGORY_LABELS.get(context["category"], context["category"])
-        who = context["account_name"] or shown_address(parsed.from_addr) or "unknown sender"
+        who = context["account_name"] or shown_address(parsed.from_addr)
         subject = f"[Liaison] {label}: {who} - {parsed.subject or '(no subject)'}"
         if context.get("warning"):
             subject = f"[Liaison] SUSPICIOUS: {who} - {parsed.subject or '(no subject)'}"

@@ -251,7 +251,7 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
         reason = m["error"] if kind == "quarantined" else m["suspicious"] or \
             f"{CATEGORY_LABELS.get(m['category'], m['category'])}? only {m['confidence']:.0%} sure"
         items.append({"kind": kind, "reason": reason, "subject": m["subject"] or "",
-                      "sender": shown_address(m["from_addr"] or "?"),
+                      "sender": shown_address(m["from_addr"] or ""),
                       "date": _arrived(m)[:16].replace("T", " "), "ref": f"#{m['id']}",
                       "message_id": m["message_id"] or f"stored message #{m['id']}"})
     # Client requests already in the mailbox at first start were recorded, not answered (backfill): each is
@@ -265,7 +265,7 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
         items.append({"kind": "not answered (there before Liaison)",
                       "reason": f"{CATEGORY_LABELS.get(m['category'], m['category'])}: answer it yourself if it "
                       "still needs an answer", "subject": m["subject"] or "",
-                      "sender": shown_address(m["from_addr"] or "?"),
+                      "sender": shown_address(m["from_addr"] or ""),
                       "date": _arrived(m)[:16].replace("T", " "), "ref": f"#{m['id']}", "message_id": ""})
     # Mail taken for automatic by its words alone (no header said so) is not answered: a person may have
     # written it, so it is listed rather than left out of every other section.
@@ -277,7 +277,7 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
             continue
         items.append({"kind": "automatic by its text", "reason": f"{m['automatic']}, no automatic header: not "
                       "answered; answer it yourself if a person wrote it", "subject": m["subject"] or "",
-                      "sender": shown_address(m["from_addr"] or "?"),
+                      "sender": shown_address(m["from_addr"] or ""),
                       "date": _arrived(m)[:16].replace("T", " "), "ref": f"#{m['id']}",
                       "message_id": ""})
     # A correction that contradicts what the client was told: someone should write to them.
@@ -291,7 +291,7 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
         now = CATEGORY_LABELS.get(c["new_category"], c["new_category"].replace("_", " "))
         items.append({"kind": "acknowledged wrongly", "reason": f"the client was thanked for a {told.lower()}; "
                       f"corrected to {now.lower()}: write to them", "subject": c["subject"] or "",
-                      "sender": shown_address(c["from_addr"] or "?"), "date": c["at"][:16].replace("T", " "),
+                      "sender": shown_address(c["from_addr"] or ""), "date": c["at"][:16].replace("T", " "),
                       "ref": f"#{c['message_row']}", "message_id": ""})
     # Sending failures are listed by when they were given up (send_failed), which for a retried message
     # is days after it was planned.

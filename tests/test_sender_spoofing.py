@@ -552,3 +552,26 @@ def test_a_lowercase_i_and_l_are_different_letters_in_names(tmp_path, dovecot, s
     row = store.one("SELECT suspicious FROM messages WHERE from_addr = 'someone@gmail.example'")
     store.close()
     assert bool(row["suspicious"] and "neil.hart@hartstudio.co.uk" in row["suspicious"]) is flagged, dict(row)
+
+
+@pytest.mark.parametrize("name", ["two mailboxes", "an empty address"])
+def test_a_message_without_a_sender_address_says_so_where_people_read_it(
+        tmp_path, dovecot, smtp_server, caplog, name):
+    """From the blind tester: with no one sender address, the warning and the summary said "but the mail is
+    from ;" and the log "from :"."""
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    dovecot.append(AMBIGUOUS_FROM[name] + b"Message-ID: <nobody@evil.example>\r\n" + BODY)
+    store = Store(settings.db_path)
+    with caplog.at_level("INFO", logger="liaison"):
+        Daemon(settings, store).run_once()
+    assert store.one("SELECT from_addr FROM messages")["from_addr"] in ("", None), "no one sender address"
+    (escalation,) = [m for m in smtp_server.parsed() if m["Auto-Submitted"] == "auto-generated"]
+    warning = escalation.get_body(("plain",)).get_content()
+    rules = load_checked_rules(settings.rules_path)
+    built = summary.build(store, rules, "lead@agency.example", datetime.now(UTC).date(), team=True,
+                          until=datetime.now(UTC) + timedelta(minutes=1))
+    text, _ = summary.render(built, TemplateLibrary(rules.template_dir))
+    store.close()
+    logged = "\n".join(r.getMessage() for r in caplog.records if "nobody@evil.example" in r.getMessage())
+    for shown in (warning, text, logged):
+        assert "(no sender address)" in shown and not re.search(r"from [;:]|from \s*$", shown, re.M), shown
