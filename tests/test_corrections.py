@@ -180,7 +180,9 @@ def test_retraining_on_corrections_learns_a_new_phrasing_and_a_worse_candidate_i
                                         "status": "processed", "category": "other", "subject": subject,
                                         "newest_text": body, "message_id": f"<t{n}@x>"})
         corrections.record(store, row=row, category="billing_issue", source="test")
-    version, verdict = models.retrain(store, tmp_path / "liaison.db")
+    # 6 epochs, not the recipe's 12: the same mechanism in half the time CI has for it (measured on seventeen
+    # writers: candidate macro-F1 0.956 against the shipped model's 0.952 on the held-out split and corrections)
+    version, verdict = models.retrain(store, tmp_path / "liaison.db", epochs=6)
     assert verdict.promote, verdict.reasons
     learned = models.load_active(store, tmp_path / "liaison.db")
     after = sum(c.category == "billing_issue" for c in learned.classify_many(check))
