@@ -92,6 +92,9 @@ def format_report(result: dict[str, Any], *, baseline: dict[str, Any] | None = N
             right = "" if tier == "none" or t[tier]["precision"] is None else \
                 f", {t[tier]['right']} right ({t[tier]['precision']:.4f})"
             lines.append(f"  tier {tier:<9}{t[tier]['messages']:>5} messages{right}")
+        if "senders_not_answered" in t:
+            lines.append(f"  not counted: {t['senders_not_answered']} messages from staff, robots, suspicious or "
+                         "unlinked senders, whom Liaison never acknowledges")
         lines.append(f"  thresholds: specific >= {t['thresholds']['specific_at_least']}, neutral >= "
                      f"{t['thresholds']['neutral_at_least']} (rules.yaml classifier.acknowledge)")
     if baseline is not None:
@@ -109,7 +112,9 @@ def format_mistakes(mistakes: list[dict[str, Any]]) -> str:
     """Each mistake with what the model read and what decided it."""
     lines = []
     for m in mistakes:
-        lines.append(f"{m['file']}: {m['truth']} -> {m['predicted']} ({m.get('confidence', 0):.2f})")
+        # The tier says what the mistake cost: a wrong specific or neutral acknowledgement reached the client.
+        tier = f", {m['tier']} acknowledgement" if m.get("tier") not in (None, "none") else ""
+        lines.append(f"{m['file']}: {m['truth']} -> {m['predicted']} ({m.get('confidence', 0):.2f}{tier})")
         text = " ".join((m.get("newest_text") or "").split())
         lines.append(f"  read:     {text[:300]}{'...' if len(text) > 300 else ''}")
         if m.get("deciding_sentence"):

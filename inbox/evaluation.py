@@ -17,6 +17,7 @@ from classifiers.tiers import tier_scores
 from foundation.accounts import read_accounts_csv
 from foundation.rules import Rules
 from foundation.settings import Settings
+from foundation.store import loads
 from inbox.scratch import scratch_pipeline
 
 
@@ -38,7 +39,8 @@ def evaluate(directory: Path, settings: Settings, rules: Rules, *, classifier: C
     for number, item in enumerate(labels, 1):
         outcome = pipeline.ingest((directory / "mail" / item.file).read_bytes())
         row = pipeline.store.one("SELECT category, account_id, confidence, needs_review, subject, newest_text, "
-                                 "ack_tier FROM messages WHERE id = ?", [outcome.row])
+                                 "ack_tier, route, staff, automatic, suspicious FROM messages WHERE id = ?",
+                                 [outcome.row])
         processed = outcome.status == "processed" and row is not None
         predicted.append(row["category"] if processed and row else QUARANTINED)
         linked.append(row["account_id"] if processed and row else None)
@@ -48,17 +50,40 @@ def evaluate(directory: Path, settings: Settings, rules: Rules, *, classifier: C
     truth = [i.category for i in labels]
     result = score(truth, predicted, [i.account_id for i in labels], linked, files=[i.file for i in labels])
     # What acknowledgements claim, per tier, as the rules' thresholds decided it (classifiers/tiers): a specific
-    # one is right when the category is, a neutral one when the message is a request at all.
-    tiers = [r.get("ack_tier") or "none" for r in rows]
-    result["tiers"] = {**tier_scores(zip(truth, predicted, tiers, strict=True)),
+    # one is right when the category is, a neutral one when the message is a request at all. Counted as the
+    # pipeline sends them: mail from staff, robots, suspicious or unknown senders is never acknowledged,
+    # whatever its words, so it is neither a wrong acknowledgement nor a request left uncovered (linking has
+    # its own score above).
+    answered = [answers_sender(r) for r in rows]
+    tiers = [acknowledgement_tier(r) for r in rows]
+    judged = [(t, p, tier) for t, p, tier, a in zip(truth, predicted, tiers, answered, strict=True) if a]
+    result["tiers"] = {**tier_scores(judged),
+                       "senders_not_answered": answered.count(False),
                        "thresholds": rules.spec.classifier.acknowledge.model_dump(exclude={"neutral_template"})}
     by_file = {i.file: r for i, r in zip(labels, rows, strict=True)}
     for mistake in result["mistakes"]:
         row = by_file[mistake["file"]]
         mistake["confidence"] = round(row.get("confidence") or 0.0, 3)
         mistake["newest_text"] = row.get("newest_text", "")
+        mistake["tier"] = acknowledgement_tier(row)
         if explain_mistakes and row:
             found = explain(pipeline.categorizer.base, row["subject"] or "", row["newest_text"] or "")
             mistake["deciding_sentence"] = found["deciding_sentence"]
             mistake["features"] = found["features"]
     return result
+
+
+def answers_sender(row: dict[str, Any]) -> bool:
+    """Whether Liaison would acknowledge this sender at all: a linked client, not staff, not automatic mail,
+    not suspicious (responders/respond.py refuses the rest whatever the rules say)."""
+    return bool(row) and bool(row.get("account_id")) and not (row.get("staff") or row.get("automatic")
+                                                              or row.get("suspicious"))
+
+
+def acknowledgement_tier(row: dict[str, Any]) -> str:
+    """The tier of the acknowledgement the rules planned for this stored message, or "none" when they planned
+    none. The outbox's caps (one per thread, per sender per hour) are left out: they decide how many a sender
+    gets, not whether this message deserved one, and a labelled set is full of threads and repeat senders."""
+    actions = loads(row.get("route") or "{}", {}).get("actions", [])
+    planned = answers_sender(row) and any(action["verb"] == "acknowledge" for action in actions)
+    return (row.get("ack_tier") or "none") if planned else "none"

@@ -195,3 +195,39 @@ def test_classify_shows_the_tier_and_why(tmp_path, make_message):
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout.splitlines()[-1])
     assert report["ack_tier"] == "specific" and "forced" in report["ack_tier_reason"]
+
+
+# -- what `liaison eval` counts as an acknowledgement ---------------------------------------------------------
+
+def test_eval_counts_only_the_acknowledgements_the_pipeline_sends(tmp_path, make_message):
+    """A colleague's note full of invoice words reads as billing, but staff are never acknowledged: it is no
+    wrong acknowledgement. A request from an unknown sender is never acknowledged either: it costs no coverage
+    (linking is scored on its own). A client's request is counted, and so is a wrong receipt to a client."""
+    from foundation.rules import load_rules
+    from inbox.evaluation import evaluate
+
+    (tmp_path / "mail").mkdir()
+    (tmp_path / "accounts.csv").write_text(ACCOUNTS)
+    mail = {
+        "1.eml": ("ruth@agency.example", "Q3 invoices", "Please raise the credit note on the BrewCo invoice "
+                  "and hold the PO until finance approve the overspend.", "other", ""),
+        "2.eml": ("tom@brewco.com", "Invoice 2291", "We were invoiced twice for the May retainer, please "
+                  "cancel the duplicate invoice.", "billing_issue", "brewco"),
+        "3.eml": ("someone@unknown-shop.example", "Invoice", "You charged us twice on the last invoice, "
+                  "please refund the duplicate payment.", "billing_issue", ""),
+    }
+    with (tmp_path / "labels.csv").open("w") as labels:
+        labels.write("file,category,account_id\n")
+        for name, (sender, subject, body, category, account) in mail.items():
+            (tmp_path / "mail" / name).write_bytes(make_message(sender=sender, subject=subject, body=body))
+            labels.write(f"{name},{category},{account}\n")
+    from foundation.settings import load_settings
+
+    settings = load_settings({"LIAISON_ADDRESS": "accounts@agency.example", "LIAISON_AGENCY_DOMAINS": "agency.example",
+                              "LIAISON_DB": str(tmp_path / "x.db")})
+    result = evaluate(tmp_path, settings, load_rules(ROOT / "rules.yaml"))
+    tiers = result["tiers"]
+    assert tiers["senders_not_answered"] == 2
+    assert tiers["acknowledged"] == 1 and tiers["wrong_acknowledgements"] == 0 and tiers["coverage"] == 1.0
+    staff_mistake = next(m for m in result["mistakes"] if m["file"] == "1.eml")
+    assert staff_mistake["predicted"] == "billing_issue" and staff_mistake["tier"] == "none"

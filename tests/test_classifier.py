@@ -278,6 +278,11 @@ def test_show_mistakes_gives_the_text_read_the_deciding_sentence_and_features(tm
     for mistake in report["mistakes"]:
         assert mistake["newest_text"] and mistake["deciding_sentence"] in mistake["newest_text"]
         assert mistake["features"] and all(f["weight"] > 0 for f in mistake["features"])
+    # Each mistake says whether it reached the client as an acknowledgement, and the tiers count them.
+    wrong_acks = [m for m in report["mistakes"]
+                  if m["tier"] == "specific" or (m["tier"] == "neutral" and m["truth"] == "other")]
+    assert {m["tier"] for m in report["mistakes"]} <= {"specific", "neutral", "none"}
+    assert len(wrong_acks) == report["tiers"]["wrong_acknowledgements"]
 
 
 def test_the_deciding_sentence_of_a_mixed_message(categorizer):
