@@ -106,6 +106,7 @@ class Daemon:
     def run_once(self, *, show_progress: bool = False) -> RunStats:
         """Process everything new, send what is due, and return."""
         outbox.recover(self.store)
+        self._warn_about_settings()
         self._connect_with_backoff(attempts=3)
         self._show_progress = show_progress
         self._run_tasks()
@@ -123,13 +124,18 @@ class Daemon:
                                     "what could not be done waits for the next run)")
         return self.stats
 
+    def _warn_about_settings(self) -> None:
+        """What doctor fails, said at every start, one run or a service, live or dry: an agency domain that is
+        a client account's would make that client's mail staff mail, never acknowledged."""
+        for clash in staff_clashes(self.store, self.settings.agency_domains):
+            log.warning("SETTINGS: %s; remove it from agency_domains if it is the client's, or from the accounts "
+                        "file if it is the agency's own", clash)
+
     def run_forever(self) -> RunStats:
         self._install_signals()
         outbox.recover(self.store)
         log.info("liaison running (rules %s, mode %s)", self.settings.rules_path, self._mode())
-        for clash in staff_clashes(self.store, self.settings.agency_domains):
-            log.warning("SETTINGS: %s; remove it from agency_domains if it is the client's, or from the accounts "
-                        "file if it is the agency's own", clash)
+        self._warn_about_settings()
         self.status.record(mode=self._mode(), rules=rules_version(self.rules))
         self.notifier.ready(f"watching {self.settings.folder}")  # configured; the watchdog judges the connection
         backoff = BACKOFF_START

@@ -102,6 +102,15 @@ def test_an_agency_domain_that_is_a_client_accounts_is_a_warning_at_start(daemon
     assert stop(process) == 0
 
 
+@pytest.mark.parametrize("mode", [["run", "--once"], ["run", "--dry-run", "--once"]])
+def test_an_agency_domain_that_is_a_client_accounts_is_a_warning_in_one_run_too(daemon_env, tmp_path, mode):
+    env = {**daemon_env, "LIAISON_AGENCY_DOMAINS": "agency.example,brewco.com"}
+    result = subprocess.run([sys.executable, "-m", "inbox.cli", *mode], cwd=tmp_path, capture_output=True,
+                            text=True, timeout=120, env=env)
+    assert "WARNING" in result.stderr and "agency domain brewco.com" in result.stderr
+    assert "account brewco" in result.stderr
+
+
 def test_broken_rules_are_refused_and_last_good_rules_stay(daemon_env, tmp_path, dovecot, smtp_server,
                                                             make_message):
     process = start(daemon_env, tmp_path)
