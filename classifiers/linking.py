@@ -253,6 +253,10 @@ def _impostor(index: AccountIndex, sender: str, display_name: str) -> str | None
     if shown:
         # Mail clients show the name, not the address: "tom@brewco.com <x@evil.example>" reads as Tom.
         return f"display name {display_name!r} shows {shown}, but the mail is from {shown_address(sender)}"
+    # A quoted local part is read too: "tom.hill@brewco.com"@evil.example shows the client's address first.
+    hidden = _address_in_name(index, sender.rpartition("@")[0], sender)
+    if hidden:
+        return f"the address {shown_address(sender)} shows {hidden} before its real domain"
     domain = domain_of(sender)
     if sender in index.contacts or index.domain_owner(domain):
         return None

@@ -95,6 +95,26 @@ def test_a_name_showing_any_other_address_is_flagged():
     assert link.account_id is None and "accounts@brewco.com" in (link.suspicious or "")
 
 
+@pytest.mark.parametrize("header", [b'From: "tom.hill@brewco.com"@evil.example\r\n',
+                                    b'From: Tom Hill <"tom.hill@brewco.com"@evil.example>\r\n',
+                                    b'From: "tom.hill@brewco.com "@evil.example\r\n'])
+def test_an_address_shown_in_a_quoted_local_part_is_flagged(header):
+    """What a reader sees first is the client's address; the real domain follows the closing quote."""
+    parsed = parse_message(header + b"Message-ID: <q@evil.example>\r\n" + BODY)
+    index = AccountIndex.build([Account("brewco", "BrewCo", "BREW", ("brewco.com",), ("tom.hill@brewco.com",),
+                                        "anna.berg@agency.example")])
+    link = link_message(index, sender=parsed.from_addr, display_name=parsed.from_name, subject=parsed.subject,
+                        thread_of=lambda: None, is_staff=False)
+    assert link.account_id is None and "shows tom.hill@brewco.com" in (link.suspicious or "")
+
+
+def test_a_quoted_local_part_of_the_senders_own_side_is_no_impostor():
+    index = AccountIndex.build([Account("brewco", "BrewCo", "BREW", ("brewco.com",), (), "anna@agency.example")])
+    link = link_message(index, sender='"tom hill"@brewco.com', display_name="", subject="x",
+                        thread_of=lambda: None, is_staff=False)
+    assert link.account_id == "brewco" and not link.suspicious
+
+
 @pytest.mark.parametrize("padding", [3000, 70_000])
 def test_a_long_display_name_never_hides_the_real_address(padding):
     raw = (b'From: "Tom Hill tom.hill@brewco.com ' + b"x" * padding + b'" <attacker@evil.example>\r\n'
