@@ -8,12 +8,14 @@ class LiaisonError(Exception):
 
 
 class ConfigError(LiaisonError, ValueError):
-    """A setting is missing or invalid; `setting` names it."""
+    """A setting is missing or invalid; `setting` names it (LIAISON_IMAP_PORT), `where` the config file's line
+    of it when the value came from there ("/etc/liaison/liaison.toml: imap_port")."""
 
-    def __init__(self, setting: str, problem: str) -> None:
-        super().__init__(f"{setting}: {problem}")
+    def __init__(self, setting: str, problem: str, *, where: str = "") -> None:
+        super().__init__(f"{where or setting}: {problem}")
         self.setting = setting
         self.problem = problem
+        self.where = where
 
 
 class RulesError(LiaisonError, ValueError):

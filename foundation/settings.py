@@ -88,8 +88,18 @@ class Settings:
 def load_settings(
     env: Mapping[str, str] | None = None, *, need_imap: bool = False, need_smtp: bool = False
 ) -> Settings:
-    """Read and validate settings; raise ConfigError naming the first bad one."""
-    values = _merged(os.environ if env is None else env)
+    """Read and validate settings; raise ConfigError naming the first bad one, and where it was written."""
+    values, origins = _merged(os.environ if env is None else env)
+    try:
+        return _settings(values, need_imap=need_imap, need_smtp=need_smtp)
+    except ConfigError as exc:
+        where = origins.get(exc.setting.removeprefix("LIAISON_").lower())
+        if where and not exc.where:  # the value came from the config file: name the file and its key
+            raise ConfigError(exc.setting, exc.problem, where=where) from None
+        raise
+
+
+def _settings(values: dict[str, str], *, need_imap: bool, need_smtp: bool) -> Settings:
     address = values.get("address", "accounts@localhost.localdomain")
     _check_address("LIAISON_ADDRESS", address)
     domains = _agency_domains(values.get("agency_domains", ""))
@@ -134,12 +144,15 @@ def config_search_order(env: Mapping[str, str] | None = None) -> list[str]:
     return ["--config", "LIAISON_CONFIG", "./liaison.toml", f"{xdg}/liaison/liaison.toml", str(SYSTEM_CONFIG)]
 
 
-def _merged(env: Mapping[str, str]) -> dict[str, str]:
-    """Config file values (lower-case keys) overridden by LIAISON_* variables."""
+def _merged(env: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """Config file values (lower-case keys) overridden by LIAISON_* variables, and for each value the file
+    gave, where: "FILE: key"."""
     values: dict[str, str] = {}
+    origins: dict[str, str] = {}
     path = find_config(env)
     if path is not None:
         values.update(_read_config_file(path))
+        origins = {key: f"{path}: {key}" for key in values}
         # Relative to the file, not to wherever the command happens to run.
         if "rules" in values:
             values["rules"] = str(path.parent / values["rules"])
@@ -152,7 +165,8 @@ def _merged(env: Mapping[str, str]) -> dict[str, str]:
             if key not in FILE_KEYS:  # a typo (LIAISON_IMAP_SENT_FOLDR) would silently drop a protection
                 raise ConfigError(name, f"unknown setting{_did_you_mean(key, prefix='LIAISON_')}")
             values[key] = value
-    return values
+            origins.pop(key, None)
+    return values, origins
 
 
 def _did_you_mean(key: str, *, prefix: str = "") -> str:
@@ -198,7 +212,7 @@ def _read_config_file(path: Path) -> dict[str, str]:
             raise ConfigError("LIAISON_CONFIG", f"{path}: unknown key {key!r}{_did_you_mean(str(key).lower())}")
         problem = _shape_problem(value, many=str(key).lower() in LIST_KEYS)
         if problem:
-            raise ConfigError(f"LIAISON_{str(key).upper()}", f"{path}: {key} must be {problem}")
+            raise ConfigError(f"LIAISON_{str(key).upper()}", f"must be {problem}", where=f"{path}: {key}")
     return {str(k).lower(): _as_text(v) for k, v in data.items()}
 
 

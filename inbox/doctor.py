@@ -74,9 +74,14 @@ def run_doctor(*, env: Mapping[str, str] | None = None, send_test: bool = False,
         settings = load_settings(env, need_imap=True, need_smtp=True)
     except ConfigError as exc:
         secret = exc.setting.lower().removeprefix("liaison_") in SECRET_KEYS
-        add("settings", False, str(exc), f"put {exc.setting}=... in the env file (secrets only come from the "
-            "environment)" if secret else f"set {exc.setting} (environment, or the config file without the "
-            "LIAISON_ prefix, in lower case); `liaison init` writes a commented liaison.toml")
+        if secret:
+            fix = f"put {exc.setting}=... in the env file (secrets only come from the environment)"
+        elif exc.where:
+            fix = f"correct it in the config file ({exc.where}); {exc.setting} in the environment would override it"
+        else:
+            fix = (f"set {exc.setting} (environment, or the config file without the LIAISON_ prefix, in lower "
+                   "case); `liaison init` writes a commented liaison.toml")
+        add("settings", False, str(exc), fix)
         return report
     add("settings", True, "all valid")
     _check_rules(settings, add)

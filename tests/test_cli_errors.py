@@ -114,14 +114,19 @@ def test_impossible_numbers_on_the_command_line(clean_env, capsys, argv):
 
 @pytest.mark.parametrize("content, setting, expected", [
     (b"\xff\xfe bad utf8\n", "LIAISON_CONFIG: ", "not UTF-8 text"),
-    (b'imap_folder = ["INBOX"]\n', "LIAISON_IMAP_FOLDER: ", "imap_folder must be text, a number or true/false, "
+    (b'imap_folder = ["INBOX"]\n', "liaison.toml: imap_folder: ", "must be text, a number or true/false, "
                                    "not a list"),
-    (b"agency_domains = [1, 2]\n", "LIAISON_AGENCY_DOMAINS: ", "agency_domains must be text or a list of text in "
+    (b"agency_domains = [1, 2]\n", "liaison.toml: agency_domains: ", "must be text or a list of text in "
                                   'quotes (["agency.example"]), not a list holding a number (1)'),
-    (b"agency_domains = true\n", "LIAISON_AGENCY_DOMAINS: ", "agency_domains must be text or a list of text in "
+    (b"agency_domains = true\n", "liaison.toml: agency_domains: ", "must be text or a list of text in "
                                 'quotes (["agency.example"]), not true/false (true)'),
-    (b"imap_host = { name = 'x' }\n", "LIAISON_IMAP_HOST: ", "imap_host must be text, a number or true/false, "
+    (b"imap_host = { name = 'x' }\n", "liaison.toml: imap_host: ", "must be text, a number or true/false, "
                                      "not a table"),
+    # A value the file gave is named by the file's key, not by the environment variable nobody set.
+    (b"imap_host = '127.0.0.1'\nimap_port = 99999\n", "liaison.toml: imap_port: ",
+     "must be a port number, not '99999'"),
+    (b'poll_interval = "fast"\n', "liaison.toml: poll_interval: ", "must be a number, not 'fast'"),
+    (b'agency_domains = ["com"]\n', "liaison.toml: agency_domains: ", "'com' is a public suffix"),
 ])
 def test_a_config_file_of_the_wrong_shape_is_one_line_and_exit_2(tmp_path, content, setting, expected):
     """A setting of the wrong type names the setting and says what it is (agency_domains = [1, 2] said "not
