@@ -205,7 +205,11 @@ def link_message(
     code = find_code(subject)
     job_ref = code[1] if code else None
     thread = thread_of()
-    if thread and thread[1]:
+    # A client's own address outweighs a Message-ID in its References (anyone can copy one, and mail clients
+    # carry stray ones): a contact of one account replying under another account's thread is linked to its
+    # own account and opens a thread there, as it would with no References at all.
+    own = None if is_staff else _link_by_sender(index, sender, None)
+    if thread and thread[1] and not (own and own.account_id != thread[1]):
         link = Link(thread[1], "thread", f"reply in thread {thread[0]}", thread_id=thread[0], job_ref=job_ref)
     elif is_staff:
         link = Link(None, "staff", sender)
@@ -214,6 +218,8 @@ def link_message(
         # most: the caller opens a new thread, so nobody writes into another client's conversation.
         link = _link_by_sender(index, sender, code) or Link(None, "unlinked", "no contact, domain or code")
         link.job_ref = job_ref
+        if thread and thread[1]:
+            link.detail += f" (a new thread: it replies under thread {thread[0]} of account {thread[1]})"
     if not is_staff:
         found = link.suspicious or _impostor(index, sender, display_name) or _unverified(index, sender, link)
         link.suspicious = "; ".join(filter(None, [found, distrust])) or None

@@ -49,6 +49,21 @@ def test_thread_reply_links_to_the_thread_account():
     assert (found.account_id, found.reason, found.thread_id) == ("brewco", "thread", 7)
 
 
+@pytest.mark.parametrize("sender", ["p@example.com", "jo.freelance@gmail.com"])
+def test_a_contact_of_another_account_replying_under_a_thread_is_linked_to_its_own(sender):
+    """Its References name a thread of brewco (anyone can copy a Message-ID; mail clients carry stray ones),
+    but the sender is example's or brewco's own: its account, a new thread, nothing suspicious."""
+    found = link(sender, "Re: poster", thread=(7, "group"))
+    own = "example" if sender.endswith("example.com") else "brewco"
+    assert (found.account_id, found.thread_id, found.suspicious) == (own, None, None)
+    assert "a new thread" in found.detail and "group" in found.detail
+
+
+def test_a_contact_of_the_threads_own_account_stays_in_the_thread():
+    found = link("tom@brewco.com", "Re: banner", thread=(7, "brewco"))
+    assert (found.account_id, found.reason, found.thread_id) == ("brewco", "thread", 7)
+
+
 def test_code_keeps_job_reference():
     assert link("writer@gmail.com", "[BREW-042] copy").job_ref == "BREW-042"
 

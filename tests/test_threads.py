@@ -112,3 +112,26 @@ def test_a_colleague_our_server_found_forged_neither_closes_a_thread_nor_counts_
     assert thread_of(store, "<f1@brewco.com>")["status"] == "open"
     forged = store.one("SELECT staff, suspicious FROM messages WHERE subject = 'Re: Invoice'")
     assert forged["staff"] == 0 and "forged" in forged["suspicious"]
+
+
+def test_a_contact_of_another_account_whose_references_name_a_thread_opens_its_own(tmp_path, dovecot, smtp_server,
+                                                                                    make_message):
+    """A stray Message-ID in References (copied, or carried by a mail client from another conversation) never
+    moves a client's mail into another client's thread, nor makes it 'suspicious': it is linked to its own
+    account, opens its own thread and is acknowledged like any request of that client."""
+    accounts = ACCOUNTS + "seaco,SeaCo Ferries,SEA,seaco.example,,liam@agency.example\n"
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, accounts)
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Banner", message_id="<b1@brewco.com>",
+                                body="Please change the banner headline to 'Fresh daily'."))
+    run_once(settings)
+    dovecot.append(make_message(sender="Claire <claire@seaco.example>", subject="RE: Roscoff posters",
+                                message_id="<s1@seaco.example>", in_reply_to="<a1@agency.example>",
+                                headers={"References": "<b1@brewco.com> <a1@agency.example>"},
+                                body="Please make the ferry on the Roscoff poster bigger and the price smaller."))
+    store = run_once(settings)
+    row = store.one("SELECT account_id, link_reason, link_detail, suspicious FROM messages "
+                    "WHERE message_id = '<s1@seaco.example>'")
+    assert (row["account_id"], row["link_reason"], row["suspicious"]) == ("seaco", "domain", None)
+    assert "a new thread" in row["link_detail"]
+    assert thread_of(store, "<s1@seaco.example>")["id"] != thread_of(store, "<b1@brewco.com>")["id"]
+    assert [m["To"] for m in acks(smtp_server)][-1] == "claire@seaco.example"
