@@ -77,7 +77,8 @@ def admit(new: list[dict], *, known_ids: set[str], known_bodies: set[str],
 ROOT = Path(__file__).parent.parent
 CORPUS = Path(__file__).parent / "data" / "corpus"
 EVAL_DIRS = (ROOT / "tests" / "data" / "eval", ROOT / "tests" / "data" / "eval-independent",
-             ROOT / "tests" / "data" / "eval-independent-2", ROOT / "tests" / "data" / "eval-independent-3")
+             ROOT / "tests" / "data" / "eval-independent-2", ROOT / "tests" / "data" / "eval-independent-3",
+             ROOT / "tests" / "data" / "eval-independent-4")
 
 
 def fold(sources: list[Path], *, writer: str, corpus: Path = CORPUS,

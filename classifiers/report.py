@@ -26,7 +26,8 @@ ROOT = Path(__file__).parent.parent
 EVAL_SETS = {"eval": ROOT / "tests" / "data" / "eval",
              "eval-independent": ROOT / "tests" / "data" / "eval-independent",
              "eval-independent-2": ROOT / "tests" / "data" / "eval-independent-2",
-             "eval-independent-3": ROOT / "tests" / "data" / "eval-independent-3"}
+             "eval-independent-3": ROOT / "tests" / "data" / "eval-independent-3",
+             "eval-independent-4": ROOT / "tests" / "data" / "eval-independent-4"}
 
 
 def labelled_sets() -> dict[str, list[LabelledText]]:
