@@ -88,13 +88,16 @@ def format_report(result: dict[str, Any], *, baseline: dict[str, Any] | None = N
         t = result["tiers"]
         lines.append(f"acknowledgements {t['acknowledged']}: right {t['ack_precision']:.4f}, "
                      f"coverage of client requests {t['coverage']:.4f}")
-        for tier in ("specific", "neutral", "none"):
-            right = "" if tier == "none" or t[tier]["precision"] is None else \
-                f", {t[tier]['right']} right ({t[tier]['precision']:.4f})"
+        for tier in ("specific", "neutral"):
+            right = "" if t[tier]["precision"] is None else f", {t[tier]['right']} right ({t[tier]['precision']:.4f})"
             lines.append(f"  tier {tier:<9}{t[tier]['messages']:>5} messages{right}")
+        lines.append(f"  tier none    {t['none']['messages']:>5} messages, {t.get('requests_not_acknowledged', 0)} of "
+                     "them client requests left without an acknowledgement")
         if "senders_not_answered" in t:
             lines.append(f"  not counted: {t['senders_not_answered']} messages from staff, robots, suspicious or "
                          "unlinked senders, whom Liaison never acknowledges")
+            lines.append("  each message judged as the first of its thread and under the rate limits (the daemon "
+                         "sends one acknowledgement per thread, capped per sender and domain)")
         lines.append(f"  thresholds: specific >= {t['thresholds']['specific_at_least']}, neutral >= "
                      f"{t['thresholds']['neutral_at_least']} (rules.yaml classifier.acknowledge)")
     if baseline is not None:

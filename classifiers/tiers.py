@@ -93,6 +93,7 @@ def tier_scores(triples: Iterable[tuple[str, str, str]]) -> dict[str, object]:
         tier: {**c, "precision": round(c["right"] / c["messages"], 4) if c["messages"] else None}
         for tier, c in counts.items()}
     report["coverage"] = round(acknowledged / requests, 4) if requests else None
+    report["requests_not_acknowledged"] = requests - acknowledged  # the cost of the none tier
     sent = counts["specific"]["messages"] + counts["neutral"]["messages"]
     right = counts["specific"]["right"] + counts["neutral"]["right"]
     report["acknowledged"] = sent  # specific and neutral together: every acknowledgement a client gets

@@ -229,5 +229,6 @@ def test_eval_counts_only_the_acknowledgements_the_pipeline_sends(tmp_path, make
     tiers = result["tiers"]
     assert tiers["senders_not_answered"] == 2
     assert tiers["acknowledged"] == 1 and tiers["wrong_acknowledgements"] == 0 and tiers["coverage"] == 1.0
+    assert tiers["requests_not_acknowledged"] == 0
     staff_mistake = next(m for m in result["mistakes"] if m["file"] == "1.eml")
     assert staff_mistake["predicted"] == "billing_issue" and staff_mistake["tier"] == "none"
