@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import re
 import sys
 from collections.abc import Iterable
 from datetime import UTC, datetime
@@ -40,8 +41,24 @@ class SecretScrubber(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         line = self.inner.format(record)
         for secret in self.secrets:
-            line = line.replace(secret, "***")
+            line = _scrubbed(line, secret)
         return line
+
+
+def _scrubbed(line: str, secret: str) -> str:
+    """`line` with `secret` replaced by *** wherever it stands on its own. Inside a longer word it is left:
+    "Aanpassingen" is not the password "pass", and "Aan***ingen" would tell every reader of the log what the
+    password is. A letter just after a backslash ends a JSON escape ("\\n"), not a word."""
+    out, start = [], 0
+    for found in re.finditer(re.escape(secret), line):
+        begin, end = found.span()
+        before = line[begin - 1] if begin else ""
+        escaped = begin >= 2 and line[begin - 2] == "\\"
+        inside = (before.isalnum() and not escaped) or line[end:end + 1].isalnum()
+        if not inside:
+            out += [line[start:begin], "***"]
+            start = end
+    return "".join([*out, line[start:]])
 
 
 class _CurrentStderr(logging.StreamHandler):

@@ -291,3 +291,26 @@ def test_logs_never_contain_secrets(monkeypatch, capsys, fmt):
     assert secret not in written and json.dumps(secret)[1:-1] not in written
     if fmt == "json":
         assert '"subject": "about ***"' in written
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+def test_a_short_secret_inside_an_ordinary_word_is_not_scrubbed_out_of_it(monkeypatch, capsys, fmt):
+    """With the password "pass", "Aanpassingen" written "Aan***ingen" tells every reader of the log the
+    password: a secret is scrubbed where it stands on its own (also right after a JSON escape), not inside words."""
+    from inbox.cli import environment_secrets
+    from inbox.logs import setup_logging
+
+    monkeypatch.setenv("LIAISON_IMAP_PASSWORD", "pass")
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        setup_logging(fmt=fmt, secrets=environment_secrets())
+        log = logging.getLogger("liaison.test")
+        log.warning("subject Aanpassingen, ultrapassado; login user:pass@host refused")
+        log.warning("text\npass")
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    written = capsys.readouterr().err
+    assert "Aanpassingen" in written and "ultrapassado" in written and "user:***@host" in written
+    assert "Aan***" not in written and "\npass" not in written and "\\npass" not in written
