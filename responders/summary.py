@@ -41,7 +41,9 @@ class Summary:
     review: list[dict[str, Any]] = field(default_factory=list)
     trend: list[dict[str, Any]] = field(default_factory=list)
     learning: list[dict[str, Any]] = field(default_factory=list)
-    auto_handled: float = 0.0
+    auto_handled: float = 0.0  # acknowledged / requests, kept for templates written before the counts
+    requests: int = 0  # messages read as client requests in the period
+    acknowledged: int = 0  # of those, how many got an automatic acknowledgement
     total: int = 0
 
     def context(self) -> dict[str, Any]:
@@ -89,7 +91,8 @@ def build(store: Store, rules: Rules, recipient: str, day: date, *, team: bool,
     summary.review = _review(store, since, end, accounts)
     summary.trend = _trend(store, recent, end, accounts)
     summary.learning = _learning(store, end, accounts)
-    summary.auto_handled = _auto_share(store, recent)
+    summary.acknowledged, summary.requests = _acknowledged_requests(store, recent)
+    summary.auto_handled = summary.acknowledged / summary.requests if summary.requests else 0.0
     return summary
 
 
@@ -350,13 +353,13 @@ def _learning(store: Store, end: datetime, accounts: set[str] | None) -> list[di
     return lines if any(line["corrected"] for line in lines) or store.one("SELECT 1 FROM corrections") else []
 
 
-def _auto_share(store: Store, rows: list[dict[str, Any]]) -> float:
+def _acknowledged_requests(store: Store, rows: list[dict[str, Any]]) -> tuple[int, int]:
+    """(acknowledged, requests): of the messages read as client requests, how many got an acknowledgement.
+    Shown as counts: a bare share beside the count of all client messages read as a share of those."""
     actionable = [r for r in rows if r["category"] in ("revision_request", "billing_issue", "progress_query")]
-    if not actionable:
-        return 0.0
     acked = sum(1 for r in actionable if store.one(
         "SELECT 1 FROM outbox WHERE message_row = ? AND kind = 'acknowledge'", [r["id"]]))
-    return acked / len(actionable)
+    return acked, len(actionable)
 
 
 def sample(day: date) -> Summary:
@@ -384,7 +387,7 @@ def sample(day: date) -> Summary:
         trend=[{"category": c, "today": 1, "average": 0.5} for c in CATEGORY_ORDER],
         learning=[{"category": c, "handled": 10, "corrected": 1, "accuracy": 0.9, "last_week": 0.8}
                   for c in CATEGORY_ORDER[:4]],
-        auto_handled=0.5, total=len(CATEGORY_ORDER))
+        auto_handled=0.5, requests=2, acknowledged=1, total=len(CATEGORY_ORDER))
 
 
 def render(summary: Summary, templates: TemplateLibrary) -> tuple[str, str]:

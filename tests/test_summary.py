@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import email
+import re
 import shutil
 import subprocess
 from datetime import UTC, datetime, timedelta
@@ -105,6 +106,9 @@ def test_summary_content_and_once_per_day_across_restart(summary_run, smtp_serve
     review = lead.split("REVIEW")[1]
     assert "QUARANTINED" in review and "SUSPICIOUS" in review and "brewco-invoices.net" in review
     assert sent["lead@agency.example"].get_body(preferencelist=("html",)) is not None
+    # Counts, not a bare share beside "N client message(s)": the impostor's request was read, never answered.
+    counts = re.search(r"Acknowledged automatically: (\d+) of (\d+) request\(s\)", lead)
+    assert counts and 0 < int(counts[1]) < int(counts[2])
 
 
 def test_no_summary_before_its_time(tmp_path, summary_run, smtp_server):
