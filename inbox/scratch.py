@@ -18,9 +18,10 @@ from inbox.pipeline import Pipeline, learned_names
 
 
 def scratch_pipeline(settings: Settings, rules: Rules, *, accounts: list[dict[str, Any]] | None = None,
-                     accounts_db: Path | None = None, rate_limits: bool = False) -> Pipeline:
-    """`rate_limits`: count the acknowledgements already recorded in `accounts_db` in the caps (limits in
-    rules.yaml), so that what the daemon would withhold now is shown withheld."""
+                     accounts_db: Path | None = None, as_now: bool = False) -> Pipeline:
+    """`as_now`: judge as the daemon would now, from what `accounts_db` holds: the caps (limits in rules.yaml)
+    count the acknowledgements recorded there, and its threads are copied, so that a reply joins its thread
+    and one in a thread already acknowledged is shown withheld, as the daemon would withhold it."""
     store = Store(":memory:")
     rows = list(accounts or [])
     names: dict[str, str] = {}
@@ -29,12 +30,31 @@ def scratch_pipeline(settings: Settings, rules: Rules, *, accounts: list[dict[st
     if accounts_db is not None and accounts_db.exists():
         rows += _accounts_from(accounts_db)
         names, model = _learned_from(accounts_db)
-        if rate_limits:
+        if as_now:
             sent = sqlite3.connect(f"file:{accounts_db}?mode=ro", uri=True, check_same_thread=False)
     if rows:
         import_accounts(store, rows)
+    if as_now and accounts_db is not None and accounts_db.exists():
+        _copy_threads(accounts_db, store)
     # Judged as the daemon would: with the display names it has learned and the model version it runs.
     return Pipeline(store, settings, rules, model=model, known_names=names, sent_elsewhere=sent)
+
+
+def _copy_threads(path: Path, store: Store) -> None:
+    """The service's threads and the Message-IDs that lead to them, read-only, into the scratch store (the
+    columns both have: an older database still gives what it holds)."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        for table in ("threads", "thread_refs"):
+            theirs = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
+            columns = [row[1] for row in store.conn.execute(f"PRAGMA table_info({table})") if row[1] in theirs]
+            rows = conn.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
+            store.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "
+                                   f"VALUES ({', '.join('?' * len(columns))})", rows)
+    except sqlite3.DatabaseError:
+        return  # unreadable or older than threads: judged without them, as before
+    finally:
+        conn.close()
 
 
 def _learned_from(path: Path) -> tuple[dict[str, str], Any]:

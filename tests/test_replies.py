@@ -176,6 +176,31 @@ def test_classify_and_rules_test_show_the_caps_the_daemon_applies(settings, dove
     assert len(acks(smtp_server)) == 5, "nothing sent by either"
 
 
+def test_classify_and_rules_test_withhold_a_reply_in_a_thread_already_acknowledged(settings, dovecot, smtp_server,
+                                                                                    make_message, monkeypatch, capsys):
+    """Beside the service's database they know its threads: a client's reply in a thread the daemon already
+    acknowledged joins that thread and gets no second acknowledgement, as the daemon would do."""
+    dovecot.append(make_message(sender="Tom <tom@brewco.com>", subject="Banner", message_id="<t1@brewco.com>",
+                                body=REQUEST))
+    run_once(settings).close()
+    assert len(acks(smtp_server)) == 1
+    mail = settings.db_path.parent / "reply.eml"
+    mail.write_bytes(make_message(sender="Tom <tom@brewco.com>", subject="Re: Banner", message_id="<t2@brewco.com>",
+                                  in_reply_to="<t1@brewco.com>", body="Also make the logo bigger, please."))
+    for name, value in (("LIAISON_RULES", str(settings.rules_path)), ("LIAISON_ADDRESS", settings.address),
+                        ("LIAISON_DB", str(settings.db_path))):
+        monkeypatch.setenv(name, value)
+    assert main(["classify", "--json", str(mail)]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert "no acknowledgement: thread already acknowledged" in report["actions"], report["actions"]
+    assert main(["rules", "test", str(mail)]) == 0
+    shown = capsys.readouterr().out
+    assert "thread already acknowledged" in shown and "would send (acknowledge)" not in shown, shown
+    dovecot.append(mail.read_bytes())
+    run_once(settings).close()
+    assert len(acks(smtp_server)) == 1, "the daemon withholds it too"
+
+
 def test_bytes_in_no_charset_are_never_guessed_for_the_client_but_recovered_for_staff(settings, dovecot, smtp_server):
     """8-bit header bytes that are not UTF-8, and a body with no charset label, in Windows-1252: 0x80 is "€" there
     and a control character in Latin-1. The client is never sent a guessed character; staff read the guess."""

@@ -24,10 +24,10 @@ def cmd_classify(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     pipeline = scratch_pipeline(settings, common.checked_rules(settings), accounts_db=settings.db_path,
-                                rate_limits=True)
+                                as_now=True)
     if not settings.db_path.exists():
         print(f"liaison: no database at {settings.db_path}: no accounts are known here, so every sender is "
-              "unlinked, and rate limits were not checked; run from the configured folder or give --config",
+              "unlinked, and rate limits and threads were not checked; run from the configured folder or give --config",
               file=sys.stderr)
     status = 0
     for path in args.files:

@@ -64,7 +64,7 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
 
     settings = load_settings()
     rules = common.checked_rules(settings, args.rules)
-    pipeline = scratch_pipeline(settings, rules, accounts_db=settings.db_path, rate_limits=True)
+    pipeline = scratch_pipeline(settings, rules, accounts_db=settings.db_path, as_now=True)
     try:
         raw = args.message.read_bytes()
     except OSError as exc:
