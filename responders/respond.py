@@ -114,6 +114,13 @@ class Responder:
             self.store.remember_thread_ref(draft.message_id, thread_id)
         return f"acknowledge: {parsed.from_addr} ({template}, {facts.ack_tier} tier)"
 
+    def _manager_name(self, manager: str) -> str:
+        """How the account manager's name is written: as they sign their own mail to this inbox when that is
+        their address's name ("Sanne de Vries"), else read from the address ("Sanne Devries")."""
+        row = self.store.one("SELECT from_name FROM messages WHERE from_addr = ? AND staff = 1 AND from_name != '' "
+                             "ORDER BY id DESC LIMIT 1", [manager]) if manager else None
+        return (name_as_written(row["from_name"], manager) if row else "") or name_from_address(manager)
+
     def _template_for_tier(self, action: PlannedAction, facts: Facts) -> str | None:
         """The template an acknowledgement may use: the rule's own only when the category is sure.
 
@@ -290,7 +297,7 @@ class Responder:
             "account_id": link.account_id,
             "account_name": account.name if account else "",
             "account_manager_email": manager,
-            "account_manager_name": name_from_address(manager) or "your account manager",
+            "account_manager_name": self._manager_name(manager) or "your account manager",
             "job_ref": link.job_ref or "",
             "category": category,
             "category_label": CATEGORY_LABELS.get(category, category),
@@ -337,6 +344,17 @@ def in_language(value: str | Mapping[Language, str] | None, language: Language,
 def promise_in(promise: str | Mapping[Language, str] | None, language: Language) -> str:
     """What the acknowledgement promises, in the reply's language."""
     return in_language(promise, language, PROMISES)
+
+
+def name_as_written(display_name: str, address: str) -> str:
+    """The display name when it is the address's own name written as a person writes it ("Sanne de Vries" for
+    sanne.devries@...; the same letters, other spaces and capitals), else ''. Nothing else a sender typed as
+    a name is ever put in a client's acknowledgement."""
+    name = " ".join(display_name.split())
+    letters = "".join(c for c in name if c.isalpha()).lower()
+    local = "".join(c for c in address.split("@")[0] if c.isalpha()).lower()
+    shaped = all(c.isalpha() or c in " -'." for c in name) and len(name) <= 60
+    return name if shaped and letters and letters == local else ""
 
 
 def name_from_address(address: str) -> str:

@@ -201,6 +201,23 @@ def test_classify_and_rules_test_withhold_a_reply_in_a_thread_already_acknowledg
     assert len(acks(smtp_server)) == 1, "the daemon withholds it too"
 
 
+@pytest.mark.parametrize("signed, shown", [("Ines de la Cruz", "Ines de la Cruz"),
+                                           ("Ines -- call me on 555 0100", "Ines Delacruz")])
+def test_acknowledgements_name_the_account_manager_as_they_sign_their_own_mail(tmp_path, dovecot, smtp_server,
+                                                                                make_message, signed, shown):
+    """'Ines de la Cruz', not 'Ines Delacruz' read from ines.delacruz@: the display name of their own mail to
+    the inbox, when it is their address's name written as a person writes it; nothing else they typed."""
+    accounts = ACCOUNTS.replace("ines@agency.example", "ines.delacruz@agency.example")
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, accounts)
+    dovecot.append(make_message(sender=f"{signed} <ines.delacruz@agency.example>", subject="Re: Verde",
+                                body="I'll call them tomorrow."))
+    dovecot.append(make_message(sender="Marie <marie@verde.fr>", subject="Where are we?",
+                                body="Any news on the brochure? When will we see the next draft?"))
+    run_once(settings).close()
+    text = acks(smtp_server)[-1].get_body(preferencelist=("plain",)).get_content()
+    assert shown in text and "555" not in text, text
+
+
 def test_bytes_in_no_charset_are_never_guessed_for_the_client_but_recovered_for_staff(settings, dovecot, smtp_server):
     """8-bit header bytes that are not UTF-8, and a body with no charset label, in Windows-1252: 0x80 is "€" there
     and a control character in Latin-1. The client is never sent a guessed character; staff read the guess."""
