@@ -34,8 +34,7 @@ class SecretScrubber(logging.Formatter):
         super().__init__()
         self.inner = inner
         values = [s for s in secrets if s and len(s) >= 3]
-        # also as it appears inside a JSON string (quotes, backslashes, control characters escaped)
-        forms = {form for s in values for form in (s, json.dumps(s, ensure_ascii=False)[1:-1])}
+        forms = {form for s in values for form in written_forms(s)}
         self.secrets = sorted(forms, key=len, reverse=True)
 
     def format(self, record: logging.LogRecord) -> str:
@@ -43,6 +42,15 @@ class SecretScrubber(logging.Formatter):
         for secret in self.secrets:
             line = _scrubbed(line, secret)
         return line
+
+
+def written_forms(secret: str) -> set[str]:
+    """Every way a log line can carry `secret`: as it is, inside a Python repr (a subject logged with %r, in
+    single quotes with \\' escaped, or in double quotes), and each of those inside a JSON string."""
+    single = repr(secret + "'\"")[1:-4]  # with both quotes in it, repr uses '...' and escapes '
+    double = repr(secret + "'")[1:-2] if '"' not in secret else secret  # '...' never escaped in "..."
+    python = {secret, single, double, repr(secret)[1:-1]}
+    return python | {json.dumps(form, ensure_ascii=False)[1:-1] for form in python}
 
 
 def _scrubbed(line: str, secret: str) -> str:

@@ -314,3 +314,27 @@ def test_a_short_secret_inside_an_ordinary_word_is_not_scrubbed_out_of_it(monkey
     written = capsys.readouterr().err
     assert "Aanpassingen" in written and "ultrapassado" in written and "user:***@host" in written
     assert "Aan***" not in written and "\npass" not in written and "\\npass" not in written
+
+
+@pytest.mark.parametrize("fmt", ["text", "json"])
+@pytest.mark.parametrize("secret", ['Zq"7\\ word\'x', 'say "hi" it\'s', 'é\'"x', "it's\\fine", 'tab\there'])
+def test_a_secret_inside_a_logged_repr_is_scrubbed_too(monkeypatch, capsys, fmt, secret):
+    """A subject is logged with %r: Python escapes quotes and backslashes there (and JSON escapes them again),
+    so the secret as typed is not in the line, but anyone can undo the escaping."""
+    from inbox.cli import environment_secrets
+    from inbox.logs import setup_logging
+
+    monkeypatch.setenv("LIAISON_SMTP_PASSWORD", secret)
+    root = logging.getLogger()
+    handlers, level = root.handlers[:], root.level
+    try:
+        setup_logging(fmt=fmt, secrets=environment_secrets())
+        logging.getLogger("liaison.test").warning("message %r from %s", f"the login is {secret} ok", "x")
+        logging.getLogger("liaison.test").warning("message %r", f'"{secret}"')
+    finally:
+        root.handlers[:] = handlers
+        root.setLevel(level)
+    written = capsys.readouterr().err
+    assert written.count("***") == 2, written
+    for form in (secret, repr(secret)[1:-1], secret.replace("\\", "\\\\")):
+        assert form not in written, written
