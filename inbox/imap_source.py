@@ -99,7 +99,14 @@ class ImapSource:
     def _login(self, client: imapclient.IMAPClient) -> None:
         """Password, or XOAUTH2 with one refresh and one retry when the server rejects the token."""
         if self.server.auth != "oauth2":
-            client.login(self.server.user, self.server.password)
+            if f"{self.server.user}{self.server.password}".isascii():
+                client.login(self.server.user, self.server.password)
+            elif client.has_capability("AUTH=PLAIN"):  # LOGIN takes ASCII only; PLAIN carries UTF-8 (RFC 4616)
+                client.plain_login(self.server.user, self.server.password)
+            else:
+                raise MailboxError(f"IMAP {self.server.describe()}: the user name or password holds characters "
+                                   "other than ASCII, which IMAP LOGIN cannot send, and the server offers no "
+                                   "AUTHENTICATE PLAIN; use an ASCII password (or OAuth)")
             return
         if self.tokens is None:
             raise MailboxError("LIAISON_IMAP_AUTH=oauth2 needs OAuth settings (LIAISON_OAUTH_PROVIDER, ...)")

@@ -190,7 +190,7 @@ class DovecotServer:
         os.chmod(self.root, 0o755)
         for sub in ("run", "state", "mail"):
             (self.root / sub).mkdir(parents=True, exist_ok=True)
-        (self.root / "users").write_text(f"{self.user}:{{PLAIN}}{self.password}::::::\n")
+        (self.root / "users").write_text(f"{self.user}:{{PLAIN}}{self.password}::::::\n", encoding="utf-8")
         (self.root / "dovecot.conf").write_text(self._config_text())
         uid, gid, _, _ = self._ids()
         self.maildir.mkdir(parents=True, exist_ok=True)

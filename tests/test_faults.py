@@ -338,3 +338,15 @@ def test_a_secret_inside_a_logged_repr_is_scrubbed_too(monkeypatch, capsys, fmt,
     assert written.count("***") == 2, written
     for form in (secret, repr(secret)[1:-1], secret.replace("\\", "\\\\")):
         assert form not in written, written
+
+
+def test_a_password_beyond_ascii_logs_in_with_authenticate_plain():
+    """imaplib's LOGIN raised UnicodeEncodeError (a traceback from doctor and the daemon); PLAIN carries UTF-8."""
+    with DovecotServer(password="wörd-Zq\"7'x") as server:
+        imap = ImapSource(ServerSettings(server.host, server.port, server.user, server.password, "none"))
+        imap.connect()
+        assert imap.uidvalidity
+        imap.close()
+        wrong = ImapSource(ServerSettings(server.host, server.port, server.user, "wörd-wrong", "none"))
+        with pytest.raises(MailboxError, match="login refused"):
+            wrong.connect()
