@@ -195,20 +195,23 @@ def link_message(
     sender: str,
     display_name: str,
     subject: str,
-    thread_of: Callable[[], tuple[int, str | None] | None],
+    thread_of: Callable[[], list[tuple[int, str | None]]],
     is_staff: bool,
     distrust: str = "",
 ) -> Link:
-    """Decide the account; `thread_of` looks up the thread a reply belongs to, if any. `distrust` says why the
+    """Decide the account; `thread_of` looks up the threads a reply's In-Reply-To and References lead to,
+    nearest first (thread id, its account). `distrust` says why the
     sender's address itself cannot be trusted, as found outside linking (a From header naming no one sender
     plainly, a forgery our mail server found): such mail is suspicious, and is linked by no address."""
     code = find_code(subject)
     job_ref = code[1] if code else None
-    thread = thread_of()
+    threads = thread_of()
     # A client's own address outweighs a Message-ID in its References (anyone can copy one, and mail clients
-    # carry stray ones): a contact of one account replying under another account's thread is linked to its
-    # own account and opens a thread there, as it would with no References at all.
+    # carry stray ones): a contact replies in its own account's thread when the References hold one, and
+    # one whose References lead only to another account's thread opens a thread in its own account, as it
+    # would with no References at all.
     own = None if is_staff else _link_by_sender(index, sender, None)
+    thread = next((t for t in threads if own and t[1] == own.account_id), threads[0] if threads else None)
     if thread and thread[1] and not (own and own.account_id != thread[1]):
         link = Link(thread[1], "thread", f"reply in thread {thread[0]}", thread_id=thread[0], job_ref=job_ref)
     elif is_staff:
@@ -220,6 +223,8 @@ def link_message(
         link.job_ref = job_ref
         if thread and thread[1]:
             link.detail += f" (a new thread: it replies under thread {thread[0]} of account {thread[1]})"
+    if code and index.codes.get(code[0], link.account_id) != link.account_id:
+        link.job_ref = None  # another client's job: never confirmed to this one in an acknowledgement
     if not is_staff:
         found = link.suspicious or _impostor(index, sender, display_name) or _unverified(index, sender, link)
         link.suspicious = "; ".join(filter(None, [found, distrust])) or None
@@ -264,13 +269,17 @@ def _impostor(index: AccountIndex, sender: str, display_name: str) -> str | None
     if hidden:
         return f"the address {shown_address(sender)} shows {hidden} before its real domain"
     domain = domain_of(sender)
-    if sender in index.contacts or index.domain_owner(domain):
+    if sender in index.contacts:
         return None
-    imitated = None if domain in FREE_MAIL else lookalike_of(domain, [*index.domains, *index.agency_domains])
+    owned = index.domain_owner(domain) is not None
+    imitated = None if owned or domain in FREE_MAIL else lookalike_of(domain, [*index.domains,
+                                                                           *index.agency_domains])
     if imitated:
         return f"domain {domain} imitates {imitated}"
+    # At a client's own domain a colleague may share a name with a listed contact there; a name of another
+    # client's contact, or of our staff, is a claim all the same.
     claimed = _claimed_contact(index, display_name)
-    if claimed and claimed != sender:
+    if claimed and claimed != sender and not (owned and _same_party(index, claimed, sender)):
         return f"display name {display_name!r} claims {claimed}"
     return None
 

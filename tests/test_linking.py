@@ -15,7 +15,8 @@ INDEX = AccountIndex.build([
 
 
 def link(sender, subject="hello", name="", thread=None, staff=False):
-    return link_message(INDEX, sender=sender, display_name=name, subject=subject, thread_of=lambda: thread,
+    return link_message(INDEX, sender=sender, display_name=name, subject=subject,
+                        thread_of=lambda: [thread] if thread else [],
                         is_staff=staff)
 
 
@@ -39,7 +40,7 @@ def test_link_order_and_reason(sender, subject, account, reason):
 
 def test_free_mail_never_links_by_domain():
     index = AccountIndex.build([Account("x", "X", "", ("gmail.com",), (), "")])
-    found = link_message(index, sender="a@gmail.com", display_name="", subject="", thread_of=lambda: None,
+    found = link_message(index, sender="a@gmail.com", display_name="", subject="", thread_of=lambda: [],
                          is_staff=False)
     assert found.account_id is None
 
@@ -89,7 +90,7 @@ OURS = AccountIndex.build(INDEX.accounts.values(), {"tom hill": "tom@brewco.com"
     ("anna.berg@agency.example.evil.com", "agency.example"),
 ])
 def test_homoglyph_prefixed_and_agency_lookalikes_are_suspicious_and_unlinked(sender, imitated):
-    found = link_message(OURS, sender=sender, display_name="", subject="invoice", thread_of=lambda: None,
+    found = link_message(OURS, sender=sender, display_name="", subject="invoice", thread_of=lambda: [],
                          is_staff=False)
     assert found.account_id is None and found.reason == "unlinked"
     assert found.suspicious and f"imitates {imitated}" in found.suspicious
@@ -97,9 +98,35 @@ def test_homoglyph_prefixed_and_agency_lookalikes_are_suspicious_and_unlinked(se
 
 @pytest.mark.parametrize("sender", ["it@mail.brewco.com", "p@shop.group.example.com", "tom@brewco.com"])
 def test_a_clients_own_subdomains_are_not_lookalikes(sender):
-    found = link_message(OURS, sender=sender, display_name="Tom Hill", subject="x", thread_of=lambda: None,
+    found = link_message(OURS, sender=sender, display_name="Pat Jones", subject="x", thread_of=lambda: [],
                          is_staff=False)
     assert found.suspicious is None and found.account_id is not None
+
+
+@pytest.mark.parametrize("sender, name, flagged", [
+    ("pr@example.com", "Tom Hill", True),           # another client's contact, from a client's own domain
+    ("pr@group.example.com", "Anna Berg", True),    # our staff's name, from a client's own domain
+    ("t.hill@brewco.com", "Tom Hill", False),       # a colleague at the contact's own client: the same party
+    ("tom@brewco.com", "Tom Hill", False),
+])
+def test_a_name_claimed_from_a_clients_own_domain_is_flagged_when_it_is_another_partys(sender, name, flagged):
+    names = {"tom hill": "tom@brewco.com", "anna berg": "anna@agency.example"}
+    index = AccountIndex.build([*OURS.accounts.values()], names, agency_domains=("agency.example",))
+    found = link_message(index, sender=sender, display_name=name, subject="x", thread_of=lambda: [],
+                         is_staff=False)
+    assert bool(found.suspicious and "claims" in found.suspicious) == flagged, found
+
+
+def test_another_clients_job_code_is_never_this_clients_job_reference():
+    found = link("p@example.com", "Re: [BREW-042] banner", thread=(7, "brewco"))
+    assert found.account_id == "example" and found.job_ref is None
+    assert link("tom@brewco.com", "Re: [BREW-042] banner").job_ref == "BREW-042"
+
+
+def test_a_reply_whose_references_hold_its_own_accounts_thread_joins_it_whatever_comes_first():
+    found = link_message(INDEX, sender="p@example.com", display_name="", subject="Re: x",
+                         thread_of=lambda: [(7, "brewco"), (9, "example")], is_staff=False)
+    assert (found.account_id, found.reason, found.thread_id) == ("example", "thread", 9)
 
 
 @pytest.mark.parametrize("name", ["Anna Berg", "anna berg", "Omar Said"])
@@ -108,7 +135,7 @@ def test_a_staff_members_name_on_an_address_not_theirs_is_an_impostor(name):
     index = AccountIndex.build([Account("brewco", "BrewCo", "BREW", ("brewco.com",), (), "anna.berg@agency.example")],
                                {"omar said": "omar@agency.example"}, agency_domains=("agency.example",))
     found = link_message(index, sender="anna.berg.x@gmail.com", display_name=name,
-                         subject="Urgent: change of bank details", thread_of=lambda: None, is_staff=False)
+                         subject="Urgent: change of bank details", thread_of=lambda: [], is_staff=False)
     assert found.account_id is None and found.suspicious and "@agency.example" in found.suspicious
 
 
@@ -167,10 +194,10 @@ def test_a_name_learned_in_one_form_is_claimed_in_another():
     index = AccountIndex.build([Account("brewco", "BrewCo", "BREW", ("brewco.com",), (), "anna.berg@agency.example")])
     index.learn_name("HILL, Tom", "tom@brewco.com")
     found = link_message(index, sender="tom@gmail.example", display_name="T\u043em  Hill", subject="x",
-                         thread_of=lambda: None, is_staff=False)
+                         thread_of=lambda: [], is_staff=False)
     assert found.suspicious and "tom@brewco.com" in found.suspicious
     staff = link_message(index, sender="x@gmail.example", display_name="Berg, \u0391nna", subject="x",
-                         thread_of=lambda: None, is_staff=False)
+                         thread_of=lambda: [], is_staff=False)
     assert staff.suspicious and "anna.berg@agency.example" in staff.suspicious
 
 
@@ -183,5 +210,5 @@ def test_only_letters_that_look_alike_are_one_letter_in_names(known, claimed, fl
     index = AccountIndex.build([Account("brewco", "BrewCo", "BREW", ("brewco.com",), (), "anna@agency.example")],
                                {known: "known@brewco.com"})
     found = link_message(index, sender="someone@gmail.com", display_name=claimed, subject="x",
-                         thread_of=lambda: None, is_staff=False)
+                         thread_of=lambda: [], is_staff=False)
     assert bool(found.suspicious and "known@brewco.com" in found.suspicious) is flagged

@@ -40,7 +40,7 @@ def test_the_sender_is_the_real_address_and_the_name_is_flagged(name):
     index = AccountIndex.build([Account("brewco", "BrewCo", "BREW", ("brewco.com",), ("tom.hill@brewco.com",),
                                         "anna.berg@agency.example")])
     link = link_message(index, sender=parsed.from_addr, display_name=parsed.from_name, subject=parsed.subject,
-                        thread_of=lambda: None, is_staff=False)
+                        thread_of=lambda: [], is_staff=False)
     assert link.account_id is None and link.suspicious and "tom.hill@brewco.com" in link.suspicious
 
 
@@ -62,7 +62,7 @@ def test_an_encoded_display_name_is_still_decoded_for_people():
 def test_a_name_showing_the_senders_own_address_is_not_flagged():
     index = AccountIndex.build([Account("brewco", "BrewCo", "BREW", ("brewco.com",), (), "anna@agency.example")])
     link = link_message(index, sender="tom.hill@brewco.com", display_name="Tom.Hill@brewco.com",
-                        subject="x", thread_of=lambda: None, is_staff=False)
+                        subject="x", thread_of=lambda: [], is_staff=False)
     assert (link.account_id, link.suspicious) == ("brewco", None)
 
 
@@ -91,7 +91,7 @@ def test_a_spoofed_contact_is_not_linked_not_acknowledged_and_escalated_with_a_w
 def test_a_name_showing_any_other_address_is_flagged():
     index = AccountIndex.build([Account("brewco", "BrewCo", "BREW", ("brewco.com",), (), "anna@agency.example")])
     link = link_message(index, sender="billing@evil.example", display_name="accounts@brewco.com",
-                        subject="x", thread_of=lambda: None, is_staff=False)
+                        subject="x", thread_of=lambda: [], is_staff=False)
     assert link.account_id is None and "accounts@brewco.com" in (link.suspicious or "")
 
 
@@ -104,14 +104,14 @@ def test_an_address_shown_in_a_quoted_local_part_is_flagged(header):
     index = AccountIndex.build([Account("brewco", "BrewCo", "BREW", ("brewco.com",), ("tom.hill@brewco.com",),
                                         "anna.berg@agency.example")])
     link = link_message(index, sender=parsed.from_addr, display_name=parsed.from_name, subject=parsed.subject,
-                        thread_of=lambda: None, is_staff=False)
+                        thread_of=lambda: [], is_staff=False)
     assert link.account_id is None and "shows tom.hill@brewco.com" in (link.suspicious or "")
 
 
 def test_a_quoted_local_part_of_the_senders_own_side_is_no_impostor():
     index = AccountIndex.build([Account("brewco", "BrewCo", "BREW", ("brewco.com",), (), "anna@agency.example")])
     link = link_message(index, sender='"tom hill"@brewco.com', display_name="", subject="x",
-                        thread_of=lambda: None, is_staff=False)
+                        thread_of=lambda: [], is_staff=False)
     assert link.account_id == "brewco" and not link.suspicious
 
 

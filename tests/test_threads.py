@@ -135,3 +135,24 @@ def test_a_contact_of_another_account_whose_references_name_a_thread_opens_its_o
     assert "a new thread" in row["link_detail"]
     assert thread_of(store, "<s1@seaco.example>")["id"] != thread_of(store, "<b1@brewco.com>")["id"]
     assert [m["To"] for m in acks(smtp_server)][-1] == "claire@seaco.example"
+
+
+def test_a_reply_whose_references_hold_its_own_acknowledged_thread_gets_no_second_acknowledgement(
+        tmp_path, dovecot, smtp_server, make_message):
+    """Its In-Reply-To names another client's thread (a stray ID, nearest first), its References its own
+    acknowledged one: it joins its own thread, so no second acknowledgement in that conversation."""
+    accounts = ACCOUNTS + "seaco,SeaCo Ferries,SEA,seaco.example,,liam@agency.example\n"
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, accounts)
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Banner", message_id="<b1@brewco.com>",
+                                body="Please change the banner headline to 'Fresh daily'."))
+    dovecot.append(make_message(sender="claire@seaco.example", subject="Posters", message_id="<s1@seaco.example>",
+                                body="Please make the ferry on the Roscoff poster bigger."))
+    run_once(settings)
+    assert len(acks(smtp_server)) == 2
+    dovecot.append(make_message(sender="claire@seaco.example", subject="Re: Posters", message_id="<s2@seaco.example>",
+                                in_reply_to="<b1@brewco.com>",
+                                headers={"References": "<s1@seaco.example> <b1@brewco.com>"},
+                                body="And the price smaller too, please."))
+    store = run_once(settings)
+    assert thread_of(store, "<s2@seaco.example>")["id"] == thread_of(store, "<s1@seaco.example>")["id"]
+    assert len(acks(smtp_server)) == 2

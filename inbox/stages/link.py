@@ -27,16 +27,18 @@ class Link:
             link = replace(link, suspicious="; ".join(filter(None, [link.suspicious, twin])))
         message.link = link
 
-    def _thread_of(self, message: MessageContext) -> tuple[int, str | None] | None:
+    def _thread_of(self, message: MessageContext) -> list[tuple[int, str | None]]:
+        """The threads its In-Reply-To and References lead to, nearest first, each once."""
         parsed = message.parsed
         ids = [i for i in [parsed.in_reply_to, *reversed(parsed.references)] if i]
+        found: dict[int, str | None] = {}
         for message_id in dict.fromkeys(ids):
-            found = self.services.store.one(
+            row = self.services.store.one(
                 "SELECT t.id, t.account_id FROM thread_refs r JOIN threads t ON t.id = r.thread_id "
                 "WHERE r.message_id = ?", [message_id])
-            if found:
-                return found["id"], found["account_id"]
-        return None
+            if row:
+                found.setdefault(row["id"], row["account_id"])
+        return list(found.items())
 
     @staticmethod
     def _sender_doubt(message: MessageContext) -> str:
