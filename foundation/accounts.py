@@ -202,7 +202,7 @@ def export_accounts(store: Store) -> str:
 
 
 def staff_clashes(store: Store, agency_domains: Iterable[str]) -> list[str]:
-    """Each client account whose domain (or a contact's) is an agency domain or below one, as people read it.
+    """Each client account whose domain (or a contact's) is an agency domain, below one or above one.
 
     Mail from an agency domain counts as staff: it is never answered, escalated or summarised as a client's.
     A client domain in agency_domains (a slip when setting up) silently swallows that client's mail."""
@@ -221,4 +221,9 @@ def _agency_clashes(accounts: Iterable[dict[str, Any]], agency_domains: Iterable
             if agency:
                 found.append((account, f"account {account['account_id']}'s domain {domain} is agency domain "
                               f"{agency} (agency_domains): its mail counts as staff, never answered or escalated"))
+            for below in (d for d in ours if d.endswith("." + domain)):
+                # mail.client.com as an agency domain: the client's mail from there would count as staff
+                found.append((account, f"agency domain {below} (agency_domains) is below account "
+                              f"{account['account_id']}'s domain {domain}: its mail there counts as staff, never "
+                              "answered or escalated"))
     return found

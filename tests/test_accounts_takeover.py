@@ -114,3 +114,18 @@ def test_an_account_on_an_agency_domain_is_refused_at_import_with_its_line(db, c
     err = capsys.readouterr().err
     assert "new.csv:3: account " in err and "agency domain agency.example" in err and "accounts file" in err, err
     assert accounts(db) == before, "nothing is imported, not even the harmless row"
+
+
+@pytest.mark.parametrize("agency, clash", [("brewco.com", True), ("mail.brewco.com", True),
+                                           ("eu.mail.brewco.com", True), ("agency.example", False),
+                                           ("brewco.com.example", False)])
+def test_an_agency_domain_at_or_below_a_clients_domain_is_a_clash(agency, clash):
+    """mail.brewco.com as an agency domain made BrewCo's mail from there staff mail, and doctor said ✓."""
+    from foundation.accounts import import_accounts, staff_clashes
+    from foundation.store import Store
+
+    store = Store(":memory:")
+    import_accounts(store, [{"account_id": "brewco", "name": "BrewCo", "code": "BREW", "domains": ["brewco.com"],
+                             "contacts": [], "account_manager": "anna@agency.example"}])
+    found = staff_clashes(store, ["agency.example", agency] if agency != "agency.example" else [agency])
+    assert bool(found) == clash and all("brewco" in line for line in found)
