@@ -7,6 +7,7 @@ per thread, per-sender caps, bounce quiet period) are enforced here whatever the
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
 import sqlite3
@@ -116,10 +117,16 @@ class Responder:
 
     def _manager_name(self, manager: str) -> str:
         """How the account manager's name is written: as they sign their own mail to this inbox when that is
-        their address's name ("Sanne de Vries"), else read from the address ("Sanne Devries")."""
-        row = self.store.one("SELECT from_name FROM messages WHERE from_addr = ? AND staff = 1 AND from_name != '' "
-                             "ORDER BY id DESC LIMIT 1", [manager]) if manager else None
-        return (name_as_written(row["from_name"], manager) if row else "") or name_from_address(manager)
+        their address's name ("Sanne de Vries", the latest such signature among their recent mail, here or in
+        the service's database beside a scratch run), else read from the address ("Sanne Devries")."""
+        sql = ("SELECT from_name FROM messages WHERE from_addr = ? AND staff = 1 AND from_name != '' "
+               "ORDER BY id DESC LIMIT 20")
+        names = [row["from_name"] for row in self.store.all(sql, [manager])] if manager else []
+        if manager and not names and self.sent_elsewhere is not None:
+            with contextlib.suppress(sqlite3.DatabaseError):  # an older or unreadable database: from the address
+                names = [row[0] for row in self.sent_elsewhere.execute(sql, [manager]).fetchall()]
+        signed = (name_as_written(name, manager) for name in names)
+        return next((name for name in signed if name and name != name.lower()), "") or name_from_address(manager)
 
     def _template_for_tier(self, action: PlannedAction, facts: Facts) -> str | None:
         """The template an acknowledgement may use: the rule's own only when the category is sure.

@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import email
 import json
+import os
 import re
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from email.policy import default
 from pathlib import Path
@@ -202,20 +205,31 @@ def test_classify_and_rules_test_withhold_a_reply_in_a_thread_already_acknowledg
 
 
 @pytest.mark.parametrize("signed, shown", [("Ines de la Cruz", "Ines de la Cruz"),
-                                           ("Ines -- call me on 555 0100", "Ines Delacruz")])
+                                           ("Ines -- call me on 555 0100", "Ines Delacruz"),
+                                           ("ines de la cruz", "Ines Delacruz"),
+                                           ("Ines de la Cruz|Ines -- call me on 555 0100", "Ines de la Cruz")])
 def test_acknowledgements_name_the_account_manager_as_they_sign_their_own_mail(tmp_path, dovecot, smtp_server,
                                                                                 make_message, signed, shown):
     """'Ines de la Cruz', not 'Ines Delacruz' read from ines.delacruz@: the display name of their own mail to
     the inbox, when it is their address's name written as a person writes it; nothing else they typed."""
     accounts = ACCOUNTS.replace("ines@agency.example", "ines.delacruz@agency.example")
     settings = liaison_settings(tmp_path, dovecot, smtp_server, accounts)
-    dovecot.append(make_message(sender=f"{signed} <ines.delacruz@agency.example>", subject="Re: Verde",
-                                body="I'll call them tomorrow."))
-    dovecot.append(make_message(sender="Marie <marie@verde.fr>", subject="Where are we?",
-                                body="Any news on the brochure? When will we see the next draft?"))
+    for n, name in enumerate(signed.split("|")):  # a later signature not of that shape keeps the one before
+        dovecot.append(make_message(sender=f"{name} <ines.delacruz@agency.example>", subject=f"Re: Verde {n}",
+                                    body="I'll call them tomorrow."))
+    run_once(settings).close()
+    request = make_message(sender="Marie <marie@verde.fr>", subject="Where are we?",
+                           body="Any news on the brochure? When will we see the next draft?")
+    (tmp_path / "request.eml").write_bytes(request)
+    previewed = subprocess.run([sys.executable, "-m", "inbox.cli", "rules", "test", str(tmp_path / "request.eml")],
+                               capture_output=True, text=True, timeout=120, cwd=tmp_path,
+                               env={**os.environ, "PYTHONPATH": str(ROOT), "LIAISON_DB": str(settings.db_path),
+                                    "LIAISON_RULES": str(settings.rules_path), "LIAISON_ADDRESS": settings.address})
+    dovecot.append(request)
     run_once(settings).close()
     text = acks(smtp_server)[-1].get_body(preferencelist=("plain",)).get_content()
     assert shown in text and "555" not in text, text
+    assert shown in previewed.stdout, "rules test shows the name the daemon sends"
 
 
 def test_bytes_in_no_charset_are_never_guessed_for_the_client_but_recovered_for_staff(settings, dovecot, smtp_server):
