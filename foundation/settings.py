@@ -203,14 +203,16 @@ def _read_config_file(path: Path) -> dict[str, str]:
     except UnicodeDecodeError as exc:
         raise ConfigError("LIAISON_CONFIG", f"{path}: not UTF-8 text (byte {exc.start})") from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("LIAISON_CONFIG", f"{path}: {exc}") from None
+        raise ConfigError("LIAISON_CONFIG", str(exc), where=str(path)) from None
     for key in SECRET_KEYS:
         if key in data:
-            raise ConfigError(f"LIAISON_{key.upper()}", "secrets belong in the environment, not in a file")
+            raise ConfigError(f"LIAISON_{key.upper()}", f"secrets belong in the environment (LIAISON_{key.upper()} "
+                              "in the env file), not in a file", where=f"{path}: {key}")
     for key, value in data.items():
         if str(key).lower() not in FILE_KEYS:
-            raise ConfigError("LIAISON_CONFIG", f"{path}: unknown key {key!r}{_did_you_mean(str(key).lower())}")
-        problem = _shape_problem(value, many=str(key).lower() in LIST_KEYS)
+            raise ConfigError("LIAISON_CONFIG", f"unknown key {key!r}{_did_you_mean(str(key).lower())}",
+                              where=str(path))
+        problem = _shape_problem(value, many=str(key).lower() in LIST_KEYS, text=str(key).lower() in TEXT_KEYS)
         if problem:
             raise ConfigError(f"LIAISON_{str(key).upper()}", f"must be {problem}", where=f"{path}: {key}")
     return {str(k).lower(): _as_text(v) for k, v in data.items()}
@@ -220,9 +222,19 @@ def _read_config_file(path: Path) -> dict[str, str]:
 LIST_KEYS = frozenset({"agency_domains"})
 
 
-def _shape_problem(value: object, *, many: bool) -> str:
+#: Keys whose value is a name, an address or a path: a number or true/false there is a slip, not a host "true".
+TEXT_KEYS = frozenset({"address", "db", "rules", "imap_folder", "imap_done_folder", "imap_sent_folder",
+                       *(f"{kind}_{key}" for kind in ("imap", "smtp") for key in ("host", "user", "security", "auth")),
+                       "oauth_provider", "oauth_client_id", "oauth_tenant", "oauth_flow", "oauth_token_url",
+                       "oauth_authorize_url", "oauth_scopes"})
+
+
+def _shape_problem(value: object, *, many: bool, text: bool = False) -> str:
     """What is wrong with the shape of a config file's value ("" if nothing): a list setting takes text or a
-    list of text (a number or true/false there is a domain written without quotes), the others one value."""
+    list of text (a number or true/false there is a domain written without quotes), a name or path text, the
+    others one value."""
+    if text and not isinstance(value, str):
+        return f'text in quotes ("..."), not {_kind(value)}'
     if many:
         bad = [item for item in (value if isinstance(value, list) else [value]) if not isinstance(item, str)]
         if bad:

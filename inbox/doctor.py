@@ -76,6 +76,8 @@ def run_doctor(*, env: Mapping[str, str] | None = None, send_test: bool = False,
         secret = exc.setting.lower().removeprefix("liaison_") in SECRET_KEYS
         if secret:
             fix = f"put {exc.setting}=... in the env file (secrets only come from the environment)"
+        elif exc.setting == "LIAISON_CONFIG":
+            fix = f"correct the config file ({exc.where or 'LIAISON_CONFIG'}); `liaison init` writes a commented one"
         elif exc.where:
             fix = f"correct it in the config file ({exc.where}); {exc.setting} in the environment would override it"
         else:

@@ -114,14 +114,16 @@ def test_impossible_numbers_on_the_command_line(clean_env, capsys, argv):
 
 @pytest.mark.parametrize("content, setting, expected", [
     (b"\xff\xfe bad utf8\n", "LIAISON_CONFIG: ", "not UTF-8 text"),
-    (b'imap_folder = ["INBOX"]\n', "liaison.toml: imap_folder: ", "must be text, a number or true/false, "
-                                   "not a list"),
+    (b'imap_folder = ["INBOX"]\n', "liaison.toml: imap_folder: ", 'must be text in quotes ("..."), not a list'),
     (b"agency_domains = [1, 2]\n", "liaison.toml: agency_domains: ", "must be text or a list of text in "
                                   'quotes (["agency.example"]), not a list holding a number (1)'),
     (b"agency_domains = true\n", "liaison.toml: agency_domains: ", "must be text or a list of text in "
                                 'quotes (["agency.example"]), not true/false (true)'),
-    (b"imap_host = { name = 'x' }\n", "liaison.toml: imap_host: ", "must be text, a number or true/false, "
-                                     "not a table"),
+    (b"imap_host = { name = 'x' }\n", "liaison.toml: imap_host: ", 'must be text in quotes ("..."), not a table'),
+    (b"imap_host = true\n", "liaison.toml: imap_host: ", 'must be text in quotes ("..."), not true/false (true)'),
+    (b"poll_interval = [1]\n", "liaison.toml: poll_interval: ", "must be text, a number or true/false, not a list"),
+    (b'smtp_password = "x"\n', "liaison.toml: smtp_password: ", "secrets belong in the environment"),
+    (b"imap_hots = 'x'\n", "liaison.toml: ", "unknown key 'imap_hots' (did you mean 'imap_host'?)"),
     # A value the file gave is named by the file's key, not by the environment variable nobody set.
     (b"imap_host = '127.0.0.1'\nimap_port = 99999\n", "liaison.toml: imap_port: ",
      "must be a port number, not '99999'"),
