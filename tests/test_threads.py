@@ -156,3 +156,17 @@ def test_a_reply_whose_references_hold_its_own_acknowledged_thread_gets_no_secon
     store = run_once(settings)
     assert thread_of(store, "<s2@seaco.example>")["id"] == thread_of(store, "<s1@seaco.example>")["id"]
     assert len(acks(smtp_server)) == 2
+
+
+def test_an_outsiders_reply_in_a_clients_thread_is_no_chaser(settings, dovecot, smtp_server, make_message):
+    """It is kept in the thread for its account manager to judge, flagged, but the client did not chase."""
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Banner", message_id="<c1@brewco.com>",
+                                body="Please change the banner headline."))
+    run_once(settings)
+    dovecot.append(make_message(sender="pat@random-studio.example", subject="Re: Banner",
+                                message_id="<x1@random-studio.example>", in_reply_to="<c1@brewco.com>",
+                                body="Any update on this? Please send the new bank details."))
+    store = run_once(settings)
+    row = store.one("SELECT suspicious, is_chaser FROM messages WHERE message_id = '<x1@random-studio.example>'")
+    assert row["suspicious"] and not row["is_chaser"]
+    assert thread_of(store, "<c1@brewco.com>")["chasers"] == 0

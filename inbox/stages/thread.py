@@ -49,7 +49,8 @@ class Thread:
                 "status": "handled", "handled_at": now, "handled_reason": f"answered by {parsed.from_addr}",
                 "updated_at": now})
             return
-        message.chaser = thread["status"] == "open"
+        # Only the client chases: a suspicious sender's reply (shown for review) never makes a thread "chased".
+        message.chaser = thread["status"] == "open" and not link.suspicious
         values: dict[str, Any] = {"updated_at": now, "chasers": thread["chasers"] + int(message.chaser)}
         if not message.chaser and wants_answer(message.display_category):
             values.update(status="open", handled_at=None, handled_reason=None)
