@@ -40,6 +40,44 @@ def scratch_pipeline(settings: Settings, rules: Rules, *, accounts: list[dict[st
     return Pipeline(store, settings, rules, model=model, known_names=names, sent_elsewhere=sent)
 
 
+def seen_by_service(path: Path | None, raw: bytes) -> str:
+    """What the service's database already holds of this message, in a sentence ('' for nothing): classify and
+    rules test judge every message as new, where the daemon would skip a copy it has processed (the same bytes,
+    or the same message under its Message-ID, inbox/stages) or doubt a second message under a used one."""
+    import hashlib
+
+    from foundation.errors import ParseError
+    from foundation.message import SYNTHETIC_ID_SUFFIX, parse_message
+    from inbox.stages.parse import same_message
+
+    if path is None or not path.exists():
+        return ""
+    raw = raw.replace(b"\r\n", b"\n").replace(b"\n", b"\r\n")  # as the IMAP server stores a file's LF lines
+    try:
+        parsed = parse_message(raw)
+    except ParseError:
+        return ""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        digest = hashlib.sha256(raw).hexdigest()
+        same = conn.execute("SELECT id FROM messages WHERE raw_sha256 = ?", [digest]).fetchone()
+        twin = conn.execute("SELECT id, from_addr, subject, body_text FROM messages WHERE message_id = ? AND "
+                            "message_id NOT LIKE ? ORDER BY id LIMIT 1",
+                            [parsed.message_id, f"%{SYNTHETIC_ID_SUFFIX}"]).fetchone()
+    except sqlite3.DatabaseError:
+        return ""
+    finally:
+        conn.close()
+    if same or (twin and same_message(dict(twin), parsed)):
+        return (f"the service already processed this message as message #{(same or twin)['id']}: the daemon does "
+                "nothing with it again (below: how it would judge it as new mail)")
+    if twin:
+        return (f"message #{twin['id']} from {twin['from_addr'] or 'nobody'} already used the Message-ID "
+                f"{parsed.message_id}: the daemon keeps this one but never answers it on trust (suspicious)")
+    return ""
+
+
 def _copy_threads(path: Path, store: Store) -> None:
     """The service's threads and the Message-IDs that lead to them, read-only, into the scratch store (the
     columns both have: an older database still gives what it holds)."""

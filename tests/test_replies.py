@@ -232,6 +232,28 @@ def test_acknowledgements_name_the_account_manager_as_they_sign_their_own_mail(t
     assert shown in previewed.stdout, "rules test shows the name the daemon sends"
 
 
+def test_classify_and_rules_test_say_when_the_service_has_the_message_already(settings, dovecot, smtp_server,
+                                                                               make_message, monkeypatch, capsys):
+    """They judge every message as new; the daemon skips bytes it processed and doubts a reused Message-ID."""
+    first = make_message(sender="Tom <tom@brewco.com>", subject="Banner", message_id="<k1@brewco.com>", body=REQUEST)
+    dovecot.append(first)
+    run_once(settings).close()
+    folder = settings.db_path.parent
+    (folder / "same.eml").write_bytes(first)
+    (folder / "reused.eml").write_bytes(make_message(sender="Tom <tom@brewco.com>", subject="Banner",
+                                                     message_id="<k1@brewco.com>", body="Pay to the new account."))
+    for name, value in (("LIAISON_RULES", str(settings.rules_path)), ("LIAISON_ADDRESS", settings.address),
+                        ("LIAISON_DB", str(settings.db_path))):
+        monkeypatch.setenv(name, value)
+    for command in ("classify", "rules test"):
+        assert main([*command.split(), str(folder / "same.eml")]) == 0
+        assert "already processed this message as message #1" in capsys.readouterr().out
+        assert main([*command.split(), str(folder / "reused.eml")]) == 0
+        assert "message #1 from tom@brewco.com already used the Message-ID" in capsys.readouterr().out
+    assert main(["classify", "--json", str(folder / "same.eml")]) == 0
+    assert "already processed" in json.loads(capsys.readouterr().out)["seen_by_service"]
+
+
 def test_bytes_in_no_charset_are_never_guessed_for_the_client_but_recovered_for_staff(settings, dovecot, smtp_server):
     """8-bit header bytes that are not UTF-8, and a body with no charset label, in Windows-1252: 0x80 is "€" there
     and a control character in Latin-1. The client is never sent a guessed character; staff read the guess."""

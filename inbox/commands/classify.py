@@ -20,7 +20,7 @@ def register(commands: common.Subcommands) -> None:
 
 def cmd_classify(args: argparse.Namespace) -> int:
     from foundation.settings import load_settings
-    from inbox.scratch import scratch_pipeline
+    from inbox.scratch import scratch_pipeline, seen_by_service
 
     settings = load_settings()
     pipeline = scratch_pipeline(settings, common.checked_rules(settings), accounts_db=settings.db_path,
@@ -40,6 +40,9 @@ def cmd_classify(args: argparse.Namespace) -> int:
         for name, raw in messages:
             report = explain(pipeline, pipeline.ingest(raw).row)
             report["file"] = name
+            report["seen_by_service"] = seen_by_service(settings.db_path, raw)
+            if report["seen_by_service"] and not args.json:
+                print(f"note: {report['seen_by_service']}")
             if args.json:
                 print(json.dumps(report, ensure_ascii=False, default=str))
             else:

@@ -60,7 +60,7 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
 
 def cmd_rules_test(args: argparse.Namespace) -> int:
     from foundation.settings import load_settings
-    from inbox.scratch import scratch_pipeline
+    from inbox.scratch import scratch_pipeline, seen_by_service
 
     settings = load_settings()
     rules = common.checked_rules(settings, args.rules)
@@ -69,6 +69,9 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
         raw = args.message.read_bytes()
     except OSError as exc:
         raise LiaisonError(f"{args.message}: cannot read: {exc.strerror}") from None
+    seen = seen_by_service(settings.db_path, raw)
+    if seen:
+        print(f"note: {seen}")
     outcome = pipeline.ingest(raw)
     report = explain(pipeline, outcome.row)
     report["file"] = str(args.message)

@@ -43,7 +43,7 @@ def arrival_time(position: Position, parsed: ParsedMessage) -> datetime:
     return min(moment.astimezone(UTC), now)
 
 
-def _same_message(stored: dict[str, Any], parsed: ParsedMessage) -> bool:
+def same_message(stored: dict[str, Any], parsed: ParsedMessage) -> bool:
     return (stored["from_addr"] or "") == parsed.from_addr and (stored["subject"] or "") == parsed.subject \
         and (stored["body_text"] or "") == parsed.body_text[:65536]
 
@@ -64,7 +64,7 @@ class Parse:
         twin = store.one(
             "SELECT id, from_addr, subject, body_text FROM messages WHERE message_id = ? "
             "AND message_id NOT LIKE ? ORDER BY id LIMIT 1", [parsed.message_id, f"%{SYNTHETIC_ID_SUFFIX}"])
-        if twin and _same_message(twin, parsed):
+        if twin and same_message(twin, parsed):
             message.finish(Outcome(twin["id"], parsed.message_id, "duplicate"))
             return
         message.parsed = parsed
