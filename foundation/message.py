@@ -186,7 +186,7 @@ def _to_parsed(mail: Any, raw: bytes) -> ParsedMessage:
         subject=_header(message, "subject"),
         date=_date(mail),
         in_reply_to=_first_id(_header(message, "in-reply-to")),
-        references=_MSGID.findall(_header(message, "references"))[-50:],
+        references=_bounded_references(_MSGID.findall(_header(message, "references", limit=200_000))),
         text=text,
         html=html,
         headers={name: _raw_header(message, name) if name in ADDRESS_HEADERS else _header(message, name)
@@ -218,9 +218,10 @@ def _without_large_attachments(raw: bytes) -> tuple[bytes, dict[str, int]]:
     return _BASE64_RUN.sub(cut, raw), sizes
 
 
-def _header(message: Any, name: str, *, guess: bool = True) -> str:
+def _header(message: Any, name: str, *, guess: bool = True, limit: int = 2000) -> str:
     """A header as text, decoded, joined when repeated (never raises on odd encodings)."""
-    return _clean(", ".join(_decoded(_FOLD.sub("", value)) for value in _values(message, name, guess=guess)))
+    return _clean(", ".join(_decoded(_FOLD.sub("", value)) for value in _values(message, name, guess=guess)),
+                  limit=limit)
 
 
 def _decoded(value: str) -> str:
@@ -489,3 +490,9 @@ def _attachment(item: dict[str, Any]) -> Attachment:
         size=size,
         content_type=str(item.get("mail_content_type") or "application/octet-stream"),
     )
+
+
+def _bounded_references(ids: list[str], most: int = 50) -> list[str]:
+    """The first ID (the conversation's root, RFC 5322 3.6.4) and the latest ones: a long References header
+    costs bounded work, and a reply still finds the thread its conversation started in."""
+    return ids if len(ids) <= most else [ids[0], *ids[-(most - 1):]]

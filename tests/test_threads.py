@@ -170,3 +170,20 @@ def test_an_outsiders_reply_in_a_clients_thread_is_no_chaser(settings, dovecot, 
     row = store.one("SELECT suspicious, is_chaser FROM messages WHERE message_id = '<x1@random-studio.example>'")
     assert row["suspicious"] and not row["is_chaser"]
     assert thread_of(store, "<c1@brewco.com>")["chasers"] == 0
+
+
+@pytest.mark.parametrize("padding", [60, 500])
+def test_a_long_references_header_still_finds_the_conversations_first_message(settings, dovecot, smtp_server,
+                                                                              make_message, padding):
+    """The References kept are bounded; the first (the conversation's root) is always among them."""
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Flyer", message_id="<r1@brewco.com>",
+                                body="Please change the flyer colours to green."))
+    run_once(settings)
+    others = " ".join(f"<internal-{n}@brewco.com>" for n in range(padding))
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Re: Flyer", message_id="<r2@brewco.com>",
+                                headers={"In-Reply-To": f"<internal-{padding - 1}@brewco.com>",
+                                         "References": f"<r1@brewco.com> {others}"},
+                                body="Where are we with the flyer?"))
+    store = run_once(settings)
+    assert thread_of(store, "<r2@brewco.com>")["id"] == thread_of(store, "<r1@brewco.com>")["id"]
+    assert len(acks(smtp_server)) == 1
