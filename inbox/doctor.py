@@ -297,10 +297,12 @@ class _Closing:
 
 
 def _imap_login(client: Any, settings: Settings) -> None:
+    from inbox.imap_source import password_login
+
     server = settings.imap
     assert server is not None
     if server.auth != "oauth2":
-        client.login(server.user, server.password)
+        password_login(client, server)
         return
     client.oauth2_login(server.user, _access_token(settings))
 
@@ -362,8 +364,15 @@ def _check_smtp(settings: Settings, add: Callable[..., bool], *, timeout: float)
                 code, answer = client.docmd("AUTH", "XOAUTH2 " + blob)
                 if code != 235:
                     raise smtplib.SMTPAuthenticationError(code, answer)
-            else:
+            elif f"{server.user}{server.password}".isascii():
                 client.login(server.user, server.password)
+            else:  # smtplib sends AUTH in ASCII only; PLAIN carries UTF-8 (RFC 4616), as the daemon's client does
+                import base64
+
+                blob = base64.b64encode(f"\0{server.user}\0{server.password}".encode()).decode()
+                code, answer = client.docmd("AUTH", "PLAIN " + blob)
+                if code != 235:
+                    raise smtplib.SMTPAuthenticationError(code, answer)
         except (smtplib.SMTPException, LiaisonError) as exc:
             return add("SMTP AUTH", False, f"{server.user}: {_reason(exc)}",
                        "check LIAISON_SMTP_USER and LIAISON_SMTP_PASSWORD (in the env file)")

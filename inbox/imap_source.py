@@ -52,6 +52,19 @@ def tls_context(server: ServerSettings) -> ssl.SSLContext:
     return context
 
 
+def password_login(client: imapclient.IMAPClient, server: ServerSettings) -> None:
+    """Log in with the user name and password: LOGIN, or AUTHENTICATE PLAIN when either holds characters beyond
+    ASCII (LOGIN cannot carry them; PLAIN carries UTF-8, RFC 4616). The daemon and doctor both log in here."""
+    if f"{server.user}{server.password}".isascii():
+        client.login(server.user, server.password)
+    elif client.has_capability("AUTH=PLAIN"):
+        client.plain_login(server.user, server.password)
+    else:
+        raise MailboxError(f"IMAP {server.describe()}: the user name or password holds characters other than "
+                           "ASCII, which IMAP LOGIN cannot send, and the server offers no AUTHENTICATE PLAIN; "
+                           "use an ASCII password (or OAuth)")
+
+
 class ImapSource:
     def __init__(self, server: ServerSettings, folder: str = "INBOX", *, timeout: float = 60.0,
                  tokens: TokenManager | None = None, stop: Callable[[], bool] | None = None) -> None:
@@ -99,14 +112,7 @@ class ImapSource:
     def _login(self, client: imapclient.IMAPClient) -> None:
         """Password, or XOAUTH2 with one refresh and one retry when the server rejects the token."""
         if self.server.auth != "oauth2":
-            if f"{self.server.user}{self.server.password}".isascii():
-                client.login(self.server.user, self.server.password)
-            elif client.has_capability("AUTH=PLAIN"):  # LOGIN takes ASCII only; PLAIN carries UTF-8 (RFC 4616)
-                client.plain_login(self.server.user, self.server.password)
-            else:
-                raise MailboxError(f"IMAP {self.server.describe()}: the user name or password holds characters "
-                                   "other than ASCII, which IMAP LOGIN cannot send, and the server offers no "
-                                   "AUTHENTICATE PLAIN; use an ASCII password (or OAuth)")
+            password_login(client, self.server)
             return
         if self.tokens is None:
             raise MailboxError("LIAISON_IMAP_AUTH=oauth2 needs OAuth settings (LIAISON_OAUTH_PROVIDER, ...)")

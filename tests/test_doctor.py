@@ -269,3 +269,20 @@ def test_doctor_verifies_certificates_and_says_how_to_trust_a_self_signed_one(co
     finally:
         imap.cleanup()
         smtp.cleanup()
+
+
+def test_doctor_logs_in_with_passwords_beyond_ascii_as_the_daemon_does(configured):
+    """doctor had its own logins: imaplib's LOGIN and smtplib's AUTH raised UnicodeEncodeError (a traceback)."""
+    from tests.servers import DovecotServer
+
+    password = "wörd-Zq\"7'x"
+    with DovecotServer(password=password) as imap:
+        smtp = SMTPServer(auth=("sender", password)).start()
+        try:
+            env = {**server_env(imap, smtp), "LIAISON_SMTP_PASSWORD": password}
+            result = liaison("doctor", cwd=configured, env=env)
+        finally:
+            smtp.cleanup()
+    assert "Traceback" not in result.stdout + result.stderr, result.stderr
+    found = checks(result.stdout)
+    assert found["IMAP login"] == "✓" and found["SMTP AUTH"] == "✓", result.stdout
