@@ -19,6 +19,7 @@ from typing import Any, Protocol
 from urllib.parse import urlparse
 
 from foundation.errors import AuthRevoked, AuthTemporary, ConfigError, LiaisonError
+from foundation.secrets import all_forms, basic_auth_forms, scrub
 from foundation.store import Store, utcnow
 
 log = logging.getLogger("liaison.oauth")
@@ -157,7 +158,29 @@ class MicrosoftProvider:
 def provider_for(settings: OAuthSettings) -> Provider:
     providers: dict[str, Callable[[OAuthSettings], Provider]] = {
         "generic": GenericProvider, "google": GoogleProvider, "microsoft": MicrosoftProvider}
-    return providers[settings.provider](settings)
+    return SecretFreeErrors(providers[settings.provider](settings), settings)
+
+
+class SecretFreeErrors:
+    """A provider whose errors never carry the client secret or the refresh token, in any form: a token endpoint
+    may echo the request in its refusal, and the error reaches logs, `auth status`, the summary and the CLI."""
+
+    def __init__(self, inner: Provider, settings: OAuthSettings) -> None:
+        self.inner = inner
+        self.settings = settings
+
+    def refresh(self, refresh_token: str | None) -> dict[str, Any]:
+        try:
+            return self.inner.refresh(refresh_token)
+        except (AuthRevoked, AuthTemporary) as exc:
+            s = self.settings
+            forms = all_forms([s.client_secret, refresh_token or ""])
+            forms += sorted(basic_auth_forms(s.client_id, s.client_secret), key=len, reverse=True) \
+                if s.client_secret else []
+            raise type(exc)(scrub(str(exc), forms)) from None
+
+    def __getattr__(self, name: str) -> Any:  # the Microsoft device-code sign-in reaches the msal app
+        return getattr(self.inner, name)
 
 
 def _classified(error: str | None, description: str | None) -> LiaisonError:

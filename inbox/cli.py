@@ -29,19 +29,20 @@ def main(argv: Sequence[str] | None = None) -> int:
     if not getattr(args, "handler", None):
         parser.print_help()
         return 1
-    from inbox.logs import setup_logging
+    from inbox.logs import scrubbed_output, setup_logging
 
     setup_logging(level=args.log_level, fmt=args.log_format, secrets=environment_secrets())
     if args.config is not None:
         os.environ["LIAISON_CONFIG"] = str(args.config)  # first in the search order; subprocesses see it too
-    try:
-        return int(args.handler(args) or 0)
-    except KeyboardInterrupt:
-        return 130
-    except (LiaisonError, OSError, sqlite3.Error) as exc:
-        message, code = describe_error(exc)
-        print(message, file=sys.stderr)
-        return code
+    with scrubbed_output(environment_secrets()):
+        try:
+            return int(args.handler(args) or 0)
+        except KeyboardInterrupt:
+            return 130
+        except (LiaisonError, OSError, sqlite3.Error) as exc:
+            message, code = describe_error(exc)
+            print(message, file=sys.stderr)
+            return code
 
 
 def describe_error(exc: BaseException) -> tuple[str, int]:

@@ -2,12 +2,15 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import logging
-import re
 import sys
-from collections.abc import Iterable
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime
+from typing import Any, TextIO
+
+from foundation.secrets import all_forms, scrub
 
 
 class JsonFormatter(logging.Formatter):
@@ -28,45 +31,44 @@ class JsonFormatter(logging.Formatter):
 
 class SecretScrubber(logging.Formatter):
     """Formats with `inner`, then replaces every known secret with *** in the finished line: the
-    message, its arguments, a decision's fields, a traceback, whatever carried it there."""
+    message, its arguments, a decision's fields, a traceback, whatever carried it there (foundation/secrets)."""
 
     def __init__(self, inner: logging.Formatter, secrets: Iterable[str]) -> None:
         super().__init__()
         self.inner = inner
-        values = [s for s in secrets if s and len(s) >= 3]
-        forms = {form for s in values for form in written_forms(s)}
-        self.secrets = sorted(forms, key=len, reverse=True)
+        self.secrets = all_forms(secrets)
 
     def format(self, record: logging.LogRecord) -> str:
-        line = self.inner.format(record)
-        for secret in self.secrets:
-            line = _scrubbed(line, secret)
-        return line
+        return scrub(self.inner.format(record), self.secrets)
 
 
-def written_forms(secret: str) -> set[str]:
-    """Every way a log line can carry `secret`: as it is, inside a Python repr (a subject logged with %r, in
-    single quotes with \\' escaped, or in double quotes), and each of those inside a JSON string."""
-    single = repr(secret + "'\"")[1:-4]  # with both quotes in it, repr uses '...' and escapes '
-    double = repr(secret + "'")[1:-2] if '"' not in secret else secret  # '...' never escaped in "..."
-    python = {secret, single, double, repr(secret)[1:-1]}
-    return python | {json.dumps(form, ensure_ascii=False)[1:-1] for form in python}
+class ScrubbingStream:
+    """stdout or stderr with every secret scrubbed from what is written: an error from a server that echoes a
+    password, doctor's lines, `auth status`, a summary preview; whatever a command prints, secrets stay out."""
+
+    def __init__(self, inner: TextIO, forms: list[str]) -> None:
+        self.inner = inner
+        self.forms = forms
+
+    def write(self, text: str) -> int:
+        self.inner.write(scrub(text, self.forms))
+        return len(text)
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.inner, name)
 
 
-def _scrubbed(line: str, secret: str) -> str:
-    """`line` with `secret` replaced by *** wherever it stands on its own. Inside a longer word it is left:
-    "Aanpassingen" is not the password "pass", and "Aan***ingen" would tell every reader of the log what the
-    password is. A letter just after a backslash ends a JSON escape ("\\n"), not a word."""
-    out, start = [], 0
-    for found in re.finditer(re.escape(secret), line):
-        begin, end = found.span()
-        before = line[begin - 1] if begin else ""
-        escaped = begin >= 2 and line[begin - 2] == "\\"
-        inside = (before.isalnum() and not escaped) or line[end:end + 1].isalnum()
-        if not inside:
-            out += [line[start:begin], "***"]
-            start = end
-    return "".join([*out, line[start:]])
+@contextlib.contextmanager
+def scrubbed_output(secrets: Iterable[str]) -> Iterator[None]:
+    """sys.stdout and sys.stderr scrubbed while a command runs, restored after."""
+    forms = all_forms(secrets)
+    saved = sys.stdout, sys.stderr
+    if forms:
+        sys.stdout, sys.stderr = ScrubbingStream(sys.stdout, forms), ScrubbingStream(sys.stderr, forms)  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        sys.stdout, sys.stderr = saved
 
 
 class _CurrentStderr(logging.StreamHandler):

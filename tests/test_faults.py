@@ -350,3 +350,19 @@ def test_a_password_beyond_ascii_logs_in_with_authenticate_plain():
         wrong = ImapSource(ServerSettings(server.host, server.port, server.user, "wörd-wrong", "none"))
         with pytest.raises(MailboxError, match="login refused"):
             wrong.connect()
+
+
+def test_what_a_command_prints_never_carries_a_secret(monkeypatch, capsys, tmp_path, make_message):
+    """Not only log lines: an error echoed by a server, doctor's lines, a previewed subject. Everything a
+    command writes to stdout or stderr is scrubbed."""
+    from inbox.cli import main
+
+    secret = 'Zq"7\\ word\'x'
+    monkeypatch.setenv("LIAISON_SMTP_PASSWORD", secret)
+    monkeypatch.setenv("LIAISON_DB", str(tmp_path / "none.db"))
+    mail = tmp_path / "m.eml"
+    mail.write_bytes(make_message(sender="tom@brewco.com", subject=f"the login is {secret} ok", body="Hello."))
+    assert main(["classify", str(mail)]) == 0
+    assert main(["classify", "--json", str(mail)]) == 0
+    out, err = capsys.readouterr()
+    assert "the login is *** ok" in out and secret not in out + err and "word" not in out + err

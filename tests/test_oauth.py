@@ -150,3 +150,32 @@ def test_revoked_consent_stops_the_mailbox_and_the_process_stays_up(env, endpoin
     finally:
         process.send_signal(signal.SIGTERM)
         assert process.wait(timeout=30) == 0
+
+
+def test_a_token_endpoint_echoing_the_request_never_puts_a_secret_in_an_error(monkeypatch):
+    """A refusal that quotes the request (refresh token as sent, URL-encoded, in a repr) reaches logs, `auth
+    status` and the summary: the error carries *** instead, in every form."""
+    from urllib.parse import quote_plus
+
+    from foundation.errors import AuthRevoked
+    from foundation.oauth import OAuthSettings, provider_for
+
+    token = "RT\"tok\\ én'x-123"
+
+    class Echoing(TokenEndpoint):
+        def answer(self, form: dict[str, str]) -> tuple[int, dict]:
+            sent = form.get("refresh_token", "")
+            return 400, {"error": "invalid_grant",
+                         "error_description": f"raw={sent} enc={quote_plus(sent)} repr={sent!r}"}
+
+    endpoint = Echoing()
+    try:
+        settings = OAuthSettings("generic", "liaison-test", "Oa\"9\\ séc'ret", "common", endpoint.token_url,
+                                 ("imap",), "delegated")
+        with pytest.raises(AuthRevoked) as refused:
+            provider_for(settings).refresh(token)
+    finally:
+        endpoint.cleanup()
+    text = str(refused.value)
+    assert "raw=*** enc=*** repr='***'" in text, text
+    assert "tok" not in text and "RT" not in text

@@ -1,0 +1,70 @@
+"""Secrets out of everything people read: log lines, error messages, command output.
+
+A secret is replaced by *** wherever it stands on its own, in every form a line can carry it: as typed, as a
+Python repr writes it (quotes and backslashes escaped), inside a JSON string, URL-encoded, and as the base64 of
+HTTP Basic authentication. Inside a longer word it is left: "Aanpassingen" is not the password "pass", and
+"Aan***ingen" would tell every reader what the password is.
+"""
+
+from __future__ import annotations
+
+import base64
+import json
+import re
+from collections.abc import Iterable
+from urllib.parse import quote, quote_plus
+
+#: Shorter values are not secrets worth the name, and would mask half of every line.
+SHORTEST = 3
+
+
+def written_forms(secret: str) -> set[str]:
+    """Every way a line can carry `secret`: as it is, inside a Python repr (single quotes with \\' escaped, or
+    double quotes), each of those inside a JSON string, and URL-encoded."""
+    single = repr(secret + "'\"")[1:-4]  # with both quotes in it, repr uses '...' and escapes '
+    double = repr(secret + "'")[1:-2] if '"' not in secret else secret  # ' is never escaped in "..."
+    python = {secret, single, double, repr(secret)[1:-1]}
+    return python | {json.dumps(form, ensure_ascii=False)[1:-1] for form in python} | {
+        quote_plus(secret), quote(secret, safe="")}
+
+
+def basic_auth_forms(user: str, secret: str) -> set[str]:
+    """The base64 an HTTP Basic header carries for user:secret (plain and form-encoded, as OAuth clients send)."""
+    pairs = {f"{user}:{secret}", f"{quote_plus(user)}:{quote_plus(secret)}"}
+    return {base64.b64encode(pair.encode(codec)).decode() for pair in pairs for codec in ("utf-8", "latin-1")
+            if _encodes(pair, codec)}
+
+
+def all_forms(secrets: Iterable[str]) -> list[str]:
+    """Every written form of every secret long enough to be one, longest first (so none is half replaced)."""
+    forms = {form for secret in secrets if secret and len(secret) >= SHORTEST for form in written_forms(secret)}
+    return sorted((form for form in forms if len(form) >= SHORTEST), key=len, reverse=True)
+
+
+def scrub(text: str, forms: Iterable[str]) -> str:
+    """`text` with each of `forms` (from all_forms) replaced by *** wherever it stands on its own."""
+    for form in forms:
+        text = _scrubbed(text, form)
+    return text
+
+
+def _scrubbed(line: str, secret: str) -> str:
+    """A letter just after a backslash ends an escape ("\\n"), not a word."""
+    out, start = [], 0
+    for found in re.finditer(re.escape(secret), line):
+        begin, end = found.span()
+        before = line[begin - 1] if begin else ""
+        escaped = begin >= 2 and line[begin - 2] == "\\"
+        inside = (before.isalnum() and not escaped) or line[end:end + 1].isalnum()
+        if not inside:
+            out += [line[start:begin], "***"]
+            start = end
+    return "".join([*out, line[start:]])
+
+
+def _encodes(text: str, codec: str) -> bool:
+    try:
+        text.encode(codec)
+    except UnicodeEncodeError:
+        return False
+    return True
