@@ -197,11 +197,11 @@ def _db_path(values: dict[str, str]) -> Path:
 
 def _read_config_file(path: Path) -> dict[str, str]:
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8"))
+        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark some editors write: fine
     except OSError as exc:
-        raise ConfigError("LIAISON_CONFIG", f"cannot read {path}: {exc.strerror}") from None
+        raise ConfigError("LIAISON_CONFIG", f"cannot read it: {exc.strerror}", where=str(path)) from None
     except UnicodeDecodeError as exc:
-        raise ConfigError("LIAISON_CONFIG", f"{path}: not UTF-8 text (byte {exc.start})") from None
+        raise ConfigError("LIAISON_CONFIG", f"not UTF-8 text (byte {exc.start})", where=str(path)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("LIAISON_CONFIG", str(exc), where=str(path)) from None
     for key in SECRET_KEYS:

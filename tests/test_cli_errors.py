@@ -82,8 +82,13 @@ def test_summary_preview_into_a_missing_folder(clean_env, capsys, tmp_path):
 
 def test_config_file_named_but_missing(clean_env, capsys, tmp_path):
     assert main(["--config", str(tmp_path / "nope.toml"), "rules", "check"]) == 2
-    assert one_line_error(capsys) == (f"liaison: configuration error: LIAISON_CONFIG: cannot read "
-                                      f"{tmp_path / 'nope.toml'}: No such file or directory")
+    assert one_line_error(capsys) == (f"liaison: configuration error: {tmp_path / 'nope.toml'}: cannot read it: "
+                                      "No such file or directory")
+
+
+def test_a_config_file_with_a_byte_order_mark_is_read(clean_env, capsys, tmp_path):
+    (tmp_path / "liaison.toml").write_bytes(b"\xef\xbb\xbfpoll_interval = 30\n")
+    assert main(["--config", str(tmp_path / "liaison.toml"), "rules", "check"]) == 0
 
 
 def test_demo_and_init_into_a_file(clean_env, capsys, tmp_path):
@@ -113,7 +118,7 @@ def test_impossible_numbers_on_the_command_line(clean_env, capsys, argv):
 
 
 @pytest.mark.parametrize("content, setting, expected", [
-    (b"\xff\xfe bad utf8\n", "LIAISON_CONFIG: ", "not UTF-8 text"),
+    (b"\xff\xfe bad utf8\n", "liaison.toml: ", "not UTF-8 text"),
     (b'imap_folder = ["INBOX"]\n', "liaison.toml: imap_folder: ", 'must be text in quotes ("..."), not a list'),
     (b"agency_domains = [1, 2]\n", "liaison.toml: agency_domains: ", "must be text or a list of text in "
                                   'quotes (["agency.example"]), not a list holding a number (1)'),
