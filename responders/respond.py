@@ -10,6 +10,7 @@ from __future__ import annotations
 import contextlib
 import json
 import logging
+import re
 import sqlite3
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -358,10 +359,22 @@ def name_as_written(display_name: str, address: str) -> str:
     sanne.devries@...; the same letters, other spaces and capitals), else ''. Nothing else a sender typed as
     a name is ever put in a client's acknowledgement."""
     name = " ".join(display_name.split())
-    letters = "".join(c for c in name if c.isalpha()).lower()
-    local = "".join(c for c in address.split("@")[0] if c.isalpha()).lower()
     shaped = all(c.isalpha() or c in " -'." for c in name) and len(name) <= 60
-    return name if shaped and letters and letters == local else ""
+    parts = [p for p in re.split(r"[^a-z]+", address.split("@")[0].lower()) if p]
+    words = [w for w in re.split(r"[^a-z]+", name.lower()) if w]
+    return name if shaped and parts and _words_make_parts(words, parts) else ""
+
+
+def _words_make_parts(words: list[str], parts: list[str]) -> bool:
+    """Whether the name's words, in order, spell the address's parts, each part one or more whole words:
+    "Sanne de Vries" spells sanne.devries; "Sann Edevries" has the same letters and does not."""
+    for part in parts:
+        spelled = ""
+        while words and len(spelled) < len(part):
+            spelled += words.pop(0)
+        if spelled != part:
+            return False
+    return not words
 
 
 def name_from_address(address: str) -> str:

@@ -207,7 +207,8 @@ def test_classify_and_rules_test_withhold_a_reply_in_a_thread_already_acknowledg
 @pytest.mark.parametrize("signed, shown", [("Ines de la Cruz", "Ines de la Cruz"),
                                            ("Ines -- call me on 555 0100", "Ines Delacruz"),
                                            ("ines de la cruz", "Ines Delacruz"),
-                                           ("Ines de la Cruz|Ines -- call me on 555 0100", "Ines de la Cruz")])
+                                           ("Ines de la Cruz|Ines -- call me on 555 0100", "Ines de la Cruz"),
+                                           ("Ines de la Cruz|Ine Sdelacruz", "Ines de la Cruz")])
 def test_acknowledgements_name_the_account_manager_as_they_sign_their_own_mail(tmp_path, dovecot, smtp_server,
                                                                                 make_message, signed, shown):
     """'Ines de la Cruz', not 'Ines Delacruz' read from ines.delacruz@: the display name of their own mail to
