@@ -223,8 +223,8 @@ def link_message(
         link.job_ref = job_ref
         if thread and thread[1]:
             link.detail += f" (a new thread: it replies under thread {thread[0]} of account {thread[1]})"
-    if code and index.codes.get(code[0], link.account_id) != link.account_id:
-        link.job_ref = None  # another client's job: never confirmed to this one in an acknowledgement
+    if code and index.codes.get(code[0]) != link.account_id:
+        link.job_ref = None  # not this client's job code (another's, a PO number): never confirmed to them
     if not is_staff:
         found = link.suspicious or _impostor(index, sender, display_name) or _unverified(index, sender, link)
         link.suspicious = "; ".join(filter(None, [found, distrust])) or None

@@ -121,6 +121,8 @@ def test_another_clients_job_code_is_never_this_clients_job_reference():
     found = link("p@example.com", "Re: [BREW-042] banner", thread=(7, "brewco"))
     assert found.account_id == "example" and found.job_ref is None
     assert link("tom@brewco.com", "Re: [BREW-042] banner").job_ref == "BREW-042"
+    assert link("tom@brewco.com", "[XYZ-5] flyer").job_ref is None  # no account's code
+    assert link("tom@brewco.com", "[PO-12345] flyer").job_ref is None
 
 
 def test_a_reply_whose_references_hold_its_own_accounts_thread_joins_it_whatever_comes_first():
