@@ -95,6 +95,10 @@ class AccountIndex:
                 index.learn_name(staff_name, account.account_manager.lower())
             for contact in account.contacts:
                 index.contacts[contact.lower()] = account.account_id
+            for contact in account.contacts:  # "jane.doe@" is Jane Doe's before she ever writes
+                contact_name = " ".join(_NAME_SPLIT.split(contact.partition("@")[0].lower()))
+                if " " in contact_name.strip():
+                    index.learn_name(contact_name, contact.lower())
             for domain in account.domains:
                 index.domains[domain.lower()] = account.account_id
             if account.code:

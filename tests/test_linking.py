@@ -117,6 +117,18 @@ def test_a_name_claimed_from_a_clients_own_domain_is_flagged_when_it_is_another_
     assert bool(found.suspicious and "claims" in found.suspicious) == flagged, found
 
 
+@pytest.mark.parametrize("sender, flagged", [("jdoe@brewco.com", True), ("jane.doe.home@gmail.com", True),
+                                             ("jane.d@acme.example", False)])
+def test_a_listed_contacts_name_is_protected_before_they_ever_write(sender, flagged):
+    """jane.doe@acme.example is Jane Doe's from the accounts file: her name from another party is a claim."""
+    index = AccountIndex.build([*OURS.accounts.values(),
+                                Account("acme", "Acme", "ACME", ("acme.example",), ("jane.doe@acme.example",),
+                                        "sanne@agency.example")], agency_domains=("agency.example",))
+    found = link_message(index, sender=sender, display_name="Jane Doe", subject="x", thread_of=lambda: [],
+                         is_staff=False)
+    assert bool(found.suspicious and "claims jane.doe@acme.example" in found.suspicious) == flagged, found
+
+
 def test_another_clients_job_code_is_never_this_clients_job_reference():
     found = link("p@example.com", "Re: [BREW-042] banner", thread=(7, "brewco"))
     assert found.account_id == "example" and found.job_ref is None
