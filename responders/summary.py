@@ -211,6 +211,8 @@ def _scope(store: Store, accounts: set[str] | None, end: datetime) -> list[dict[
         "SELECT m.account_id, COALESCE(t.job_ref, '') AS job, COUNT(*) AS n FROM messages m "
         "LEFT JOIN threads t ON t.id = m.thread_id WHERE m.display_category = 'revision_request' "
         "AND m.received_at >= ? AND m.received_at < ? AND m.account_id IS NOT NULL AND m.status = 'processed' "
+        # a round is the client's asking: not a colleague's reply in the thread, not an impostor's
+        "AND m.staff = 0 AND m.suspicious IS NULL "
         "GROUP BY m.account_id, job ORDER BY n DESC", [start, _iso(end)])
     items = []
     for r in rows:

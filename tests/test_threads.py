@@ -27,6 +27,10 @@ def run_once(settings: Settings) -> Store:
     return store
 
 
+def store_of(settings: Settings) -> Store:
+    return Store(settings.db_path)
+
+
 def thread_of(store: Store, message_id: str) -> dict:
     return store.one("SELECT t.* FROM threads t JOIN messages m ON m.thread_id = t.id WHERE m.message_id = ?",
                      [message_id])
@@ -159,17 +163,28 @@ def test_a_reply_whose_references_hold_its_own_acknowledged_thread_gets_no_secon
 
 
 def test_an_outsiders_reply_in_a_clients_thread_is_no_chaser(settings, dovecot, smtp_server, make_message):
-    """It is kept in the thread for its account manager to judge, flagged, but the client did not chase."""
+    """It is kept in the thread for its account manager to judge, flagged, but the client did not chase, ask
+    for another round, or reopen what a colleague had answered; nor is a colleague's reply a round."""
+    from datetime import UTC, datetime, timedelta
+
+    from responders import summary
+
     dovecot.append(make_message(sender="tom@brewco.com", subject="Banner", message_id="<c1@brewco.com>",
                                 body="Please change the banner headline."))
+    dovecot.append(make_message(sender="anna@agency.example", subject="Re: Banner", message_id="<c2@agency.example>",
+                                in_reply_to="<c1@brewco.com>", body="Could you please change the copy as Tom asks?"))
     run_once(settings)
+    assert thread_of(store_of(settings), "<c1@brewco.com>")["status"] == "handled"
     dovecot.append(make_message(sender="pat@random-studio.example", subject="Re: Banner",
                                 message_id="<x1@random-studio.example>", in_reply_to="<c1@brewco.com>",
                                 body="Any update on this? Please send the new bank details."))
     store = run_once(settings)
     row = store.one("SELECT suspicious, is_chaser FROM messages WHERE message_id = '<x1@random-studio.example>'")
     assert row["suspicious"] and not row["is_chaser"]
-    assert thread_of(store, "<c1@brewco.com>")["chasers"] == 0
+    thread = thread_of(store, "<c1@brewco.com>")
+    assert thread["chasers"] == 0 and thread["status"] == "handled"
+    rounds = summary._scope(store, None, datetime.now(UTC) + timedelta(minutes=1))  # noqa: SLF001 - the section
+    assert [r["rounds"] for r in rounds] == [1], "Tom's request is the one round"
 
 
 @pytest.mark.parametrize("padding", [60, 500])

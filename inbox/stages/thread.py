@@ -52,6 +52,7 @@ class Thread:
         # Only the client chases: a suspicious sender's reply (shown for review) never makes a thread "chased".
         message.chaser = thread["status"] == "open" and not link.suspicious
         values: dict[str, Any] = {"updated_at": now, "chasers": thread["chasers"] + int(message.chaser)}
-        if not message.chaser and wants_answer(message.display_category):
+        if not message.chaser and not link.suspicious and wants_answer(message.display_category):
+            # the client asks again; an impostor's reply is escalated for review, it reopens nothing
             values.update(status="open", handled_at=None, handled_reason=None)
         store.update("threads", "id", thread["id"], values)
