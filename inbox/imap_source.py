@@ -100,6 +100,8 @@ class ImapSource:
             selected = client.select_folder(self.folder)
         except imapclient.exceptions.LoginError as exc:
             raise MailboxError(f"IMAP login refused for {server.describe()}: {_text(exc)}") from None
+        except MailboxError:
+            raise  # said plainly already (a password LOGIN cannot send), not a network failure
         except (*NETWORK_ERRORS, IMAPClientError) as exc:
             raise MailboxError(f"cannot reach IMAP {server.describe()}: {type(exc).__name__}: {_text(exc)}") from None
         finally:
