@@ -223,6 +223,22 @@ class Store:
             finally:
                 self._depth = 0
 
+    def copy_tables_from(self, path: Path, tables: Sequence[str]) -> None:
+        """These tables' rows from another Liaison database, opened read-only, in the columns both have (an
+        older database gives what it holds); nothing when it cannot be read."""
+        other = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+        try:
+            for table in tables:
+                theirs = {row[1] for row in other.execute(f"PRAGMA table_info({table})")}
+                columns = [row[1] for row in self.conn.execute(f"PRAGMA table_info({table})") if row[1] in theirs]
+                rows = other.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
+                self.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "
+                                      f"VALUES ({', '.join('?' * len(columns))})", rows)
+        except sqlite3.DatabaseError:
+            return
+        finally:
+            other.close()
+
     def insert(self, table: str, row: dict[str, Any]) -> int:
         columns = ", ".join(row)
         marks = ", ".join("?" for _ in row)

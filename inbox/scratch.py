@@ -79,20 +79,9 @@ def seen_by_service(path: Path | None, raw: bytes) -> str:
 
 
 def _copy_threads(path: Path, store: Store) -> None:
-    """The service's threads and the Message-IDs that lead to them, read-only, into the scratch store (the
-    columns both have: an older database still gives what it holds)."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    try:
-        for table in ("threads", "thread_refs"):
-            theirs = {row[1] for row in conn.execute(f"PRAGMA table_info({table})")}
-            columns = [row[1] for row in store.conn.execute(f"PRAGMA table_info({table})") if row[1] in theirs]
-            rows = conn.execute(f"SELECT {', '.join(columns)} FROM {table}").fetchall()
-            store.conn.executemany(f"INSERT INTO {table} ({', '.join(columns)}) "
-                                   f"VALUES ({', '.join('?' * len(columns))})", rows)
-    except sqlite3.DatabaseError:
-        return  # unreadable or older than threads: judged without them, as before
-    finally:
-        conn.close()
+    """The service's threads and the Message-IDs that lead to them (unreadable or older than threads: judged
+    without them, as before)."""
+    store.copy_tables_from(path, ("threads", "thread_refs"))
 
 
 def _learned_from(path: Path) -> tuple[dict[str, str], Any]:

@@ -252,7 +252,7 @@ def test_unknown_key_in_the_config_file_is_named(tmp_path):
     result = cli(["rules", "check", str(ROOT / "rules.yaml")], tmp_path, LIAISON_CONFIG=str(path))
     assert result.returncode == 2
     assert result.stderr.strip().splitlines() == [
-        f"liaison: configuration error: LIAISON_CONFIG: {path}: unknown key 'imap_hots' (did you mean 'imap_host'?)"]
+        f"liaison: configuration error: {path}: unknown key 'imap_hots' (did you mean 'imap_host'?)"]
     path.write_text('[imap]\nhost = "imap.example.com"\n')
     with pytest.raises(ConfigError, match="unknown key 'imap'"):
         load_settings({"LIAISON_CONFIG": str(path)})
