@@ -219,11 +219,13 @@ def notice(*, sender: str, to: list[str], subject: str, message_id: str, text: s
 
 
 def escalation(original: ParsedMessage, *, original_row: int | None, sender: str, to: list[str], subject: str,
-               message_id: str, text: str, html: str) -> Draft:
-    """A note to staff, Reply-To the client, with the stored original (row `original_row`) attached at send time."""
+               message_id: str, text: str, html: str, suspicious: bool = False) -> Draft:
+    """A note to staff, Reply-To the client, with the stored original (row `original_row`) attached at send time.
+    A suspicious sender gets no Reply-To: a manager hitting Reply would answer the impostor."""
     extra = []
     with contextlib.suppress(ValueError):  # an unusable client address: staff reply by hand
-        extra.append(("Reply-To", valid_address(original.from_addr)))
+        if not suspicious:
+            extra.append(("Reply-To", valid_address(original.from_addr)))
     return _draft(shape="escalation", sender=sender, to=to, subject=subject, message_id=message_id, text=text,
                   html=html, auto_submitted="auto-generated", extra=extra, original_row=original_row)
 

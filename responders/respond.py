@@ -238,7 +238,8 @@ class Responder:
         try:
             text, html = self._escalation_text(row, action, context)
             draft = escalation(parsed, original_row=row, sender=self.settings.address, to=recipients,
-                               subject=subject, message_id=new_message_id(self.settings.address), text=text, html=html)
+                               subject=subject, message_id=new_message_id(self.settings.address), text=text, html=html,
+                               suspicious=bool(context.get("warning")))
         except (TemplateError, ValueError) as exc:
             self._failure(row, "escalate", str(exc))
             return f"escalation failed: {exc}"
