@@ -492,7 +492,7 @@ def _attachment(item: dict[str, Any]) -> Attachment:
     )
 
 
-def _bounded_references(ids: list[str], most: int = 50) -> list[str]:
-    """The first ID (the conversation's root, RFC 5322 3.6.4) and the latest ones: a long References header
-    costs bounded work, and a reply still finds the thread its conversation started in."""
+def _bounded_references(ids: list[str], most: int = 1000) -> list[str]:
+    """The first ID (the conversation's root, RFC 5322 3.6.4) and the latest ones: a hostile References header
+    costs bounded work (one lookup for all of them), and a real one, however long, is kept whole."""
     return ids if len(ids) <= most else [ids[0], *ids[-(most - 1):]]

@@ -266,6 +266,17 @@ class Store:
 
     # -- named writes and reads: what the rest of Liaison asks of the database, without SQL of its own --
 
+    def threads_of(self, message_ids: Sequence[str]) -> dict[str, tuple[int, str | None]]:
+        """{Message-ID: (thread id, its account)} for those of `message_ids` that lead to a thread."""
+        found: dict[str, tuple[int, str | None]] = {}
+        for start in range(0, len(message_ids), 500):  # SQLite's bound on parameters, with room to spare
+            chunk = list(message_ids[start:start + 500])
+            for row in self.conn.execute(
+                    "SELECT r.message_id, t.id, t.account_id FROM thread_refs r JOIN threads t ON t.id = r.thread_id "
+                    f"WHERE r.message_id IN ({', '.join('?' * len(chunk))})", chunk):
+                found[row[0]] = (int(row[1]), row[2])
+        return found
+
     def remember_thread_ref(self, message_id: str, thread_id: int) -> None:
         """A Message-ID belongs to a thread (the first thread to claim it keeps it)."""
         self.conn.execute("INSERT OR IGNORE INTO thread_refs (message_id, thread_id) VALUES (?, ?)",

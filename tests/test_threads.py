@@ -202,3 +202,30 @@ def test_a_long_references_header_still_finds_the_conversations_first_message(se
     store = run_once(settings)
     assert thread_of(store, "<r2@brewco.com>")["id"] == thread_of(store, "<r1@brewco.com>")["id"]
     assert len(acks(smtp_server)) == 1
+
+
+def test_a_message_that_arrives_after_its_reply_joins_the_replys_thread(settings, dovecot, smtp_server,
+                                                                         make_message):
+    """Mail is not always delivered in order: the reply (naming the original) came first and was acknowledged;
+    the original then joins that conversation, no second acknowledgement."""
+    dovecot.append(make_message(sender="bob@brewco.com", subject="Re: Banner resize", message_id="<y2@brewco.com>",
+                                in_reply_to="<y1@brewco.com>", body="Also make it 300x250, please."))
+    dovecot.append(make_message(sender="bob@brewco.com", subject="Banner resize", message_id="<y1@brewco.com>",
+                                body="Please resize the banner to 728x90."))
+    store = run_once(settings)
+    assert thread_of(store, "<y1@brewco.com>")["id"] == thread_of(store, "<y2@brewco.com>")["id"]
+    assert len(acks(smtp_server)) == 1
+
+
+def test_any_known_id_in_a_long_references_header_finds_the_thread(settings, dovecot, smtp_server, make_message):
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Flyer", message_id="<k1@brewco.com>",
+                                headers={"References": "<int0@brewco.com>"}, body="Please make the flyer green."))
+    run_once(settings)
+    middle = " ".join(f"<v{n}@mail.brewco.com>" for n in range(58))
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Re: Flyer", message_id="<k2@brewco.com>",
+                                headers={"In-Reply-To": "<v57@mail.brewco.com>",
+                                         "References": f"<int0@brewco.com> <k1@brewco.com> {middle}"},
+                                body="Where are we with the flyer?"))
+    store = run_once(settings)
+    assert thread_of(store, "<k2@brewco.com>")["id"] == thread_of(store, "<k1@brewco.com>")["id"]
+    assert len(acks(smtp_server)) == 1

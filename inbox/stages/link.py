@@ -28,17 +28,17 @@ class Link:
         message.link = link
 
     def _thread_of(self, message: MessageContext) -> list[tuple[int, str | None]]:
-        """The threads its In-Reply-To and References lead to, nearest first, each once."""
+        """The threads its In-Reply-To and References lead to, nearest first, each once; last, the thread of a
+        reply that arrived before it and named it (its own Message-ID, remembered with that reply)."""
         parsed = message.parsed
-        ids = [i for i in [parsed.in_reply_to, *reversed(parsed.references)] if i]
-        found: dict[int, str | None] = {}
-        for message_id in dict.fromkeys(ids):
-            row = self.services.store.one(
-                "SELECT t.id, t.account_id FROM thread_refs r JOIN threads t ON t.id = r.thread_id "
-                "WHERE r.message_id = ?", [message_id])
-            if row:
-                found.setdefault(row["id"], row["account_id"])
-        return list(found.items())
+        ids = list(dict.fromkeys(i for i in [parsed.in_reply_to, *reversed(parsed.references), parsed.message_id]
+                                 if i))
+        found = self.services.store.threads_of(ids)
+        ordered: dict[int, str | None] = {}
+        for message_id in ids:
+            if message_id in found:
+                ordered.setdefault(*found[message_id])
+        return list(ordered.items())
 
     @staticmethod
     def _sender_doubt(message: MessageContext) -> str:

@@ -41,9 +41,11 @@ class Thread:
                 "status": "open" if wanted else "handled", "job_ref": link.job_ref,
                 "handled_reason": None if wanted else "nothing to answer", "starter_addr": parsed.from_addr})
             store.remember_thread_ref(parsed.message_id, message.thread_id)
+            self._remember_what_it_answers(message)
             return
         message.thread_id = thread["id"]
         store.remember_thread_ref(parsed.message_id, thread["id"])
+        self._remember_what_it_answers(message)
         if message.staff:
             store.update("threads", "id", thread["id"], {
                 "status": "handled", "handled_at": now, "handled_reason": f"answered by {parsed.from_addr}",
@@ -56,3 +58,13 @@ class Thread:
             # the client asks again; an impostor's reply is escalated for review, it reopens nothing
             values.update(status="open", handled_at=None, handled_reason=None)
         store.update("threads", "id", thread["id"], values)
+
+    def _remember_what_it_answers(self, message: MessageContext) -> None:
+        """The messages a client's mail replies to lead to its thread too: when one of them arrives after the
+        reply (mail is not always delivered in order), it joins this conversation instead of opening a second,
+        acknowledged one. A suspicious sender's References claim nothing."""
+        if message.link.suspicious or message.thread_id is None:
+            return
+        parsed = message.parsed
+        for message_id in dict.fromkeys(i for i in [parsed.in_reply_to, *parsed.references] if i):
+            self.services.store.remember_thread_ref(message_id, message.thread_id)
