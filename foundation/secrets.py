@@ -20,12 +20,22 @@ SHORTEST = 3
 
 def written_forms(secret: str) -> set[str]:
     """Every way a line can carry `secret`: as it is, inside a Python repr (single quotes with \\' escaped, or
-    double quotes), each of those inside a JSON string, and URL-encoded."""
+    double quotes), each of those inside a JSON string (\\u escapes too), URL-encoded (also twice, also in lower
+    case hex), and in base64."""
     single = repr(secret + "'\"")[1:-4]  # with both quotes in it, repr uses '...' and escapes '
     double = repr(secret + "'")[1:-2] if '"' not in secret else secret  # ' is never escaped in "..."
     python = {secret, single, double, repr(secret)[1:-1]}
-    return python | {json.dumps(form, ensure_ascii=False)[1:-1] for form in python} | {
-        quote_plus(secret), quote(secret, safe="")}
+    escaped = {json.dumps(form, ensure_ascii=ascii_only)[1:-1] for form in python for ascii_only in (False, True)}
+    urls = {quote_plus(secret), quote(secret, safe="")}
+    urls |= {quote(form, safe="") for form in urls}  # encoded twice
+    urls |= {re.sub(r"%[0-9A-F]{2}", lambda hexa: hexa.group(0).lower(), form) for form in urls}  # lower-case hex
+    return python | escaped | urls | encoded_forms(secret.encode())
+
+
+def encoded_forms(raw: bytes) -> set[str]:
+    """base64 and base64url of `raw`, with and without padding (an AUTH PLAIN blob, a token echoed encoded)."""
+    forms = {base64.b64encode(raw).decode(), base64.urlsafe_b64encode(raw).decode()}
+    return forms | {form.rstrip("=") for form in forms}
 
 
 def basic_auth_forms(user: str, secret: str) -> set[str]:

@@ -62,9 +62,15 @@ def describe_error(exc: BaseException) -> tuple[str, int]:
 
 
 def environment_secrets() -> list[str]:
-    """Values that must never reach a log line: passwords and client secrets from the environment."""
-    return [value for name, value in os.environ.items()
-            if name.startswith("LIAISON_") and (name.endswith("_PASSWORD") or "SECRET" in name or "TOKEN" in name)]
+    """Values that must never reach a log line: passwords and client secrets from the environment, and each
+    server's user and password as AUTH PLAIN joins them (whose base64 a server may echo in a refusal)."""
+    found = [value for name, value in os.environ.items()
+             if name.startswith("LIAISON_") and (name.endswith("_PASSWORD") or "SECRET" in name or "TOKEN" in name)]
+    for kind in ("IMAP", "SMTP"):
+        user, password = os.environ.get(f"LIAISON_{kind}_USER", ""), os.environ.get(f"LIAISON_{kind}_PASSWORD", "")
+        if password:
+            found.append(f"\0{user}\0{password}")
+    return found
 
 
 def build_parser() -> argparse.ArgumentParser:

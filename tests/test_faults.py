@@ -366,3 +366,24 @@ def test_what_a_command_prints_never_carries_a_secret(monkeypatch, capsys, tmp_p
     assert main(["classify", "--json", str(mail)]) == 0
     out, err = capsys.readouterr()
     assert "the login is *** ok" in out and secret not in out + err and "word" not in out + err
+
+
+def test_encoded_forms_of_a_secret_are_scrubbed_too(monkeypatch):
+    """A server echoing what it was sent: base64 (an AUTH PLAIN blob with the user), base64url, twice
+    URL-encoded, JSON \\u escapes."""
+    import base64
+    from urllib.parse import quote, quote_plus
+
+    from foundation.secrets import all_forms, scrub
+    from inbox.cli import environment_secrets
+
+    password = "Sëcret-Pw_42"
+    monkeypatch.setenv("LIAISON_SMTP_USER", "acct@agency.example")
+    monkeypatch.setenv("LIAISON_SMTP_PASSWORD", password)
+    forms = all_forms(environment_secrets())
+    echoed = [base64.b64encode(password.encode()).decode(),
+              base64.b64encode(b"\0acct@agency.example\0" + password.encode()).decode(),
+              base64.urlsafe_b64encode(password.encode()).decode().rstrip("="),
+              quote(quote_plus(password), safe=""), json.dumps(password)[1:-1]]
+    for form in echoed:
+        assert scrub(f"refused ({form}) for acct", forms) == "refused (***) for acct", form
