@@ -31,6 +31,7 @@ DEFAULT_PORTS = {
 }
 SECRET_KEYS = ("imap_password", "smtp_password", "oauth_client_secret")
 SYSTEM_CONFIG = Path("/etc/liaison/liaison.toml")
+MAX_CONFIG_BYTES = 1_000_000
 # (lowest, highest) accepted for each number; beyond them a value is a typo or an attack, not a wish.
 POLL_INTERVAL_RANGE = (1.0, 3600.0)
 RETRY_SECONDS_RANGE = (0.1, 86400.0)
@@ -196,6 +197,11 @@ def _db_path(values: dict[str, str]) -> Path:
 
 
 def _read_config_file(path: Path) -> dict[str, str]:
+    if not path.is_file():  # a folder, a pipe, /dev/zero: never read (a device would be read for ever)
+        raise ConfigError("LIAISON_CONFIG", "not a file" if path.exists() else "no such file", where=str(path))
+    if path.stat().st_size > MAX_CONFIG_BYTES:
+        raise ConfigError("LIAISON_CONFIG", f"larger than {MAX_CONFIG_BYTES // 1000} kB: not a config file",
+                          where=str(path))
     try:
         data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark some editors write: fine
     except OSError as exc:

@@ -69,7 +69,9 @@ def run_doctor(*, env: Mapping[str, str] | None = None, send_test: bool = False,
     env = os.environ if env is None else env
     found = find_config(env)
     looked = f"looked at {', '.join(config_search_order(env))}"
-    add("config file", True, f"{found} ({looked})" if found else f"none found, environment only ({looked})")
+    add("config file", found is None or found.is_file(),
+        f"{found} ({looked})" if found else f"none found, environment only ({looked})",
+        "name an existing config file (--config, LIAISON_CONFIG), or `liaison init` to write one")
     try:
         settings = load_settings(env, need_imap=True, need_smtp=True)
     except ConfigError as exc:

@@ -82,8 +82,16 @@ def test_summary_preview_into_a_missing_folder(clean_env, capsys, tmp_path):
 
 def test_config_file_named_but_missing(clean_env, capsys, tmp_path):
     assert main(["--config", str(tmp_path / "nope.toml"), "rules", "check"]) == 2
-    assert one_line_error(capsys) == (f"liaison: configuration error: {tmp_path / 'nope.toml'}: cannot read it: "
-                                      "No such file or directory")
+    assert one_line_error(capsys) == f"liaison: configuration error: {tmp_path / 'nope.toml'}: no such file"
+
+
+@pytest.mark.parametrize("target", ["/dev/zero", "folder"])
+def test_a_config_path_that_is_no_file_is_refused_unread(clean_env, capsys, tmp_path, target):
+    """/dev/zero was read until the memory ran out; a folder or a pipe named as the config file is no file."""
+    path = tmp_path / target if target == "folder" else Path(target)
+    path.mkdir(exist_ok=True) if target == "folder" else None
+    assert main(["--config", str(path), "rules", "check"]) == 2
+    assert one_line_error(capsys) == f"liaison: configuration error: {path}: not a file"
 
 
 def test_a_config_file_with_a_byte_order_mark_is_read(clean_env, capsys, tmp_path):
