@@ -142,9 +142,14 @@ def name_key(name: str) -> str:
 
 
 def name_keys(name: str) -> tuple[str, ...]:
-    """Every form a name is compared in: as it looks (name_key, a capital I as l) and as it is spelled (a
-    capital I as i, so "IVAN" is Ivan). One key could not hold both without making i and l one letter."""
-    return tuple(dict.fromkeys((name_key(name), _sorted_words(readable(name)))))
+    """Every form a name is compared in: as it looks (name_key, a capital I as l), as it is spelled (a capital I
+    as i, so "IVAN" is Ivan), and with umlauts as an address spells them ("Müller" is mueller, as in
+    rene.mueller@). One key could not hold them all without making i and l, or u and ue, one letter."""
+    spelled = name.translate(_UMLAUTS)
+    return tuple(dict.fromkeys((name_key(name), _sorted_words(readable(name)), _sorted_words(readable(spelled)))))
+
+
+_UMLAUTS = str.maketrans({"ä": "ae", "ö": "oe", "ü": "ue", "Ä": "Ae", "Ö": "Oe", "Ü": "Ue", "ß": "ss"})
 
 
 def _sorted_words(text: str) -> str:

@@ -129,6 +129,16 @@ def test_a_listed_contacts_name_is_protected_before_they_ever_write(sender, flag
     assert bool(found.suspicious and "claims jane.doe@acme.example" in found.suspicious) == flagged, found
 
 
+def test_a_contacts_name_written_with_umlauts_is_the_name_their_address_spells():
+    """rene.mueller@ is René Müller's: "René Müller" from another party claims it, as "Rene Mueller" does."""
+    index = AccountIndex.build([Account("acme", "Acme", "ACME", ("acme.example",), ("rene.mueller@acme.example",),
+                                        "sanne@agency.example")])
+    for name in ("René Müller", "Rene Mueller", "MÜLLER, René"):
+        found = link_message(index, sender="rene@gmail.com", display_name=name, subject="x", thread_of=lambda: [],
+                             is_staff=False)
+        assert found.suspicious and "claims rene.mueller@acme.example" in found.suspicious, name
+
+
 def test_another_clients_job_code_is_never_this_clients_job_reference():
     found = link("p@example.com", "Re: [BREW-042] banner", thread=(7, "brewco"))
     assert found.account_id == "example" and found.job_ref is None
