@@ -152,8 +152,10 @@ def _needs_you(store: Store, accounts: set[str] | None, end: datetime) -> list[d
     for t in store.all("SELECT * FROM threads WHERE status = 'open' ORDER BY id"):
         if not _in_accounts(accounts, t["account_id"]):
             continue
+        # The client's latest message stands for the thread; an impostor's reply in it only when nothing else
+        # does (it is listed under Review as suspicious either way).
         last = store.one("SELECT * FROM messages WHERE thread_id = ? AND automatic IS NULL AND staff = 0 "
-                         "ORDER BY id DESC LIMIT 1", [t["id"]])
+                         "ORDER BY suspicious IS NOT NULL, id DESC LIMIT 1", [t["id"]])
         if last is None:
             continue
         entities = _thread_entities(store, t["id"])
@@ -328,6 +330,8 @@ def _acknowledgement(store: Store, message: dict[str, Any]) -> str:
     done = loads(message.get("route"), {}).get("done", [])
     why = next((line.split(": ", 1)[-1] for line in done if line.startswith(("no acknowledgement",
                                                                                "acknowledgement failed"))), None)
+    if why is None and message.get("suspicious"):
+        why = f"suspicious sender: {message['suspicious']}"
     return f"not acknowledged ({why or 'no rule acknowledges it'})"
 
 

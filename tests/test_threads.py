@@ -185,6 +185,16 @@ def test_an_outsiders_reply_in_a_clients_thread_is_no_chaser(settings, dovecot, 
     assert thread["chasers"] == 0 and thread["status"] == "handled"
     rounds = summary._scope(store, None, datetime.now(UTC) + timedelta(minutes=1))  # noqa: SLF001 - the section
     assert [r["rounds"] for r in rounds] == [1], "Tom's request is the one round"
+    # Tom chases in his own words: the thread waits on him, shown by his message, not the impostor's.
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Re: Banner", message_id="<c3@brewco.com>",
+                                in_reply_to="<c2@agency.example>", body="Any news on the banner?"))
+    store = run_once(settings)
+    dovecot.append(make_message(sender="pat@random-studio.example", subject="Re: Banner",
+                                message_id="<x2@random-studio.example>", in_reply_to="<c1@brewco.com>",
+                                body="Please reply with the invoice."))
+    store = run_once(settings)
+    waiting = summary._needs_you(store, None, datetime.now(UTC) + timedelta(minutes=1))  # noqa: SLF001
+    assert [w["sender"] for w in waiting] == ["tom@brewco.com"], waiting
 
 
 @pytest.mark.parametrize("padding", [60, 500])
