@@ -6,16 +6,24 @@ to be fast (about 10-30 µs for a typical 1-3 KB reply) and bounded: it reads at
 a text body and 256 KB of HTML, every regex is precompiled, anchored or bounded and linear, and no input
 raises.
 
-What is cut, in English, French, German, Spanish and Dutch:
+What is cut, in English, French, German, Spanish and Dutch and the mail clients' strings of about twenty more
+languages (Portuguese, Italian, Polish, the Nordic ones, Czech, Russian, Ukrainian, Turkish, Romanian, Hungarian,
+Greek, Lithuanian, Catalan, Japanese...):
 
 * quoted lines (``>``, any depth) and the attribution above them ("On ... wrote:", "Le ... a écrit :",
-  "Am ... schrieb ...:", "El ... escribió:", "Op ... schreef ...:", also split over two or three lines);
-  text written below or between quoted lines (bottom posting, inline answers) is kept;
+  "Am ... schrieb ...:", "Il giorno ... ha scritto:", "W dniu ... napisał(a):", "Den ... skrev ...:", also split
+  over two or three lines); above a quote, a colon-ended line with a time or an address in it is taken for an
+  attribution in any language ("2026/02/03 10:15、山田 <t@x.jp>のメール:"); text written below or between quoted
+  lines (bottom posting, inline answers) is kept;
+* an attribution with unquoted history below it (Outlook for Mac, a pasted reply) and everything after it, only
+  with the words of one and a date, plus an opening word, a time or an address;
 * everything from an Outlook separator ("-----Original Message-----" and its translations, a line of
   underscores before a header block) or a header block ("From:/Sent:/To:/Subject:", "De :/Envoyé :/À :/Objet :",
-  "Von:/Gesendet:/An:/Betreff:", "De:/Enviado el:/Para:/Asunto:", "Van:/Verzonden:/Aan:/Onderwerp:") down;
-* forwarded history ("---------- Forwarded message ---------", "Begin forwarded message:" and translations);
-  a bare forward, with nothing written above it, yields the forwarded message's own newest text;
+  "Von:/Gesendet:/An:/Betreff:", "De:/Enviada:/Para:/Assunto:", "Od:/Wysłano:/Do:/Temat:", "Från:/Skickat:",
+  "От:/Отправлено:/Кому:", ...) down;
+* forwarded history ("---------- Forwarded message ---------", "Begin forwarded message:" and translations, any
+  "----- words -----" line with a header line under it); a bare forward, with nothing written above it, yields
+  the forwarded message's own newest text;
 * signatures: a "-- " line, mobile footers ("Sent from my iPhone", "Von meinem iPhone gesendet", ...), and a
   valediction ("Best regards,", "Mit freundlichen Grüßen", "Met vriendelijke groet", "Pozdrawiam", "Love,",
   "x", ...) followed only by a few short name/title/phone/address lines at the end (a P.S. right under the
@@ -29,8 +37,10 @@ What is cut, in English, French, German, Spanish and Dutch:
   because an advertising client may well write about the disclaimer on a banner), anti-fraud notices about
   bank details, and a mail gateway's external-sender warning, at the end or as the first paragraph.
 
-Measured on a blind writer's labelled set (tests/data/signatures, ``python3 benchmarks/signatures.py``): see
-BENCHMARKS.md, "Signature and disclaimer removal (issue 11)".
+Measured on blind writers' labelled sets: signatures and disclaimers (tests/data/signatures,
+``python3 benchmarks/signatures.py``; BENCHMARKS.md, "Signature and disclaimer removal (issue 11)"), quoted and
+forwarded history in 22 languages (tests/data/quotes, ``python3 benchmarks/quotes.py``; BENCHMARKS.md,
+"Quoted history in other languages").
 
 It never returns an empty string for an input with text: when the cut leaves nothing, it falls back to the
 quoted or forwarded message, then to the text with only quotes removed, then to the input itself.
@@ -82,51 +92,91 @@ _MAX_DEPTH = 4
 
 # -- quoted history ------------------------------------------------------------------------------------------
 
-# One-line attributions, matched on a stripped line of at most _HEAD characters; each needs a digit (a date).
-_ATTRIBUTION = re.compile(
-    r"(?:on\s.{0,300}\s(?:wrote|writes)"                       # On Tue, 3 Mar 2026 at 10:02, Anna <a@x> wrote:
-    r"|le\s.{0,300}\sa\s[ée]crit"                              # Le lun. 3 mars 2026 à 10:02, Anna a écrit :
-    r"|am\s.{0,300}\sschrieb(?:\s.{0,200})?"                   # Am 03.03.2026 um 10:02 schrieb Anna <a@x>:
-    r"|.{1,200}\sschrieb\sam\s.{0,200}"                        # Anna <a@x> schrieb am 03.03.2026 um 10:02:
-    r"|el\s.{0,300}\sescribi[óo]"                              # El lun, 3 mar 2026 a las 10:02, Anna escribió:
-    r"|op\s.{0,300}\s(?:schreef(?:\s.{0,200})?|het\svolgende\sgeschreven)"  # Op ma 3 mrt. 2026 om 10:02 schreef Anna:
-    r")\s?:",
-    re.IGNORECASE,
+# What ends an attribution line, in the languages clients write in and their mail clients are set to (the verb,
+# with the name after it where a language puts it there: "schrieb Anna", "skrev Anna", "schreef Anna").
+_WROTE = (
+    r"wrote|writes|a\s[ée]crit|schrieb|escribi[óo]|schreef|het\svolgende\sgeschreven|geschreven"
+    r"|escreveu|ha\sscritto|napisa[łl](?:\(a\)|a)?|napisana|pisze|skrev|kirjoitti|nap[íi]?sal(?:\(a\)|a)?"
+    r"|(?:[şs]unu\s)?yazd[ıi]|пишет|написал(?:\(а\)|а)?|пише|написав(?:\(ла\)|ла)?|(?:ezt\s)?[íi]rta|a\sscris|ha\sescrit"
+    r"|έγραψε|ra[šs][ėe]|va\sescriure|rakst[īi]ja|kirjutas|je\snapisa[lo](?:\(a\)|a)?|написа|đã\sviết|menulis"
 )
-# "Anna wrote:" and the like: an attribution only when quoted lines follow it.
-_ATTRIBUTION_LOOSE = re.compile(
-    r".{0,300}\s(?:wrote|writes|a\s[ée]crit|schrieb|escribi[óo]|schreef|geschreven)(?:\s.{0,200})?\s?:",
-    re.IGNORECASE,
-)
-# Lines that may open an attribution split over several lines (Gmail wraps long ones).
-_ATTRIBUTION_OPENER = re.compile(r"(?:on|le|am|el|op)\s", re.IGNORECASE)
+# One attribution, matched on a stripped line (or lines a client wrapped, joined) of at most _HEAD characters:
+# the verb, or a Gmail attribution with no verb (Russian, Japanese: "пн, 14 сент. 2026 г. в 11:00, Иван
+# <ivan@x.ru>:") that ends in the quoted sender's address and has a year in it.
+_ATTRIBUTION = re.compile(rf".{{0,300}}\s(?:{_WROTE})(?:\s.{{0,200}})?\s?[:：]", re.IGNORECASE)
+_ATTRIBUTION_ADDRESS = re.compile(r".{0,300}\s<[^<>\s]{1,100}@[^<>\s]{1,200}>\s?[:：]")
+_YEAR = re.compile(r"(?<!\d)(?:19|20)\d{2}(?!\d)")
+# Lines that open an attribution ("On ...", "Le ...", "Il giorno ...", "W dniu ...", "Den ...", "Στις ...").
+_ATTRIBUTION_OPENER = re.compile(
+    r"(?:on|le|am|el|op|em|il|w\sdniu|den|dne|d\.|pe|στις|kun|dňa|dana)\s", re.IGNORECASE)
 _DIGIT = re.compile(r"\d")
 # A time, a year or an address: what makes "On ... wrote:" an attribution even with no quote below it.
 _DATEISH = re.compile(r"\d{1,2}[:.h]\d{2}|\b(?:19|20)\d{2}\b|@")
+_TIME = re.compile(r"\d{1,2}[:.h]\d{2}")
 # Separators after which everything is history, on a stripped line.
 _SEPARATOR = re.compile(
     r"-{2,}\s*(?:original\smessage|urspr[üu]ngliche\snachricht|message\sd['’]origine|mensaje\soriginal"
     r"|oorspronkelijk\sbericht|forwarded\smessage|weitergeleitete\snachricht|message\stransf[ée]r[ée]"
-    r"|mensaje\sreenviado|doorgestuurd\sbericht)\s*-{2,}"
+    r"|mensaje\sreenviado|doorgestuurd\sbericht"
+    r"|mensagem\soriginal|mensagem\s(?:re)?encaminhada|messaggio\soriginale|messaggio\sinoltrato"
+    r"|wiadomo[śs][ćc]\soryginalna|oryginalna\swiadomo[śs][ćc]|przekazana\swiadomo[śs][ćc]"
+    r"|ursprungligt\smeddelande|vidarebefordrat\smeddelande|oprindelig\smeddelelse|videresendt\smeddelelse"
+    r"|opprinnelig\smelding|videresendt\smelding|alkuper[äa]inen\sviesti|v[äa]litetty\sviesti"
+    r"|p[ůu]vodn[íi]\szpr[áa]va|p[řr]eposlan[áa]\szpr[áa]va|исходное\sсообщение|пересылаемое\sсообщение"
+    r"|оригінальне\sповідомлення|початкове\sповідомлення|переслане\sповідомлення|[öo]zg[üu]n\sileti"
+    r"|orijinal\smesaj|iletilen\sileti|y[öo]nlendirilen\smesaj|eredeti\s[üu]zenet|tov[áa]bb[íi]tott\s[üu]zenet"
+    r"|mesaj(?:ul)?\soriginal|mesaj\sredirec[țt]ionat|αρχικό\sμήνυμα|προωθημένο\sμήνυμα|originalus\slai[šs]kas"
+    r"|persi[ųu]stas\slai[šs]kas|missatge\soriginal|missatge\sreenviat|元のメッセージ|転送されたメッセージ)\s*-{2,}"
     r"|(?:begin\sforwarded\smessage|d[ée]but\sdu\smessage\sr[ée]exp[ée]di[ée]|anfang\sder\sweitergeleiteten"
-    r"\snachricht|inicio\sdel\smensaje\sreenviado|begin\sdoorgestuurd\sbericht)\s?:",
+    r"\snachricht|inicio\sdel\smensaje\sreenviado|begin\sdoorgestuurd\sbericht"
+    r"|in[íi]cio\sda\smensagem\s(?:re)?encaminhada|inizio\smessaggio\sinoltrato)\s?:",
+    re.IGNORECASE,
+)
+# "---------- <any words> ---------": a separator in a language not listed above when a header line follows.
+_DASHED = re.compile(r"-{2,}\s*[^\W\d_][^\d\-]{2,60}?\s*-{2,}")
+# A line announcing a forward ("Vidarebefordrat mejl:", "Videresendt melding:"): dropped with the headers below.
+_FORWARD_LINE = re.compile(
+    r".{0,60}(?:forward|weitergeleit|reenviad|encaminhad|inoltrat|przekaz|vidarebefordr|videresend|v[äa]litet"
+    r"|p[řr]eposl|переадрес|пересыл|переслан|ilet|tov[áa]bb[íi]t|redirec|προωθ|persi[ųu]st|reenviat|doorgestuurd"
+    r"|transf[ée]r|r[ée]exp[ée]di|転送|转发).{0,40}[:：]",
     re.IGNORECASE,
 )
 # A rule line (Outlook puts 32 underscores above its header block).
 _RULE = re.compile(r"[_\-=*—–]{8,}")
-# Header lines of a quoted or forwarded message; "*From:*" as some HTML-to-text conversions render bold.
-_HEADER_FROM = re.compile(r"\*{0,2}(?:from|von|de|van)\*{0,2}\s?:", re.IGNORECASE)
+# The sender line of a quoted or forwarded header block, in each language's Outlook and Gmail; "*From:*" as
+# some HTML-to-text conversions render bold.
+_FROM_WORDS = (
+    r"from|von|de|van|da|od|fr[åa]n|fra|l[äa]hett[äa]j[äa]|kimden|от|від|felad[óo]|de\sla|από|nuo|差出人|送信者"
+    r"|exp[ée]diteur|remitente|afzender|absender|mittente|remetente|nadawca|avs[äa]ndare|afsender|avsender"
+)
+_HEADER_FROM = re.compile(rf"\*{{0,2}}(?:{_FROM_WORDS})\*{{0,2}}\s?[:：]", re.IGNORECASE)
 _HEADER_KEY = re.compile(
-    r"\*{0,2}(?:from|sent|date|to|subject|cc|bcc|reply-to|importance"
-    r"|von|gesendet|datum|an|betreff|kopie|wichtigkeit"
-    r"|de|envoy[ée]|[àa]|objet|sujet|importance"
+    rf"\*{{0,2}}(?:{_FROM_WORDS}|sent|date|to|subject|cc|bcc|reply-to|importance"
+    r"|gesendet|datum|an|betreff|kopie|wichtigkeit"
+    r"|envoy[ée]|[àa]|objet|sujet"
     r"|enviado(?:\sel)?|fecha|para|asunto|importancia"
-    r"|van|verzonden|verstuurd|aan|onderwerp|urgentie|belang)\*{0,2}\s?:",
+    r"|verzonden|verstuurd|aan|onderwerp|urgentie|belang"
+    r"|enviad[ao](?:\sem)?|data|assunto|cco"
+    r"|inviato|oggetto|ccn"
+    r"|wys[łl]ano|wys[łl]any|do|dw|udw|temat"
+    r"|skickat|skickad|till|kopia|[äa]mne"
+    r"|sendt|til|kopi|emne|dato"
+    r"|l[äa]hetetty|vastaanottaja|kopio|aihe|p[äa]iv[äa]m[äa][äa]r[äa]"
+    r"|odesl[áa]no|komu|p[řr]edm[ěe]t"
+    r"|g[öo]nderildi|g[öo]nderilme\starihi|kime|bilgi|konu|tarih"
+    r"|отправлено|дата|кому|копия|тема|надіслано|відправлено|копія"
+    r"|elk[üu]ldve|k[üu]ldve|c[íi]mzett|m[áa]solat|t[áa]rgy|d[áa]tum"
+    r"|trimis|c[ăa]tre|subiect"
+    r"|στάλθηκε|ημερομηνία|προς|κοιν|θέμα"
+    r"|i[šs]si[ųu]sta|kam|kopija"
+    r"|enviat|per\sa|assumpte"
+    r"|送信日時|宛先|件名|日付)\*{0,2}\s?[:：]",
     re.IGNORECASE,
 )
-# Which stripped lines are worth a closer look: a cheap filter before the exact patterns.
+# Which stripped lines are worth a closer look: a cheap filter before the exact patterns (an attribution is
+# also looked for on any line with a digit).
 _HINT = re.compile(
-    r"[-_=*—–]|begin\s|d[ée]but\s|anfang\s|inicio\s|(?:on|le|am|el|op)\s|(?:from|von|de|van)\W",
+    rf"[-_=*—–]|begin\s|d[ée]but\s|anfang\s|inicio\s|in[íi]cio\s|inizio\s|\*{{0,2}}(?:{_FROM_WORDS})\W",
     re.IGNORECASE,
 )
 _SENTENCE_END = frozenset(".!?:;")
@@ -135,6 +185,8 @@ _UNQUOTE = re.compile(r"^[ \t]*> ?", re.MULTILINE)
 # -- signatures ----------------------------------------------------------------------------------------------
 
 _SIG_DELIMITERS = frozenset({"--", "—", "__", "-- --"})
+_DEVICE = (r"(?:iphon|ipad|android|samsung|galaxy|huawei|xiaomi|pixel|outlook|gmail|yahoo|mobil|telefon"
+           r"|смартфон|телефон|айфон)")
 _MOBILE = re.compile(
     r"(?:sent\s(?:from|with|via|using)\s(?:my\s.{1,40}|(?:outlook|mail|yahoo|gmail|samsung|huawei|proton"
     r"|blackberry|aol|spark|edison|bluemail|airmail|superhuman).{0,50})"
@@ -148,6 +200,10 @@ _MOBILE = re.compile(
     r"|outlook\svoor\s(?:ios|android)\s(?:downloaden|ophalen)"
     r"|enviado\sdo\smeu\s.{1,50}|inviato\sda(?:l\smio)?\s.{1,50}|wys[łl]ane\sz\s(?:mojego|mojej)\s.{1,50}"
     r"|skickat\sfr[åa]n\smin\s.{1,50}|sendt\sfra\smin\s.{1,50}|l[äa]hetetty\s(?:iphonesta|androidista|.{1,40}sta)"
+    # elsewhere only with the device or app named, so that "Odesláno z Prahy." stays
+    r"|(?:wys[łl]ane\sz|odesl[áa]no\sz|отправлено\sс|надіслано\sз|trimis\sde\spe|στάλθηκε\sαπό|i[šs]si[ųu]sta\si[šs]"
+    rf"|enviat\sdes\sde(?:l)?|enviado\sde|inviato\sda|sendt\sfra|skickat\sfr[åa]n)\s.{{0,25}}?{_DEVICE}.{{0,25}}"
+    rf"|.{{0,25}}?{_DEVICE}.{{0,25}}?(?:-r[óo]l\sk[üu]ldve|から送信|['’]?(?:[uü]m|)dan\sg[öo]nderildi)"
     r")",
     re.IGNORECASE,
 )
@@ -516,14 +572,15 @@ def _split(lines: list[str]) -> tuple[list[str], str | None]:
             _drop_attribution(kept)
             index = block_end
             continue
-        if _HINT.match(stripped):
+        if _HINT.match(stripped) or _DIGIT.search(stripped[:_HEAD]):
             cut = _boundary(lines, index, stripped[:_HEAD])
             if cut is not None:
                 history_start, unquote = cut
                 if history is None:
                     rest = "\n".join(lines[history_start:])
                     history = _UNQUOTE.sub("", rest) if unquote else rest
-                while kept and (not kept[-1].strip() or _RULE.fullmatch(kept[-1].strip())):
+                while kept and (not kept[-1].strip() or _RULE.fullmatch(kept[-1].strip())
+                                or (not unquote and _FORWARD_LINE.fullmatch(kept[-1].strip()))):
                     kept.pop()
                 return kept, history
         kept.append(line)
@@ -556,18 +613,28 @@ def _drop_attribution(kept: list[str]) -> None:
         if filled - size < 0:
             continue
         joined = _wrapped(kept[filled - size : filled])
-        if joined is not None and _DIGIT.search(joined) and _ATTRIBUTION.fullmatch(joined):
+        if joined is not None and _DIGIT.search(joined) and _is_attribution(joined):
             del kept[filled - size :]
             return
     last = kept[filled - 1].strip()
-    if len(last) <= _HEAD and _ATTRIBUTION_LOOSE.fullmatch(last):
+    if len(last) <= _HEAD and _ATTRIBUTION.fullmatch(last):  # "Anna wrote:": no date needed above a quote
         del kept[filled - 1 :]
+        return
+    for size in (3, 2, 1):  # a language without its words here: above a quote, a time or an address will do
+        joined = _wrapped(kept[filled - size : filled]) if filled - size >= 0 else None
+        if joined is not None and (_TIME.search(joined) or "@" in joined):
+            del kept[filled - size :]
+            return
 
 
 def _boundary(lines: list[str], index: int, stripped: str) -> tuple[int, bool] | None:
     """Where the history starts when line ``index`` opens it: (first line of history, whether it is quoted)."""
     if _SEPARATOR.fullmatch(stripped):
         return _skip_headers(lines, index + 1), False
+    if _DASHED.fullmatch(stripped):
+        following = _next_filled(lines, index + 1)
+        if following is not None and _HEADER_KEY.match(lines[following].strip()[:_HEAD]):
+            return _skip_headers(lines, following), False
     if _RULE.fullmatch(stripped):
         following = _next_filled(lines, index + 1)
         if following is not None and _HEADER_FROM.match(lines[following].strip()) and _headers_follow(lines, following):
@@ -575,10 +642,10 @@ def _boundary(lines: list[str], index: int, stripped: str) -> tuple[int, bool] |
         return None
     if _HEADER_FROM.match(stripped) and _headers_follow(lines, index):
         return _skip_headers(lines, index), False
-    if _ATTRIBUTION_OPENER.match(stripped) and _DIGIT.search(stripped):
+    if _DIGIT.search(stripped):
         for size in (1, 2, 3):
             joined = _wrapped(lines[index : index + size]) if index + size <= len(lines) else None
-            if joined is not None and _DATEISH.search(joined) and _ATTRIBUTION.fullmatch(joined):
+            if joined is not None and _opens_history(joined):
                 following = _next_filled(lines, index + size)
                 if following is not None and lines[following].lstrip().startswith(">"):
                     return None  # a quote follows: the quote's own handling drops it and keeps what comes after
@@ -586,19 +653,40 @@ def _boundary(lines: list[str], index: int, stripped: str) -> tuple[int, bool] |
     return None
 
 
+def _is_attribution(text: str) -> bool:
+    return bool(_ATTRIBUTION.fullmatch(text) or (_YEAR.search(text) and _ATTRIBUTION_ADDRESS.fullmatch(text)))
+
+
+def _opens_history(attribution: str) -> bool:
+    """An attribution with no quote below it (Outlook for Mac, Apple Mail, a forward pasted as text) cuts
+    everything after it: only with a date in it and an opening word ("On", "Il giorno"), a time or an address,
+    so that "As I wrote in 2025:" in the newest text is not taken for one."""
+    return bool(_DATEISH.search(attribution) and _is_attribution(attribution)
+                and (_ATTRIBUTION_OPENER.match(attribution) or _TIME.search(attribution) or "@" in attribution))
+
+
 def _wrapped(lines: list[str]) -> str | None:
     """One attribution written over these lines (a mail client wrapped it), joined; None if it cannot be one:
-    it ends in a colon, opens with On/Le/Am/El/Op when wrapped, and no line in it is blank or ends a sentence."""
+    it ends in a colon, its first line opens with On/Le/Il giorno/... or a date when wrapped, and no line in it
+    is blank or ends a sentence."""
     stripped = [line.strip() for line in lines]
     joined = " ".join(stripped)
-    if len(joined) > _HEAD or not joined.endswith(":"):
+    if len(joined) > _HEAD or not joined.endswith((":", "：")):
         return None
     if len(stripped) > 1:
-        if not _ATTRIBUTION_OPENER.match(stripped[0]):
+        # a client wraps a long line that opens like one ("On ...", a date, "Name <addr>"), or before the address
+        first = stripped[0]
+        opens = _ATTRIBUTION_OPENER.match(first) or _DIGIT.search(first[:15]) or "<" in first
+        if not (stripped[1].startswith("<") or (len(first) >= 30 and opens)):
             return None
-        if any(not line or line[-1] in _SENTENCE_END for line in stripped[:-1]):
+        if any(not line or _ends_sentence(line) for line in stripped[:-1]):
             return None
     return joined
+
+
+def _ends_sentence(line: str) -> bool:
+    """Ends with a full stop, a question mark...; not the dot of a date ("2026.", "14.")."""
+    return line[-1] in _SENTENCE_END and not (line[-1] == "." and len(line) > 1 and line[-2].isdigit())
 
 
 def _next_filled(lines: list[str], start: int) -> int | None:
