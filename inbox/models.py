@@ -168,8 +168,16 @@ def retrain(store: Store, db_path: Path, *, epochs: int | None = None,
     nlp = learning.retrain(train, train_corrections, epochs=epochs or EPOCHS)
     version = save_candidate(store, db_path, nlp, corrections=len(found))
     judged_on = [(e.subject, newest_text(e.body), e.label) for e in held] + held_corrections
+    return version, judge_candidate(store, db_path, version, judged_on)
+
+
+def judge_candidate(store: Store, db_path: Path, version: str, judged_on: list[tuple[str, str, str]]) -> Verdict:
+    """Judge a saved candidate against the running model on (subject, newest text, category) items, and
+    promote it or keep it refused with the reasons."""
+    from classifiers import learning
+
     running = load_active(store, db_path) or TextcatClassifier()
     verdict = learning.judge(running, TextcatClassifier(models_dir(db_path) / version), judged_on)
     decide(store, version, promote=verdict.promote, reason="; ".join(verdict.reasons),
            scores={"running": verdict.running, "candidate": verdict.candidate})
-    return version, verdict
+    return verdict

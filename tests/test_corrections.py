@@ -10,8 +10,9 @@ from pathlib import Path
 import pytest
 
 from classifiers import learning
-from classifiers.model import TextcatClassifier, load_corpus, split
+from classifiers.model import TextcatClassifier, load_corpus, model_text, split
 from classifiers.newest_text import newest_text
+from classifiers.training import fit_model
 from foundation.errors import LiaisonError
 from foundation.store import Store
 from inbox import corrections, models
@@ -198,8 +199,15 @@ def test_retraining_on_corrections_learns_a_new_phrasing_and_a_worse_candidate_i
                                         "status": "processed", "category": e.label, "subject": e.subject,
                                         "newest_text": newest_text(e.body), "message_id": f"<p{n}@x>"})
         corrections.record(store, row=row, category=rotate[e.label], source="test")
-    # a quicker candidate (1 epoch): what matters is that it is worse and the gate refuses it
-    worse, refused = models.retrain(store, tmp_path / "liaison.db", epochs=1)
+    # A quicker candidate than the recipe's (one member, 1 epoch, on the corpus and the poisoned corrections,
+    # as `retrain` weighs them): what matters is that it learned them, is worse, and the gate refuses it, with
+    # the poisoned held-out corrections counted in its favour.
+    train_poison, held_poison = learning.split_corrections(corrections.training_examples(store))
+    extra = [(model_text(s, t), c) for s, t, c in train_poison] * learning.CORRECTION_WEIGHT
+    worse = models.save_candidate(store, tmp_path / "liaison.db", fit_model(train, epochs=1, extra=extra),
+                                  corrections=len(train_poison) + len(held_poison))
+    judged_on = [(e.subject, newest_text(e.body), e.label) for e in split(load_corpus())[1]] + held_poison
+    refused = models.judge_candidate(store, tmp_path / "liaison.db", worse, judged_on)
     assert not refused.promote and refused.reasons
     assert store.one("SELECT status FROM models WHERE version = ?", [worse])["status"] == "candidate"
     assert store.one("SELECT version FROM models WHERE status = 'active'")["version"] == version
