@@ -133,7 +133,7 @@ _SEPARATOR = re.compile(
     re.IGNORECASE,
 )
 # "---------- <any words> ---------": a separator in a language not listed above when a header line follows.
-_DASHED = re.compile(r"-{2,}\s*[^\W\d_][^\d\-]{2,60}?\s*-{2,}")
+_DASHED = re.compile(r"-{2,}\s*\S.{1,300}?\s*-{2,}")
 # A line announcing a forward ("Vidarebefordrat mejl:", "Videresendt melding:"): dropped with the headers below.
 _FORWARD_LINE = re.compile(
     r".{0,60}(?:forward|weitergeleit|reenviad|encaminhad|inoltrat|przekaz|vidarebefordr|videresend|v[äa]litet"
@@ -141,6 +141,11 @@ _FORWARD_LINE = re.compile(
     r"|transf[ée]r|r[ée]exp[ée]di|転送|转发).{0,40}[:：]",
     re.IGNORECASE,
 )
+# "Label: value", as a header line reads in any language ("Nosūtīts:", "De la:", "送信日時:"): up to four words.
+_LABEL = re.compile(r"\*{0,2}[^\W\d_][^\W\d_'’-]*(?:[ '’-][^\W\d_]+){0,3}\.?\*{0,2}\s?[:：](?:\s|$)")
+_ADDRESS = re.compile(r"[^\s<>@:]+@[^\s<>@]+\.[^\W\d_]{2,}")
+# GroupWise's one-line header above an unquoted original: '>>> "Ana" <ana@x.rs> 5.3.2026 9:30 >>>'.
+_GROUPWISE = re.compile(r">>>\s.{0,300}@.{0,300}\d\s*>>>")
 # A rule line (Outlook puts 32 underscores above its header block).
 _RULE = re.compile(r"[_\-=*—–]{8,}")
 # The sender line of a quoted or forwarded header block, in each language's Outlook and Gmail; "*From:*" as
@@ -565,6 +570,12 @@ def _split(lines: list[str]) -> tuple[list[str], str | None]:
             kept.append(line)
             index += 1
             continue
+        if stripped[0] == ">" and _GROUPWISE.fullmatch(stripped[:_HEAD]):
+            if history is None:
+                history = "\n".join(lines[index + 1 :])
+            while kept and not kept[-1].strip():
+                kept.pop()
+            return kept, history
         if stripped[0] == ">":
             block_end = _quote_block_end(lines, index)
             if history is None:
@@ -572,7 +583,7 @@ def _split(lines: list[str]) -> tuple[list[str], str | None]:
             _drop_attribution(kept)
             index = block_end
             continue
-        if _HINT.match(stripped) or _DIGIT.search(stripped[:_HEAD]):
+        if _HINT.match(stripped) or _DIGIT.search(stripped[:_HEAD]) or "@" in stripped[:_HEAD]:
             cut = _boundary(lines, index, stripped[:_HEAD])
             if cut is not None:
                 history_start, unquote = cut
@@ -607,7 +618,7 @@ def _drop_attribution(kept: list[str]) -> None:
     filled = len(kept)
     while filled and not kept[filled - 1].strip():
         filled -= 1
-    if not filled or not kept[filled - 1].rstrip().endswith(":"):
+    if not filled or not kept[filled - 1].rstrip().endswith((":", "：")):
         return
     for size in (3, 2, 1):  # the longest first: Gmail wraps "On ..., Anna <\nanna@x.com> wrote:"
         if filled - size < 0:
@@ -632,15 +643,19 @@ def _boundary(lines: list[str], index: int, stripped: str) -> tuple[int, bool] |
     if _SEPARATOR.fullmatch(stripped):
         return _skip_headers(lines, index + 1), False
     if _DASHED.fullmatch(stripped):
+        if "@" in stripped:  # "-----"Nina" <n@x.si> wrote: -----" (Notes), "---- On ... <n@x.rs> wrote ---" (Zoho)
+            return _skip_headers(lines, index + 1), False
         following = _next_filled(lines, index + 1)
-        if following is not None and _HEADER_KEY.match(lines[following].strip()[:_HEAD]):
+        if following is not None and (_HEADER_KEY.match(lines[following].strip()[:_HEAD])
+                                      or _labelled_block(lines, following, ruled=True)):
             return _skip_headers(lines, following), False
     if _RULE.fullmatch(stripped):
         following = _next_filled(lines, index + 1)
-        if following is not None and _HEADER_FROM.match(lines[following].strip()) and _headers_follow(lines, following):
+        if following is not None and (_HEADER_FROM.match(lines[following].strip()) and _headers_follow(lines, following)
+                                      or _labelled_block(lines, following, ruled=True)):
             return _skip_headers(lines, following), False
         return None
-    if _HEADER_FROM.match(stripped) and _headers_follow(lines, index):
+    if _HEADER_FROM.match(stripped) and _headers_follow(lines, index) or _labelled_block(lines, index):
         return _skip_headers(lines, index), False
     if _DIGIT.search(stripped):
         for size in (1, 2, 3):
@@ -651,6 +666,23 @@ def _boundary(lines: list[str], index: int, stripped: str) -> tuple[int, bool] |
                     return None  # a quote follows: the quote's own handling drops it and keeps what comes after
                 return index + size, True
     return None
+
+
+def _labelled_block(lines: list[str], start: int, *, ruled: bool = False) -> bool:
+    """A header block in a language whose words are not listed here ("Saatja: Liis <l@x.ee>" / "Saadetud: ..."):
+    at least three "Label: value" lines in a row, a date or a time among them, and the sender's address in the
+    first one, or a rule line or dashed separator above it."""
+    first = lines[start].strip()[:_HEAD]
+    if not _LABEL.match(first) or not (ruled or _ADDRESS.search(first)):
+        return False
+    count, dated = 1, bool(_TIME.search(first) or _YEAR.search(first))
+    for line in lines[start + 1 : start + 7]:
+        stripped = line.strip()[:_HEAD]
+        if not _LABEL.match(stripped):
+            break
+        count += 1
+        dated = dated or bool(_TIME.search(stripped) or _YEAR.search(stripped))
+    return count >= 3 and dated
 
 
 def _is_attribution(text: str) -> bool:
@@ -697,13 +729,16 @@ def _next_filled(lines: list[str], start: int) -> int | None:
 
 
 def _headers_follow(lines: list[str], start: int) -> bool:
-    """At least two more header lines within the six lines after a From: line."""
+    """At least two more header lines right after a From: line (a line folded from the one above aside): a
+    block, not "De: ..." in a list that a quoted Outlook header happens to follow."""
     found = 0
     for line in lines[start + 1 : start + 7]:
         if _HEADER_KEY.match(line.strip()[:_HEAD]):
             found += 1
             if found >= 2:
                 return True
+        elif not (line[:1] in (" ", "\t") and line.strip()):
+            return False
     return False
 
 
@@ -717,7 +752,7 @@ def _skip_headers(lines: list[str], start: int) -> int:
         if not stripped:
             if previous_header:
                 return index + 1
-        elif _HEADER_KEY.match(stripped[:_HEAD]):
+        elif _HEADER_KEY.match(stripped[:_HEAD]) or (previous_header or index == start) and _LABEL.match(stripped):
             previous_header = True
         elif previous_header and line[:1] in (" ", "\t"):
             pass  # a folded header line: "To: a@x.com,\n    b@x.com"

@@ -171,6 +171,20 @@ ELSEWHERE = {
     "hungarian iphone footer": f"{NEW}\n\niPhone-ról küldve",
     "japanese iphone footer": f"{NEW}\n\niPhoneから送信",
     "czech footer": f"{NEW}\n\nOdesláno z mého iPhonu",
+    # found by a second blind set: a header block in any language, by its shape
+    "slovenian outlook": f"{NEW}\n\n________________________________\nOd: Maja <maja@x.si>\nPoslano: torek, 16. junij "
+                         "2026 10:58\nZa: Gregor\nZadeva: RE: Oglas\n\nPozdravljeni,\nstaro besedilo.",
+    "estonian outlook, no rule": f"{NEW}\n\nSaatja: Liis Kask <liis@x.ee>\nSaadetud: laupäev, 14. märts 2026 09:28\n"
+                                 "Adressaat: Andres\nTeema: RE: Arve\n\nTere!\nVana tekst.",
+    "latvian thunderbird forward": f"{NEW}\n\n-------- Sākotnējais ziņojums --------\nTēma: RE: Rēķins\n"
+                                   "Datums: pirmdiena, 2026. gada 9. februāris 10:12\nNo: Līga <liga@x.lv>\n\n\nVecs.",
+    "czech seznam forward": f"{NEW}\n\n---------- Původní e-mail ----------\nOd: Petr <petr@x.cz>\nKomu: Jana\n"
+                            "Datum: 27. 5. 2026 12:21:30\nPředmět: Faktura\n> Dobrý den,\n> faktura.",
+    "lotus notes": f'{NEW}\n\n-----"Nina Kranjc" <nina@x.si> wrote: -----\n\nTo: "Tina" <tina@y.si>\nFrom: Nina\n'
+                   "Date: 02/19/2026 11:30AM\nSubject: Račun\n\nStaro.",
+    "zoho": f"{NEW}\n\n---- On Sun, 07 Jun 2026 08:15:12 +0100 Nikola <nikola@x.rs> wrote ---\n\nStaro.",
+    "groupwise": f'{NEW}\n\n>>> "Ana Ilić" <ana@x.rs> 5.3.2026 9:30 >>>\nPoštovani,\nstaro.',
+    "chinese 163 mail, full-width colon": f'{NEW}\n\n在 2026-05-26 12:41:19，"陈静" <chen@x.com> 写道：\n> 您好',
 }
 
 
@@ -239,6 +253,8 @@ KEPT = [
     "As I wrote in March 2025:\nthe logo must stay blue.",
     "We meet on 14 March at 10:00 at your office, with Anna <anna@x.com>:\nbring the proofs.",
     "Odesláno z Prahy včera večer.\nPlease change the headline on the banner.",
+    "Para la circular:\n\nPara: todos los encargados\nAsunto: nuevo envase\nDe: 1 de abril de 2026 en todas.",
+    "Please add to the banner:\nSaatja: Liis Kask <liis@x.ee>\nbelow the logo, in 8 pt.",
     "host mx.example.it [185.22.10.4]\nSMTP error from remote mail server after RCPT TO:<m@example.it>:\n"
     "550 mailbox unavailable",
 ]
