@@ -19,6 +19,8 @@ from typing import Any
 
 import sqlite_utils
 
+from foundation.subjects import base_subject
+
 MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
     (
         "0001_initial",
@@ -276,6 +278,20 @@ class Store:
                     f"WHERE r.message_id IN ({', '.join('?' * len(chunk))})", chunk):
                 found[row[0]] = (int(row[1]), row[2])
         return found
+
+    def thread_by_subject(self, sender: str, subject: str, *, since: str) -> tuple[int, str | None] | None:
+        """(thread id, its account) of the latest conversation `sender` started under this subject (prefixes,
+        spaces and case aside) and touched since `since`: where a reply whose mail client dropped In-Reply-To
+        and References belongs."""
+        wanted = base_subject(subject)
+        if not wanted:
+            return None
+        for row in self.conn.execute(
+                "SELECT id, account_id, subject FROM threads WHERE starter_addr = ? AND updated_at >= ? "
+                "ORDER BY updated_at DESC, id DESC LIMIT 100", [sender, since]):
+            if base_subject(row[2] or "") == wanted:
+                return int(row[0]), row[1]
+        return None
 
     def remember_thread_ref(self, message_id: str, thread_id: int) -> None:
         """A Message-ID belongs to a thread (the first thread to claim it keeps it)."""

@@ -28,8 +28,8 @@ from typing import Literal
 
 from classifiers.automatic import LOOP_HEADER
 from foundation.message import SYNTHETIC_ID_SUFFIX, ParsedMessage
+from foundation.subjects import SUBJECT_PREFIX
 
-_REPLY_PREFIX = re.compile(r"^\s*((re|aw|sv|vs|antw|rif|réf|ref|fwd?|tr|wg)\s*(\[\d+\])?\s*:\s*)+", re.IGNORECASE)
 MAX_REFERENCES = 20
 MAX_ATTACHED_ORIGINAL = 10 * 1024 * 1024  # staff get the headers of anything larger
 MAX_ORIGINAL_HEAD = 64 * 1024  # of those, at most this much of the header section
@@ -66,7 +66,7 @@ def valid_address(address: str) -> str:
 
 def reply_subject(subject: str) -> str:
     """'Re: ' once, whatever prefixes (Re:, AW:, Fwd:) the client's subject had."""
-    stripped = _REPLY_PREFIX.sub("", subject).strip()
+    stripped = SUBJECT_PREFIX.sub("", subject).strip()
     return f"Re: {stripped}" if stripped else "Re: your message"
 
 

@@ -239,3 +239,28 @@ def test_any_known_id_in_a_long_references_header_finds_the_thread(settings, dov
     store = run_once(settings)
     assert thread_of(store, "<k2@brewco.com>")["id"] == thread_of(store, "<k1@brewco.com>")["id"]
     assert len(acks(smtp_server)) == 1
+
+
+def test_a_reply_without_threading_headers_joins_its_senders_conversation_by_subject(settings, dovecot, smtp_server,
+                                                                                    make_message):
+    """A webmail form or an old phone drops In-Reply-To and References: "Re:" and the subject of a conversation the
+    sender started is that conversation (one acknowledgement, a chaser); anyone else's, a forward, or a subject
+    without "Re:" is a new one."""
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Spring banner", message_id="<s1@brewco.com>",
+                                body="Please change the banner headline."))
+    run_once(settings)
+    dovecot.append(make_message(sender="tom@brewco.com", subject="RE:  spring BANNER", message_id="<s2@brewco.com>",
+                                body="Any update on the banner? Still waiting."))
+    dovecot.append(make_message(sender="jo@brewco.com", subject="Re: Spring banner", message_id="<s3@brewco.com>",
+                                body="Could you also swap the hero image on the banner?"))
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Fwd: Spring banner", message_id="<s4@brewco.com>",
+                                body="Please see the invoice below, the amount is wrong."))
+    store = run_once(settings)
+    first = thread_of(store, "<s1@brewco.com>")
+    assert thread_of(store, "<s2@brewco.com>")["id"] == first["id"]
+    assert store.one("SELECT is_chaser, link_reason FROM messages WHERE message_id = '<s2@brewco.com>'") == {
+        "is_chaser": 1, "link_reason": "thread"}
+    assert thread_of(store, "<s3@brewco.com>")["id"] != first["id"]  # a colleague's own request
+    assert thread_of(store, "<s4@brewco.com>")["id"] != first["id"]  # a forward starts something new
+    acknowledged = sorted(m["To"] for m in acks(smtp_server))
+    assert acknowledged.count("tom@brewco.com") == 2 and acknowledged.count("jo@brewco.com") == 1

@@ -4,10 +4,15 @@ whether its sender must not be trusted."""
 from __future__ import annotations
 
 from dataclasses import replace
+from datetime import UTC, datetime, timedelta
 
 from classifiers.linking import link_message
+from foundation.subjects import is_reply_subject
 from inbox.stages.context import MessageContext, Services
 from inbox.stages.parse import forged
+
+#: How long after its last message a conversation still takes a reply that names it only by its subject.
+SUBJECT_THREAD_WINDOW = timedelta(days=30)
 
 
 class Link:
@@ -38,6 +43,13 @@ class Link:
         for message_id in ids:
             if message_id in found:
                 ordered.setdefault(*found[message_id])
+        if not ordered and is_reply_subject(parsed.subject) and not message.staff and not message.automatic:
+            # Some mail clients (webmail forms, old phones) send a reply with neither header: "Re:" and the
+            # subject of a conversation its sender started lately is that conversation, not a new request.
+            since = (datetime.now(UTC) - SUBJECT_THREAD_WINDOW).isoformat(timespec="microseconds")
+            by_subject = self.services.store.thread_by_subject(parsed.from_addr, parsed.subject, since=since)
+            if by_subject:
+                ordered.setdefault(*by_subject)
         return list(ordered.items())
 
     @staticmethod
