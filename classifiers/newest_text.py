@@ -142,7 +142,7 @@ _FORWARD_LINE = re.compile(
     re.IGNORECASE,
 )
 # "Label: value", as a header line reads in any language ("Nosūtīts:", "De la:", "送信日時:"): up to four words.
-_LABEL = re.compile(r"\*{0,2}[^\W\d_][^\W\d_'’-]*(?:[ '’-][^\W\d_]+){0,3}\.?\*{0,2}\s?[:：](?:\s|$)")
+_LABEL = re.compile(r"\*{0,2}[^\W\d_][^\W\d_'’-]*(?:[ '’-][^\W\d_]+){0,3}\.?\*{0,2}\s?[:：]\*{0,2}(?:\s|$)")
 _ADDRESS = re.compile(r"[^\s<>@:]+@[^\s<>@]+\.[^\W\d_]{2,}")
 # GroupWise's one-line header above an unquoted original: '>>> "Ana" <ana@x.rs> 5.3.2026 9:30 >>>'.
 _GROUPWISE = re.compile(r">>>\s.{0,300}@.{0,300}\d\s*>>>")
@@ -345,6 +345,7 @@ _CONFIDENTIAL = re.compile(
 )
 _PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n")
 _BLANK_RUNS = re.compile(r"\n{3,}")
+_BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 
 
 # -- the public API ------------------------------------------------------------------------------------------
@@ -531,6 +532,8 @@ def _normalise(text: str | None) -> str:
         text = text.replace("\r\n", "\n").replace("\r", "\n")
     if "\x00" in text:
         text = text.replace("\x00", "")
+    if _BIDI.search(text):  # Gmail wraps a Hebrew or Arabic attribution in direction marks: "\u202b... <a@x>:\u202c"
+        text = _BIDI.sub("", text)
     return text
 
 
@@ -673,16 +676,21 @@ def _labelled_block(lines: list[str], start: int, *, ruled: bool = False) -> boo
     at least three "Label: value" lines in a row, a date or a time among them, and the sender's address in the
     first one, or a rule line or dashed separator above it."""
     first = lines[start].strip()[:_HEAD]
-    if not _LABEL.match(first) or not (ruled or _ADDRESS.search(first)):
+    if not _LABEL.match(first):
         return False
     count, dated = 1, bool(_TIME.search(first) or _YEAR.search(first))
-    for line in lines[start + 1 : start + 7]:
+    addressed = ruled or bool(_ADDRESS.search(first))
+    for line in lines[start + 1 : start + 12]:
         stripped = line.strip()[:_HEAD]
+        if not stripped:
+            continue  # an HTML mail's converter puts blank lines between its header lines
         if not _LABEL.match(stripped):
             break
         count += 1
         dated = dated or bool(_TIME.search(stripped) or _YEAR.search(stripped))
-    return count >= 3 and dated
+        # a block that opens with a known header ("Gesendet: ..." in GMX's) may name the sender further down
+        addressed = addressed or bool(_HEADER_KEY.match(first) and _ADDRESS.search(stripped))
+    return count >= 3 and dated and addressed
 
 
 def _is_attribution(text: str) -> bool:
@@ -750,7 +758,8 @@ def _skip_headers(lines: list[str], start: int) -> int:
         line = lines[index]
         stripped = line.strip()
         if not stripped:
-            if previous_header:
+            following = _next_filled(lines, index + 1)  # an HTML mail's converter spaces its header lines
+            if previous_header and (following is None or not _HEADER_KEY.match(lines[following].strip()[:_HEAD])):
                 return index + 1
         elif _HEADER_KEY.match(stripped[:_HEAD]) or (previous_header or index == start) and _LABEL.match(stripped):
             previous_header = True

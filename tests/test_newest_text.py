@@ -185,6 +185,15 @@ ELSEWHERE = {
     "zoho": f"{NEW}\n\n---- On Sun, 07 Jun 2026 08:15:12 +0100 Nikola <nikola@x.rs> wrote ---\n\nStaro.",
     "groupwise": f'{NEW}\n\n>>> "Ana Ilić" <ana@x.rs> 5.3.2026 9:30 >>>\nPoštovani,\nstaro.',
     "chinese 163 mail, full-width colon": f'{NEW}\n\n在 2026-05-26 12:41:19，"陈静" <chen@x.com> 写道：\n> 您好',
+    # found by a third blind set: HTML converted to text, GMX, direction marks
+    "html-converted outlook, spaced bold labels": f"{NEW}\n\n_____________________________________________\n"
+        "*Fra:* Mads <mads@x.dk>\n\n*Sendt:* 4. september 2026 13:32\n\n*Til:* Anders\n\n*Emne:* Faktura\n\nGammel.",
+    "arabic outlook under dashes": f"{NEW}\n\n------------------------------\n*من:* سارة <sara@x.com>\n"
+                                   "*تم الإرسال:* الاثنين، 12 أكتوبر 2026 8:24 ص\n*إلى:* يوسف\n*الموضوع:* RE\n\nقديم",
+    "gmx, the date first": f'{NEW}\n\nGesendet: Donnerstag, 11. Juni 2026 um 18:30 Uhr\nVon: "Felix" <felix@x.de>\n'
+                           "An: Jana\nBetreff: Fotoshooting\n\nHallo Jana, alt.",
+    "hebrew gmail in direction marks": f"{NEW}\n\n\u202bבתאריך יום ב׳, 21 בספט׳ 2026 ב-16:32 מאת \u202aשירה"
+                                       "\u202c\u200f <\u202ashira@x.co.il\u202c\u200f>:\u202c\n\n> היי מיכל",
 }
 
 
@@ -255,6 +264,7 @@ KEPT = [
     "Odesláno z Prahy včera večer.\nPlease change the headline on the banner.",
     "Para la circular:\n\nPara: todos los encargados\nAsunto: nuevo envase\nDe: 1 de abril de 2026 en todas.",
     "Please add to the banner:\nSaatja: Liis Kask <liis@x.ee>\nbelow the logo, in 8 pt.",
+    "The brief, as agreed:\nDeadline: 2 March 2026\nBudget: 5,000 EUR\nContact: anna@x.com\n\nPlease confirm it.",
     "host mx.example.it [185.22.10.4]\nSMTP error from remote mail server after RCPT TO:<m@example.it>:\n"
     "550 mailbox unavailable",
 ]
@@ -655,8 +665,9 @@ def test_removal_on_the_whole_labelled_set_stays_precise_and_finds_most():
 
 
 def test_history_removal_on_the_blind_writers_sets_stays_exact_and_never_loses_newest_text():
-    """Floors under the figures of 2026-12-06 (benchmarks/quotes.py; writer 1: 287 of 287 items with history
-    exact, 0 leaked, 0 lost, 33 controls untouched; before the multilingual change 77 of 287 exact)."""
+    """Floors under the figures of 2026-12-06 (benchmarks/quotes.py; three blind writers, 920 items: 826 of 826
+    with history exact, 0 leaked, 0 lost, 94 controls untouched; before the multilingual change 0.27, 0.38 and
+    0.70 exact; each set's first look at the code of its day: 0.87 (first version), 0.65, 0.96)."""
     from benchmarks.quotes import load, measure
 
     figures = measure(load())["all"]
