@@ -80,7 +80,8 @@ def build(store: Store, rules: Rules, recipient: str, day: date, *, team: bool,
     accounts = None if team else {r["account_id"] for r in store.all(
         "SELECT account_id FROM accounts WHERE account_manager = ?", [recipient])}
     summary = Summary(recipient, day, team, since)
-    recent = _messages(store, since, end, accounts)
+    # An impostor's mail is listed under Review, never counted as the client's (nor as a request left unanswered)
+    recent = [m for m in _messages(store, since, end, accounts) if not m["suspicious"]]
     summary.total = len(recent)
     summary.counts = _counts(recent)
     summary.by_account = _by_account(store, recent)

@@ -38,6 +38,9 @@ def day_of_mail(make_message) -> list[bytes]:
     mail.append(make_message(sender="Priya <priya@northbank.co.uk>", subject="Invoice INV-4471 is wrong",
                              body="Invoice INV-4471 charges €14,400.00 but the PO was for €12,000.00. "
                                   "Please send a corrected invoice by Friday."))
+    # her mail client dropped the threading headers: a chaser in her thread all the same, not acknowledged again
+    mail.append(make_message(sender="Priya <priya@northbank.co.uk>", subject="RE: Invoice INV-4471 is wrong",
+                             body="Any news on the corrected invoice? Our accounts team is waiting for it."))
     mail.append(make_message(sender="Priya <priya@northbank.co.uk>", subject="Any news on the video?",
                              body="Any news on the explainer video? We need it urgently."))
     mail.append(make_message(sender="Tom <accounts@brewco-invoices.net>", subject="New bank details",
@@ -106,9 +109,11 @@ def test_summary_content_and_once_per_day_across_restart(summary_run, smtp_serve
     review = lead.split("REVIEW")[1]
     assert "QUARANTINED" in review and "SUSPICIOUS" in review and "brewco-invoices.net" in review
     assert sent["lead@agency.example"].get_body(preferencelist=("html",)) is not None
-    # Counts, not a bare share beside "N client message(s)": the impostor's request was read, never answered.
+    # Counts, not a bare share beside "N client message(s)": the chaser was read, not acknowledged again. The
+    # impostor's mail is under Review only: not a client message, nor a request of the client's.
     counts = re.search(r"Acknowledged automatically: (\d+) of (\d+) request\(s\)", lead)
-    assert counts and 0 < int(counts[1]) < int(counts[2])
+    assert counts and (int(counts[1]), int(counts[2])) == (7, 8)
+    assert "8 client message(s)" in lead
 
 
 def test_no_summary_before_its_time(tmp_path, summary_run, smtp_server):
