@@ -279,18 +279,23 @@ class Store:
                 found[row[0]] = (int(row[1]), row[2])
         return found
 
-    def thread_by_subject(self, sender: str, subject: str, *, since: str) -> tuple[int, str | None] | None:
-        """(thread id, its account) of the latest conversation `sender` started under this subject (prefixes,
-        spaces and case aside) and touched since `since`: where a reply whose mail client dropped In-Reply-To
-        and References belongs."""
+    def thread_by_subject(self, subject: str, *, starters: Sequence[str], domain: str = "",
+                          since: str) -> tuple[int, str | None] | None:
+        """(thread id, its account) of the latest conversation under this subject (prefixes, tags, spaces and
+        case aside) started by one of `starters` or at `domain`, with a message that arrived since `since`:
+        where a reply whose mail client dropped In-Reply-To and References belongs."""
         wanted = base_subject(subject)
-        if not wanted:
+        if not wanted or not (starters or domain):
             return None
-        for row in self.conn.execute(
-                "SELECT id, account_id, subject FROM threads WHERE starter_addr = ? AND updated_at >= ? "
-                "ORDER BY updated_at DESC, id DESC LIMIT 100", [sender, since]):
-            if base_subject(row[2] or "") == wanted:
-                return int(row[0]), row[1]
+        marks = ", ".join("?" * len(starters)) or "NULL"
+        rows = self.conn.execute(
+            "SELECT t.id, t.account_id, t.subject, "
+            "(SELECT MAX(m.arrived_at) FROM messages m WHERE m.thread_id = t.id) AS last "
+            f"FROM threads t WHERE t.starter_addr IN ({marks}) OR (? != '' AND t.starter_addr LIKE ?) "
+            "ORDER BY last DESC LIMIT 200", [*starters, domain, f"%@{domain}"])
+        for thread_id, account_id, thread_subject, last in rows:
+            if last and last >= since and base_subject(thread_subject or "") == wanted:
+                return int(thread_id), account_id
         return None
 
     def remember_thread_ref(self, message_id: str, thread_id: int) -> None:

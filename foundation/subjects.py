@@ -3,18 +3,27 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 
-#: "Re:", "AW:", "Fwd:", "SV: RE[2]:" ... as mail clients in the trained languages and their neighbours prefix them.
-SUBJECT_PREFIX = re.compile(r"^\s*((re|aw|sv|vs|antw|rif|réf|ref|odp|ynt|fwd?|tr|wg|rv|enc)\s*(\[\d+\])?\s*:\s*)+",
-                            re.IGNORECASE)
-_REPLY_WORD = re.compile(r"^\s*(re|aw|sv|vs|antw|rif|réf|ref|odp|ynt)\s*(\[\d+\])?\s*:", re.IGNORECASE)
+# What mail clients put before a subject on reply, in the languages clients write in ("Re:", "AW:", "SV:",
+# "Odp:", "ΑΠ:", "Отв:", "回复:", "답장:", "رد:"...), and on forward ("Fwd:", "WG:", "TR:", "RV:", "PD:"...).
+_REPLY = (r"re|res|r|aw|sv|vs|antw|rif|réf|ref|odp|ynt|odg|vá|ats|atb|απ|σχετ|отв|ответ|відп|відповідь|תגובה|رد"
+          r"|답장|회신|回复|回覆|答复")
+_FORWARD = r"fwd?|tr|wg|rv|enc|pd|vb|vl|doorst|i|πρθ|προωθ|пересл|переслать|转发|轉寄|전달|ilt|İlt|továbbítás"
+# A gateway's or a list's tag before or between them: "[EXTERNAL]", "[Ext]", "[SPAM?]" (a job code has digits).
+_TAG = r"\[[^\]\d]{1,30}\]|\(ext(?:ernal)?\)"
+_NUMBER = r"(?:\[\d+\]|\(\d+\))?"
+SUBJECT_PREFIX = re.compile(
+    rf"^\s*(?:(?:{_TAG})\s*|(?:{_REPLY}|{_FORWARD})\s*{_NUMBER}\s*[:：]\s*)+", re.IGNORECASE)
+_FIRST_REPLY = re.compile(rf"^\s*(?:(?:{_TAG})\s*)*(?:{_REPLY})\s*{_NUMBER}\s*[:：]", re.IGNORECASE)
 
 
 def base_subject(subject: str) -> str:
-    """The subject without its reply and forward prefixes, spaces and case: what a conversation keeps."""
-    return " ".join(SUBJECT_PREFIX.sub("", subject).split()).casefold()
+    """The subject without its reply and forward prefixes and gateway tags, spaces, case and Unicode form
+    (an "ü" written as "u" + a combining mark is the same): what a conversation keeps."""
+    return " ".join(SUBJECT_PREFIX.sub("", unicodedata.normalize("NFC", subject)).split()).casefold()
 
 
 def is_reply_subject(subject: str) -> bool:
-    """The subject says the message replies to one ("Re:", "AW:", "SV:"...; not a forward)."""
-    return bool(_REPLY_WORD.match(subject))
+    """The subject says the message replies to one ("Re:", "AW:", "ΑΠ:", "[EXTERNAL] Re:"...; not a forward)."""
+    return bool(_FIRST_REPLY.match(unicodedata.normalize("NFC", subject)))

@@ -57,7 +57,8 @@ def test_escalation_attaches_original_and_replies_to_client():
 
 @pytest.mark.parametrize("subject,expected", [
     ("Banner", "Re: Banner"), ("Re: Banner", "Re: Banner"), ("RE: AW: Fwd: Banner", "Re: Banner"),
-    ("", "Re: your message"),
+    ("", "Re: your message"), ("[EXTERNAL] ΑΠ: Banner", "Re: Banner"), ("回复：Banner", "Re: Banner"),
+    ("Odp: [BREW-077] Banner", "Re: [BREW-077] Banner"), ("Re[2]: SV: Banner", "Re: Banner"),
 ])
 def test_reply_subject(subject, expected):
     assert reply_subject(subject) == expected

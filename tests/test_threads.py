@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -241,26 +242,38 @@ def test_any_known_id_in_a_long_references_header_finds_the_thread(settings, dov
     assert len(acks(smtp_server)) == 1
 
 
-def test_a_reply_without_threading_headers_joins_its_senders_conversation_by_subject(settings, dovecot, smtp_server,
-                                                                                    make_message):
-    """A webmail form or an old phone drops In-Reply-To and References: "Re:" and the subject of a conversation the
-    sender started is that conversation (one acknowledgement, a chaser); anyone else's, a forward, or a subject
-    without "Re:" is a new one."""
+def test_a_reply_without_threading_headers_joins_its_conversation_by_subject(settings, dovecot, smtp_server,
+                                                                          make_message):
+    """A webmail form or an old phone drops In-Reply-To and References: "Re:" (in any of the mail clients'
+    languages, behind a gateway's [EXTERNAL] tag) and the subject of a conversation started by the sender or a
+    colleague at the same domain, active in the last 30 days by arrival, is that conversation: one
+    acknowledgement, chasers. A colleague's reply to it without headers closes it. A forward, someone at
+    another domain, or a conversation older than that, is a new one."""
+    old = datetime.now(UTC) - timedelta(days=40)
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Invoice", message_id="<o1@brewco.com>",
+                                body="Invoice INV-0501 has the wrong amount.", date=old), msg_time=old)
     dovecot.append(make_message(sender="tom@brewco.com", subject="Spring banner", message_id="<s1@brewco.com>",
                                 body="Please change the banner headline."))
-    run_once(settings)
-    dovecot.append(make_message(sender="tom@brewco.com", subject="RE:  spring BANNER", message_id="<s2@brewco.com>",
-                                body="Any update on the banner? Still waiting."))
-    dovecot.append(make_message(sender="jo@brewco.com", subject="Re: Spring banner", message_id="<s3@brewco.com>",
-                                body="Could you also swap the hero image on the banner?"))
-    dovecot.append(make_message(sender="tom@brewco.com", subject="Fwd: Spring banner", message_id="<s4@brewco.com>",
-                                body="Please see the invoice below, the amount is wrong."))
+    store = run_once(settings)
+    mail = [("tom@brewco.com", "[EXTERNAL] RE:  spring BANNER", "s2", "Any update on the banner? Still waiting."),
+            ("jo@brewco.com", "ΑΠ: Spring banner", "s3", "Could you also swap the hero image on the banner?"),
+            ("tom@brewco.com", "Fwd: Spring banner", "s4", "Please see the invoice below, the amount is wrong."),
+            ("tom.hill@gmail.com", "Re: Spring banner", "s5", "Could you make the logo bigger on the banner?"),
+            ("tom@brewco.com", "Re: Invoice", "o2", "We were charged twice for INV-0777, please refund one.")]
+    for sender, subject, mid, body in mail:
+        dovecot.append(make_message(sender=sender, subject=subject, message_id=f"<{mid}@x>", body=body))
     store = run_once(settings)
     first = thread_of(store, "<s1@brewco.com>")
-    assert thread_of(store, "<s2@brewco.com>")["id"] == first["id"]
-    assert store.one("SELECT is_chaser, link_reason FROM messages WHERE message_id = '<s2@brewco.com>'") == {
+    assert thread_of(store, "<s2@x>")["id"] == thread_of(store, "<s3@x>")["id"] == first["id"]
+    assert store.one("SELECT is_chaser, link_reason FROM messages WHERE message_id = '<s2@x>'") == {
         "is_chaser": 1, "link_reason": "thread"}
-    assert thread_of(store, "<s3@brewco.com>")["id"] != first["id"]  # a colleague's own request
-    assert thread_of(store, "<s4@brewco.com>")["id"] != first["id"]  # a forward starts something new
+    for other in ("<s4@x>", "<s5@x>"):
+        assert thread_of(store, other)["id"] != first["id"]
+    assert thread_of(store, "<o2@x>")["id"] != thread_of(store, "<o1@brewco.com>")["id"]  # 40 days: a new request
     acknowledged = sorted(m["To"] for m in acks(smtp_server))
-    assert acknowledged.count("tom@brewco.com") == 2 and acknowledged.count("jo@brewco.com") == 1
+    assert acknowledged == ["tom@brewco.com"] * 4  # both firsts, the forward, the new invoice; gmail: unlinked
+
+    dovecot.append(make_message(sender="Anna <anna@agency.example>", to="tom@brewco.com", subject="RE: Spring banner",
+                                body="Here is the new banner with the headline changed."))
+    store = run_once(settings)
+    assert thread_of(store, "<s1@brewco.com>")["status"] == "handled"

@@ -4,9 +4,10 @@ whether its sender must not be trusted."""
 from __future__ import annotations
 
 from dataclasses import replace
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, timedelta
 
 from classifiers.linking import link_message
+from foundation.freemail import FREE_MAIL
 from foundation.subjects import is_reply_subject
 from inbox.stages.context import MessageContext, Services
 from inbox.stages.parse import forged
@@ -43,14 +44,25 @@ class Link:
         for message_id in ids:
             if message_id in found:
                 ordered.setdefault(*found[message_id])
-        if not ordered and is_reply_subject(parsed.subject) and not message.staff and not message.automatic:
-            # Some mail clients (webmail forms, old phones) send a reply with neither header: "Re:" and the
-            # subject of a conversation its sender started lately is that conversation, not a new request.
-            since = (datetime.now(UTC) - SUBJECT_THREAD_WINDOW).isoformat(timespec="microseconds")
-            by_subject = self.services.store.thread_by_subject(parsed.from_addr, parsed.subject, since=since)
+        if not ordered and is_reply_subject(parsed.subject) and not message.automatic:
+            by_subject = self._thread_by_subject(message)
             if by_subject:
                 ordered.setdefault(*by_subject)
         return list(ordered.items())
+
+    def _thread_by_subject(self, message: MessageContext) -> tuple[int, str | None] | None:
+        """Some mail clients (webmail forms, old phones) send a reply with neither In-Reply-To nor References:
+        "Re:" and the subject of a conversation lately active is that conversation, not a new request. A
+        client's reply joins one started by the sender or a colleague at the same (not free-mail) domain; a
+        colleague's reply, one started by whom it answers."""
+        parsed = message.parsed
+        since = (message.arrived - SUBJECT_THREAD_WINDOW).astimezone(UTC).isoformat(timespec="microseconds")
+        if message.staff:
+            return self.services.store.thread_by_subject(parsed.subject, starters=[*parsed.to, *parsed.cc],
+                                                         since=since)
+        domain = parsed.sender_domain.lower()
+        return self.services.store.thread_by_subject(parsed.subject, starters=[parsed.from_addr], since=since,
+                                                     domain="" if domain in FREE_MAIL else domain)
 
     @staticmethod
     def _sender_doubt(message: MessageContext) -> str:
