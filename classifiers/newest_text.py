@@ -178,6 +178,13 @@ _HEADER_KEY = re.compile(
     r"|送信日時|宛先|件名|日付)\*{0,2}\s?[:：]",
     re.IGNORECASE,
 )
+# The line of a header block that dates it: a brief's "From: / To: / Subject:" has none.
+_SENT_KEY = re.compile(
+    r"\*{0,2}(?:sent|date|gesendet|datum|envoy[ée]|enviad[oa](?:\sel|\sem)?|fecha|verzonden|verstuurd|data|inviato"
+    r"|wys[łl]ano|skickat|sendt|dato|l[äa]hetetty|odesl[áa]no|g[öo]nderildi|tarih|отправлено|дата|надіслано"
+    r"|elk[üu]ldve|trimis|στάλθηκε|ημερομηνία|i[šs]si[ųu]sta|enviat|送信日時|日付)\*{0,2}\s?[:：]",
+    re.IGNORECASE,
+)
 # Which stripped lines are worth a closer look: a cheap filter before the exact patterns (an attribution is
 # also looked for on any line with a digit).
 _HINT = re.compile(
@@ -385,7 +392,9 @@ def strip_signature(text: str) -> str:
     for index, line in enumerate(lines):
         stripped = line.strip()
         if stripped in _SIG_DELIMITERS or (0 < len(stripped) <= 100 and _MOBILE.fullmatch(stripped)):
-            lines = lines[:index]
+            # "Sent from my iPhone\n\nPS: please also...": a P.S. below the footer was written now
+            later = next((i for i in range(index + 1, len(lines)) if _POSTSCRIPT.match(lines[i].strip())), None)
+            lines = lines[:index] + (lines[later:] if later is not None else [])
             break
     filled = [index for index, line in enumerate(lines) if line.strip()]
     if len(filled) < 2:
@@ -654,7 +663,8 @@ def _boundary(lines: list[str], index: int, stripped: str) -> tuple[int, bool] |
             return _skip_headers(lines, following), False
     if _RULE.fullmatch(stripped):
         following = _next_filled(lines, index + 1)
-        if following is not None and (_HEADER_FROM.match(lines[following].strip()) and _headers_follow(lines, following)
+        if following is not None and (_HEADER_FROM.match(lines[following].strip())
+                                      and _headers_follow(lines, following, ruled=True)
                                       or _labelled_block(lines, following, ruled=True)):
             return _skip_headers(lines, following), False
         return None
@@ -736,14 +746,21 @@ def _next_filled(lines: list[str], start: int) -> int | None:
     return None
 
 
-def _headers_follow(lines: list[str], start: int) -> bool:
-    """At least two more header lines right after a From: line (a line folded from the one above aside): a
-    block, not "De: ..." in a list that a quoted Outlook header happens to follow."""
+def _headers_follow(lines: list[str], start: int, *, ruled: bool = False) -> bool:
+    """At least two more header lines right after a From: line (a line folded from the one above aside), and,
+    unless a rule line stands above, a date, a time, an address or a Sent:/Date: line among them: a header
+    block, not a brief's "From: BrewCo / To: loyalty list / Subject: Spring" nor "From: 1 March / To: 31 March"
+    (a sender is never a date)."""
+    if _DIGIT.match(_HEADER_FROM.sub("", lines[start].strip(), count=1).strip(" *")):
+        return False
     found = 0
+    evidence = ruled or bool(_DATEISH.search(lines[start][:_HEAD]))
     for line in lines[start + 1 : start + 7]:
-        if _HEADER_KEY.match(line.strip()[:_HEAD]):
+        stripped = line.strip()[:_HEAD]
+        if _HEADER_KEY.match(stripped):
             found += 1
-            if found >= 2:
+            evidence = evidence or bool(_DATEISH.search(stripped) or _SENT_KEY.match(stripped))
+            if found >= 2 and evidence:
                 return True
         elif not (line[:1] in (" ", "\t") and line.strip()):
             return False
@@ -777,7 +794,7 @@ def _signature_tail(lines: list[str]) -> bool:
     filled = [line.strip() for line in lines if line.strip()]
     if not filled:
         return True
-    if len(filled) > 12 or sum(len(line) for line in filled) > 1500:
+    if len(filled) > 12 or sum(len(line) for line in filled) > 1500 or _written_after(lines):
         return False
     if not (_name_like(filled[0]) or _nickname(filled[0]) or _CONTACT.search(filled[0])):
         return False
@@ -787,6 +804,22 @@ def _signature_tail(lines: list[str]) -> bool:
         if number <= 1 and _POSTSCRIPT.match(line):
             return False  # a P.S. right under the name was written now; one under the title is the template's
     return True
+
+
+def _written_after(lines: list[str]) -> bool:
+    """A P.S. under the name and contact lines, after a blank line: written now ("P.S. Please change the headline
+    on the poster"). A sentence there without one may as well be the footer's ("Please quote our PO number on
+    every invoice"), which must not reach the classifier."""
+    seen_text = blank = False
+    for line in lines:
+        stripped = line.strip()
+        if not stripped:
+            blank = blank or seen_text
+            continue
+        if blank and _POSTSCRIPT.match(stripped):
+            return True
+        seen_text = True
+    return False
 
 
 def _nickname(line: str) -> bool:

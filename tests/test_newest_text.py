@@ -265,6 +265,12 @@ KEPT = [
     "Para la circular:\n\nPara: todos los encargados\nAsunto: nuevo envase\nDe: 1 de abril de 2026 en todas.",
     "Please add to the banner:\nSaatja: Liis Kask <liis@x.ee>\nbelow the logo, in 8 pt.",
     "The brief, as agreed:\nDeadline: 2 March 2026\nBudget: 5,000 EUR\nContact: anna@x.com\n\nPlease confirm it.",
+    # a brief laid out as header lines, with no date or address: a blind tester's requests were lost here
+    "Here is the brief for the launch email:\n\nFrom: BrewCo Brewing\nTo: loyalty list\nSubject: Pale ale is here\n\n"
+    "Please change the headline in the draft and send a new proof.",
+    "Segue o briefing:\nDe: BrewCo Portugal\nPara: clientes fidelidade\nAssunto: Promoção\n\nPor favor, alterem-no.",
+    "For the media plan:\nFrom: 1 March 2027\nTo: 31 March 2027\nSent: weekly, Mondays 10:00\nSubject: Spring range\n\n"
+    "Please change the flight dates.",
     "host mx.example.it [185.22.10.4]\nSMTP error from remote mail server after RCPT TO:<m@example.it>:\n"
     "550 mailbox unavailable",
 ]
@@ -273,6 +279,14 @@ KEPT = [
 @pytest.mark.parametrize("text", KEPT)
 def test_content_is_not_cut(text):
     assert newest_text(text) == text
+
+
+def test_a_postscript_below_the_contact_lines_or_a_mobile_footer_stays():
+    signed = ("Thanks for the draft, looks good.\n\nBest regards,\nTom Hill\nMarketing Manager | BrewCo\n"
+              "+44 20 7946 0000\n\nP.S. Please change the headline on the poster and send a new proof.")
+    assert newest_text(signed).endswith("P.S. Please change the headline on the poster and send a new proof.")
+    mobile = "Thanks Anna\n\nSent from my iPhone\n\nPS could you also make the logo bigger on the poster?"
+    assert newest_text(mobile) == "Thanks Anna\n\nPS could you also make the logo bigger on the poster?"
 
 
 def test_postscript_after_the_signature_stays():
