@@ -14,7 +14,10 @@ from inbox.pipeline import Pipeline
 
 def register(commands: common.Subcommands) -> None:
     classify = common.command(commands, "classify", "show how messages would be handled", cmd_classify)
-    classify.add_argument("files", nargs="+", type=Path, metavar="FILE.eml")
+    classify.add_argument("files", nargs="+", type=Path, metavar="FILE.eml",
+                          help="judged in this order, as if they arrived one after another after what the service "
+                               "has seen: a later file may be a reply in an earlier one's thread (run one at a "
+                               "time to judge each alone)")
     classify.add_argument("--json", action="store_true", help="one JSON object per message")
 
 
