@@ -122,18 +122,18 @@ def test_training_reproduces_the_shipped_model():
     """Retraining gives members that behave like the shipped ones: same answers, scores within 1e-3.
 
     Not the same bytes: float summation order differs across CPUs and BLAS builds, so the weights do.
-    The first two members (the one on every writer, and one without a group of writers) are retrained side by
-    side, one round on two cores; the other two are the same recipe on other writer groups (`liaison train
-    --folds 0` retrains all four, twice the time the suite can give it).
+    Two members, each without a group of writers, are retrained side by side, one round on two cores; the
+    others are the same recipe (`fit_model` on one job: the one on every writer a third more mail) and
+    `liaison train --folds 0` retrains all four, twice the time the suite can give it.
     """
     from classifiers.training import ensemble_jobs, fit_models
 
     train, _ = model.split(load_corpus())
-    retrained = fit_models(ensemble_jobs(train)[:2])
+    retrained = fit_models(ensemble_jobs(train)[1:3])
     texts = held_out_texts() + eval_dir_texts(ROOT / "tests" / "data" / "eval")
     shipped = TextcatClassifier(MODEL_DIR, calibrated=False)
     docs = list(shipped.nlp.tokenizer.pipe(model.model_text(t.subject, t.text) for t in texts))
-    for member, nlp in zip(shipped.members[:2], retrained, strict=True):
+    for member, nlp in zip(shipped.members[1:3], retrained, strict=True):
         again = nlp.get_pipe("textcat")
         for text, old, new in zip(texts, member.predict(docs), again.predict(docs), strict=True):
             before = {label: float(old[list(member.labels).index(label)]) for label in CATEGORIES}
