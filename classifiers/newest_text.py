@@ -23,7 +23,8 @@ Greek, Lithuanian, Catalan, Japanese...):
   "От:/Отправлено:/Кому:", ...) down;
 * forwarded history ("---------- Forwarded message ---------", "Begin forwarded message:" and translations, any
   "----- words -----" line with a header line under it); a bare forward, with nothing written above it, yields
-  the forwarded message's own newest text;
+  the forwarded message's own newest text, and a forward under a mere pointer ("Please see below.", "FYI",
+  "prośba poniżej") the pointer and that text;
 * signatures: a "-- " line, mobile footers ("Sent from my iPhone", "Von meinem iPhone gesendet", ...), and a
   valediction ("Best regards,", "Mit freundlichen Grüßen", "Met vriendelijke groet", "Pozdrawiam", "Love,",
   "x", ...) followed only by a few short name/title/phone/address lines at the end (a P.S. right under the
@@ -146,6 +147,23 @@ _LABEL = re.compile(r"\*{0,2}[^\W\d_][^\W\d_'’-]*(?:[ '’-][^\W\d_]+){0,3}\.?
 _ADDRESS = re.compile(r"[^\s<>@:]+@[^\s<>@]+\.[^\W\d_]{2,}")
 # GroupWise's one-line header above an unquoted original: '>>> "Ana" <ana@x.rs> 5.3.2026 9:30 >>>'.
 _GROUPWISE = re.compile(r">>>\s.{0,300}@.{0,300}\d\s*>>>")
+# Words that point at a forwarded message ("see below", "FYI", "zur Info", "ci-dessous", "poniżej", "nedan"...).
+_POINTER = re.compile(
+    r"\b(?:below|fyi|fya|for\s+info|see\s+(?:attached|forwarded|thread|trail)|unten|zur\s+info|s\.\s*u\."
+    r"|ci-dessous|pour\s+info|abajo|para\s+info|hieronder|ter\s+info|abaixo|sotto|qui\s+sotto|nedan|nedenfor"
+    r"|neden|alla|alle|poniżej|níže|nižšie|ниже|нижче|aşağıda|mai\s+jos|alább|lent|παρακάτω|žemiau|zemāk|allpool"
+    r"|a\s+continuació|dolje|spodaj)\b",
+    re.IGNORECASE,
+)
+# Words of a forward marker, and a header line whose value is a forwarded subject.
+_FORWARD_MARK = re.compile(
+    r"forward|weitergeleit|transf[ée]r|r[ée]exp[ée]di|reenviad|doorgestuurd|encaminhad|reencaminhad|inoltrat"
+    r"|przekaz|vidarebefordr|videresend|v[äa]litet|p[řr]eposl|пересыл|переслан|переадрес|ilet|y[öo]nlendir"
+    r"|tov[áa]bb[íi]t|redirec|προωθ|persi[ųu]st|reenviat|転送|转发|proslijeđ|edasisaadet|áframsent|diteruskan",
+    re.IGNORECASE,
+)
+_FORWARD_SUBJECT = re.compile(r"\*{0,2}[^:：]{1,30}[:：]\*{0,2}\s*(?:fwd?|wg|tr|rv|enc|pd|vb|vl|i|doorst)\s*[:：]",
+                              re.IGNORECASE)
 # A rule line (Outlook puts 32 underscores above its header block).
 _RULE = re.compile(r"[_\-=*—–]{8,}")
 # The sender line of a quoted or forwarded header block, in each language's Outlook and Gmail; "*From:*" as
@@ -379,7 +397,7 @@ def newest_text(text: str | None, *, html: str | None = None) -> str:
 def strip_quotes(text: str) -> str:
     """The text above and between quoted history: ``>`` lines and their attribution, and everything from an
     Outlook separator, header block or forwarded-message marker down, removed. May be empty."""
-    top, _ = _split(_normalise(text).split("\n"))
+    top, _, _ = _split(_normalise(text).split("\n"))
     return _tidy("\n".join(top))
 
 
@@ -547,9 +565,14 @@ def _normalise(text: str | None) -> str:
 
 
 def _newest(body: str, depth: int) -> str:
-    top, history = _split(body.split("\n"))
+    top, history, forwarded = _split(body.split("\n"))
     top_text = "\n".join(top)
     cleaned = _clean(top_text)
+    if cleaned and forwarded and _pointer(cleaned) and history and history.strip() and depth < _MAX_DEPTH:
+        # "Please see below." above a forwarded request: the request is what the client passes on
+        found = _newest(history, depth + 1)
+        if found:
+            return f"{cleaned}\n\n{found}"
     if cleaned:
         return cleaned
     if history is not None and history.strip() and depth < _MAX_DEPTH:
@@ -569,8 +592,15 @@ def _tidy(text: str) -> str:
     return _BLANK_RUNS.sub("\n\n", "\n".join(lines)).strip()
 
 
-def _split(lines: list[str]) -> tuple[list[str], str | None]:
-    """(the lines the sender wrote, outside quotes and above history; the first quoted or forwarded message)."""
+def _pointer(text: str) -> bool:
+    """A few words that only point at what is forwarded below ("Please see below.", "FYI", "Anna, prośba
+    poniżej."): no question or request of their own ("Please make these changes." is one)."""
+    return len(text.split()) <= 8 and "?" not in text and "？" not in text and bool(_POINTER.search(text))
+
+
+def _split(lines: list[str]) -> tuple[list[str], str | None, bool]:
+    """(the lines the sender wrote, outside quotes and above history; the first quoted or forwarded message;
+    whether that message is forwarded rather than replied to)."""
     kept: list[str] = []
     history: str | None = None
     count = len(lines)
@@ -587,7 +617,7 @@ def _split(lines: list[str]) -> tuple[list[str], str | None]:
                 history = "\n".join(lines[index + 1 :])
             while kept and not kept[-1].strip():
                 kept.pop()
-            return kept, history
+            return kept, history, False
         if stripped[0] == ">":
             block_end = _quote_block_end(lines, index)
             if history is None:
@@ -599,16 +629,24 @@ def _split(lines: list[str]) -> tuple[list[str], str | None]:
             cut = _boundary(lines, index, stripped[:_HEAD])
             if cut is not None:
                 history_start, unquote = cut
+                forwarded = history is None and not unquote and _forwards(lines[index:history_start])
                 if history is None:
                     rest = "\n".join(lines[history_start:])
                     history = _UNQUOTE.sub("", rest) if unquote else rest
                 while kept and (not kept[-1].strip() or _RULE.fullmatch(kept[-1].strip())
                                 or (not unquote and _FORWARD_LINE.fullmatch(kept[-1].strip()))):
+                    forwarded = forwarded or (not unquote and bool(_FORWARD_LINE.fullmatch(kept[-1].strip())))
                     kept.pop()
-                return kept, history
+                return kept, history, forwarded
         kept.append(line)
         index += 1
-    return kept, history
+    return kept, history, False
+
+
+def _forwards(head: list[str]) -> bool:
+    """The separator or header block above a message says it is forwarded: a forward marker ("----------
+    Forwarded message ---------", "Messaggio inoltrato") or a subject with a forward prefix ("FW:", "WG:")."""
+    return any(_FORWARD_MARK.search(line[:_HEAD]) or _FORWARD_SUBJECT.match(line.strip()[:_HEAD]) for line in head)
 
 
 def _quote_block_end(lines: list[str], start: int) -> int:

@@ -233,6 +233,18 @@ def test_bare_forward_gives_the_forwarded_request(name):
     assert newest_text(BARE_FORWARDS[name]) == ASKED
 
 
+def test_a_pointer_above_a_forward_is_read_with_what_it_points_at():
+    """ "Please see below." alone says nothing; the request is the forwarded one (a blind tester's billing
+    issue went unescalated). A question or a request of its own on top stays alone, and so does a reply."""
+    outlook = ("________________________________\nFrom: Finance <f@brewco.com>\nSent: Monday, 30 November 2026 10:00\n"
+               f"To: Tom\nSubject: FW: Invoice INV-2291\n\n{ASKED}")
+    assert newest_text(f"Please see below.\n\n{outlook}") == f"Please see below.\n\n{ASKED}"
+    assert newest_text(f"Anna, prośba poniżej.\n\n{BARE_FORWARDS['english']}") == f"Anna, prośba poniżej.\n\n{ASKED}"
+    assert newest_text(f"See below, can you help?\n\n{BARE_FORWARDS['english']}") == "See below, can you help?"
+    reply = outlook.replace("FW: Invoice", "RE: Invoice")
+    assert newest_text(f"See below.\n\n{reply}") == "See below."
+
+
 def test_forward_with_a_line_on_top_keeps_only_the_line():
     text = f"Please make these changes.\n\n{BARE_FORWARDS['english']}"
     assert newest_text(text) == "Please make these changes."
