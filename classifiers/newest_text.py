@@ -203,6 +203,9 @@ _SENT_KEY = re.compile(
     r"|elk[üu]ldve|trimis|στάλθηκε|ημερομηνία|i[šs]si[ųu]sta|enviat|送信日時|日付)\*{0,2}\s?[:：]",
     re.IGNORECASE,
 )
+# A header line whose value is a replied or forwarded subject ("Subject: RE: Banner"): a quoted block, not a brief.
+_REPLIED_SUBJECT = re.compile(
+    r"\*{0,2}[^:：]{1,30}[:：]\*{0,2}\s*(?:re|aw|sv|vs|antw|rif|odp|ynt|fwd?|wg|tr|rv|enc)\s*[:：]", re.IGNORECASE)
 # Which stripped lines are worth a closer look: a cheap filter before the exact patterns (an attribution is
 # also looked for on any line with a digit).
 _HINT = re.compile(
@@ -797,7 +800,8 @@ def _headers_follow(lines: list[str], start: int, *, ruled: bool = False) -> boo
         stripped = line.strip()[:_HEAD]
         if _HEADER_KEY.match(stripped):
             found += 1
-            evidence = evidence or bool(_DATEISH.search(stripped) or _SENT_KEY.match(stripped))
+            evidence = evidence or bool(_DATEISH.search(stripped) or _SENT_KEY.match(stripped)
+                                        or _REPLIED_SUBJECT.match(stripped))
             if found >= 2 and evidence:
                 return True
         elif not (line[:1] in (" ", "\t") and line.strip()):

@@ -190,6 +190,8 @@ ELSEWHERE = {
         "*Fra:* Mads <mads@x.dk>\n\n*Sendt:* 4. september 2026 13:32\n\n*Til:* Anders\n\n*Emne:* Faktura\n\nGammel.",
     "arabic outlook under dashes": f"{NEW}\n\n------------------------------\n*من:* سارة <sara@x.com>\n"
                                    "*تم الإرسال:* الاثنين، 12 أكتوبر 2026 8:24 ص\n*إلى:* يوسف\n*الموضوع:* RE\n\nقديم",
+    "outlook block, names only, a replied subject": f"{NEW}\n\nFrom: Studio Team\nTo: Ana Silva\nSubject: RE: Banner"
+                                                    "\n\nCould you please send the revised logo files?",
     "gmx, the date first": f'{NEW}\n\nGesendet: Donnerstag, 11. Juni 2026 um 18:30 Uhr\nVon: "Felix" <felix@x.de>\n'
                            "An: Jana\nBetreff: Fotoshooting\n\nHallo Jana, alt.",
     "hebrew gmail in direction marks": f"{NEW}\n\n\u202bבתאריך יום ב׳, 21 בספט׳ 2026 ב-16:32 מאת \u202aשירה"
