@@ -39,7 +39,7 @@ def run(batch: int) -> dict[str, Any]:
     rules = PhraseRules(load_rules(default_rules_path()).spec.phrases)
     model = TextcatClassifier()
     baseline = KeywordClassifier()
-    items = [(e.subject, newest_text(e.body)) for e in held]
+    items = [e.as_read() for e in held]
     truth = [e.label for e in held]
     nobody: list[str | None] = [None] * len(held)
     model_found = [rules.apply(s, t, c).category for (s, t), c in zip(items, model.classify_many(items), strict=True)]
@@ -52,7 +52,7 @@ def run(batch: int) -> dict[str, Any]:
     pairs = []
     for raw in raws:
         parsed = parse_message(raw)
-        pairs.append((parsed.subject, newest_text(parsed.text, html=parsed.html or None)))
+        pairs.append((parsed.subject, newest_text(parsed.text, html=parsed.html or None, subject=parsed.subject)))
     results = model.classify_many(pairs)
     for (subject, text), result in zip(pairs, results, strict=True):
         rules.apply(subject, text, result)

@@ -32,7 +32,6 @@ from classifiers.calibration import (  # noqa: E402
     neutral_threshold_for,
     threshold_for,
 )
-from classifiers.newest_text import newest_text  # noqa: E402
 
 Answers = list[dict[str, float]]
 
@@ -47,7 +46,7 @@ def member_scores(scores_dir: Path) -> dict[str, dict[str, Any]]:
         fitted = iter(training.fit_models(jobs))
         for writer in missing:
             test = [e for e in train if e.writer == writer]
-            items = [(e.subject, newest_text(e.body)) for e in test]
+            items = [e.as_read() for e in test]
             members = [next(fitted) for _ in training.ensemble_jobs([e for e in train if e.writer != writer])]
             raw = [[f.scores for f in model.TextcatClassifier.from_nlp(m).classify_many(items)] for m in members]
             (scores_dir / f"{writer}.json").write_text(json.dumps({"truth": [e.label for e in test], "members": raw}))

@@ -28,7 +28,6 @@ sys.path.insert(0, str(ROOT))
 from classifiers import learning  # noqa: E402
 from classifiers.evaluate import score  # noqa: E402
 from classifiers.model import TextcatClassifier, load_corpus, split  # noqa: E402
-from classifiers.newest_text import newest_text  # noqa: E402
 from classifiers.training import fit_ensemble  # noqa: E402
 
 
@@ -52,9 +51,9 @@ def run(writer: str, weight: int = learning.CORRECTION_WEIGHT) -> dict[str, Any]
     if not apart:
         raise SystemExit(f"no writer {writer!r} in the corpus")
     train, held = split(others)
-    held_items = [(e.subject, newest_text(e.body), e.label) for e in held]
-    inbox = [(e.subject, newest_text(e.body), e.label) for e in apart if half(e.id) == 0]
-    later = [(e.subject, newest_text(e.body), e.label) for e in apart if half(e.id) == 1]
+    held_items = [(*e.as_read(), e.label) for e in held]
+    inbox = [(*e.as_read(), e.label) for e in apart if half(e.id) == 0]
+    later = [(*e.as_read(), e.label) for e in apart if half(e.id) == 1]
 
     base = TextcatClassifier.from_nlp(fit_ensemble(train))
     answers = base.classify_many([(s, t) for s, t, _ in inbox])

@@ -28,7 +28,7 @@ def held_out_texts(examples: list[Example_] | None = None) -> list[LabelledText]
 
 
 def corpus_texts(examples: list[Example_]) -> list[LabelledText]:
-    return [LabelledText(e.id, e.subject, newest_text(e.body), e.label) for e in examples]
+    return [LabelledText(e.id, *e.as_read(), e.label) for e in examples]
 
 
 def eval_dir_texts(directory: Path) -> list[LabelledText]:
@@ -39,6 +39,6 @@ def eval_dir_texts(directory: Path) -> list[LabelledText]:
     items = []
     for item in read_labels(directory):
         parsed = parse_message((directory / "mail" / item.file).read_bytes())
-        items.append(LabelledText(item.file, parsed.subject,
-                                  newest_text(parsed.text, html=parsed.html or None), item.category))
+        newest = newest_text(parsed.text, html=parsed.html or None, subject=parsed.subject)
+        items.append(LabelledText(item.file, parsed.subject, newest, item.category))
     return items

@@ -27,6 +27,7 @@ from spacy.training import Example
 
 from classifiers import CATEGORIES, Classification
 from classifiers.calibration import Calibration, request_probability
+from classifiers.newest_text import newest_text
 from classifiers.tokens import prefix_doc
 
 log = logging.getLogger("liaison.model")
@@ -49,6 +50,10 @@ class Example_:
     lang: str
     tags: tuple[str, ...]
     writer: str = ""  # from the file name: writer-NAME.jsonl
+
+    def as_read(self) -> tuple[str, str]:
+        """(subject, newest text): what the classifier reads of this example, as the pipeline hands it over."""
+        return self.subject, newest_text(self.body, subject=self.subject)
 
 
 def model_text(subject: str, text: str) -> str:

@@ -81,6 +81,7 @@ from __future__ import annotations
 import re
 
 from foundation.html import html_to_text
+from foundation.subjects import is_forward_subject
 
 __all__ = ["MAX_TEXT", "newest_text", "strip_disclaimer", "strip_quotes", "strip_signature"]
 
@@ -379,11 +380,13 @@ _BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # -- the public API ------------------------------------------------------------------------------------------
 
 
-def newest_text(text: str | None, *, html: str | None = None) -> str:
+def newest_text(text: str | None, *, html: str | None = None, subject: str = "") -> str:
     """The newest text the sender wrote: quoted replies, forwarded history, signatures and disclaimers removed.
 
     When ``text`` is empty or None, ``html`` is converted to text first, its quoted blocks dropped before the
     conversion (and kept if nothing else is left). Reads at most the first 64 KB of text (256 KB of HTML).
+    A ``subject`` that says the message is forwarded ("FW:") makes the header block below the text a forward
+    even without a forward marker, as Outlook writes it.
     Never raises on a str, and never returns "" for an input that has text: when everything looks like
     history or signature it falls back to the forwarded or quoted message, then to the input.
     """
@@ -394,7 +397,7 @@ def newest_text(text: str | None, *, html: str | None = None) -> str:
             body = _normalise(html_to_text(html))
     if not body.strip():
         return ""
-    return _newest(body, 0)
+    return _newest(body, 0, forward=is_forward_subject(subject) if subject else False)
 
 
 def strip_quotes(text: str) -> str:
@@ -567,8 +570,10 @@ def _normalise(text: str | None) -> str:
     return text
 
 
-def _newest(body: str, depth: int) -> str:
-    top, history, forwarded = _split(body.split("\n"))
+def _newest(body: str, depth: int, *, forward: bool = False) -> str:
+    """``forward``: the message's subject says it forwards, so a header block below its text is the forward."""
+    top, history, how = _split(body.split("\n"))
+    forwarded = how == _FORWARDED or (forward and how == _HEADED)
     top_text = "\n".join(top)
     cleaned = _clean(top_text)
     if cleaned and forwarded and _pointer(cleaned) and history and history.strip() and depth < _MAX_DEPTH:
@@ -601,11 +606,17 @@ def _pointer(text: str) -> bool:
     return len(text.split()) <= 8 and "?" not in text and "？" not in text and bool(_POINTER.search(text))
 
 
-def _split(lines: list[str]) -> tuple[list[str], str | None, bool]:
+# How the first earlier message sits under the new text (_split's third answer).
+_QUOTED, _HEADED, _FORWARDED = "quoted", "headed", "forwarded"
+
+
+def _split(lines: list[str]) -> tuple[list[str], str | None, str]:
     """(the lines the sender wrote, outside quotes and above history; the first quoted or forwarded message;
-    whether that message is forwarded rather than replied to)."""
+    how that message sits below: "" when there is none, _QUOTED in ">" lines, _FORWARDED under a forward
+    marker, else _HEADED under an attribution, separator or header block)."""
     kept: list[str] = []
     history: str | None = None
+    how = ""
     count = len(lines)
     index = 0
     while index < count:
@@ -617,14 +628,14 @@ def _split(lines: list[str]) -> tuple[list[str], str | None, bool]:
             continue
         if stripped[0] == ">" and _GROUPWISE.fullmatch(stripped[:_HEAD]):
             if history is None:
-                history = "\n".join(lines[index + 1 :])
+                history, how = "\n".join(lines[index + 1 :]), _HEADED
             while kept and not kept[-1].strip():
                 kept.pop()
-            return kept, history, False
+            return kept, history, how
         if stripped[0] == ">":
             block_end = _quote_block_end(lines, index)
             if history is None:
-                history = _UNQUOTE.sub("", "\n".join(lines[index:block_end]))
+                history, how = _UNQUOTE.sub("", "\n".join(lines[index:block_end])), _QUOTED
             _drop_attribution(kept)
             index = block_end
             continue
@@ -632,18 +643,19 @@ def _split(lines: list[str]) -> tuple[list[str], str | None, bool]:
             cut = _boundary(lines, index, stripped[:_HEAD])
             if cut is not None:
                 history_start, unquote = cut
-                forwarded = history is None and not unquote and _forwards(lines[index:history_start])
-                if history is None:
-                    rest = "\n".join(lines[history_start:])
-                    history = _UNQUOTE.sub("", rest) if unquote else rest
+                forwarded = not unquote and _forwards(lines[index:history_start])
                 while kept and (not kept[-1].strip() or _RULE.fullmatch(kept[-1].strip())
                                 or (not unquote and _FORWARD_LINE.fullmatch(kept[-1].strip()))):
                     forwarded = forwarded or (not unquote and bool(_FORWARD_LINE.fullmatch(kept[-1].strip())))
                     kept.pop()
-                return kept, history, forwarded
+                if history is None:
+                    rest = "\n".join(lines[history_start:])
+                    history = _UNQUOTE.sub("", rest) if unquote else rest
+                    how = _QUOTED if unquote else _FORWARDED if forwarded else _HEADED
+                return kept, history, how
         kept.append(line)
         index += 1
-    return kept, history, False
+    return kept, history, how
 
 
 def _forwards(head: list[str]) -> bool:

@@ -37,7 +37,7 @@ def training_pairs(examples: list[Example_], *, seed: int = model.SEED,
     items = [(e.subject, e.body, e.label) for e in examples]
     if augment:
         items += variants(items, seed=seed, per_item=AUGMENT_PER_ITEM)
-    return [(model_text(subject, newest_text(body)), label) for subject, body, label in items]
+    return [(model_text(subject, newest_text(body, subject=subject)), label) for subject, body, label in items]
 
 
 def fold_of(example_id: str, folds: int) -> int:
@@ -150,14 +150,14 @@ def out_of_writer(examples: list[Example_], *, seed: int = model.SEED, epochs: i
         if answers is not None:
             save_member_answers(answers / f"{writer}.json", members, test)
         classifier = model.TextcatClassifier.from_nlp(model.combine(members), calibration)
-        scores += [f.scores for f in classifier.classify_many([(e.subject, newest_text(e.body)) for e in test])]
+        scores += [f.scores for f in classifier.classify_many([e.as_read() for e in test])]
         truth += [e.label for e in test]
     return scores, truth
 
 
 def save_member_answers(path: Path, members: list[Language], test: list[Example_]) -> None:
     """{"truth": [...], "members": [[raw scores per example] per member]} (before `model.combine` joins them)."""
-    items = [(e.subject, newest_text(e.body)) for e in test]
+    items = [e.as_read() for e in test]
     raw = [[f.scores for f in model.TextcatClassifier.from_nlp(m).classify_many(items)] for m in members]
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps({"truth": [e.label for e in test], "members": raw}), encoding="utf-8")
@@ -188,7 +188,7 @@ def out_of_fold(examples: list[Example_], *, folds: int = FOLDS, seed: int = mod
     truth: list[str] = []
     for fold, nlp in enumerate(fitted):
         test = [e for e in examples if fold_of(e.id, folds) == fold]
-        found = model.TextcatClassifier.from_nlp(nlp).classify_many([(e.subject, newest_text(e.body)) for e in test])
+        found = model.TextcatClassifier.from_nlp(nlp).classify_many([e.as_read() for e in test])
         scores += [f.scores for f in found]
         truth += [e.label for e in test]
     return scores, truth

@@ -16,6 +16,7 @@ _NUMBER = r"(?:\[\d+\]|\(\d+\))?"
 SUBJECT_PREFIX = re.compile(
     rf"^\s*(?:(?:{_TAG})\s*|(?:{_REPLY}|{_FORWARD})\s*{_NUMBER}\s*[:：]\s*)+", re.IGNORECASE)
 _FIRST_REPLY = re.compile(rf"^\s*(?:(?:{_TAG})\s*)*(?:{_REPLY})\s*{_NUMBER}\s*[:：]", re.IGNORECASE)
+_FIRST_FORWARD = re.compile(rf"^\s*(?:(?:{_TAG})\s*)*(?:{_FORWARD})\s*{_NUMBER}\s*[:：]", re.IGNORECASE)
 
 
 def base_subject(subject: str) -> str:
@@ -27,3 +28,8 @@ def base_subject(subject: str) -> str:
 def is_reply_subject(subject: str) -> bool:
     """The subject says the message replies to one ("Re:", "AW:", "ΑΠ:", "[EXTERNAL] Re:"...; not a forward)."""
     return bool(_FIRST_REPLY.match(unicodedata.normalize("NFC", subject)))
+
+
+def is_forward_subject(subject: str) -> bool:
+    """The subject says the message forwards one ("Fwd:", "FW:", "WG:", "ENC:", "[EXTERNAL] TR:"...)."""
+    return bool(_FIRST_FORWARD.match(unicodedata.normalize("NFC", subject)))

@@ -155,7 +155,6 @@ def retrain(store: Store, db_path: Path, *, epochs: int | None = None,
     `epochs`: fewer than the recipe's makes a quicker, rougher candidate (the gate judges it all the same)."""
     from classifiers import learning
     from classifiers.model import EPOCHS, load_corpus, split
-    from classifiers.newest_text import newest_text
     from inbox import corrections
 
     found = corrections.training_examples(store)
@@ -167,7 +166,7 @@ def retrain(store: Store, db_path: Path, *, epochs: int | None = None,
         f"({len(held_corrections)} corrections held out to judge it)")
     nlp = learning.retrain(train, train_corrections, epochs=epochs or EPOCHS)
     version = save_candidate(store, db_path, nlp, corrections=len(found))
-    judged_on = [(e.subject, newest_text(e.body), e.label) for e in held] + held_corrections
+    judged_on = [(*e.as_read(), e.label) for e in held] + held_corrections
     return version, judge_candidate(store, db_path, version, judged_on)
 
 

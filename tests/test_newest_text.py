@@ -247,6 +247,22 @@ def test_a_pointer_above_a_forward_is_read_with_what_it_points_at():
     assert newest_text(f"See below.\n\n{reply}") == "See below."
 
 
+def test_a_pointer_above_an_outlook_forward_is_read_with_it_when_the_subject_says_forward():
+    """Outlook forwards without a marker: only the message's own subject says "FW:" (a blind tester's forwarded
+    request in Portuguese got no action). Without that subject the block is a reply and the pointer stays alone."""
+    block = ("From: Mark Lee <mark@brewco.com>\nSent: Saturday, December 5, 2026 9:00 AM\nTo: Ana Silva "
+             f"<ana@brewco.com>\nSubject: Landing page\n\n{ASKED}\n\nMark")
+    for separator in ("", "________________________________\n", "-----Original Message-----\n"):
+        text = f"Please see below.\n\n{separator}{block}"
+        for subject in ("FW: Landing page", "Fwd: Landing page", "ENC: Landing page", "[EXTERNAL] WG: Landing page"):
+            assert newest_text(text, subject=subject) == f"Please see below.\n\n{ASKED}", (separator, subject)
+        assert newest_text(text, subject="RE: Landing page") == "Please see below."
+        assert newest_text(text) == "Please see below."
+    assert newest_text(f"Please make these changes.\n\n{block}", subject="FW: x") == "Please make these changes."
+    quoted = f"Please see below.\n\nOn Sat, 5 Dec 2026 at 09:00, Mark <mark@brewco.com> wrote:\n> {ASKED}"
+    assert newest_text(quoted, subject="FW: Landing page") == "Please see below."  # a quoted reply is not a forward
+
+
 def test_forward_with_a_line_on_top_keeps_only_the_line():
     text = f"Please make these changes.\n\n{BARE_FORWARDS['english']}"
     assert newest_text(text) == "Please make these changes."

@@ -38,7 +38,6 @@ def register(commands: common.Subcommands) -> None:
 
 def cmd_train(args: argparse.Namespace) -> int:
     from classifiers import model, training
-    from classifiers.newest_text import newest_text
     from inbox.progress import Progress
 
     logging.getLogger("spacy").setLevel(logging.WARNING)  # its per-step INFO lines drown the progress bar
@@ -61,7 +60,7 @@ def cmd_train(args: argparse.Namespace) -> int:
               f"({calibration.fold_precision:.4f} right, {calibration.fold_coverage:.4f} of requests), neutral at "
               f"request probability >= {calibration.neutral_threshold}, in {out}/calibration.json")
     trained = model.TextcatClassifier(out)
-    found = trained.classify_many([(e.subject, newest_text(e.body)) for e in held])
+    found = trained.classify_many([e.as_read() for e in held])
     correct = sum(f.category == e.label for f, e in zip(found, held, strict=True))
     print(f"saved to {out}; held-out accuracy {correct / max(len(held), 1):.4f} "
           f"(full scores: liaison eval --held-out)")

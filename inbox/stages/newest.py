@@ -14,4 +14,4 @@ class NewestText:
 
     def run(self, message: MessageContext) -> None:
         parsed = message.parsed
-        message.newest = newest_text(parsed.text, html=parsed.html or None)
+        message.newest = newest_text(parsed.text, html=parsed.html or None, subject=parsed.subject)
