@@ -573,7 +573,7 @@ def _normalise(text: str | None) -> str:
 def _newest(body: str, depth: int, *, forward: bool = False) -> str:
     """``forward``: the message's subject says it forwards, so a header block below its text is the forward."""
     top, history, how = _split(body.split("\n"))
-    forwarded = how == _FORWARDED or (forward and how == _HEADED)
+    forwarded = how in (_FORWARDED, _PASSED) or (forward and how == _HEADED)
     top_text = "\n".join(top)
     cleaned = _clean(top_text)
     if cleaned and forwarded and _pointer(cleaned) and history and history.strip() and depth < _MAX_DEPTH:
@@ -606,14 +606,16 @@ def _pointer(text: str) -> bool:
     return len(text.split()) <= 8 and "?" not in text and "？" not in text and bool(_POINTER.search(text))
 
 
-# How the first earlier message sits under the new text (_split's third answer).
-_QUOTED, _HEADED, _FORWARDED = "quoted", "headed", "forwarded"
+# How the first earlier message sits under the new text (_split's third answer): quoted under an attribution,
+# quoted without one (a passage passed on: "see below" over "> Gerry, the invoice is wrong"), under a header.
+_QUOTED, _PASSED, _HEADED, _FORWARDED = "quoted", "passed", "headed", "forwarded"
 
 
 def _split(lines: list[str]) -> tuple[list[str], str | None, str]:
     """(the lines the sender wrote, outside quotes and above history; the first quoted or forwarded message;
-    how that message sits below: "" when there is none, _QUOTED in ">" lines, _FORWARDED under a forward
-    marker, else _HEADED under an attribution, separator or header block)."""
+    how that message sits below: "" when there is none, _QUOTED in ">" lines under an attribution, _PASSED
+    without one, _FORWARDED under a forward marker, else _HEADED under an attribution, separator or header
+    block)."""
     kept: list[str] = []
     history: str | None = None
     how = ""
@@ -634,9 +636,10 @@ def _split(lines: list[str]) -> tuple[list[str], str | None, str]:
             return kept, history, how
         if stripped[0] == ">":
             block_end = _quote_block_end(lines, index)
+            attributed = _drop_attribution(kept)
             if history is None:
-                history, how = _UNQUOTE.sub("", "\n".join(lines[index:block_end])), _QUOTED
-            _drop_attribution(kept)
+                history = _UNQUOTE.sub("", "\n".join(lines[index:block_end]))
+                how = _QUOTED if attributed else _PASSED
             index = block_end
             continue
         if _HINT.match(stripped) or _DIGIT.search(stripped[:_HEAD]) or "@" in stripped[:_HEAD]:
@@ -678,29 +681,31 @@ def _quote_block_end(lines: list[str], start: int) -> int:
     return end
 
 
-def _drop_attribution(kept: list[str]) -> None:
-    """Remove the attribution (one to three lines) that introduces the quote about to be dropped."""
+def _drop_attribution(kept: list[str]) -> bool:
+    """Remove the attribution (one to three lines) that introduces the quote about to be dropped; whether
+    there was one."""
     filled = len(kept)
     while filled and not kept[filled - 1].strip():
         filled -= 1
     if not filled or not kept[filled - 1].rstrip().endswith((":", "：")):
-        return
+        return False
     for size in (3, 2, 1):  # the longest first: Gmail wraps "On ..., Anna <\nanna@x.com> wrote:"
         if filled - size < 0:
             continue
         joined = _wrapped(kept[filled - size : filled])
         if joined is not None and _DIGIT.search(joined) and _is_attribution(joined):
             del kept[filled - size :]
-            return
+            return True
     last = kept[filled - 1].strip()
     if len(last) <= _HEAD and _ATTRIBUTION.fullmatch(last):  # "Anna wrote:": no date needed above a quote
         del kept[filled - 1 :]
-        return
+        return True
     for size in (3, 2, 1):  # a language without its words here: above a quote, a time or an address will do
         joined = _wrapped(kept[filled - size : filled]) if filled - size >= 0 else None
         if joined is not None and (_TIME.search(joined) or "@" in joined):
             del kept[filled - size :]
-            return
+            return True
+    return False
 
 
 def _boundary(lines: list[str], index: int, stripped: str) -> tuple[int, bool] | None:

@@ -263,6 +263,17 @@ def test_a_pointer_above_an_outlook_forward_is_read_with_it_when_the_subject_say
     assert newest_text(quoted, subject="FW: Landing page") == "Please see below."  # a quoted reply is not a forward
 
 
+def test_a_pointer_above_a_passage_quoted_without_attribution_is_read_with_it():
+    """ "see below" over "> Gerry, the direct debit went out twice": the client passes a colleague's words on
+    by quoting them. Under an attribution the quote is a reply, and the pointer stays alone."""
+    passed = "> Ann, the invoices have no VAT number on them.\n> Can you get them reissued?"
+    assert newest_text(f"see below\n\n{passed}") == ("see below\n\nAnn, the invoices have no VAT number on them.\n"
+                                                      "Can you get them reissued?")
+    assert newest_text(f"See below.\n\nOn Sat, 5 Dec 2026 at 09:00, Studio <s@agency.test> wrote:\n{passed}") == \
+        "See below."
+    assert newest_text(f"Please fix this.\n\n{passed}") == "Please fix this."
+
+
 def test_forward_with_a_line_on_top_keeps_only_the_line():
     text = f"Please make these changes.\n\n{BARE_FORWARDS['english']}"
     assert newest_text(text) == "Please make these changes."
