@@ -17,7 +17,9 @@ both sides):
 * exact = the two are equal;
 * leaked = a line of the history (15 characters or more, not also in ``new``) is in the output;
 * lost = a line (15 characters or more) of the newest text is missing from the output;
-* over-removal = of the items with no history, the share where anything changed.
+* over-removal = of the items with no history, the share where anything changed;
+* read through = items whose new text only points at the forward below ("Ter info, dit kwam binnen van de
+  drukker."), read with what it forwards as designed: exact when the output is that text, then the forward.
 """
 
 from __future__ import annotations
@@ -31,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
-from classifiers.newest_text import newest_text  # noqa: E402
+from classifiers.newest_text import newest_text, points_below  # noqa: E402
 
 DATA = Path(__file__).parent.parent / "tests" / "data" / "quotes"
 _LONG = 15  # shorter lines ("Thanks", "> ok") are too common in both parts to tell anything
@@ -51,8 +53,11 @@ def judge(item: dict[str, Any]) -> dict[str, bool]:
     history_lines = [line.strip() for line in history.split("\n") if len(line.strip()) >= _LONG]
     history_lines = [line for line in history_lines if line not in new]
     new_lines = [line.strip() for line in wanted.split("\n") if len(line.strip()) >= _LONG]
-    return {"exact": got == wanted, "leaked": any(line in got for line in history_lines),
-            "lost": any(line not in got for line in new_lines), "has_history": bool(history.strip())}
+    through = bool(history.strip()) and points_below(wanted) and got.startswith(f"{wanted}\n\n")
+    seen = got[len(wanted):] if through else got  # what was read through is the forward, by design
+    return {"exact": got == wanted or through, "leaked": any(line in seen for line in history_lines) and not through,
+            "lost": any(line not in got for line in new_lines), "has_history": bool(history.strip()),
+            "through": through}
 
 
 def measure(items: list[dict[str, Any]]) -> dict[str, Any]:
@@ -80,6 +85,7 @@ def _figures(verdicts: list[dict[str, bool]]) -> dict[str, Any]:
         "lost": share(sum(v["lost"] for v in verdicts), len(verdicts)),
         "controls": len(controls),
         "over_removal": share(sum(not v["exact"] for v in controls), len(controls)),
+        "read_through": sum(v["through"] for v in with_history),
     }
 
 
@@ -93,13 +99,13 @@ def main() -> None:
         print(json.dumps(figures, indent=2))
         return
     print(f"{'language':10} {'items':>5} {'history':>7} {'exact':>6} {'leaked':>6} {'lost':>6} "
-          f"{'controls':>8} {'over-removal':>12}")
+          f"{'controls':>8} {'over-removal':>12} {'read through':>12}")
     for name in ["all"] + sorted(name for name in figures if name != "all"):
         row = figures[name]
         cells = [row[key] if row[key] is not None else "-" for key in
-                 ("items", "with_history", "exact", "leaked", "lost", "controls", "over_removal")]
+                 ("items", "with_history", "exact", "leaked", "lost", "controls", "over_removal", "read_through")]
         print(f"{name:10} {cells[0]:>5} {cells[1]:>7} {cells[2]:>6} {cells[3]:>6} {cells[4]:>6} {cells[5]:>8} "
-              f"{cells[6]:>12}")
+              f"{cells[6]:>12} {cells[7]:>12}")
 
 
 if __name__ == "__main__":

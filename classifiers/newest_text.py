@@ -79,11 +79,12 @@ this table stays checked.
 from __future__ import annotations
 
 import re
+from typing import NamedTuple
 
 from foundation.html import html_to_text
-from foundation.subjects import is_forward_subject
+from foundation.subjects import subject_kind
 
-__all__ = ["MAX_TEXT", "newest_text", "strip_disclaimer", "strip_quotes", "strip_signature"]
+__all__ = ["MAX_TEXT", "newest_text", "points_below", "strip_disclaimer", "strip_quotes", "strip_signature"]
 
 #: Only the start of a body is read: nobody writes a request longer than this by hand.
 MAX_TEXT = 64 * 1024
@@ -153,9 +154,17 @@ _POINTER = re.compile(
     r"\b(?:below|fyi|fya|for\s+info|see\s+(?:attached|forwarded|thread|trail)|unten|zur\s+info|s\.\s*u\."
     r"|ci-dessous|pour\s+info|abajo|para\s+info|hieronder|ter\s+info|abaixo|sotto|qui\s+sotto|nedan|nedenfor"
     r"|neden|alla|alle|poniżej|níže|nižšie|ниже|нижче|aşağıda|mai\s+jos|alább|lent|παρακάτω|žemiau|zemāk|allpool"
-    r"|a\s+continuació|dolje|spodaj)\b",
+    r"|a\s+continuació|dolje|spodaj"
+    # "for your information" and its office phrasings: "Zur Kenntnisnahme", "Przesyłam do wiadomości", "för kännedom"
+    r"|for\s+(?:your\s+)?(?:information|visibility|awareness)|forwarding|zur\s+kenntnis(?:nahme)?"
+    r"|do\s+wiadomości|ter\s+kennisname|pour\s+information|para\s+(?:su\s+)?conocimiento|per\s+conoscenza"
+    r"|para\s+conhecimento|för\s+kännedom|til\s+orientering|tiedoksi|na\s+vědomí|spre\s+informare|tájékoztatásul"
+    r"|bilginize|к\s+сведению|для\s+информации|προς\s+ενημέρωση)\b",
     re.IGNORECASE,
 )
+_POINTER_WORDS = 12  # "FYI, please see the email below from our brand team." and no more
+# "VS:" forwards in Norwegian and Danish Outlook, whose header blocks read "Fra:/Sendt:/Til:/Emne:".
+_NORDIC_FORWARD_BLOCK = re.compile(r"\*{0,2}emne\s?:", re.IGNORECASE)
 # Words of a forward marker, and a header line whose value is a forwarded subject.
 _FORWARD_MARK = re.compile(
     r"forward|weitergeleit|transf[ée]r|r[ée]exp[ée]di|reenviad|doorgestuurd|encaminhad|reencaminhad|inoltrat"
@@ -263,6 +272,8 @@ _VALEDICTION = re.compile(
     r"|(?:gros\s)?bisous|atenciosamente|(?:com\s)?(?:os\s)?(?:melhores\s)?cumprimentos|beijos|abra[çc]os"
     r"|pozdrawiam(?:\sserdecznie)?|z\spowa[żz]aniem|s\spozdravem|mvh|med\svennlig\shilsen|cu\sstim[ăa]"
     r"|med\sv[äa]nliga\sh[äa]lsningar|med\svenlig\shilsen|terveisin|yst[äa]v[äa]llisin\sterveisin"
+    r"|obrigad[oa]|muito\sobrigad[oa]|dzi[eę]ki|dzi[eę]kuj[eę](?:\sbardzo)?|pozdrowienia|kiitos|takk|tack"
+    r"|(?:vennlig|venlig)\shilsen|hilsen|(?:v[äa]nliga\s)?h[äa]lsningar"
     r"|[üu]dv[öo]zlettel|sayg[ıi]lar[ıi]mla)"
     r"[ \t]*[,.!;:]*"
     r"(?:[ \t]*[-–—,]?[ \t]*(?:[A-ZÀ-ÖØ-Þ][\w.'’-]{0,30}(?:[ \t]+[A-ZÀ-ÖØ-Þ][\w.'’-]{0,30}){0,2})[ \t]*[.!]?)?"
@@ -385,26 +396,37 @@ def newest_text(text: str | None, *, html: str | None = None, subject: str = "")
 
     When ``text`` is empty or None, ``html`` is converted to text first, its quoted blocks dropped before the
     conversion (and kept if nothing else is left). Reads at most the first 64 KB of text (256 KB of HTML).
-    A ``subject`` that says the message is forwarded ("FW:") makes the header block below the text a forward
-    even without a forward marker, as Outlook writes it.
+    The ``subject`` says whether the message forwards or replies: Outlook forwards ("FW:") have a header block
+    below the text and no forward marker, and a header block whose own Subject says "FW:" under an "RE:" is a
+    reply to a forward.
     Never raises on a str, and never returns "" for an input that has text: when everything looks like
     history or signature it falls back to the forwarded or quoted message, then to the input.
     """
     body = _normalise(text)
+    kind = subject_kind(subject) if subject else ""
     if not body.strip() and html:
         body = _normalise(html_to_text(html, drop_quotes=True))
+        if body.strip() and _pointer(_clean(strip_quotes(body))):
+            # "See below" and nothing else once the quote containers are gone: what it points at may be a
+            # forward, which the text of the whole message shows as the plain-text part would
+            return _newest(_normalise(html_to_text(html)), 0, kind=kind)
         if not body.strip():
             body = _normalise(html_to_text(html))
     if not body.strip():
         return ""
-    return _newest(body, 0, forward=is_forward_subject(subject) if subject else False)
+    return _newest(body, 0, kind=kind)
+
+
+def points_below(text: str) -> bool:
+    """``text`` (a newest text) only points at a message below it ("Please see below.", "FYI", "Ter info, dit
+    kwam binnen van de drukker."): above a forward, newest_text reads it with what it forwards."""
+    return bool(_pointer_above(text))
 
 
 def strip_quotes(text: str) -> str:
     """The text above and between quoted history: ``>`` lines and their attribution, and everything from an
     Outlook separator, header block or forwarded-message marker down, removed. May be empty."""
-    top, _, _ = _split(_normalise(text).split("\n"))
-    return _tidy("\n".join(top))
+    return _tidy("\n".join(_split(_normalise(text).split("\n")).kept))
 
 
 def strip_signature(text: str) -> str:
@@ -570,24 +592,51 @@ def _normalise(text: str | None) -> str:
     return text
 
 
-def _newest(body: str, depth: int, *, forward: bool = False) -> str:
-    """``forward``: the message's subject says it forwards, so a header block below its text is the forward."""
-    top, history, how = _split(body.split("\n"))
-    forwarded = how in (_FORWARDED, _PASSED) or (forward and how == _HEADED)
-    top_text = "\n".join(top)
+def _newest(body: str, depth: int, *, kind: str = "") -> str:
+    """``kind``: what the message's subject says it is (foundation.subjects.subject_kind; "" unknown)."""
+    cut = _split(body.split("\n"))
+    top_text = "\n".join(cut.kept)
     cleaned = _clean(top_text)
-    if cleaned and forwarded and _pointer(cleaned) and history and history.strip() and depth < _MAX_DEPTH:
-        # "Please see below." above a forwarded request: the request is what the client passes on
-        found = _newest(history, depth + 1)
-        if found:
-            return f"{cleaned}\n\n{found}"
+    history = cut.history
+    deeper = _block_kind(cut.block)  # what the earlier message's own Subject line says it is
+    if cleaned and history and history.strip() and depth < _MAX_DEPTH and _forwarded(cut, kind, deeper):
+        pointer = _pointer_above(cleaned)
+        if pointer:
+            # "Please see below." above a forwarded request: the request is what the client passes on
+            found = _newest(history, depth + 1, kind=deeper)
+            if found:
+                return f"{pointer}\n\n{found}"
     if cleaned:
         return cleaned
     if history is not None and history.strip() and depth < _MAX_DEPTH:
-        found = _newest(history, depth + 1)
+        found = _newest(history, depth + 1, kind=deeper)
         if found:
             return found
     return _tidy(top_text) or _tidy(body)
+
+
+def _forwarded(cut: _Cut, kind: str, deeper: str) -> bool:
+    """The earlier message is passed on rather than replied to: a forward marker above it, a passage quoted
+    without an attribution, or this message's subject saying so ("FW:"; "VS:" over a Norwegian or Danish
+    header block). Without a subject that says, a header block whose own Subject is "FW:" is taken for one."""
+    if cut.how in (_FORWARDED, _PASSED):
+        return True
+    if kind == "forward":
+        return True
+    if kind == "either":
+        return any(_NORDIC_FORWARD_BLOCK.match(line.strip()) for line in cut.block)
+    return not kind and cut.how == _HEADED and deeper == "forward"
+
+
+def _block_kind(block: list[str]) -> str:
+    """What a quoted header block's Subject line says the earlier message was: "forward", "reply" or ""."""
+    for line in block:
+        stripped = line.strip()[:_HEAD]
+        if _FORWARD_SUBJECT.match(stripped):
+            return "forward"
+        if _REPLIED_SUBJECT.match(stripped):
+            return "reply"
+    return ""
 
 
 def _clean(text: str) -> str:
@@ -603,7 +652,24 @@ def _tidy(text: str) -> str:
 def _pointer(text: str) -> bool:
     """A few words that only point at what is forwarded below ("Please see below.", "FYI", "Anna, prośba
     poniżej."): no question or request of their own ("Please make these changes." is one)."""
-    return len(text.split()) <= 8 and "?" not in text and "？" not in text and bool(_POINTER.search(text))
+    return len(text.split()) <= _POINTER_WORDS and "?" not in text and "？" not in text and bool(_POINTER.search(text))
+
+
+def _pointer_above(text: str) -> str:
+    """``text`` if it only points at what is forwarded below, also when the sender's name, title and contact
+    lines follow the pointer ("FYI" / "Tom Hill | Marketing Manager | BrewCo"): then the pointer alone; else ""."""
+    first, _, rest = text.partition("\n\n")
+    lines = rest.split("\n")
+    if rest and _pointer(first) and (_signature_block(lines) or _unsigned_block(lines) or _bare_name(lines)):
+        return first
+    return text if _pointer(text) else ""
+
+
+class _Cut(NamedTuple):
+    kept: list[str]  # the lines the sender wrote, outside quotes and above history
+    history: str | None  # the first quoted or forwarded message
+    how: str  # how it sits below: _QUOTED, _PASSED, _HEADED, _FORWARDED or "" (no history)
+    block: list[str]  # the header block or attribution above it, when it has one
 
 
 # How the first earlier message sits under the new text (_split's third answer): quoted under an attribution,
@@ -611,11 +677,10 @@ def _pointer(text: str) -> bool:
 _QUOTED, _PASSED, _HEADED, _FORWARDED = "quoted", "passed", "headed", "forwarded"
 
 
-def _split(lines: list[str]) -> tuple[list[str], str | None, str]:
-    """(the lines the sender wrote, outside quotes and above history; the first quoted or forwarded message;
-    how that message sits below: "" when there is none, _QUOTED in ">" lines under an attribution, _PASSED
-    without one, _FORWARDED under a forward marker, else _HEADED under an attribution, separator or header
-    block)."""
+def _split(lines: list[str]) -> _Cut:
+    """Where the sender's new text ends and the first earlier message starts, and how it sits below: "" when
+    there is none, _QUOTED in ">" lines under an attribution, _PASSED without one, _FORWARDED under a forward
+    marker, else _HEADED under an attribution, separator or header block."""
     kept: list[str] = []
     history: str | None = None
     how = ""
@@ -633,7 +698,7 @@ def _split(lines: list[str]) -> tuple[list[str], str | None, str]:
                 history, how = "\n".join(lines[index + 1 :]), _HEADED
             while kept and not kept[-1].strip():
                 kept.pop()
-            return kept, history, how
+            return _Cut(kept, history, how, [])
         if stripped[0] == ">":
             block_end = _quote_block_end(lines, index)
             attributed = _drop_attribution(kept)
@@ -646,25 +711,27 @@ def _split(lines: list[str]) -> tuple[list[str], str | None, str]:
             cut = _boundary(lines, index, stripped[:_HEAD])
             if cut is not None:
                 history_start, unquote = cut
-                forwarded = not unquote and _forwards(lines[index:history_start])
+                forwarded = not unquote and _forward_marked(lines[index:history_start])
                 while kept and (not kept[-1].strip() or _RULE.fullmatch(kept[-1].strip())
                                 or (not unquote and _FORWARD_LINE.fullmatch(kept[-1].strip()))):
                     forwarded = forwarded or (not unquote and bool(_FORWARD_LINE.fullmatch(kept[-1].strip())))
                     kept.pop()
+                block: list[str] = []
                 if history is None:
                     rest = "\n".join(lines[history_start:])
                     history = _UNQUOTE.sub("", rest) if unquote else rest
                     how = _QUOTED if unquote else _FORWARDED if forwarded else _HEADED
-                return kept, history, how
+                    block = lines[index:history_start]
+                return _Cut(kept, history, how, block)
         kept.append(line)
         index += 1
-    return kept, history, how
+    return _Cut(kept, history, how, [])
 
 
-def _forwards(head: list[str]) -> bool:
-    """The separator or header block above a message says it is forwarded: a forward marker ("----------
-    Forwarded message ---------", "Messaggio inoltrato") or a subject with a forward prefix ("FW:", "WG:")."""
-    return any(_FORWARD_MARK.search(line[:_HEAD]) or _FORWARD_SUBJECT.match(line.strip()[:_HEAD]) for line in head)
+def _forward_marked(head: list[str]) -> bool:
+    """The separator or header block above a message has a forward marker ("---------- Forwarded message
+    ---------", "Messaggio inoltrato"). (A Subject line with "FW:" in it only says what the earlier message was.)"""
+    return any(_FORWARD_MARK.search(line[:_HEAD]) for line in head)
 
 
 def _quote_block_end(lines: list[str], start: int) -> int:

@@ -259,8 +259,77 @@ def test_a_pointer_above_an_outlook_forward_is_read_with_it_when_the_subject_say
         assert newest_text(text, subject="RE: Landing page") == "Please see below."
         assert newest_text(text) == "Please see below."
     assert newest_text(f"Please make these changes.\n\n{block}", subject="FW: x") == "Please make these changes."
-    quoted = f"Please see below.\n\nOn Sat, 5 Dec 2026 at 09:00, Mark <mark@brewco.com> wrote:\n> {ASKED}"
-    assert newest_text(quoted, subject="FW: Landing page") == "Please see below."  # a quoted reply is not a forward
+    # a forward some clients write as a quote; under "Re:" the same layout is a reply, read alone
+    quoted = f"FYI\n\nOn Sat, 5 Dec 2026 at 09:00, Mark <mark@brewco.com> wrote:\n> {ASKED}"
+    assert newest_text(quoted, subject="FW: Landing page") == f"FYI\n\n{ASKED}"
+    assert newest_text(quoted, subject="Re: Landing page") == "FYI"
+
+
+OUTLOOK_BLOCK = ("From: Sarah Jones <sarah@brewco.com>\nSent: Friday, December 4, 2026 4:12 PM\nTo: Tom Hill "
+                 f"<tom@brewco.com>\nSubject: Spring poster\n\n{ASKED}")
+
+
+def test_what_the_subject_says_decides_over_the_quoted_blocks_own_subject():
+    """An Outlook reply to a forwarded message ("RE: FW: Invoice", the block's Subject "FW: Invoice") quotes the
+    agency's own mail: read alone. A forward of a forward in Outlook's layout goes down to the request."""
+    agency = ("From: Anna Berg <anna@agency.example>\nSent: Friday, December 4, 2026 4:12 PM\nTo: Tom Hill\n"
+              "Subject: FW: Invoice INV-2041\n\nInvoice INV-2041 is now 30 days overdue.")
+    assert newest_text(f"Please see below.\n\n{agency}", subject="RE: FW: Invoice INV-2041") == "Please see below."
+    assert newest_text(f"Please see below.\n\n{agency}", subject="[EXTERNAL] RE: FW: Invoice") == "Please see below."
+    middle = ("From: Mike Long <mike@brewco.com>\nSent: Saturday, December 5, 2026 9:00 AM\nTo: Tom Hill\n"
+              f"Subject: FW: Spring poster\n\nSee below.\n\n{OUTLOOK_BLOCK}")
+    assert newest_text(f"FYI\n\n{middle}", subject="FW: FW: Spring poster") == f"FYI\n\nSee below.\n\n{ASKED}"
+
+
+def test_vs_forwards_in_norwegian_and_danish_outlook_and_replies_in_finnish():
+    norwegian = (f"Se nedenfor.\n\nFra: Sarah Jones <sarah@brewco.com>\nSendt: fredag 4. desember 2026 16:12\n"
+                 f"Til: Tom Hill <tom@brewco.com>\nEmne: Vårplakat\n\n{ASKED}")
+    assert newest_text(norwegian, subject="VS: Vårplakat") == f"Se nedenfor.\n\n{ASKED}"
+    finnish = (f"Katso alla.\n\nLähettäjä: Anna Berg <anna@agency.example>\nLähetetty: perjantai 4. joulukuuta "
+               f"2026 16.12\nVastaanottaja: Tom Hill\nAihe: Kevätjuliste\n\n{ASKED}")
+    assert newest_text(finnish, subject="Vs: Kevätjuliste") == "Katso alla."
+
+
+@pytest.mark.parametrize("signature", ["Tom Hill | Marketing Manager | BrewCo Brewing",
+                                       "Tom Hill | Marketing Manager | BrewCo\nT: +44 20 7946 0000 | www.brewco.com",
+                                       "Tom Hill\nSenior Marketing Manager, BrewCo Brewing Ltd", "Tom"])
+def test_the_senders_signature_between_a_pointer_and_the_forward_is_not_a_request_of_its_own(signature):
+    """A blind tester's forwarded request was filed as "other": the signature made "FYI" look like a sentence."""
+    assert newest_text(f"FYI\n\n{signature}\n\n{OUTLOOK_BLOCK}", subject="FW: Spring poster") == f"FYI\n\n{ASKED}"
+
+
+@pytest.mark.parametrize("pointer", ["Zur Kenntnisnahme.", "Przesyłam do wiadomości.", "Forwarding for visibility.",
+                                     "FYI, please see the email below from our brand team.", "För kännedom.",
+                                     "Per conoscenza.", "Para su conocimiento."])
+def test_office_phrasings_of_for_your_information_point_at_the_forward(pointer):
+    assert newest_text(f"{pointer}\n\n{OUTLOOK_BLOCK}", subject="FW: Spring poster") == f"{pointer}\n\n{ASKED}"
+
+
+def test_html_only_forwards_under_a_pointer_are_read_with_the_forward():
+    """The quote containers (Gmail's gmail_quote, Apple's blockquote type=cite, OWA's divRplyFwdMsg) hold the
+    forwarded request in HTML-only mail; under a mere pointer it is read, as in the plain-text part."""
+    request = "<p>Hi Tom,</p><p>" + ASKED + "</p>"
+    gmail = ('<div dir="ltr">FYI</div><br><div class="gmail_quote"><div dir="ltr" class="gmail_attr">---------- '
+             'Forwarded message ---------<br>From: Sarah Jones &lt;sarah@brewco.com&gt;<br>Date: Fri, Dec 4, 2026 at '
+             f'4:12 PM<br>Subject: Spring poster<br>To: Tom &lt;tom@brewco.com&gt;<br></div><br>{request}</div>')
+    apple = ('<div>See below</div><div><br><blockquote type="cite"><div>Begin forwarded message:</div><div><b>From:'
+             '</b> Sarah Jones &lt;sarah@brewco.com&gt;<br><b>Subject:</b> Spring poster<br><b>Date:</b> 4 December '
+             f'2026 at 16:12:00 GMT<br><b>To:</b> Tom &lt;tom@brewco.com&gt;</div><br>{request}</blockquote></div>')
+    owa = ('<div>Please see below.</div><hr><div id="divRplyFwdMsg"><b>From:</b> Sarah Jones &lt;sarah@brewco.com&gt;'
+           '<br><b>Sent:</b> Friday, December 4, 2026 4:12 PM<br><b>To:</b> Tom Hill &lt;tom@brewco.com&gt;<br>'
+           f'<b>Subject:</b> Spring poster</div><br>{request}')
+    for html, pointer in ((gmail, "FYI"), (apple, "See below"), (owa, "Please see below.")):
+        found = newest_text("", html=html, subject="Fwd: Spring poster")
+        assert found.startswith(pointer) and found.endswith(ASKED), found
+    reply = owa.replace("Subject:</b> Spring poster", "Subject:</b> Invoice")
+    assert newest_text("", html=reply, subject="RE: Invoice") == "Please see below."
+
+
+@pytest.mark.parametrize("closing", ["Obrigado,\nRui", "Obrigada,\nInês Carvalho", "Dziękuję,\nPaweł", "Dzięki,\nTomek",
+                                     "Tack,\nElin", "Hälsningar,\nKarin", "Venlig hilsen\nMette", "Hilsen\nIngrid",
+                                     "Kiitos,\nSara"])
+def test_closings_of_portuguese_polish_and_nordic_mail_are_cut(closing):
+    assert newest_text(f"Olá,\n\nPodem corrigir a fatura?\n\n{closing}") == "Olá,\n\nPodem corrigir a fatura?"
 
 
 def test_a_pointer_above_a_passage_quoted_without_attribution_is_read_with_it():

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from foundation.subjects import base_subject, is_forward_subject, is_reply_subject
+from foundation.subjects import base_subject, is_forward_subject, is_reply_subject, subject_kind
 
 
 @pytest.mark.parametrize("subject", ["FW: Banner", "Fwd: Banner", "WG: Banner", "TR : Banner", "ENC: Banner",
@@ -20,3 +20,10 @@ def test_a_forward_subject(subject):
                                      "Fwd Banner", ""])
 def test_not_a_forward_subject(subject):
     assert not is_forward_subject(subject)
+
+
+def test_vs_is_either_a_finnish_reply_or_a_nordic_forward():
+    assert subject_kind("VS: Kevätjuliste") == "either"
+    assert is_reply_subject("VS: Kevätjuliste")  # a conversation joins on it either way
+    assert subject_kind("RE: FW: Invoice") == "reply" and subject_kind("FW: RE: Invoice") == "forward"
+    assert subject_kind("Invoice") == ""
