@@ -33,7 +33,7 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).parent.parent))
 
-from classifiers.newest_text import newest_text, points_below  # noqa: E402
+from classifiers.newest_text import newest_text  # noqa: E402
 
 DATA = Path(__file__).parent.parent / "tests" / "data" / "quotes"
 _LONG = 15  # shorter lines ("Thanks", "> ok") are too common in both parts to tell anything
@@ -53,8 +53,10 @@ def judge(item: dict[str, Any]) -> dict[str, bool]:
     history_lines = [line.strip() for line in history.split("\n") if len(line.strip()) >= _LONG]
     history_lines = [line for line in history_lines if line not in new]
     new_lines = [line.strip() for line in wanted.split("\n") if len(line.strip()) >= _LONG]
-    through = bool(history.strip()) and points_below(wanted) and got.startswith(f"{wanted}\n\n")
-    seen = got[len(wanted):] if through else got  # what was read through is the forward, by design
+    # read through: the new text, then only what the history holds (a forward under a pointer, by design)
+    through = bool(history.strip()) and got.startswith(f"{wanted}\n\n") and all(
+        line.strip() in history for line in got[len(wanted):].split("\n"))
+    seen = got[len(wanted):] if through else got
     return {"exact": got == wanted or through, "leaked": any(line in seen for line in history_lines) and not through,
             "lost": any(line not in got for line in new_lines), "has_history": bool(history.strip()),
             "through": through}

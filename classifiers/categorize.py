@@ -87,26 +87,29 @@ class Categorizer:
             # Lower-casing changed the length (a dotted İ): offsets into the Doc would not fit the text as
             # written, so this message is read as before, one Doc per reader. So is any other classifier.
             hits = self.phrase_rules.phrases.hits(subject, text)
-            return self._analysis(self.base.classify(subject, text), hits, extract(subject, text, today=today))
+            return self._analysis(self.base.classify(subject, text), hits, extract(subject, text, today=today),
+                                  text)
         nlp = self.base.nlp
         with nlp.memory_zone():  # this message's new words are forgotten afterwards (see model.keep_vocabulary)
             doc = nlp.make_doc(lowered)
             hits = self.phrase_rules.phrases.hits_in(doc, source=source)
             entity_doc = prefix_doc(doc, nlp.tokenizer, limit=len(subject) + 1 + ENTITY_TEXT_LIMIT)
             analysis = self._analysis(self.base.classify_doc(doc), hits,
-                                      entities_in(entity_doc, source=source, today=today))
+                                      entities_in(entity_doc, source=source, today=today), text)
         self.base.renew_if_worn()
         return analysis
 
     def judge(self, subject: str, text: str, *, automatic: str | None = None) -> Verdict:
         return self.analyse(subject, text, automatic=automatic).verdict
 
-    def _analysis(self, base: Classification, hits: list[PhraseHit], entities: dict[str, list[Any]]) -> Analysis:
+    def _analysis(self, base: Classification, hits: list[PhraseHit], entities: dict[str, list[Any]],
+                  text: str) -> Analysis:
         result = self.phrase_rules.combine(hits, base)
-        return Analysis(Verdict(result, result.confidence < self.review_below, self.tier_of(result)), entities,
+        return Analysis(Verdict(result, result.confidence < self.review_below, self.tier_of(result, text=text)),
+                        entities,
                         tuple(hits))
 
-    def tier_of(self, classification: Classification) -> Tier:
-        """How much an acknowledgement of this message may say (classifiers/tiers.py)."""
+    def tier_of(self, classification: Classification, *, text: str = "") -> Tier:
+        """How much an acknowledgement of this message (its newest ``text``) may say (classifiers/tiers.py)."""
         return choose_tier(classification, specific_at_least=self.tiers.specific_at_least,
-                           neutral_at_least=self.tiers.neutral_at_least)
+                           neutral_at_least=self.tiers.neutral_at_least, text=text)

@@ -30,7 +30,7 @@ def score_texts(classifier: Classifier, texts: list[LabelledText], *, rules: Phr
     nobody: list[str | None] = [None] * len(texts)
     result = score([t.label for t in texts], [f.category for f in found], nobody, nobody,
                    files=[t.id for t in texts])
-    result["tiers"] = tier_report([Scored(t.label, f) for t, f in zip(texts, found, strict=True)],
+    result["tiers"] = tier_report([Scored(t.label, f, t.text) for t, f in zip(texts, found, strict=True)],
                                   specific_at_least=specific_at_least, neutral_at_least=neutral_at_least)
     return result
 

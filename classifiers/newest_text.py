@@ -79,12 +79,13 @@ this table stays checked.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import NamedTuple
 
 from foundation.html import html_to_text
 from foundation.subjects import subject_kind
 
-__all__ = ["MAX_TEXT", "newest_text", "points_below", "strip_disclaimer", "strip_quotes", "strip_signature"]
+__all__ = ["MAX_TEXT", "newest_text", "only_points", "strip_disclaimer", "strip_quotes", "strip_signature"]
 
 #: Only the start of a body is read: nobody writes a request longer than this by hand.
 MAX_TEXT = 64 * 1024
@@ -159,9 +160,14 @@ _POINTER = re.compile(
     r"|for\s+(?:your\s+)?(?:information|visibility|awareness)|forwarding|zur\s+kenntnis(?:nahme)?"
     r"|do\s+wiadomości|ter\s+kennisname|pour\s+information|para\s+(?:su\s+)?conocimiento|per\s+conoscenza"
     r"|para\s+conhecimento|för\s+kännedom|til\s+orientering|tiedoksi|na\s+vědomí|spre\s+informare|tájékoztatásul"
-    r"|bilginize|к\s+сведению|для\s+информации|προς\s+ενημέρωση)\b",
+    r"|bilginize|к\s+сведению|для\s+информации|προς\s+ενημέρωση|til\s+info(?:rmasjon)?|pro\s+informaci"
+    r"|para\s+(?:tu|su|vuestra|sua)\s+informa[cç][ãi][óo]?n?|(?:te|le|os|les)\s+lo\s+reenv[íi]o|reenv[íi]o|encaminho"
+    r"|inoltro|je\s+te\s+transf[èe]re|przesyłam\s+dalej|přeposílám|videresender|vidarebefordrar)\b",
     re.IGNORECASE,
 )
+# ... unless it points away: "forwarded by mistake, ignore the thread below".
+_AWAY = re.compile(r"\b(?:ignore|disregard|by\s+mistake|in\s+error|wrong\s+(?:thread|e-?mail|mail))\b", re.IGNORECASE)
+_BARE_POINTER_WORDS = 5  # "See my comments below.": longer ("move the logo below the headline") may be a request
 _POINTER_WORDS = 12  # "FYI, please see the email below from our brand team." and no more
 # "VS:" forwards in Norwegian and Danish Outlook, whose header blocks read "Fra:/Sendt:/Til:/Emne:".
 _NORDIC_FORWARD_BLOCK = re.compile(r"\*{0,2}emne\s?:", re.IGNORECASE)
@@ -272,7 +278,7 @@ _VALEDICTION = re.compile(
     r"|(?:gros\s)?bisous|atenciosamente|(?:com\s)?(?:os\s)?(?:melhores\s)?cumprimentos|beijos|abra[çc]os"
     r"|pozdrawiam(?:\sserdecznie)?|z\spowa[żz]aniem|s\spozdravem|mvh|med\svennlig\shilsen|cu\sstim[ăa]"
     r"|med\sv[äa]nliga\sh[äa]lsningar|med\svenlig\shilsen|terveisin|yst[äa]v[äa]llisin\sterveisin"
-    r"|obrigad[oa]|muito\sobrigad[oa]|dzi[eę]ki|dzi[eę]kuj[eę](?:\sbardzo)?|pozdrowienia|kiitos|takk|tack"
+    r"|obrigad[oa]|muito\sobrigad[oa]|dzi[eę]ki|dzi[eę]kuj[eę](?:\sbardzo)?|pozdrowienia|kiitos|takk|tack|tak"
     r"|(?:vennlig|venlig)\shilsen|hilsen|(?:v[äa]nliga\s)?h[äa]lsningar"
     r"|[üu]dv[öo]zlettel|sayg[ıi]lar[ıi]mla)"
     r"[ \t]*[,.!;:]*"
@@ -391,14 +397,16 @@ _BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # -- the public API ------------------------------------------------------------------------------------------
 
 
-def newest_text(text: str | None, *, html: str | None = None, subject: str = "") -> str:
+def newest_text(text: str | None, *, html: str | None = None, subject: str = "",
+                ours: Callable[[str], bool] | None = None) -> str:
     """The newest text the sender wrote: quoted replies, forwarded history, signatures and disclaimers removed.
 
     When ``text`` is empty or None, ``html`` is converted to text first, its quoted blocks dropped before the
     conversion (and kept if nothing else is left). Reads at most the first 64 KB of text (256 KB of HTML).
     The ``subject`` says whether the message forwards or replies: Outlook forwards ("FW:") have a header block
     below the text and no forward marker, and a header block whose own Subject says "FW:" under an "RE:" is a
-    reply to a forward.
+    reply to a forward. ``ours`` tells the agency's own addresses: its own mail forwarded back under a pointer
+    is not read as the sender's words.
     Never raises on a str, and never returns "" for an input that has text: when everything looks like
     history or signature it falls back to the forwarded or quoted message, then to the input.
     """
@@ -406,21 +414,24 @@ def newest_text(text: str | None, *, html: str | None = None, subject: str = "")
     kind = subject_kind(subject) if subject else ""
     if not body.strip() and html:
         body = _normalise(html_to_text(html, drop_quotes=True))
-        if body.strip() and _pointer(_clean(strip_quotes(body))):
+        if body.strip() and _pointer_above(_clean(strip_quotes(body))):
             # "See below" and nothing else once the quote containers are gone: what it points at may be a
             # forward, which the text of the whole message shows as the plain-text part would
-            return _newest(_normalise(html_to_text(html)), 0, kind=kind)
+            return _newest(_normalise(html_to_text(html)), 0, kind=kind, ours=ours)
         if not body.strip():
             body = _normalise(html_to_text(html))
     if not body.strip():
         return ""
-    return _newest(body, 0, kind=kind)
+    return _newest(body, 0, kind=kind, ours=ours)
 
 
-def points_below(text: str) -> bool:
-    """``text`` (a newest text) only points at a message below it ("Please see below.", "FYI", "Ter info, dit
-    kwam binnen van de drukker."): above a forward, newest_text reads it with what it forwards."""
-    return bool(_pointer_above(text))
+def only_points(text: str) -> bool:
+    """``text`` (a newest text) only points at mail below it, with nothing of its own to acknowledge: each
+    paragraph a pointer of a few words ("Please see below.", "FYI", "FYI" / "See below."), a signature under it
+    aside. A forward below would have been read with it; what is left points at the quoted reply."""
+    head = _pointer_above(text)
+    paragraphs = [p.strip() for p in head.split("\n\n") if p.strip()] if head else []
+    return bool(paragraphs) and all(_pointer(p) and len(p.split()) <= _BARE_POINTER_WORDS for p in paragraphs)
 
 
 def strip_quotes(text: str) -> str:
@@ -592,24 +603,25 @@ def _normalise(text: str | None) -> str:
     return text
 
 
-def _newest(body: str, depth: int, *, kind: str = "") -> str:
+def _newest(body: str, depth: int, *, kind: str = "", ours: Callable[[str], bool] | None = None) -> str:
     """``kind``: what the message's subject says it is (foundation.subjects.subject_kind; "" unknown)."""
     cut = _split(body.split("\n"))
     top_text = "\n".join(cut.kept)
     cleaned = _clean(top_text)
     history = cut.history
     deeper = _block_kind(cut.block)  # what the earlier message's own Subject line says it is
-    if cleaned and history and history.strip() and depth < _MAX_DEPTH and _forwarded(cut, kind, deeper):
+    if (cleaned and history and history.strip() and depth < _MAX_DEPTH and _forwarded(cut, kind, deeper)
+            and not _written_by(cut.block, ours)):
         pointer = _pointer_above(cleaned)
         if pointer:
             # "Please see below." above a forwarded request: the request is what the client passes on
-            found = _newest(history, depth + 1, kind=deeper)
+            found = _newest(history, depth + 1, kind=deeper, ours=ours)
             if found:
                 return f"{pointer}\n\n{found}"
     if cleaned:
         return cleaned
     if history is not None and history.strip() and depth < _MAX_DEPTH:
-        found = _newest(history, depth + 1, kind=deeper)
+        found = _newest(history, depth + 1, kind=deeper, ours=ours)
         if found:
             return found
     return _tidy(top_text) or _tidy(body)
@@ -626,6 +638,18 @@ def _forwarded(cut: _Cut, kind: str, deeper: str) -> bool:
     if kind == "either":
         return any(_NORDIC_FORWARD_BLOCK.match(line.strip()) for line in cut.block)
     return not kind and cut.how == _HEADED and deeper == "forward"
+
+
+def _written_by(block: list[str], ours: Callable[[str], bool] | None) -> bool:
+    """The header block or attribution names one of our addresses first (its sender: "From:" comes before
+    "To:" in every client's layout)."""
+    if ours is None:
+        return False
+    for line in block:
+        found = _ADDRESS.search(line[:_HEAD])
+        if found:
+            return ours(found.group(0).strip(".,;:()<>[]\"'"))
+    return False
 
 
 def _block_kind(block: list[str]) -> str:
@@ -652,17 +676,21 @@ def _tidy(text: str) -> str:
 def _pointer(text: str) -> bool:
     """A few words that only point at what is forwarded below ("Please see below.", "FYI", "Anna, prośba
     poniżej."): no question or request of their own ("Please make these changes." is one)."""
-    return len(text.split()) <= _POINTER_WORDS and "?" not in text and "？" not in text and bool(_POINTER.search(text))
+    return (len(text.split()) <= _POINTER_WORDS and "?" not in text and "？" not in text
+            and bool(_POINTER.search(text)) and not _AWAY.search(text))
 
 
 def _pointer_above(text: str) -> str:
-    """``text`` if it only points at what is forwarded below, also when the sender's name, title and contact
-    lines follow the pointer ("FYI" / "Tom Hill | Marketing Manager | BrewCo"): then the pointer alone; else ""."""
-    first, _, rest = text.partition("\n\n")
-    lines = rest.split("\n")
-    if rest and _pointer(first) and (_signature_block(lines) or _unsigned_block(lines) or _bare_name(lines)):
-        return first
-    return text if _pointer(text) else ""
+    """What of ``text`` to keep above the forward it points at, or "" when it does not point at one: the text
+    when it only points ("Please see below."), or opens with a paragraph that does ("FYI, see below." / "Also,
+    please send the invoice."); the pointer alone when the sender's name, title and contact lines follow it
+    ("FYI" / "Tom Hill | Marketing Manager | BrewCo")."""
+    lines = text.split("\n")
+    for cut in range(1, min(len(lines), 4)):  # the pointer's own lines, then the signature (with or without a gap)
+        head, tail = "\n".join(lines[:cut]).strip(), [line.strip() for line in lines[cut:] if line.strip()]
+        if tail and _pointer(head) and (_signature_block(tail) or _unsigned_block(tail) or _bare_name(tail)):
+            return head
+    return text if _pointer(text) or _pointer(text.partition("\n\n")[0]) else ""
 
 
 class _Cut(NamedTuple):
@@ -684,6 +712,7 @@ def _split(lines: list[str]) -> _Cut:
     kept: list[str] = []
     history: str | None = None
     how = ""
+    block: list[str] = []
     count = len(lines)
     index = 0
     while index < count:
@@ -698,13 +727,13 @@ def _split(lines: list[str]) -> _Cut:
                 history, how = "\n".join(lines[index + 1 :]), _HEADED
             while kept and not kept[-1].strip():
                 kept.pop()
-            return _Cut(kept, history, how, [])
+            return _Cut(kept, history, how, block)
         if stripped[0] == ">":
             block_end = _quote_block_end(lines, index)
-            attributed = _drop_attribution(kept)
+            attribution = _drop_attribution(kept)
             if history is None:
                 history = _UNQUOTE.sub("", "\n".join(lines[index:block_end]))
-                how = _QUOTED if attributed else _PASSED
+                how, block = (_QUOTED if attribution else _PASSED), attribution
             index = block_end
             continue
         if _HINT.match(stripped) or _DIGIT.search(stripped[:_HEAD]) or "@" in stripped[:_HEAD]:
@@ -716,7 +745,6 @@ def _split(lines: list[str]) -> _Cut:
                                 or (not unquote and _FORWARD_LINE.fullmatch(kept[-1].strip()))):
                     forwarded = forwarded or (not unquote and bool(_FORWARD_LINE.fullmatch(kept[-1].strip())))
                     kept.pop()
-                block: list[str] = []
                 if history is None:
                     rest = "\n".join(lines[history_start:])
                     history = _UNQUOTE.sub("", rest) if unquote else rest
@@ -725,7 +753,7 @@ def _split(lines: list[str]) -> _Cut:
                 return _Cut(kept, history, how, block)
         kept.append(line)
         index += 1
-    return _Cut(kept, history, how, [])
+    return _Cut(kept, history, how, block)
 
 
 def _forward_marked(head: list[str]) -> bool:
@@ -748,31 +776,34 @@ def _quote_block_end(lines: list[str], start: int) -> int:
     return end
 
 
-def _drop_attribution(kept: list[str]) -> bool:
-    """Remove the attribution (one to three lines) that introduces the quote about to be dropped; whether
-    there was one."""
+def _drop_attribution(kept: list[str]) -> list[str]:
+    """Remove the attribution (one to three lines) that introduces the quote about to be dropped, and return it
+    (empty when there was none)."""
     filled = len(kept)
     while filled and not kept[filled - 1].strip():
         filled -= 1
     if not filled or not kept[filled - 1].rstrip().endswith((":", "：")):
-        return False
+        return []
     for size in (3, 2, 1):  # the longest first: Gmail wraps "On ..., Anna <\nanna@x.com> wrote:"
         if filled - size < 0:
             continue
         joined = _wrapped(kept[filled - size : filled])
         if joined is not None and _DIGIT.search(joined) and _is_attribution(joined):
+            dropped = kept[filled - size :]
             del kept[filled - size :]
-            return True
+            return dropped
     last = kept[filled - 1].strip()
     if len(last) <= _HEAD and _ATTRIBUTION.fullmatch(last):  # "Anna wrote:": no date needed above a quote
+        dropped = kept[filled - 1 :]
         del kept[filled - 1 :]
-        return True
+        return dropped
     for size in (3, 2, 1):  # a language without its words here: above a quote, a time or an address will do
         joined = _wrapped(kept[filled - size : filled]) if filled - size >= 0 else None
         if joined is not None and (_TIME.search(joined) or "@" in joined):
+            dropped = kept[filled - size :]
             del kept[filled - size :]
-            return True
-    return False
+            return dropped
+    return []
 
 
 def _boundary(lines: list[str], index: int, stripped: str) -> tuple[int, bool] | None:

@@ -21,6 +21,7 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 
 from classifiers import Classification
+from classifiers.newest_text import only_points
 
 REQUESTS = ("revision_request", "billing_issue", "progress_query")
 TIERS = ("specific", "neutral", "none")
@@ -35,13 +36,17 @@ class Tier:
 
 
 def choose_tier(classification: Classification, *, specific_at_least: float, neutral_at_least: float,
-                automatic: bool = False) -> Tier:
-    """The tier for one classification under the thresholds of rules.yaml."""
+                automatic: bool = False, text: str = "") -> Tier:
+    """The tier for one classification of the newest ``text`` under the thresholds of rules.yaml."""
     if automatic:
         return Tier("none", "automatic mail")
     category, confidence = classification.category, classification.confidence
     if classification.source.startswith("rule:") and category in REQUESTS and confidence >= 1.0:
         return Tier("specific", f"{category} forced by {classification.source}")
+    if text and only_points(text):
+        # "Please see below." over a reply: whatever it means is in the quoted mail, which the sender did not
+        # write now (a forward under it would have been read with it: classifiers/newest_text.py)
+        return Tier("none", "the newest text only points at the quoted mail below: nothing of its own")
     if category in REQUESTS and confidence >= specific_at_least:
         return Tier("specific", f"{category} {_shown(confidence)} >= {_shown(specific_at_least)}")
     request = classification.request_probability
@@ -65,13 +70,14 @@ class Scored:
 
     truth: str
     classification: Classification
+    text: str = ""  # the newest text it was read from
 
 
 def tier_report(items: Iterable[Scored], *, specific_at_least: float, neutral_at_least: float) -> dict[str, object]:
     """tier_scores for classifications under these thresholds."""
     triples = [(item.truth, item.classification.category,
                 choose_tier(item.classification, specific_at_least=specific_at_least,
-                            neutral_at_least=neutral_at_least).name) for item in items]
+                            neutral_at_least=neutral_at_least, text=item.text).name) for item in items]
     return {**tier_scores(triples),
             "thresholds": {"specific_at_least": specific_at_least, "neutral_at_least": neutral_at_least}}
 

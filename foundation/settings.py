@@ -85,6 +85,13 @@ class Settings:
     config_path: Path | None = None  # the config file found, if any
     rules_shipped: bool = False  # no rules file where one was looked for: the packaged rules stand in
 
+    def owns(self, address: str) -> bool:
+        """``address`` is the agency's: our own address or at an agency domain (or a subdomain of one)."""
+        address = address.strip().lower()
+        domain = address.rpartition("@")[2] if "@" in address else ""
+        return address == self.address.lower() or any(
+            domain == d or domain.endswith("." + d) for d in self.agency_domains)
+
 
 def load_settings(
     env: Mapping[str, str] | None = None, *, need_imap: bool = False, need_smtp: bool = False

@@ -51,6 +51,19 @@ def test_an_unsure_request_gets_none_and_other_never_gets_an_acknowledgement():
     assert choose_tier(classification("other", 0.99), specific_at_least=0.0, neutral_at_least=0.0).name == "none"
 
 
+@pytest.mark.parametrize("text", ["Please see below.", "FYI", "FYI\n\nSee below.", "zur Info\nTom Hill"])
+def test_a_newest_text_that_only_points_below_gets_no_acknowledgement(text):
+    """ "Please see below." over a reply to our own mail asks nothing we can name (two blind testers: it got a
+    neutral receipt at 0.87); a forward under it would have been read with it."""
+    sure = classification("revision_request", 0.99)
+    tier = choose_tier(sure, specific_at_least=0.9, neutral_at_least=0.9, text=text)
+    assert tier.name == "none" and "only points" in tier.reason
+    assert choose_tier(sure, specific_at_least=0.9, neutral_at_least=0.9,
+                       text=f"{text}\n\nPlease make the logo bigger.").name == "specific"
+    assert tier_report([Scored("revision_request", sure, text)], specific_at_least=0.9,
+                       neutral_at_least=0.9)["none"]["messages"] == 1
+
+
 def test_a_phrase_rule_that_forces_a_request_category_is_specific():
     forced = classification("billing_issue", 1.0, source="rule:duplicate-invoice")
     assert choose_tier(forced, specific_at_least=0.999, neutral_at_least=0.999).name == "specific"

@@ -296,11 +296,13 @@ def test_vs_forwards_in_norwegian_and_danish_outlook_and_replies_in_finnish():
 def test_the_senders_signature_between_a_pointer_and_the_forward_is_not_a_request_of_its_own(signature):
     """A blind tester's forwarded request was filed as "other": the signature made "FYI" look like a sentence."""
     assert newest_text(f"FYI\n\n{signature}\n\n{OUTLOOK_BLOCK}", subject="FW: Spring poster") == f"FYI\n\n{ASKED}"
+    assert newest_text(f"FYI\n{signature}\n\n{OUTLOOK_BLOCK}", subject="FW: Spring poster") == f"FYI\n\n{ASKED}"
 
 
 @pytest.mark.parametrize("pointer", ["Zur Kenntnisnahme.", "Przesyłam do wiadomości.", "Forwarding for visibility.",
                                      "FYI, please see the email below from our brand team.", "För kännedom.",
-                                     "Per conoscenza.", "Para su conocimiento."])
+                                     "Per conoscenza.", "Para su conocimiento.", "Til info.", "Para tu información.",
+                                     "Pro informaci.", "Te lo reenvío."])
 def test_office_phrasings_of_for_your_information_point_at_the_forward(pointer):
     assert newest_text(f"{pointer}\n\n{OUTLOOK_BLOCK}", subject="FW: Spring poster") == f"{pointer}\n\n{ASKED}"
 
@@ -327,7 +329,7 @@ def test_html_only_forwards_under_a_pointer_are_read_with_the_forward():
 
 @pytest.mark.parametrize("closing", ["Obrigado,\nRui", "Obrigada,\nInês Carvalho", "Dziękuję,\nPaweł", "Dzięki,\nTomek",
                                      "Tack,\nElin", "Hälsningar,\nKarin", "Venlig hilsen\nMette", "Hilsen\nIngrid",
-                                     "Kiitos,\nSara"])
+                                     "Kiitos,\nSara", "Tak,\nSara"])
 def test_closings_of_portuguese_polish_and_nordic_mail_are_cut(closing):
     assert newest_text(f"Olá,\n\nPodem corrigir a fatura?\n\n{closing}") == "Olá,\n\nPodem corrigir a fatura?"
 
@@ -341,6 +343,27 @@ def test_a_pointer_above_a_passage_quoted_without_attribution_is_read_with_it():
     assert newest_text(f"See below.\n\nOn Sat, 5 Dec 2026 at 09:00, Studio <s@agency.test> wrote:\n{passed}") == \
         "See below."
     assert newest_text(f"Please fix this.\n\n{passed}") == "Please fix this."
+
+
+def test_the_agencys_own_mail_forwarded_back_is_not_read_as_the_senders_words():
+    """A client forwarding our overdue reminder with "FYI" (a blind tester: thanked for her billing question)."""
+    ours = ("From: Anna Berg <anna@agency.example>\nSent: Friday, December 4, 2026 4:12 PM\nTo: Tom Hill "
+            "<tom@brewco.com>\nSubject: Invoice INV-2041\n\nInvoice INV-2041 is now 30 days overdue.")
+    quoted = "On Fri, Dec 4, 2026 at 3:12 PM Anna Berg <anna@agency.example> wrote:\n> Invoice INV-2041 is overdue."
+    agency = lambda address: address.endswith("@agency.example")  # noqa: E731
+    for body in (f"FYI\n\n{ours}", f"FYI\n\n{quoted}"):
+        assert newest_text(body, subject="FW: Invoice INV-2041", ours=agency) == "FYI"
+        assert newest_text(body, subject="FW: Invoice INV-2041") != "FYI"  # no addresses known: read as before
+    assert newest_text(f"FYI\n\n{OUTLOOK_BLOCK}", subject="FW: Spring poster", ours=agency) == f"FYI\n\n{ASKED}"
+
+
+def test_a_pointer_paragraph_reads_the_forward_with_what_follows_it_unless_it_points_away():
+    text = f"FYI, see below.\n\nAlso, please send the invoice for round 2.\n\n{OUTLOOK_BLOCK}"
+    assert newest_text(text, subject="FW: Spring poster") == (
+        f"FYI, see below.\n\nAlso, please send the invoice for round 2.\n\n{ASKED}")
+    away = f"Forwarded by mistake, ignore the thread below.\n\nPlease make the logo bigger.\n\n{OUTLOOK_BLOCK}"
+    assert newest_text(away, subject="FW: Spring poster") == (
+        "Forwarded by mistake, ignore the thread below.\n\nPlease make the logo bigger.")
 
 
 def test_forward_with_a_line_on_top_keeps_only_the_line():

@@ -14,4 +14,5 @@ class NewestText:
 
     def run(self, message: MessageContext) -> None:
         parsed = message.parsed
-        message.newest = newest_text(parsed.text, html=parsed.html or None, subject=parsed.subject)
+        message.newest = newest_text(parsed.text, html=parsed.html or None, subject=parsed.subject,
+                                     ours=self.services.settings.owns)

@@ -11,7 +11,6 @@ import re
 from datetime import UTC, datetime
 from typing import Any
 
-from classifiers.linking import domain_of
 from foundation.errors import ParseError
 from foundation.message import SYNTHETIC_ID_SUFFIX, ParsedMessage, parse_message
 from foundation.settings import Settings
@@ -29,11 +28,7 @@ def forged(parsed: ParsedMessage) -> bool:
 
 def is_staff(settings: Settings, parsed: ParsedMessage) -> bool:
     """Sent by the agency: our own address or an agency domain (or a subdomain), and not forged."""
-    address = parsed.from_addr
-    domain = domain_of(address)
-    ours = address == settings.address.lower() or any(
-        domain == d or domain.endswith("." + d) for d in settings.agency_domains)
-    return ours and not forged(parsed)
+    return settings.owns(parsed.from_addr) and not forged(parsed)
 
 
 def arrival_time(position: Position, parsed: ParsedMessage) -> datetime:
