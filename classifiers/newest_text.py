@@ -169,8 +169,9 @@ _POINTER = re.compile(
 _AWAY = re.compile(r"\b(?:ignore|disregard|by\s+mistake|in\s+error|wrong\s+(?:thread|e-?mail|mail))\b", re.IGNORECASE)
 _BARE_POINTER_WORDS = 5  # "See my comments below.": longer ("move the logo below the headline") may be a request
 _POINTER_WORDS = 12  # "FYI, please see the email below from our brand team." and no more
-# "VS:" forwards in Norwegian and Danish Outlook, whose header blocks read "Fra:/Sendt:/Til:/Emne:".
-_NORDIC_FORWARD_BLOCK = re.compile(r"\*{0,2}emne\s?:", re.IGNORECASE)
+# "VS:" replies in Finnish Outlook, whose header blocks read "Lähettäjä:/Lähetetty:/Vastaanottaja:/Aihe:" (and
+# forwards in Norwegian and Danish: "Fra:/Sendt:/Til:/Emne:", or English labels in another client).
+_FINNISH_BLOCK = re.compile(r"\*{0,2}(?:l[äa]hett[äa]j[äa]|l[äa]hetetty|vastaanottaja|aihe)\*{0,2}\s?:", re.IGNORECASE)
 # Words of a forward marker, and a header line whose value is a forwarded subject.
 _FORWARD_MARK = re.compile(
     r"forward|weitergeleit|transf[ée]r|r[ée]exp[ée]di|reenviad|doorgestuurd|encaminhad|reencaminhad|inoltrat"
@@ -629,14 +630,14 @@ def _newest(body: str, depth: int, *, kind: str = "", ours: Callable[[str], bool
 
 def _forwarded(cut: _Cut, kind: str, deeper: str) -> bool:
     """The earlier message is passed on rather than replied to: a forward marker above it, a passage quoted
-    without an attribution, or this message's subject saying so ("FW:"; "VS:" over a Norwegian or Danish
-    header block). Without a subject that says, a header block whose own Subject is "FW:" is taken for one."""
+    without an attribution, or this message's subject saying so ("FW:"; "VS:" unless over a Finnish header
+    block). Without a subject that says, a header block whose own Subject is "FW:" is taken for one."""
     if cut.how in (_FORWARDED, _PASSED):
         return True
     if kind == "forward":
         return True
-    if kind == "either":
-        return any(_NORDIC_FORWARD_BLOCK.match(line.strip()) for line in cut.block)
+    if kind == "either":  # a forward unless the block is a Finnish client's (its reply is "VS:" too)
+        return not any(_FINNISH_BLOCK.match(line.strip()) for line in cut.block)
     return not kind and cut.how == _HEADED and deeper == "forward"
 
 

@@ -285,6 +285,9 @@ def test_vs_forwards_in_norwegian_and_danish_outlook_and_replies_in_finnish():
     norwegian = (f"Se nedenfor.\n\nFra: Sarah Jones <sarah@brewco.com>\nSendt: fredag 4. desember 2026 16:12\n"
                  f"Til: Tom Hill <tom@brewco.com>\nEmne: Vårplakat\n\n{ASKED}")
     assert newest_text(norwegian, subject="VS: Vårplakat") == f"Se nedenfor.\n\n{ASKED}"
+    # a Nordic sender's client with English labels (a blind tester's 7 of 7 under "VS:")
+    own = "Til info.\n\nKan dere også flytte datoen øverst?"
+    assert newest_text(f"{own}\n\n{OUTLOOK_BLOCK}", subject="VS: Vårplakat") == f"{own}\n\n{ASKED}"
     finnish = (f"Katso alla.\n\nLähettäjä: Anna Berg <anna@agency.example>\nLähetetty: perjantai 4. joulukuuta "
                f"2026 16.12\nVastaanottaja: Tom Hill\nAihe: Kevätjuliste\n\n{ASKED}")
     assert newest_text(finnish, subject="Vs: Kevätjuliste") == "Katso alla."
