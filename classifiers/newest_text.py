@@ -282,6 +282,10 @@ _VALEDICTION = re.compile(
     r"|obrigad[oa]|muito\sobrigad[oa]|dzi[eę]ki|dzi[eę]kuj[eę](?:\sbardzo)?|pozdrowienia|kiitos|takk|tack|tak"
     r"|(?:vennlig|venlig)\shilsen|hilsen|(?:v[äa]nliga\s)?h[äa]lsningar"
     r"|[üu]dv[öo]zlettel|sayg[ıi]lar[ıi]mla)"
+    # "Thanks for your help," "Obrigado pela ajuda," "Gracias por tu ayuda," "Danke für Ihre Hilfe,"
+    r"(?i:[ \t]+(?:for\s(?:your|all\syour|the)\s(?:help|support)|pela\s(?:ajuda|aten[çc][ãa]o)|desde\sj[áa]"
+    r"|por\s(?:tu|su|vuestra|la)\s(?:ayuda|atenci[óo]n)|de\santemano|f[üu]r\s(?:ihre|deine|die)\s(?:hilfe|m[üu]he)"
+    r"|pour\svotre\s(?:aide|retour)|voor\sde\shulp|per\sl['’]aiuto|za\spomoc|for\shj[æe]lpen|f[öo]r\shj[äa]lpen))?"
     r"[ \t]*[,.!;:]*"
     r"(?:[ \t]*[-–—,]?[ \t]*(?:[A-ZÀ-ÖØ-Þ][\w.'’-]{0,30}(?:[ \t]+[A-ZÀ-ÖØ-Þ][\w.'’-]{0,30}){0,2})[ \t]*[.!]?)?"
 )

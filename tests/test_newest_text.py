@@ -332,7 +332,9 @@ def test_html_only_forwards_under_a_pointer_are_read_with_the_forward():
 
 @pytest.mark.parametrize("closing", ["Obrigado,\nRui", "Obrigada,\nInês Carvalho", "Dziękuję,\nPaweł", "Dzięki,\nTomek",
                                      "Tack,\nElin", "Hälsningar,\nKarin", "Venlig hilsen\nMette", "Hilsen\nIngrid",
-                                     "Kiitos,\nSara", "Tak,\nSara"])
+                                     "Kiitos,\nSara", "Tak,\nSara", "Obrigado pela ajuda,\nRui",
+                                     "Thanks for your help,\nRui", "Gracias por tu ayuda,\nRui",
+                                     "Danke für Ihre Hilfe\nRui", "Muito obrigada desde já!\nInês"])
 def test_closings_of_portuguese_polish_and_nordic_mail_are_cut(closing):
     assert newest_text(f"Olá,\n\nPodem corrigir a fatura?\n\n{closing}") == "Olá,\n\nPodem corrigir a fatura?"
 
