@@ -13,6 +13,7 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from classifiers import CATEGORIES
+from classifiers.evalsets import EVAL_SETS
 
 
 def body_key(text: str) -> str:
@@ -74,11 +75,8 @@ def admit(new: list[dict], *, known_ids: set[str], known_bodies: set[str],
     return kept, refused
 
 
-ROOT = Path(__file__).parent.parent
 CORPUS = Path(__file__).parent / "data" / "corpus"
-EVAL_DIRS = (ROOT / "tests" / "data" / "eval", ROOT / "tests" / "data" / "eval-independent",
-             ROOT / "tests" / "data" / "eval-independent-2", ROOT / "tests" / "data" / "eval-independent-3",
-             ROOT / "tests" / "data" / "eval-independent-4")
+EVAL_DIRS = tuple(EVAL_SETS.values())
 
 
 def fold(sources: list[Path], *, writer: str, corpus: Path = CORPUS,

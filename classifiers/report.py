@@ -14,20 +14,13 @@ from typing import Any
 
 from classifiers import CATEGORIES, Classifier
 from classifiers.calibration import Calibration
-from classifiers.evalsets import LabelledText, eval_dir_texts, held_out_texts
+from classifiers.evalsets import EVAL_SETS, LabelledText, eval_dir_texts, held_out_texts
 from classifiers.explain import explain
 from classifiers.measure import classify_texts, cross_writer, score_texts
 from classifiers.model import TextcatClassifier, load_corpus
 from classifiers.phrases import PhraseRules
 from classifiers.training import fit_ensemble
 from foundation.rules import Rules
-
-ROOT = Path(__file__).parent.parent
-EVAL_SETS = {"eval": ROOT / "tests" / "data" / "eval",
-             "eval-independent": ROOT / "tests" / "data" / "eval-independent",
-             "eval-independent-2": ROOT / "tests" / "data" / "eval-independent-2",
-             "eval-independent-3": ROOT / "tests" / "data" / "eval-independent-3",
-             "eval-independent-4": ROOT / "tests" / "data" / "eval-independent-4"}
 
 
 def labelled_sets() -> dict[str, list[LabelledText]]:
