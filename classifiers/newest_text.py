@@ -259,7 +259,7 @@ _MOBILE = re.compile(
 )
 # A whole line (stripped) that closes a mail, optionally followed by a capitalised name: "Thanks, Anna".
 _VALEDICTION = re.compile(
-    r"(?i:(?:best|kind|warm|warmest|kindest|many|with|warm\sand\skind|best\sand\skind)\s(?:regards|wishes|thanks)"
+    r"¡?(?i:(?:best|kind|warm|warmest|kindest|many|with|warm\sand\skind|best\sand\skind)\s(?:regards|wishes|thanks)"
     r"|(?:kind\s|best\s|warm\s)?regards|best|cheers|sincerely|yours(?:\s(?:sincerely|truly|faithfully))?"
     r"|all\sthe\sbest|talk\ssoon|speak\ssoon|take\scare|warmly|br|kr|rgds|brgds|thx|tia"
     r"|thanks(?:\s(?:again|so\smuch|a\slot|a\smillion|in\sadvance|and\sregards|and\sbest\sregards|&\sregards))?"
@@ -479,18 +479,37 @@ def strip_signature(text: str) -> str:
 
 
 def _postscript_after_name(lines: list[str], start: int) -> int | None:
-    """Index of a P.S. on one of the two filled lines after ``start`` (right under the name or its title)."""
+    """Index of a P.S. on one of the two filled lines after ``start`` (right under the name or its title), or of
+    a request right under the name ("Thanks,\nTom\n\nPlease also resend invoice 4471."): both written now."""
     seen = 0
     for index in range(start, len(lines)):
         stripped = lines[index].strip()
         if not stripped:
             continue
-        if _POSTSCRIPT.match(stripped):
+        if _POSTSCRIPT.match(stripped) or (seen == 1 and _opens_a_request(stripped)):
             return index if seen else None
         seen += 1
         if seen > 2:
             return None
     return None
+
+
+# First words of a request, in the languages clients write in ("Please also...", "Send venligst...", "Graag ook...").
+_REQUEST_OPENERS = frozenset({
+    "please", "pls", "plz", "also", "could", "can", "would", "will", "one", "oh", "btw", "send", "resend", "and",
+    "bitte", "könnten", "können", "kannst", "schicken", "senden", "merci", "pouvez", "pourriez", "pouvez-vous",
+    "pourriez-vous", "envoyez", "renvoyez", "por", "podrías", "podéis", "podrían", "enviad", "reenviad", "graag",
+    "kunnen", "kunt", "kun", "stuur", "per", "potreste", "potete", "mandate", "rimandate", "proszę", "prosimy",
+    "czy", "kan", "kunne", "kunde", "skicka", "voisitteko", "voisitko", "lähettäkää", "podem", "poderiam",
+    "reenviem", "enviem", "mande", "manda",
+})
+
+
+def _opens_a_request(line: str) -> bool:
+    """A sentence that asks for something, not a footer's notice ("Please consider the environment...")."""
+    words = line.split()
+    return (len(words) >= 4 and words[0].lower().strip(",.:;!") in _REQUEST_OPENERS
+            and not _CONTACT.search(line) and not _DISCLAIMER_STRONG.search(line))
 
 
 def _strip_unsigned_tail(lines: list[str]) -> list[str]:

@@ -827,3 +827,30 @@ def test_history_removal_on_the_blind_writers_sets_stays_exact_and_never_loses_n
     assert figures["over_removal"] == 0
     assert figures["exact"] >= 0.97
     assert figures["leaked"] <= 0.02
+
+
+@pytest.mark.parametrize("closing, asked", [
+    ("Thanks for your help,\nTom\n\n", "Please also resend invoice 4471 with PO-8812."),
+    ("Best regards,\nTom\n", "Please also resend invoice 4471 with PO-8812."),
+    ("Thanks for your help,\nTom\n", "One more thing: please send the invoice for the banners by Friday."),
+    ("Takk for hjelpen,\nOla\n", "Send gjerne faktura 3310 på nytt med riktig organisasjonsnummer."),
+    ("Bedankt voor de hulp,\nPieter\n\n", "Graag ook factuur 5521 opnieuw sturen met het juiste btw-nummer."),
+    ("Danke für Ihre Hilfe\nHans\n\n", "Bitte schicken Sie uns noch die Druckdaten bis Freitag."),
+])
+def test_a_request_right_under_the_name_was_written_now_and_is_kept(closing, asked):
+    """Blind tester round 13: a client signs, then remembers one more thing. Like a P.S. right under the name,
+    a sentence that asks for something there is the client's, not the signature template's."""
+    assert newest_text(f"Hi Anna,\n\nThe banners look great.\n\n{closing}{asked}\n") == (
+        f"Hi Anna,\n\nThe banners look great.\n\n{asked}")
+
+
+def test_notices_and_titles_under_the_name_stay_in_the_signature():
+    for tail in ("Tom\nPlease consider the environment before printing this email.",
+                 "Tom Hill\nHead of Marketing\nPlease quote our PO number on every invoice."):
+        assert newest_text(f"Hi,\n\nCan you fix it?\n\nThanks,\n{tail}") == "Hi,\n\nCan you fix it?"
+
+
+def test_spanish_closings_with_an_opening_exclamation_mark_are_cut():
+    body = ("Hola Anna,\n\n¿Podrías cambiar la foto?\n\n¡Gracias por tu ayuda!\nCarlos Pérez\n"
+            "Jefe de Marketing | Verde S.L.")
+    assert newest_text(body) == "Hola Anna,\n\n¿Podrías cambiar la foto?"
