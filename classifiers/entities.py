@@ -204,8 +204,10 @@ def _date_after(anchor: Span) -> Span | None:
     """'by Friday', 'before the 14th', 'on 4 December', 'until December 4th': the anchor and its date."""
     doc = anchor.doc
     end = anchor.end
-    for token in doc[anchor.end : anchor.end + LOOKAHEAD]:
+    for token in doc[anchor.end : anchor.end + LOOKAHEAD + 1]:
         word = token.lower_
+        if token.is_space:  # a line broken inside the date: "on 2\nNovember"
+            continue
         if word in ("the", "next", "of") or word in MONTHS or re.match(_ORDINAL, _text(token)):
             end = token.i + 1
             continue
@@ -217,12 +219,24 @@ def _date_after(anchor: Span) -> Span | None:
     return doc[anchor.start : end] if dated else None
 
 
+RECENT_PAST = timedelta(days=120)  # "paid on 2 November", written in December, is the past, not next November
+
+
 def _next_date(today: date, day: int, month: int | None) -> date | None:
-    """'the 14th' is this month or next; '4 December' is this year or next, whichever is ahead."""
+    """'the 14th' is this month or next; '4 December' is this year or next, whichever is ahead, unless this
+    year's fell within the last four months: then it is a date gone by and no deadline."""
+    if month is not None:
+        for year in (today.year - 1, today.year, today.year + 1):
+            try:
+                candidate = date(year, month, day)
+            except ValueError:  # 29 February of a common year, 31 April
+                continue
+            if candidate >= today:
+                return candidate
+            if today - candidate <= RECENT_PAST:
+                return None
+        return None
     try:
-        if month is not None:
-            candidate = date(today.year, month, day)
-            return candidate if candidate >= today else date(today.year + 1, month, day)
         candidate = date(today.year, today.month, day)
         if candidate >= today:
             return candidate

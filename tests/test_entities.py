@@ -31,6 +31,16 @@ def test_deadlines_resolve_to_dates():
     assert {"2026-11-27", "2026-12-14", "2026-11-24"} <= dates
 
 
+def test_a_date_gone_by_is_no_deadline_and_a_broken_line_does_not_cut_a_date():
+    """Blind tester round 13, on the demo's own mail: "two payments ... on 2\nNovember", written on 6 December,
+    was shown as a deadline of 2 January (the line break cut the date) or of 2 November next year."""
+    december = date(2026, 12, 6)
+    assert "deadline" not in extract("", "Two payments of $6,500.00 on 2\nNovember, both the same.", today=december)
+    assert "deadline" not in extract("", "We paid it on 4 December.", today=december)
+    found = extract("", "Please send it by 14\nDecember, or on 10 January at the latest.", today=december)
+    assert {d["date"] for d in found["deadline"]} == {"2026-12-14", "2027-01-10"}
+
+
 def test_urgency():
     assert extract("URGENT", "Please fix ASAP!!", today=MONDAY)["urgency"] == ["urgent", "asap", "!!"]
 
