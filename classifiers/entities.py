@@ -168,7 +168,23 @@ def _amount(span: Span, _: date) -> dict[str, Any] | None:
         value = float(f"{whole}.{decimal.group(1)}" if decimal else whole)
     except ValueError:
         return None
+    scale = _scale_after(span) if span[0].lower_ in CURRENCIES else None
+    if scale is not None:  # "$2.3M": 2,300,000 dollars, not 2.3
+        value *= SCALES[scale.lower_]
+        span = span.doc[span.start : scale.i + 1]
     return {"value": value, "currency": CURRENCIES.get(currency.lower(), currency.upper()), "text": _text(span)}
+
+
+SCALES = {"k": 1e3, "m": 1e6, "mn": 1e6, "mio": 1e6, "million": 1e6, "millions": 1e6, "bn": 1e9, "billion": 1e9}
+
+
+def _scale_after(span: Span) -> Token | None:
+    """The "M" of "$2.3M" or the "million" of "€1.5 million", right after the number."""
+    if span.end >= len(span.doc):
+        return None
+    token = span.doc[span.end]
+    return token if token.lower_ in SCALES and (token.lower_ in ("million", "millions", "billion")
+                                                 or not span[-1].whitespace_) else None
 
 
 def _urgency(span: Span, _: date) -> str:

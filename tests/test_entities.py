@@ -24,6 +24,13 @@ def test_amounts_in_both_notations():
     assert {(1250.0, "EUR"), (980.0, "EUR"), (14400.0, "GBP")} <= values
 
 
+def test_amounts_with_a_scale_are_read_whole():
+    """Blind tester round 13: the demo showed "$2.3M" as an amount of $2.3."""
+    found = extract("", "The budget is $2.3M this year and €1.5 million next; $5 more or less.", today=MONDAY)
+    assert [(a["value"], a["currency"], a["text"]) for a in found["amount"]] == [
+        (2_300_000.0, "USD", "$2.3M"), (1_500_000.0, "EUR", "€1.5 million"), (5.0, "USD", "$5")]
+
+
 def test_deadlines_resolve_to_dates():
     found = extract("", "We need it by Friday, or at the latest before the 14th. Tomorrow would be ideal.",
                     today=MONDAY)
