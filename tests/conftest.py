@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Callable, Iterator
 
 import pytest
@@ -13,6 +14,9 @@ from tests.servers import make_message as _make_message
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line("markers", "slow: long fault-injection tests (still run by .ci/run)")
+    # aiosmtpd logs each connection at INFO from its own thread; a test worker's stderr would carry them all
+    # between pytest's progress dots. Its warnings and errors still show.
+    logging.getLogger("mail.log").setLevel(logging.WARNING)
 
 
 def _require_dovecot() -> None:
