@@ -213,7 +213,8 @@ def _deadline(span: Span, today: date) -> dict[str, Any] | None:
         due = today + timedelta(days=7)
     elif "week" in words or "eow" in words:
         due = today + timedelta(days=(4 - today.weekday()) % 7)
-    return {"date": due.isoformat(), "text": _text(span)} if due else None
+    # "on 2\nDecember" is shown on one line in the summary
+    return {"date": due.isoformat(), "text": " ".join(_text(span).split())} if due else None
 
 
 def _date_after(anchor: Span) -> Span | None:

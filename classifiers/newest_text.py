@@ -270,7 +270,7 @@ _VALEDICTION = re.compile(
     r"|mit\s(?:freundlichen|besten|herzlichen|sonnigen)\sgr(?:[üu]|ue)(?:ß|ss)en"
     r"|(?:viele|liebe|beste|herzliche|freundliche|sch[öo]ne)\sgr(?:[üu]|ue)(?:ß|ss)e"
     r"|gr(?:[üu]|ue)(?:ß|ss)e?|lg|vg|mfg|bg|danke(?:\ssch[öo]n)?|vielen\sdank|besten\sdank"
-    r"|(?:un\s)?saludos?(?:\scordiales)?|atentamente|cordialmente|un\sabrazo|abrazos|muchas\sgracias|gracias"
+    r"|(?:un\s)?saludos?(?:\scordiales)?|atentamente|cordialmente|un\sabrazo|abrazos|(?:muchas|much[íi]simas|mil)\sgracias|gracias"
     r"|(?:met\s)?vriendelijke\sgroet(?:en)?|(?:met\s)?hartelijke\sgroet(?:en)?|groetjes|groeten|groet|mvg|gr"
     r"|alvast\sbedankt|bedankt|dank\sje(?:\swel)?|dank\su(?:\swel)?"
     # closings of casual mail, and of the other languages clients write in
@@ -284,7 +284,7 @@ _VALEDICTION = re.compile(
     r"|[üu]dv[öo]zlettel|sayg[ıi]lar[ıi]mla)"
     # "Thanks for your help," "Obrigado pela ajuda," "Gracias por tu ayuda," "Danke für Ihre Hilfe,"
     r"(?i:[ \t]+(?:for\s(?:your|all\syour|the)\s(?:help|support)|pela\s(?:ajuda|aten[çc][ãa]o)|desde\sj[áa]"
-    r"|por\s(?:tu|su|vuestra|la)\s(?:ayuda|atenci[óo]n)|de\santemano|f[üu]r\s(?:ihre|deine|die)\s(?:hilfe|m[üu]he)"
+    r"|por\s(?:tu|su|vuestra|la)\s(?:ayuda|atenci[óo]n)|por\stod[oa]|de\santemano|f[üu]r\s(?:ihre|deine|die)\s(?:hilfe|m[üu]he)"
     r"|pour\svotre\s(?:aide|retour)|voor\sde\shulp|per\sl['’]aiuto|za\spomoc|for\shj[æe]lpen|f[öo]r\shj[äa]lpen))?"
     r"[ \t]*[,.!;:]*"
     r"(?:[ \t]*[-–—,]?[ \t]*(?:[A-ZÀ-ÖØ-Þ][\w.'’-]{0,30}(?:[ \t]+[A-ZÀ-ÖØ-Þ][\w.'’-]{0,30}){0,2})[ \t]*[.!]?)?"
@@ -509,7 +509,7 @@ def _opens_a_request(line: str) -> bool:
     """A sentence that asks for something, not a footer's notice ("Please consider the environment...")."""
     words = line.split()
     return (len(words) >= 4 and words[0].lower().strip(",.:;!") in _REQUEST_OPENERS
-            and not _CONTACT.search(line) and not _DISCLAIMER_STRONG.search(line))
+            and not _DISCLAIMER_STRONG.search(line))
 
 
 def _strip_unsigned_tail(lines: list[str]) -> list[str]:

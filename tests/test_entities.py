@@ -45,7 +45,8 @@ def test_a_date_gone_by_is_no_deadline_and_a_broken_line_does_not_cut_a_date():
     assert "deadline" not in extract("", "Two payments of $6,500.00 on 2\nNovember, both the same.", today=december)
     assert "deadline" not in extract("", "We paid it on 4 December.", today=december)
     found = extract("", "Please send it by 14\nDecember, or on 10 January at the latest.", today=december)
-    assert {d["date"] for d in found["deadline"]} == {"2026-12-14", "2027-01-10"}
+    assert {(d["date"], d["text"]) for d in found["deadline"]} == {("2026-12-14", "by 14 December"),
+                                                                   ("2027-01-10", "on 10 January")}
 
 
 def test_urgency():

@@ -836,6 +836,10 @@ def test_history_removal_on_the_blind_writers_sets_stays_exact_and_never_loses_n
     ("Takk for hjelpen,\nOla\n", "Send gjerne faktura 3310 på nytt med riktig organisasjonsnummer."),
     ("Bedankt voor de hulp,\nPieter\n\n", "Graag ook factuur 5521 opnieuw sturen met het juiste btw-nummer."),
     ("Danke für Ihre Hilfe\nHans\n\n", "Bitte schicken Sie uns noch die Druckdaten bis Freitag."),
+    # round 14: a reference or a date in the request made it look like a contact line
+    ("Thanks,\nTom\n", "Please also resend invoice FV/2026/118 with PO-8812."),
+    ("Merci pour votre aide,\nClaire\n", "Merci de me renvoyer la facture VRD-2026-118 avec notre numéro de commande."),
+    ("Thanks,\nTom\n\n", "Please send the final PDF by 12/12/2026."),
 ])
 def test_a_request_right_under_the_name_was_written_now_and_is_kept(closing, asked):
     """Blind tester round 13: a client signs, then remembers one more thing. Like a P.S. right under the name,
@@ -848,6 +852,12 @@ def test_notices_and_titles_under_the_name_stay_in_the_signature():
     for tail in ("Tom\nPlease consider the environment before printing this email.",
                  "Tom Hill\nHead of Marketing\nPlease quote our PO number on every invoice."):
         assert newest_text(f"Hi,\n\nCan you fix it?\n\nThanks,\n{tail}") == "Hi,\n\nCan you fix it?"
+
+
+@pytest.mark.parametrize("closing", ["¡Mil gracias por todo!", "Muchísimas gracias,", "Mil gracias,"])
+def test_spanish_closings_of_many_thanks_are_cut(closing):
+    body = f"Hola Anna,\n\n¿Podrías cambiar la foto?\n\n{closing}\nCarlos Pérez\nJefe de Marketing | Verde S.L."
+    assert newest_text(body) == "Hola Anna,\n\n¿Podrías cambiar la foto?"
 
 
 def test_spanish_closings_with_an_opening_exclamation_mark_are_cut():
