@@ -4,14 +4,15 @@ The position is (UIDVALIDITY, last UID) kept in SQLite. Messages are fetched wit
 BODY.PEEK[] in batches bounded by size, so one 30 MB message does not travel with 49
 others. IDLE is used when the server offers it; otherwise the caller polls. Whether there is
 new mail is always asked of the mailbox itself (NOOP, then a UID search above our
-position), never inferred from EXISTS notices: those can be lost (one sent as IDLE starts
-can sit unread in imaplib's buffer), and a NOOP then reports nothing new.
+position), never inferred from EXISTS notices alone: one can be missed, and a NOOP then reports nothing new.
+A notice sent with IDLE's "+ idling" sits in imaplib's read buffer, and is looked for there.
 """
 
 from __future__ import annotations
 
 import contextlib
 import logging
+import re
 import socket
 import ssl
 import time
@@ -31,8 +32,8 @@ log = logging.getLogger("liaison.imap")
 BATCH_BYTES = 8 * 1024 * 1024
 BATCH_COUNT = 100
 IDLE_RENEW = 25 * 60  # RFC 2177: re-issue IDLE before the server's 30-minute timeout
-# An EXISTS sent with IDLE's "+ idling" can be read into imaplib's buffer, where the socket poll
-# of idle_check() never sees it: no IDLE lasts longer than this before the mailbox is asked again.
+# A notice the socket poll of idle_check() missed all the same: no IDLE lasts longer than this before the
+# mailbox is asked again.
 IDLE_RECHECK = 2 * 60
 CONNECT_TIMEOUT = 10.0  # TCP connect, TLS on connect and the greeting; commands have their own read timeout
 # Once a stop is asked for, a command still to be sent (IDLE's DONE, a LOGOUT) waits this long for the server, not
@@ -225,6 +226,8 @@ class ImapSource:
         try:
             with self._exchange(client):
                 client.idle()
+            if _news_in_read_buffer(client):
+                return True
             while time.monotonic() < deadline and not wake():
                 slice_ = min(1.0, max(0.05, deadline - time.monotonic()))
                 began = time.monotonic()
@@ -334,6 +337,26 @@ def _aware(moment: datetime | None) -> datetime | None:
 
 def _is_bye(response: tuple) -> bool:
     return len(response) >= 1 and response[0] == b"BYE"
+
+
+_NEWS_LINE = re.compile(rb"^\* \d+ (?:EXISTS|RECENT)\r?$", re.MULTILINE | re.IGNORECASE)
+
+
+def _news_in_read_buffer(client: imapclient.IMAPClient) -> bool:
+    """Mail that arrived between our last search and IDLE is announced with IDLE's "+ idling", usually in the
+    same packet: imaplib reads that packet into its buffer to take the "+" line, and the socket poll of
+    idle_check() never sees the EXISTS after it (the IDLE would sleep until IDLE_RECHECK). Looked at without
+    consuming it: IDLE's DONE reads it in the ordinary way."""
+    sock = client.socket()
+    previous = sock.gettimeout()
+    sock.setblocking(False)  # an empty buffer is then refilled only from what already sits on the socket
+    try:
+        pending = client._imap.file.peek(1)
+    except (BlockingIOError, ssl.SSLWantReadError, AttributeError):
+        return False
+    finally:
+        sock.settimeout(previous)
+    return bool(_NEWS_LINE.search(pending))
 
 
 def _is_news(response: tuple) -> bool:

@@ -387,3 +387,25 @@ def test_encoded_forms_of_a_secret_are_scrubbed_too(monkeypatch):
               quote(quote_plus(password), safe=""), json.dumps(password)[1:-1]]
     for form in echoed:
         assert scrub(f"refused ({form}) for acct", forms) == "refused (***) for acct", form
+
+
+@pytest.mark.parametrize("security", ["none", "ssl"])
+def test_mail_that_arrives_just_before_idle_wakes_it(security, make_message):
+    """A message appended between our search and IDLE is announced with IDLE's "+ idling", in the same
+    packet: imaplib buffers it, idle_check()'s socket poll never sees it, and the daemon slept until the
+    next recheck (the CI failure of stop 23). It wakes the wait at once, over TLS too, and is read only once."""
+    with DovecotServer(tls=security == "ssl") as server:
+        port = server.ssl_port if security == "ssl" else server.port
+        source = ImapSource(ServerSettings(server.host, port, server.user, server.password, security,
+                                           verify_tls=False))
+        source.connect()
+        never = lambda: False  # noqa: E731
+        last = 0
+        for n in range(3):
+            assert source.new_uids(last) == []
+            server.append(make_message(subject=f"just before IDLE {n}"))
+            time.sleep(0.3)  # the server has it before IDLE starts
+            assert source.wait(60, never) is True
+            last = max(source.new_uids(last))
+        assert source.wait(1, never) is False  # the notice was taken: no second wake for it
+        source.close()
