@@ -50,6 +50,17 @@ ATTRIBUTIONS = (
     "Le mar. 10 nov. 2026 à 14:30, Omar Haddad <omar@agency.example> a écrit :",
     "Am 11.11.2026 um 09:15 schrieb Ines Duarte <ines@agency.example>:",
 )
+# A thank-you or a pleasantry about something else, written before the request: alone they are `other`, and a
+# bag of words read them as the message's kind ("Thanks for your help! Can you resend invoice 4471?" was
+# `other` 0.77). Some name another kind's topic, so the topic must not decide either.
+COURTESIES = (
+    "Thanks for your help!", "Thank you so much!", "Great, thanks!", "Thanks, the invoice is right now.",
+    "Love the new banners, thank you!", "Thanks for the quick turnaround last week.", "Perfect, thanks a lot.",
+    "Thanks again for yesterday.", "Hope you had a good weekend!", "The video looks great, well done!",
+    "Merci pour votre aide !", "Danke für die schnelle Antwort!", "¡Gracias por todo!",
+    "Bedankt voor de snelle reactie!", "Grazie mille per l'aiuto!", "Obrigado pela ajuda!", "Tack för hjälpen!",
+    "Takk for sist!",
+)
 _PUNCTUATION = re.compile(f"[{re.escape(string.punctuation)}¿¡«»“”‘’…–—]")
 
 
@@ -83,8 +94,19 @@ def disclaimer(body: str, rng: random.Random) -> str:
     return f"{body}\n\n{rng.choice(SIGNATURES)}\n\n{rng.choice(DISCLAIMERS)}"
 
 
+def courtesy(body: str, rng: random.Random) -> str:
+    """A courtesy sentence first (after the greeting, when there is one), the request after it: the request
+    still decides."""
+    lines = body.split("\n")
+    opening = rng.choice(COURTESIES)
+    first = lines[0].strip()
+    if len(first) <= 40 and first.endswith(","):  # "Hi Anna,"
+        return "\n".join([lines[0], "", opening, *lines[1:]])
+    return f"{opening} {body}" if rng.random() < 0.5 else f"{opening}\n\n{body}"
+
+
 KINDS: dict[str, Callable[[str, random.Random], str]] = {
-    "typos": typos, "terse": terse, "signature": signature, "disclaimer": disclaimer,
+    "typos": typos, "terse": terse, "signature": signature, "disclaimer": disclaimer, "courtesy": courtesy,
 }
 
 
