@@ -32,7 +32,11 @@ WEEKDAYS = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 
 MONTHS = {m: i for i, m in enumerate(
     ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
      "november", "december"), 1)}
-BY = ["by", "before", "until", "till", "on", "for", "deadline", "no later than"]
+DEADLINE_ANCHORS = ("by", "before", "until", "till", "on", "for", "deadline")
+# Other languages' words for "by" and "before": month names and ordinals are read in English only, so after
+# these only a date in figures is ("bis 14.12.2026", "avant le 14/12").
+FIGURES_ANCHORS = ("bis", "vor", "avant", "antes", "hasta", "entro", "voor", "innan", "før", "inden", "até", "fino")
+FILLERS = ("le", "el", "la", "den", "dem", "am", "zum", "il", "del", "de", "o", "het", "the")
 _ORDINAL = r"^\d{1,2}(?:st|nd|rd|th)?$"
 
 _nlp = spacy.blank("xx")
@@ -50,7 +54,7 @@ _matcher.add("urgency", [[{"LOWER": w}] for w in URGENT_WORDS]
                 [{"LOWER": "as"}, {"LOWER": "soon"}, {"LOWER": "as"}, {"LOWER": "possible"}],
                 [{"LOWER": "end"}, {"LOWER": "of"}, {"LOWER": "the", "OP": "?"}, {"LOWER": "day"}],
                 [{"LOWER": "right"}, {"LOWER": "away"}]])
-_matcher.add("deadline", [[{"LOWER": w}] for w in ("by", "before", "until", "till", "on", "for", "deadline")]
+_matcher.add("deadline", [[{"LOWER": w}] for w in DEADLINE_ANCHORS + FIGURES_ANCHORS]
              + [[{"LOWER": "tomorrow"}], [{"LOWER": "eow"}], [{"LOWER": "next"}, {"LOWER": "week"}],
                 [{"LOWER": "end"}, {"LOWER": "of"}, {"LOWER": "the", "OP": "?"}, {"LOWER": "week"}]])
 # Self-describing single tokens (INV-4471, PO#4500123, BREW-042) are recognised token by token.
@@ -192,7 +196,7 @@ def _urgency(span: Span, _: date) -> str:
 
 
 def _deadline(span: Span, today: date) -> dict[str, Any] | None:
-    if span[0].lower_ in ("by", "before", "until", "till", "on", "for", "deadline"):
+    if span[0].lower_ in DEADLINE_ANCHORS or span[0].lower_ in FIGURES_ANCHORS:
         after = _date_after(span)
         if after is None:
             return None
@@ -203,7 +207,10 @@ def _deadline(span: Span, today: date) -> dict[str, Any] | None:
     month = next((MONTHS[w] for w in words if w in MONTHS), None)
     day = next((int(m.group(0)) for t in span if re.match(_ORDINAL, _text(t)) and (m := re.match(r"\d+", t.text))),
                None)
-    if weekday is not None:
+    figures = _figures_date(span)
+    if figures is not None:
+        due = _figures_due(today, *figures)
+    elif weekday is not None:
         due = today + timedelta(days=(weekday - today.weekday()) % 7 or 7)
     elif day is not None:
         due = _next_date(today, day, month)
@@ -218,14 +225,23 @@ def _deadline(span: Span, today: date) -> dict[str, Any] | None:
 
 
 def _date_after(anchor: Span) -> Span | None:
-    """'by Friday', 'before the 14th', 'on 4 December', 'until December 4th': the anchor and its date."""
+    """'by Friday', 'before the 14th', 'on 4 December', 'until December 4th', 'by 12/12/2026', 'bis 14.12.':
+    the anchor and its date."""
     doc = anchor.doc
     end = anchor.end
     for token in doc[anchor.end : anchor.end + LOOKAHEAD + 1]:
         word = token.lower_
         if token.is_space:  # a line broken inside the date: "on 2\nNovember"
             continue
+        if (figures_end := _figures_end(doc, token.i)) is not None:
+            return doc[anchor.start : figures_end]
+        if word in FILLERS:
+            continue
+        if anchor[0].lower_ in FIGURES_ANCHORS:  # "bis 14 Uhr": only a date in figures is read after these
+            break
         if word in ("the", "next", "of") or word in MONTHS or re.match(_ORDINAL, _text(token)):
+            if _a_time(token):
+                break
             end = token.i + 1
             continue
         if word in WEEKDAYS:
@@ -234,6 +250,64 @@ def _date_after(anchor: Span) -> Span | None:
     words = [t.lower_ for t in doc[anchor.end : end]]
     dated = any(w in WEEKDAYS for w in words) or any(re.match(_ORDINAL, w) for w in words)
     return doc[anchor.start : end] if dated else None
+
+
+def _a_time(token: Token) -> bool:
+    """'by 5 pm', 'bis 14 Uhr': a bare number with a time word after it is an hour, not a day."""
+    following = next((t for t in token.doc[token.i + 1 : token.i + 3] if not t.is_space), None)
+    return token.text.isdigit() and following is not None and following.lower_ in _TIME_WORDS
+
+
+# A date in figures: "12/12/2026", "14.12.2026", "14.12." or "12/14" are one token; ISO "2026-12-14" is five.
+_FIGURES = re.compile(r"^(\d{1,2})([./])(\d{1,2})(?:\2(\d{4}|\d{2})?)?$")
+_ISO = re.compile(r"^(\d{4})-(\d{2})-(\d{2})$")
+_DASHED = re.compile(r"^(\d{1,2})-(\d{1,2})-(\d{4})$")  # "15-12-2026": day first, as those who write it mean
+_TIME_WORDS = ("pm", "am", "p.m", "a.m", "o'clock", "uhr", "h", "hrs", "hours", "heures", "uur")
+
+
+def _figures_end(doc: Doc, start: int) -> int | None:
+    """Where a date written in figures that begins at doc[start] ends, or None."""
+    if _FIGURES.match(doc[start].text):
+        return start + 1
+    joined = doc[start : start + 5]
+    if len(joined) == 5 and not any(t.whitespace_ for t in joined[:-1]) and (_ISO.match(joined.text)
+                                                                             or _DASHED.match(joined.text)):
+        return start + 5
+    return None
+
+
+def _figures_date(span: Span) -> tuple[int | None, int, int] | None:
+    """(year or None, month, day) of the date in figures a span ends with. Dots put the day first (as every
+    language that writes them does), so do ISO dates their year; with slashes, '3/4/26' is 3 April to most of
+    the world and 4 March in the US: read only when a figure above 12, or equal ones, settle it. A deadline
+    left out is better than a wrong one."""
+    text = "".join(t.text_with_ws for t in span[-5:]).split()[-1] if span else ""
+    if iso := _ISO.match(text):
+        return int(iso.group(1)), int(iso.group(2)), int(iso.group(3))
+    if dashed := _DASHED.match(text):
+        return int(dashed.group(3)), int(dashed.group(2)), int(dashed.group(1))
+    figures = _FIGURES.match(span[-1].text)
+    if not figures:
+        return None
+    first, separator, second, year = int(figures.group(1)), figures.group(2), int(figures.group(3)), figures.group(4)
+    if separator == "." or first == second or first > 12 >= second:
+        day, month = first, second
+    elif second > 12 >= first:
+        day, month = second, first
+    else:
+        return None
+    return (2000 + int(year) if year and len(year) == 2 else int(year) if year else None), month, day
+
+
+def _figures_due(today: date, year: int | None, month: int, day: int) -> date | None:
+    """A full date gone by ('paid on 01.11.2026') is no deadline; without a year it is the next one ahead."""
+    if year is None:
+        return _next_date(today, day, month)
+    try:
+        due = date(year, month, day)
+    except ValueError:
+        return None
+    return due if due >= today else None
 
 
 RECENT_PAST = timedelta(days=120)  # "paid on 2 November", written in December, is the past, not next November

@@ -55,3 +55,29 @@ def test_urgency():
 
 def test_nothing_found_is_empty():
     assert extract("Hello", "Thanks for the lovely workshop.", today=MONDAY) == {}
+
+
+def test_dates_in_figures_are_deadlines_when_they_say_which_day():
+    """Blind tester round 14: "by 12/12/2026" and "by 2026-12-12" were never deadlines. Dots and dashes put the
+    day first, ISO the year; with slashes only a figure above 12 (or equal figures) settles day and month,
+    since 3/4 is 3 April to most of the world and 4 March in the US: no deadline rather than a wrong one."""
+    december = date(2026, 12, 6)
+
+    def due(text: str) -> list[tuple[str, str]]:
+        return [(d["date"], d["text"]) for d in extract("", text, today=december).get("deadline", [])]
+
+    assert due("Please send it by 12/12/2026.") == [("2026-12-12", "by 12/12/2026")]
+    assert due("We need the files by 2026-12-14, thanks.") == [("2026-12-14", "by 2026-12-14")]
+    assert due("Could we have it by 12/14?") == [("2026-12-14", "by 12/14")]
+    assert due("Bitte bis 14.12.2026 schicken.") == [("2026-12-14", "bis 14.12.2026")]
+    assert due("Pouvez-vous l'envoyer avant le 14/12 ?") == [("2026-12-14", "avant le 14/12")]
+    assert due("Graag voor 15-12-2026.") == [("2026-12-15", "voor 15-12-2026")]
+    assert due("On 13/1 at the latest.") == [("2027-01-13", "On 13/1")]
+    assert due("Can we have it on 3/4/27?") == []  # 3 April or 4 March
+    assert due("We paid it on 01.11.2026.") == []  # a full date gone by
+
+
+def test_an_hour_is_not_a_day():
+    december = date(2026, 12, 6)
+    assert "deadline" not in extract("", "Can you send it by 5 pm? Or bis 14 Uhr.", today=december)
+    assert extract("", "On the 9th at 3 pm, please.", today=december)["deadline"][0]["date"] == "2026-12-09"
