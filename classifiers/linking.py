@@ -285,6 +285,10 @@ def _impostor(index: AccountIndex, sender: str, display_name: str) -> str | None
                                                                            *index.agency_domains])
     if imitated:
         return f"domain {domain} imitates {imitated}"
+    ours = registrable_domain(domain) in {registrable_domain(d) for d in index.agency_domains}
+    brand = None if owned or ours else _claimed_service(display_name, domain)
+    if brand:
+        return f"display name {display_name!r} claims {brand}, but the mail is from {domain}"
     # At a client's own domain a colleague may share a name with a listed contact there; a name of another
     # client's contact, or of our staff, is a claim all the same.
     claimed = _claimed_contact(index, display_name)
@@ -313,6 +317,34 @@ def _same_party(index: AccountIndex, shown: str, sender: str) -> bool:
         return True
     owner = index.contacts.get(sender) or index.domain_owner(domain)
     return owner is not None and (index.contacts.get(shown) or index.domain_owner(domain_of(shown))) == owner
+
+
+# Services whose name phishing puts in the display name ("Microsoft 365 Security" <it@m365-mailbox-verify.com>),
+# with the registered domains their own mail comes from. Only names that are the service, never a plain word
+# (Apple, Amazon, Zoom name bakeries and agencies too).
+_SERVICES: dict[str, tuple[str, ...]] = {
+    "Microsoft": ("microsoft.com", "microsoftonline.com", "office.com", "office365.com", "outlook.com",
+                  "sharepointonline.com", "onmicrosoft.com", "live.com", "microsoft365.com", "azure.com"),
+    "Google": ("google.com", "gmail.com", "googlemail.com", "youtube.com"),
+    "Apple": ("apple.com", "icloud.com", "me.com"),
+    "DocuSign": ("docusign.com", "docusign.net"),
+    "PayPal": ("paypal.com", "paypal.co.uk", "paypal.de", "paypal.fr", "paypal.nl", "paypal.es", "paypal.it"),
+    "Dropbox": ("dropbox.com", "dropboxmail.com"),
+    "WeTransfer": ("wetransfer.com",),
+    "Adobe": ("adobe.com", "adobesign.com", "echosign.com"),
+}
+_SERVICE_NAMES = re.compile(r"\b(?:(microsoft|office\s?365|m365|o365|outlook|onedrive|sharepoint|exchange online)|"
+                            r"(google workspace|gmail|google drive|google docs)|(icloud|apple id|apple support)|"
+                            r"(docusign)|(paypal)|(dropbox)|(wetransfer)|(adobe sign|adobe acrobat|adobe document))\b")
+
+
+def _claimed_service(display_name: str, domain: str) -> str | None:
+    """The service a display name claims to be, when the mail does not come from its domains."""
+    found = _SERVICE_NAMES.search(readable(display_name[:500]))
+    if not found:
+        return None
+    service = list(_SERVICES)[found.lastindex - 1]
+    return None if registrable_domain(domain) in _SERVICES[service] else service
 
 
 #: Most words of a display name looked at for a known name inside it ("Mr Tom Hill (BrewCo)").

@@ -13,10 +13,11 @@ from typing import TextIO
 from foundation.accounts import import_accounts, read_accounts_csv
 from foundation.rules import default_rules_path
 from foundation.settings import Settings
-from foundation.store import Store
+from foundation.store import Store, loads
 from inbox.daemon import load_checked_rules
 from inbox.pipeline import Outcome, Pipeline
 from responders import outbox, summary
+from responders.routing import nothing_done_because
 from responders.smtp import MaildirTransport
 from responders.templates import TemplateLibrary
 
@@ -41,7 +42,7 @@ def run_demo(out: Path, stream: TextIO) -> list[Outcome]:
     transport = MaildirTransport(out / "outbox")
     sent = outbox.flush(store, transport).sent
     transport.close()
-    print_table(outcomes, stream)
+    print_table(outcomes, stream, store)
     rules = pipeline.rules
     lead = summary.team_lead_address(rules) or settings.address
     day = datetime.now(UTC).astimezone(rules.zone()).date()
@@ -60,7 +61,7 @@ def mailbox_files(maildir: Path) -> list[Path]:
     return sorted(files, key=lambda p: p.name)
 
 
-def print_table(outcomes: list[Outcome], stream: TextIO) -> None:
+def print_table(outcomes: list[Outcome], stream: TextIO, store: Store) -> None:
     header = f"{'#':>3}  {'from':<28} {'subject':<34} {'category':<17} {'conf':>4}  {'account':<10} action"
     stream.write(header + "\n" + "-" * len(header) + "\n")
     for number, o in enumerate(outcomes, 1):
@@ -68,7 +69,7 @@ def print_table(outcomes: list[Outcome], stream: TextIO) -> None:
             stream.write(f"{number:>3}  {'(unparseable)':<28} {'':<34} {'quarantined':<17} {'':>4}  {'':<10} "
                          f"{o.reason[:60]}\n")
             continue
-        action = _short_action(o.actions)
+        action = _short_action(o.actions) or _why_nothing(store, o.row)
         stream.write(f"{number:>3}  {_cut(o.sender, 28):<28} {_cut(o.subject, 34):<34} {o.category:<17} "
                      f"{o.confidence:>4.2f}  {_cut(o.account_id or '-', 10):<10} {action}\n")
 
@@ -79,7 +80,13 @@ def _short_action(actions: list[str]) -> str:
         verb, _, rest = action.partition(": ")
         parts.append("acknowledged" if verb == "acknowledge" else
                      f"escalated to {rest.split(',')[0]}" if verb == "escalate" else action)
-    return "; ".join(parts) or "none"
+    return "; ".join(parts)
+
+
+def _why_nothing(store: Store, row: int) -> str:
+    """'none: rule unlinked', 'none: no rule matched': the rule's description is in the summary."""
+    stored = store.one("SELECT route FROM messages WHERE id = ?", [row])
+    return f"none: {nothing_done_because(loads(stored['route'] if stored else None, {}))}"
 
 
 def _cut(text: str, width: int) -> str:

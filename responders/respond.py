@@ -94,7 +94,7 @@ class Responder:
             return f"no acknowledgement: {refusal}"
         template = self._template_for_tier(action, facts)
         if template is None:
-            return "no acknowledgement: not sure enough it is a request (tier none)"
+            return "no acknowledgement: tier none, not sure enough it is a request"
         language = self.rules.override(facts.account_id).language or self.rules.spec.replies.language
         # What the client reads is never a guess at a charset (ParsedMessage.unguessed); staff read the rest.
         context = {**context, **self._client(parsed, facts.account_id, for_client=True)}

@@ -91,6 +91,17 @@ def route(facts: Facts, rules: Rules) -> Route:
     return Route(actions, trace)
 
 
+def nothing_done_because(stored_route: dict[str, Any], rules: Rules | None = None) -> str:
+    """Why a stored route planned nothing, in words: the rule that matched and stopped it, with its description
+    ("rule unlinked: Mail from unknown senders is left for a human."), or that no rule matched."""
+    matched = [step["rule"] for step in stored_route.get("trace", []) if step.get("hit")]
+    if not matched:
+        return "no rule matched"
+    described = {rule.name: rule.description for rule in rules.spec.rules} if rules is not None else {}
+    last = matched[-1]
+    return f"rule {last}: {described[last].rstrip('.')}" if described.get(last) else f"rule {last}"
+
+
 def _failed_conditions(rule: Rule, facts: Facts, rules: Rules) -> list[str]:
     failed = []
     for name in rule.when.model_fields_set:

@@ -20,6 +20,7 @@ from foundation.store import Store, loads
 from responders import outbox
 from responders.compose import build_notice, new_message_id
 from responders.respond import CATEGORY_LABELS, entity_lines
+from responders.routing import nothing_done_because
 from responders.templates import TemplateLibrary
 
 TEMPLATE = "summary"
@@ -85,7 +86,7 @@ def build(store: Store, rules: Rules, recipient: str, day: date, *, team: bool,
     summary.total = len(recent)
     summary.counts = _counts(recent)
     summary.by_account = _by_account(store, recent)
-    summary.needs_you = _needs_you(store, accounts, end)
+    summary.needs_you = _needs_you(store, accounts, end, rules=rules)
     summary.billing = [t for t in summary.needs_you if t["category"] == "billing_issue"]
     summary.scope = _scope(store, accounts, end)
     summary.promises = _promises(store, accounts, day, zone)
@@ -147,7 +148,8 @@ def _by_account(store: Store, rows: list[dict[str, Any]]) -> list[dict[str, Any]
                     "total": sum(c.values())} for a, c in grouped.items()), key=lambda x: -x["total"])
 
 
-def _needs_you(store: Store, accounts: set[str] | None, end: datetime) -> list[dict[str, Any]]:
+def _needs_you(store: Store, accounts: set[str] | None, end: datetime, *, rules: Rules | None = None
+               ) -> list[dict[str, Any]]:
     names = _account_names(store)
     items = []
     for t in store.all("SELECT * FROM threads WHERE status = 'open' ORDER BY id"):
@@ -163,7 +165,7 @@ def _needs_you(store: Store, accounts: set[str] | None, end: datetime) -> list[d
         waiting = _waiting_since(store, t["id"])
         items.append({
             "thread": t["id"], "ref": f"#{last['id']}", "account": names.get(t["account_id"] or "", "Unlinked"),
-            "ack": _acknowledgement(store, last),
+            "ack": _acknowledgement(store, last, rules),
             "category": _category(last), "subject": t["subject"] or "(no subject)",
             "sender": shown_address(last["from_addr"] or ""),
             "date": _arrived(last)[:16].replace("T", " "), "message_id": last["message_id"],
@@ -322,17 +324,20 @@ def _trend(store: Store, recent: list[dict[str, Any]], end: datetime, accounts: 
             for c in CATEGORY_ORDER]
 
 
-def _acknowledgement(store: Store, message: dict[str, Any]) -> str:
+def _acknowledgement(store: Store, message: dict[str, Any], rules: Rules | None) -> str:
     """What the client was told, in a few words: the acknowledgement's tier, or why there was none."""
     tier = message.get("ack_tier") or "none"
     if store.one("SELECT 1 FROM outbox WHERE message_row = ? AND kind = 'acknowledge' AND status != 'failed'",
                  [message["id"]]):
         return f"acknowledged ({tier}{': ' + message['ack_tier_reason'] if tier != 'specific' else ''})"
-    done = loads(message.get("route"), {}).get("done", [])
+    route = loads(message.get("route"), {})
+    done = route.get("done", [])
     why = next((line.split(": ", 1)[-1] for line in done if line.startswith(("no acknowledgement",
                                                                                "acknowledgement failed"))), None)
     if why is None and message.get("suspicious"):
         why = f"suspicious sender: {message['suspicious']}"
+    if why is None and not route.get("actions"):
+        why = nothing_done_because(route, rules)
     return f"not acknowledged ({why or 'no rule acknowledges it'})"
 
 

@@ -72,6 +72,16 @@ def test_demo_runs_on_the_bundled_mailbox(tmp_path):
     assert "suspicious sender" in result.stdout and "thread already acknowledged" in result.stdout
     assert len(list((tmp_path / "demo" / "outbox" / "new").iterdir())) >= 20
     assert "Needs you now" in (tmp_path / "demo" / "summary.html").read_text()
+    # Blind tester round 13: every "none" says why, the phishing mail is under Review, and the header counts
+    # what was read (the sample mail is from November) and what is to review.
+    table = lines[2:42]
+    assert not [line for line in table if line.rstrip().endswith(" none")], table
+    assert any("none: rule unlinked" in line for line in table) and any("none: rule automatic-mail" in line
+                                                                       for line in table)
+    text = (tmp_path / "demo" / "summary.txt").read_text()
+    assert "SUSPICIOUS: display name 'Microsoft 365 Security' claims Microsoft" in text
+    assert "client message(s) read since" in text and " to review." in text
+    assert "(rule unlinked: Mail from unknown senders is left for a human)" in text
 
 
 def test_rules_replay_shows_what_new_rules_would_change(tmp_path, monkeypatch, capsys):

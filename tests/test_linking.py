@@ -236,3 +236,26 @@ def test_only_letters_that_look_alike_are_one_letter_in_names(known, claimed, fl
     found = link_message(index, sender="someone@gmail.com", display_name=claimed, subject="x",
                          thread_of=lambda: [], is_staff=False)
     assert bool(found.suspicious and "known@brewco.com" in found.suspicious) is flagged
+
+
+@pytest.mark.parametrize(("name", "sender", "claimed"), [
+    ("Microsoft 365 Security", "it-helpdesk@m365-mailbox-verify.com", "Microsoft"),
+    ("M\u0456crosoft Outlook", "no-reply@mail.outlook-verify.net", "Microsoft"),  # a Cyrillic i
+    ("DocuSign Service", "dse@dokusign-mail.com", "DocuSign"),
+    ("Microsoft Teams", "no-reply@teams.mail.microsoft.com", None),
+    ("Tom via SharePoint", "no-reply@sharepointonline.com", None),
+    ("Anna (via Google Docs)", "comments-noreply@docs.google.com", None),
+    ("Apple Bakery", "orders@applebakery.co.uk", None),  # a plain word names other businesses too
+])
+def test_a_display_name_claiming_a_service_from_another_domain_is_suspicious(name, sender, claimed):
+    """Blind tester round 13: "Microsoft 365 Security" <it-helpdesk@m365-mailbox-verify.com> asking for the
+    mailbox's password was `other` and unlisted; a service's name from a domain not its own is a claim."""
+    found = link(sender, "Action required: your password expires today", name=name)
+    if claimed:
+        assert found.suspicious == f"display name {name!r} claims {claimed}, but the mail is from {sender.split('@')[1]}"
+    else:
+        assert found.suspicious is None
+
+
+def test_a_service_name_at_a_client_or_our_own_domain_is_no_claim():
+    assert link("it@brewco.com", name="BrewCo Microsoft 365 admin").suspicious is None
