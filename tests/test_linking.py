@@ -252,7 +252,8 @@ def test_a_display_name_claiming_a_service_from_another_domain_is_suspicious(nam
     mailbox's password was `other` and unlisted; a service's name from a domain not its own is a claim."""
     found = link(sender, "Action required: your password expires today", name=name)
     if claimed:
-        assert found.suspicious == f"display name {name!r} claims {claimed}, but the mail is from {sender.split('@')[1]}"
+        domain = sender.split("@")[1]
+        assert found.suspicious == f"display name {name!r} claims {claimed}, but the mail is from {domain}"
     else:
         assert found.suspicious is None
 
