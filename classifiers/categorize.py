@@ -53,6 +53,15 @@ class Analysis:
     phrase_hits: tuple[PhraseHit, ...] = ()
 
 
+def staff_verdict(verdict: Verdict) -> Verdict:
+    """Our own colleagues' mail is no client request, whatever its words (a month-end invoice list, a client's
+    dispute passed on to finance): `other`, never acknowledged, with what the words read as kept in the
+    reasons. Only mail really from the agency is staff's (parse: an agency address, not forged)."""
+    read = verdict.classification
+    reason = f"staff mail: not a client request (its words read as {read.category} {read.confidence:.2f})"
+    return Verdict(Classification("other", 1.0, (reason,), "staff"), False, Tier("none", "staff mail"))
+
+
 @runtime_checkable
 class DocClassifier(Classifier, Protocol):
     """A classifier that can read the message's one Doc (made by its own tokenizer) instead of its text."""

@@ -163,3 +163,22 @@ def test_old_rows_get_their_stored_facts_when_the_database_is_upgraded(tmp_path)
         ("needs_review", "2026-11-30T09:00:00+00:00"),  # read before INTERNALDATE was kept: when Liaison read it
         ("other", "2026-11-29T08:00:00+00:00"),
         (None, "2026-11-30T09:00:00+00:00")]
+
+
+def test_a_colleagues_mail_is_no_client_request_whatever_its_words(tmp_path, make_message):
+    """Internal mail full of invoice words (a month-end list, a dispute passed on to finance) was read as a
+    billing issue: staff mail is `other` (what the words read as is kept in the reasons), its dates are still
+    the agency's promises, and a forged colleague is read as anyone else."""
+    pipeline = make_pipeline(tmp_path)
+    body = ("Hi all, month end is Friday: please reissue invoice INV-20417 with the PO and credit the £350 "
+            "overcharge. We will send it by tomorrow.")
+    staff = row_of(pipeline, pipeline.ingest(make_message(sender="Ruth <ruth@agency.example>",
+                                                          subject="Month-end invoices", body=body)).row)
+    assert (staff["staff"], staff["category"], staff["display_category"]) == (1, "other", "other")
+    assert loads(staff["class_reasons"], [])[0].startswith("staff mail: not a client request (its words read as")
+    assert "deadline" in loads(staff["entities"], {}) and "invoice_number" in loads(staff["entities"], {})
+    forged = make_message(sender="Ruth <ruth@agency.example>", subject="Month-end invoices", body=body,
+                          message_id="<forged@agency.example>")
+    forged = forged.replace(b"Subject:", b"Authentication-Results: mx.agency.example; dmarc=fail\r\nSubject:", 1)
+    row = row_of(pipeline, pipeline.ingest(forged).row)
+    assert row["staff"] == 0 and row["category"] == "billing_issue"

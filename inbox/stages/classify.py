@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from datetime import date
 
-from classifiers.categorize import Categorizer, Verdict
+from classifiers.categorize import Categorizer, Verdict, staff_verdict
 from classifiers.entities import extract
 from foundation.categories import display_category
 from inbox import corrections
@@ -43,5 +43,7 @@ class Classify:
         message.verdict, message.entities = analyse(self.services.categorizer, parsed.subject, message.newest,
                                                     automatic=message.automatic, today=today,
                                                     subject_entities=not message.staff)
+        if message.staff and not message.automatic:
+            message.verdict = staff_verdict(message.verdict)
         message.display_category = display_category(message.verdict.classification.category,
                                                      needs_review=message.verdict.needs_review)
