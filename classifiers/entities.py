@@ -29,15 +29,28 @@ NUMBER = r"^\d{1,3}(?:[.,\s]\d{3})*(?:[.,]\d{1,2})?$|^\d+(?:[.,]\d{1,2})?$"
 URGENT_WORDS = ["urgent", "urgently", "asap", "a.s.a.p", "a.s.a.p.", "immediately", "today", "tonight", "eod",
                 "dringend", "sofort", "heute", "urgente", "hoy", "urgence", "aujourd'hui", "vandaag", "spoed"]
 WEEKDAYS = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6}
-MONTHS = {m: i for i, m in enumerate(
-    ("january", "february", "march", "april", "may", "june", "july", "august", "september", "october",
-     "november", "december"), 1)}
+# Month names as clients write them (English, French, German, Spanish, Italian, Dutch, Portuguese, the Nordic
+# languages), and the usual abbreviations: "till 14 mars" is 14 March, not the 14th of this month.
+MONTHS = {name: number for number, names in enumerate((
+    "january janvier januar jänner enero gennaio januari janeiro jan. janv. ene.",
+    "february feb feb. février fevrier februar febrero febbraio februari fevereiro févr. febr.",
+    "march mar. mars märz maerz marzo maart março marts mrz",
+    "april apr apr. avril abril aprile",
+    "may mai mayo maggio mei maio maj",
+    "june jun jun. juin juni junio giugno junho",
+    "july jul jul. juillet juli julio luglio julho",
+    "august aug aug. août aout agosto augustus augusti",
+    "september sep sep. sept sept. septembre septiembre setiembre settembre setembro",
+    "october oct oct. octobre oktober octubre ottobre outubro okt okt.",
+    "november nov nov. novembre noviembre novembro",
+    "december dec dec. décembre decembre dezember diciembre dicembre dezembro desember dez dez. déc. déc",
+), 1) for name in names.split()}
 DEADLINE_ANCHORS = ("by", "before", "until", "till", "on", "for", "deadline")
-# Other languages' words for "by" and "before": month names and ordinals are read in English only, so after
-# these only a date in figures is ("bis 14.12.2026", "avant le 14/12").
+# Other languages' words for "by" and "before": after these a date is one in figures ("bis 14.12.2026", "avant le
+# 14/12") or a day and a month name ("bis zum 14. März"), never a bare number.
 FIGURES_ANCHORS = ("bis", "vor", "avant", "antes", "hasta", "entro", "voor", "innan", "før", "inden", "até", "fino")
 FILLERS = ("le", "el", "la", "den", "dem", "am", "zum", "il", "del", "de", "o", "het", "the")
-_ORDINAL = r"^\d{1,2}(?:st|nd|rd|th)?$"
+_ORDINAL = r"^\d{1,2}(?:st|nd|rd|th|er|e)?$"  # 1st, 14th, 1er, 2e
 
 _nlp = spacy.blank("xx")
 _matcher = Matcher(_nlp.vocab)
@@ -60,7 +73,7 @@ _matcher.add("deadline", [[{"LOWER": w}] for w in DEADLINE_ANCHORS + FIGURES_ANC
 # Self-describing single tokens (INV-4471, PO#4500123, BREW-042) are recognised token by token.
 _SINGLE_TOKEN = [
     ("invoice_number", re.compile(r"(?<![\w-])(?:INV|FAC|RE|RG|FACT)[-/]?\d{3,12}(?![\w-])")),
-    ("po_number", re.compile(r"(?<![\w-])PO#?\d{4,14}(?![\w-])")),
+    ("po_number", re.compile(r"(?<![\w-])PO[-#]?\d{4,14}(?![\w-])")),
     ("job_ref", re.compile(r"(?<![\w-])[A-Z][A-Z0-9]{1,11}-\d{1,6}(?![\w-])")),
 ]
 _ID = re.compile(ID)
@@ -229,27 +242,32 @@ def _date_after(anchor: Span) -> Span | None:
     the anchor and its date."""
     doc = anchor.doc
     end = anchor.end
+    foreign = anchor[0].lower_ in FIGURES_ANCHORS
     for token in doc[anchor.end : anchor.end + LOOKAHEAD + 1]:
         word = token.lower_
         if token.is_space:  # a line broken inside the date: "on 2\nNovember"
             continue
         if (figures_end := _figures_end(doc, token.i)) is not None:
             return doc[anchor.start : figures_end]
-        if word in FILLERS:
+        if word in FILLERS or (word == "." and end == token.i and _day_or_month(doc[token.i - 1])):  # "14. März"
             continue
-        if anchor[0].lower_ in FIGURES_ANCHORS:  # "bis 14 Uhr": only a date in figures is read after these
-            break
         if word in ("the", "next", "of") or word in MONTHS or re.match(_ORDINAL, _text(token)):
             if _a_time(token):
                 break
             end = token.i + 1
             continue
-        if word in WEEKDAYS:
+        if word in WEEKDAYS and not foreign:
             end = token.i + 1
         break
     words = [t.lower_ for t in doc[anchor.end : end]]
-    dated = any(w in WEEKDAYS for w in words) or any(re.match(_ORDINAL, w) for w in words)
+    day = any(re.match(_ORDINAL, w) for w in words)
+    # After another language's "by" a day needs its month ("bis 14. März"): "bis 14 Uhr" is an hour.
+    dated = day and any(w in MONTHS for w in words) if foreign else day or any(w in WEEKDAYS for w in words)
     return doc[anchor.start : end] if dated else None
+
+
+def _day_or_month(token: Token) -> bool:
+    return token.text.isdigit() or token.lower_ in MONTHS
 
 
 def _a_time(token: Token) -> bool:

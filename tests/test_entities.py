@@ -81,3 +81,27 @@ def test_an_hour_is_not_a_day():
     december = date(2026, 12, 6)
     assert "deadline" not in extract("", "Can you send it by 5 pm? Or bis 14 Uhr.", today=december)
     assert extract("", "On the 9th at 3 pm, please.", today=december)["deadline"][0]["date"] == "2026-12-09"
+
+
+def test_month_names_in_other_languages_and_abbreviated():
+    """Blind tester round 15: Swedish "till 14 mars" was the 14th of this month. A day needs its month after
+    another language's "by" ("bis 14 Uhr" is an hour)."""
+    december = date(2026, 12, 6)
+
+    def due(text: str) -> list[str]:
+        return [d["date"] for d in extract("", text, today=december).get("deadline", [])]
+
+    assert due("Kan ni leverera till 14 mars?") == ["2027-03-14"]
+    assert due("Bitte bis zum 14. März.") == ["2027-03-14"]
+    assert due("Antes del 14 de diciembre, por favor.") == ["2026-12-14"]
+    assert due("Entro il 20 dicembre.") == ["2026-12-20"]
+    assert due("Graag voor 15 januari.") == ["2027-01-15"]
+    assert due("By Dec. 14 or by 14 Dec at the latest.") == ["2026-12-14", "2026-12-14"]
+    assert due("Avant le 1er décembre.") == []  # gone by
+    assert due("Bitte bis 14 Uhr.") == []
+
+
+def test_a_po_number_written_with_a_hyphen():
+    """Blind tester round 15: "PO-8812" alone was no PO number (nor, rightly, a job reference)."""
+    found = extract("", "Can you resend invoice 4471 with PO-8812?", today=MONDAY)
+    assert found["po_number"] == ["PO-8812"] and "job_ref" not in found
