@@ -46,6 +46,9 @@ from responders.templates import TemplateLibrary
 
 log = logging.getLogger("liaison.daemon")
 BACKOFF_START = 1.0
+# A slow sending server (seconds a message) must not hold back reading the mailbox: after this long a flush
+# stops between two messages, the loop comes round (new mail is read and planned), and sending goes on.
+SEND_TURN = 5.0
 BACKOFF_CAP = 60.0
 
 
@@ -90,6 +93,9 @@ class Daemon:
         self._searched_to: tuple[int | None, int] = (None, 0)
         self._backlog_noted: tuple[str, int | None] | None = None  # the folder whose backlog was reported
         self._summary_checked = 0.0
+        self._send_turn: float | None = None  # seconds of sending per turn of the loop; None: all that is due
+        self._send_turn_ends = 0.0
+        self._sending_cut = False  # the last flush stopped at the end of its turn, with more to send
         self.notifier = Notifier()
         # Beside the database this daemon runs on: a dry run's is a throw-away copy, so it never overwrites the
         # record of the live daemon that `liaison status` describes.
@@ -133,6 +139,7 @@ class Daemon:
 
     def run_forever(self) -> RunStats:
         self._install_signals()
+        self._send_turn = SEND_TURN
         outbox.recover(self.store)
         log.info("liaison running (rules %s, mode %s)", self.settings.rules_path, self._mode())
         self._warn_about_settings()
@@ -192,7 +199,7 @@ class Daemon:
             return
         # Never trust a notice over the mailbox: mail that arrived while we were busy may have had
         # its EXISTS swallowed, so UIDNEXT is compared with our position before every wait.
-        if self.tasks["ingest"].due and self.source.has_news(self._waiting_above()):
+        if self._sending_cut or (self.tasks["ingest"].due and self.source.has_news(self._waiting_above())):
             return
         self.source.wait(self._wait_seconds(), self._should_wake)
 
@@ -348,6 +355,8 @@ class Daemon:
             log.info("planned %d daily summary(ies)", planned)
 
     def _flush(self) -> None:
+        self._sending_cut = False
+        self._send_turn_ends = time.monotonic() + (self._send_turn or 0.0)
         result = outbox.flush(self.store, self.transport, stop=self._flush_should_stop,
                               retry_after=self.settings.retry_after, outage=self.outage,
                               already_sent=self._in_sent_folder if self.settings.sent_folder else None)
@@ -363,7 +372,10 @@ class Daemon:
 
     def _flush_should_stop(self) -> bool:
         self.notifier.ping()  # a slow SMTP server sending one by one is progress, not a stall
-        return self.stopping
+        if self.stopping:
+            return True
+        self._sending_cut = self._send_turn is not None and time.monotonic() > self._send_turn_ends
+        return self._sending_cut
 
     def _apply_imap_actions(self) -> None:
         """Keywords and moves the rules asked for, each recorded when done."""

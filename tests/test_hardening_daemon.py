@@ -70,6 +70,31 @@ def test_mail_arriving_while_the_daemon_sends_is_fetched_without_more_mail(daemo
     assert stop(process) == 0
 
 
+def test_a_long_send_lets_the_loop_come_round_to_read_new_mail(daemon_env, tmp_path, dovecot,  # noqa: F811
+                                                                slow_smtp, make_message):
+    """Blind tester round 15: with a sending server taking seconds a message, mail arriving during a backlog of
+    sends was read only after the last of them (27-34 s later). A flush stops after its turn, the loop reads
+    the new mail, and sending goes on where it stopped: every acknowledgement once."""
+    def mail(n: int) -> bytes:
+        return make_message(sender=f"Client {n} <client{n}@brewco.com>", subject=f"Banner change {n}",
+                            message_id=f"<busy-{n}@brewco.com>",
+                            body="Please change the headline on the banner to 'Fresh daily'.")
+
+    process = start({**daemon_env, "LIAISON_SMTP_PORT": str(slow_smtp.port)}, tmp_path)
+    for n in (1, 2, 3):  # six sends, two seconds each
+        dovecot.append(mail(n))
+    assert within(30, lambda: recorded(tmp_path) == 3 and len(slow_smtp.messages) >= 1), \
+        (tmp_path / "daemon.log").read_text()
+    dovecot.append(mail(4))
+    assert within(30, lambda: recorded(tmp_path) == 4), (tmp_path / "daemon.log").read_text()
+    assert len(slow_smtp.messages) < 6, "the new mail waited until the whole backlog was sent"
+    everyone = {f"<busy-{n}@brewco.com>" for n in (1, 2, 3, 4)}
+    assert within(60, lambda: acknowledged(slow_smtp) == everyone), (tmp_path / "daemon.log").read_text()
+    assert stop(process) == 0
+    replies = [m["In-Reply-To"] for m in slow_smtp.parsed() if m["Auto-Submitted"] == "auto-replied"]
+    assert sorted(replies) == sorted(everyone)
+
+
 # -- one failing periodic task does not stop the others ------------------------------------------------
 
 # Breaks on one client's data only, so no check with a sample context can see it coming.
