@@ -47,7 +47,14 @@ def benchmark_rules(folder: Path) -> Path:
     """The shipped rules answering the whole backlog (`backfill: all`): a first start that only records
     old mail would flatter the figure."""
     path = folder / "rules.yaml"
-    path.write_text((ROOT / "rules.yaml").read_text().replace("\nbackfill: none ", "\nbackfill: all "))
+    # The per-client cap on receipts (five an hour) would answer five of the benchmark's hundreds of mails, all
+    # from one client, and time those five only: raised, so that every message is timed.
+    text = (ROOT / "rules.yaml").read_text()
+    for old, new in (("\nbackfill: none ", "\nbackfill: all "),
+                     ("{count: 5, minutes: 60}", "{count: 100000, minutes: 60}")):
+        assert old in text, old
+        text = text.replace(old, new)
+    path.write_text(text)
     return path
 
 
