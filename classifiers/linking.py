@@ -340,7 +340,10 @@ _SERVICE_NAMES = re.compile(r"\b(?:(microsoft|office\s?365|m365|o365|outlook|one
 
 def _claimed_service(display_name: str, domain: str) -> str | None:
     """The service a display name claims to be, when the mail does not come from its domains."""
-    found = _SERVICE_NAMES.search(readable(display_name[:500]))
+    name = display_name[:500]
+    # As it reads, and as it looks: "PayPaI" (a capital I), "Micr0soft" (a zero)
+    found = _SERVICE_NAMES.search(readable(name)) or _SERVICE_NAMES.search(
+        readable(name, capital_i="l").translate(_CONFUSABLE))
     if not found:
         return None
     service = list(_SERVICES)[found.lastindex - 1]

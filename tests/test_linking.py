@@ -242,6 +242,9 @@ def test_only_letters_that_look_alike_are_one_letter_in_names(known, claimed, fl
     ("Microsoft 365 Security", "it-helpdesk@m365-mailbox-verify.com", "Microsoft"),
     ("M\u0456crosoft Outlook", "no-reply@mail.outlook-verify.net", "Microsoft"),  # a Cyrillic i
     ("DocuSign Service", "dse@dokusign-mail.com", "DocuSign"),
+    ("Micr0soft 365 Security", "alerts@secure-mail-check.com", "Microsoft"),  # a zero (blind tester round 15)
+    ("PayPaI", "service@intl-paypai-support.com", "PayPal"),  # a capital I
+    ("Paypalm Juices", "hello@paypalm.com", None),
     ("Microsoft Teams", "no-reply@teams.mail.microsoft.com", None),
     ("Tom via SharePoint", "no-reply@sharepointonline.com", None),
     ("Anna (via Google Docs)", "comments-noreply@docs.google.com", None),
