@@ -45,10 +45,12 @@ MONTHS = {name: number for number, names in enumerate((
     "november nov nov. novembre noviembre novembro",
     "december dec dec. décembre decembre dezember diciembre dicembre dezembro desember dez dez. déc. déc",
 ), 1) for name in names.split()}
-DEADLINE_ANCHORS = ("by", "before", "until", "till", "on", "for", "deadline")
+# Not "till": in the Nordic languages it is "to" ("ändra rubriken till 14 mars-kampanjen").
+DEADLINE_ANCHORS = ("by", "before", "until", "on", "for", "deadline")
 # Other languages' words for "by" and "before": after these a date is one in figures ("bis 14.12.2026", "avant le
 # 14/12") or a day and a month name ("bis zum 14. März"), never a bare number.
-FIGURES_ANCHORS = ("bis", "vor", "avant", "antes", "hasta", "entro", "voor", "innan", "før", "inden", "até", "fino")
+FIGURES_ANCHORS = ("bis", "vor", "avant", "pour", "antes", "hasta", "para", "entro", "voor", "vóór", "innan",
+                   "senast", "før", "inden", "até", "fino")
 FILLERS = ("le", "el", "la", "den", "dem", "am", "zum", "il", "del", "de", "o", "het", "the")
 _ORDINAL = r"^\d{1,2}(?:st|nd|rd|th|er|e)?$"  # 1st, 14th, 1er, 2e
 
@@ -210,6 +212,8 @@ def _urgency(span: Span, _: date) -> str:
 
 def _deadline(span: Span, today: date) -> dict[str, Any] | None:
     if span[0].lower_ in DEADLINE_ANCHORS or span[0].lower_ in FIGURES_ANCHORS:
+        if _told_in_the_past(span):
+            return None
         after = _date_after(span)
         if after is None:
             return None
@@ -235,6 +239,30 @@ def _deadline(span: Span, today: date) -> dict[str, Any] | None:
         due = today + timedelta(days=(4 - today.weekday()) % 7)
     # "on 2\nDecember" is shown on one line in the summary
     return {"date": due.isoformat(), "text": " ".join(_text(span).split())} if due else None
+
+
+# Words that put a date in the past when they come before it in the same clause: "I rang Ben on Wednesday",
+# "following our meeting on Thursday", "as we discussed on Friday", "I sent the files on the 3rd", "you
+# promised the proofs by Monday". Not every "-ed" word: "the revised files by Friday" asks for something.
+PAST_MARKERS = frozenset((
+    "rang", "called", "phoned", "emailed", "e-mailed", "mailed", "wrote", "sent", "spoke", "talked", "discussed",
+    "met", "said", "told", "mentioned", "agreed", "promised", "paid", "received", "got", "had", "was", "were",
+    "did", "went", "came", "saw", "heard", "visited", "following", "since", "ago", "chased", "asked",
+    "launched", "happened", "held", "attended",
+))
+_CLAUSE_ENDS = frozenset((".", ",", ";", "!", "?", ":"))
+PAST_LOOKBEHIND = 8
+
+
+def _told_in_the_past(anchor: Span) -> bool:
+    """Whether the clause before a date tells of something done, not something due."""
+    doc = anchor.doc
+    for token in reversed(doc[max(0, anchor.start - PAST_LOOKBEHIND) : anchor.start]):
+        if token.text in _CLAUSE_ENDS or "\n" in token.text:
+            return False
+        if token.lower_ in PAST_MARKERS:
+            return True
+    return False
 
 
 def _date_after(anchor: Span) -> Span | None:

@@ -84,14 +84,16 @@ def test_an_hour_is_not_a_day():
 
 
 def test_month_names_in_other_languages_and_abbreviated():
-    """Blind tester round 15: Swedish "till 14 mars" was the 14th of this month. A day needs its month after
-    another language's "by" ("bis 14 Uhr" is an hour)."""
+    """Blind tester round 15: Swedish "till 14 mars" was the 14th of this month ("till" is no anchor now). A day
+    needs its month after another language's "by" ("bis 14 Uhr" is an hour)."""
     december = date(2026, 12, 6)
 
     def due(text: str) -> list[str]:
         return [d["date"] for d in extract("", text, today=december).get("deadline", [])]
 
-    assert due("Kan ni leverera till 14 mars?") == ["2027-03-14"]
+    assert due("Kan ni leverera senast 14 mars?") == ["2027-03-14"]
+    assert due("Pour le 12 mars, svp.") == ["2027-03-12"]
+    assert due("Graag vóór 14 december.") == ["2026-12-14"]
     assert due("Bitte bis zum 14. März.") == ["2027-03-14"]
     assert due("Antes del 14 de diciembre, por favor.") == ["2026-12-14"]
     assert due("Entro il 20 dicembre.") == ["2026-12-20"]
@@ -105,3 +107,22 @@ def test_a_po_number_written_with_a_hyphen():
     """Blind tester round 15: "PO-8812" alone was no PO number (nor, rightly, a job reference)."""
     found = extract("", "Can you resend invoice 4471 with PO-8812?", today=MONDAY)
     assert found["po_number"] == ["PO-8812"] and "job_ref" not in found
+
+
+def test_a_date_told_in_the_past_is_no_deadline():
+    """Blind tester round 15: "I rang Ben on Wednesday" (the demo's own mail) was a deadline next Wednesday,
+    "I sent the logo files on the 3rd" one on 3 January. A clause that tells of something done is no deadline;
+    another clause's date still is."""
+    monday = date(2026, 12, 7)
+
+    def due(text: str) -> list[str]:
+        return [d["date"] for d in extract("", text, today=monday).get("deadline", [])]
+
+    assert due("I rang Ben on Wednesday and haven't heard back.") == []
+    assert due("As we discussed on Friday, please update the logo.") == []
+    assert due("I sent the logo files on the 3rd.") == []
+    assert due("You promised the proofs by Monday and we still haven't got them.") == []
+    assert due("Following our meeting on Thursday, please send the deck by Friday.") == ["2026-12-11"]
+    assert due("Please send the revised files by Friday.") == ["2026-12-11"]
+    assert due("We need it on Thursday.") == ["2026-12-10"]
+    assert due("Ändra rubriken till 14 mars-kampanjen.") == []  # Swedish "till" is "to"
