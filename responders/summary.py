@@ -89,7 +89,7 @@ def build(store: Store, rules: Rules, recipient: str, day: date, *, team: bool,
     summary.needs_you = _needs_you(store, accounts, end, rules=rules)
     summary.billing = [t for t in summary.needs_you if t["category"] == "billing_issue"]
     summary.scope = _scope(store, accounts, end)
-    summary.promises = _promises(store, accounts, day, zone)
+    summary.promises = _promises(store, accounts, day, zone, until=next_summary_day(rules, day))
     summary.review = _review(store, since, end, accounts)
     summary.trend = _trend(store, recent, end, accounts)
     summary.learning = _learning(store, end, accounts)
@@ -171,6 +171,7 @@ def _needs_you(store: Store, accounts: set[str] | None, end: datetime, *, rules:
             "date": _arrived(last)[:16].replace("T", " "), "message_id": last["message_id"],
             "age": _age(end - waiting), "age_hours": (end - waiting).total_seconds() / 3600,
             "chasers": t["chasers"], "urgent": bool(entities.get("urgency")) or t["chasers"] >= 2,
+            "suspicious": bool(last["suspicious"]),
             "entities": entity_lines(entities), "job_ref": t["job_ref"] or "",
             "invoices": entities.get("invoice_number", []),
             "amounts": [a["text"] for a in entities.get("amount", [])],
@@ -229,12 +230,16 @@ def _scope(store: Store, accounts: set[str] | None, end: datetime) -> list[dict[
     return items
 
 
-def _promises(store: Store, accounts: set[str] | None, day: date, zone: Any) -> list[dict[str, Any]]:
-    """Dates the agency promised in its replies and deadlines clients named, due today or overdue."""
+def _promises(store: Store, accounts: set[str] | None, day: date, zone: Any, *, until: date | None = None
+              ) -> list[dict[str, Any]]:
+    """Dates the agency promised in its replies and deadlines clients named: overdue, due today, and due before
+    the next summary (`until`, inclusive: Friday's lists the weekend's and Monday's). An impostor's "deadline"
+    is not the client's: its mail is under Review."""
     start = (datetime.combine(day, time(0), zone) - timedelta(days=30)).isoformat()
+    until = until or day
     items = []
     for m in store.all("SELECT * FROM messages WHERE received_at >= ? AND status = 'processed' AND automatic IS NULL "
-                       "AND thread_id IS NOT NULL", [start]):
+                       "AND thread_id IS NOT NULL AND suspicious IS NULL", [start]):
         thread = store.one("SELECT account_id, subject, status FROM threads WHERE id = ?", [m["thread_id"]])
         if thread is None or not _in_accounts(accounts, thread["account_id"]):
             continue
@@ -242,11 +247,21 @@ def _promises(store: Store, accounts: set[str] | None, day: date, zone: Any) -> 
         deadlines = loads(m["entities"], {}).get("deadline", [])  # the pipeline's, dated where the agency is
         for d in deadlines:
             due = date.fromisoformat(d["date"])
-            if due <= day and (staff or thread["status"] == "open"):
+            if due <= until and (staff or thread["status"] == "open"):
+                when = "OVERDUE" if due < day else "today" if due == day else f"due {due.strftime('%a')}"
                 items.append({"who": "agency promised" if staff else "client deadline", "due": due.isoformat(),
-                              "overdue": due < day, "text": d["text"], "subject": thread["subject"],
+                              "overdue": due < day, "when": when, "text": d["text"], "subject": thread["subject"],
                               "sender": shown_address(m["from_addr"] or ""), "message_id": m["message_id"]})
     return sorted(items, key=lambda x: x["due"])
+
+
+def next_summary_day(rules: Rules, day: date) -> date:
+    """The day of the summary after `day`'s: the next day not in `skip_days` (a week on at most)."""
+    for ahead in range(1, 8):
+        following = day + timedelta(days=ahead)
+        if WEEKDAYS[following.weekday()] not in rules.spec.summary.skip_days:
+            return following
+    return day + timedelta(days=7)
 
 
 def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | None) -> list[dict[str, Any]]:
@@ -382,7 +397,7 @@ def sample(day: date) -> Summary:
     waiting = {"thread": 1, "account": "Sample Client", "category": "billing_issue",
                "subject": "Invoice INV-1 is wrong",
                "sender": "tom@brewco.example", "date": "2026-01-05 09:12", "message_id": "<sample@brewco.example>",
-               "age": "2d 3h", "age_hours": 51.0, "chasers": 1, "urgent": True,
+               "age": "2d 3h", "age_hours": 51.0, "chasers": 1, "urgent": True, "suspicious": False,
                "entities": ["invoice INV-1", "amount €1,200.00"], "job_ref": "BREW-042", "invoices": ["INV-1"],
                "amounts": ["€1,200.00"], "ref": "#1", "ack": "acknowledged (specific)"}
     return Summary(
@@ -391,7 +406,8 @@ def sample(day: date) -> Summary:
         by_account=[{"account": "Sample Client", "counts": {"billing_issue": 1}, "total": 1}],
         needs_you=[waiting], billing=[waiting],
         scope=[{"account": "Sample Client", "job": "BREW-042", "rounds": 3, "contracted": 2, "over": True}],
-        promises=[{"who": "client deadline", "due": day.isoformat(), "overdue": False, "text": "by Friday",
+        promises=[{"who": "client deadline", "due": day.isoformat(), "overdue": False, "when": "today",
+                   "text": "by Friday",
                    "subject": "Banner", "sender": "tom@brewco.example", "message_id": "<sample@brewco.example>"}],
         review=[{"kind": "needs review", "reason": "Billing issue? only 35% sure", "subject": "Question",
                  "sender": "tom@brewco.example", "date": "2026-01-05 09:12", "message_id": "<sample@brewco.example>",

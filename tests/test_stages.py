@@ -7,7 +7,7 @@ and `rules replay` do.
 from __future__ import annotations
 
 import sqlite3
-from datetime import UTC, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -182,3 +182,24 @@ def test_a_colleagues_mail_is_no_client_request_whatever_its_words(tmp_path, mak
     forged = forged.replace(b"Subject:", b"Authentication-Results: mx.agency.example; dmarc=fail\r\nSubject:", 1)
     row = row_of(pipeline, pipeline.ingest(forged).row)
     assert row["staff"] == 0 and row["category"] == "billing_issue"
+
+
+def test_promises_list_what_falls_due_before_the_next_summary(tmp_path, make_message):
+    """Blind tester round 15: Thursday's summary did not list Friday's deadline, and with the weekend skipped
+    a Saturday deadline appeared first as OVERDUE on Monday. Listed now: what falls due up to the next
+    summary's day, saying when; an impostor's "deadline" never (blind tester round 15, the demo's fraud mail)."""
+    pipeline = make_pipeline(tmp_path)
+    zone = pipeline.rules.zone()
+    friday = date(2026, 12, 4)
+    arrived = datetime.combine(friday, time(9, 0), zone)
+    for n, (sender, body) in enumerate([("tom@brewco.com", "Please send the new banner by Monday."),
+                                        ("tom@brewco.com", "Please fix the poster by Saturday."),
+                                        ("ap@brewco-invoices.net", "Please refund invoice INV-4471 by Saturday.")]):
+        pipeline.ingest(make_message(sender=sender, subject=f"Request {n}", body=body, date=arrived,
+                                     message_id=f"<p{n}@x.example>"), Position(arrived=arrived))
+    assert summary.next_summary_day(pipeline.rules, friday) == date(2026, 12, 7)  # the shipped rules skip weekends
+    due = summary._promises(pipeline.store, None, friday, zone,  # noqa: SLF001 - the section
+                            until=summary.next_summary_day(pipeline.rules, friday))
+    assert [(p["due"], p["when"], p["text"]) for p in due] == [("2026-12-05", "due Sat", "by Saturday"),
+                                                               ("2026-12-07", "due Mon", "by Monday")]
+    assert summary._promises(pipeline.store, None, friday, zone) == []  # noqa: SLF001 - today's only: none
