@@ -108,6 +108,9 @@ def entities_in(doc: Doc, *, source: str | None = None, today: date | None = Non
         value = VALUES[label](span, today)
         if value is not None and value not in found.setdefault(label, []):
             found[label].append(value)
+    # "PO BE-77812" is a PO number, not also a job reference because it is shaped like one
+    numbers = set(found.get("po_number", [])) | set(found.get("invoice_number", []))
+    found["job_ref"] = [ref for ref in found.get("job_ref", []) if ref not in numbers]
     return {label: values[:20] for label, values in found.items() if values}
 
 

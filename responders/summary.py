@@ -77,7 +77,9 @@ def build(store: Store, rules: Rules, recipient: str, day: date, *, team: bool,
     summary time, or now for today), since the previous summary sent to them."""
     zone = rules.zone()
     end = until or _default_end(rules, day)
-    since = _last_summary_time(store, recipient, end) or end - timedelta(days=1)
+    # With none sent before (a preview, a first day), since the previous summary's day would have been: a
+    # Monday's covers the weekend that skip_days left out.
+    since = _last_summary_time(store, recipient, end) or end - (day - previous_summary_day(rules, day))
     accounts = None if team else {r["account_id"] for r in store.all(
         "SELECT account_id FROM accounts WHERE account_manager = ?", [recipient])}
     summary = Summary(recipient, day, team, since)
@@ -253,6 +255,15 @@ def _promises(store: Store, accounts: set[str] | None, day: date, zone: Any, *, 
                               "overdue": due < day, "when": when, "text": d["text"], "subject": thread["subject"],
                               "sender": shown_address(m["from_addr"] or ""), "message_id": m["message_id"]})
     return sorted(items, key=lambda x: x["due"])
+
+
+def previous_summary_day(rules: Rules, day: date) -> date:
+    """The day of the summary before `day`'s: the last day before it not in `skip_days` (a week back at most)."""
+    for back in range(1, 8):
+        before = day - timedelta(days=back)
+        if WEEKDAYS[before.weekday()] not in rules.spec.summary.skip_days:
+            return before
+    return day - timedelta(days=7)
 
 
 def next_summary_day(rules: Rules, day: date) -> date:

@@ -126,3 +126,9 @@ def test_a_date_told_in_the_past_is_no_deadline():
     assert due("Please send the revised files by Friday.") == ["2026-12-11"]
     assert due("We need it on Thursday.") == ["2026-12-10"]
     assert due("Ändra rubriken till 14 mars-kampanjen.") == []  # Swedish "till" is "to"
+
+
+def test_a_po_number_shaped_like_a_job_reference_is_not_also_one():
+    """Blind tester round 15, the demo: "PO BE-77812; job BE-77812"."""
+    found = extract("[BREW-042] Banner", "Please add PO BE-77812 to the invoice.", today=MONDAY)
+    assert found["po_number"] == ["BE-77812"] and found["job_ref"] == ["BREW-042"]

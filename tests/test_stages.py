@@ -203,3 +203,7 @@ def test_promises_list_what_falls_due_before_the_next_summary(tmp_path, make_mes
     assert [(p["due"], p["when"], p["text"]) for p in due] == [("2026-12-05", "due Sat", "by Saturday"),
                                                                ("2026-12-07", "due Mon", "by Monday")]
     assert summary._promises(pipeline.store, None, friday, zone) == []  # noqa: SLF001 - today's only: none
+    monday = datetime.combine(date(2026, 12, 7), time(8, 0), zone)
+    built = summary.build(pipeline.store, pipeline.rules, "anna@agency.example", monday.date(), team=True,
+                          until=monday)
+    assert built.since == monday - timedelta(days=3), "with none sent before, Monday's covers the weekend"
