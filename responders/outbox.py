@@ -166,13 +166,14 @@ class DueMail(TypedDict):
 
 def due(store: Store, now: str | None = None, limit: int = 500) -> list[DueMail]:
     # A message waits while an earlier one of the same kind in its thread is undelivered,
-    # so a thread's mail arrives in order even across an outage.
+    # so a thread's mail arrives in order even across an outage. Acknowledgements go first: with a slow
+    # sending server a client's receipt does not wait behind the escalations of everyone before them.
     return store.all(  # type: ignore[return-value]  # the columns DueMail names
         "SELECT id, mail_from, recipients, raw, plan, attempts, created_at, kind, message_id, message_row, status "
         "FROM outbox o "
         "WHERE status IN ('pending', 'retry') AND next_attempt_at <= ? AND NOT EXISTS ("
         " SELECT 1 FROM outbox e WHERE e.thread_id = o.thread_id AND e.kind = o.kind AND e.id < o.id"
-        " AND e.status IN ('pending', 'retry', 'sending')) ORDER BY id LIMIT ?",
+        " AND e.status IN ('pending', 'retry', 'sending')) ORDER BY kind != 'acknowledge', id LIMIT ?",
         [now or utcnow(), limit],
     )
 

@@ -81,6 +81,8 @@ def test_a_long_send_lets_the_loop_come_round_to_read_new_mail(daemon_env, tmp_p
                             body="Please change the headline on the banner to 'Fresh daily'.")
 
     process = start({**daemon_env, "LIAISON_SMTP_PORT": str(slow_smtp.port)}, tmp_path)
+    wait_for_log(tmp_path, "connected to", process)
+    time.sleep(1)  # idling: the three arrive together and are read in one turn (not one before the sending)
     for n in (1, 2, 3):  # six sends, two seconds each
         dovecot.append(mail(n))
     assert within(30, lambda: recorded(tmp_path) == 3 and len(slow_smtp.messages) >= 1), \
