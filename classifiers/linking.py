@@ -291,7 +291,7 @@ def _impostor(index: AccountIndex, sender: str, display_name: str) -> str | None
         return f"display name {display_name!r} claims {brand}, but the mail is from {domain}"
     # At a client's own domain a colleague may share a name with a listed contact there; a name of another
     # client's contact, or of our staff, is a claim all the same.
-    claimed = _claimed_contact(index, display_name)
+    claimed = None if _relayed_by_a_service(domain) else _claimed_contact(index, display_name)
     if claimed and claimed != sender and not (owned and _same_party(index, claimed, sender)):
         return f"display name {display_name!r} claims {claimed}"
     return None
@@ -336,6 +336,15 @@ _SERVICES: dict[str, tuple[str, ...]] = {
 _SERVICE_NAMES = re.compile(r"\b(?:(microsoft|office\s?365|m365|o365|outlook|onedrive|sharepoint|exchange online)|"
                             r"(google workspace|gmail|google drive|google docs)|(icloud|apple id|apple support)|"
                             r"(docusign)|(paypal)|(dropbox)|(wetransfer)|(adobe sign|adobe acrobat|adobe document))\b")
+
+
+def _relayed_by_a_service(domain: str) -> bool:
+    """Mail a service sends in a person's name from its own domain ("Tom Hill via DocuSign"
+    <dse@docusign.net>, "Tom Hill (Google Docs)" <comments-noreply@docs.google.com>): the name is whose
+    account it is, not a claim to be their address. Not free mail: anyone's Gmail can be called Tom Hill."""
+    registered = registrable_domain(domain)
+    return domain not in FREE_MAIL and registered not in FREE_MAIL and any(
+        registered in domains for domains in _SERVICES.values())
 
 
 def _claimed_service(display_name: str, domain: str) -> str | None:

@@ -263,3 +263,16 @@ def test_a_display_name_claiming_a_service_from_another_domain_is_suspicious(nam
 
 def test_a_service_name_at_a_client_or_our_own_domain_is_no_claim():
     assert link("it@brewco.com", name="BrewCo Microsoft 365 admin").suspicious is None
+
+
+@pytest.mark.parametrize(("name", "sender", "suspicious"), [
+    ("Tom Hill via DocuSign", "dse_na3@docusign.net", False),
+    ("Tom Hill (Google Docs)", "comments-noreply@docs.google.com", False),
+    ("Tom Hill (via Google Drive)", "drive-shares-dm-noreply@google.com", False),
+    ("Tom Hill", "tom.hill.brewco@gmail.com", True),  # anyone's Gmail can be called Tom Hill
+    ("Tom Hill", "tomhill@outlook.com", True),
+])
+def test_a_service_relaying_in_a_contacts_name_is_no_claim(name, sender, suspicious):
+    """Blind tester round 15: real DocuSign envelopes and Google Docs comments in a contact's name were listed
+    as impostors. A service's own (not free-mail) domain sends in its users' names by design."""
+    assert bool(link(sender, name=name).suspicious) is suspicious
