@@ -43,6 +43,12 @@ def test_classify_json_explains_the_decision(tmp_path, monkeypatch, capsys):
     assert report["decided_by"] == "rule:duplicate-invoice"
     assert report["entities"]["invoice_number"] == ["INV-2231"]
     assert report["rules_fired"] == ["unlinked"]
+    # Blind tester round 15: the tier said "specific" with nothing sent; now the text says so, and why
+    assert report["acknowledged"] is False
+    assert report["nothing_done_because"] == "rule unlinked: Mail from unknown senders is left for a human"
+    assert main(["classify", str(mail)]) == 0
+    text = capsys.readouterr().out
+    assert "): none sent" in text and "actions:  none: rule unlinked: Mail from unknown senders" in text
 
 
 def test_broken_rules_file_is_reported_with_position_and_exit_1(tmp_path):

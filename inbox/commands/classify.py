@@ -10,6 +10,7 @@ from typing import Any
 
 from inbox.commands import common
 from inbox.pipeline import Pipeline
+from responders.routing import nothing_done_because
 
 
 def register(commands: common.Subcommands) -> None:
@@ -86,6 +87,8 @@ def explain(pipeline: Pipeline, row: int) -> dict[str, Any]:
         "link": m["link_reason"], "link_detail": m["link_detail"], "suspicious": m["suspicious"],
         "entities": loads(m["entities"], {}), "rules_fired": fired, "actions": route.get("done", []),
         "newest_text": m["newest_text"], "ack_tier": m["ack_tier"], "ack_tier_reason": m["ack_tier_reason"],
+        "acknowledged": any(a.startswith("acknowledge:") for a in route.get("done", [])),
+        "nothing_done_because": None if route.get("actions") else nothing_done_because(route, pipeline.rules),
         "rate_limits": rate_limits_checked(pipeline),
     }
 
@@ -106,9 +109,9 @@ def explain_text(r: dict[str, Any]) -> str:
         f"  from:     {r['from']}   subject: {r['subject']}",
         f"  account:  {r['account'] or 'unlinked'} (by {r['link']}: {r['link_detail']})",
         f"  why:      {'; '.join(r['reasons'])}",
-        f"  ack tier: {r['ack_tier']} ({r['ack_tier_reason']})",
+        f"  ack tier: {r['ack_tier']} ({r['ack_tier_reason']})" + ("" if r["acknowledged"] else ": none sent"),
         f"  rules:    {', '.join(r['rules_fired']) or 'none'}",
-        f"  actions:  {'; '.join(r['actions']) or 'none'}",
+        f"  actions:  {'; '.join(r['actions']) or 'none: ' + str(r['nothing_done_because'])}",
         f"  limits:   rate limits {r['rate_limits']}",
     ]
     if r["automatic"]:
