@@ -32,18 +32,18 @@ WEEKDAYS = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 
 # Month names as clients write them (English, French, German, Spanish, Italian, Dutch, Portuguese, the Nordic
 # languages), and the usual abbreviations: "till 14 mars" is 14 March, not the 14th of this month.
 MONTHS = {name: number for number, names in enumerate((
-    "january janvier januar jänner enero gennaio januari janeiro jan. janv. ene.",
-    "february feb feb. février fevrier februar febrero febbraio februari fevereiro févr. febr.",
-    "march mar. mars märz maerz marzo maart março marts mrz",
-    "april apr apr. avril abril aprile",
+    "january jan janvier janv januar jänner enero gennaio januari janeiro",
+    "february feb février fevrier févr februar febr febrero febbraio februari fevereiro",
+    "march mar mars märz maerz marzo maart março marts mrz",
+    "april apr avril abril aprile",
     "may mai mayo maggio mei maio maj",
-    "june jun jun. juin juni junio giugno junho",
-    "july jul jul. juillet juli julio luglio julho",
-    "august aug aug. août aout agosto augustus augusti",
-    "september sep sep. sept sept. septembre septiembre setiembre settembre setembro",
-    "october oct oct. octobre oktober octubre ottobre outubro okt okt.",
-    "november nov nov. novembre noviembre novembro",
-    "december dec dec. décembre decembre dezember diciembre dicembre dezembro desember dez dez. déc. déc",
+    "june jun juin juni junio giugno junho",
+    "july jul juillet juli julio luglio julho",
+    "august aug août aout agosto augustus augusti",
+    "september sep sept septembre septiembre setiembre settembre setembro",
+    "october oct octobre oktober octubre ottobre outubro okt",
+    "november nov novembre noviembre novembro",
+    "december dec décembre decembre dezember diciembre dicembre dezembro desember dez déc. déc",
 ), 1) for name in names.split()}
 # Not "till": in the Nordic languages it is "to" ("ändra rubriken till 14 mars-kampanjen").
 DEADLINE_ANCHORS = ("by", "before", "until", "on", "for", "deadline")
@@ -52,6 +52,7 @@ DEADLINE_ANCHORS = ("by", "before", "until", "on", "for", "deadline")
 FIGURES_ANCHORS = ("bis", "vor", "avant", "pour", "antes", "hasta", "para", "entro", "voor", "vóór", "innan",
                    "senast", "før", "inden", "até", "fino")
 FILLERS = ("le", "el", "la", "den", "dem", "am", "zum", "il", "del", "de", "o", "het", "the")
+_YEAR = re.compile(r"^20\d\d$")
 _ORDINAL = r"^\d{1,2}(?:st|nd|rd|th|er|e)?$"  # 1st, 14th, 1er, 2e
 
 _nlp = spacy.blank("xx")
@@ -228,8 +229,11 @@ def _deadline(span: Span, today: date) -> dict[str, Any] | None:
     day = next((int(m.group(0)) for t in span if re.match(_ORDINAL, _text(t)) and (m := re.match(r"\d+", t.text))),
                None)
     figures = _figures_date(span)
+    year = next((int(t.text) for t in span if _YEAR.match(t.text)), None)
     if figures is not None:
         due = _figures_due(today, *figures)
+    elif year is not None and month is not None and day is not None:
+        due = _figures_due(today, year, month, day)
     elif weekday is not None:
         due = today + timedelta(days=(weekday - today.weekday()) % 7 or 7)
     elif day is not None:
@@ -281,6 +285,11 @@ def _date_after(anchor: Span) -> Span | None:
         if (figures_end := _figures_end(doc, token.i)) is not None:
             return doc[anchor.start : figures_end]
         if word in FILLERS or (word == "." and end == token.i and _day_or_month(doc[token.i - 1])):  # "14. März"
+            continue
+        if _YEAR.match(token.text) and end > anchor.end and any(t.lower_ in MONTHS for t in doc[anchor.end : end]):
+            end = token.i + 1  # "20 Jan 2027", "Jan 15, 2027"
+            break
+        if word == "," and end == token.i:
             continue
         if word in ("the", "next", "of") or word in MONTHS or re.match(_ORDINAL, _text(token)):
             if _a_time(token):

@@ -338,6 +338,22 @@ _SERVICE_NAMES = re.compile(r"\b(?:(microsoft|office\s?365|m365|o365|outlook|one
                             r"(docusign)|(paypal)|(dropbox)|(wetransfer)|(adobe sign|adobe acrobat|adobe document))\b")
 
 
+# Service names written in two words, as phishing spells them to slip past a match on the one word.
+_SPLIT_SERVICES = re.compile(r"\b(pay|drop|we|docu|one|share|micro|out|i) (pal|box|transfer|sign|drive|point|soft|look|"
+                             r"cloud)\b")
+
+
+def _joined(text: str) -> str:
+    return _SPLIT_SERVICES.sub(lambda m: m.group(1) + m.group(2), text)
+
+
+def _as_it_looks(name: str) -> str:
+    """A name as it looks: a capital I read as l, and digits inside words as the letters they stand in for
+    ("Micr0soft"); figures on their own stay figures ("Office 365")."""
+    return re.sub(r"\w+", lambda m: m.group(0).translate(_CONFUSABLE) if any(c.isalpha() for c in m.group(0))
+                  else m.group(0), readable(name, capital_i="l"))
+
+
 def _relayed_by_a_service(domain: str) -> bool:
     """Mail a service sends in a person's name from its own domain ("Tom Hill via DocuSign"
     <dse@docusign.net>, "Tom Hill (Google Docs)" <comments-noreply@docs.google.com>): the name is whose
@@ -350,9 +366,8 @@ def _relayed_by_a_service(domain: str) -> bool:
 def _claimed_service(display_name: str, domain: str) -> str | None:
     """The service a display name claims to be, when the mail does not come from its domains."""
     name = display_name[:500]
-    # As it reads, and as it looks: "PayPaI" (a capital I), "Micr0soft" (a zero)
-    found = _SERVICE_NAMES.search(readable(name)) or _SERVICE_NAMES.search(
-        readable(name, capital_i="l").translate(_CONFUSABLE))
+    # As it reads, and as it looks: "PayPaI" (a capital I), "Micr0soft", "0ffice 365" (a zero), "Pay Pal"
+    found = _SERVICE_NAMES.search(_joined(readable(name))) or _SERVICE_NAMES.search(_joined(_as_it_looks(name)))
     if not found:
         return None
     service = list(_SERVICES)[found.lastindex - 1]

@@ -132,3 +132,16 @@ def test_a_po_number_shaped_like_a_job_reference_is_not_also_one():
     """Blind tester round 15, the demo: "PO BE-77812; job BE-77812"."""
     found = extract("[BREW-042] Banner", "Please add PO BE-77812 to the invoice.", today=MONDAY)
     assert found["po_number"] == ["BE-77812"] and found["job_ref"] == ["BREW-042"]
+
+
+def test_abbreviated_months_and_a_year_after_the_month():
+    """Blind re-test round 16: "by 15 Jan" was the 15th of this month ("by 15"), "by Jan 15" no date."""
+    december = date(2026, 12, 7)
+
+    def due(text: str) -> list[str]:
+        return [d["date"] for d in extract("", text, today=december).get("deadline", [])]
+
+    assert due("We need the print files by 8 Jan.") == ["2027-01-08"]
+    assert due("By Jan. 15th please, or by 15 Mar at the latest.") == ["2027-01-15", "2027-03-15"]
+    assert due("By Jan 15, 2028 and by 20 Jan 2028.") == ["2028-01-15", "2028-01-20"]
+    assert due("On 14 December 2025 we sent it.") == []  # a full date gone by

@@ -245,6 +245,9 @@ def test_only_letters_that_look_alike_are_one_letter_in_names(known, claimed, fl
     ("Micr0soft 365 Security", "alerts@secure-mail-check.com", "Microsoft"),  # a zero (blind tester round 15)
     ("PayPaI", "service@intl-paypai-support.com", "PayPal"),  # a capital I
     ("Paypalm Juices", "hello@paypalm.com", None),
+    ("0ffice 365 Security", "helpdesk@office-365-mail.com", "Microsoft"),  # blind re-test round 16
+    ("Pay Pal", "x@paypal-help.net", "PayPal"),
+    ("We Transfer", "files@wetransfer-files.com", "WeTransfer"),
     ("Microsoft Teams", "no-reply@teams.mail.microsoft.com", None),
     ("Tom via SharePoint", "no-reply@sharepointonline.com", None),
     ("Anna (via Google Docs)", "comments-noreply@docs.google.com", None),
