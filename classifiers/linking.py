@@ -370,7 +370,7 @@ def _claimed_service(display_name: str, domain: str) -> str | None:
     found = _SERVICE_NAMES.search(_joined(readable(name))) or _SERVICE_NAMES.search(_joined(_as_it_looks(name)))
     if not found:
         return None
-    service = list(_SERVICES)[found.lastindex - 1]
+    service = list(_SERVICES)[(found.lastindex or 1) - 1]  # the group that matched names the service
     return None if registrable_domain(domain) in _SERVICES[service] else service
 
 
