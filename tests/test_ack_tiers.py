@@ -213,7 +213,7 @@ def test_classify_shows_the_tier_and_why(tmp_path, make_message):
 # -- what `liaison eval` counts as an acknowledgement ---------------------------------------------------------
 
 def test_eval_counts_only_the_acknowledgements_the_pipeline_sends(tmp_path, make_message):
-    """A colleague's note full of invoice words reads as billing, but staff are never acknowledged: it is no
+    """A colleague's note full of invoice words is `other` (staff mail), and staff are never acknowledged: it is no
     wrong acknowledgement. A request from an unknown sender is never acknowledged either: it costs no coverage
     (linking is scored on its own). A client's request is counted, and so is a wrong receipt to a client."""
     from foundation.rules import load_rules
@@ -243,5 +243,5 @@ def test_eval_counts_only_the_acknowledgements_the_pipeline_sends(tmp_path, make
     assert tiers["senders_not_answered"] == 2
     assert tiers["acknowledged"] == 1 and tiers["wrong_acknowledgements"] == 0 and tiers["coverage"] == 1.0
     assert tiers["requests_not_acknowledged"] == 0
-    staff_mistake = next(m for m in result["mistakes"] if m["file"] == "1.eml")
-    assert staff_mistake["predicted"] == "billing_issue" and staff_mistake["tier"] == "none"
+    # A colleague's mail is stored as `other` whatever its words (it read as billing before): no mistake now
+    assert "1.eml" not in {m["file"] for m in result["mistakes"]}
