@@ -16,7 +16,7 @@ import spacy
 from spacy.matcher import Matcher
 from spacy.tokens import Doc, Span, Token
 
-from classifiers.tokens import text_length
+from classifiers.tokens import blank_nlp, text_length
 
 INVOICE_WORDS = ["invoice", "inv", "facture", "rechnung", "factura", "factuur", "invoices"]
 PO_WORDS = ["po", "p.o.", "purchase", "bestellnummer", "bestellung", "commande", "compra", "inkooporder"]
@@ -45,17 +45,18 @@ MONTHS = {name: number for number, names in enumerate((
     "november nov novembre noviembre novembro",
     "december dec décembre decembre dezember diciembre dicembre dezembro desember dez déc. déc",
 ), 1) for name in names.split()}
-# Not "till": in the Nordic languages it is "to" ("ändra rubriken till 14 mars-kampanjen").
 DEADLINE_ANCHORS = ("by", "before", "until", "on", "for", "deadline")
 # Other languages' words for "by" and "before": after these a date is one in figures ("bis 14.12.2026", "avant le
 # 14/12") or a day and a month name ("bis zum 14. März"), never a bare number.
+# Swedish "till" is "by" before a date ("till den 16 mars") and "to" before anything else; a month joined to a
+# word by a hyphen is no date ("ändra rubriken till 14 mars-kampanjen").
 FIGURES_ANCHORS = ("bis", "vor", "avant", "pour", "antes", "hasta", "para", "entro", "voor", "vóór", "innan",
-                   "senast", "før", "inden", "até", "fino")
+                   "senast", "før", "inden", "até", "fino", "till")
 FILLERS = ("le", "el", "la", "den", "dem", "am", "zum", "il", "del", "de", "o", "het", "the")
 _YEAR = re.compile(r"^20\d\d$")
 _ORDINAL = r"^\d{1,2}(?:st|nd|rd|th|er|e)?$"  # 1st, 14th, 1er, 2e
 
-_nlp = spacy.blank("xx")
+_nlp = blank_nlp()
 _matcher = Matcher(_nlp.vocab)
 # Patterns use exact token attributes only (no sets, no regular expressions), which spaCy checks
 # in compiled code: keywords anchor a match, and the value is read from the tokens after it.
@@ -216,7 +217,7 @@ def _urgency(span: Span, _: date) -> str:
 
 def _deadline(span: Span, today: date) -> dict[str, Any] | None:
     if span[0].lower_ in DEADLINE_ANCHORS or span[0].lower_ in FIGURES_ANCHORS:
-        if _told_in_the_past(span):
+        if _told_in_the_past(span) or _an_absence(span):
             return None
         after = _date_after(span)
         if after is None:
@@ -272,6 +273,19 @@ def _told_in_the_past(anchor: Span) -> bool:
     return False
 
 
+# Words just before "on" or "until" that make the date someone's absence, not something due: "I'm out on
+# Thursday, so ideally by Wednesday", "we're closed until the 4th", "out of office until Monday".
+ABSENCE_MARKERS = frozenset((
+    "out", "off", "away", "closed", "office", "leave", "holiday", "holidays", "vacation", "ooo", "travelling",
+    "traveling", "offline", "abroad", "sick", "ill",
+))
+
+
+def _an_absence(anchor: Span) -> bool:
+    """Whether the word before the anchor tells of someone away ("out on Thursday", "off until Monday")."""
+    return anchor.start > 0 and anchor.doc[anchor.start - 1].lower_ in ABSENCE_MARKERS
+
+
 def _date_after(anchor: Span) -> Span | None:
     """'by Friday', 'before the 14th', 'on 4 December', 'until December 4th', 'by 12/12/2026', 'bis 14.12.':
     the anchor and its date."""
@@ -292,7 +306,7 @@ def _date_after(anchor: Span) -> Span | None:
         if word == "," and end == token.i:
             continue
         if word in ("the", "next", "of") or word in MONTHS or re.match(_ORDINAL, _text(token)):
-            if _a_time(token):
+            if _a_time(token) or _in_a_compound(token):
                 break
             end = token.i + 1
             continue
@@ -304,6 +318,12 @@ def _date_after(anchor: Span) -> Span | None:
     # After another language's "by" a day needs its month ("bis 14. März"): "bis 14 Uhr" is an hour.
     dated = day and any(w in MONTHS for w in words) if foreign else day or any(w in WEEKDAYS for w in words)
     return doc[anchor.start : end] if dated else None
+
+
+def _in_a_compound(token: Token) -> bool:
+    """A word joined to the next by a hyphen ("mars-kampanjen", "March-campaign") is part of a name, not a date."""
+    following = token.nbor(1) if token.i + 1 < len(token.doc) else None
+    return not token.whitespace_ and following is not None and following.text == "-"
 
 
 def _day_or_month(token: Token) -> bool:

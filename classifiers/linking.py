@@ -368,10 +368,26 @@ def _claimed_service(display_name: str, domain: str) -> str | None:
     name = display_name[:500]
     # As it reads, and as it looks: "PayPaI" (a capital I), "Micr0soft", "0ffice 365" (a zero), "Pay Pal"
     found = _SERVICE_NAMES.search(_joined(readable(name))) or _SERVICE_NAMES.search(_joined(_as_it_looks(name)))
-    if not found:
-        return None
-    service = list(_SERVICES)[(found.lastindex or 1) - 1]  # the group that matched names the service
-    return None if registrable_domain(domain) in _SERVICES[service] else service
+    service: str | None = None
+    if found:
+        service = list(_SERVICES)[(found.lastindex or 1) - 1]  # the group that matched names the service
+    else:
+        service = _one_letter_from_a_service(_joined(_as_it_looks(name)))
+    return None if service is None or registrable_domain(domain) in _SERVICES[service] else service
+
+
+# Long one-word service names: a word of the same length one letter from them is the name misspelt on purpose
+# ("DocuSiqn", a q for the g). Not shorter names, nor a letter added or dropped ("Paypalm Juices" is a bar).
+_LONG_SERVICE_WORDS = {"microsoft": "Microsoft", "onedrive": "Microsoft", "sharepoint": "Microsoft",
+                       "docusign": "DocuSign", "dropbox": "Dropbox", "wetransfer": "WeTransfer"}
+
+
+def _one_letter_from_a_service(name: str) -> str | None:
+    for word in re.findall(r"\w+", name.lower()):
+        for service_word, service in _LONG_SERVICE_WORDS.items():
+            if len(word) == len(service_word) and sum(a != b for a, b in zip(word, service_word, strict=True)) == 1:
+                return service
+    return None
 
 
 #: Most words of a display name looked at for a known name inside it ("Mr Tom Hill (BrewCo)").

@@ -10,12 +10,12 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-import spacy
 from spacy.language import Language
 from spacy.matcher import PhraseMatcher
 from spacy.tokens import Doc
 
 from classifiers import CATEGORIES, Classification
+from classifiers.tokens import blank_nlp
 
 BASELINE_LEXICON: dict[str, tuple[str, ...]] = {
     "revision_request": (
@@ -53,7 +53,7 @@ class PhraseSet:
     """Named phrase lists matched case-insensitively on spaCy tokens."""
 
     def __init__(self, entries: Iterable[tuple[str, str, Iterable[str], str, float]]) -> None:
-        self.nlp = spacy.blank("xx")  # multi-language tokenizer: phrases may be in any language
+        self.nlp = blank_nlp()  # the model's tokeniser: phrases may be in any language
         self.matcher = PhraseMatcher(self.nlp.vocab, attr="LOWER")
         self.meta: dict[str, tuple[str, str, float]] = {}
         for name, category, phrases, effect, weight in entries:

@@ -126,6 +126,21 @@ def test_a_date_told_in_the_past_is_no_deadline():
     assert due("Please send the revised files by Friday.") == ["2026-12-11"]
     assert due("We need it on Thursday.") == ["2026-12-10"]
     assert due("Ändra rubriken till 14 mars-kampanjen.") == []  # Swedish "till" is "to"
+    assert due("Kan ni skicka korrekturet till den 16 mars?") == ["2027-03-16"]  # and "by" (round 16)
+    assert due("Byt till den blå loggan.") == []
+
+
+def test_an_absence_is_no_deadline():
+    """Blind re-test round 16: "I'm out on Thursday, so ideally by Wednesday" gave both days as deadlines."""
+    monday = date(2026, 12, 7)
+
+    def due(text: str) -> list[str]:
+        return [d["date"] for d in extract("", text, today=monday).get("deadline", [])]
+
+    assert due("I'm out on Thursday, so ideally by Wednesday.") == ["2026-12-09"]
+    assert due("We're closed until the 14th; please send it before Friday.") == ["2026-12-11"]
+    assert due("I'm out of office until Monday.") == []
+    assert due("We need it on Thursday.") == ["2026-12-10"]
 
 
 def test_a_po_number_shaped_like_a_job_reference_is_not_also_one():

@@ -245,6 +245,9 @@ def test_only_letters_that_look_alike_are_one_letter_in_names(known, claimed, fl
     ("Micr0soft 365 Security", "alerts@secure-mail-check.com", "Microsoft"),  # a zero (blind tester round 15)
     ("PayPaI", "service@intl-paypai-support.com", "PayPal"),  # a capital I
     ("Paypalm Juices", "hello@paypalm.com", None),
+    ("DocuSiqn Envelope", "dse@docu-envelopes.com", "DocuSign"),  # a q for the g (blind re-test round 16)
+    ("Dr0pb0x Transfer", "files@share-files.net", "Dropbox"),
+    ("Mlcrosoft Teams", "teams@meet-invite.com", "Microsoft"),
     ("0ffice 365 Security", "helpdesk@office-365-mail.com", "Microsoft"),  # blind re-test round 16
     ("Pay Pal", "x@paypal-help.net", "PayPal"),
     ("We Transfer", "files@wetransfer-files.com", "WeTransfer"),

@@ -21,7 +21,26 @@ def problems(text: str, **kwargs) -> list[str]:
 
 def test_shipped_rules_are_valid_and_use_existing_templates():
     rules = load_rules(ROOT / "rules.yaml", template_names=TemplateLibrary().names())
-    assert [r.name for r in rules.spec.rules][:2] == ["automatic-mail", "staff-mail"]
+    assert [r.name for r in rules.spec.rules][:3] == ["suspicious-sender", "automatic-mail", "staff-mail"]
+
+
+def test_shipped_rules_escalate_an_impostor_that_looks_automatic():
+    """Blind re-test round 16: phishing from a robot-like address ("Microsoft 365" <no-reply@m365-verify.com>) was
+    listed under Review but escalated to nobody: the automatic-mail rule stopped first."""
+    from datetime import UTC, datetime
+
+    from responders.routing import Facts, route
+
+    rules = load_rules(ROOT / "rules.yaml")
+    phishing = Facts(category="other", confidence=0.9, needs_review=False, sender="no-reply@m365-verify.com",
+                     subject="Password expiry", body="Verify your mailbox.",
+                     received_at=datetime(2026, 12, 7, tzinfo=UTC), account_id=None, automatic=True, suspicious=True)
+    plan = route(phishing, rules)
+    assert plan.of("escalate") and plan.of("review") and not plan.of("acknowledge")
+    bounce = Facts(category="other", confidence=0.9, needs_review=False, sender="mailer-daemon@brewco.com",
+                   subject="Undelivered", body="", received_at=datetime(2026, 12, 7, tzinfo=UTC), account_id="brewco",
+                   automatic=True)
+    assert not route(bounce, rules).of("escalate")
 
 
 def test_yaml_syntax_error_has_line_and_column():
