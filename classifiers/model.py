@@ -28,7 +28,7 @@ from spacy.training import Example
 from classifiers import CATEGORIES, Classification
 from classifiers.calibration import Calibration, request_probability
 from classifiers.newest_text import newest_text
-from classifiers.tokens import prefix_doc
+from classifiers.tokens import blank_nlp, prefix_doc
 
 log = logging.getLogger("liaison.model")
 
@@ -191,7 +191,7 @@ def split(examples: Iterable[Example_]) -> tuple[list[Example_], list[Example_]]
 
 
 def build_nlp() -> Language:
-    nlp = spacy.blank("xx")
+    nlp = blank_nlp()
     config = {
         "threshold": 0.0,
         "model": {

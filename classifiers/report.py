@@ -1,6 +1,6 @@
 """`liaison eval` with no folder: every measurement side by side, for the shipped model (and another).
 
-The sets: the corpus's held-out split, tests/data/eval, tests/data/eval-independent and -2 when present
+The sets: the corpus's held-out split, tests/data/eval, tests/data/eval-independent and -2 to -6 when present
 (written by someone who never saw the corpus; never tuned on), and with `cross_writer` the
 cross-writer check (retrains once per writer). Each row gives macro-F1, per-class F1 and the
 acknowledgement precision and coverage at the review threshold of rules.yaml.

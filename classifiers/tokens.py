@@ -8,23 +8,16 @@ from collections.abc import Callable
 import spacy
 from spacy.language import Language
 from spacy.tokens import Doc
-from spacy.util import compile_infix_regex
-
-# Scripts written without spaces between words: Thai, Japanese kana, CJK ideographs, Hangul syllables. spaCy's
-# multi-language tokeniser splits on spaces and punctuation, so "你好，上个月的发票金额不对" was two tokens and
-# the model read nothing of it; one token per character gives it characters and (as bigrams) pairs of them.
-UNSPACED_SCRIPTS = "\u0e00-\u0e7f\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uac00-\ud7af"
 
 
 def blank_nlp() -> Language:
-    """spaCy's blank multi-language pipeline (nothing downloaded), each character of an unspaced script a token.
+    """spaCy's blank multi-language pipeline (nothing downloaded): the one tokeniser of the model, the phrase rules
+    and the entity matcher, so a phrase or an entity is found in the Doc the model read.
 
-    The model, the phrase rules and the entity matcher all tokenise with it, so a phrase matches the Doc the
-    model read; the model saves its tokeniser, so a model trained before this rule keeps its own."""
-    nlp = spacy.blank("xx")
-    infixes = [*nlp.Defaults.infixes, f"[{UNSPACED_SCRIPTS}]"]  # type: ignore[misc]
-    nlp.tokenizer.infix_finditer = compile_infix_regex(infixes).finditer  # type: ignore[union-attr]
-    return nlp
+    Scripts written without spaces (Chinese, Japanese, Thai) come out as one token per clause, so the model reads
+    nothing of them; one token per character is the fix, and it changes the model's features: it lands with the
+    next retraining (see BENCHMARKS.md)."""
+    return spacy.blank("xx")
 
 
 def prefix_doc(doc: Doc, tokenizer: Callable[[str], Doc], *, limit: int) -> Doc:

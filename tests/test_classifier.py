@@ -119,13 +119,15 @@ def test_eval_reports_every_score_and_uses_no_user_database(tmp_path):
 
 @pytest.mark.slow
 def test_training_reproduces_the_shipped_model():
-    """Retraining gives members that behave like the shipped ones: same answers, scores within 1e-3.
+    """Retraining gives members that behave like the shipped ones, on any machine.
 
-    Not the same bytes: float summation order differs across CPUs and BLAS builds, so the weights do.
-    Two members, each without a group of writers, are retrained side by side, one round on two cores; the
-    others are the same recipe (`fit_model` on one job: the one on every writer a third more mail) and
-    `liaison train --folds 0` retrains all four, twice the time the suite can give it.
-    """
+    Not the same bytes, nor the same scores to the third decimal: float summation order differs across CPUs and
+    BLAS builds, and twelve epochs of SGD carry the difference on. Measured on the shipped model's machine and on
+    another (2026-12-07): the first member within 0.0006 everywhere; the second mean 0.0013, 2% of answers more
+    than 0.01 apart, at most 0.053, and 9 of 7,010 answers a different class, each a near-tie (the two best
+    within 0.03). So: the same class wherever the shipped member is not near a tie, scores close on average and
+    never far apart; a changed recipe moves far more. Two members, each without a group of writers, are retrained
+    side by side, one round on two cores; `liaison train --folds 0` retrains all four."""
     from classifiers.training import ensemble_jobs, fit_models
 
     train, _ = model.split(load_corpus())
@@ -135,12 +137,16 @@ def test_training_reproduces_the_shipped_model():
     docs = list(shipped.nlp.tokenizer.pipe(model.model_text(t.subject, t.text) for t in texts))
     for member, nlp in zip(shipped.members[1:3], retrained, strict=True):
         again = nlp.get_pipe("textcat")
+        differences = []
         for text, old, new in zip(texts, member.predict(docs), again.predict(docs), strict=True):
             before = {label: float(old[list(member.labels).index(label)]) for label in CATEGORIES}
             after = {label: float(new[list(again.labels).index(label)]) for label in CATEGORIES}
-            assert max(after, key=after.__getitem__) == max(before, key=before.__getitem__), text.id
-            for label, value in before.items():
-                assert after[label] == pytest.approx(value, abs=1e-3), (text.id, label)
+            first, second = sorted(before.values())[-1], sorted(before.values())[-2]
+            if first - second >= 0.05:
+                assert max(after, key=after.__getitem__) == max(before, key=before.__getitem__), text.id
+            differences.append(max(abs(after[label] - before[label]) for label in CATEGORIES))
+        assert sum(differences) / len(differences) <= 0.005
+        assert max(differences) <= 0.1
 
 
 def test_independent_eval_set(tmp_path):
