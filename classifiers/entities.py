@@ -1,4 +1,5 @@
-"""Entities for routing and the summary: invoice and PO numbers, amounts, deadlines, job references, urgency.
+"""Entities for routing and the summary: invoice and PO numbers, amounts, deadlines, job references, urgency,
+approvals.
 
 Found with spaCy `Matcher` token patterns over the subject and the newest text (a blank
 multi-language tokenizer, nothing downloaded); each match is then turned into a plain
@@ -28,7 +29,17 @@ CURRENCIES = {"€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR", "$": "U
 NUMBER = r"^\d{1,3}(?:[.,\s]\d{3})*(?:[.,]\d{1,2})?$|^\d+(?:[.,]\d{1,2})?$"
 URGENT_WORDS = ["urgent", "urgently", "asap", "a.s.a.p", "a.s.a.p.", "immediately", "today", "tonight", "eod",
                 "dringend", "sofort", "heute", "urgente", "hoy", "urgence", "aujourd'hui", "vandaag", "spoed"]
-WEEKDAYS = {"monday": 0, "tuesday": 1, "wednesday": 2, "thursday": 3, "friday": 4, "saturday": 5, "sunday": 6}
+# Weekday names as clients write them (English, German, French, Spanish, Dutch, Italian, Portuguese, Swedish,
+# Danish and Norwegian): "bis Freitag", "d'ici vendredi", "uiterlijk woensdag", "senast fredag".
+WEEKDAYS = {name: number for number, names in enumerate((
+    "monday mon montag lundi lunes maandag lunedì lunedi segunda måndag mandag",
+    "tuesday tue tues dienstag mardi martes dinsdag martedì martedi terça tisdag tirsdag",
+    "wednesday wed mittwoch mercredi miércoles miercoles woensdag mercoledì mercoledi quarta onsdag",
+    "thursday thu thurs donnerstag jeudi jueves donderdag giovedì giovedi quinta torsdag",
+    "friday fri freitag vendredi viernes vrijdag venerdì venerdi sexta fredag",
+    "saturday sat samstag samedi sábado sabado zaterdag sabato lördag lørdag",
+    "sunday sun sonntag dimanche domingo zondag domenica söndag søndag",
+)) for name in names.split()}
 # Month names as clients write them (English, French, German, Spanish, Italian, Dutch, Portuguese, the Nordic
 # languages), and the usual abbreviations: "till 14 mars" is 14 March, not the 14th of this month.
 MONTHS = {name: number for number, names in enumerate((
@@ -52,7 +63,16 @@ DEADLINE_ANCHORS = ("by", "before", "until", "on", "for", "deadline")
 # word by a hyphen is no date ("ändra rubriken till 14 mars-kampanjen").
 FIGURES_ANCHORS = ("bis", "vor", "avant", "pour", "antes", "hasta", "para", "entro", "voor", "vóór", "innan",
                    "senast", "før", "inden", "até", "fino", "till")
-FILLERS = ("le", "el", "la", "den", "dem", "am", "zum", "il", "del", "de", "o", "het", "the")
+# Words that say "by" in several words, in English and the other languages: a date after them is due ("at the
+# latest" and "au plus tard" also after it: "Friday 18 December at the latest").
+DEADLINE_PHRASES = ("no later than", "not later than", "at the latest", "due", "spätestens", "a más tardar", "d'ici",
+                    "au plus tard", "uiterlijk", "senest", "innen", "entro il", "até ao", "até o")
+FOREIGN_PHRASES = frozenset(("spätestens", "a más tardar", "d'ici", "au plus tard", "uiterlijk", "senest", "innen",
+                             "entro il", "até ao", "até o"))
+FILLERS = ("le", "el", "la", "den", "dem", "am", "zum", "il", "del", "de", "o", "het", "the", "al", "ao")
+# Between a deadline word and its date only: "Deadline: 14 December", "the deadline is on Friday", "due by Friday",
+# "by end of day Wednesday", "by close of business Friday".
+LEADING_FILLERS = ("is", ":", "on", "by", "for", "end", "of", "day", "close", "business", "cob", "eod")
 _YEAR = re.compile(r"^20\d\d$")
 _ORDINAL = r"^\d{1,2}(?:st|nd|rd|th|er|e)?$"  # 1st, 14th, 1er, 2e
 
@@ -72,8 +92,27 @@ _matcher.add("urgency", [[{"LOWER": w}] for w in URGENT_WORDS]
                 [{"LOWER": "end"}, {"LOWER": "of"}, {"LOWER": "the", "OP": "?"}, {"LOWER": "day"}],
                 [{"LOWER": "right"}, {"LOWER": "away"}]])
 _matcher.add("deadline", [[{"LOWER": w}] for w in DEADLINE_ANCHORS + FIGURES_ANCHORS]
+             + [[{"LOWER": t.text} for t in _nlp.make_doc(phrase)] for phrase in DEADLINE_PHRASES]
              + [[{"LOWER": "tomorrow"}], [{"LOWER": "eow"}], [{"LOWER": "next"}, {"LOWER": "week"}],
                 [{"LOWER": "end"}, {"LOWER": "of"}, {"LOWER": "the", "OP": "?"}, {"LOWER": "week"}]])
+# A client's sign-off, as clients write it: the work may go ahead (print, publish, hand over). Alone it is `other` mail
+# that asks nothing, yet the account manager must act on it (round 15: "Approved as they are... go ahead" was `other`
+# with no hint). Not after a negation ("not approved yet") nor in a question ("has the budget been approved?").
+APPROVAL_PHRASES = (
+    "approved", "signed off", "sign-off from", "sign off from", "good to go", "green light", "go ahead and",
+    "please go ahead", "please proceed", "happy to proceed", "ok to print", "okay to print", "ok for print",
+    "no further changes", "no more changes",
+    "freigegeben", "freigabe erteilt", "genehmigt", "validé", "validée", "validés", "validées", "bon à tirer",
+    "bat ok", "approuvé", "approuvée", "feu vert", "aprobado", "aprobada", "aprobados", "visto bueno", "luz verde",
+    "goedgekeurd", "akkoord", "groen licht", "approvato", "approvata", "approvati", "approvazione", "via libera",
+    "aprovado", "aprovada", "aprovados", "podem avançar", "sinal verde", "godkänd", "godkänt", "godkända",
+    "godkjent", "godkendt", "zatwierdzam", "zatwierdzone", "zatwierdzony", "akceptuję", "hyväksytty", "hyväksyn",
+    "schváleno", "schvaluji",
+)
+_NEGATIONS = frozenset(("not", "n't", "no", "never", "yet", "nicht", "noch", "kein", "pas", "non", "niet", "nog",
+                        "geen", "nie", "ikke", "inte", "ej", "ei", "não", "ne"))
+_matcher.add("approval", [[{"LOWER": t.text} for t in _nlp.make_doc(phrase)]  # type: ignore[arg-type]
+                          for phrase in APPROVAL_PHRASES])
 # Self-describing single tokens (INV-4471, PO#4500123, BREW-042) are recognised token by token.
 _SINGLE_TOKEN = [
     ("invoice_number", re.compile(r"(?<![\w-])(?:INV|FAC|RE|RG|FACT)[-/]?\d{3,12}(?![\w-])")),
@@ -211,18 +250,26 @@ def _scale_after(span: Span) -> Token | None:
                                                  or not span[-1].whitespace_) else None
 
 
-def _urgency(span: Span, _: date) -> str:
+DAY_WORDS = frozenset(("today", "tonight", "heute", "hoy", "aujourd'hui", "vandaag"))
+
+
+def _urgency(span: Span, _: date) -> str | None:
+    """The urgent words; not a day told in the past ("we got a reminder today")."""
+    if span.text.lower() in DAY_WORDS and _told_in_the_past(span):
+        return None
     return span.text.lower() if span[0].text != "!" else "!" * len(span)
 
 
 def _deadline(span: Span, today: date) -> dict[str, Any] | None:
-    if span[0].lower_ in DEADLINE_ANCHORS or span[0].lower_ in FIGURES_ANCHORS:
+    if span[0].lower_ in DEADLINE_ANCHORS or span[0].lower_ in FIGURES_ANCHORS or span.text.lower() in DEADLINE_PHRASES:
         if _told_in_the_past(span) or _an_absence(span):
             return None
-        after = _date_after(span)
-        if after is None:
+        after = _date_after(span) or _date_before(span)
+        if after is None or _ends_a_period(after):
             return None
         span = after
+    elif _an_absence(span):  # "I'm off next week", "out tomorrow"
+        return None
     words = [t.lower_ for t in span]
     due = None
     weekday = next((WEEKDAYS[w] for w in words if w in WEEKDAYS), None)
@@ -235,10 +282,10 @@ def _deadline(span: Span, today: date) -> dict[str, Any] | None:
         due = _figures_due(today, *figures)
     elif year is not None and month is not None and day is not None:
         due = _figures_due(today, year, month, day)
+    elif day is not None:  # "by Friday 18 December": the date written, not the next Friday
+        due = _next_date(today, day, month)
     elif weekday is not None:
         due = today + timedelta(days=(weekday - today.weekday()) % 7 or 7)
-    elif day is not None:
-        due = _next_date(today, day, month)
     elif "tomorrow" in words:
         due = today + timedelta(days=1)
     elif "next" in words:
@@ -256,7 +303,7 @@ PAST_MARKERS = frozenset((
     "rang", "called", "phoned", "emailed", "e-mailed", "mailed", "wrote", "sent", "spoke", "talked", "discussed",
     "met", "said", "told", "mentioned", "agreed", "promised", "paid", "received", "got", "had", "was", "were",
     "did", "went", "came", "saw", "heard", "visited", "following", "since", "ago", "chased", "asked",
-    "launched", "happened", "held", "attended",
+    "launched", "happened", "held", "attended", "gone",
 ))
 _CLAUSE_ENDS = frozenset((".", ",", ";", "!", "?", ":"))
 PAST_LOOKBEHIND = 8
@@ -269,21 +316,67 @@ def _told_in_the_past(anchor: Span) -> bool:
         if token.text in _CLAUSE_ENDS or "\n" in token.text:
             return False
         if token.lower_ in PAST_MARKERS:
+            # "it is sent by Friday", "must be delivered": a passive that asks, not a past that tells
+            return token.i == 0 or doc[token.i - 1].lower_ not in _PASSIVE_AUXILIARIES
+    return False
+
+
+_PASSIVE_AUXILIARIES = frozenset(("is", "be", "are", "being", "gets", "get", "'s"))
+
+
+# Words just before "on", "until", "by"... that make the date the end of a period or an event, not something due:
+# an absence or a closure ("I'm out on Thursday, so ideally by Wednesday", "closed until the 4th", "stängt till den 4
+# januari", "cerrada hasta el 4 de enero"), an offer's validity ("valid until 31 January", "the campaign runs until"),
+# an event ("our event is on 20 December", "print goes on Friday"). "The deadline is on Friday" is read from
+# "deadline".
+PERIOD_MARKERS = frozenset((
+    "out", "off", "away", "closed", "shut", "office", "leave", "holiday", "holidays", "vacation", "ooo", "travelling",
+    "traveling", "offline", "abroad", "sick", "ill", "valid", "runs", "run", "running", "lasts", "available", "open",
+    "geschlossen", "zu", "gültig", "stängt", "stängd", "stengt", "lukket", "cerrado", "cerrada", "cerrados", "fermé",
+    "fermée", "fermés", "gesloten", "chiuso", "chiusa", "fechado", "fechada", "valable", "válido", "válida", "geldig",
+    "giltig", "gyldig", "valido", "valida",
+))
+# Before "on" only: an event's day ("our event is on 20 December", "print goes on Friday", "it goes live on the
+# 3rd"); "please make sure it is live by Friday" is due.
+EVENT_MARKERS = frozenset(("is", "are", "goes", "go", "starts", "launches", "opens", "happens", "place", "live",
+                           "begins", "airs", "runs"))
+# After the date, the same: "bis zum 4. Januar geschlossen", "till den 4 januari stängt", "until Monday on leave".
+PERIOD_AFTER = frozenset(("geschlossen", "zu", "stängt", "stengt", "lukket", "gesloten", "cerrado", "cerrada", "fermé",
+                          "fermés", "chiuso", "fechado", "closed", "urlaub", "afwezig", "abwesend", "weg", "leave",
+                          "holiday", "vacation", "away", "off", "out"))
+# Right after a date, nouns that make it part of a name: "the 14 March campaign", "the 3 June newsletter".
+NAMED_BY_DATE = frozenset(("campaign", "campaigns", "edition", "issue", "event", "launch", "newsletter", "mailer",
+                           "mailing", "promo", "promotion", "sale", "version", "post", "posts", "ad", "ads", "banner",
+                           "banners", "shoot", "kampagne", "campagne", "campaña", "campanha", "campagna", "kampanj"))
+# A date after these and before the anchor makes a range: "vom 14. bis 18. Dezember im Urlaub", "from 14 to 18 May".
+RANGE_STARTS = frozenset(("from", "vom", "von", "du", "del", "desde", "van", "från", "fra", "dal", "dalla"))
+
+
+def _an_absence(anchor: Span) -> bool:
+    """Whether the words around the anchor make its date a period's end or an event's day (see PERIOD_MARKERS)."""
+    doc = anchor.doc
+    before = doc[anchor.start - 1].lower_ if anchor.start > 0 else ""
+    if before in PERIOD_MARKERS or (anchor.text.lower() == "on" and before in EVENT_MARKERS):
+        return True
+    for token in doc[max(0, anchor.start - 4) : anchor.start]:
+        following = [t for t in doc[token.i + 1 : anchor.start] if t.lower_ not in FILLERS]
+        if token.lower_ in RANGE_STARTS and following and _dateish(following[0]):
             return True
     return False
 
 
-# Words just before "on" or "until" that make the date someone's absence, not something due: "I'm out on
-# Thursday, so ideally by Wednesday", "we're closed until the 4th", "out of office until Monday".
-ABSENCE_MARKERS = frozenset((
-    "out", "off", "away", "closed", "office", "leave", "holiday", "holidays", "vacation", "ooo", "travelling",
-    "traveling", "offline", "abroad", "sick", "ill",
-))
+def _ends_a_period(date_span: Span) -> bool:
+    """Whether the words right after a date make it a period's end ("bis zum 4. Januar geschlossen") or part of a
+    name ("the 14 March campaign")."""
+    doc = date_span.doc
+    if date_span.end < len(doc) and doc[date_span.end].lower_ in NAMED_BY_DATE:
+        return True
+    after = [t for t in doc[date_span.end : date_span.end + 3] if t.lower_ not in ("im", "in", "on", "en", "op", "på")]
+    return bool(after) and after[0].lower_ in PERIOD_AFTER
 
 
-def _an_absence(anchor: Span) -> bool:
-    """Whether the word before the anchor tells of someone away ("out on Thursday", "off until Monday")."""
-    return anchor.start > 0 and anchor.doc[anchor.start - 1].lower_ in ABSENCE_MARKERS
+def _dateish(token: Token) -> bool:
+    return bool(re.match(_ORDINAL, _text(token))) or token.lower_ in MONTHS or token.lower_ in WEEKDAYS
 
 
 def _date_after(anchor: Span) -> Span | None:
@@ -291,8 +384,9 @@ def _date_after(anchor: Span) -> Span | None:
     the anchor and its date."""
     doc = anchor.doc
     end = anchor.end
-    foreign = anchor[0].lower_ in FIGURES_ANCHORS
-    for token in doc[anchor.end : anchor.end + LOOKAHEAD + 1]:
+    foreign = _foreign(anchor)
+    weekday_seen = False
+    for token in doc[anchor.end : anchor.end + LOOKAHEAD + 2]:
         word = token.lower_
         if token.is_space:  # a line broken inside the date: "on 2\nNovember"
             continue
@@ -300,6 +394,10 @@ def _date_after(anchor: Span) -> Span | None:
             return doc[anchor.start : figures_end]
         if word in FILLERS or (word == "." and end == token.i and _day_or_month(doc[token.i - 1])):  # "14. März"
             continue
+        if word in LEADING_FILLERS and end == anchor.end:
+            continue
+        if weekday_seen and not _a_day_of_month(token):  # "by Friday 3 banners": the 3 is no date
+            break
         if _YEAR.match(token.text) and end > anchor.end and any(t.lower_ in MONTHS for t in doc[anchor.end : end]):
             end = token.i + 1  # "20 Jan 2027", "Jan 15, 2027"
             break
@@ -310,14 +408,59 @@ def _date_after(anchor: Span) -> Span | None:
                 break
             end = token.i + 1
             continue
-        if word in WEEKDAYS and not foreign:
+        if word in WEEKDAYS and not weekday_seen and end == anchor.end:
             end = token.i + 1
+            weekday_seen = True  # a date may follow: "by Friday 18 December", "no later than Wednesday 16th"
+            continue
         break
-    words = [t.lower_ for t in doc[anchor.end : end]]
-    day = any(re.match(_ORDINAL, w) for w in words)
-    # After another language's "by" a day needs its month ("bis 14. März"): "bis 14 Uhr" is an hour.
-    dated = day and any(w in MONTHS for w in words) if foreign else day or any(w in WEEKDAYS for w in words)
-    return doc[anchor.start : end] if dated else None
+    return doc[anchor.start : end] if _dated(doc[anchor.end : end], foreign=foreign) else None
+
+
+def _date_before(anchor: Span) -> Span | None:
+    """'Friday 18 December at the latest', 'le 15 au plus tard': the date just before a phrase that follows it."""
+    if anchor[-1].lower_ not in ("latest", "tard"):
+        return None
+    doc = anchor.doc
+    start = anchor.start
+    while start > 0 and start > anchor.start - LOOKAHEAD - 2:
+        token = doc[start - 1]
+        if not (_dateish(token) or token.lower_ in FILLERS or token.text in (",", ".")):
+            break
+        start -= 1
+    while start < anchor.start and not _dateish(doc[start]):
+        start += 1
+    if start > 0 and _an_anchor(doc[start - 1]):  # "by 14 Dec at the latest": read from "by"
+        return None
+    dated = start < anchor.start and _dated(doc[start : anchor.start], foreign=False)
+    return doc[start : anchor.end] if dated else None
+
+
+def _an_anchor(token: Token) -> bool:
+    return token.lower_ in DEADLINE_ANCHORS or token.lower_ in FIGURES_ANCHORS
+
+
+def _foreign(anchor: Span) -> bool:
+    """Another language's "by": after it a bare number is an hour as often as a day ("bis 14 Uhr")."""
+    return anchor[0].lower_ in FIGURES_ANCHORS or anchor.text.lower() in FOREIGN_PHRASES
+
+
+def _dated(words: Span, *, foreign: bool) -> bool:
+    """Whether these words after (or before) an anchor name a day: a weekday, or a day of the month (after
+    another language's "by", with its month: "bis 14. März")."""
+    lowered = [t.lower_ for t in words]
+    day = any(re.match(_ORDINAL, _text(t)) for t in words)
+    weekday = any(w in WEEKDAYS for w in lowered)
+    return weekday or (day and any(w in MONTHS for w in lowered)) if foreign else weekday or day
+
+
+def _a_day_of_month(token: Token) -> bool:
+    """After a weekday, only a day with its month or an ordinal ending: "Friday 18 December", "Wednesday 16th"."""
+    if token.lower_ in MONTHS or token.text in (",", "the"):
+        return True
+    if not re.match(_ORDINAL, _text(token)):
+        return False
+    following = token.nbor(1) if token.i + 1 < len(token.doc) else None
+    return not token.text.isdigit() or (following is not None and (following.lower_ in MONTHS or following.text == "."))
 
 
 def _in_a_compound(token: Token) -> bool:
@@ -414,5 +557,40 @@ def _next_date(today: date, day: int, month: int | None) -> date | None:
         return None
 
 
+SENTENCE_ENDS = frozenset((".", "!", "?", ";"))
+
+
+APPROVAL_CONTEXT = 4  # words after the phrase shown with it: "Go ahead and hand them over"
+# A sentence that starts so and ends in "?" asks about an approval ("Has the budget been approved, or not?").
+_QUESTION_STARTS = frozenset(("is", "are", "was", "were", "has", "have", "had", "did", "does", "do", "can", "could",
+                              "will", "would", "ist", "sind", "hat", "wurde", "est", "a", "¿", "es", "está", "heeft",
+                              "is", "zijn", "è", "foi", "har", "är"))
+
+
+def _approval(span: Span, _: date) -> str | None:
+    """The sign-off as written with a few words after it, up to the end of its clause; none when negated just
+    before it or asked about ("Has it been approved?"; "Approved, but when does it go live?" is a sign-off)."""
+    doc = span.doc
+    if any(t.lower_ in _NEGATIONS for t in doc[max(0, span.start - 3) : span.start]):
+        return None
+    clause_end = next((t.i for t in doc[span.end : span.end + 60]  # a line wrapped inside it goes on
+                       if t.text in SENTENCE_ENDS or t.text == "," or "\n\n" in t.text), len(doc))
+    if clause_end < len(doc) and doc[clause_end].text == "?":
+        return None
+    sentence_end = next((t for t in doc[span.end : span.end + 60] if t.text in SENTENCE_ENDS), None)
+    if sentence_end is not None and sentence_end.text == "?" and _sentence_start(span).lower_ in _QUESTION_STARTS:
+        return None
+    words = doc[span.start : min(clause_end, span.end + APPROVAL_CONTEXT)]
+    return " ".join(_text(words).split())
+
+
+def _sentence_start(span: Span) -> Token:
+    doc = span.doc
+    for token in reversed(doc[max(0, span.start - 30) : span.start]):
+        if token.text in SENTENCE_ENDS or "\n" in token.text:
+            return doc[token.i + 1]
+    return doc[max(0, span.start - 30)]
+
+
 VALUES = {"invoice_number": _identifier, "po_number": _identifier, "amount": _amount, "job_ref": _job_ref,
-          "urgency": _urgency, "deadline": _deadline}
+          "urgency": _urgency, "deadline": _deadline, "approval": _approval}

@@ -368,26 +368,55 @@ def _claimed_service(display_name: str, domain: str) -> str | None:
     name = display_name[:500]
     # As it reads, and as it looks: "PayPaI" (a capital I), "Micr0soft", "0ffice 365" (a zero), "Pay Pal"
     found = _SERVICE_NAMES.search(_joined(readable(name))) or _SERVICE_NAMES.search(_joined(_as_it_looks(name)))
-    service: str | None = None
-    if found:
-        service = list(_SERVICES)[(found.lastindex or 1) - 1]  # the group that matched names the service
-    else:
-        service = _one_letter_from_a_service(_joined(_as_it_looks(name)))
-    return None if service is None or registrable_domain(domain) in _SERVICES[service] else service
+    # the group that matched names the service
+    service = list(_SERVICES)[(found.lastindex or 1) - 1] if found else _near_a_service(_as_it_looks(name), domain)
+    # A service's free-mail domain is anyone's: "Google" <kate.harris@gmail.com> is no mail from Google.
+    own = registrable_domain(domain) in _SERVICES.get(service or "", ()) and registrable_domain(domain) not in FREE_MAIL
+    return None if service is None or own else service
 
 
-# Long one-word service names: a word of the same length one letter from them is the name misspelt on purpose
-# ("DocuSiqn", a q for the g). Not shorter names, nor a letter added or dropped ("Paypalm Juices" is a bar).
+# Service names of six letters or more and a word one edit from them (a letter changed, added, dropped or two
+# swapped: "DocuSiqn", "Mircosoft", "PayPall", "Gogle"), also when split ("Micro-soft", "Docu.Sign", "G o o g l e")
+# or with "vv" for "w". Not shorter names (Apple, Adobe name bakeries and print shops), not "Outlook" (a word),
+# and not a business's own name at its own domain ("Paypalm Juices" <hello@paypalm.com>, "Goggle Optics" <info@
+# goggleoptics.com>).
 _LONG_SERVICE_WORDS = {"microsoft": "Microsoft", "onedrive": "Microsoft", "sharepoint": "Microsoft",
-                       "docusign": "DocuSign", "dropbox": "Dropbox", "wetransfer": "WeTransfer"}
+                       "docusign": "DocuSign", "dropbox": "Dropbox", "wetransfer": "WeTransfer", "paypal": "PayPal",
+                       "google": "Google"}
 
 
-def _one_letter_from_a_service(name: str) -> str | None:
-    for word in re.findall(r"\w+", name.lower()):
+def _near_a_service(name: str, domain: str) -> str | None:
+    words = re.findall(r"[a-z0-9]+", name.lower().replace("vv", "w"))
+    own = registrable_domain(domain).split(".")[0]
+    if "".join(words) == own:  # "Goggle Optics" <info@goggleoptics.com>: the business's own name
+        return None
+    for candidate in _name_candidates(words):
+        if candidate == own:
+            continue
         for service_word, service in _LONG_SERVICE_WORDS.items():
-            if len(word) == len(service_word) and sum(a != b for a, b in zip(word, service_word, strict=True)) == 1:
+            if _within_one_edit(candidate, service_word):
                 return service
     return None
+
+
+def _name_candidates(words: list[str]) -> list[str]:
+    """Each word, each two neighbours joined, and each run of single letters joined ("g o o g l e")."""
+    joined = [first + second for first, second in itertools.pairwise(words)]
+    letters = [" ".join(run) for run in re.findall(r"(?:\b[a-z]\b ?){4,}", " ".join(words))]
+    return words + joined + [run.replace(" ", "") for run in letters]
+
+
+def _within_one_edit(word: str, target: str) -> bool:
+    """Damerau-Levenshtein distance at most 1."""
+    if abs(len(word) - len(target)) > 1:
+        return False
+    if len(word) == len(target):
+        differing = [i for i, (a, b) in enumerate(zip(word, target, strict=True)) if a != b]
+        return len(differing) <= 1 or (len(differing) == 2 and differing[1] == differing[0] + 1
+                                       and word[differing[0]] == target[differing[1]]
+                                       and word[differing[1]] == target[differing[0]])
+    shorter, longer = sorted((word, target), key=len)
+    return any(longer[:i] + longer[i + 1:] == shorter for i in range(len(longer)))
 
 
 #: Most words of a display name looked at for a known name inside it ("Mr Tom Hill (BrewCo)").

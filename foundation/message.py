@@ -105,6 +105,21 @@ class ParsedMessage:
         return html_to_text(self.html)[:MAX_TEXT]
 
 
+# A plain-text part that only says to read the HTML one ("This message is in HTML format..."): some mailers and
+# CRMs send one, and the request is in the HTML (blind tester round 18: an invoice dispute read as the stub).
+_HTML_STUB = re.compile(
+    r"\b(?:in html format|an html (?:message|email)|html[- ]formatted"
+    r"|(?:supports?|view|read|display|requires?)\b.{0,40}\bhtml|html (?:version|view|viewer)"
+    r"|view (?:this|it) (?:email|message|mail) in (?:your|a) (?:web )?browser)",
+    re.IGNORECASE)
+HTML_STUB_LIMIT = 400  # characters: a real message that mentions HTML is longer
+
+
+def _only_points_at_html(text: str) -> bool:
+    stripped = text.strip()
+    return len(stripped) <= HTML_STUB_LIMIT and bool(_HTML_STUB.search(stripped))
+
+
 def parse_message(raw: bytes) -> ParsedMessage:
     """Parse raw RFC 5322 bytes; raise ParseError with a reason when that is impossible."""
     if not raw or raw.isspace():  # not raw.strip(): that copies the whole message (30 MB for a video)
@@ -177,6 +192,8 @@ def _to_parsed(mail: Any, raw: bytes) -> ParsedMessage:
     from_name, from_addr = _sender(message, plain=not problems)
     text = "\n".join(part for part in mail.text_plain if part)[:MAX_TEXT]
     html = "\n".join(part for part in mail.text_html if part)[:MAX_TEXT]
+    if html and _only_points_at_html(text):
+        text = ""  # the HTML part is the message: read it as for HTML-only mail
     return ParsedMessage(
         message_id=_message_id(message.get("message-id"), raw),
         from_addr=from_addr,

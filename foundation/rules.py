@@ -546,11 +546,16 @@ def _semantic_problems(spec: RulesFile, root: yaml.Node, path: Path, template_na
     # Only a name the user gave: the shipped one always exists (the shipped templates are always in reach).
     if template_names is not None and "neutral_template" in tiers.model_fields_set \
             and tiers.neutral_template not in template_names:
-        report(["classifier", "acknowledge", "neutral_template"], f"unknown template {tiers.neutral_template!r}")
+        report(["classifier", "acknowledge", "neutral_template"],
+               f"unknown template {tiers.neutral_template!r}{TEMPLATE_HINT}")
     if spec.summary.team_lead and spec.summary.team_lead not in spec.addresses \
             and not _EMAIL.match(spec.summary.team_lead):
         report(["summary", "team_lead"], f"unknown address name {spec.summary.team_lead!r}")
     return problems
+
+
+# A template is found only as a pair (blind tester round 18: a custom template with its .txt alone was "unknown").
+TEMPLATE_HINT = " (a template is a pair of files, LANG/NAME.txt and LANG/NAME.html, in the templates folder)"
 
 
 def _check_action(action: Action, loc: list[Any], spec: RulesFile, template_names: set[str] | None,
@@ -564,7 +569,7 @@ def _check_action(action: Action, loc: list[Any], spec: RulesFile, template_name
         if not _TEMPLATE_NAME.match(template):
             report(loc, f"invalid template name {template!r}")
         elif template_names is not None and template not in template_names:
-            report(loc, f"unknown template {template!r}")
+            report(loc, f"unknown template {template!r}{TEMPLATE_HINT}")
 
 
 def default_rules_path() -> Path:

@@ -389,7 +389,9 @@ def entity_lines(entities: dict[str, list[Any]]) -> list[str]:
     lines = []
     labels = {"invoice_number": "invoice", "po_number": "PO", "job_ref": "job", "urgency": "urgency"}
     for label, values in entities.items():
-        if label == "amount":
+        if label == "approval":  # the first says it; the others are the same sign-off told again
+            lines.append(f'sign-off "{values[0]}"')
+        elif label == "amount":
             lines.append("amount " + ", ".join(v["text"] for v in values))
         elif label == "deadline":
             lines.append("deadline " + ", ".join(f"{v['text']} ({v['date']})" for v in values))

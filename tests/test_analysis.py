@@ -23,7 +23,7 @@ LONG = [  # past the model's 4,000 characters and the entity matcher's 20,000
     ("Banners", "Please change the LOGO.\n\n " * 400 + "Invoice INV-4471 for EUR 1.200,00 by Friday the 4th!"),
     ("Copy", "word " * 799 + "invoice-wording  \n\n\tplease change it, INV-2231 by Friday " * 500),
     ("One long word", "x" * 5000 + " invoice INV-1234"),
-    ("发票", "你好，上个月的发票金额不对，请重新开发票。" * 300 + "谢谢 INV-4471"),  # one token per character
+    ("发票", "你好，上个月的发票金额不对，请重新开发票。" * 300 + "谢谢 INV-4471"),
 ]
 
 

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import date
 
+import pytest
+
 from classifiers.entities import extract
 
 MONDAY = date(2026, 11, 23)
@@ -160,3 +162,71 @@ def test_abbreviated_months_and_a_year_after_the_month():
     assert due("By Jan. 15th please, or by 15 Mar at the latest.") == ["2027-01-15", "2027-03-15"]
     assert due("By Jan 15, 2028 and by 20 Jan 2028.") == ["2028-01-15", "2028-01-20"]
     assert due("On 14 December 2025 we sent it.") == []  # a full date gone by
+
+
+def test_a_sign_off_is_found_unless_negated_or_asked_about():
+    """Blind tester round 15: "Approved as they are... go ahead" was `other` with no hint that the work may go
+    ahead. A sign-off is an entity (`entity: approval` in rules.yaml), shown with the words after it."""
+    monday = date(2026, 12, 7)
+
+    def approvals(text: str) -> list[str]:
+        return extract("", text, today=monday).get("approval", [])
+
+    assert approvals("Perfect - approved as it\nstands, no further changes.") == ["approved as it stands",
+                                                                                 "no further changes"]
+    assert approvals("Approved, but when will it go live?") == ["Approved"]
+    assert approvals("De nieuwsbrief is goedgekeurd. Mag vanavond de deur uit.") == ["goedgekeurd"]
+    assert approvals("Aprovado! Podem avançar com a impressão.") == ["Aprovado", "Podem avançar com a impressão"]
+    assert approvals("Die Broschüre ist freigegeben.") == ["freigegeben"]
+    assert approvals("Has the budget been approved?") == []
+    assert approvals("Has the budget been approved, or not?") == []
+    assert approvals("It is not approved yet: please change the logo.") == []
+    assert approvals("Kunt u bevestigen dat u akkoord gaat met 60 dagen?") == []
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # a period's end or an event's day is no deadline (blind tester round 18)
+    ("Please update the artwork for the 14 March campaign; we need it by the 10th.", ["2026-12-10"]),
+    ("On the 14 March campaign banners, please change the logo colour.", []),
+    ("Our event is on 20 December. Please have the new posters ready by the 15th.", ["2026-12-15"]),
+    ("The campaign runs until 31 January. Please update the end date on the banner.", []),
+    ("Please add 'offer valid until 31 January' to the banner footer.", []),
+    ("Please change the logo. The office is shut until 4 January.", []),
+    ("Vårt kontor är stängt till den 4 januari. Skicka fakturan senast den 18 december.", ["2026-12-18"]),
+    ("Unser Büro ist bis zum 4. Januar geschlossen. Bitte die Korrekturen bis 18.12.2026.", ["2026-12-18"]),
+    ("Nuestra oficina está cerrada hasta el 4 de enero. Enviad las pruebas antes del 18 de diciembre.",
+     ["2026-12-18"]),
+    ("Ich bin vom 14. bis 18. Dezember im Urlaub.", []),
+    ("Please make sure the banner is live by Friday.", ["2026-12-11"]),
+    # a weekday with its date is that date; "no later than", "at the latest", "due", "Deadline:"
+    ("Print goes on Friday 18 December, so we need the files no later than Wednesday 16th.", ["2026-12-16"]),
+    ("We need it by Friday 18 December.", ["2026-12-18"]),
+    ("by Friday 3 banners please", ["2026-12-11"]),
+    ("Deadline: 2026-12-14.", ["2026-12-14"]),
+    ("The deadline is on Friday.", ["2026-12-11"]),
+    ("Please change the leaflet, due 2026-12-14.", ["2026-12-14"]),
+    ("Please change the logo. Friday 18 December at the latest.", ["2026-12-18"]),
+    # weekdays and "by" in other languages
+    ("Vi behöver en ny logga, senast fredag.", ["2026-12-11"]),
+    ("Bitte ändern Sie das Logo bis Freitag.", ["2026-12-11"]),
+    ("Bitte die korrigierte Rechnung spätestens am 15. Dezember.", ["2026-12-15"]),
+    ("Je suis absente jeudi, donc d'ici mercredi s'il vous plaît.", ["2026-12-09"]),
+    ("Ik ben donderdag afwezig, dus graag uiterlijk woensdag.", ["2026-12-09"]),
+    ("Necesitamos los banners nuevos para el viernes.", ["2026-12-11"]),
+    ("¿Podéis enviar la factura corregida a más tardar el 15 de diciembre?", ["2026-12-15"]),
+    ("Bitte bis 14 Uhr.", []),
+    ("I'm off next week. Before I go, could you change the poster?", []),
+    ("Invoice AGY-2026-0871 is approved and has gone to payment on Friday.", []),
+    ("Please make sure it is sent by Friday.", ["2026-12-11"]),  # a passive that asks
+    ("Could you update the banner by end of day Wednesday?", ["2026-12-09"]),
+])
+def test_deadlines_as_clients_write_them(text, expected):
+    found = extract("", text, today=date(2026, 12, 7)).get("deadline", [])
+    assert [d["date"] for d in found] == expected
+
+
+def test_a_day_told_in_the_past_is_no_urgency():
+    """Blind tester round 18: "We paid the invoice on 30 November but got a reminder today" was URGENT."""
+    found = extract("", "We paid on 30 November but got a reminder today. Can you check?", today=date(2026, 12, 7))
+    assert "urgency" not in found
+    assert extract("", "Urgent: we need it today!", today=date(2026, 12, 7))["urgency"] == ["urgent", "today"]

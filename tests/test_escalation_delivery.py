@@ -70,6 +70,13 @@ def test_an_escalation_given_up_is_an_error_and_an_alert_for_the_team_lead(tmp_p
                            until=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)).review
     alerts = [r["reason"] for r in review if r["kind"] == "send failed"]
     assert any(a.startswith("escalate to anna@agency.example will not be delivered: 554") for a in alerts), alerts
+    # each names the message it was about, and the thread says the acknowledgement was refused (round 18)
+    failed = [r for r in review if r["kind"] == "send failed"]
+    assert all(r["subject"] == "Banner headline" and r["ref"].startswith("#") and r["sender"] for r in failed)
+    waiting = summary.build(store, rules, "lead@agency.example", dt.date.today(), team=True,
+                            until=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)).needs_you
+    (thread,) = [t for t in waiting if t["subject"] == "Banner headline"]
+    assert thread["ack"].startswith("not acknowledged (the acknowledgement could not be delivered: 554")
 
 
 def test_an_escalation_of_an_original_too_large_to_attach_says_so(tmp_path, dovecot, smtp_server, make_message):

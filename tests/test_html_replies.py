@@ -69,6 +69,25 @@ def test_a_text_part_stays_the_body_text():
     assert parse_message(raw).body_text.strip() == "Plain words."
 
 
+@pytest.mark.parametrize("stub", ["This message is in HTML format. Please use an HTML-capable mail client.",
+                                  "To view this message, please use a mail program that supports HTML.",
+                                  "View this email in your browser"])
+def test_a_text_part_that_only_points_at_the_html_is_read_as_html_only_mail(stub):
+    """Blind tester round 18: an invoice dispute whose plain-text part was a stub was read as the stub."""
+    message = EmailMessage(policy=default)
+    message["From"], message["Subject"], message["Message-ID"] = "Tom <tom@brewco.com>", "Refund", "<s@brewco.com>"
+    message.set_content(stub)
+    message.add_alternative("<p>Invoice AGY-2026-0871 charged us twice. Please refund by 15 December.</p>",
+                            subtype="html")
+    parsed = parse_message(message.as_bytes())
+    assert parsed.text == "" and "charged us twice" in parsed.body_text
+    longer = EmailMessage(policy=default)
+    longer["From"], longer["Subject"], longer["Message-ID"] = "Tom <tom@brewco.com>", "x", "<l@brewco.com>"
+    longer.set_content("Please change the banner. " * 20 + "Our newsletter is also available as an HTML version.")
+    longer.add_alternative("<p>Please change the banner.</p>", subtype="html")
+    assert parse_message(longer.as_bytes()).text.startswith("Please change the banner.")
+
+
 def test_html_only_replies_lose_their_quoted_history_through_the_pipeline(tmp_path, dovecot, smtp_server):
     settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
     for client, html in REPLIES.items():

@@ -248,6 +248,18 @@ def test_only_letters_that_look_alike_are_one_letter_in_names(known, claimed, fl
     ("DocuSiqn Envelope", "dse@docu-envelopes.com", "DocuSign"),  # a q for the g (blind re-test round 16)
     ("Dr0pb0x Transfer", "files@share-files.net", "Dropbox"),
     ("Mlcrosoft Teams", "teams@meet-invite.com", "Microsoft"),
+    # a letter swapped, added or dropped, a split by - _ . or spaced letters, VV for W (blind tester round 18)
+    ("Mircosoft Account Team", "account@mircosoft-team.com", "Microsoft"),
+    ("DocuSing Electronic Signature", "notify@docsing.com", "DocuSign"),
+    ("Paypol", "mark.benson@yahoo.com", "PayPal"),
+    ("PayPall", "service@paypall-secure.com", "PayPal"),
+    ("VVeTransfer", "noreply@wetransfer-files.com", "WeTransfer"),
+    ("Googel Drive", "peter.hansen@hotmail.com", "Google"),
+    ("Micro_soft 365", "info@secure-docs-portal.com", "Microsoft"),
+    ("Docu.Sign", "info@secure-docs-portal.com", "DocuSign"),
+    ("G o o g l e", "kate.harris@gmail.com", "Google"),
+    ("Goggle Optics", "info@goggleoptics.com", None),  # the business's own name at its own domain
+    ("Cloud Services", "hello@cloudserv.com", None),
     ("0ffice 365 Security", "helpdesk@office-365-mail.com", "Microsoft"),  # blind re-test round 16
     ("Pay Pal", "x@paypal-help.net", "PayPal"),
     ("We Transfer", "files@wetransfer-files.com", "WeTransfer"),

@@ -43,6 +43,42 @@ def test_shipped_rules_escalate_an_impostor_that_looks_automatic():
     assert not route(bounce, rules).of("escalate")
 
 
+def test_shipped_rules_tell_the_account_manager_of_a_sign_off():
+    """A client's approval asks nothing, so gets no receipt, but the work may go ahead: the account manager hears."""
+    from datetime import UTC, datetime
+
+    from responders.routing import Facts, route
+
+    rules = load_rules(ROOT / "rules.yaml")
+
+    def approval(category: str, entities: dict) -> Facts:
+        return Facts(category=category, confidence=0.95, needs_review=False, sender="tom@brewco.com",
+                     subject="Re: Banners", body="Approved, go ahead.", received_at=datetime(2026, 12, 7, tzinfo=UTC),
+                     account_id="brewco", entities=entities)
+
+    signed = route(approval("other", {"approval": ["Approved"]}), rules)
+    assert signed.of("escalate") and not signed.of("acknowledge")
+    assert not route(approval("other", {}), rules).of("escalate")  # a thank-you: nothing to do
+
+
+def test_shipped_rules_list_other_mail_read_unsurely_for_review():
+    """Blind tester round 18: requests the model read as `other` (0.45-0.85) were in no section of the summary,
+    unanswered and unescalated. Below 0.7 a person looks."""
+    from datetime import UTC, datetime
+
+    from responders.routing import Facts, route
+
+    rules = load_rules(ROOT / "rules.yaml")
+
+    def other(confidence: float) -> Facts:
+        return Facts(category="other", confidence=confidence, needs_review=False, sender="claire@maisonverde.fr",
+                     subject="Épreuves", body="Merci d'envoyer les épreuves avant le 18 décembre.",
+                     received_at=datetime(2026, 12, 7, tzinfo=UTC), account_id="maison")
+
+    assert route(other(0.63), rules).of("review") and not route(other(0.63), rules).of("acknowledge")
+    assert not route(other(0.95), rules).of("review")
+
+
 def test_yaml_syntax_error_has_line_and_column():
     text = "version: 1\nrules:\n  - name: x\n    then: [stop\n"
     (problem,) = problems(text)
@@ -71,7 +107,8 @@ def test_unknown_template_and_recipient_are_all_reported():
     text = "rules:\n  - name: b\n    then:\n      - acknowledge: nope\n      - escalate: accounting\n"
     found = problems(text, template_names={"ack_billing_issue"})
     assert len(found) == 2
-    assert any(p == "rules.yaml:4:9: rules.0.then.0: unknown template 'nope'" for p in found)
+    assert any(p.startswith("rules.yaml:4:9: rules.0.then.0: unknown template 'nope' (a template is a pair")
+               for p in found)
     assert any(p.startswith("rules.yaml:5:19: rules.0.then.1.escalate: unknown recipient 'accounting'")
                for p in found)
 
