@@ -65,10 +65,15 @@ FIGURES_ANCHORS = ("bis", "vor", "avant", "pour", "antes", "hasta", "para", "ent
                    "senast", "før", "inden", "até", "fino", "till")
 # Words that say "by" in several words, in English and the other languages: a date after them is due ("at the
 # latest" and "au plus tard" also after it: "Friday 18 December at the latest").
+# A label before a date says the same: "Due date: Friday", "Abgabetermin: 14.12.2026", "Date limite : 15/12".
+DEADLINE_LABELS = ("due date", "abgabetermin", "frist", "termin :", "date limite", "échéance", "fecha límite", "plazo",
+                   "scadenza", "sista dag", "uiterste datum", "deadline :")
 DEADLINE_PHRASES = ("no later than", "not later than", "at the latest", "due", "spätestens", "a más tardar", "d'ici",
-                    "au plus tard", "uiterlijk", "senest", "innen", "entro il", "até ao", "até o")
+                    "au plus tard", "uiterlijk", "senest", "innen", "entro il", "até ao", "até o", "al più tardi",
+                    "como muy tarde", *DEADLINE_LABELS)
 FOREIGN_PHRASES = frozenset(("spätestens", "a más tardar", "d'ici", "au plus tard", "uiterlijk", "senest", "innen",
-                             "entro il", "até ao", "até o"))
+                             "entro il", "até ao", "até o", "al più tardi", "como muy tarde",
+                             *(label for label in DEADLINE_LABELS if label not in ("due date", "deadline :"))))
 FILLERS = ("le", "el", "la", "den", "dem", "am", "zum", "il", "del", "de", "o", "het", "the", "al", "ao")
 # Between a deadline word and its date only: "Deadline: 14 December", "the deadline is on Friday", "due by Friday",
 # "by end of day Wednesday", "by close of business Friday".
@@ -108,11 +113,27 @@ APPROVAL_PHRASES = (
     "aprovado", "aprovada", "aprovados", "podem avançar", "sinal verde", "godkänd", "godkänt", "godkända",
     "godkjent", "godkendt", "zatwierdzam", "zatwierdzone", "zatwierdzony", "akceptuję", "hyväksytty", "hyväksyn",
     "schváleno", "schvaluji",
+    # the noun, said as given (never "waiting for approval"): "you have our sign-off", "Druckfreigabe erteilt"
+    "our sign-off", "our approval", "happy for this to go live", "happy for it to go live", "druckfreigabe erteilt",
+    "bon pour accord", "nuestra aprobación", "vårt godkännande", "godkänner", "approviamo", "diamo l'ok",
+    "zaakceptowane", "akceptujemy",
 )
+# Words that make a sign-off one to come: "Once approved internally, we'll let you know", "Dès que c'est validé",
+# "If you fix the typo it's approved".
+CONDITIONS = frozenset(("once", "when", "if", "dès", "quand", "si", "lorsque", "cuando", "sobald", "wenn", "falls",
+                        "zodra", "indien", "quando", "appena", "när", "om"))
 _NEGATIONS = frozenset(("not", "n't", "no", "never", "yet", "nicht", "noch", "kein", "pas", "non", "niet", "nog",
                         "geen", "nie", "ikke", "inte", "ej", "ei", "não", "ne"))
 _matcher.add("approval", [[{"LOWER": t.text} for t in _nlp.make_doc(phrase)]  # type: ignore[arg-type]
                           for phrase in APPROVAL_PHRASES])
+_PHRASE_KEYS = {" ".join(t.text for t in _nlp.make_doc(phrase)): phrase for phrase in DEADLINE_PHRASES}
+
+
+def _phrase(span: Span) -> str | None:
+    """The deadline phrase or label this span is ("termin:" and "termin :" alike), if any."""
+    return _PHRASE_KEYS.get(" ".join(t.lower_ for t in span))
+
+
 # Self-describing single tokens (INV-4471, PO#4500123, BREW-042) are recognised token by token.
 _SINGLE_TOKEN = [
     ("invoice_number", re.compile(r"(?<![\w-])(?:INV|FAC|RE|RG|FACT)[-/]?\d{3,12}(?![\w-])")),
@@ -261,7 +282,7 @@ def _urgency(span: Span, _: date) -> str | None:
 
 
 def _deadline(span: Span, today: date) -> dict[str, Any] | None:
-    if span[0].lower_ in DEADLINE_ANCHORS or span[0].lower_ in FIGURES_ANCHORS or span.text.lower() in DEADLINE_PHRASES:
+    if span[0].lower_ in DEADLINE_ANCHORS or span[0].lower_ in FIGURES_ANCHORS or _phrase(span):
         if _told_in_the_past(span) or _an_absence(span):
             return None
         after = _date_after(span) or _date_before(span)
@@ -334,7 +355,9 @@ PERIOD_MARKERS = frozenset((
     "traveling", "offline", "abroad", "sick", "ill", "valid", "runs", "run", "running", "lasts", "available", "open",
     "geschlossen", "zu", "gültig", "stängt", "stängd", "stengt", "lukket", "cerrado", "cerrada", "cerrados", "fermé",
     "fermée", "fermés", "gesloten", "chiuso", "chiusa", "fechado", "fechada", "valable", "válido", "válida", "geldig",
-    "giltig", "gyldig", "valido", "valida",
+    "giltig", "gyldig", "valido", "valida", "assente", "assenti", "fuera", "ausente", "ausentes", "absent", "absente",
+    "absents", "weg", "borta", "ledig", "urlaub", "vacaciones", "vacances", "ferie", "semester",
+    "gilt", "gelten", "läuft", "laufen", "gäller", "vale", "valgono", "duurt", "loopt",  # "das Angebot gilt bis"
 ))
 # Before "on" only: an event's day ("our event is on 20 December", "print goes on Friday", "it goes live on the
 # 3rd"); "please make sure it is live by Friday" is due.
@@ -376,7 +399,8 @@ def _ends_a_period(date_span: Span) -> bool:
 
 
 def _dateish(token: Token) -> bool:
-    return bool(re.match(_ORDINAL, _text(token))) or token.lower_ in MONTHS or token.lower_ in WEEKDAYS
+    return (bool(re.match(_ORDINAL, _text(token))) or token.lower_ in MONTHS or token.lower_ in WEEKDAYS
+            or _figures_end(token.doc, token.i) is not None)
 
 
 def _date_after(anchor: Span) -> Span | None:
@@ -418,7 +442,7 @@ def _date_after(anchor: Span) -> Span | None:
 
 def _date_before(anchor: Span) -> Span | None:
     """'Friday 18 December at the latest', 'le 15 au plus tard': the date just before a phrase that follows it."""
-    if anchor[-1].lower_ not in ("latest", "tard"):
+    if anchor[-1].lower_ not in ("latest", "tard", "tardar", "tardi", "tarde"):
         return None
     doc = anchor.doc
     start = anchor.start
@@ -441,7 +465,7 @@ def _an_anchor(token: Token) -> bool:
 
 def _foreign(anchor: Span) -> bool:
     """Another language's "by": after it a bare number is an hour as often as a day ("bis 14 Uhr")."""
-    return anchor[0].lower_ in FIGURES_ANCHORS or anchor.text.lower() in FOREIGN_PHRASES
+    return anchor[0].lower_ in FIGURES_ANCHORS or _phrase(anchor) in FOREIGN_PHRASES
 
 
 def _dated(words: Span, *, foreign: bool) -> bool:
@@ -459,8 +483,10 @@ def _a_day_of_month(token: Token) -> bool:
         return True
     if not re.match(_ORDINAL, _text(token)):
         return False
-    following = token.nbor(1) if token.i + 1 < len(token.doc) else None
-    return not token.text.isdigit() or (following is not None and (following.lower_ in MONTHS or following.text == "."))
+    following = list(token.doc[token.i + 1 : token.i + 3])
+    if following and following[0].lower_ in ("de", "of") and len(following) > 1:  # "miércoles 16 de diciembre"
+        following = following[1:]
+    return not token.text.isdigit() or bool(following and (following[0].lower_ in MONTHS or following[0].text == "."))
 
 
 def _in_a_compound(token: Token) -> bool:
@@ -579,6 +605,8 @@ def _approval(span: Span, _: date) -> str | None:
         return None
     sentence_end = next((t for t in doc[span.end : span.end + 60] if t.text in SENTENCE_ENDS), None)
     if sentence_end is not None and sentence_end.text == "?" and _sentence_start(span).lower_ in _QUESTION_STARTS:
+        return None
+    if any(t.lower_ in CONDITIONS for t in doc[_sentence_start(span).i : span.start]):
         return None
     words = doc[span.start : min(clause_end, span.end + APPROVAL_CONTEXT)]
     return " ".join(_text(words).split())

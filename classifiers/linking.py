@@ -329,11 +329,15 @@ _SERVICES: dict[str, tuple[str, ...]] = {
     "Apple": ("apple.com", "icloud.com", "me.com"),
     "DocuSign": ("docusign.com", "docusign.net"),
     "PayPal": ("paypal.com", "paypal.co.uk", "paypal.de", "paypal.fr", "paypal.nl", "paypal.es", "paypal.it"),
-    "Dropbox": ("dropbox.com", "dropboxmail.com"),
+    "Dropbox": ("dropbox.com", "dropboxmail.com", "hellosign.com"),
     "WeTransfer": ("wetransfer.com",),
     "Adobe": ("adobe.com", "adobesign.com", "echosign.com"),
 }
-_SERVICE_NAMES = re.compile(r"\b(?:(microsoft|office\s?365|m365|o365|outlook|onedrive|sharepoint|exchange online)|"
+# "Outlook" alone is a plain word ("Outlook Travel", "Outlook Media Group"); with a word of account mail after it
+# ("Outlook Team", "Outlook Security") it is Microsoft's.
+_SERVICE_NAMES = re.compile(r"\b(?:(microsoft|office\s?365|m365|o365|outlook(?=[\s-]+(?:team|support|security|account|"
+                            r"web\s?app|mail|365|admin|services?|verification|alerts?|notifications?|help\s?desk)\b)|"
+                            r"onedrive|sharepoint|exchange online)|"
                             r"(google workspace|gmail|google drive|google docs)|(icloud|apple id|apple support)|"
                             r"(docusign)|(paypal)|(dropbox)|(wetransfer)|(adobe sign|adobe acrobat|adobe document))\b")
 
@@ -386,7 +390,7 @@ _LONG_SERVICE_WORDS = {"microsoft": "Microsoft", "onedrive": "Microsoft", "share
 
 
 def _near_a_service(name: str, domain: str) -> str | None:
-    words = re.findall(r"[a-z0-9]+", name.lower().replace("vv", "w"))
+    words = re.findall(r"[a-z0-9]+", name.lower().replace("vv", "w").replace("rn", "m"))  # "rnicrosoft"
     own = registrable_domain(domain).split(".")[0]
     if "".join(words) == own:  # "Goggle Optics" <info@goggleoptics.com>: the business's own name
         return None

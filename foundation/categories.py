@@ -1,6 +1,9 @@
 """The categories a client message can have: shared by the rules schema, the classifiers and the summary."""
 
 CATEGORIES = ("revision_request", "billing_issue", "progress_query", "other")
+#: What the entity matcher finds (classifiers/entities.py), by the names rules.yaml's `entity` and
+#: `entity_matches` conditions use.
+ENTITIES = ("invoice_number", "po_number", "amount", "deadline", "job_ref", "urgency", "approval")
 #: Not a category of its own: a message whose category is too uncertain to act on.
 NEEDS_REVIEW = "needs_review"
 

@@ -25,7 +25,7 @@ from pydantic import (
     model_validator,
 )
 
-from foundation.categories import CATEGORIES
+from foundation.categories import CATEGORIES, ENTITIES
 from foundation.errors import RulesError
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
@@ -211,8 +211,17 @@ def known_category(value: OneOrMany) -> OneOrMany:
     return value
 
 
+def known_entities(value: OneOrMany) -> OneOrMany:
+    """An `entity` condition's value: names the entity matcher finds (a misspelt one would never hold)."""
+    for item in [value] if isinstance(value, str) else value:
+        if item not in ENTITIES:
+            raise ValueError(f"unknown entity {item!r}; expected one of {', '.join(ENTITIES)}")
+    return value
+
+
 def valid_patterns(value: dict[str, str]) -> dict[str, str]:
-    """Regular expressions that compile."""
+    """Regular expressions that compile, each under a known entity's name."""
+    known_entities(list(value))
     for pattern in value.values():
         try:
             re.compile(pattern)

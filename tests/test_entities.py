@@ -182,6 +182,14 @@ def test_a_sign_off_is_found_unless_negated_or_asked_about():
     assert approvals("Has the budget been approved, or not?") == []
     assert approvals("It is not approved yet: please change the logo.") == []
     assert approvals("Kunt u bevestigen dat u akkoord gaat met 60 dagen?") == []
+    # the noun given, and a sign-off still to come (blind re-test round 19)
+    assert approvals("Looks great: you have our sign-off on the artwork.") == ["our sign-off on the artwork"]
+    assert approvals("Druckfreigabe erteilt. Danke!") == ["Druckfreigabe erteilt"]
+    assert approvals("Perfecto, tenéis nuestra aprobación.") == ["nuestra aprobación"]
+    assert approvals("We're waiting for approval from legal.") == []
+    assert approvals("Once approved internally, we'll let you know.") == []
+    assert approvals("Dès que c'est validé en interne, je reviens vers vous.") == []
+    assert approvals("If you fix the typo on page 2 it's approved.") == []
 
 
 @pytest.mark.parametrize(("text", "expected"), [
@@ -219,6 +227,22 @@ def test_a_sign_off_is_found_unless_negated_or_asked_about():
     ("Invoice AGY-2026-0871 is approved and has gone to payment on Friday.", []),
     ("Please make sure it is sent by Friday.", ["2026-12-11"]),  # a passive that asks
     ("Could you update the banner by end of day Wednesday?", ["2026-12-09"]),
+    # labels, "at the latest" in other languages, a weekday with "16 de diciembre", absences (blind re-test round 19)
+    ("Abgabetermin: 14.12.2026", ["2026-12-14"]),
+    ("Bitte die Headline ändern. Termin: Montag, 14.12.", ["2026-12-14"]),
+    ("Der Termin am Freitag passt.", []),
+    ("Date limite : mardi 15 décembre", ["2026-12-15"]),
+    ("Plazo: 22 de diciembre de 2026", ["2026-12-22"]),
+    ("Scadenza: venerdì 18 dicembre", ["2026-12-18"]),
+    ("Due date: Friday.", ["2026-12-11"]),
+    ("Necesitamos el folleto el 16 de diciembre a más tardar.", ["2026-12-16"]),
+    ("Necesitamos los banners a más tardar el miércoles 16 de diciembre.", ["2026-12-16"]),
+    ("Lo vorremmo al più tardi lunedì 14 dicembre.", ["2026-12-14"]),
+    ("Ich bin vom 21.12. bis 4.1. im Urlaub.", []),
+    ("Sarò assente fino al 4 gennaio. A che punto è il catalogo?", []),
+    ("Estaré fuera hasta el 4 de enero.", []),
+    ("Das Angebot auf dem Banner gilt bis 31.12.2026. Bitte den Preis größer.", []),
+    ("Erbjudandet gäller till 31 december.", []),
 ])
 def test_deadlines_as_clients_write_them(text, expected):
     found = extract("", text, today=date(2026, 12, 7)).get("deadline", [])
@@ -230,3 +254,12 @@ def test_a_day_told_in_the_past_is_no_urgency():
     found = extract("", "We paid on 30 November but got a reminder today. Can you check?", today=date(2026, 12, 7))
     assert "urgency" not in found
     assert extract("", "Urgent: we need it today!", today=date(2026, 12, 7))["urgency"] == ["urgent", "today"]
+
+
+def test_the_entities_found_are_the_ones_rules_may_name():
+    """rules.yaml's `entity` and `entity_matches` accept only these names (blind re-test round 19: `entity:
+    approvals` passed `rules check` and the rule never held)."""
+    from classifiers.entities import VALUES
+    from foundation.categories import ENTITIES
+
+    assert set(VALUES) == set(ENTITIES)

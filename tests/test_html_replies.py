@@ -71,7 +71,9 @@ def test_a_text_part_stays_the_body_text():
 
 @pytest.mark.parametrize("stub", ["This message is in HTML format. Please use an HTML-capable mail client.",
                                   "To view this message, please use a mail program that supports HTML.",
-                                  "View this email in your browser"])
+                                  "View this email in your browser", "Ce message est au format HTML.",
+                                  "Si no puede ver este mensaje, haga clic aquí para verlo en su navegador.",
+                                  "Having trouble viewing this email? View it online.", "[HTML]", "-"])
 def test_a_text_part_that_only_points_at_the_html_is_read_as_html_only_mail(stub):
     """Blind tester round 18: an invoice dispute whose plain-text part was a stub was read as the stub."""
     message = EmailMessage(policy=default)

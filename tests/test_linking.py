@@ -259,6 +259,10 @@ def test_only_letters_that_look_alike_are_one_letter_in_names(known, claimed, fl
     ("Docu.Sign", "info@secure-docs-portal.com", "DocuSign"),
     ("G o o g l e", "kate.harris@gmail.com", "Google"),
     ("Goggle Optics", "info@goggleoptics.com", None),  # the business's own name at its own domain
+    ("rnicrosoft Support", "help@office-support.live", "Microsoft"),  # "rn" for "m" (blind re-test round 19)
+    ("Outlook Travel", "book@outlooktravel.com", None),  # a plain word alone claims nothing
+    ("Outlook Team", "no-reply@outlook-verify.net", "Microsoft"),
+    ("Dropbox Sign", "noreply@mail.hellosign.com", None),  # Dropbox's signing service, its own domain
     ("Cloud Services", "hello@cloudserv.com", None),
     ("0ffice 365 Security", "helpdesk@office-365-mail.com", "Microsoft"),  # blind re-test round 16
     ("Pay Pal", "x@paypal-help.net", "PayPal"),

@@ -79,6 +79,13 @@ def test_shipped_rules_list_other_mail_read_unsurely_for_review():
     assert not route(other(0.95), rules).of("review")
 
 
+def test_an_unknown_entity_name_is_refused_with_its_place():
+    found = problems("rules:\n  - name: x\n    when: {entity: approvals}\n    then: [stop]\n")
+    assert found and found[0].startswith("rules.yaml:3:") and "unknown entity 'approvals'" in found[0]
+    found = problems("rules:\n  - name: x\n    when: {entity_matches: {invoice_numbr: '^INV'}}\n    then: [stop]\n")
+    assert found and "unknown entity 'invoice_numbr'" in found[0]
+
+
 def test_yaml_syntax_error_has_line_and_column():
     text = "version: 1\nrules:\n  - name: x\n    then: [stop\n"
     (problem,) = problems(text)

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Annotated
 
-from foundation.rules import OneOrMany
+from pydantic import AfterValidator
+
+from foundation.rules import OneOrMany, known_entities
 from responders.conditions import Condition, many, register
 
 if TYPE_CHECKING:
@@ -16,7 +18,7 @@ if TYPE_CHECKING:
 class Entity(Condition[str | list[str]]):
     name = "entity"
     description = "any of these entities was found"
-    value = OneOrMany
+    value = Annotated[OneOrMany, AfterValidator(known_entities)]
 
     def holds(self, facts: Facts, wanted: str | list[str], rules: Rules) -> bool:
         return any(facts.entities.get(label) for label in many(wanted))
