@@ -440,22 +440,33 @@ def _date_after(anchor: Span) -> Span | None:
     return doc[anchor.start : end] if _dated(doc[anchor.end : end], foreign=foreign) else None
 
 
+# Between a date and "deadline" after it: "December 14 is the deadline", "Jan 8 is our hard deadline".
+_BEFORE_DEADLINE = frozenset(("is", "the", "our", "my", "hard", "final", "absolute", "latest"))
+
+
 def _date_before(anchor: Span) -> Span | None:
-    """'Friday 18 December at the latest', 'le 15 au plus tard': the date just before a phrase that follows it."""
-    if anchor[-1].lower_ not in ("latest", "tard", "tardar", "tardi", "tarde"):
-        return None
+    """'Friday 18 December at the latest', 'le 15 au plus tard', 'December 14 is the deadline': the date just
+    before a phrase that follows it."""
     doc = anchor.doc
-    start = anchor.start
-    while start > 0 and start > anchor.start - LOOKAHEAD - 2:
+    date_end = anchor.start
+    if anchor.text.lower() == "deadline":
+        while date_end > 0 and doc[date_end - 1].lower_ in _BEFORE_DEADLINE:
+            date_end -= 1
+        if "is" not in {t.lower_ for t in doc[date_end : anchor.start]}:
+            return None
+    elif anchor[-1].lower_ not in ("latest", "tard", "tardar", "tardi", "tarde"):
+        return None
+    start = date_end
+    while start > 0 and start > date_end - LOOKAHEAD - 2:
         token = doc[start - 1]
         if not (_dateish(token) or token.lower_ in FILLERS or token.text in (",", ".")):
             break
         start -= 1
-    while start < anchor.start and not _dateish(doc[start]):
+    while start < date_end and not _dateish(doc[start]):
         start += 1
     if start > 0 and _an_anchor(doc[start - 1]):  # "by 14 Dec at the latest": read from "by"
         return None
-    dated = start < anchor.start and _dated(doc[start : anchor.start], foreign=False)
+    dated = start < date_end and _dated(doc[start:date_end], foreign=False)
     return doc[start : anchor.end] if dated else None
 
 

@@ -243,6 +243,9 @@ def test_a_sign_off_is_found_unless_negated_or_asked_about():
     ("Estaré fuera hasta el 4 de enero.", []),
     ("Das Angebot auf dem Banner gilt bis 31.12.2026. Bitte den Preis größer.", []),
     ("Erbjudandet gäller till 31 december.", []),
+    ("December 14 is the deadline.", ["2026-12-14"]),
+    ("Jan 8 is our hard deadline for the print files.", ["2027-01-08"]),
+    ("Friday was the deadline.", []),
 ])
 def test_deadlines_as_clients_write_them(text, expected):
     found = extract("", text, today=date(2026, 12, 7)).get("deadline", [])
