@@ -299,7 +299,9 @@ def _deadline(span: Span, today: date) -> dict[str, Any] | None:
                None)
     figures = _figures_date(span)
     year = next((int(t.text) for t in span if _YEAR.match(t.text)), None)
-    if figures is not None:
+    if (week := _calendar_week(span)) is not None:
+        due = _week_friday(today, week)
+    elif figures is not None:
         due = _figures_due(today, *figures)
     elif year is not None and month is not None and day is not None:
         due = _figures_due(today, year, month, day)
@@ -362,11 +364,17 @@ PERIOD_MARKERS = frozenset((
 # Before "on" only: an event's day ("our event is on 20 December", "print goes on Friday", "it goes live on the
 # 3rd"); "please make sure it is live by Friday" is due.
 EVENT_MARKERS = frozenset(("is", "are", "goes", "go", "starts", "launches", "opens", "happens", "place", "live",
-                           "begins", "airs", "runs"))
+                           "begins", "airs", "runs",
+                           # "Is the meeting on Friday?", "the photo shoot on 15 December was confirmed"
+                           "meeting", "call", "shoot", "event", "workshop", "presentation", "webinar", "session",
+                           "visit", "appointment", "party", "lunch", "dinner", "conference", "fair"))
 # After the date, the same: "bis zum 4. Januar geschlossen", "till den 4 januari stängt", "until Monday on leave".
 PERIOD_AFTER = frozenset(("geschlossen", "zu", "stängt", "stengt", "lukket", "gesloten", "cerrado", "cerrada", "fermé",
                           "fermés", "chiuso", "fechado", "closed", "urlaub", "afwezig", "abwesend", "weg", "leave",
-                          "holiday", "vacation", "away", "off", "out"))
+                          "holiday", "vacation", "away", "off", "out",
+                          # "bis zum 18.12. nicht im Büro", "until the 18th not in the office"
+                          "büro", "office", "kantoor", "kontoret", "bureau", "oficina", "ufficio", "erreichbar",
+                          "bereikbaar", "available", "anwesend"))
 # Right after a date, nouns that make it part of a name: "the 14 March campaign", "the 3 June newsletter".
 NAMED_BY_DATE = frozenset(("campaign", "campaigns", "edition", "issue", "event", "launch", "newsletter", "mailer",
                            "mailing", "promo", "promotion", "sale", "version", "post", "posts", "ad", "ads", "banner",
@@ -394,7 +402,9 @@ def _ends_a_period(date_span: Span) -> bool:
     doc = date_span.doc
     if date_span.end < len(doc) and doc[date_span.end].lower_ in NAMED_BY_DATE:
         return True
-    after = [t for t in doc[date_span.end : date_span.end + 3] if t.lower_ not in ("im", "in", "on", "en", "op", "på")]
+    after = [t for t in doc[date_span.end : date_span.end + 4]
+             if t.lower_ not in ("im", "in", "on", "en", "op", "på", "the", "nicht", "not", "niet", "inte", "pas")
+             and not (t.text == "." and t.i == date_span.end and not doc[t.i - 1].whitespace_)]  # "18.12."
     return bool(after) and after[0].lower_ in PERIOD_AFTER
 
 
@@ -404,9 +414,11 @@ def _dateish(token: Token) -> bool:
 
 
 def _date_after(anchor: Span) -> Span | None:
-    """'by Friday', 'before the 14th', 'on 4 December', 'until December 4th', 'by 12/12/2026', 'bis 14.12.':
-    the anchor and its date."""
+    """'by Friday', 'before the 14th', 'on 4 December', 'until December 4th', 'by 12/12/2026', 'bis 14.12.',
+    'bis KW 51': the anchor and its date."""
     doc = anchor.doc
+    if anchor[0].lower_ not in NOT_BY_WEEK and (week_end := _calendar_week_end(doc, anchor.end)) is not None:
+        return doc[anchor.start : week_end]
     end = anchor.end
     foreign = _foreign(anchor)
     weekday_seen = False
@@ -438,6 +450,49 @@ def _date_after(anchor: Span) -> Span | None:
             continue
         break
     return doc[anchor.start : end] if _dated(doc[anchor.end : end], foreign=foreign) else None
+
+
+# A calendar week, as German, Dutch and Nordic offices plan by: "bis KW 51", "KW51", "week 2", "vecka 51".
+WEEK_WORDS = frozenset(("kw", "week", "wk", "woche", "vecka", "v.", "uke", "uge", "viikko", "semaine", "semana",
+                        "settimana", "tydzień"))
+# "for week 51" (the invoice for week 51) and "before week 51" (the week before it, or the one itself?) say no due day.
+NOT_BY_WEEK = frozenset(("for", "on", "pour", "para", "voor", "vóór", "vor", "avant", "antes", "before", "innan", "før",
+                         "inden", "entro", "fino", "até"))
+_WEEK_TOKEN = re.compile(r"^(?:kw|wk|cw)\.?(\d{1,2})$")
+
+
+def _calendar_week_end(doc: Doc, start: int) -> int | None:
+    """The end of a calendar week named at `start` ("KW 51", "kw51", "the week 2"), or None."""
+    tokens = [t for t in doc[start : start + 4] if t.lower_ not in ("the", "der", "de", "la", "el")]
+    if tokens and (match := _WEEK_TOKEN.match(tokens[0].lower_)) and 1 <= int(match[1]) <= 53:
+        return tokens[0].i + 1
+    if len(tokens) >= 2 and tokens[0].lower_ in WEEK_WORDS and tokens[1].text.isdigit() \
+            and 1 <= int(tokens[1].text) <= 53:
+        return tokens[1].i + 1
+    return None
+
+
+def _calendar_week(span: Span) -> int | None:
+    """The number of the calendar week a deadline names, or None."""
+    for token in span:
+        if match := _WEEK_TOKEN.match(token.lower_):
+            return int(match[1])
+        if token.lower_ in WEEK_WORDS and token.i + 1 < span.end and token.nbor().text.isdigit():
+            return int(token.nbor().text)
+    return None
+
+
+def _week_friday(today: date, week: int) -> date | None:
+    """The Friday of ISO week `week`: this year's, or next year's when this year's is long gone ("KW 2" in
+    December)."""
+    for year in (today.year, today.year + 1):
+        try:
+            friday = date.fromisocalendar(year, week, 5)
+        except ValueError:  # week 53 of a year with 52
+            continue
+        if friday >= today - RECENT_PAST:
+            return friday
+    return None
 
 
 # Between a date and "deadline" after it: "December 14 is the deadline", "Jan 8 is our hard deadline".

@@ -225,7 +225,7 @@ def _read_config_file(path: Path) -> dict[str, str]:
         if str(key).lower() not in FILE_KEYS:
             raise ConfigError("LIAISON_CONFIG", f"unknown key {key!r}{_did_you_mean(str(key).lower())}",
                               where=str(path))
-        problem = _shape_problem(value, many=str(key).lower() in LIST_KEYS, text=str(key).lower() in TEXT_KEYS)
+        problem = _shape_problem(value, shape=_shape_of(str(key).lower()))
         if problem:
             raise ConfigError(f"LIAISON_{str(key).upper()}", f"must be {problem}", where=f"{path}: {key}")
     return {str(k).lower(): _as_text(v) for k, v in data.items()}
@@ -242,13 +242,30 @@ TEXT_KEYS = frozenset({"address", "db", "rules", "imap_folder", "imap_done_folde
                        "oauth_authorize_url", "oauth_scopes"})
 
 
-def _shape_problem(value: object, *, many: bool, text: bool = False) -> str:
+#: Keys whose value is a number or true/false: TOML says which it is, so "993" in quotes is a slip (a text where
+#: the file's reader, and the next admin, expect a number), refused like a number where text belongs.
+NUMBER_KEYS = frozenset({"imap_port", "smtp_port", "poll_interval", "smtp_retry_seconds"})
+FLAG_KEYS = frozenset({"imap_tls_verify", "smtp_tls_verify"})
+
+
+def _shape_of(key: str) -> str:
+    for shape, keys in (("list", LIST_KEYS), ("text", TEXT_KEYS), ("number", NUMBER_KEYS), ("flag", FLAG_KEYS)):
+        if key in keys:
+            return shape
+    return "one"
+
+
+def _shape_problem(value: object, *, shape: str) -> str:
     """What is wrong with the shape of a config file's value ("" if nothing): a list setting takes text or a
-    list of text (a number or true/false there is a domain written without quotes), a name or path text, the
-    others one value."""
-    if text and not isinstance(value, str):
+    list of text (a number or true/false there is a domain written without quotes), a name or path text, a
+    number a number and a flag true or false, each without quotes."""
+    if shape == "text" and not isinstance(value, str):
         return f'text in quotes ("..."), not {_kind(value)}'
-    if many:
+    if shape == "number" and (isinstance(value, bool) or not isinstance(value, int | float)):
+        return f"a number without quotes (993), not {_kind(value)}"
+    if shape == "flag" and not isinstance(value, bool):
+        return f"true or false without quotes, not {_kind(value)}"
+    if shape == "list":
         bad = [item for item in (value if isinstance(value, list) else [value]) if not isinstance(item, str)]
         if bad:
             held = f"a list holding {_kind(bad[0])}" if isinstance(value, list) else _kind(value)
@@ -270,6 +287,8 @@ def _kind(value: object) -> str:
         return "a list"
     if isinstance(value, dict):
         return "a table"
+    if isinstance(value, str):
+        return f"text in quotes ({value!r})"
     return type(value).__name__
 
 

@@ -134,13 +134,23 @@ def test_impossible_numbers_on_the_command_line(clean_env, capsys, argv):
                                 'quotes (["agency.example"]), not true/false (true)'),
     (b"imap_host = { name = 'x' }\n", "liaison.toml: imap_host: ", 'must be text in quotes ("..."), not a table'),
     (b"imap_host = true\n", "liaison.toml: imap_host: ", 'must be text in quotes ("..."), not true/false (true)'),
-    (b"poll_interval = [1]\n", "liaison.toml: poll_interval: ", "must be text, a number or true/false, not a list"),
+    (b"poll_interval = [1]\n", "liaison.toml: poll_interval: ", "must be a number without quotes (993), not a list"),
+    # A number or a flag in quotes is a slip, as a number where text belongs is (round 19: "993" was taken).
+    (b'imap_port = "993"\n', "liaison.toml: imap_port: ", "must be a number without quotes (993), not text in "
+                             "quotes ('993')"),
+    (b"smtp_retry_seconds = true\n", "liaison.toml: smtp_retry_seconds: ", "must be a number without quotes"),
+    (b'imap_tls_verify = "false"\n', "liaison.toml: imap_tls_verify: ", "must be true or false without quotes, "
+                                     "not text in quotes ('false')"),
+    (b"smtp_tls_verify = 0\n", "liaison.toml: smtp_tls_verify: ", "must be true or false without quotes, not a "
+                               "number (0)"),
     (b'smtp_password = "x"\n', "liaison.toml: smtp_password: ", "secrets belong in the environment"),
     (b"imap_hots = 'x'\n", "liaison.toml: ", "unknown key 'imap_hots' (did you mean 'imap_host'?)"),
     # A value the file gave is named by the file's key, not by the environment variable nobody set.
     (b"imap_host = '127.0.0.1'\nimap_port = 99999\n", "liaison.toml: imap_port: ",
      "must be a port number, not '99999'"),
-    (b'poll_interval = "fast"\n', "liaison.toml: poll_interval: ", "must be a number, not 'fast'"),
+    (b'poll_interval = "fast"\n', "liaison.toml: poll_interval: ", "must be a number without quotes (993), not "
+                                   "text in quotes ('fast')"),
+    (b"poll_interval = nan\n", "liaison.toml: poll_interval: ", "must be between 1 and 3600 seconds, not 'nan'"),
     (b'agency_domains = ["com"]\n', "liaison.toml: agency_domains: ", "'com' is a public suffix"),
 ])
 def test_a_config_file_of_the_wrong_shape_is_one_line_and_exit_2(tmp_path, content, setting, expected):

@@ -246,6 +246,18 @@ def test_a_sign_off_is_found_unless_negated_or_asked_about():
     ("December 14 is the deadline.", ["2026-12-14"]),
     ("Jan 8 is our hard deadline for the print files.", ["2027-01-08"]),
     ("Friday was the deadline.", []),
+    # an event's day, an absence said with "not", a calendar week (blind re-test round 19)
+    ("Is the meeting on Friday?", []),
+    ("The photo shoot on 15 December was confirmed. Please send the shot list by the 10th.", ["2026-12-10"]),
+    ("Ich bin bis zum 18.12. nicht im Büro. Bitte die Rechnung bis Freitag korrigieren.", ["2026-12-11"]),
+    ("I'm not in the office until the 18th.", []),
+    ("Bitte die Änderungen bis KW 51.", ["2026-12-18"]),
+    ("Lieferung bis KW51 bitte", ["2026-12-18"]),
+    ("Can we have the new cut by week 2?", ["2027-01-15"]),
+    ("Graag de aanpassingen uiterlijk week 50.", ["2026-12-11"]),
+    ("The invoice for week 51 is wrong.", []),
+    ("Vi behöver den senast vecka 51.", ["2026-12-18"]),
+    ("Please send 3 banners by the weekend.", []),
 ])
 def test_deadlines_as_clients_write_them(text, expected):
     found = extract("", text, today=date(2026, 12, 7)).get("deadline", [])

@@ -204,6 +204,31 @@ def test_classify_and_rules_test_withhold_a_reply_in_a_thread_already_acknowledg
     assert len(acks(smtp_server)) == 1, "the daemon withholds it too"
 
 
+def test_classify_of_several_files_says_when_earlier_ones_count_and_alone_judges_each_on_its_own(
+        settings, dovecot, smtp_server, make_message, monkeypatch, capsys):
+    """Blind round 19: classify of a folder of files withheld later receipts for the earlier files' sake, and
+    said nothing of it. It still judges them as arrivals one after another (a reply joins its thread), says so
+    where it matters, and `--alone` judges each file as if it were the only one."""
+    first = settings.db_path.parent / "1.eml"
+    first.write_bytes(make_message(sender="Tom <tom@brewco.com>", subject="Banner", message_id="<c1@brewco.com>",
+                                   body=REQUEST))
+    reply = settings.db_path.parent / "2.eml"
+    reply.write_bytes(make_message(sender="Tom <tom@brewco.com>", subject="Re: Banner",
+                                   message_id="<c2@brewco.com>", in_reply_to="<c1@brewco.com>", body=REQUEST))
+    for name, value in (("LIAISON_RULES", str(settings.rules_path)), ("LIAISON_ADDRESS", settings.address),
+                        ("LIAISON_DB", str(settings.db_path))):
+        monkeypatch.setenv(name, value)
+    assert main(["classify", str(first), str(reply)]) == 0
+    shown = capsys.readouterr().out.split(str(reply))[1]
+    assert "thread already acknowledged" in shown
+    assert "1 acknowledgement(s) planned for earlier messages of this run count here" in shown, shown
+    assert main(["classify", "--json", "--alone", str(first), str(reply)]) == 0
+    reports = [json.loads(line) for line in capsys.readouterr().out.splitlines()]
+    assert [r["acknowledged"] for r in reports] == [True, True], [r["actions"] for r in reports]
+    assert reports[1]["earlier_acknowledgements_counted"] == 0
+    assert acks(smtp_server) == [], "nothing sent"
+
+
 @pytest.mark.parametrize("signed, shown", [("Ines de la Cruz", "Ines de la Cruz"),
                                            ("Ines -- call me on 555 0100", "Ines Delacruz"),
                                            ("ines de la cruz", "Ines Delacruz"),

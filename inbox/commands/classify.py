@@ -18,7 +18,10 @@ def register(commands: common.Subcommands) -> None:
     classify.add_argument("files", nargs="+", type=Path, metavar="FILE.eml",
                           help="judged in this order, as if they arrived one after another after what the service "
                                "has seen: a later file may be a reply in an earlier one's thread (run one at a "
-                               "time to judge each alone)")
+                               "time, or give --alone, to judge each on its own)")
+    classify.add_argument("--alone", action="store_true",
+                          help="judge each message on its own: earlier files count neither against the rate limits "
+                               "nor as its thread")
     classify.add_argument("--json", action="store_true", help="one JSON object per message")
 
 
@@ -27,8 +30,13 @@ def cmd_classify(args: argparse.Namespace) -> int:
     from inbox.scratch import scratch_pipeline, seen_by_service
 
     settings = load_settings()
-    pipeline = scratch_pipeline(settings, common.checked_rules(settings), accounts_db=settings.db_path,
-                                as_now=True)
+    rules = common.checked_rules(settings)
+
+    def fresh() -> Pipeline:
+        return scratch_pipeline(settings, rules, accounts_db=settings.db_path, as_now=True)
+
+    pipeline = fresh()
+    acknowledged_before = 0  # acknowledgements planned for earlier messages of this run
     if not settings.db_path.exists():
         print(f"liaison: no database at {settings.db_path}: no accounts are known here, so every sender is "
               "unlinked, and rate limits and threads were not checked; run from the configured folder or give --config",
@@ -42,8 +50,12 @@ def cmd_classify(args: argparse.Namespace) -> int:
             status = 1
             continue
         for name, raw in messages:
+            if args.alone:
+                pipeline = fresh()
             report = explain(pipeline, pipeline.ingest(raw).row)
             report["file"] = name
+            report["earlier_acknowledgements_counted"] = 0 if args.alone else acknowledged_before
+            acknowledged_before += report.get("acknowledged", False)
             report["seen_by_service"] = seen_by_service(settings.db_path, raw)
             if report["seen_by_service"] and not args.json:
                 print(f"note: {report['seen_by_service']}")
@@ -100,6 +112,10 @@ def rate_limits_checked(pipeline: Pipeline) -> str:
     return "NOT checked (no database: acknowledgements the service already sent are unknown here)"
 
 
+#: Refusals that an earlier message of the same run can cause.
+EARLIER_FILES_COUNT = ("rate limit", "thread already acknowledged")
+
+
 def explain_text(r: dict[str, Any]) -> str:
     if r["status"] == "quarantined":
         return f"{r['file']}: QUARANTINED: {r['reason']}"
@@ -118,6 +134,10 @@ def explain_text(r: dict[str, Any]) -> str:
         lines.insert(2, f"  automatic: {r['automatic']}")
     if r["suspicious"]:
         lines.insert(2, f"  SUSPICIOUS: {r['suspicious']}")
+    if r.get("earlier_acknowledgements_counted") and any(
+            refusal in action for action in r["actions"] for refusal in EARLIER_FILES_COUNT):
+        lines.append(f"  note:     {r['earlier_acknowledgements_counted']} acknowledgement(s) planned for earlier "
+                     "messages of this run count here, as if they had been sent (--alone judges each on its own)")
     if r["entities"]:
         lines.append(f"  entities: {json.dumps(r['entities'], ensure_ascii=False)}")
     return "\n".join(lines)
