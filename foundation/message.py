@@ -377,7 +377,9 @@ def _sender(message: Any, *, guess: bool = True, plain: bool = True) -> tuple[st
     if not plain and (len(getaddresses([raw])) != 1 or _angle_brackets(raw)):  # one bare address is itself
         return _bracketed_sender(raw)
     found = _mailboxes(message, "from", guess=guess)
-    return found[0] if found else ("", "")
+    if found:
+        return found[0]
+    return _name_only(_raw_header(message, "from", limit=MAX_ADDRESS_HEADER, guess=guess)), ""
 
 
 def _bracketed_sender(raw: str) -> tuple[str, str]:
@@ -386,7 +388,17 @@ def _bracketed_sender(raw: str) -> tuple[str, str]:
         if at and local and domain and not any(c in inside.strip() for c in ' \t,;:<>()[]\\'):
             name_start = raw.rfind(",", 0, start) + 1  # a list: only this mailbox's own words
             return _decoded_name(raw[name_start:start]), normal_address(inside)
-    return _decoded_name(raw), ""
+    return _name_only(raw), ""
+
+
+def _name_only(raw: str) -> str:
+    """The display name of a From header that holds no address: `"Undisclosed recipients" <>` or the group
+    `undisclosed-recipients:;` is shown by its name, not as `Undisclosed recipients" <>` or nothing."""
+    brackets = _angle_brackets(raw)
+    name = raw[: brackets[0][0]] if brackets else raw
+    if name.rstrip().endswith(";") and ":" in name:  # a group: its name is before the colon
+        name = name[: name.index(":")]
+    return _decoded_name(name)
 
 
 def _angle_brackets(raw: str) -> list[tuple[int, str]]:

@@ -597,3 +597,18 @@ def test_a_message_without_a_sender_address_says_so_where_people_read_it(
     logged = "\n".join(r.getMessage() for r in caplog.records if "nobody@evil.example" in r.getMessage())
     for shown in (warning, text, logged):
         assert "(no sender address)" in shown and not re.search(r"from [;:]|from \s*$", shown, re.M), shown
+
+
+@pytest.mark.parametrize("header, name", [
+    (b"undisclosed-recipients:;", "undisclosed-recipients"),
+    (b'"Undisclosed recipients" <>', "Undisclosed recipients"),
+    (b'"Tom" <not an address>', "Tom"),
+    (b"=?utf-8?q?J=C3=BCrgen?= <>", "J\u00fcrgen"),
+])
+def test_a_sender_without_an_address_is_named_by_its_display_name_alone(header, name):
+    """Blind tester round 18: an "Undisclosed recipients" sender was listed with an empty name (the group) or as
+    'Undisclosed recipients" <>'. Still no address, so never answered or linked."""
+    from foundation.message import parse_message
+
+    parsed = parse_message(b"From: " + header + b"\r\nSubject: Hi\r\nMessage-ID: <n@x.example>\r\n\r\nHello\r\n")
+    assert (parsed.from_name, parsed.from_addr) == (name, "")
