@@ -374,11 +374,13 @@ def _sender(message: Any, *, guess: bool = True, plain: bool = True) -> tuple[st
     (`tom@brewco.com (Tom) <x@evil.example>`, `<tom@brewco.com> <x@evil.example>`), which would then be
     shown, linked and replied to as the sender. Everything before it is the display name, shown quoted."""
     raw = _raw_header(message, "from", limit=MAX_ADDRESS_HEADER, guess=guess) if not plain else ""
-    if not plain and (len(getaddresses([raw])) != 1 or _angle_brackets(raw)):  # one bare address is itself
+    group = raw.rstrip().endswith(";") and ":" in raw  # "Tom: tom.hill@brewco.com;" names no sender
+    if not plain and (len(getaddresses([raw])) != 1 or _angle_brackets(raw) or group):  # a bare address is itself
         return _bracketed_sender(raw)
     found = _mailboxes(message, "from", guess=guess)
-    if found:
+    if found and "@" in found[0][1]:
         return found[0]
+    # No address at all ("From: Tom Hill" reads as the address "tom"): the name alone, as it was written.
     return _name_only(_raw_header(message, "from", limit=MAX_ADDRESS_HEADER, guess=guess)), ""
 
 
@@ -481,6 +483,8 @@ def _sender_problems(message: Any) -> list[str]:
         return ["malformed From header"]
     if any(isinstance(defect, errors.InvalidHeaderDefect) for defect in strict.defects):
         return ["malformed From header"]
+    if any(group.display_name is not None for group in strict.groups):  # "Tom: tom.hill@brewco.com;"
+        return ["the From header is a group, not a sender"]
     return []
 
 

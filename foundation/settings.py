@@ -140,7 +140,7 @@ def find_config(env: Mapping[str, str]) -> Path | None:
         return Path(named).absolute()
     xdg = env.get("XDG_CONFIG_HOME") or str(Path(env.get("HOME") or Path.home()) / ".config")
     for candidate in (Path("liaison.toml"), Path(xdg) / "liaison" / "liaison.toml", SYSTEM_CONFIG):
-        if candidate.is_file():
+        if candidate.exists():  # a folder of that name is a mistake to report, not a file to pass over
             return candidate.absolute()
     return None
 
@@ -217,15 +217,20 @@ def _read_config_file(path: Path) -> dict[str, str]:
         raise ConfigError("LIAISON_CONFIG", f"not UTF-8 text (byte {exc.start})", where=str(path)) from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError("LIAISON_CONFIG", str(exc), where=str(path)) from None
-    for key in SECRET_KEYS:
-        if key in data:
+    except RecursionError:  # "x = [[[[..." thousands deep: tomllib recurses once per level
+        raise ConfigError("LIAISON_CONFIG", "values nested too deeply: not a config file", where=str(path)) from None
+    for written in data:
+        key = str(written).lower()  # keys are read case-blind below, so a secret is refused in any case too
+        if key in SECRET_KEYS:
             raise ConfigError(f"LIAISON_{key.upper()}", f"secrets belong in the environment (LIAISON_{key.upper()} "
-                              "in the env file), not in a file", where=f"{path}: {key}")
+                              "in the env file), not in a file", where=f"{path}: {written}")
     for key, value in data.items():
         if str(key).lower() not in FILE_KEYS:
             raise ConfigError("LIAISON_CONFIG", f"unknown key {key!r}{_did_you_mean(str(key).lower())}",
                               where=str(path))
         problem = _shape_problem(value, shape=_shape_of(str(key).lower()))
+        if isinstance(value, str) and not value.strip():  # an empty value in a file is a slip, never a wish
+            problem = problem or "a value: leave the key out for its default, not an empty text"
         if problem:
             raise ConfigError(f"LIAISON_{str(key).upper()}", f"must be {problem}", where=f"{path}: {key}")
     return {str(k).lower(): _as_text(v) for k, v in data.items()}
@@ -262,7 +267,7 @@ def _shape_problem(value: object, *, shape: str) -> str:
     if shape == "text" and not isinstance(value, str):
         return f'text in quotes ("..."), not {_kind(value)}'
     if shape == "number" and (isinstance(value, bool) or not isinstance(value, int | float)):
-        return f"a number without quotes (993), not {_kind(value)}"
+        return f"a number without quotes, not {_kind(value)}"
     if shape == "flag" and not isinstance(value, bool):
         return f"true or false without quotes, not {_kind(value)}"
     if shape == "list":
@@ -306,9 +311,7 @@ def _optional_server(values: dict[str, str], kind: str) -> ServerSettings | None
 
 
 def _server(values: dict[str, str], kind: str, *, need_password: bool = True) -> ServerSettings:
-    host = values.get(f"{kind}_host", "")
-    if not host:
-        raise ConfigError(f"LIAISON_{kind.upper()}_HOST", "is required")
+    host = _host(values, kind)
     security = values.get(f"{kind}_security", "ssl").lower()
     if security not in SECURITY_MODES:
         raise ConfigError(f"LIAISON_{kind.upper()}_SECURITY", f"must be one of {', '.join(SECURITY_MODES)}")
@@ -333,6 +336,23 @@ def _server(values: dict[str, str], kind: str, *, need_password: bool = True) ->
         verify_tls=_flag(values, f"{kind}_tls_verify", True),
         auth=auth,
     )
+
+
+def _host(values: dict[str, str], kind: str) -> str:
+    """The server's host name or address alone: a scheme, a port or a space in it would only fail later, as
+    "cannot reach imap.example.com:993:993"."""
+    setting, host = f"LIAISON_{kind.upper()}_HOST", values.get(f"{kind}_host", "")
+    if not host:
+        raise ConfigError(setting, "is required")
+    if "://" in host or "/" in host:
+        raise ConfigError(setting, f"must be a host name without a scheme or path (imap.example.com), not {host!r}")
+    if host != host.strip() or any(c.isspace() for c in host):
+        raise ConfigError(setting, f"must be a host name without spaces, not {host!r}")
+    name, colon, port = host.rpartition(":")
+    if colon and port.isdigit() and ":" not in name:  # "imap.example.com:993" (an IPv6 address has several)
+        raise ConfigError(setting, f"must be a host name without a port, not {host!r}: put {port} in "
+                          f"LIAISON_{kind.upper()}_PORT")
+    return host
 
 
 def _port(values: dict[str, str], kind: str, default: int) -> int:

@@ -7,6 +7,7 @@ It never touches the user's database beyond reading it (accounts, learned names,
 from __future__ import annotations
 
 import sqlite3
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,7 @@ from foundation.rules import Rules
 from foundation.settings import Settings
 from foundation.store import Store, loads
 from inbox.pipeline import Pipeline, learned_names
+from inbox.stages.context import Outcome, Position
 
 
 def scratch_pipeline(settings: Settings, rules: Rules, *, accounts: list[dict[str, Any]] | None = None,
@@ -38,6 +40,13 @@ def scratch_pipeline(settings: Settings, rules: Rules, *, accounts: list[dict[st
         _copy_threads(accounts_db, store)
     # Judged as the daemon would: with the display names it has learned and the model version it runs.
     return Pipeline(store, settings, rules, model=model, known_names=names, sent_elsewhere=sent)
+
+
+def ingest_now(pipeline: Pipeline, raw: bytes) -> Outcome:
+    """Judge a message file as if it reached the mailbox now, as the daemon would judge it arriving now: the rate
+    limits' windows and the deadlines' "today" from now, not from the Date header its sender wrote (a file saved
+    an hour ago would else slip under caps that the service's sends of the last hour fill)."""
+    return pipeline.ingest(raw, Position(arrived=datetime.now(UTC)))
 
 
 def seen_by_service(path: Path | None, raw: bytes) -> str:

@@ -134,9 +134,9 @@ def test_impossible_numbers_on_the_command_line(clean_env, capsys, argv):
                                 'quotes (["agency.example"]), not true/false (true)'),
     (b"imap_host = { name = 'x' }\n", "liaison.toml: imap_host: ", 'must be text in quotes ("..."), not a table'),
     (b"imap_host = true\n", "liaison.toml: imap_host: ", 'must be text in quotes ("..."), not true/false (true)'),
-    (b"poll_interval = [1]\n", "liaison.toml: poll_interval: ", "must be a number without quotes (993), not a list"),
+    (b"poll_interval = [1]\n", "liaison.toml: poll_interval: ", "must be a number without quotes, not a list"),
     # A number or a flag in quotes is a slip, as a number where text belongs is (round 19: "993" was taken).
-    (b'imap_port = "993"\n', "liaison.toml: imap_port: ", "must be a number without quotes (993), not text in "
+    (b'imap_port = "993"\n', "liaison.toml: imap_port: ", "must be a number without quotes, not text in "
                              "quotes ('993')"),
     (b"smtp_retry_seconds = true\n", "liaison.toml: smtp_retry_seconds: ", "must be a number without quotes"),
     (b'imap_tls_verify = "false"\n', "liaison.toml: imap_tls_verify: ", "must be true or false without quotes, "
@@ -148,8 +148,16 @@ def test_impossible_numbers_on_the_command_line(clean_env, capsys, argv):
     # A value the file gave is named by the file's key, not by the environment variable nobody set.
     (b"imap_host = '127.0.0.1'\nimap_port = 99999\n", "liaison.toml: imap_port: ",
      "must be a port number, not '99999'"),
-    (b'poll_interval = "fast"\n', "liaison.toml: poll_interval: ", "must be a number without quotes (993), not "
+    (b'poll_interval = "fast"\n', "liaison.toml: poll_interval: ", "must be a number without quotes, not "
                                    "text in quotes ('fast')"),
+    # round 20: a secret in any case, nesting deeper than the parser, a host with a port or scheme, an empty value
+    (b'IMAP_PASSWORD = "x"\n', "liaison.toml: IMAP_PASSWORD: ", "secrets belong in the environment"),
+    (b"x = " + b"[" * 3000 + b"\n", "liaison.toml: ", "nested too deeply"),
+    (b'imap_host = "imap.example.com:993"\n', "liaison.toml: imap_host: ", "without a port, not "
+                                              "'imap.example.com:993': put 993 in LIAISON_IMAP_PORT"),
+    (b'imap_host = "imaps://imap.example.com"\n', "liaison.toml: imap_host: ", "without a scheme"),
+    (b'imap_host = " 127.0.0.1"\n', "liaison.toml: imap_host: ", "without spaces"),
+    (b'imap_folder = ""\n', "liaison.toml: imap_folder: ", "leave the key out for its default"),
     (b"poll_interval = nan\n", "liaison.toml: poll_interval: ", "must be between 1 and 3600 seconds, not 'nan'"),
     (b'agency_domains = ["com"]\n', "liaison.toml: agency_domains: ", "'com' is a public suffix"),
 ])
@@ -267,3 +275,12 @@ def test_a_broken_template_at_start_is_exit_2_with_its_position(clean_env, capsy
     assert f"{layout}:" in err and "not starting with broken rules" in err and "Traceback" not in err
     line = next(x for x in err.splitlines() if x.startswith(f"{layout}:"))
     assert line.split(":")[1].isdigit() and line.split(":")[2].isdigit(), line  # FILE:LINE:COL
+
+
+def test_a_folder_named_liaison_toml_is_reported_not_passed_over(tmp_path):
+    """Blind round 20: ./liaison.toml as a folder was skipped silently ("config file: none found")."""
+    (tmp_path / "liaison.toml").mkdir()
+    result = subprocess.run([sys.executable, "-m", "inbox.cli", "rules", "check"], cwd=tmp_path,
+                            capture_output=True, text=True, timeout=60,
+                            env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)})
+    assert result.returncode == 2 and "liaison.toml" in result.stderr and "not a file" in result.stderr, result.stderr

@@ -128,6 +128,7 @@ def test_a_long_display_name_never_hides_the_real_address(padding):
 
 AMBIGUOUS_FROM = {
     "a group": b"From: tom.hill@brewco.com: attacker@evil.example;\r\n",
+    "a group of the client's own address": b"From: Tom: tom.hill@brewco.com;\r\n",  # blind round 20: answered
     "a bare address before the real one": b"From: tom.hill@brewco.com <attacker@evil.example>\r\n",
     "an empty address": b"From: tom.hill@brewco.com <>\r\n",
     "two mailboxes": b"From: tom.hill@brewco.com, attacker@evil.example\r\n",
@@ -604,6 +605,11 @@ def test_a_message_without_a_sender_address_says_so_where_people_read_it(
     (b'"Undisclosed recipients" <>', "Undisclosed recipients"),
     (b'"Tom" <not an address>', "Tom"),
     (b"=?utf-8?q?J=C3=BCrgen?= <>", "J\u00fcrgen"),
+    # round 20: a group holding a client's address is no sender (it was linked and answered); a name alone
+    # is no address ("From: Tom Hill" was the address "tom")
+    (b"Tom: tom.hill@brewco.com;", "Tom"),
+    (b"BrewCo:;", "BrewCo"),
+    (b"Tom Hill", "Tom Hill"),
 ])
 def test_a_sender_without_an_address_is_named_by_its_display_name_alone(header, name):
     """Blind tester round 18: an "Undisclosed recipients" sender was listed with an empty name (the group) or as
@@ -612,3 +618,4 @@ def test_a_sender_without_an_address_is_named_by_its_display_name_alone(header, 
 
     parsed = parse_message(b"From: " + header + b"\r\nSubject: Hi\r\nMessage-ID: <n@x.example>\r\n\r\nHello\r\n")
     assert (parsed.from_name, parsed.from_addr) == (name, "")
+    assert parsed.sender_problems, "never answered or linked on trust"

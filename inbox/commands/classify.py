@@ -27,7 +27,7 @@ def register(commands: common.Subcommands) -> None:
 
 def cmd_classify(args: argparse.Namespace) -> int:
     from foundation.settings import load_settings
-    from inbox.scratch import scratch_pipeline, seen_by_service
+    from inbox.scratch import ingest_now, scratch_pipeline, seen_by_service
 
     settings = load_settings()
     rules = common.checked_rules(settings)
@@ -52,7 +52,7 @@ def cmd_classify(args: argparse.Namespace) -> int:
         for name, raw in messages:
             if args.alone:
                 pipeline = fresh()
-            report = explain(pipeline, pipeline.ingest(raw).row)
+            report = explain(pipeline, ingest_now(pipeline, raw).row)
             report["file"] = name
             report["earlier_acknowledgements_counted"] = 0 if args.alone else acknowledged_before
             acknowledged_before += report.get("acknowledged", False)
@@ -136,8 +136,9 @@ def explain_text(r: dict[str, Any]) -> str:
         lines.insert(2, f"  SUSPICIOUS: {r['suspicious']}")
     if r.get("earlier_acknowledgements_counted") and any(
             refusal in action for action in r["actions"] for refusal in EARLIER_FILES_COUNT):
-        lines.append(f"  note:     {r['earlier_acknowledgements_counted']} acknowledgement(s) planned for earlier "
-                     "messages of this run count here, as if they had been sent (--alone judges each on its own)")
+        lines.append("  note:     earlier messages of this run count against the limits and threads as if their "
+                     f"acknowledgements ({r['earlier_acknowledgements_counted']} in all) had been sent; --alone "
+                     "judges each on its own")
     if r["entities"]:
         lines.append(f"  entities: {json.dumps(r['entities'], ensure_ascii=False)}")
     return "\n".join(lines)

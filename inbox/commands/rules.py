@@ -60,7 +60,7 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
 
 def cmd_rules_test(args: argparse.Namespace) -> int:
     from foundation.settings import load_settings
-    from inbox.scratch import scratch_pipeline, seen_by_service
+    from inbox.scratch import ingest_now, scratch_pipeline, seen_by_service
 
     settings = load_settings()
     rules = common.checked_rules(settings, args.rules)
@@ -72,7 +72,7 @@ def cmd_rules_test(args: argparse.Namespace) -> int:
     seen = seen_by_service(settings.db_path, raw)
     if seen:
         print(f"note: {seen}")
-    outcome = pipeline.ingest(raw)
+    outcome = ingest_now(pipeline, raw)
     report = explain(pipeline, outcome.row)
     report["file"] = str(args.message)
     print(explain_text(report))
