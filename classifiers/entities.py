@@ -81,6 +81,12 @@ LEADING_FILLERS = ("is", ":", "on", "by", "for", "end", "of", "day", "close", "b
 _YEAR = re.compile(r"^20\d\d$")
 _ORDINAL = r"^\d{1,2}(?:st|nd|rd|th|er|e)?$"  # 1st, 14th, 1er, 2e
 
+# "Tomorrow" alone where it cannot be "morning" or a goodbye ("Guten Morgen", "esta mañana", "Bis morgen!"); those
+# two are tomorrow after a deadline phrase only ("spätestens morgen", "uiterlijk morgen", "a más tardar mañana").
+TOMORROW = ("tomorrow", "demain", "domani", "amanhã", "imorgon")
+TOMORROW_AFTER_PHRASE = ("morgen", "mañana")
+WEEK_ENDS = ("ende der woche", "ende dieser woche", "eind van de week", "einde van de week", "fin de la semaine",
+             "slutet av veckan", "final de la semana")
 _nlp = blank_nlp()
 _matcher = Matcher(_nlp.vocab)
 # Patterns use exact token attributes only (no sets, no regular expressions), which spaCy checks
@@ -98,8 +104,10 @@ _matcher.add("urgency", [[{"LOWER": w}] for w in URGENT_WORDS]
                 [{"LOWER": "right"}, {"LOWER": "away"}]])
 _matcher.add("deadline", [[{"LOWER": w}] for w in DEADLINE_ANCHORS + FIGURES_ANCHORS]
              + [[{"LOWER": t.text} for t in _nlp.make_doc(phrase)] for phrase in DEADLINE_PHRASES]
-             + [[{"LOWER": "tomorrow"}], [{"LOWER": "eow"}], [{"LOWER": "next"}, {"LOWER": "week"}],
-                [{"LOWER": "end"}, {"LOWER": "of"}, {"LOWER": "the", "OP": "?"}, {"LOWER": "week"}]])
+             + [[{"LOWER": word}] for word in TOMORROW] + [[{"LOWER": "i"}, {"LOWER": w}] for w in ("morgon", "morgen")]
+             + [[{"LOWER": "eow"}], [{"LOWER": "next"}, {"LOWER": "week"}]]
+             + [[{"LOWER": w} for w in words.split()] for words in WEEK_ENDS]
+             + [[{"LOWER": "end"}, {"LOWER": "of"}, {"LOWER": "the", "OP": "?"}, {"LOWER": "week"}]])
 # A client's sign-off, as clients write it: the work may go ahead (print, publish, hand over). Alone it is `other` mail
 # that asks nothing, yet the account manager must act on it (round 15: "Approved as they are... go ahead" was `other`
 # with no hint). Not after a negation ("not approved yet") nor in a question ("has the budget been approved?").
@@ -168,12 +176,20 @@ def entities_in(doc: Doc, *, source: str | None = None, today: date | None = Non
     found: dict[str, list[Any]] = {}
     for label, span in _longest_matches(doc):
         value = VALUES[label](span, today)
-        if value is not None and value not in found.setdefault(label, []):
+        if value is not None and value not in found.setdefault(label, []) and not _said_already(value, found[label]):
             found[label].append(value)
     # "PO BE-77812" is a PO number, not also a job reference because it is shaped like one
     numbers = set(found.get("po_number", [])) | set(found.get("invoice_number", []))
     found["job_ref"] = [ref for ref in found.get("job_ref", []) if ref not in numbers]
     return {label: values[:20] for label, values in found.items() if values}
+
+
+def _said_already(value: Any, found: list[Any]) -> bool:
+    """A deadline found again inside a longer phrase of the same date ("due by 8 December" and "by 8 December")."""
+    if not isinstance(value, dict) or "date" not in value:
+        return False
+    return any(other["date"] == value["date"] and (value["text"] in other["text"] or other["text"] in value["text"])
+               for other in found)
 
 
 def _text(item: Span | Token) -> str:
@@ -309,11 +325,11 @@ def _deadline(span: Span, today: date) -> dict[str, Any] | None:
         due = _next_date(today, day, month)
     elif weekday is not None:
         due = today + timedelta(days=(weekday - today.weekday()) % 7 or 7)
-    elif "tomorrow" in words:
+    elif any(w in TOMORROW or w in TOMORROW_AFTER_PHRASE or w == "morgon" for w in words):
         due = today + timedelta(days=1)
     elif "next" in words:
         due = today + timedelta(days=7)
-    elif "week" in words or "eow" in words:
+    elif any(w in ("week", "eow", "woche", "semaine", "semana", "veckan") for w in words):
         due = today + timedelta(days=(4 - today.weekday()) % 7)
     # "on 2\nDecember" is shown on one line in the summary
     return {"date": due.isoformat(), "text": " ".join(_text(span).split())} if due else None
@@ -360,6 +376,8 @@ PERIOD_MARKERS = frozenset((
     "giltig", "gyldig", "valido", "valida", "assente", "assenti", "fuera", "ausente", "ausentes", "absent", "absente",
     "absents", "weg", "borta", "ledig", "urlaub", "vacaciones", "vacances", "ferie", "semester",
     "gilt", "gelten", "läuft", "laufen", "gäller", "vale", "valgono", "duurt", "loopt",  # "das Angebot gilt bis"
+    # "fuera de la oficina hasta", "nicht im Büro bis"
+    "oficina", "büro", "buero", "kantoor", "bureau", "ufficio", "kontoret", "kontor", "escritório",
 ))
 # Before "on" only: an event's day ("our event is on 20 December", "print goes on Friday", "it goes live on the
 # 3rd"); "please make sure it is live by Friday" is due.
@@ -375,6 +393,12 @@ PERIOD_AFTER = frozenset(("geschlossen", "zu", "stängt", "stengt", "lukket", "g
                           # "bis zum 18.12. nicht im Büro", "until the 18th not in the office"
                           "büro", "office", "kantoor", "kontoret", "bureau", "oficina", "ufficio", "erreichbar",
                           "bereikbaar", "available", "anwesend"))
+# Between a date and a word of PERIOD_AFTER: "bis zum 18.12. [bin ich nicht im] Büro", "hasta el viernes [no estoy
+# en la] oficina", "until Monday [I'm not in the] office".
+PERIOD_FILLERS = frozenset(("im", "in", "on", "en", "op", "på", "the", "nicht", "not", "niet", "inte", "pas", "no",
+                            "bin", "ich", "sind", "wir", "ist", "er", "sie", "bleibt", "bleibe", "bleiben", "estoy",
+                            "estaré", "estamos", "estaremos", "está", "la", "el", "i", "'m", "am", "we", "are",
+                            "ben", "zijn", "is", "je", "suis", "serai", "sommes", "jag", "är", "vi"))
 # Right after a date, nouns that make it part of a name: "the 14 March campaign", "the 3 June newsletter".
 NAMED_BY_DATE = frozenset(("campaign", "campaigns", "edition", "issue", "event", "launch", "newsletter", "mailer",
                            "mailing", "promo", "promotion", "sale", "version", "post", "posts", "ad", "ads", "banner",
@@ -383,12 +407,18 @@ NAMED_BY_DATE = frozenset(("campaign", "campaigns", "edition", "issue", "event",
 RANGE_STARTS = frozenset(("from", "vom", "von", "du", "del", "desde", "van", "från", "fra", "dal", "dalla"))
 
 
+# After a date, these end a range: "24 december till 6 januari", "14. bis 18. Dezember" (with RANGE_STARTS too).
+RANGE_ENDS = frozenset(("until", "till", "bis", "hasta", "tot", "fino", "to"))
+
+
 def _an_absence(anchor: Span) -> bool:
     """Whether the words around the anchor make its date a period's end or an event's day (see PERIOD_MARKERS)."""
     doc = anchor.doc
     before = doc[anchor.start - 1].lower_ if anchor.start > 0 else ""
     if before in PERIOD_MARKERS or (anchor.text.lower() == "on" and before in EVENT_MARKERS):
         return True
+    if anchor.text.lower() in RANGE_ENDS and anchor.start > 0 and _dateish(doc[anchor.start - 1]):
+        return True  # "stängt 24 december till 6 januari": the end of a range that a date opens
     for token in doc[max(0, anchor.start - 4) : anchor.start]:
         following = [t for t in doc[token.i + 1 : anchor.start] if t.lower_ not in FILLERS]
         if token.lower_ in RANGE_STARTS and following and _dateish(following[0]):
@@ -402,8 +432,8 @@ def _ends_a_period(date_span: Span) -> bool:
     doc = date_span.doc
     if date_span.end < len(doc) and doc[date_span.end].lower_ in NAMED_BY_DATE:
         return True
-    after = [t for t in doc[date_span.end : date_span.end + 4]
-             if t.lower_ not in ("im", "in", "on", "en", "op", "på", "the", "nicht", "not", "niet", "inte", "pas")
+    after = [t for t in doc[date_span.end : date_span.end + 6]
+             if t.lower_ not in PERIOD_FILLERS
              and not (t.text == "." and t.i == date_span.end and not doc[t.i - 1].whitespace_)]  # "18.12."
     return bool(after) and after[0].lower_ in PERIOD_AFTER
 
@@ -434,6 +464,8 @@ def _date_after(anchor: Span) -> Span | None:
             continue
         if weekday_seen and not _a_day_of_month(token):  # "by Friday 3 banners": the 3 is no date
             break
+        if end == anchor.end and (word in TOMORROW or (word in TOMORROW_AFTER_PHRASE and _phrase(anchor))):
+            return doc[anchor.start : token.i + 1]  # "spätestens morgen", "d'ici demain"
         if _YEAR.match(token.text) and end > anchor.end and any(t.lower_ in MONTHS for t in doc[anchor.end : end]):
             end = token.i + 1  # "20 Jan 2027", "Jan 15, 2027"
             break
@@ -463,7 +495,8 @@ _WEEK_TOKEN = re.compile(r"^(?:kw|wk|cw)\.?(\d{1,2})$")
 
 def _calendar_week_end(doc: Doc, start: int) -> int | None:
     """The end of a calendar week named at `start` ("KW 51", "kw51", "the week 2"), or None."""
-    tokens = [t for t in doc[start : start + 4] if t.lower_ not in ("the", "der", "de", "la", "el")]
+    tokens = [t for t in doc[start : start + 5]
+              if t.lower_ not in ("the", "der", "de", "la", "el", "end", "of", "ende", "in", "eind", "einde", "van")]
     if tokens and (match := _WEEK_TOKEN.match(tokens[0].lower_)) and 1 <= int(match[1]) <= 53:
         return tokens[0].i + 1
     if len(tokens) >= 2 and tokens[0].lower_ in WEEK_WORDS and tokens[1].text.isdigit() \
@@ -483,15 +516,19 @@ def _calendar_week(span: Span) -> int | None:
 
 
 def _week_friday(today: date, week: int) -> date | None:
-    """The Friday of ISO week `week`: this year's, or next year's when this year's is long gone ("KW 2" in
-    December)."""
+    """The Friday of ISO week `week` still ahead (this week's is due even on its Saturday): this year's, or next
+    year's when this year's is long gone ("KW 2" in December); a week of the last four months is gone by, as a
+    date is ("by week 49" in week 50 is no deadline)."""
+    monday = today - timedelta(days=today.weekday())
     for year in (today.year, today.year + 1):
         try:
             friday = date.fromisocalendar(year, week, 5)
         except ValueError:  # week 53 of a year with 52
             continue
-        if friday >= today - RECENT_PAST:
+        if friday >= monday:
             return friday
+        if today - friday <= RECENT_PAST:
+            return None
     return None
 
 
