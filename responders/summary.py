@@ -46,6 +46,7 @@ class Summary:
     requests: int = 0  # messages read as client requests in the period
     acknowledged: int = 0  # of those, how many got an automatic acknowledgement
     total: int = 0
+    suspicious: int = 0  # mail in the period from impostors: not counted in `total`, listed under Review
 
     def context(self) -> dict[str, Any]:
         peak = max(self.counts.values(), default=0) or 1
@@ -84,8 +85,9 @@ def build(store: Store, rules: Rules, recipient: str, day: date, *, team: bool,
         "SELECT account_id FROM accounts WHERE account_manager = ?", [recipient])}
     summary = Summary(recipient, day, team, since)
     # An impostor's mail is listed under Review, never counted as the client's (nor as a request left unanswered)
-    recent = [m for m in _messages(store, since, end, accounts) if not m["suspicious"]]
-    summary.total = len(recent)
+    read = _messages(store, since, end, accounts)
+    recent = [m for m in read if not m["suspicious"]]
+    summary.total, summary.suspicious = len(recent), len(read) - len(recent)
     summary.counts = _counts(recent)
     summary.by_account = _by_account(store, recent)
     summary.needs_you = _needs_you(store, accounts, end, rules=rules)
@@ -227,8 +229,10 @@ def _scope(store: Store, accounts: set[str] | None, end: datetime) -> list[dict[
         if not _in_accounts(accounts, r["account_id"]):
             continue
         limit = rounds.get(r["account_id"], 2)
+        # Requests with no job reference are no rounds of one job: "9 rounds of 2" for nine unrelated asks misleads.
         items.append({"account": names.get(r["account_id"], r["account_id"]), "job": r["job"] or "(no job ref)",
-                      "rounds": r["n"], "contracted": limit, "over": bool(r["job"]) and r["n"] > limit})
+                      "job_known": bool(r["job"]), "rounds": r["n"], "contracted": limit,
+                      "over": bool(r["job"]) and r["n"] > limit})
     return items
 
 
@@ -426,7 +430,8 @@ def sample(day: date) -> Summary:
         counts={c: 1 for c in CATEGORY_ORDER},
         by_account=[{"account": "Sample Client", "counts": {"billing_issue": 1}, "total": 1}],
         needs_you=[waiting], billing=[waiting],
-        scope=[{"account": "Sample Client", "job": "BREW-042", "rounds": 3, "contracted": 2, "over": True}],
+        scope=[{"account": "Sample Client", "job": "BREW-042", "job_known": True, "rounds": 3, "contracted": 2,
+                "over": True}],
         promises=[{"who": "client deadline", "due": day.isoformat(), "overdue": False, "when": "today",
                    "text": "by Friday",
                    "subject": "Banner", "sender": "tom@brewco.example", "message_id": "<sample@brewco.example>"}],

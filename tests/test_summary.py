@@ -99,6 +99,8 @@ def test_summary_content_and_once_per_day_across_restart(summary_run, smtp_serve
     assert "BREW-042: 3 round(s) of 2 contracted  <-- OVER SCOPE" in anna
     assert "BREW-050: 2 round(s) of 2 contracted\n" in anna
     assert "North Bank" not in anna.split("REVIEW")[0], "an account manager sees only their accounts"
+    # round 20: impostors' mail is not counted as the client's, and the header says so
+    assert "(and 1 from suspicious senders, under Review)" in text_of(sent["lead@agency.example"])
 
     omar = text_of(sent["omar@agency.example"])
     assert "INV-4471" in omar.split("BILLING")[1].split("PROMISES")[0]
@@ -204,3 +206,16 @@ def test_the_review_section_shows_when_liaison_received_a_message_not_its_date_h
     assert [item["date"] for item in review] == [arrived[item["ref"]] for item in review], review
     text, html = summary.render(built, TemplateLibrary(rules.template_dir))
     assert date_header[-19:-15] not in text + html, text
+
+
+def test_requests_with_no_job_reference_are_not_counted_as_rounds(summary_run, dovecot, smtp_server, make_message):
+    """Blind round 20: nine unrelated requests showed as "(no job ref): 9 round(s) of 2 contracted"."""
+    dovecot.append_many([make_message(sender=f"Tom <tom{n}@brewco.com>", subject=subject,
+                                      body=f"Please change the {thing}.")
+                         for n, (subject, thing) in enumerate([("Flyer", "flyer's headline colour"),
+                                                               ("Menu board", "menu board's font"),
+                                                               ("Website", "hero image on the website")])])
+    run_once(summary_run)
+    anna = text_of(summaries(smtp_server)["anna@agency.example"])
+    assert "(no job ref): 3 revision request(s) not counted as rounds" in anna, anna
+    assert not re.search(r"no job ref\): \d+ round", anna)
