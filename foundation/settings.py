@@ -177,8 +177,27 @@ def _merged(env: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     return values, origins
 
 
+#: Names people write for a setting that has another name here.
+ALIASES = {"server": "host", "hostname": "host", "username": "user", "login": "user", "ssl": "security",
+           "tls": "security", "verify": "tls_verify", "mailbox": "folder"}
+
+
 def _did_you_mean(key: str, *, prefix: str = "") -> str:
-    close = difflib.get_close_matches(key, sorted(FILE_KEYS), n=1)
+    from foundation.rules import RulesFile
+
+    key = key.replace(".", "_").replace("-", "_")  # "imap.host", "imap-host"
+    top = key.split("_")[0]
+    if top in RulesFile.model_fields and top not in FILE_KEYS:  # "timezone", "summary_time"; not "rules_file"
+        return f" ({top} is a rules.yaml setting, not a liaison.toml one)"
+    if key in ("password", "imap_pass", "smtp_pass", "pass"):
+        return " (passwords belong in the environment: LIAISON_IMAP_PASSWORD, LIAISON_SMTP_PASSWORD)"
+    if key in ("imap", "smtp"):
+        return f" (write {key}_host = \"...\" and the other {key}_ keys, not an [{key}] table)"
+    kind, _, rest = key.partition("_")
+    if kind in ("imap", "smtp") and rest in ALIASES and f"{kind}_{ALIASES[rest]}" in FILE_KEYS:
+        close = [f"{kind}_{ALIASES[rest]}"]
+    else:
+        close = difflib.get_close_matches(key, sorted(FILE_KEYS - set(SECRET_KEYS)), n=1)
     if not close:
         return ""
     return f" (did you mean {prefix}{close[0].upper()}?)" if prefix else f" (did you mean {close[0]!r}?)"

@@ -145,6 +145,11 @@ def test_impossible_numbers_on_the_command_line(clean_env, capsys, argv):
                                "number (0)"),
     (b'smtp_password = "x"\n', "liaison.toml: smtp_password: ", "secrets belong in the environment"),
     (b"imap_hots = 'x'\n", "liaison.toml: ", "unknown key 'imap_hots' (did you mean 'imap_host'?)"),
+    # round 20: names people write, settings of rules.yaml, tables
+    (b"smtp_server = 'x'\n", "liaison.toml: ", "unknown key 'smtp_server' (did you mean 'smtp_host'?)"),
+    (b"timezone = 'Europe/Paris'\n", "liaison.toml: ", "(timezone is a rules.yaml setting, not a liaison.toml one)"),
+    (b"[imap]\nhost = 'x'\n", "liaison.toml: ", "not an [imap] table"),
+    (b"password = 'x'\n", "liaison.toml: ", "passwords belong in the environment"),
     # A value the file gave is named by the file's key, not by the environment variable nobody set.
     (b"imap_host = '127.0.0.1'\nimap_port = 99999\n", "liaison.toml: imap_port: ",
      "must be a port number, not '99999'"),
