@@ -115,7 +115,11 @@ class Daemon:
         self._warn_about_settings()
         self._connect_with_backoff(attempts=3)
         self._show_progress = show_progress
+        # `liaison status` after a run from cron tells what it did, as after a service (round 20: "never")
+        self.status.record(mode=f"{self._mode()}, one run", rules=rules_version(self.rules))
         self._run_tasks()
+        if self.source.client is not None:
+            self.status.record(last_fetch=utcnow(), imap_error=None)
         failed = [f"{t.name} failed: {t.last_error}" for t in self.tasks.values() if t.failures]
         if self.outage.since is not None:  # the sending server could not be used: not a success
             failed.append(self.outage.error)

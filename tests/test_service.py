@@ -289,3 +289,18 @@ def test_a_dry_run_beside_the_live_daemon_leaves_its_status_alone(dovecot, smtp_
         dry_log = stop_daemon(dry) if dry else ""
         log = stop_daemon(live)
     assert "Traceback" not in log + dry_log
+
+
+def test_status_after_one_run_says_what_it_did(dovecot, smtp_server, tmp_path, make_message):
+    """Blind round 20: after `run --once` (from cron) status said "no status recorded yet" and "last fetch: never"."""
+    env = daemon_env(dovecot, tmp_path, LIAISON_SMTP_HOST=smtp_server.host, LIAISON_SMTP_PORT=str(smtp_server.port),
+                     LIAISON_SMTP_SECURITY="none")
+    dovecot.append(make_message(subject="Where are we with the banners?", body="Any news on the banners?"))
+    once = subprocess.run([sys.executable, "-m", "inbox.cli", "run", "--once"], cwd=tmp_path, env=env,
+                          capture_output=True, text=True, timeout=120)
+    assert once.returncode == 0, once.stderr
+    result = subprocess.run([sys.executable, "-m", "inbox.cli", "status"], cwd=tmp_path, env=env,
+                            capture_output=True, text=True, timeout=60)
+    out = result.stdout
+    assert "no status recorded yet" not in out and "last fetch: never" not in out, out
+    assert "last fetch: 20" in out and "one run" in out and "not running" in out, out
