@@ -15,8 +15,9 @@ def blank_nlp() -> Language:
     and the entity matcher, so a phrase or an entity is found in the Doc the model read.
 
     Scripts written without spaces (Chinese, Japanese, Thai) come out as one token per clause, so the model reads
-    nothing of them; one token per character is the fix, and it changes the model's features: it lands with the
-    next retraining (see BENCHMARKS.md)."""
+    little of them. One token per character was tried with a full retraining (eleventh session): no better on the
+    blind set written in those scripts, with too few training examples in them (BENCHMARKS.md); it may pay once
+    the corpus holds more."""
     return spacy.blank("xx")
 
 
