@@ -14,7 +14,7 @@ from email.message import Message
 from typing import Any
 
 from classifiers.automatic import BY_TEXT_ALONE
-from foundation.message import shown_address
+from foundation.message import shown_address, shown_sender
 from foundation.rules import WEEKDAYS, Rules
 from foundation.store import Store, loads
 from responders import outbox
@@ -171,7 +171,7 @@ def _needs_you(store: Store, accounts: set[str] | None, end: datetime, *, rules:
             "thread": t["id"], "ref": f"#{last['id']}", "account": names.get(t["account_id"] or "", "Unlinked"),
             "ack": _acknowledgement(store, last, rules),
             "category": _category(last), "subject": t["subject"] or "(no subject)",
-            "sender": shown_address(last["from_addr"] or ""),
+            "sender": _sender_of(last),
             "date": _arrived(last)[:16].replace("T", " "), "message_id": last["message_id"],
             "age": _age(end - waiting), "age_hours": (end - waiting).total_seconds() / 3600,
             "chasers": t["chasers"], "urgent": bool(entities.get("urgency")) or t["chasers"] >= 2,
@@ -205,6 +205,14 @@ def _thread_entities(store: Store, thread_id: int) -> dict[str, list[Any]]:
         for label, values in loads(row["entities"], {}).items():
             merged[label] += [v for v in values if v not in merged[label]]
     return dict(merged)
+
+
+def _sender_of(message: dict[str, Any]) -> str:
+    """The sender's address as people are shown it; with no address, the name it gave, quoted beside "(no sender
+    address)" (round 20: `"Tom Hill" <>` was listed as "(no sender address)" alone)."""
+    if message.get("from_addr") or not message.get("from_name"):
+        return shown_address(message.get("from_addr") or "")
+    return shown_sender(message["from_name"], "")
 
 
 def _age(delta: timedelta) -> str:
@@ -257,7 +265,7 @@ def _promises(store: Store, accounts: set[str] | None, day: date, zone: Any, *, 
                 when = "OVERDUE" if due < day else "today" if due == day else f"due {due.strftime('%a')}"
                 items.append({"who": "agency promised" if staff else "client deadline", "due": due.isoformat(),
                               "overdue": due < day, "when": when, "text": d["text"], "subject": thread["subject"],
-                              "sender": shown_address(m["from_addr"] or ""), "message_id": m["message_id"]})
+                              "sender": _sender_of(m), "message_id": m["message_id"]})
     return sorted(items, key=lambda x: x["due"])
 
 
@@ -291,7 +299,7 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
         reason = m["error"] if kind == "quarantined" else m["suspicious"] or \
             f"{CATEGORY_LABELS.get(m['category'], m['category'])}? only {m['confidence']:.0%} sure"
         items.append({"kind": kind, "reason": reason, "subject": m["subject"] or "",
-                      "sender": shown_address(m["from_addr"] or ""),
+                      "sender": _sender_of(m),
                       "date": _arrived(m)[:16].replace("T", " "), "ref": f"#{m['id']}",
                       "message_id": m["message_id"] or f"stored message #{m['id']}"})
     # Client requests already in the mailbox at first start were recorded, not answered (backfill): each is

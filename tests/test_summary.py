@@ -219,3 +219,12 @@ def test_requests_with_no_job_reference_are_not_counted_as_rounds(summary_run, d
     anna = text_of(summaries(smtp_server)["anna@agency.example"])
     assert "(no job ref): 3 revision request(s) not counted as rounds" in anna, anna
     assert not re.search(r"no job ref\): \d+ round", anna)
+
+
+def test_a_sender_without_an_address_is_listed_by_the_name_it_gave():
+    """Blind round 20: `"Tom Hill" <>` was listed as "(no sender address)" alone."""
+    from responders.summary import _sender_of
+
+    assert _sender_of({"from_addr": "", "from_name": "Tom Hill"}) == '"Tom Hill" (no sender address)'
+    assert _sender_of({"from_addr": "", "from_name": ""}) == "(no sender address)"
+    assert _sender_of({"from_addr": "tom@brewco.com", "from_name": "Tom"}) == "tom@brewco.com"
