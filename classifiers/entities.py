@@ -301,7 +301,7 @@ def _deadline(span: Span, today: date) -> dict[str, Any] | None:
     if span[0].lower_ in DEADLINE_ANCHORS or span[0].lower_ in FIGURES_ANCHORS or _phrase(span):
         if _told_in_the_past(span) or _an_absence(span):
             return None
-        after = _date_after(span) or _date_before(span)
+        after = _date_after(span) or _date_after_subject(span) or _date_before(span)
         if after is None or _ends_a_period(after):
             return None
         span = after
@@ -476,12 +476,30 @@ def _date_after(anchor: Span) -> Span | None:
                 break
             end = token.i + 1
             continue
-        if word in WEEKDAYS and not weekday_seen and end == anchor.end:
+        if word in WEEKDAYS and not weekday_seen and all(t.lower_ == "next" for t in doc[anchor.end : end]):
             end = token.i + 1
             weekday_seen = True  # a date may follow: "by Friday 18 December", "no later than Wednesday 16th"
             continue
         break
     return doc[anchor.start : end] if _dated(doc[anchor.end : end], foreign=foreign) else None
+
+
+SUBJECT_LOOKAHEAD = 8  # "the deadline for the print files of the spring catalogue is ..."
+
+
+def _date_after_subject(anchor: Span) -> Span | None:
+    """'The deadline for the print files is Thursday 10 December': the date after the "is" that closes what the
+    deadline is for, in the same clause."""
+    if anchor.text.lower() != "deadline":
+        return None
+    doc = anchor.doc
+    for token in doc[anchor.end : anchor.end + SUBJECT_LOOKAHEAD]:
+        if token.text in _CLAUSE_ENDS:
+            return None
+        if token.lower_ == "is":
+            found = _date_after(doc[token.i : token.i + 1])
+            return doc[anchor.start : found.end] if found is not None else None
+    return None
 
 
 # A calendar week, as German, Dutch and Nordic offices plan by: "bis KW 51", "KW51", "week 2", "vecka 51".

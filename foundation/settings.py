@@ -229,13 +229,14 @@ def _read_config_file(path: Path) -> dict[str, str]:
         raise ConfigError("LIAISON_CONFIG", f"larger than {MAX_CONFIG_BYTES // 1000} kB: not a config file",
                           where=str(path))
     try:
-        data = tomllib.loads(path.read_text(encoding="utf-8-sig"))  # a byte-order mark some editors write: fine
+        text = path.read_text(encoding="utf-8-sig")  # a byte-order mark some editors write: fine
+        data = tomllib.loads(text)
     except OSError as exc:
         raise ConfigError("LIAISON_CONFIG", f"cannot read it: {exc.strerror}", where=str(path)) from None
     except UnicodeDecodeError as exc:
         raise ConfigError("LIAISON_CONFIG", f"not UTF-8 text (byte {exc.start})", where=str(path)) from None
     except tomllib.TOMLDecodeError as exc:
-        raise ConfigError("LIAISON_CONFIG", str(exc), where=str(path)) from None
+        raise _syntax_error(path, text, exc) from None
     except RecursionError:  # "x = [[[[..." thousands deep: tomllib recurses once per level
         raise ConfigError("LIAISON_CONFIG", "values nested too deeply: not a config file", where=str(path)) from None
     for written in data:
@@ -253,6 +254,38 @@ def _read_config_file(path: Path) -> dict[str, str]:
         if problem:
             raise ConfigError(f"LIAISON_{str(key).upper()}", f"must be {problem}", where=f"{path}: {key}")
     return {str(k).lower(): _as_text(v) for k, v in data.items()}
+
+
+_TOML_POSITION = re.compile(r"\s*\(at line (\d+), column (\d+)\)$")
+_TOML_SCALAR = re.compile(r"^[+-]?[\d_]+(?:\.[\d_]+)?(?:[eE][+-]?\d+)?$|^\d{4}-\d\d-\d\d")
+_BARE_VALUE = re.compile(r"^\s*([A-Za-z0-9_.-]+)\s*=\s*([^\s\"'\[{#][^#]*?)\s*(?:#.*)?$")
+
+
+def _syntax_error(path: Path, text: str, exc: tomllib.TOMLDecodeError) -> ConfigError:
+    """tomllib's message as FILE:LINE:COL, with the key of that line and, for a text written without quotes
+    (`imap_host = imap.example.com`), the line as it should be."""
+    message = str(exc)
+    position = _TOML_POSITION.search(message)
+    if position is None:
+        return ConfigError("LIAISON_CONFIG", message, where=str(path))
+    line_number, column = int(position.group(1)), int(position.group(2))
+    lines = text.splitlines()
+    line = lines[line_number - 1] if 0 < line_number <= len(lines) else ""
+    problem = message[: position.start()]
+    problem = problem[:1].lower() + problem[1:]
+    key = line.split("=", 1)[0].strip() if "=" in line else ""
+    bare = _BARE_VALUE.match(line)
+    if bare and key.lower() in TEXT_KEYS and not _a_toml_scalar(bare.group(2)):
+        problem += f'; a text needs quotes: {bare.group(1)} = "{bare.group(2)}"'
+    elif "illegal character '\\n'" in problem:
+        problem += "; is a quote left open?"
+    return ConfigError(f"LIAISON_{key.upper()}" if key else "LIAISON_CONFIG",
+                       f"{key}: {problem}" if key else problem, where=f"{path}:{line_number}:{column}")
+
+
+def _a_toml_scalar(value: str) -> bool:
+    """A number, a date or true/false, which TOML takes without quotes."""
+    return value in ("true", "false") or bool(_TOML_SCALAR.match(value))
 
 
 #: Keys a config file may give as a TOML list (the environment gives them comma-separated).

@@ -86,3 +86,19 @@ def test_a_free_mail_provider_as_an_agency_domain_is_refused_naming_the_setting(
 def test_agency_domains_of_real_domains_are_kept():
     settings = load_settings({**BASE, "LIAISON_AGENCY_DOMAINS": "agency.example, Agency2.example.,studio.co.uk"})
     assert settings.agency_domains == ("agency.example", "agency2.example", "studio.co.uk")
+
+
+@pytest.mark.parametrize(("written", "expected"), [
+    ('imap_host = imap.example.com\n', ':2:13: imap_host: invalid value; a text needs quotes: '
+                                       'imap_host = "imap.example.com"'),
+    ('imap_port = 99x3\n', ":2:15: imap_port: expected newline or end of document after a statement"),
+    ('imap_folder = "Clients\n', ":2:23: imap_folder: illegal character '\\n'; is a quote left open?"),
+    ('[imap\n', ":2:6: expected ']' at the end of a table declaration"),
+])
+def test_a_syntax_error_names_file_line_column_and_key(tmp_path, written, expected):
+    """Blind round 20: tomllib's "(at line 2, column 13)" named neither the key nor what to write instead."""
+    path = tmp_path / "liaison.toml"
+    path.write_text('address = "inbox@agency.example"\n' + written)
+    with pytest.raises(ConfigError) as caught:
+        load_settings({**BASE, "LIAISON_CONFIG": str(path)})
+    assert str(caught.value) == f"{path}{expected}"

@@ -282,6 +282,12 @@ def test_a_sign_off_is_found_unless_negated_or_asked_about():
     ("Esta mañana hablé con Ana.", []),
     ("Bitte bis Ende der Woche.", ["2026-12-11"]),
     ("Graag voor het einde van de week.", ["2026-12-11"]),
+    # the deadline's subject between it and its date; "next" before a weekday (blind round 20 leftovers)
+    ("The deadline for the print files is Thursday 10 December.", ["2026-12-10"]),
+    ("The deadline for the spring catalogue is week 51.", ["2026-12-18"]),
+    ("The deadline for the print files was Thursday.", []),
+    ("Could you send the new cut by next Friday?", ["2026-12-11"]),
+    ("We need it by next Friday 18 December.", ["2026-12-18"]),
 ])
 def test_deadlines_as_clients_write_them(text, expected):
     found = extract("", text, today=date(2026, 12, 7)).get("deadline", [])
