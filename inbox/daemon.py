@@ -78,11 +78,15 @@ class Daemon:
         self.store = store
         self.rules = load_checked_rules(settings.rules_path)
         self._rules_mtime = _mtime(settings.rules_path)
+        self._refused_problems: list[str] | None = None  # of the last rules refused, until good ones load
         self.pipeline = Pipeline(store, settings, self.rules)
         self.tokens = token_manager(store, settings)
         self.source = source or ImapSource(settings.imap, settings.folder, tokens=self.tokens,  # type: ignore[arg-type]
                                            stop=lambda: self.stopping)
         self.mailbox_stopped = False
+        self.imap_outage_since: datetime | None = None  # when the mailbox became unreadable (not revoked)
+        self.imap_outage_alerted = False
+        self.imap_alert_after = outbox.OUTAGE_ALERT_AFTER
         self.dry_run = dry_run
         self.shadow_dir = shadow_dir or Path("liaison-shadow")
         self.transport = self._transport()
@@ -162,9 +166,8 @@ class Daemon:
             except MailboxError as exc:
                 if self.stopping:  # a command cut short by the stop (abort()), not an outage
                     break
-                self.status.record(imap_error=str(exc), imap_error_at=utcnow())
                 self.source.close()
-                log.warning("%s; reconnecting in %.0fs", exc, backoff)
+                self._mailbox_unreadable(exc, retry_in=backoff)
                 self._sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_CAP)
         self.notifier.stopping()
@@ -192,6 +195,30 @@ class Daemon:
         if self.mailbox_stopped:
             log.info("mailbox signed in again; resuming")
             self.mailbox_stopped = False
+        if self.imap_outage_since is not None:
+            log.info("reading the mailbox again after %s", outbox.duration(datetime.now(UTC) - self.imap_outage_since))
+            self.imap_outage_since, self.imap_outage_alerted = None, False
+
+    def _mailbox_unreadable(self, exc: MailboxError, *, retry_in: float) -> None:
+        """The mailbox cannot be read (a refused login, a server down): said in the status from when it began,
+        an ERROR and a summary alert once it has lasted as long as an SMTP outage that gets one; meanwhile
+        rules reload, summaries are planned and the outbox is sent, as when a sign-in is revoked."""
+        now = datetime.now(UTC)
+        if self.imap_outage_since is None:
+            self.imap_outage_since = now
+            self.status.record(imap_error=str(exc), imap_error_at=utcnow())
+        else:
+            self.status.record(imap_error=str(exc))
+        lasted = now - self.imap_outage_since
+        if not self.imap_outage_alerted and lasted >= self.imap_alert_after:
+            self.imap_outage_alerted = True
+            log.error("cannot read the mailbox for %s: %s; summaries and sending go on", outbox.duration(lasted), exc)
+            self.store.event("imap_unavailable", {"reason": f"cannot read the mailbox since "
+                                                            f"{self.imap_outage_since:%Y-%m-%d %H:%M} UTC: {exc}"})
+        else:
+            log.warning("%s; reconnecting in %.0fs", exc, retry_in)
+        self._maybe_reload()
+        self._run_tasks("summaries", "outbox flush")
 
     # -- one turn of the loop -------------------------------------------------------------
 
@@ -426,8 +453,11 @@ class Daemon:
             rules = load_checked_rules(self.settings.rules_path)
         except RulesError as exc:
             log.error("rules not reloaded, keeping the last good rules:\n%s", exc)
-            self.store.event("rules_refused", {"problems": exc.problems})
+            if exc.problems != self._refused_problems:  # a SIGHUP after the edit it noticed: one refusal, not two
+                self.store.event("rules_refused", {"problems": exc.problems})
+            self._refused_problems = exc.problems
             return
+        self._refused_problems = None
         self.rules = rules
         self.pipeline.set_rules(rules)
         self.pipeline.use_model()  # `liaison model use` or a promoted retrain take effect on reload

@@ -371,5 +371,11 @@ def _sleep(seconds: float, wake: Callable[[], bool]) -> bool:
 
 
 def _text(exc: BaseException) -> str:
+    """The server's words: imapclient passes some on as bytes, some as the text of their repr ("b'[AUTH...]'")."""
     value = exc.args[0] if exc.args else exc
-    return value.decode("utf-8", "replace") if isinstance(value, bytes) else str(exc)
+    text = value.decode("utf-8", "replace") if isinstance(value, bytes) else str(exc)
+    quoted = _BYTES_REPR.match(text)
+    return quoted.group(2) if quoted else text
+
+
+_BYTES_REPR = re.compile(r"""^b(['"])(.*)\1$""", re.DOTALL)

@@ -257,14 +257,14 @@ def _server_down(store: Store, outage: Outage, error: str, retry_after: float) -
                     max(1, int(delay.total_seconds())))
     elif not outage.alerted and now - outage.since >= outage.alert_after:
         outage.alerted = True
-        log.error("cannot send for %s: %s; %d messages wait", _duration(now - outage.since), error, _queued(store))
+        log.error("cannot send for %s: %s; %d messages wait", duration(now - outage.since), error, _queued(store))
         store.event("smtp_unavailable", {"reason": f"cannot send since {outage.since:%Y-%m-%d %H:%M} UTC: {error}"})
 
 
 def _server_up(store: Store, outage: Outage) -> None:
     if outage.since is not None:
         log.info("sending again after %s without the SMTP server; %d queued",
-                 _duration(datetime.now(UTC) - outage.since), _queued(store))
+                 duration(datetime.now(UTC) - outage.since), _queued(store))
     if outage.since is not None or not outage.recorded_up:  # written on a change, not on every flush
         store.record_health(SMTP_HEALTH, {"last_success_at": utcnow(), "last_error": None, "failures": 0})
         outage.recorded_up = True
@@ -283,7 +283,8 @@ def _queued(store: Store) -> int:
     return int(row["n"]) if row else 0
 
 
-def _duration(delta: timedelta) -> str:
+def duration(delta: timedelta) -> str:
+    """How long an outage lasted, as the log says it: "4m 10s", "2h 5m"."""
     minutes = int(delta.total_seconds() // 60)
     return f"{minutes // 60}h {minutes % 60}m" if minutes >= 60 else f"{minutes}m {int(delta.total_seconds()) % 60}s"
 

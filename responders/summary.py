@@ -344,16 +344,18 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
     # Sending failures are listed by when they were given up (send_failed), which for a retried message
     # is days after it was planned.
     for e in store.all("SELECT * FROM events WHERE kind IN ('action_failed', 'rules_refused', 'auth_failed', "
-                       "'send_failed', 'backlog_recorded', 'task_failed', 'smtp_unavailable') AND at >= ? AND at < ?",
-                       window):
+                       "'send_failed', 'backlog_recorded', 'task_failed', 'smtp_unavailable', 'imap_unavailable') "
+                       "AND at >= ? AND at < ?", window):
         detail = loads(e["detail"], {})
         # a failure about one message names it, as every other item does (blind tester round 18)
-        about = store.one("SELECT id, subject, from_addr FROM messages WHERE id = ?", [e["message_row"]]) \
-            if e["message_row"] else None
+        about = store.one("SELECT id, subject, from_addr, account_id FROM messages WHERE id = ?",
+                          [e["message_row"]]) if e["message_row"] else None
+        if about is not None and not _in_accounts(accounts, about["account_id"]):
+            continue  # another manager's client: in that manager's summary and the agency-wide one
         items.append({"kind": e["kind"].replace("_", " "), "reason": detail.get("reason") or
                       "; ".join(detail.get("problems", [])) or str(detail),
                       "subject": (about or {}).get("subject") or "",
-                      "sender": shown_address((about or {}).get("from_addr") or ""),
+                      "sender": shown_address(about["from_addr"] or "") if about else "",  # not every event is mail
                       "date": e["at"][:16].replace("T", " "), "ref": f"#{about['id']}" if about else "",
                       "message_id": ""})
     return items

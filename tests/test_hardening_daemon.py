@@ -306,6 +306,58 @@ def test_a_lasting_outage_becomes_an_error_and_a_summary_alert(tmp_path, dovecot
     transport.close()
 
 
+def test_a_refused_imap_login_is_alerted_and_sending_and_summaries_go_on(tmp_path, dovecot, smtp_server, caplog):
+    """Blind round 21: with the IMAP password changed, the daemon only warned once a minute, never alerted, and
+    planned no summary and sent nothing until a login succeeded. Now the outage is dated from its start, becomes
+    an ERROR and a summary alert once it lasts (here at once), and the outbox is sent meanwhile."""
+    import dataclasses
+    import threading
+
+    from inbox.daemon import Daemon
+    from inbox.notify import read_status
+
+    good = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    settings = dataclasses.replace(good, imap=dataclasses.replace(good.imap, password="rotated-elsewhere"))
+    store = Store(settings.db_path)
+    with store.transaction():
+        outbox.plan(store, dedupe_key="k1", kind="acknowledge", message=build_notice(
+            sender="accounts@agency.example", to=["tom@brewco.com"], subject="Thanks",
+            message_id=new_message_id("accounts@agency.example"), text="Thanks.", html="<p>Thanks.</p>"),
+            mail_from="accounts@agency.example", recipients=["tom@brewco.com"])
+    daemon = Daemon(settings, store)
+    daemon.imap_alert_after = timedelta(seconds=2)
+    caplog.set_level(logging.INFO, logger="liaison")
+
+    def stop_when_seen() -> None:  # the daemon runs in the main thread, where its signal handlers can be set
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (smtp_server.messages and daemon.imap_outage_alerted):
+            time.sleep(0.2)
+        daemon.stopping = True
+
+    watcher = threading.Thread(target=stop_when_seen)
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    watcher.start()
+    try:
+        daemon.run_forever()
+    finally:
+        watcher.join()
+        for number, handler in handlers.items():  # the test runner's own, for the tests after this one
+            signal.signal(number, handler)
+    assert len(smtp_server.messages) == 1  # sent while the mailbox could not be read
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert any("cannot read the mailbox for" in e and "login refused" in e for e in errors), errors
+    assert not any("b'" in r.getMessage() for r in caplog.records)  # the server's words, not a bytes repr
+    status = read_status(settings.db_path) or {}
+    first_refusal = min(r.created for r in caplog.records if "login refused" in r.getMessage())
+    since = datetime.fromisoformat(status["imap_error_at"]).timestamp()
+    assert abs(since - first_refusal) < 1, "the status dates the outage from its start, not its latest retry"
+    rules = load_checked_rules(settings.rules_path)
+    review = summary.build(store, rules, "lead@agency.example", datetime.now(UTC).date(), team=True,
+                           until=datetime.now(UTC) + timedelta(minutes=1)).review
+    alert = next(item for item in review if item["kind"] == "imap unavailable")
+    assert "login refused" in alert["reason"] and alert["sender"] == ""
+
+
 def test_a_connection_the_server_closed_while_idle_is_replaced_not_charged_to_a_message(tmp_path, dovecot):
     server = SMTPServer(timeout=0.5).start()  # drops a client idle for half a second, as providers do after minutes
     try:
