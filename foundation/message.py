@@ -146,9 +146,20 @@ class _MailParser(mailparser.MailParser):
     def _make_mail(self, complete: bool = True) -> dict[str, Any]:
         return {}
 
+    def parse(self) -> Any:
+        # mail-parser reads the text parts of an attached message (message/rfc822, "forward as attachment")
+        # as the body: a third party's words would decide the category, the entities and the escalation.
+        self._attached_message_parts = {id(inner) for part in (self.message.walk() if self.message else ())
+                                        if part.get_content_type() == "message/rfc822"
+                                        for inner in _descendants(part)}
+        return super().parse()
+
     def _decode_body_payload(self, part: Any, charset: str, part_index: int) -> str:
         """A text part declared UTF-8 (or ASCII, or a charset nobody knows) whose bytes are not UTF-8 was
-        written in Windows-1252 or Latin-1 nearly always: read as that, not as replacement characters."""
+        written in Windows-1252 or Latin-1 nearly always: read as that, not as replacement characters. The
+        text of an attached message is not the sender's: none."""
+        if id(part) in self._attached_message_parts:
+            return ""
         if _claims_utf8(charset):
             payload = part.get_payload(decode=True)
             if isinstance(payload, bytes):
@@ -159,6 +170,10 @@ class _MailParser(mailparser.MailParser):
                     return unlabelled_text(payload)
         text: str = super()._decode_body_payload(part, charset, part_index)
         return text
+
+
+def _descendants(part: Any) -> list[Any]:
+    return [inner for inner in part.walk() if inner is not part]
 
 
 def unlabelled_text(data: bytes, *, guess: bool = True) -> str:

@@ -159,3 +159,20 @@ def test_generated_messages_never_escape_the_pipeline(pipeline, headers, body):
     raw = "".join(f"{name}: {value}\r\n" for name, value in headers).encode("utf-8", "surrogateescape")
     raw += b"\r\n" + body.encode("utf-8", "surrogateescape")
     assert_handled(pipeline, raw, pipeline.ingest(raw))
+
+
+def test_an_attached_message_is_an_attachment_not_the_senders_words(pipeline):
+    """Blind round 21: a forwarded-as-attachment overdue notice was read as the client's text; the neck-label
+    change became a billing issue, sent to finance, marked urgent, with the third party's invoice number."""
+    raw = (HEAD % 78 + b"MIME-Version: 1.0\r\nContent-Type: multipart/mixed; boundary=q\r\n\r\n--q\r\n"
+           b"Content-Type: text/plain\r\n\r\nFYI, see the attached. Can you please update the bottle neck label with "
+           b"the new alcohol percentage, 5.2%?\r\n\r\nEwan\r\n--q\r\nContent-Type: message/rfc822\r\n"
+           b"Content-Disposition: attachment\r\n\r\nFrom: Finance <ap@othercorp.example>\r\n"
+           b"Subject: Overdue invoice\r\n\r\nYour invoice 4411 is overdue, please pay immediately or we will cancel "
+           b"the credit.\r\n--q--\r\n")
+    outcome = pipeline.ingest(raw)
+    assert outcome.status == "processed" and outcome.category == "revision_request"
+    row = pipeline.store.one("SELECT newest_text, entities, attachments FROM messages WHERE id = ?", [outcome.row])
+    assert "4411" not in row["newest_text"] and "4411" not in row["entities"]
+    assert "immediately" not in row["entities"]
+    assert [a["content_type"] for a in json.loads(row["attachments"])] == ["message/rfc822"]
