@@ -95,8 +95,13 @@ _matcher.add("invoice_number", [[{"LOWER": w}] for w in INVOICE_WORDS])  # type:
 _matcher.add("po_number", [[{"LOWER": w}] for w in ("po", "p.o.", "bestellnummer", "inkooporder")]
              + [[{"LOWER": "purchase"}, {"LOWER": "order"}], [{"LOWER": "bon"}, {"LOWER": "de"}, {"LOWER": "commande"}],
                 [{"LOWER": "orden"}, {"LOWER": "de"}, {"LOWER": "compra"}]])
-_matcher.add("amount", [[{"LOWER": c}, {"LIKE_NUM": True}] for c in CURRENCIES]  # type: ignore[arg-type]
-             + [[{"LIKE_NUM": True}, {"LOWER": c}] for c in CURRENCIES])
+# Thousands grouped by spaces, as French, Nordic and Polish writers group them ("12 000 €", "EUR 12 000", a
+# no-break or narrow no-break space between): the groups of three after the first figure belong to it.
+_GROUP_OR_SPACE = {"TEXT": {"REGEX": r"^(?:\s+|\d{3}(?:[.,]\d{1,2})?)$"}, "OP": "*"}
+_SPACE = {"IS_SPACE": True, "OP": "?"}
+_matcher.add("amount", [[{"LOWER": c}, _SPACE, {"LIKE_NUM": True}, _GROUP_OR_SPACE]  # type: ignore[arg-type]
+                        for c in CURRENCIES]
+             + [[{"LIKE_NUM": True}, _GROUP_OR_SPACE, {"LOWER": c}] for c in CURRENCIES])
 _matcher.add("urgency", [[{"LOWER": w}] for w in URGENT_WORDS]
              + [[{"ORTH": "!"}, {"ORTH": "!", "OP": "+"}],
                 [{"LOWER": "as"}, {"LOWER": "soon"}, {"LOWER": "as"}, {"LOWER": "possible"}],
@@ -257,7 +262,11 @@ def _job_ref(span: Span, _: date) -> str | None:
 
 
 def _amount(span: Span, _: date) -> dict[str, Any] | None:
-    number, currency = (span[1].text, span[0].text) if span[0].lower_ in CURRENCIES else (span[0].text, span[1].text)
+    while span[-1].is_space:  # "EUR 12 000" matched with the space after it
+        span = span[:-1]
+    currency_first = span[0].lower_ in CURRENCIES
+    currency = span[0].text if currency_first else span[-1].text
+    number = " ".join(t.text for t in (span[1:] if currency_first else span[:-1]) if not t.is_space)
     if not re.match(NUMBER, number):
         return None
     digits = number.replace(" ", "")
@@ -272,7 +281,8 @@ def _amount(span: Span, _: date) -> dict[str, Any] | None:
     if scale is not None:  # "$2.3M": 2,300,000 dollars, not 2.3
         value *= SCALES[scale.lower_]
         span = span.doc[span.start : scale.i + 1]
-    return {"value": value, "currency": CURRENCIES.get(currency.lower(), currency.upper()), "text": _text(span)}
+    return {"value": value, "currency": CURRENCIES.get(currency.lower(), currency.upper()),
+            "text": " ".join(_text(span).split())}  # a no-break space shown as a space
 
 
 SCALES = {"k": 1e3, "m": 1e6, "mn": 1e6, "mio": 1e6, "million": 1e6, "millions": 1e6, "bn": 1e9, "billion": 1e9}
@@ -299,7 +309,7 @@ def _urgency(span: Span, _: date) -> str | None:
 
 def _deadline(span: Span, today: date) -> dict[str, Any] | None:
     if span[0].lower_ in DEADLINE_ANCHORS or span[0].lower_ in FIGURES_ANCHORS or _phrase(span):
-        if _told_in_the_past(span) or _an_absence(span):
+        if _told_in_the_past(span) or _an_absence(span) or _not_needed(span):
             return None
         after = _date_after(span) or _date_after_subject(span) or _date_before(span)
         if after is None or _ends_a_period(after):
@@ -361,6 +371,21 @@ def _told_in_the_past(anchor: Span) -> bool:
 
 
 _PASSIVE_AUXILIARIES = frozenset(("is", "be", "are", "being", "gets", "get", "'s"))
+
+# "It doesn't need to be done by Friday", "no rush to have it before the 14th", "muss nicht bis Freitag": a date
+# the client says is not needed. Only with a word of need: "if it's not ready by Friday" is a deadline.
+NEED_WORDS = frozenset(("need", "needs", "needed", "necessary", "required", "rush", "hurry", "urgent", "have", "has",
+                        "must", "muss", "nötig", "notwendig", "besoin", "falta", "hoeft", "nodig", "behöver"))
+
+
+def _not_needed(anchor: Span) -> bool:
+    words = []
+    for token in reversed(anchor.doc[max(0, anchor.start - PAST_LOOKBEHIND) : anchor.start]):
+        if token.text in _CLAUSE_ENDS or "\n" in token.text:
+            break
+        words.append(token.lower_)
+    negated = any(w in _NEGATIONS or w.endswith(("n't", "n’t")) or w in ("dont", "doesnt", "isnt") for w in words)
+    return negated and any(w in NEED_WORDS for w in words)
 
 
 # Words just before "on", "until", "by"... that make the date the end of a period or an event, not something due:

@@ -252,6 +252,7 @@ def _promises(store: Store, accounts: set[str] | None, day: date, zone: Any, *, 
     start = (datetime.combine(day, time(0), zone) - timedelta(days=30)).isoformat()
     until = until or day
     items = []
+    listed = set()  # a chaser repeats the deadline of the mail it chases: one line per thread, day and side
     for m in store.all("SELECT * FROM messages WHERE received_at >= ? AND status = 'processed' AND automatic IS NULL "
                        "AND thread_id IS NOT NULL AND suspicious IS NULL", [start]):
         thread = store.one("SELECT account_id, subject, status FROM threads WHERE id = ?", [m["thread_id"]])
@@ -261,7 +262,8 @@ def _promises(store: Store, accounts: set[str] | None, day: date, zone: Any, *, 
         deadlines = loads(m["entities"], {}).get("deadline", [])  # the pipeline's, dated where the agency is
         for d in deadlines:
             due = date.fromisoformat(d["date"])
-            if due <= until and (staff or thread["status"] == "open"):
+            if due <= until and (staff or thread["status"] == "open") and (m["thread_id"], due, staff) not in listed:
+                listed.add((m["thread_id"], due, staff))
                 when = "OVERDUE" if due < day else "today" if due == day else f"due {due.strftime('%a')}"
                 items.append({"who": "agency promised" if staff else "client deadline", "due": due.isoformat(),
                               "overdue": due < day, "when": when, "text": d["text"], "subject": thread["subject"],

@@ -26,6 +26,20 @@ def test_amounts_in_both_notations():
     assert {(1250.0, "EUR"), (980.0, "EUR"), (14400.0, "GBP")} <= values
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Le montant est de 12 000 € au lieu de 10 000 €.", [(12000.0, "12 000 €"), (10000.0, "10 000 €")]),
+    ("Le montant est de 12\u00a0000 € HT.", [(12000.0, "12 000 €")]),
+    ("Total 12\u202f000,00\u202f€ HT", [(12000.0, "12 000,00 €")]),
+    ("We were charged EUR 12 000 instead of EUR 10 000.", [(12000.0, "EUR 12 000"), (10000.0, "EUR 10 000")]),
+    ("1 234 567,89 €", [(1234567.89, "1 234 567,89 €")]),
+    ("Paid 300 € on 12 000 items", [(300.0, "300 €")]),
+])
+def test_thousands_grouped_by_spaces_are_one_amount(text, expected):
+    """Blind round 21: "12 000 €" was read as "000 €" (0.0), "EUR 12 000" as EUR 12, so amount_over never fired."""
+    found = extract("", text, today=MONDAY).get("amount", [])
+    assert [(a["value"], a["text"]) for a in found] == expected
+
+
 def test_amounts_with_a_scale_are_read_whole():
     """Blind tester round 13: the demo showed "$2.3M" as an amount of $2.3."""
     found = extract("", "The budget is $2.3M this year and €1.5 million next; $5 more or less.", today=MONDAY)
@@ -288,6 +302,12 @@ def test_a_sign_off_is_found_unless_negated_or_asked_about():
     ("The deadline for the print files was Thursday.", []),
     ("Could you send the new cut by next Friday?", ["2026-12-11"]),
     ("We need it by next Friday 18 December.", ["2026-12-18"]),
+    # a date the client says is not needed (blind round 21); "not ready by" is still one
+    ("No rush at all, it doesn't need to be done by Friday.", []),
+    ("There's no need to have it before the 14th.", []),
+    ("Das muss nicht bis Freitag fertig sein.", []),
+    ("If it's not ready by Friday we miss the print slot.", ["2026-12-11"]),
+    ("We don't have the files yet, so we need them by Friday.", ["2026-12-11"]),
 ])
 def test_deadlines_as_clients_write_them(text, expected):
     found = extract("", text, today=date(2026, 12, 7)).get("deadline", [])

@@ -203,6 +203,12 @@ def test_promises_list_what_falls_due_before_the_next_summary(tmp_path, make_mes
     assert [(p["due"], p["when"], p["text"]) for p in due] == [("2026-12-05", "due Sat", "by Saturday"),
                                                                ("2026-12-07", "due Mon", "by Monday")]
     assert summary._promises(pipeline.store, None, friday, zone) == []  # noqa: SLF001 - today's only: none
+    pipeline.ingest(make_message(sender="tom@brewco.com", subject="Re: Request 1", in_reply_to="<p1@x.example>",
+                                 body="Chasing: any news? We need the poster by Saturday.", date=arrived,
+                                 message_id="<p1-chase@x.example>"), Position(arrived=arrived))
+    again = summary._promises(pipeline.store, None, friday, zone,  # noqa: SLF001 - the section
+                              until=summary.next_summary_day(pipeline.rules, friday))
+    assert [p["due"] for p in again] == ["2026-12-05", "2026-12-07"], "a chaser's repeat is one line (round 21)"
     monday = datetime.combine(date(2026, 12, 7), time(8, 0), zone)
     built = summary.build(pipeline.store, pipeline.rules, "anna@agency.example", monday.date(), team=True,
                           until=monday)
