@@ -30,6 +30,11 @@ _ROLES = """
     administratie facturen factuur boekhouding inkoop crediteuren debiteuren receptie
 """
 ROLE_WORDS = frozenset(_ROLES.split())
+#: Titles before a name, with or without their dot ("Mrs Sarah Hill", "Dr. Tom Hill", "Mme Dubois", "Dhr. Jansen").
+TITLES = frozenset("""
+    mr mrs ms miss mx dr prof sir dame mme mlle m monsieur madame herr frau hr fr sr sra srta señor señora
+    doña dhr mevr mw ir drs ing
+""".split())
 _WORD = re.compile(r"[^a-z]+")
 
 
@@ -51,9 +56,16 @@ def first_name(display_name: str, address: str) -> str:
     if is_role_address(address) or is_role_name(display_name):
         return ""
     name = display_name.strip().strip("'\"")
-    if "," in name:
+    surname_first = "," in name
+    if surname_first:
         name = name.split(",", 1)[1].strip()
-    candidate = name.split()[0] if name.split() else address.split("@")[0].split(".")[0]
+    words = name.split()
+    titled = False
+    while words and words[0].rstrip(".").lower() in TITLES:
+        words, titled = words[1:], True
+    if titled and len(words) < 2 and not surname_first:  # "Mr Hill": a surname is no first name
+        return ""
+    candidate = words[0] if words else address.split("@")[0].split(".")[0]
     candidate = candidate.strip("'\"()")
     return candidate.capitalize() if candidate.isalpha() and len(candidate) > 1 else ""
 

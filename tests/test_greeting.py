@@ -39,6 +39,14 @@ def test_people_are_not_roles(address):
     ("Tom Hill", "tom.hill@brewco.com", "formal", "Dear Tom Hill,"),
     ("", "tom.hill@brewco.com", "formal", "Dear Sir or Madam,"),
     ("tom@brewco.com", "tom@brewco.com", "formal", "Dear Sir or Madam,"),
+    # titles, with or without their dot (blind round 21: "Hi Mrs,", "Bonjour Mme,")
+    ("Mrs Sarah Hill", "s.hill@brewco.com", "friendly", "Hi Sarah,"),
+    ("Dr. Tom Hill", "tom.hill@brewco.com", "friendly", "Hi Tom,"),
+    ("Mr Hill", "t.hill@brewco.com", "friendly", "Hello,"),
+    ("Ms Hill", "hill@brewco.com", "friendly", "Hello,"),
+    ("Mme Dubois", "dubois@lumiere.fr", "friendly", "Hello,"),
+    ("Hill, Mrs Sarah", "s.hill@brewco.com", "friendly", "Hi Sarah,"),
+    ("Don Draper", "don@sterling.example", "friendly", "Hi Don,"),
 ])
 def test_greeting_in_english(name, address, tone, expected):
     assert greeting(language="en", tone=tone, display_name=name, address=address) == expected
