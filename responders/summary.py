@@ -50,8 +50,25 @@ class Summary:
 
     def context(self) -> dict[str, Any]:
         peak = max(self.counts.values(), default=0) or 1
-        return {**self.__dict__, "labels": CATEGORY_LABELS, "peak": peak, "language": "en",
+        return {**_subjects_shortened(self.__dict__), "labels": CATEGORY_LABELS, "peak": peak, "language": "en",
                 "title": f"Triage summary {self.day.isoformat()}"}
+
+
+SUBJECT_SHOWN = 120  # characters of a subject shown: a 3,000-character one filled the summary (blind round 21)
+
+
+def _subjects_shortened(value: Any) -> Any:
+    """Every "subject" in the summary's sections cut to SUBJECT_SHOWN characters, once, where they are shown."""
+    if isinstance(value, dict):
+        return {k: (_shortened(v) if k == "subject" and isinstance(v, str) else _subjects_shortened(v))
+                for k, v in value.items()}
+    if isinstance(value, list):
+        return [_subjects_shortened(v) for v in value]
+    return value
+
+
+def _shortened(subject: str) -> str:
+    return subject if len(subject) <= SUBJECT_SHOWN else subject[: SUBJECT_SHOWN - 1].rstrip() + "…"
 
 
 def recipients(store: Store, rules: Rules) -> list[tuple[str, bool]]:

@@ -204,3 +204,15 @@ def test_mail_automatic_by_its_text_alone_is_listed_for_review(pipeline):
     assert f"#{by_text['id']} AUTOMATIC BY ITS TEXT: out-of-office subject" in review, review
     assert by_text["subject"] in review and by_text["subject"] in html
     assert f"#{declared['id']} " not in review
+
+
+def test_a_long_subject_is_shortened_where_the_summary_shows_it(pipeline):
+    """Blind round 21: a 3,000-character subject was printed in full in every section of the summary."""
+    long_subject = ("Banner " + "x" * 3000).encode()
+    row = ingest(pipeline, sender=f"client{next(_ids)}@brewco.com", subject=long_subject)
+    assert len(row["subject"]) >= 2000  # stored (to its 2,000-character cap): only its showing is cut here
+    built = summary.build(pipeline.store, pipeline.rules, "lead@agency.example", datetime.now(UTC).date(), team=True,
+                          until=datetime.now(UTC) + timedelta(minutes=1))
+    text, html = summary.render(built, TemplateLibrary(pipeline.rules.template_dir))
+    assert "Banner " + "x" * (summary.SUBJECT_SHOWN - 8) + "…" in text
+    assert "x" * summary.SUBJECT_SHOWN not in text and "x" * summary.SUBJECT_SHOWN not in html
