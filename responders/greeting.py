@@ -31,10 +31,11 @@ _ROLES = """
 """
 ROLE_WORDS = frozenset(_ROLES.split())
 #: Titles before a name, with or without their dot ("Mrs Sarah Hill", "Dr. Tom Hill", "Mme Dubois", "Dhr. Jansen").
-TITLES = frozenset("""
+_TITLES = """
     mr mrs ms miss mx dr prof sir dame mme mlle m monsieur madame herr frau hr fr sr sra srta señor señora
     doña dhr mevr mw ir drs ing
-""".split())
+"""
+TITLES = frozenset(_TITLES.split())
 _WORD = re.compile(r"[^a-z]+")
 
 

@@ -47,6 +47,7 @@ class Summary:
     acknowledged: int = 0  # of those, how many got an automatic acknowledgement
     total: int = 0
     suspicious: int = 0  # mail in the period from impostors: not counted in `total`, listed under Review
+    unanswered_before: int = 0  # client requests already in the mailbox at first start: recorded, not answered
 
     def context(self) -> dict[str, Any]:
         peak = max(self.counts.values(), default=0) or 1
@@ -111,7 +112,9 @@ def build(store: Store, rules: Rules, recipient: str, day: date, *, team: bool,
     summary.billing = [t for t in summary.needs_you if t["category"] == "billing_issue"]
     summary.scope = _scope(store, accounts, end)
     summary.promises = _promises(store, accounts, day, zone, until=next_summary_day(rules, day))
-    summary.review = _review(store, since, end, accounts)
+    unanswered = _unanswered_backlog(store, since, end, accounts)
+    summary.unanswered_before = len(unanswered)
+    summary.review = _review(store, since, end, accounts, unanswered=unanswered)
     summary.trend = _trend(store, recent, end, accounts)
     summary.learning = _learning(store, end, accounts)
     summary.acknowledged, summary.requests = _acknowledged_requests(store, recent)
@@ -306,7 +309,21 @@ def next_summary_day(rules: Rules, day: date) -> date:
     return day + timedelta(days=7)
 
 
-def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | None) -> list[dict[str, Any]]:
+BACKLOG_LISTED = 50  # unanswered requests from before the first start listed one by one in Review
+
+
+def _unanswered_backlog(store: Store, since: datetime, end: datetime, accounts: set[str] | None
+                        ) -> list[dict[str, Any]]:
+    """Client requests in the mailbox before the first start, recorded in the period and not answered."""
+    rows = store.all("SELECT id, subject, from_addr, category, account_id, arrived_at, received_at FROM messages "
+                     "WHERE received_at >= ? AND received_at < ? AND staff = 0 AND automatic IS NULL "
+                     "AND category IN ('revision_request', 'billing_issue', 'progress_query') "
+                     "AND route LIKE '%not answered: already in%' ORDER BY arrived_at", [_iso(since), _iso(end)])
+    return [m for m in rows if _in_accounts(accounts, m["account_id"])]
+
+
+def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | None, *,
+            unanswered: list[dict[str, Any]]) -> list[dict[str, Any]]:
     items = []
     window = [_iso(since), _iso(end)]
     for m in store.all("SELECT * FROM messages WHERE received_at >= ? AND received_at < ? AND "
@@ -322,18 +339,17 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
                       "date": _arrived(m)[:16].replace("T", " "), "ref": f"#{m['id']}",
                       "message_id": m["message_id"] or f"stored message #{m['id']}"})
     # Client requests already in the mailbox at first start were recorded, not answered (backfill): each is
-    # listed, so that nobody's request disappears into "N messages recorded".
-    for m in store.all("SELECT id, subject, from_addr, category, account_id, arrived_at, received_at FROM messages "
-                       "WHERE received_at >= ? AND received_at < ? AND staff = 0 AND automatic IS NULL "
-                       "AND category IN ('revision_request', 'billing_issue', 'progress_query') "
-                       "AND route LIKE '%not answered: already in%' ORDER BY arrived_at LIMIT 50", window):
-        if not _in_accounts(accounts, m["account_id"]):
-            continue
+    # listed, so that nobody's request disappears into "N messages recorded"; beyond BACKLOG_LISTED, counted.
+    for m in unanswered[:BACKLOG_LISTED]:
         items.append({"kind": "not answered (there before Liaison)",
                       "reason": f"{CATEGORY_LABELS.get(m['category'], m['category'])}: answer it yourself if it "
                       "still needs an answer", "subject": m["subject"] or "",
                       "sender": shown_address(m["from_addr"] or ""),
                       "date": _arrived(m)[:16].replace("T", " "), "ref": f"#{m['id']}", "message_id": ""})
+    if len(unanswered) > BACKLOG_LISTED:
+        items.append({"kind": "not answered (there before Liaison)", "reason": f"and {len(unanswered) - BACKLOG_LISTED}"
+                      " more client request(s) like these, not listed one by one", "subject": "", "sender": "",
+                      "date": "", "ref": "", "message_id": ""})
     # Mail taken for automatic by its words alone (no header said so) is not answered: a person may have
     # written it, so it is listed rather than left out of every other section.
     for m in store.all("SELECT id, subject, from_addr, automatic, account_id, arrived_at, received_at FROM messages "
@@ -480,7 +496,8 @@ def render(summary: Summary, templates: TemplateLibrary) -> tuple[str, str]:
 def build_message(summary: Summary, templates: TemplateLibrary, sender: str) -> Message:
     text, html = render(summary, templates)
     scope = "agency-wide" if summary.team else "your accounts"
-    subject = f"Liaison triage {summary.day.isoformat()}: {len(summary.needs_you)} waiting ({scope})"
+    before = f", {summary.unanswered_before} from before Liaison not answered" if summary.unanswered_before else ""
+    subject = f"Liaison triage {summary.day.isoformat()}: {len(summary.needs_you)} waiting{before} ({scope})"
     return build_notice(sender=sender, to=[summary.recipient], subject=subject, message_id=new_message_id(sender),
                         text=text, html=html)
 

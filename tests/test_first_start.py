@@ -12,6 +12,7 @@ from foundation.rules import load_rules, parse_rules
 from foundation.store import Store
 from inbox.daemon import Daemon
 from responders import summary
+from responders.templates import TemplateLibrary
 from tests.servers import liaison_settings
 
 ROOT = Path(__file__).parent.parent
@@ -71,13 +72,20 @@ def test_mail_found_at_first_start_is_recorded_not_answered(tmp_path, dovecot, s
     assert store.one("SELECT COUNT(*) AS n FROM outbox")["n"] == 0
     assert "100 message(s) already in INBOX when Liaison first saw it were recorded without answering" in caplog.text
     rules = load_rules(settings.rules_path)
-    review = summary.build(store, rules, "lead@agency.example", dt.date.today(), team=True,
-                           until=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1)).review
+    built = summary.build(store, rules, "lead@agency.example", dt.date.today(), team=True,
+                          until=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1))
+    review = built.review
     assert [r["reason"] for r in review if r["kind"] == "backlog recorded"] == [
         "100 message(s) already in INBOX when Liaison first saw it were recorded without answering (backfill: none)"]
     waiting = [r for r in review if r["kind"] == "not answered (there before Liaison)"]
-    assert len(waiting) == 50 and all(r["ref"].startswith("#") for r in waiting), \
+    assert len(waiting) == 51 and all(r["ref"].startswith("#") for r in waiting[:50]), \
         "each old request is listed (up to 50), so none disappears into a count"
+    assert waiting[-1]["reason"].startswith("and 50 more client request(s)") and not waiting[-1]["sender"]
+    # blind round 21: the first summary said "0 waiting... Nothing is waiting. Well done." over 200 unanswered
+    text, _ = summary.render(built, TemplateLibrary(rules.template_dir))
+    assert "Nothing is waiting" not in text and "100 client request(s) already in the mailbox" in text
+    assert "100 from before Liaison not answered" in summary.build_message(built, TemplateLibrary(
+        rules.template_dir), "accounts@agency.example")["Subject"]
     store.close()
 
     dovecot.append(revision(make_message, 100))
