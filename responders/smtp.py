@@ -10,7 +10,7 @@ accepts and never greets is down, and the daemon must not wait on it as long as 
 Given a `stop` callable, connecting is abandoned within a moment of it turning true
 (SendInterrupted): a SIGTERM does not wait for a hung server's timeout. A transaction under way
 is not: once the message is on the wire the server may accept it, and abandoning it then is the
-one window where mail is sent twice; it is bounded by the command timeout instead.
+one window where mail is sent twice; it is bounded by the transaction timeout instead.
 """
 
 from __future__ import annotations
@@ -43,6 +43,11 @@ from foundation.settings import ServerSettings
 # after a minute or a few); it is checked with a NOOP before use, and replaced if it is gone.
 REUSE_CHECK_AFTER = 5.0
 CONNECT_TIMEOUT = 10.0  # TCP connect, TLS on connect and the greeting; the data timeout is separate
+# A message's transaction (MAIL, RCPT, DATA and the server's reply to the message). RFC 5321 gives the server 10
+# minutes for that reply, and servers that scan content take longer than a command's 30 s: given up at 30 s, a
+# message the server then accepted was sent again (blind round 21: every message of a 40 s server twice). Below
+# the service's WatchdogSec (300 s), so that systemd does not restart a daemon that is only waiting.
+TRANSACTION_TIMEOUT = 240.0
 STOP_POLL = 0.2  # how often a stop is looked for while waiting on the server
 T = TypeVar("T")
 
@@ -121,8 +126,9 @@ class SMTPTransport:
 
     def __init__(self, server: ServerSettings, *, timeout: float = 30.0, tokens: TokenManager | None = None,
                  reuse_check_after: float = REUSE_CHECK_AFTER, connect_timeout: float = CONNECT_TIMEOUT,
-                 stop: Callable[[], bool] | None = None) -> None:
+                 transaction_timeout: float = TRANSACTION_TIMEOUT, stop: Callable[[], bool] | None = None) -> None:
         self.server = server
+        self.transaction_timeout = transaction_timeout
         self.reuse_check_after = reuse_check_after
         self.tokens = tokens
         self.timeout = timeout
@@ -159,7 +165,7 @@ class SMTPTransport:
     async def _send(self, mail_from: str, recipients: list[str], raw: bytes) -> str:
         client = await self._unless_stopped(self._ready())  # nothing of the message has left yet
         try:
-            errors, response = await client.sendmail(mail_from, recipients, raw)
+            errors, response = await client.sendmail(mail_from, recipients, raw, timeout=self.transaction_timeout)
         except aiosmtplib.SMTPRecipientsRefused as exc:
             raise _classified(exc.recipients[0].code, str(exc.recipients[0])) from None
         except aiosmtplib.SMTPResponseException as exc:

@@ -358,6 +358,26 @@ def test_a_refused_imap_login_is_alerted_and_sending_and_summaries_go_on(tmp_pat
     assert "login refused" in alert["reason"] and alert["sender"] == ""
 
 
+def test_a_server_slower_to_accept_a_message_than_a_command_timeout_gets_it_once(tmp_path, dovecot, slow_smtp):
+    """Blind round 21: a server that answered the message 40 s after it arrived got every message twice, each
+    given up at the 30 s command timeout and sent again. The message's transaction has its own, longer timeout
+    (here scaled down: commands 0.5 s, the transaction 20 s, the server 2 s)."""
+    settings = liaison_settings(tmp_path, dovecot, slow_smtp, ACCOUNTS)
+    store = Store(settings.db_path)
+    with store.transaction():
+        outbox.plan(store, dedupe_key="slow-1", kind="acknowledge", message=build_notice(
+            sender="accounts@agency.example", to=["tom@brewco.com"], subject="Thanks",
+            message_id=new_message_id("accounts@agency.example"), text="Thanks.", html="<p>Thanks.</p>"),
+            mail_from="accounts@agency.example", recipients=["tom@brewco.com"])
+    transport = SMTPTransport(settings.smtp, timeout=0.5, transaction_timeout=20)  # type: ignore[arg-type]
+    try:
+        result = outbox.flush(store, transport, retry_after=0.01, outage=outbox.Outage())
+    finally:
+        transport.close()
+    assert result.sent == 1 and len(slow_smtp.messages) == 1
+    assert store.one("SELECT status, attempts FROM outbox")["status"] == "sent"
+
+
 def test_a_connection_the_server_closed_while_idle_is_replaced_not_charged_to_a_message(tmp_path, dovecot):
     server = SMTPServer(timeout=0.5).start()  # drops a client idle for half a second, as providers do after minutes
     try:
