@@ -39,6 +39,9 @@ def main(argv: Sequence[str] | None = None) -> int:
             return int(args.handler(args) or 0)
         except KeyboardInterrupt:
             return 130
+        except BrokenPipeError:  # `liaison classify f.eml | head -1`: the reader had enough, nothing went wrong
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())  # no second error flushing at exit
+            return 141  # as a shell reports a command ended by SIGPIPE
         except (LiaisonError, OSError, sqlite3.Error) as exc:
             message, code = describe_error(exc)
             print(message, file=sys.stderr)

@@ -289,3 +289,16 @@ def test_a_folder_named_liaison_toml_is_reported_not_passed_over(tmp_path):
                             capture_output=True, text=True, timeout=60,
                             env={"PATH": os.environ["PATH"], "PYTHONPATH": str(ROOT), "HOME": str(tmp_path)})
     assert result.returncode == 2 and "liaison.toml" in result.stderr and "not a file" in result.stderr, result.stderr
+
+
+def test_output_piped_into_a_reader_that_stops_early_is_no_error(tmp_path, make_message):
+    """Blind round 21: `liaison classify f.eml | head -1` printed "liaison: Broken pipe"."""
+    for n in range(200):  # more output (~100 kB) than a pipe holds, so that the write after `head` exits fails
+        (tmp_path / f"m{n}.eml").write_bytes(make_message(subject=f"Banner {n}", message_id=f"<pipe-{n}@x>",
+                                                          body="Please make the logo bigger."))
+    script = f"{sys.executable} -m inbox.cli classify --alone m*.eml | head -1; echo rc=${{PIPESTATUS[0]}} >&2"
+    done = subprocess.run(["bash", "-c", script], cwd=tmp_path, capture_output=True, text=True, timeout=300,
+                          env={"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parent.parent),
+                               "LIAISON_ADDRESS": "accounts@agency.example"})
+    assert done.stdout.startswith("m0.eml: ") and "rc=141" in done.stderr, done.stderr
+    assert "Broken pipe" not in done.stderr and "Traceback" not in done.stderr
