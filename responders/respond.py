@@ -319,7 +319,9 @@ class Responder:
             "newest_text": facts.body[:4000],
             "chasers": thread["chasers"] if thread else 0,
             "entity_lines": entity_lines(facts.entities),
-            "invoice_numbers": facts.entities.get("invoice_number", []),
+            # The acknowledgement names the invoice only when the mail names one: of two ("INV-1001 is fine, but
+            # INV-1002 charges us twice") it cannot tell which is disputed (blind round 21). Escalations list all.
+            "invoice_numbers": invoices if len(invoices := facts.entities.get("invoice_number", [])) == 1 else [],
             "promise": promise_in(replies.promise, override.language or replies.language),
             "signature": in_language(replies.signature, override.language or replies.language, SIGNATURES),
             "tone": override.tone or replies.tone,

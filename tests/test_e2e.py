@@ -72,6 +72,25 @@ def test_acknowledges_and_escalates_exactly_once_and_leaves_mail_unread(setup, d
     assert b"\\Seen" not in dovecot.flags(uid)
 
 
+def test_a_billing_acknowledgement_names_the_invoice_only_when_the_mail_names_one(setup, dovecot, smtp_server,
+                                                                                   make_message):
+    """Blind round 21: "Invoice INV-1001 is fine, but invoice INV-1002 charges us twice" was thanked "about invoice
+    INV-1001, INV-1002"; the escalation still lists both for finance."""
+    for n, body in enumerate(["Invoice INV-1001 is fine, but invoice INV-1002 charges us twice for the shoot. "
+                              "Please send a corrected invoice.",
+                              "Invoice INV-1003 charges 12,000 EUR but the quote was 10,000 EUR. Please correct it."]):
+        dovecot.append(make_message(sender=f"Ap Clerk {n} <ap{n}@northbank.co.uk>", subject=f"Invoices {n}",
+                                    body=body, message_id=f"<inv-{n}@northbank.co.uk>"))
+    run_once(setup)
+    acks = {m["To"]: m.get_body(("plain",)).get_content() for m in smtp_server.parsed()
+            if m["Auto-Submitted"] == "auto-replied"}
+    assert "INV-100" not in acks["ap0@northbank.co.uk"] and "letting us know." in acks["ap0@northbank.co.uk"]
+    assert "about invoice INV-1003." in acks["ap1@northbank.co.uk"]
+    escalation = next(m for m in smtp_server.parsed() if m["Auto-Submitted"] == "auto-generated"
+                      and "Invoices 0" in m["Subject"])
+    assert "INV-1001" in escalation.get_body(("plain",)).get_content()
+
+
 @pytest.mark.parametrize("headers,sender", [
     ({"Auto-Submitted": "auto-replied"}, "Tom Hill <tom@brewco.com>"),
     ({"Precedence": "bulk"}, "Tom Hill <tom@brewco.com>"),
