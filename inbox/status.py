@@ -14,6 +14,7 @@ from foundation.settings import Settings
 from foundation.store import Store
 from inbox.instance import holds_instance_lock
 from inbox.notify import read_status
+from responders.outbox import SMTP_HEALTH
 
 
 def daemon_status(settings: Settings, store: Store) -> str:
@@ -28,6 +29,10 @@ def daemon_status(settings: Settings, store: Store) -> str:
     lines.append(f"last fetch: {_t(status.get('last_fetch'))} ({settings.folder})")
     if status.get("imap_error"):
         lines.append(f"IMAP problem: {status['imap_error']} (since {_t(status.get('imap_error_at'))})")
+    smtp = store.one("SELECT last_error, last_failure_at, failures FROM periodic_tasks WHERE name = ?", [SMTP_HEALTH])
+    if smtp and smtp["failures"] and smtp["last_error"]:  # the outbox waits as a whole: say why, as for IMAP
+        lines.append(f"SMTP problem: {smtp['last_error']} ({smtp['failures']} tries failed, last "
+                     f"{_t(smtp['last_failure_at'])})")
     sent = store.one("SELECT sent_at, kind, recipients, subject FROM outbox WHERE status = 'sent' "
                      "ORDER BY sent_at DESC LIMIT 1")
     lines.append("last send:  " + (f"{_t(sent['sent_at'])} {sent['kind']} to {_recipients(sent['recipients'])}: "

@@ -297,6 +297,9 @@ def test_a_lasting_outage_becomes_an_error_and_a_summary_alert(tmp_path, dovecot
     review = summary.build(store, rules, "lead@agency.example", datetime.now(UTC).date(), team=True,
                            until=datetime.now(UTC) + timedelta(minutes=1)).review
     assert any(item["kind"] == "smtp unavailable" and "cannot connect" in item["reason"] for item in review), review
+    from inbox.status import daemon_status
+
+    assert "SMTP problem: cannot connect" in daemon_status(settings, store)  # as for IMAP (blind round 21)
     smtp_server.start()
     time.sleep(0.05)
     third = outbox.flush(store, transport, retry_after=0.01, outage=outage)
