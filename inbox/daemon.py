@@ -457,6 +457,8 @@ class Daemon:
                 self.store.event("rules_refused", {"problems": exc.problems})
             self._refused_problems = exc.problems
             return
+        if self._refused_problems is not None:  # the summary says the refusal it lists was put right
+            self.store.event("rules_fixed", {"reason": f"good rules loaded from {self.settings.rules_path}"})
         self._refused_problems = None
         self.rules = rules
         self.pipeline.set_rules(rules)

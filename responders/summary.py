@@ -387,8 +387,12 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
                           [e["message_row"]]) if e["message_row"] else None
         if about is not None and not _in_accounts(accounts, about["account_id"]):
             continue  # another manager's client: in that manager's summary and the agency-wide one
-        items.append({"kind": e["kind"].replace("_", " "), "reason": detail.get("reason") or
-                      "; ".join(detail.get("problems", [])) or str(detail),
+        reason = detail.get("reason") or "; ".join(detail.get("problems", [])) or str(detail)
+        fixed = store.one("SELECT at FROM events WHERE kind = 'rules_fixed' AND id > ? ORDER BY id LIMIT 1",
+                          [e["id"]]) if e["kind"] == "rules_refused" else None
+        if fixed:
+            reason += f" (put right: good rules loaded {fixed['at'][:16].replace('T', ' ')})"
+        items.append({"kind": e["kind"].replace("_", " "), "reason": reason,
                       "subject": (about or {}).get("subject") or "",
                       "sender": shown_address(about["from_addr"] or "") if about else "",  # not every event is mail
                       "date": e["at"][:16].replace("T", " "), "ref": f"#{about['id']}" if about else "",

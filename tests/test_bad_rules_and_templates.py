@@ -11,6 +11,7 @@ import os
 import signal
 import subprocess
 import sys
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -19,6 +20,7 @@ from foundation.errors import ConfigError, RulesError
 from foundation.settings import load_settings
 from foundation.store import Store, loads
 from inbox.daemon import Daemon, load_checked_rules
+from responders import summary
 from responders.templates import TemplateLibrary
 from tests.servers import liaison_settings
 from tests.test_daemon import daemon_env, no_daemon_left_behind, revision, start, stop, wait_for_log  # noqa: F401
@@ -212,10 +214,20 @@ def test_a_reload_with_a_bad_file_keeps_the_last_good_rules(daemon_env, tmp_path
         (folder / "ack_revision_request.html").unlink()
     dovecot.append(revision(make_message, 8))
     assert smtp_server.wait_for(2, timeout=20), "the daemon goes on answering with its last good rules"
+    if breakage == "duplicate key":  # put right: the summary's Review says so beside the refusal (blind round 21)
+        replace(rules, good)
+        process.send_signal(signal.SIGHUP)
+        wait_for_log(tmp_path, "rules reloaded from", process)
     assert stop(process) == 0
     assert sorted(m["Auto-Submitted"] for m in smtp_server.parsed()) == ["auto-generated", "auto-replied"]
     store = Store(tmp_path / "liaison.db")
-    assert store.one("SELECT 1 FROM events WHERE kind = 'rules_refused'")
+    refusals = store.all("SELECT detail FROM events WHERE kind = 'rules_refused'")
+    assert len(refusals) == 1, "noticed on disk and told by SIGHUP: one refusal (blind round 21 saw each twice)"
+    if breakage == "duplicate key":
+        review = summary.build(store, load_checked_rules(rules), "lead@agency.example", datetime.now(UTC).date(),
+                               team=True, until=datetime.now(UTC) + timedelta(minutes=1)).review
+        (refused,) = [r for r in review if r["kind"] == "rules refused"]
+        assert "(put right: good rules loaded" in refused["reason"] and refused["sender"] == ""
     assert [r["status"] for r in store.all("SELECT status FROM messages")] == ["processed"]
 
 
