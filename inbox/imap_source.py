@@ -246,7 +246,9 @@ class ImapSource:
                 try:
                     with self._exchange(client):
                         client.idle_done()
-                except NETWORK_ERRORS:
+                except NETWORK_ERRORS as exc:  # a stalled server: said, not only seen as a reconnection
+                    log.warning("IMAP server did not answer the end of IDLE (%s: %s); reconnecting",
+                                type(exc).__name__, _text(exc))
                     self.client = None
 
     # -- acting on the original -----------------------------------------------------------
