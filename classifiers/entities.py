@@ -149,13 +149,20 @@ def _phrase(span: Span) -> str | None:
 
 # Self-describing single tokens (INV-4471, PO#4500123, BREW-042) are recognised token by token.
 _SINGLE_TOKEN = [
-    ("invoice_number", re.compile(r"(?<![\w-])(?:INV|FAC|RE|RG|FACT)[-/]?\d{3,12}(?![\w-])")),
+    # short numbers too for the unambiguous prefixes (INV-9, FAC7); "RE" alone is also a reply's "Re"
+    ("invoice_number", re.compile(r"(?<![\w-])(?:(?:INV|FAC|RG|FACT)[-/]?\d{1,12}|RE[-/]?\d{3,12})(?![\w-])")),
     ("po_number", re.compile(r"(?<![\w-])PO[-#]?\d{4,14}(?![\w-])")),
     ("job_ref", re.compile(r"(?<![\w-])[A-Z][A-Z0-9]{1,11}-\d{1,6}(?![\w-])")),
 ]
 _ID = re.compile(ID)
 _PO_ID = re.compile(r"^(?:[A-Z]{1,4}[-/]?)?\d[\d-]{3,14}$")
-_LABEL_WORDS = set(LABEL_WORDS) | {"order", "bon"}
+_LABEL_WORDS = set(LABEL_WORDS) | {"order", "bon", ".", "nummer", "núm", "nro"}
+# Words that say a number follows: after one of them an invoice number may be short ("Rechnung Nr. 7", "invoice #12");
+# without one, "the invoice for 3 banners" or "invoice 1 of 3" name no invoice.
+_NUMBER_WORDS = frozenset(("no", "nr", "#", "number", "n", "°", "nº", "num", "numéro", "numero", "nummer", "núm",
+                           "nro"))
+_SHORT_ID = re.compile(r"^(?:[A-Z]{1,4}[-/#])?\d{1,2}$")  # R-55, INV/9, or 7 after "Nr."
+_NUMBER_LABEL = re.compile(r"^(?:no|nr|n°|nº)\.?(?=\d)", re.IGNORECASE)  # "No.55", "Nr.7": one token
 LOOKAHEAD = 4
 _EXCLUDED_JOB_PREFIXES = ("INV", "PO", "VAT", "REF", "FAC", "RE", "RG")
 
@@ -230,7 +237,7 @@ def _identifier(span: Span, _: date) -> str | None:
     token = span[-1] if _SINGLE_TOKEN_MATCH(span) else _value_after(span)
     if token is None:
         return None
-    text = _text(token).lstrip("#").upper()
+    text = _NUMBER_LABEL.sub("", _text(token)).lstrip("#").upper()
     text = text[3:] if text.startswith("PO#") else text[2:] if re.match(r"^PO\d", text) else text
     doc = span.doc
     i = token.i + 1
@@ -248,11 +255,17 @@ def _value_after(span: Span) -> Token | None:
     """The first token after a keyword that looks like an identifier, skipping 'no.', '#', ':'."""
     doc = span.doc
     pattern = _ID if span.label_ != "po_number" else _PO_ID
+    labelled = False  # a word saying a number follows has been read ("no.", "Nr", "#")
     for token in doc[span.end : span.end + LOOKAHEAD]:
-        if pattern.match(_text(token)):
+        text = _NUMBER_LABEL.sub("", _text(token))
+        labelled = labelled or text != _text(token)
+        if pattern.match(text):
+            return token
+        if span.label_ == "invoice_number" and _SHORT_ID.match(text) and (labelled or not text.isdigit()):
             return token
         if token.lower_ not in _LABEL_WORDS:
             return None
+        labelled = labelled or token.lower_ in _NUMBER_WORDS
     return None
 
 

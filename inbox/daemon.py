@@ -124,6 +124,7 @@ class Daemon:
         self._run_tasks()
         if self.source.client is not None:
             self.status.record(last_fetch=utcnow(), imap_error=None)
+            self._outage_over()
         failed = [f"{t.name} failed: {t.last_error}" for t in self.tasks.values() if t.failures]
         if self.outage.since is not None:  # the sending server could not be used: not a success
             failed.append(self.outage.error)
@@ -198,6 +199,14 @@ class Daemon:
         if self.imap_outage_since is not None:
             log.info("reading the mailbox again after %s", outbox.duration(datetime.now(UTC) - self.imap_outage_since))
             self.imap_outage_since, self.imap_outage_alerted = None, False
+        self._outage_over()
+
+    def _outage_over(self) -> None:
+        """The mailbox was read: an outage recorded as begun (by this process or one stopped during it) is over,
+        so that a summary no longer says the inbox cannot be read."""
+        if self.store.one("SELECT 1 FROM events WHERE kind = 'imap_unreadable' AND id > COALESCE((SELECT MAX(id) "
+                          "FROM events WHERE kind = 'imap_readable'), 0)"):
+            self.store.event("imap_readable", {})
 
     def _mailbox_unreadable(self, exc: MailboxError, *, retry_in: float) -> None:
         """The mailbox cannot be read (a refused login, a server down): said in the status from when it began,
@@ -207,6 +216,8 @@ class Daemon:
         if self.imap_outage_since is None:
             self.imap_outage_since = now
             self.status.record(imap_error=str(exc), imap_error_at=utcnow())
+            # recorded at once, not only at the alert: a summary sent meanwhile must not say "Nothing is waiting"
+            self.store.event("imap_unreadable", {"reason": str(exc)})
         else:
             self.status.record(imap_error=str(exc))
         lasted = now - self.imap_outage_since

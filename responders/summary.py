@@ -48,10 +48,17 @@ class Summary:
     total: int = 0
     suspicious: int = 0  # mail in the period from impostors: not counted in `total`, listed under Review
     unanswered_before: int = 0  # client requests already in the mailbox at first start: recorded, not answered
+    mailbox_unreadable: str = ""  # "since <when> UTC: <reason>" while the mailbox cannot be read at the end
+
+    @property
+    def review_count(self) -> int:
+        """Messages and events to review: a line that stands for several ("and 31 more") counts as that many."""
+        return sum(item.get("count", 1) for item in self.review)
 
     def context(self) -> dict[str, Any]:
         peak = max(self.counts.values(), default=0) or 1
-        return {**_subjects_shortened(self.__dict__), "labels": CATEGORY_LABELS, "peak": peak, "language": "en",
+        return {**_subjects_shortened(self.__dict__), "review_count": self.review_count, "labels": CATEGORY_LABELS,
+                "peak": peak, "language": "en",
                 "title": f"Triage summary {self.day.isoformat()}"}
 
 
@@ -114,7 +121,10 @@ def build(store: Store, rules: Rules, recipient: str, day: date, *, team: bool,
     summary.promises = _promises(store, accounts, day, zone, until=next_summary_day(rules, day))
     unanswered = _unanswered_backlog(store, since, end, accounts)
     summary.unanswered_before = len(unanswered)
-    summary.review = _review(store, since, end, accounts, unanswered=unanswered)
+    outage = _mailbox_outage(store, end)
+    if outage:
+        summary.mailbox_unreadable = f"since {outage['at'][:16].replace('T', ' ')} UTC: {outage['reason']}"
+    summary.review = _review(store, since, end, accounts, unanswered=unanswered, outage=outage)
     summary.trend = _trend(store, recent, end, accounts)
     summary.learning = _learning(store, end, accounts)
     summary.acknowledged, summary.requests = _acknowledged_requests(store, recent)
@@ -322,10 +332,26 @@ def _unanswered_backlog(store: Store, since: datetime, end: datetime, accounts: 
     return [m for m in rows if _in_accounts(accounts, m["account_id"])]
 
 
+def _mailbox_outage(store: Store, end: datetime) -> dict[str, Any] | None:
+    """The mailbox outage still going on at `end` (its first recorded failure and reason), if any: what
+    arrived since is in none of the counts, so the summary must not say that nothing is waiting."""
+    start = store.one("SELECT id, at, detail FROM events WHERE kind = 'imap_unreadable' AND at < ? AND id > "
+                      "COALESCE((SELECT MAX(id) FROM events WHERE kind = 'imap_readable' AND at < ?), 0) "
+                      "ORDER BY id LIMIT 1", [_iso(end), _iso(end)])
+    if start is None:
+        return None
+    return {"id": start["id"], "at": start["at"], "reason": loads(start["detail"], {}).get("reason", "")}
+
+
 def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | None, *,
-            unanswered: list[dict[str, Any]]) -> list[dict[str, Any]]:
+            unanswered: list[dict[str, Any]], outage: dict[str, Any] | None = None) -> list[dict[str, Any]]:
     items = []
     window = [_iso(since), _iso(end)]
+    if outage:  # first: the counts of every other section stop where it began
+        items.append({"kind": "imap unavailable", "reason": f"cannot read the mailbox since "
+                      f"{outage['at'][:16].replace('T', ' ')} UTC, still at {_iso(end)[:16].replace('T', ' ')} UTC: "
+                      f"{outage['reason']}; mail that arrived since is not counted here", "subject": "", "sender": "",
+                      "date": outage["at"][:16].replace("T", " "), "ref": "", "message_id": ""})
     for m in store.all("SELECT * FROM messages WHERE received_at >= ? AND received_at < ? AND "
                        "((display_category = 'needs_review' AND staff = 0) OR suspicious IS NOT NULL "
                        "OR status = 'quarantined')", window):
@@ -349,7 +375,7 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
     if len(unanswered) > BACKLOG_LISTED:
         items.append({"kind": "not answered (there before Liaison)", "reason": f"and {len(unanswered) - BACKLOG_LISTED}"
                       " more client request(s) like these, not listed one by one", "subject": "", "sender": "",
-                      "date": "", "ref": "", "message_id": ""})
+                      "date": "", "ref": "", "message_id": "", "count": len(unanswered) - BACKLOG_LISTED})
     # Mail taken for automatic by its words alone (no header said so) is not answered: a person may have
     # written it, so it is listed rather than left out of every other section.
     for m in store.all("SELECT id, subject, from_addr, automatic, account_id, arrived_at, received_at FROM messages "
@@ -381,6 +407,8 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
     for e in store.all("SELECT * FROM events WHERE kind IN ('action_failed', 'rules_refused', 'auth_failed', "
                        "'send_failed', 'backlog_recorded', 'task_failed', 'smtp_unavailable', 'imap_unavailable') "
                        "AND at >= ? AND at < ?", window):
+        if e["kind"] == "imap_unavailable" and outage and e["id"] > outage["id"]:
+            continue  # the outage still going on, listed first with its start
         detail = loads(e["detail"], {})
         # a failure about one message names it, as every other item does (blind tester round 18)
         about = store.one("SELECT id, subject, from_addr, account_id FROM messages WHERE id = ?",
@@ -501,6 +529,7 @@ def build_message(summary: Summary, templates: TemplateLibrary, sender: str) -> 
     text, html = render(summary, templates)
     scope = "agency-wide" if summary.team else "your accounts"
     before = f", {summary.unanswered_before} from before Liaison not answered" if summary.unanswered_before else ""
+    before += ", MAILBOX CANNOT BE READ" if summary.mailbox_unreadable else ""
     subject = f"Liaison triage {summary.day.isoformat()}: {len(summary.needs_you)} waiting{before} ({scope})"
     return build_notice(sender=sender, to=[summary.recipient], subject=subject, message_id=new_message_id(sender),
                         text=text, html=html)

@@ -167,10 +167,6 @@ def remittance(rng: random.Random, n: int) -> tuple[str, str]:
 
 
 @pytest.mark.slow
-@pytest.mark.xfail(strict=False, reason=(
-    "twelfth session, corpus of thirty writers: the one-epoch candidate poisoned by 400 (or 1,200) wrong corrections "
-    "scores as well as the running model (0.8822 vs 0.8816 with its poisoned held-out corrections, 0.937 vs 0.937 on "
-    "the corpus split alone), so the gate promotes it; the poison no longer hurts: to be recalibrated"))
 def test_retraining_on_corrections_learns_a_new_phrasing_and_a_worse_candidate_is_refused(tmp_path):
     store = Store(tmp_path / "liaison.db")
     rng = random.Random(7)
@@ -194,15 +190,16 @@ def test_retraining_on_corrections_learns_a_new_phrasing_and_a_worse_candidate_i
     assert after >= 0.8 * len(check), f"{before} -> {after} of {len(check)}"
     assert verdict.candidate["macro_f1"] >= verdict.running["macro_f1"] - 0.01
 
-    # Poison: a few hundred corpus messages corrected to the wrong category make a worse candidate.
+    # Poison: an account manager who files progress queries as other, 3,000 times. (400 corrections rotated across
+    # the four categories stopped hurting once the corpus had thirty writers: 0.8822 against 0.8816. This one
+    # measured 0.783 against 0.828, progress F1 0.59 against 0.72, with the shipped model running.)
     train, _ = split(load_corpus())
-    rotate = {"revision_request": "billing_issue", "billing_issue": "progress_query",
-              "progress_query": "other", "other": "revision_request"}
-    for n, e in enumerate(train[:400]):
+    progress = [e for e in train if e.label == "progress_query"][:3000]
+    for n, e in enumerate(progress):
         row = store.insert("messages", {"raw_sha256": f"p{n}", "raw": b"", "received_at": "2026-12-01T00:00:00+00:00",
                                         "status": "processed", "category": e.label, "subject": e.subject,
                                         "newest_text": newest_text(e.body), "message_id": f"<p{n}@x>"})
-        corrections.record(store, row=row, category=rotate[e.label], source="test")
+        corrections.record(store, row=row, category="other", source="test")
     # A quicker candidate than the recipe's (one member, 1 epoch, on the corpus and the poisoned corrections,
     # as `retrain` weighs them): what matters is that it learned them, is worse, and the gate refuses it, with
     # the poisoned held-out corrections counted in its favour.

@@ -19,6 +19,24 @@ def test_invoice_po_and_job_reference():
     assert found["job_ref"] == ["BREW-042"]
 
 
+@pytest.mark.parametrize(("text", "expected"), [
+    ("Invoice INV-9 is wrong, INV-10 too", ["INV-9", "INV-10"]),
+    ("invoice R-55 is a duplicate", ["R-55"]),
+    ("Please check invoice no. 55", ["55"]),
+    ("Invoice No.12345 is overdue", ["12345"]),
+    ("Rechnung Nr. 7 ist doppelt", ["7"]),
+    ("factura núm. 3 duplicada", ["3"]),
+    ("invoice #12", ["12"]),
+    ("the invoice for 3 banners", []),
+    ("invoice 1 of 3 is fine", []),
+    ("Thanks for the invoice. 2 banners are still missing", []),
+])
+def test_short_invoice_numbers_are_read_after_a_number_word_or_a_prefix(text, expected):
+    """Re-test of round 21: INV-9 and R-55 were not invoice numbers, nor was "invoice no. 12345" (the "." after
+    "no" ended the search). A short bare number counts only after a word that says a number follows."""
+    assert extract("", text, today=MONDAY).get("invoice_number", []) == expected
+
+
 def test_amounts_in_both_notations():
     found = extract("", "Charged €1.250,00 instead of EUR 980, and £14,400.00 on the other one; 3 400 € here.",
                     today=MONDAY)

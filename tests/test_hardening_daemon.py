@@ -357,8 +357,65 @@ def test_a_refused_imap_login_is_alerted_and_sending_and_summaries_go_on(tmp_pat
     rules = load_checked_rules(settings.rules_path)
     review = summary.build(store, rules, "lead@agency.example", datetime.now(UTC).date(), team=True,
                            until=datetime.now(UTC) + timedelta(minutes=1)).review
-    alert = next(item for item in review if item["kind"] == "imap unavailable")
-    assert "login refused" in alert["reason"] and alert["sender"] == ""
+    (alert,) = [item for item in review if item["kind"] == "imap unavailable"]  # the outage, once, with its start
+    assert "login refused" in alert["reason"] and "still at" in alert["reason"] and alert["sender"] == ""
+
+    Daemon(good, store).run_once()  # the password put right: the outage is over, and its alert stays listed
+    review = summary.build(store, rules, "lead@agency.example", datetime.now(UTC).date(), team=True,
+                           until=datetime.now(UTC) + timedelta(minutes=1)).review
+    (alert,) = [item for item in review if item["kind"] == "imap unavailable"]
+    assert "login refused" in alert["reason"] and "still at" not in alert["reason"]
+
+
+def test_a_summary_made_while_the_mailbox_cannot_be_read_says_so_before_the_alert(tmp_path, dovecot, smtp_server):
+    """Re-test of round 21: a summary sent while an IMAP outage was under 15 minutes old (no alert yet) said
+    "Nothing is waiting. Well done." with no hint that the inbox could not be read. The outage is recorded when it
+    begins; a summary made before it ends says so in its subject, Needs you and Review; one made after does not."""
+    import dataclasses
+    import threading
+
+    from inbox.daemon import Daemon
+    from inbox.notify import read_status
+    from responders.templates import TemplateLibrary
+
+    good = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    settings = dataclasses.replace(good, imap=dataclasses.replace(good.imap, password="rotated-elsewhere"))
+    store = Store(settings.db_path)
+    daemon = Daemon(settings, store)
+
+    def stop_when_seen() -> None:
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not (read_status(settings.db_path) or {}).get("imap_error"):
+            time.sleep(0.1)
+        daemon.stopping = True
+
+    watcher = threading.Thread(target=stop_when_seen)
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    watcher.start()
+    try:
+        daemon.run_forever()
+    finally:
+        watcher.join()
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    assert not daemon.imap_outage_alerted  # under the alert's 15 minutes
+    rules = load_checked_rules(settings.rules_path)
+    templates = TemplateLibrary(rules.template_dir)
+
+    def morning() -> tuple[summary.Summary, str, str]:
+        built = summary.build(store, rules, "lead@agency.example", datetime.now(UTC).date(), team=True,
+                              until=datetime.now(UTC) + timedelta(minutes=1))
+        text, _ = summary.render(built, templates)
+        return built, text, summary.build_message(built, templates, "accounts@agency.example")["Subject"]
+
+    built, text, subject = morning()
+    assert "Nothing is waiting" not in text and "THE MAILBOX CANNOT BE READ since" in text
+    assert "MAILBOX CANNOT BE READ" in subject
+    assert [r["kind"] for r in built.review] == ["imap unavailable"] and "login refused" in built.review[0]["reason"]
+
+    Daemon(good, store).run_once()  # read again, by another process (a restart): the outage is over
+    built, text, subject = morning()
+    assert "Nothing is waiting" in text and "CANNOT BE READ" not in subject and built.review == []
 
 
 def test_a_server_slower_to_accept_a_message_than_a_command_timeout_gets_it_once(tmp_path, dovecot, slow_smtp):
