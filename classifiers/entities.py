@@ -85,6 +85,7 @@ _ORDINAL = r"^\d{1,2}(?:st|nd|rd|th|er|e)?$"  # 1st, 14th, 1er, 2e
 # two are tomorrow after a deadline phrase only ("spätestens morgen", "uiterlijk morgen", "a más tardar mañana").
 TOMORROW = ("tomorrow", "demain", "domani", "amanhã", "imorgon")
 TOMORROW_AFTER_PHRASE = ("morgen", "mañana")
+TOMORROW_ANCHORS = ("bis", "hasta", "para")  # "bis morgen", "para mañana": "until / for tomorrow", not a morning
 WEEK_ENDS = ("ende der woche", "ende dieser woche", "eind van de week", "einde van de week", "fin de la semaine",
              "slutet av veckan", "final de la semana")
 _nlp = blank_nlp()
@@ -325,10 +326,10 @@ def _deadline(span: Span, today: date) -> dict[str, Any] | None:
         if _told_in_the_past(span) or _an_absence(span) or _not_needed(span):
             return None
         after = _date_after(span) or _date_after_subject(span) or _date_before(span)
-        if after is None or _ends_a_period(after):
+        if after is None or _ends_a_period(after) or _a_goodbye(after):
             return None
         span = after
-    elif _an_absence(span):  # "I'm off next week", "out tomorrow"
+    elif _an_absence(span) or _a_goodbye(span):  # "I'm off next week", "out tomorrow", "see you tomorrow!"
         return None
     words = [t.lower_ for t in span]
     due = None
@@ -356,6 +357,52 @@ def _deadline(span: Span, today: date) -> dict[str, Any] | None:
         due = today + timedelta(days=(4 - today.weekday()) % 7)
     # "on 2\nDecember" is shown on one line in the summary
     return {"date": due.isoformat(), "text": " ".join(_text(span).split())} if due else None
+
+
+# A farewell that names a day is no deadline: "Bis morgen!", "Danke und bis Montag!", "See you tomorrow", "À demain !",
+# "Talk Monday,\nTom". Openers that also mean "until" (bis, hasta, tot, à, a, till) are a farewell only when the
+# clause ends in "!" or ",", or on a line of its own before a signature: "Bitte bis morgen." and "Bis Freitag?" ask.
+FAREWELL_OPENERS = (("see", "you"), ("see", "ya"), ("talk",), ("speak",), ("talk", "to", "you"), ("speak", "to", "you"),
+                    ("catch", "you"), ("vi", "ses"), ("ses",), ("wir", "sehen", "uns"),
+                    ("wir", "sprechen", "uns"), ("wir", "hören", "uns"), ("on", "se", "voit"), ("nos", "vemos"),
+                    ("ci", "vediamo"), ("ci", "sentiamo"), ("até",), ("tot", "ziens"))
+FAREWELL_UNTIL = frozenset(("bis", "hasta", "tot", "à", "a", "till", "until"))
+FAREWELL_FILLERS = frozenset((
+    "danke", "und", "dann", "also", "ok", "okay", "gut", "schön", "thanks", "and", "¡", "then", "so", "again", "merci",
+    "et", "alors", "gracias", "y", "entonces", "bedankt", "en", "dan", "tack", "och", "då", "grazie", "e", "allora",
+    "obrigado", "obrigada", "então", "cheers", "bye", "ciao", "tschüss", "!", ",", "."))
+SIGNATURE_LINES = 3  # short lines after a farewell line: a name, a title, a company
+
+
+def _a_goodbye(date: Span) -> bool:
+    """Whether the clause holding this date is a farewell with nothing else in it (see FAREWELL_OPENERS)."""
+    doc = date.doc
+    start = date.start
+    while start > 0 and doc[start - 1].text not in _CLAUSE_ENDS and "\n" not in doc[start - 1].text:
+        start -= 1
+    end = date.end
+    while end < len(doc) and doc[end].text not in _CLAUSE_ENDS - {"!", ","} and "\n" not in doc[end].text:
+        end += 1
+    before = [t.lower_ for t in doc[start : date.start] if not t.is_space and t.lower_ not in FAREWELL_FILLERS]
+    before = before[2:] if before[:2] == ["thank", "you"] else before
+    dated = [t.lower_ for t in doc[date.start : date.end]]
+    after = [t.lower_ for t in doc[date.end : end] if not t.is_space and t.lower_ not in FAREWELL_FILLERS]
+    if after or any(ch.isdigit() for word in dated for ch in word):  # "bis 18.12." answers "until when?"
+        return False
+    words = before + dated
+    if any(tuple(words[: len(opener)]) == opener and len(words) > len(opener) for opener in FAREWELL_OPENERS):
+        return True
+    if not words or words[0] not in FAREWELL_UNTIL or before[1:]:
+        return False
+    closing = doc[date.end].text if date.end < len(doc) else ""
+    return closing in ("!", ",") or _before_a_signature(doc, end)
+
+
+def _before_a_signature(doc: Doc, end: int) -> bool:
+    """Whether all that follows a clause is a few short lines (a name, a title) or nothing."""
+    rest = doc[end:].text.strip() if end < len(doc) else ""
+    lines = [line for line in rest.splitlines() if line.strip()]
+    return len(lines) <= SIGNATURE_LINES and all(len(line.split()) <= 4 for line in lines) and not rest.endswith("?")
 
 
 # Words that put a date in the past when they come before it in the same clause: "I rang Ben on Wednesday",
@@ -502,7 +549,8 @@ def _date_after(anchor: Span) -> Span | None:
             continue
         if weekday_seen and not _a_day_of_month(token):  # "by Friday 3 banners": the 3 is no date
             break
-        if end == anchor.end and (word in TOMORROW or (word in TOMORROW_AFTER_PHRASE and _phrase(anchor))):
+        if end == anchor.end and (word in TOMORROW or (word in TOMORROW_AFTER_PHRASE and (
+                _phrase(anchor) or anchor[0].lower_ in TOMORROW_ANCHORS))):
             return doc[anchor.start : token.i + 1]  # "spätestens morgen", "d'ici demain"
         if _YEAR.match(token.text) and end > anchor.end and any(t.lower_ in MONTHS for t in doc[anchor.end : end]):
             end = token.i + 1  # "20 Jan 2027", "Jan 15, 2027"

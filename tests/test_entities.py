@@ -346,3 +346,27 @@ def test_the_entities_found_are_the_ones_rules_may_name():
     from foundation.categories import ENTITIES
 
     assert set(VALUES) == set(ENTITIES)
+
+
+@pytest.mark.parametrize(("text", "due"), [
+    ("Danke, bis morgen!", None),
+    ("Bis morgen,\nAnna", None),
+    ("Bis morgen.\nAnna Schmidt\nMarketing", None),
+    ("¡Hasta mañana!", None),
+    ("À demain !", None),
+    ("Vi ses imorgon!", None),
+    ("See you tomorrow!", None),
+    ("Thank you and see you on Monday", None),
+    ("Talk tomorrow,\nTom", None),
+    ("Können Sie das Logo bis morgen ändern? Danke und bis Montag!", "2026-11-24"),
+    ("Bitte bis morgen.", "2026-11-24"),
+    ("Schaffen Sie das bis morgen?", "2026-11-24"),
+    ("¿Lo tenéis para mañana?", "2026-11-24"),
+    ("Bis 18.12.", "2026-12-18"),
+    ("Please, by tomorrow!", "2026-11-24"),
+])
+def test_a_farewell_naming_a_day_is_no_deadline_and_bis_morgen_asking_is_one(text, due):
+    """Round 20 leftover: "bis morgen" asking for tomorrow was no deadline (morgen is also a morning), and a
+    farewell ("See you tomorrow!", "À demain !") was one."""
+    found = extract("", text, today=MONDAY).get("deadline", [])
+    assert [d["date"] for d in found][:1] == ([due] if due else [])
