@@ -532,7 +532,10 @@ def _date_after(anchor: Span) -> Span | None:
     """'by Friday', 'before the 14th', 'on 4 December', 'until December 4th', 'by 12/12/2026', 'bis 14.12.',
     'bis KW 51': the anchor and its date."""
     doc = anchor.doc
-    if anchor[0].lower_ not in NOT_BY_WEEK and (week_end := _calendar_week_end(doc, anchor.end)) is not None:
+    by_week = anchor[0].lower_ not in NOT_BY_WEEK or (
+        anchor[0].lower_ in BY_WEEK_WITH_ARTICLE and anchor.end < len(doc) and doc[anchor.end].lower_ == "la"
+        and (anchor.start == 0 or doc[anchor.start - 1].lower_ not in OF_THE_WEEK))
+    if by_week and (week_end := _calendar_week_end(doc, anchor.end)) is not None:
         return doc[anchor.start : week_end]
     end = anchor.end
     foreign = _foreign(anchor)
@@ -592,8 +595,14 @@ def _date_after_subject(anchor: Span) -> Span | None:
 WEEK_WORDS = frozenset(("kw", "week", "wk", "woche", "vecka", "v.", "uke", "uge", "viikko", "semaine", "semana",
                         "settimana", "tydzień"))
 # "for week 51" (the invoice for week 51) and "before week 51" (the week before it, or the one itself?) say no due day.
+# With the article, French and Spanish "for" is "by" ("il nous le faut pour la semaine 51", "para la semana 2"); "entro
+# la settimana 51" is Italian "by week 51".
 NOT_BY_WEEK = frozenset(("for", "on", "pour", "para", "voor", "vóór", "vor", "avant", "antes", "before", "innan", "før",
-                         "inden", "entro", "fino", "até"))
+                         "inden", "fino", "até"))
+BY_WEEK_WITH_ARTICLE = frozenset(("pour", "para"))
+# ... but not after a thing that belongs to the week: "la facture pour la semaine 51", "las horas para la semana 2"
+OF_THE_WEEK = frozenset(("facture", "factures", "factura", "facturas", "planning", "réunion", "reunión", "rapport",
+                         "informe", "heures", "horas", "relevé", "devis", "presupuesto", "commande", "pedido"))
 _WEEK_TOKEN = re.compile(r"^(?:kw|wk|cw)\.?(\d{1,2})$")
 
 

@@ -370,3 +370,17 @@ def test_a_farewell_naming_a_day_is_no_deadline_and_bis_morgen_asking_is_one(tex
     farewell ("See you tomorrow!", "À demain !") was one."""
     found = extract("", text, today=MONDAY).get("deadline", [])
     assert [d["date"] for d in found][:1] == ([due] if due else [])
+
+
+@pytest.mark.parametrize(("text", "due"), [
+    ("Il nous le faut pour la semaine 51.", "2026-12-18"),
+    ("Lo necesitamos para la semana 51.", "2026-12-18"),
+    ("Ci serve entro la settimana 51.", "2026-12-18"),
+    ("La facture pour la semaine 51 est fausse.", None),
+    ("The invoice for week 51 is wrong.", None),
+])
+def test_a_calendar_week_after_pour_la_or_para_la_is_a_deadline(text, due):
+    """Round 20 leftover: "pour la semaine 51" / "para la semana 51" were not read ("for week 51" names a week's
+    invoice; with the article, French and Spanish mean "by")."""
+    found = extract("", text, today=MONDAY).get("deadline", [])
+    assert [d["date"] for d in found] == ([due] if due else [])
