@@ -321,6 +321,9 @@ def _urgency(span: Span, _: date) -> str | None:
     return span.text.lower() if span[0].text != "!" else "!" * len(span)
 
 
+WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")
+
+
 def _deadline(span: Span, today: date) -> dict[str, Any] | None:
     if span[0].lower_ in DEADLINE_ANCHORS or span[0].lower_ in FIGURES_ANCHORS or _phrase(span):
         if _told_in_the_past(span) or _an_absence(span) or _not_needed(span):
@@ -355,8 +358,15 @@ def _deadline(span: Span, today: date) -> dict[str, Any] | None:
         due = today + timedelta(days=7)
     elif any(w in ("week", "eow", "woche", "semaine", "semana", "veckan") for w in words):
         due = today + timedelta(days=(4 - today.weekday()) % 7)
+    if due is None:
+        return None
     # "on 2\nDecember" is shown on one line in the summary
-    return {"date": due.isoformat(), "text": " ".join(_text(span).split())} if due else None
+    found = {"date": due.isoformat(), "text": " ".join(_text(span).split())}
+    if weekday is not None and (day is not None or figures is not None) and due.weekday() != weekday:
+        # "by Friday 17 December" when the 17th is a Thursday: the date written is kept, and the clash is said so
+        # that someone asks the client (round 20) rather than trusting either
+        found["check"] = f"{due.day} {due:%B %Y} is a {WEEKDAY_NAMES[due.weekday()]}, not a {WEEKDAY_NAMES[weekday]}"
+    return found
 
 
 # A farewell that names a day is no deadline: "Bis morgen!", "Danke und bis Montag!", "See you tomorrow", "À demain !",

@@ -387,6 +387,11 @@ def name_from_address(address: str) -> str:
     return " ".join(p.capitalize() for p in parts)
 
 
+def _deadline_shown(deadline: dict[str, Any]) -> str:
+    check = f"; check: {deadline['check']}" if deadline.get("check") else ""  # the weekday and the date disagree
+    return f"{deadline['text']} ({deadline['date']}{check})"
+
+
 def entity_lines(entities: dict[str, list[Any]]) -> list[str]:
     lines = []
     labels = {"invoice_number": "invoice", "po_number": "PO", "job_ref": "job", "urgency": "urgency"}
@@ -396,7 +401,7 @@ def entity_lines(entities: dict[str, list[Any]]) -> list[str]:
         elif label == "amount":
             lines.append("amount " + ", ".join(v["text"] for v in values))
         elif label == "deadline":
-            lines.append("deadline " + ", ".join(f"{v['text']} ({v['date']})" for v in values))
+            lines.append("deadline " + ", ".join(_deadline_shown(v) for v in values))
         else:
             lines.append(f"{labels.get(label, label)} " + ", ".join(map(str, values)))
     return lines

@@ -296,7 +296,8 @@ def _promises(store: Store, accounts: set[str] | None, day: date, zone: Any, *, 
                 listed.add((m["thread_id"], due, staff))
                 when = "OVERDUE" if due < day else "today" if due == day else f"due {due.strftime('%a')}"
                 items.append({"who": "agency promised" if staff else "client deadline", "due": due.isoformat(),
-                              "overdue": due < day, "when": when, "text": d["text"], "subject": thread["subject"],
+                              "overdue": due < day, "when": when, "subject": thread["subject"],
+                              "text": d["text"] + (f" (check: {d['check']})" if d.get("check") else ""),
                               "sender": _sender_of(m), "message_id": m["message_id"]})
     return sorted(items, key=lambda x: x["due"])
 

@@ -384,3 +384,14 @@ def test_a_calendar_week_after_pour_la_or_para_la_is_a_deadline(text, due):
     invoice; with the article, French and Spanish mean "by")."""
     found = extract("", text, today=MONDAY).get("deadline", [])
     assert [d["date"] for d in found] == ([due] if due else [])
+
+
+def test_a_weekday_that_disagrees_with_its_date_is_kept_and_flagged():
+    """Round 20 leftover: "by Friday 17 December" (a Thursday in 2026) was read as the 17th without a word."""
+    from responders.respond import entity_lines
+
+    (found,) = extract("", "Please send it by Friday 17 December.", today=MONDAY)["deadline"]
+    assert found["date"] == "2026-12-17" and found["check"] == "17 December 2026 is a Thursday, not a Friday"
+    assert entity_lines({"deadline": [found]}) == [
+        "deadline by Friday 17 December (2026-12-17; check: 17 December 2026 is a Thursday, not a Friday)"]
+    assert "check" not in extract("", "by Thursday 17 December", today=MONDAY)["deadline"][0]
