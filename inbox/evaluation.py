@@ -6,13 +6,20 @@ uses the import format. Messages go in file-name order so that thread replies fo
 
 from __future__ import annotations
 
+import json
+import tempfile
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from classifiers import Classifier
+from classifiers.evalsets import EVAL_SETS
 from classifiers.evaluate import QUARANTINED, read_labels, score
 from classifiers.explain import explain
+from classifiers.heldout import write_eval_dir
+from classifiers.model import TextcatClassifier
+from classifiers.phrases import PhraseRules
+from classifiers.report import cross_writer_scores, format_side_by_side
 from classifiers.tiers import tier_scores
 from foundation.accounts import read_accounts_csv
 from foundation.rules import Rules
@@ -71,6 +78,55 @@ def evaluate(directory: Path, settings: Settings, rules: Rules, *, classifier: C
             mistake["deciding_sentence"] = found["deciding_sentence"]
             mistake["features"] = found["features"]
     return result
+
+
+def every_set(settings: Settings, rules: Rules, models: dict[str, Classifier], *, explain_mistakes: bool = False,
+              progress: Callable[[int, int], None] | None = None) -> dict[str, dict[str, Any]]:
+    """{model name: {set name: scores}} for the corpus's held-out split (written as mail, as `--held-out` does) and
+    every eval folder of the project: each through the pipeline, exactly as `liaison eval DIR` scores it."""
+    with tempfile.TemporaryDirectory(prefix="liaison-eval-") as scratch:
+        write_eval_dir(Path(scratch))
+        sets = {"held-out": Path(scratch)} | {name: d for name, d in EVAL_SETS.items() if (d / "labels.csv").exists()}
+        total = len(models) * sum(len(read_labels(d)) for d in sets.values())
+        before = 0  # messages scored in the folders before this one: one progress line for them all
+
+        def one_set(directory: Path, classifier: Classifier) -> dict[str, Any]:
+            nonlocal before
+            count = len(read_labels(directory))
+            def overall(done: int, _: int) -> None:
+                if progress is not None:
+                    progress(before + done, total)
+
+            scores = evaluate(directory, settings, rules, classifier=classifier, explain_mistakes=explain_mistakes,
+                              progress=overall)
+            before += count
+            return scores
+
+        return {name: {set_name: one_set(directory, classifier) for set_name, directory in sets.items()}
+                for name, classifier in models.items()}
+
+
+def report(settings: Settings, rules: Rules, *, as_json: bool = False, cross_writer: bool = False,
+           compare: Path | None = None, show_mistakes: bool = False,
+           progress: Callable[[int, int], None] | None = None) -> str:
+    """The whole `liaison eval` report without a folder, as text or JSON, for the shipped model (and `compare`)."""
+    from classifiers.evaluate import format_mistakes
+
+    models: dict[str, Classifier] = {"shipped": TextcatClassifier()}
+    if compare is not None:
+        models["compared"] = TextcatClassifier(compare)
+    result: dict[str, Any] = every_set(settings, rules, models, explain_mistakes=show_mistakes, progress=progress)
+    if cross_writer:
+        result["cross-writer"] = cross_writer_scores(PhraseRules(rules.spec.phrases))
+    if as_json:
+        return json.dumps(result, ensure_ascii=False)
+    text = format_side_by_side(result)
+    if show_mistakes:
+        for model_name, sets in result.items():
+            if model_name != "cross-writer":
+                for set_name, scores in sets.items():
+                    text += f"\n\nmistakes of {model_name} on {set_name}\n" + format_mistakes(scores["mistakes"])
+    return text
 
 
 def answers_sender(row: dict[str, Any]) -> bool:

@@ -6,7 +6,9 @@ import argparse
 import json
 import logging
 import sys
+from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 from foundation.errors import LiaisonError
 from inbox.commands import common, learning
@@ -67,6 +69,14 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _ticker(progress: Any) -> Callable[[int, int], None]:
+    """A `progress(done, total)` callback for the Progress line of one folder after another."""
+    def tick(done: int, total: int) -> None:
+        progress.total, progress.enabled = total, total > 1
+        progress.advance()
+    return tick
+
+
 def cmd_eval(args: argparse.Namespace) -> int:
     import tempfile
 
@@ -76,33 +86,29 @@ def cmd_eval(args: argparse.Namespace) -> int:
     from foundation.rules import default_rules_path
     from foundation.settings import load_settings
     from inbox.daemon import load_checked_rules
-    from inbox.evaluation import evaluate
+    from inbox.evaluation import evaluate, report
     from inbox.progress import Progress
 
     if args.directory and args.held_out:
         raise LiaisonError("give either DIR or --held-out")
-    if not (args.directory or args.held_out):
-        from classifiers.report import run_report
-
-        print(run_report(load_checked_rules(default_rules_path()), as_json=args.json,
-                         cross_writer=args.cross_writer, compare=args.compare, show_mistakes=args.show_mistakes))
-        return 0
     settings = load_settings({"LIAISON_ADDRESS": "accounts@agency.example",
                               "LIAISON_AGENCY_DOMAINS": "agency.example"})
     print(f"liaison eval: scoring with the shipped rules ({default_rules_path()})", file=sys.stderr)
     rules = load_checked_rules(default_rules_path())
+    if not (args.directory or args.held_out):  # every set side by side, each scored as `liaison eval DIR` does
+        progress = Progress(0, "messages")
+        text = report(settings, rules, as_json=args.json, cross_writer=args.cross_writer, compare=args.compare,
+                      show_mistakes=args.show_mistakes, progress=_ticker(progress))
+        progress.finish()
+        print(text)
+        return 0
     with tempfile.TemporaryDirectory(prefix="liaison-eval-") as scratch:
         directory = args.directory
         if args.held_out:
             directory = Path(scratch)
             write_eval_dir(directory)
         progress = Progress(0, "messages")
-
-        def tick(done: int, total: int) -> None:
-            progress.total, progress.enabled = total, total > 1
-            progress.advance()
-
-        result = evaluate(directory, settings, rules, progress=tick, explain_mistakes=args.show_mistakes)
+        result = evaluate(directory, settings, rules, progress=_ticker(progress), explain_mistakes=args.show_mistakes)
         progress.finish()
         baseline = evaluate(directory, settings, rules, classifier=KeywordClassifier())
     result["baseline_macro_f1"] = baseline["macro_f1"]
