@@ -219,6 +219,13 @@ def _db_path(values: dict[str, str]) -> Path:
     path = Path(values.get("db") or "liaison.db")
     if path.is_dir():
         raise ConfigError("LIAISON_DB", f"{path} is a folder; name the database file, e.g. {path / 'liaison.db'}")
+    if path.parent.exists() and not path.parent.is_dir():
+        raise ConfigError("LIAISON_DB", f"{path.parent} is not a folder; correct the path")
+    if not path.parent.is_dir():
+        # a typo in the folder must not start an empty database beside the real one (round 20): its history, the
+        # outbox and what was already answered would be somewhere else
+        raise ConfigError("LIAISON_DB", f"the folder {path.parent} does not exist; create it "
+                                        f"(mkdir -p {path.parent}) or correct the path")
     return path
 
 

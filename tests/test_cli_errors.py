@@ -60,8 +60,20 @@ def test_database_setting_naming_a_folder(clean_env, capsys, tmp_path):
 def test_database_under_a_file_is_a_clear_error(clean_env, capsys, tmp_path):
     (tmp_path / "plain").write_text("not a folder")
     clean_env.setenv("LIAISON_DB", str(tmp_path / "plain" / "liaison.db"))
-    assert main(["accounts", "list"]) == 1
-    assert str(tmp_path / "plain") in one_line_error(capsys)
+    assert main(["accounts", "list"]) == 2
+    assert one_line_error(capsys) == (f"liaison: configuration error: LIAISON_DB: {tmp_path / 'plain'} is not a "
+                                      "folder; correct the path")
+
+
+def test_database_in_a_folder_that_does_not_exist_is_refused_not_created(clean_env, capsys, tmp_path):
+    """Round 20: a typo in the database's folder started an empty database there, the real one's history and
+    outbox left behind."""
+    clean_env.setenv("LIAISON_DB", str(tmp_path / "var" / "lib" / "liason" / "liaison.db"))
+    assert main(["accounts", "list"]) == 2
+    assert one_line_error(capsys).endswith(f"the folder {tmp_path / 'var' / 'lib' / 'liason'} does not exist; "
+                                           f"create it (mkdir -p {tmp_path / 'var' / 'lib' / 'liason'}) or correct "
+                                           "the path")
+    assert not (tmp_path / "var").exists()
 
 
 def test_a_file_that_is_not_a_database(clean_env, capsys, tmp_path):
