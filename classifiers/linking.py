@@ -68,6 +68,7 @@ class Link:
     suspicious: str | None = None
     thread_id: int | None = None
     job_ref: str | None = None
+    claimed_account: str | None = None  # the client suspicious mail imitates, when it names or copies one
 
 
 @dataclass
@@ -237,10 +238,24 @@ def link_message(
     if not is_staff:
         found = link.suspicious or _impostor(index, sender, display_name) or _unverified(index, sender, link)
         link.suspicious = "; ".join(filter(None, [found, distrust])) or None
+        if link.suspicious:
+            link.claimed_account = link.account_id or _imitated_account(index, sender, display_name)
         if link.suspicious and link.reason not in ("thread", "code"):
             link.account_id, link.reason = None, "unlinked"
             link.detail = f"suspicious: {link.suspicious}"
     return link
+
+
+def _imitated_account(index: AccountIndex, sender: str, display_name: str) -> str | None:
+    """The account whose contact or domain suspicious mail shows or copies: its name's address, a contact its
+    name claims, the domain its own imitates."""
+    shown = _address_in_name(index, display_name, sender) or _address_in_name(index, sender.rpartition("@")[0],
+                                                                               sender)
+    claimed = shown or _claimed_contact(index, display_name)
+    if claimed:
+        return index.contacts.get(claimed) or index.domain_owner(domain_of(claimed))
+    imitated = lookalike_of(domain_of(sender), list(index.domains))
+    return index.domain_owner(imitated) if imitated else None
 
 
 def _unverified(index: AccountIndex, sender: str, link: Link) -> str | None:

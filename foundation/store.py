@@ -172,6 +172,14 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
             "UPDATE messages SET arrived_at = received_at WHERE arrived_at IS NULL",
         ),
     ),
+    (
+        "0010_claimed_account",
+        (
+            # The client an impostor's mail imitates (a lookalike domain, a contact's name): never linked to it, but
+            # shown to that client's account manager, not to every manager (blind round 22).
+            "ALTER TABLE messages ADD COLUMN claimed_account TEXT",
+        ),
+    ),
 ]
 
 

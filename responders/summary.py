@@ -124,7 +124,8 @@ def build(store: Store, rules: Rules, recipient: str, day: date, *, team: bool,
     outage = _mailbox_outage(store, end)
     if outage:
         summary.mailbox_unreadable = f"since {outage['at'][:16].replace('T', ' ')} UTC: {outage['reason']}"
-    summary.review = _review(store, since, end, accounts, unanswered=unanswered, outage=outage)
+    summary.review = _review(store, since, end, accounts, unanswered=unanswered, outage=outage,
+                             unclaimed=team_lead_address(rules) is None)
     summary.trend = _trend(store, recent, end, accounts)
     summary.learning = _learning(store, end, accounts)
     summary.acknowledged, summary.requests = _acknowledged_requests(store, recent)
@@ -344,8 +345,18 @@ def _mailbox_outage(store: Store, end: datetime) -> dict[str, Any] | None:
     return {"id": start["id"], "at": start["at"], "reason": loads(start["detail"], {}).get("reason", "")}
 
 
+def _shown_to(accounts: set[str] | None, message: dict[str, Any], *, unclaimed: bool) -> bool:
+    """Whether a message for review belongs in this summary: its account's, or for an impostor's the account it
+    imitates; one that imitates no known client goes to the team lead, or to everyone when there is none."""
+    account = message["account_id"] or (message.get("claimed_account") if message["suspicious"] else None)
+    if message["suspicious"] and account is None:
+        return unclaimed or accounts is None
+    return _in_accounts(accounts, account)
+
+
 def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | None, *,
-            unanswered: list[dict[str, Any]], outage: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+            unanswered: list[dict[str, Any]], outage: dict[str, Any] | None = None,
+            unclaimed: bool = True) -> list[dict[str, Any]]:
     items = []
     window = [_iso(since), _iso(end)]
     if outage:  # first: the counts of every other section stop where it began
@@ -356,7 +367,7 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
     for m in store.all("SELECT * FROM messages WHERE received_at >= ? AND received_at < ? AND "
                        "((display_category = 'needs_review' AND staff = 0) OR suspicious IS NOT NULL "
                        "OR status = 'quarantined')", window):
-        if m["status"] != "quarantined" and not _in_accounts(accounts, m["account_id"]) and not m["suspicious"]:
+        if m["status"] != "quarantined" and not _shown_to(accounts, m, unclaimed=unclaimed):
             continue
         kind = "quarantined" if m["status"] == "quarantined" else "suspicious" if m["suspicious"] else "needs review"
         reason = m["error"] if kind == "quarantined" else m["suspicious"] or \

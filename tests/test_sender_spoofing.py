@@ -619,3 +619,35 @@ def test_a_sender_without_an_address_is_named_by_its_display_name_alone(header, 
     parsed = parse_message(b"From: " + header + b"\r\nSubject: Hi\r\nMessage-ID: <n@x.example>\r\n\r\nHello\r\n")
     assert (parsed.from_name, parsed.from_addr) == (name, "")
     assert parsed.sender_problems, "never answered or linked on trust"
+
+
+def test_an_impostors_mail_is_in_the_summary_of_the_imitated_clients_manager_only(tmp_path, dovecot, smtp_server):
+    """Blind round 22: a lookalike of Anna's client and a stranger using a job code of Anna's other client were
+    listed in Ben's summary too (every suspicious message went to every manager)."""
+    accounts = ACCOUNTS + ("zeta,Zeta Oy,ZETA,zeta.fi,olli@zeta.fi,anna.berg@agency.example\n"
+                           "maresol,Maresol,MARE,maresol.es,ana@maresol.es,ben.ortiz@agency.example\n")
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, accounts)
+    for sender, subject, mid in (("Tom Hill <tom.hill@brewc0.com>", "New bank details", "a"),
+                                 ("Mira <mira.art@gmail.com>", "[ZETA-012] assets delivered?", "b"),
+                                 ("PayPal <service@paypa1-billing.example>", "Your account", "c")):
+        dovecot.append(f"From: {sender}\r\nSubject: {subject}\r\nTo: accounts@agency.example\r\n"
+                       f"Message-ID: <{mid}@evil.example>\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\n"
+                       "Please pay the open invoice to our new bank account this week.\r\n".encode())
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    claimed = {r["message_id"]: r["claimed_account"] for r in store.all("SELECT message_id, claimed_account "
+                                                                          "FROM messages")}
+    assert claimed == {"<a@evil.example>": "brewco", "<b@evil.example>": "zeta", "<c@evil.example>": None}
+    rules = load_checked_rules(settings.rules_path)
+
+    def reviewed(recipient: str, team: bool) -> list[str]:
+        built = summary.build(store, rules, recipient, datetime.now(UTC).date(), team=team,
+                              until=datetime.now(UTC) + timedelta(minutes=1))
+        return sorted(r["subject"] for r in built.review if r["kind"] == "suspicious")
+
+    lead = summary.team_lead_address(rules)
+    assert reviewed("anna.berg@agency.example", False) == ["New bank details", "[ZETA-012] assets delivered?"] + (
+        [] if lead else ["Your account"])
+    assert reviewed("ben.ortiz@agency.example", False) == ([] if lead else ["Your account"])
+    assert reviewed("lead@agency.example", True) == ["New bank details", "Your account",
+                                                     "[ZETA-012] assets delivered?"]

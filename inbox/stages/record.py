@@ -55,7 +55,8 @@ class Record:
             "confidence": c.confidence, "class_source": c.source, "class_reasons": list(c.reasons),
             "entities": message.entities, "urgency": len(message.entities.get("urgency", [])),
             "account_id": link.account_id, "link_reason": link.reason, "link_detail": link.detail,
-            "suspicious": link.suspicious, "thread_id": message.thread_id, "is_chaser": int(message.chaser),
+            "suspicious": link.suspicious, "claimed_account": link.claimed_account, "thread_id": message.thread_id,
+            "is_chaser": int(message.chaser),
             "staff": int(message.staff), "arrived_at": message.arrived.isoformat(timespec="microseconds"),
             "ack_tier": verdict.tier.name, "ack_tier_reason": verdict.tier.reason,
             "route": {**message.decision.as_dict(), "done": message.done}, "processed_at": utcnow()})
