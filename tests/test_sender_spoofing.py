@@ -302,7 +302,11 @@ def test_lookalike_domains_and_staff_impostors_are_escalated_with_a_warning_neve
     assert not [m for m in sent if m["Auto-Submitted"] == "auto-replied"], "the impostor is never answered"
     escalations = [m for m in sent if m["Auto-Submitted"] == "auto-generated"]
     assert escalations, "a human is told"
-    assert row["suspicious"] in escalations[0].get_body(("plain",)).get_content()
+    text = escalations[0].get_body(("plain",)).get_content()
+    assert row["suspicious"] in text
+    # blind round 22: it said "please answer the client yourself" and "Reply to this email to answer the client"
+    assert "answer the client" not in text and "Do not answer the sender" in text
+    assert "Do not answer the sender" in escalations[0].get_body(("html",)).get_content()
 
 
 def test_a_name_staff_sent_under_is_claimed_by_no_one_else(tmp_path, dovecot, smtp_server):
