@@ -119,8 +119,8 @@ _matcher.add("deadline", [[{"LOWER": w}] for w in DEADLINE_ANCHORS + FIGURES_ANC
 # with no hint). Not after a negation ("not approved yet") nor in a question ("has the budget been approved?").
 APPROVAL_PHRASES = (
     "approved", "signed off", "sign-off from", "sign off from", "good to go", "green light", "go ahead and",
-    "please go ahead", "please proceed", "happy to proceed", "ok to print", "okay to print", "ok for print",
-    "no further changes", "no more changes",
+    "please go ahead", "go ahead with the", "please proceed", "happy to proceed", "ok to print", "okay to print",
+    "ok for print", "no further changes", "no more changes",
     "freigegeben", "freigabe erteilt", "genehmigt", "validé", "validée", "validés", "validées", "bon à tirer",
     "bat ok", "approuvé", "approuvée", "feu vert", "aprobado", "aprobada", "aprobados", "visto bueno", "luz verde",
     "goedgekeurd", "akkoord", "groen licht", "approvato", "approvata", "approvati", "approvazione", "via libera",
@@ -136,8 +136,8 @@ APPROVAL_PHRASES = (
 # "If you fix the typo it's approved".
 CONDITIONS = frozenset(("once", "when", "if", "dès", "quand", "si", "lorsque", "cuando", "sobald", "wenn", "falls",
                         "zodra", "indien", "quando", "appena", "när", "om"))
-_NEGATIONS = frozenset(("not", "n't", "no", "never", "yet", "nicht", "noch", "kein", "pas", "non", "niet", "nog",
-                        "geen", "nie", "ikke", "inte", "ej", "ei", "não", "ne"))
+_NEGATIONS = frozenset(("not", "n't", "no", "never", "yet", "cannot", "nicht", "noch", "kein", "pas", "non", "niet",
+                        "nog", "geen", "nie", "ikke", "inte", "ej", "ei", "não", "ne"))
 _matcher.add("approval", [[{"LOWER": t.text} for t in _nlp.make_doc(phrase)]  # type: ignore[arg-type]
                           for phrase in APPROVAL_PHRASES])
 _PHRASE_KEYS = {" ".join(t.text for t in _nlp.make_doc(phrase)): phrase for phrase in DEADLINE_PHRASES}
@@ -151,7 +151,9 @@ def _phrase(span: Span) -> str | None:
 # Self-describing single tokens (INV-4471, PO#4500123, BREW-042) are recognised token by token.
 _SINGLE_TOKEN = [
     # short numbers too for the unambiguous prefixes (INV-9, FAC7); "RE" alone is also a reply's "Re"
-    ("invoice_number", re.compile(r"(?<![\w-])(?:(?:INV|FAC|RG|FACT)[-/]?\d{1,12}|RE[-/]?\d{3,12})(?![\w-])")),
+    # numbers in parts too: "RE-2026-1187", "INV-2026-04" (round 22: a reminder for RE-2026-1187 named no invoice)
+    ("invoice_number", re.compile(r"(?<![\w-])(?:(?:INV|FAC|RG|FACT)[-/]?\d{1,12}|RE[-/]?\d{3,12})(?:[-/]\d{1,12})*"
+                                  r"(?![\w-])")),
     ("po_number", re.compile(r"(?<![\w-])PO[-#]?\d{4,14}(?![\w-])")),
     ("job_ref", re.compile(r"(?<![\w-])[A-Z][A-Z0-9]{1,11}-\d{1,6}(?![\w-])")),
 ]
@@ -224,7 +226,8 @@ def _longest_matches(doc: Doc) -> list[tuple[str, Span]]:
     for label, pattern in _SINGLE_TOKEN:
         for found in pattern.finditer(text):
             span = doc.char_span(*found.span())
-            if span is not None and len(span) == 1:
+            # an invoice number in parts is split by the tokenizer ("RE-2026", "-", "1187"): one span all the same
+            if span is not None and (len(span) == 1 or label == "invoice_number"):
                 spans.setdefault(label, []).append(span)
     chosen = []
     for label, candidates in spans.items():
@@ -235,7 +238,7 @@ def _longest_matches(doc: Doc) -> list[tuple[str, Span]]:
 
 def _identifier(span: Span, _: date) -> str | None:
     """The ID after a keyword (or the token itself), with '-123' pieces the tokenizer split off glued back."""
-    token = span[-1] if _SINGLE_TOKEN_MATCH(span) else _value_after(span)
+    token = span[0] if _SINGLE_TOKEN_MATCH(span) else _value_after(span)  # its later parts are glued on below
     if token is None:
         return None
     text = _NUMBER_LABEL.sub("", _text(token)).lstrip("#").upper()
@@ -249,7 +252,7 @@ def _identifier(span: Span, _: date) -> str | None:
 
 
 def _SINGLE_TOKEN_MATCH(span: Span) -> bool:  # noqa: N802 - reads as the question it answers
-    return len(span) == 1 and any(p.fullmatch(_text(span)) for _, p in _SINGLE_TOKEN)
+    return not any(t.whitespace_ for t in span[:-1]) and any(p.fullmatch(_text(span)) for _, p in _SINGLE_TOKEN)
 
 
 def _value_after(span: Span) -> Token | None:

@@ -395,3 +395,15 @@ def test_a_weekday_that_disagrees_with_its_date_is_kept_and_flagged():
     assert entity_lines({"deadline": [found]}) == [
         "deadline by Friday 17 December (2026-12-17; check: 17 December 2026 is a Thursday, not a Friday)"]
     assert "check" not in extract("", "by Thursday 17 December", today=MONDAY)["deadline"][0]
+
+
+def test_an_invoice_number_in_parts_and_go_ahead_with_are_read():
+    """Blind round 22: "Zahlungserinnerung RE-2026-1187" named no invoice (the tokenizer splits it in three), and
+    "Looks good, go ahead with the final export." was no sign-off."""
+    found = extract("Zahlungserinnerung RE-2026-1187", "Bitte begleichen Sie die Zahlung für RE-2026-1187.",
+                    today=MONDAY)
+    assert found["invoice_number"] == ["RE-2026-1187"]
+    assert extract("", "INV-2026-04 is wrong", today=MONDAY)["invoice_number"] == ["INV-2026-04"]
+    assert extract("", "Looks good, go ahead with the final export.", today=MONDAY)["approval"]
+    for asking in ("Can we go ahead with the reprint?", "We cannot go ahead with the launch yet."):
+        assert "approval" not in extract("", asking, today=MONDAY), asking
