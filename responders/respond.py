@@ -73,8 +73,9 @@ class Responder:
             acknowledged = result.startswith("acknowledge:")
             done.append(result)
         context["acknowledged"] = acknowledged
+        told: set[str] = set()  # two rules escalating to one person send one mail (blind round 22: two, the same)
         for i, action in enumerate(decision.of("escalate")):
-            done.append(self._escalate(row, parsed, thread_id, action, context, i))
+            done.append(self._escalate(row, parsed, thread_id, action, context, i, told=told))
         for action in decision.actions:
             if action.verb in ("keyword", "move"):
                 self.store.insert("imap_actions", {
@@ -224,12 +225,17 @@ class Responder:
     # -- escalations --------------------------------------------------------------------
 
     def _escalate(self, row: int, parsed: ParsedMessage, thread_id: int | None, action: PlannedAction,
-                  context: dict[str, Any], number: int) -> str:
+                  context: dict[str, Any], number: int, told: set[str]) -> str:
         names = action.argument if isinstance(action.argument, list) else [action.argument or ""]
-        recipients = self._recipients(names, context)
-        if not recipients:
+        found = self._recipients(names, context)
+        if not found:
             self._failure(row, "escalate", f"no address for {', '.join(names)}")
             return f"escalation failed: no address for {', '.join(names)}"
+        recipients = [r for r in found if r.lower() not in told]
+        skipped = [r for r in found if r.lower() in told]
+        if not recipients:
+            return f"escalate: {', '.join(found)} already told by an earlier rule"
+        told.update(r.lower() for r in recipients)
         label = CATEGORY_LABELS.get(context["category"], context["category"])
         who = context["account_name"] or shown_address(parsed.from_addr)
         subject = f"[Liaison] {label}: {who} - {parsed.subject or '(no subject)'}"
@@ -246,7 +252,8 @@ class Responder:
         outbox.plan(self.store, dedupe_key=f"escalate:{row}:{number}", kind="escalate", draft=draft,
                     mail_from=self.settings.address, recipients=recipients, rule=action.rule, message_row=row,
                     thread_id=thread_id)
-        return f"escalate: {', '.join(recipients)}"
+        also = f" ({', '.join(skipped)} already told by an earlier rule)" if skipped else ""
+        return f"escalate: {', '.join(recipients)}{also}"
 
     def _escalation_text(self, row: int, action: PlannedAction, context: dict[str, Any]) -> tuple[str, str]:
         """The rules' escalation template; if it fails, the shipped one: staff always hear of the

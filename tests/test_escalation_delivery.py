@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from pathlib import Path
 
 from foundation.rules import load_rules
 from foundation.store import Store
@@ -90,3 +91,27 @@ def test_an_escalation_of_an_original_too_large_to_attach_says_so(tmp_path, dove
     assert "is too large to mail on: only its headers are attached" in text
     assert "the original is attached" not in text
     assert [p.get_filename() for p in escalation.iter_attachments()] == ["original-headers.txt"]
+
+
+def test_two_rules_escalating_to_one_person_send_one_mail(tmp_path, dovecot, smtp_server):
+    """Blind round 22: a catch-all rule escalating to the account manager above the shipped rules sent the manager
+    the same escalation twice (and the suspicious one twice to the lead)."""
+    from tests.servers import quiet_rules
+
+    everything = ("rules:\n  - name: everything\n    description: Tell the manager of all mail.\n"
+                  "    then:\n      - escalate: account_manager\n\n")
+    (tmp_path / "edited").mkdir()  # liaison_settings writes its own rules.yaml in tmp_path
+    rules_path = quiet_rules(tmp_path / "edited", Path(__file__).parent.parent / "rules.yaml",
+                             **{"rules:\n": everything})
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS, rules_path=rules_path)
+    dovecot.append(b"From: Tom Hill <tom@brewco.com>\r\nTo: accounts@agency.example\r\nSubject: Invoice 4471\r\n"
+                   b"Date: Mon, 30 Nov 2026 10:00:00 +0000\r\nMessage-ID: <twice@brewco.com>\r\n\r\n"
+                   b"Invoice 4471 charges 12,000 EUR but the quote was 10,000 EUR. Please send a corrected one.\r\n")
+    run_once(settings)
+    escalations = [m for m in smtp_server.parsed() if m["Auto-Submitted"] == "auto-generated"]
+    to_anna = [m for m in escalations if "anna@agency.example" in str(m["To"])]
+    assert len(to_anna) == 1, [str(m["To"]) for m in escalations]
+    store = Store(settings.db_path)
+    route = store.one("SELECT route FROM messages")["route"]
+    store.close()
+    assert "already told by an earlier rule" in route
