@@ -367,9 +367,10 @@ def _optional_fields(registry: Registry[RuleComponent]) -> dict[str, Any]:
 class Rules:
     """A validated rules file and where it came from."""
 
-    def __init__(self, spec: RulesFile, path: Path) -> None:
+    def __init__(self, spec: RulesFile, path: Path, cautions: list[str] | None = None) -> None:
         self.spec = spec
         self.path = path
+        self.cautions = cautions or []  # FILE:LINE:COL: what is allowed but likely a mistake (`rules check`, reload)
 
     @property
     def template_dir(self) -> Path | None:
@@ -408,7 +409,29 @@ def parse_rules(text: str, path: Path, *, template_names: set[str] | None = None
     problems = _semantic_problems(spec, root, path, template_names, account_ids)
     if problems:
         raise RulesError(problems)
-    return Rules(spec, path)
+    return Rules(spec, path, _cautions(spec, root, path))
+
+
+CATEGORY_TEMPLATES = {f"ack_{c}": c for c in ("revision_request", "billing_issue", "progress_query")}
+
+
+def _cautions(spec: RulesFile, root: yaml.Node, path: Path) -> list[str]:
+    """What a careless edit does that is allowed but surely unmeant: a category's acknowledgement sent by a rule
+    that lets other categories through (blind round 22: a rule with no `when` thanked an invoice dispute for
+    "checking in")."""
+    cautions = []
+    for i, rule in enumerate(spec.rules):
+        wanted = getattr(rule.when, "category", None)
+        categories = {wanted} if isinstance(wanted, str) else set(wanted or [])
+        for j, action in enumerate(rule.then):
+            own = CATEGORY_TEMPLATES.get(action.given()) if action.verb == "acknowledge" else None
+            if own and categories != {own}:
+                mark = _walk(root, ["rules", i, "then", j])[0].start_mark
+                others = "every category" if not categories else ", ".join(sorted(categories - {own}))
+                cautions.append(f"{path}:{mark.line + 1}:{mark.column + 1}: rule {rule.name!r} acknowledges with "
+                                f"{action.given()} but matches {others}: those clients would be thanked for a "
+                                f"{own.replace('_', ' ')}; add `category: {own}` to its `when`")
+    return cautions
 
 
 class _StrictLoader(yaml.SafeLoader):

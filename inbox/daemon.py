@@ -145,6 +145,12 @@ class Daemon:
         for clash in staff_clashes(self.store, self.settings.agency_domains):
             log.warning("SETTINGS: %s; remove it from agency_domains if it is the client's, or from the accounts "
                         "file if it is the agency's own", clash)
+        self._warn_about_rules()
+
+    def _warn_about_rules(self) -> None:
+        """Rules that load but surely do what was not meant (`Rules.cautions`), at start and at every reload."""
+        for caution in self.rules.cautions:
+            log.warning("RULES: %s", caution)
 
     def run_forever(self) -> RunStats:
         self._install_signals()
@@ -479,6 +485,7 @@ class Daemon:
         self.status.record(rules=rules_version(rules))
         log.info("rules reloaded from %s (%d rules, mode %s)", self.settings.rules_path,
                  len(rules.spec.rules), self._mode())
+        self._warn_about_rules()
 
     def _should_wake(self) -> bool:
         if self.stopping or self.reload_requested:

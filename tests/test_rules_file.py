@@ -173,3 +173,22 @@ def test_numbers_and_flags_still_load():
                         "summary: {enabled: false}\nrules:\n  - name: a\n    when: {confidence_below: 1, "
                         "staff: false}\n    then: [stop]\n", Path("rules.yaml"))
     assert rules.spec.limits.per_sender[0].count == 3 and rules.spec.classifier.review_below == 1.0
+
+
+def test_a_category_acknowledgement_in_a_rule_open_to_other_categories_is_a_warning_with_its_position():
+    """Blind round 22: a rule with no `when` acknowledging with ack_progress_query was accepted without a word, and
+    thanked an invoice dispute for "checking in". Allowed (it may be meant), but said by `rules check` and reloads."""
+    from foundation.rules import parse_rules
+
+    text = ("rules:\n  - name: everything\n    then:\n      - acknowledge: ack_progress_query\n"
+            "  - name: two\n    when: {category: [billing_issue, progress_query]}\n    then:\n"
+            "      - acknowledge: ack_billing_issue\n"
+            "  - name: fine\n    when: {category: revision_request}\n    then:\n"
+            "      - acknowledge: ack_revision_request\n")
+    cautions = parse_rules(text, Path("rules.yaml")).cautions
+    assert cautions == [
+        "rules.yaml:4:9: rule 'everything' acknowledges with ack_progress_query but matches every category: those "
+        "clients would be thanked for a progress query; add `category: progress_query` to its `when`",
+        "rules.yaml:8:9: rule 'two' acknowledges with ack_billing_issue but matches progress_query: those clients "
+        "would be thanked for a billing issue; add `category: billing_issue` to its `when`"]
+    assert parse_rules((ROOT / "rules.yaml").read_text(), ROOT / "rules.yaml").cautions == []

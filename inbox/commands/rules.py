@@ -51,6 +51,8 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
                        account_ids=_account_ids(settings))
     check_templates(rules)
     print(f"{path}: OK ({len(rules.spec.rules)} rules, mode {rules.spec.mode})")
+    for caution in rules.cautions:
+        print(f"liaison: warning: {caution}", file=sys.stderr)
     from inbox.models import threshold_notes
 
     for note in threshold_notes(rules, path, settings.db_path):
