@@ -204,6 +204,9 @@ def _needs_you(store: Store, accounts: set[str] | None, end: datetime, *, rules:
             "category": _category(last), "subject": t["subject"] or "(no subject)",
             "sender": _sender_of(last),
             "date": _arrived(last)[:16].replace("T", " "), "message_id": last["message_id"],
+            # what the list is ordered by: shown beside the latest message's time (round 22: the times shown were
+            # the latest messages', out of the order of waiting)
+            "waiting_since": _iso(waiting)[:16].replace("T", " "),
             "age": _age(end - waiting), "age_hours": (end - waiting).total_seconds() / 3600,
             "chasers": t["chasers"], "urgent": bool(entities.get("urgency")) or t["chasers"] >= 2,
             "suspicious": bool(last["suspicious"]),
@@ -211,7 +214,7 @@ def _needs_you(store: Store, accounts: set[str] | None, end: datetime, *, rules:
             "invoices": entities.get("invoice_number", []),
             "amounts": [a["text"] for a in entities.get("amount", [])],
         })
-    return sorted(items, key=lambda item: -item["age_hours"])  # oldest first, by arrival
+    return sorted(items, key=lambda item: (-item["age_hours"], item["thread"]))  # waiting longest first
 
 
 def _arrived(row: dict[str, Any]) -> str:
@@ -511,7 +514,8 @@ def sample(day: date) -> Summary:
     waiting = {"thread": 1, "account": "Sample Client", "category": "billing_issue",
                "subject": "Invoice INV-1 is wrong",
                "sender": "tom@brewco.example", "date": "2026-01-05 09:12", "message_id": "<sample@brewco.example>",
-               "age": "2d 3h", "age_hours": 51.0, "chasers": 1, "urgent": True, "suspicious": False,
+               "waiting_since": "2026-01-05 09:12", "age": "2d 3h", "age_hours": 51.0, "chasers": 1, "urgent": True,
+               "suspicious": False,
                "entities": ["invoice INV-1", "amount €1,200.00"], "job_ref": "BREW-042", "invoices": ["INV-1"],
                "amounts": ["€1,200.00"], "ref": "#1", "ack": "acknowledged (specific)"}
     return Summary(

@@ -69,6 +69,9 @@ def test_summary_ages_staff_replies_and_message_ids(tmp_path, dovecot, smtp_serv
     lines = [re.sub(r"^- #\d+ ", "- ", line.strip()) for line in waiting.splitlines()
              if re.match(r"- #\d+ \[", line.strip())]
     assert [line.split("] ")[0] for line in lines] == ["- [14d 0h", "- [2d 0h"], waiting  # by arrival, oldest first
+    # round 22: each line showed its latest message's time, which did not follow the order; now the time waited
+    shown = re.findall(r"waiting since (\d{4}-\d\d-\d\d \d\d:\d\d)", waiting)
+    assert len(shown) == 2 and shown == sorted(shown), waiting
     assert "Logo size" not in waiting, "answered by staff"
     assert "NEEDS REVIEW" not in text.split("REVIEW")[-1].split("TREND")[0], "a staff reply is not for review"
     for message_id in ("poster@brewco.com", "banner@brewco.com", "logo@brewco.com", "anna-reply@agency.example"):
