@@ -462,6 +462,14 @@ def _acknowledgement(store: Store, message: dict[str, Any], rules: Rules | None)
                         "status = 'failed'", [message["id"]])
     if refused:
         return f"not acknowledged (the acknowledgement could not be delivered: {refused['last_error'] or 'given up'})"
+    # The thread's first request was acknowledged: that is what the client was told (round 22: "not acknowledged
+    # (no rule matched)" under a sign-off that followed an acknowledged revision request)
+    earlier = store.one("SELECT m.id, m.ack_tier FROM outbox o JOIN messages m ON m.id = o.message_row WHERE "
+                        "o.thread_id = ? AND o.kind = 'acknowledge' AND o.status != 'failed' AND m.id < ? "
+                        "ORDER BY m.id DESC LIMIT 1", [message["thread_id"], message["id"]]) \
+        if message.get("thread_id") else None
+    if earlier:
+        return f"acknowledged earlier (#{earlier['id']}, {earlier['ack_tier'] or 'specific'})"
     route = loads(message.get("route"), {})
     done = route.get("done", [])
     why = next((line.split(": ", 1)[-1] for line in done if line.startswith(("no acknowledgement",

@@ -57,6 +57,28 @@ def test_chaser_is_counted_and_not_acknowledged_twice(settings, dovecot, smtp_se
         "is_chaser": 1, "link_reason": "thread"}
 
 
+def test_a_sign_off_in_an_acknowledged_thread_is_no_chaser_and_the_summary_says_it_was_acknowledged(
+        settings, dovecot, smtp_server, make_message):
+    """Blind round 22: "Looks good, go ahead with the final export." after an acknowledged revision request was
+    listed as "Other | chased 1x ... not acknowledged (no rule matched)"."""
+    from foundation.rules import load_rules
+    from responders import summary
+
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Capsule art", message_id="<r1@brewco.com>",
+                                body="Please change the headline on the capsule art to 'Brewed for May'."))
+    run_once(settings)
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Re: Capsule art", in_reply_to="<r1@brewco.com>",
+                                message_id="<r2@brewco.com>", body="Looks good, go ahead with the final export."))
+    store = run_once(settings)
+    assert len(acks(smtp_server)) == 1
+    assert thread_of(store, "<r2@brewco.com>")["chasers"] == 0
+    first = store.one("SELECT id FROM messages WHERE message_id = '<r1@brewco.com>'")["id"]
+    built = summary.build(store, load_rules(settings.rules_path), "anna@agency.example", datetime.now(UTC).date(),
+                          team=False, until=datetime.now(UTC) + timedelta(minutes=1))
+    (line,) = [t for t in built.needs_you if t["subject"] == "Capsule art"]
+    assert line["chasers"] == 0 and line["ack"] == f"acknowledged earlier (#{first}, specific)", line
+
+
 def test_agency_reply_closes_and_automatic_mail_never_changes_a_thread(settings, dovecot, make_message):
     dovecot.append(make_message(sender="tom@brewco.com", subject="Invoice", message_id="<h1@brewco.com>",
                                 body="The invoice INV-2231 has the wrong amount."))

@@ -51,8 +51,9 @@ class Thread:
                 "status": "handled", "handled_at": now, "handled_reason": f"answered by {parsed.from_addr}",
                 "updated_at": now})
             return
-        # Only the client chases: a suspicious sender's reply (shown for review) never makes a thread "chased".
-        message.chaser = thread["status"] == "open" and not link.suspicious
+        # Only the client chases, and only by asking again: a suspicious sender's reply (shown for review) never
+        # makes a thread "chased", nor do thanks or a sign-off (round 22: "Looks good, go ahead" was a chaser).
+        message.chaser = thread["status"] == "open" and not link.suspicious and wants_answer(message.display_category)
         values: dict[str, Any] = {"updated_at": now, "chasers": thread["chasers"] + int(message.chaser)}
         if not message.chaser and not link.suspicious and wants_answer(message.display_category):
             # the client asks again; an impostor's reply is escalated for review, it reopens nothing
