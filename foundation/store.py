@@ -173,11 +173,16 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
         ),
     ),
     (
-        "0010_claimed_account",
+        "0010_claimed_account_and_follow_ups",
         (
             # The client an impostor's mail imitates (a lookalike domain, a contact's name): never linked to it, but
             # shown to that client's account manager, not to every manager (blind round 22).
             "ALTER TABLE messages ADD COLUMN claimed_account TEXT",
+            # A correction's follow-up: the escalations the corrected category's rules plan for people not yet
+            # told (a message corrected to billing reaches finance). Those recorded before were never followed up.
+            "ALTER TABLE corrections ADD COLUMN followed_up_at TEXT",
+            "ALTER TABLE corrections ADD COLUMN follow_up TEXT",
+            "UPDATE corrections SET followed_up_at = at, follow_up = 'recorded before follow-ups existed'",
         ),
     ),
 ]

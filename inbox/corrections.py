@@ -14,15 +14,20 @@ import logging
 import re
 from collections import Counter
 from dataclasses import dataclass
+from datetime import datetime
 from email.policy import default as default_policy
 from typing import Any
 
 import imapclient
 
-from classifiers import CATEGORIES
+from classifiers import CATEGORIES, Classification
+from classifiers.linking import AccountIndex, Link
 from foundation.errors import LiaisonError
-from foundation.rules import Learning
-from foundation.store import Store, utcnow
+from foundation.message import parse_message
+from foundation.rules import Learning, Rules
+from foundation.store import Store, loads, utcnow
+from responders.respond import Incoming, Responder
+from responders.routing import Facts, route
 
 log = logging.getLogger("liaison.corrections")
 NOT_A_CLIENT = "not_a_client"
@@ -253,3 +258,47 @@ def training_examples(store: Store) -> list[tuple[str, str, str, str]]:
         "ORDER BY c.id")
     return [(f"correction-{r['message_row']}", r["subject"] or "", r["newest_text"] or "",
              "other" if r["new_category"] == NOT_A_CLIENT else r["new_category"]) for r in rows]
+
+
+# -- following a correction up ------------------------------------------------------------------------
+
+def follow_up(store: Store, responder: Responder, rules: Rules, index: AccountIndex) -> int:
+    """Each correction not yet followed up: a message corrected to a request gets the escalations that category's
+    rules plan, for the people not yet told (blind round 22: corrected to billing, finance never heard of it).
+    Never an acknowledgement, and nothing for mail from staff, robots or impostors. Returns how many were sent
+    on."""
+    escalated = 0
+    for correction in store.all("SELECT id, message_row, new_category FROM corrections WHERE followed_up_at IS NULL "
+                                "ORDER BY id"):
+        with store.transaction():  # the escalations planned and the follow-up marked done, or neither
+            message = store.message(correction["message_row"])
+            if correction["new_category"] in REQUESTS and not (message["staff"] or message["automatic"]
+                                                             or message["suspicious"]):
+                done = _escalate_corrected(store, responder, rules, index, message, correction)
+                escalated += any(line.startswith("escalate: ") and "already told" not in line for line in done)
+            else:
+                done = ["nothing: not a client request"]
+            store.update("corrections", "id", correction["id"], {"followed_up_at": utcnow(), "follow_up": done})
+        log.info("correction #%s followed up: %s", correction["id"], "; ".join(done) or "no escalation planned")
+    return escalated
+
+
+def _escalate_corrected(store: Store, responder: Responder, rules: Rules, index: AccountIndex,
+                        message: dict[str, Any], correction: dict[str, Any]) -> list[str]:
+    parsed = parse_message(message["raw"])
+    category = message["category"]  # the corrected one (`_apply`)
+    facts = Facts(category=category, confidence=1.0, needs_review=False, sender=parsed.from_addr,
+                  subject=parsed.subject, body=message["newest_text"] or "",
+                  received_at=datetime.fromisoformat(message["arrived_at"] or message["received_at"]),
+                  account_id=message["account_id"], chaser=bool(message["is_chaser"]),
+                  first_message=not message["is_chaser"], entities=loads(message["entities"], {}),
+                  has_attachment=bool(parsed.attachments), ack_tier=message["ack_tier"] or "none")
+    link = Link(message["account_id"], message["link_reason"] or "unlinked", message["link_detail"] or "",
+                thread_id=message["thread_id"], job_ref=None)
+    incoming = Incoming(row=message["id"], parsed=parsed, raw_size=len(message["raw"] or b""), facts=facts,
+                        link=link, thread_id=message["thread_id"],
+                        classification=Classification(category, 1.0, ("corrected by a person",), "correction"))
+    told = {r.lower() for row in store.all("SELECT recipients FROM outbox WHERE message_row = ? AND kind = 'escalate'",
+                                           [message["id"]]) for r in loads(row["recipients"], [])}
+    return responder.escalate_corrected(incoming, decision=route(facts, rules), index=index, told=told,
+                                        key=f"correction-{correction['id']}")

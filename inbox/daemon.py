@@ -50,6 +50,7 @@ BACKOFF_START = 1.0
 # stops between two messages, the loop comes round (new mail is read and planned), and sending goes on.
 SEND_TURN = 5.0
 BACKOFF_CAP = 60.0
+CORRECTIONS_LOOK = 60.0  # seconds between looks at the correction folders while the mailbox is quiet
 
 
 @dataclass
@@ -97,6 +98,7 @@ class Daemon:
         self._searched_to: tuple[int | None, int] = (None, 0)
         self._backlog_noted: tuple[str, int | None] | None = None  # the folder whose backlog was reported
         self._summary_checked = 0.0
+        self._corrections_looked = 0.0  # monotonic time of the last look at the correction folders
         self._send_turn: float | None = None  # seconds of sending per turn of the loop; None: all that is due
         self._send_turn_ends = 0.0
         self._sending_cut = False  # the last flush stopped at the end of its turn, with more to send
@@ -325,14 +327,19 @@ class Daemon:
                                                   "uidvalidity": uidvalidity})
 
     def _scan_corrections(self) -> None:
-        """Messages account managers moved or copied into the correction folders since the last look."""
-        if self.dry_run or self.source.client is None:
+        """Messages account managers moved or copied into the correction folders since the last look, and the
+        escalations every new correction calls for."""
+        self._corrections_looked = time.monotonic()
+        if self.dry_run:
             return  # a shadow run changes nothing a live run will read
-        found = self.source.session(lambda client: corrections.scan_folders(
-            client, self.store, self.rules.spec.learning, watched=self.settings.folder,
-            delimiter=self.source.delimiter))
-        if found:
-            log.info("%d correction(s) recorded from the correction folders", len(found))
+        if self.source.client is not None:
+            found = self.source.session(lambda client: corrections.scan_folders(
+                client, self.store, self.rules.spec.learning, watched=self.settings.folder,
+                delimiter=self.source.delimiter))
+            if found:
+                log.info("%d correction(s) recorded from the correction folders", len(found))
+        # every correction, by whatever route it came (folders, a summary reply, `liaison correct`)
+        corrections.follow_up(self.store, self.pipeline.responder, self.rules, self.pipeline.index)
 
     def _maybe_retrain(self) -> None:
         """Once a night, when enabled and enough corrections exist: retrain, promoted only if no worse."""
@@ -494,6 +501,9 @@ class Daemon:
             return True
         due = outbox.next_due_at(self.store)
         if due is not None and due.timestamp() <= time.time():
+            return True
+        # a copy into a correction folder wakes no IDLE on the watched folder (round 22: noticed after minutes)
+        if time.monotonic() - self._corrections_looked >= CORRECTIONS_LOOK:
             return True
         return self._summary_due()
 

@@ -224,8 +224,20 @@ class Responder:
 
     # -- escalations --------------------------------------------------------------------
 
+    def escalate_corrected(self, message: Incoming, *, decision: Route, index: AccountIndex, told: set[str],
+                           key: str) -> list[str]:
+        """After a correction: the escalations the corrected category's rules plan, to those not yet told (never
+        an acknowledgement: the client was told what they were told). One line per escalation, as `respond`."""
+        context = self._context(message.parsed, message.facts, message.link, message.thread_id,
+                                message.classification, index, raw_size=message.raw_size)
+        context["acknowledged"] = bool(self.store.one(
+            "SELECT 1 FROM outbox WHERE message_row = ? AND kind = 'acknowledge' AND status != 'failed'",
+            [message.row]))
+        return [self._escalate(message.row, message.parsed, message.thread_id, action, context, f"{key}:{i}",
+                               told=told) for i, action in enumerate(decision.of("escalate"))]
+
     def _escalate(self, row: int, parsed: ParsedMessage, thread_id: int | None, action: PlannedAction,
-                  context: dict[str, Any], number: int, told: set[str]) -> str:
+                  context: dict[str, Any], number: int | str, told: set[str]) -> str:
         names = action.argument if isinstance(action.argument, list) else [action.argument or ""]
         found = self._recipients(names, context)
         if not found:

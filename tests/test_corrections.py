@@ -261,3 +261,71 @@ def test_the_summary_gives_each_message_its_code_the_acknowledgement_and_the_wee
     learning = text.split("LEARNING FROM CORRECTIONS")[1]
     assert "Other" in learning and "1 of   1 corrected, 0% right" in learning
     assert "#12 billing" in text and "#12 billing" in html
+
+
+def test_a_message_corrected_to_billing_reaches_finance_once_and_the_client_gets_nothing(settings, dovecot,
+                                                                                         smtp_server, make_message):
+    """Blind round 22: a message corrected to billing by a summary reply was listed as billing but finance never
+    heard of it. A correction by any route gets the escalations its new category's rules plan, for those not yet
+    told, once; never an acknowledgement."""
+    dovecot.append(thanks(make_message))
+    store = run_once(settings)
+    before = len(smtp_server.messages)
+    row = store.one("SELECT id FROM messages")["id"]
+    corrections.record(store, row=row, category="billing_issue", source="cli")
+    run_once(settings)
+    run_once(settings)  # followed up once
+    new = smtp_server.parsed()[before:]
+    assert [m["Auto-Submitted"] for m in new] == ["auto-generated"], [str(m["To"]) for m in new]
+    assert {str(m["To"]) for m in new} == {"finance@agency.example, anna@agency.example"}
+    (followed,) = store.all("SELECT follow_up FROM corrections")
+    assert "escalate: finance@agency.example, anna@agency.example" in followed["follow_up"]
+
+    corrections.record(store, row=row, category="progress_query", source="cli")  # anna already told: nothing new
+    run_once(settings)
+    assert len(smtp_server.messages) == before + 1
+    assert "already told" in store.all("SELECT follow_up FROM corrections ORDER BY id")[-1]["follow_up"]
+
+
+def test_a_copy_into_a_correction_folder_is_noticed_while_the_mailbox_is_quiet(settings, dovecot, make_message,
+                                                                             monkeypatch):
+    """Blind round 22: a copy wakes no IDLE on the watched folder, so it waited for the next mail or the end of a
+    25-minute IDLE. The daemon looks at the correction folders once a minute (here once a second)."""
+    import signal
+    import threading
+    import time
+
+    from inbox import daemon as daemon_module
+
+    monkeypatch.setattr(daemon_module, "CORRECTIONS_LOOK", 1.0)
+    uid = dovecot.append(thanks(make_message))
+    run_once(settings)  # the folders exist now
+    progress = folder_named(dovecot, "Progress query")
+    store = Store(settings.db_path)
+    daemon = Daemon(settings, store)
+
+    def copy_then_watch() -> None:
+        time.sleep(2)  # the daemon is idling on INBOX
+        with dovecot.client() as client:
+            client.select_folder("INBOX")
+            client.copy([uid], progress)
+        watcher = Store(settings.db_path)
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline and not watcher.one("SELECT 1 FROM corrections"):
+            time.sleep(0.2)
+        watcher.close()
+        daemon.stopping = True
+        daemon.source.abort()
+
+    thread = threading.Thread(target=copy_then_watch)
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    started = time.monotonic()
+    thread.start()
+    try:
+        daemon.run_forever()
+    finally:
+        thread.join()
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    assert store.one("SELECT new_category FROM corrections")["new_category"] == "progress_query"
+    assert time.monotonic() - started < 25
