@@ -18,24 +18,35 @@ from foundation.settings import Settings
 from foundation.store import Store, loads
 from inbox.pipeline import Pipeline
 from inbox.scratch import scratch_pipeline
+from inbox.stages.context import Position
 from responders import outbox
 
 
 def replay(settings: Settings, current: Rules, new: Rules, *, days: int) -> tuple[list[dict[str, Any]], int]:
     store = Store(settings.db_path)
     since = (datetime.now(UTC) - timedelta(days=days)).isoformat()
-    rows = store.all("SELECT id, raw FROM messages WHERE received_at >= ? ORDER BY id", [since])
+    rows = store.all("SELECT id, raw, arrived_at, received_at, route FROM messages WHERE received_at >= ? "
+                     "ORDER BY id", [since])
     before = scratch_pipeline(settings, current, accounts_db=settings.db_path)
     after = scratch_pipeline(settings, new, accounts_db=settings.db_path)
     changes = []
     for row in rows:
-        old = _decision(before, before.ingest(row["raw"]).row)
-        fresh = _decision(after, after.ingest(row["raw"]).row)
+        position = _as_it_came(settings, row)
+        old = _decision(before, before.ingest(row["raw"], position).row)
+        fresh = _decision(after, after.ingest(row["raw"], position).row)
         diff = {k: (old[k], fresh[k]) for k in ("category", "route", "reply") if old[k] != fresh[k]}
         if diff:
             changes.append({"date": old["date"], "from": old["from"], "subject": old["subject"], "diff": diff})
     store.close()
     return changes, len(rows)
+
+
+def _as_it_came(settings: Settings, row: dict[str, Any]) -> Position:
+    """Each message judged at the time it reached the mailbox and as backlog when it was (round 22: the "before"
+    column acknowledged mail the daemon had left as backlog, and judged rate limits against the replay's clock)."""
+    backlog = "not answered: already in" in str(loads(row["route"], {}).get("done", []))
+    arrived = datetime.fromisoformat(row["arrived_at"] or row["received_at"])
+    return Position(folder=settings.folder, arrived=arrived, backlog=backlog)
 
 
 def _decision(pipeline: Pipeline, row: int) -> dict[str, Any]:

@@ -120,3 +120,51 @@ def test_rules_replay_shows_what_new_rules_would_change(tmp_path, monkeypatch, c
     assert "Invoice 4471 wrong" in out and "Logo" not in out
     assert re.search(r"acknowledge: tom@brewco.com \(ack_(billing_issue, specific|neutral, neutral) tier\)", out)
     assert "1 of 2 message(s) from the last 1 day(s) would be handled differently" in out
+
+
+def test_rules_replay_judges_each_message_as_it_came_backlog_and_arrival_time(tmp_path, monkeypatch, capsys):
+    """Blind round 22: replay's "before" column acknowledged a message the daemon had left as backlog ("not
+    answered: already in INBOX"), and judged rate limits by the replay's own clock, not the arrivals'."""
+    from datetime import UTC, datetime, timedelta
+
+    from foundation.accounts import import_accounts
+    from foundation.settings import load_settings
+    from foundation.store import Store
+    from inbox.daemon import load_checked_rules
+    from inbox.pipeline import Pipeline, Position
+
+    rules = tmp_path / "rules.yaml"
+    rules.write_text((ROOT / "rules.yaml").read_text())
+    monkeypatch.setenv("LIAISON_DB", str(tmp_path / "liaison.db"))
+    monkeypatch.setenv("LIAISON_RULES", str(rules))
+    settings = load_settings()
+    store = Store(settings.db_path)
+    import_accounts(store, [{"account_id": "brewco", "name": "BrewCo", "code": "BREW", "domains": ["brewco.com"],
+                             "contacts": [], "account_manager": "anna@agency.example", "settings": {}}])
+    pipeline = Pipeline(store, settings, load_checked_rules(rules))
+    now = datetime.now(UTC)
+    pipeline.ingest(b"From: Tom <tom@brewco.com>\r\nSubject: Old logo\r\nMessage-ID: <b1@brewco.com>\r\n\r\n"
+                    b"Please make the logo bigger on the poster.\r\n",
+                    Position(folder="INBOX", arrived=now - timedelta(hours=5), backlog=True))
+    for n in range(4):  # hours apart: no rate limit held any back when they came
+        pipeline.ingest(f"From: Tom <tom@brewco.com>\r\nSubject: Banner {n}\r\nMessage-ID: <b{n + 2}@brewco.com>"
+                        "\r\n\r\nPlease change the banner headline to 'Fresh'.\r\n".encode(),
+                        Position(folder="INBOX", arrived=now - timedelta(hours=4 - n)))
+    done = [loads_route(r["route"]) for r in store.all("SELECT route FROM messages ORDER BY id")]
+    store.close()
+    assert "not answered: already in" in done[0] and all("acknowledge: tom@brewco.com" in d for d in done[1:])
+    assert main(["rules", "replay", str(rules), "--days", "1"]) == 0
+    assert "0 of 5 message(s) from the last 1 day(s) would be handled differently" in capsys.readouterr().out
+    edited = tmp_path / "new-rules.yaml"  # every message answered is handled differently
+    edited.write_text(rules.read_text().replace("rules:\n", "rules:\n  - name: tell-anna\n    then:\n"
+                                                "      - escalate: anna@agency.example\n\n", 1))
+    assert main(["rules", "replay", str(edited), "--days", "1"]) == 0
+    out = capsys.readouterr().out
+    assert "4 of 5 message(s)" in out and "Old logo" not in out, "backlog is left alone under any rules"
+    assert "rate limit" not in out, "judged at their arrival, hours apart, not at the replay's moment"
+
+
+def loads_route(route: str) -> str:
+    import json
+
+    return "; ".join(json.loads(route).get("done", []))
