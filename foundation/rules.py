@@ -126,6 +126,7 @@ class AccountOverride(Strict):
 
 class Replies(Strict):
     language: Language = "en"
+    match_client: bool = True  # answer in the language the client wrote in, when it is one of the five and clear
     tone: Literal["friendly", "formal"] = "friendly"
     promise: str | dict[Language, str] | None = None
     signature: str | dict[Language, str] | None = None  # None: each language's own

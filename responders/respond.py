@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from classifiers import Classification
+from classifiers.language import written_in
 from classifiers.linking import Account, AccountIndex, Link, domain_of, registrable_domain
 from foundation.errors import TemplateError
 from foundation.message import ParsedMessage, shown_address, shown_sender
@@ -96,9 +97,9 @@ class Responder:
         template = self._template_for_tier(action, facts)
         if template is None:
             return "no acknowledgement: tier none, not sure enough it is a request"
-        language = self.rules.override(facts.account_id).language or self.rules.spec.replies.language
+        language = context["language"]
         # What the client reads is never a guess at a charset (ParsedMessage.unguessed); staff read the rest.
-        context = {**context, **self._client(parsed, facts.account_id, for_client=True)}
+        context = {**context, **self._client(parsed, facts.account_id, for_client=True, language=language)}
         try:
             text, html = self.templates.render(template, language, context)
             draft = acknowledgement(parsed, sender=self.settings.address,
@@ -116,6 +117,13 @@ class Responder:
             self.store.update("threads", "id", thread_id, {"acknowledged": 1})
             self.store.remember_thread_ref(draft.message_id, thread_id)
         return f"acknowledge: {parsed.from_addr} ({template}, {facts.ack_tier} tier)"
+
+    def _reply_language(self, facts: Facts) -> Language:
+        """The account's language when it has one; else the client's own, when clear from their words and
+        `replies.match_client` is on; else `replies.language`."""
+        replies = self.rules.spec.replies
+        written = written_in(f"{facts.subject}\n{facts.body}") if replies.match_client else None
+        return self.rules.override(facts.account_id).language or written or replies.language
 
     def _manager_name(self, manager: str) -> str:
         """How the account manager's name is written: as they sign their own mail to this inbox when that is
@@ -296,13 +304,14 @@ class Responder:
 
     # -- what templates can use ------------------------------------------------------------
 
-    def _client(self, parsed: ParsedMessage, account_id: str | None, *, for_client: bool) -> dict[str, Any]:
+    def _client(self, parsed: ParsedMessage, account_id: str | None, *, for_client: bool,
+                language: Language) -> dict[str, Any]:
         """The client's name and subject for a template: for mail to the client, without a guessed charset."""
         name, subject = (parsed.name_for_client, parsed.subject_for_client) if for_client else (parsed.from_name,
                                                                                                parsed.subject)
         override, replies = self.rules.override(account_id), self.rules.spec.replies
         return {
-            "greeting": greeting(language=override.language or replies.language, tone=override.tone or replies.tone,
+            "greeting": greeting(language=language, tone=override.tone or replies.tone,
                                  display_name=name, address=parsed.from_addr),
             "client_first_name": first_name(name, parsed.from_addr),
             "client_name": name or parsed.from_addr,
@@ -318,8 +327,9 @@ class Responder:
         replies = self.rules.spec.replies
         thread = self.store.one("SELECT chasers FROM threads WHERE id = ?", [thread_id]) if thread_id else None
         category = "needs_review" if facts.needs_review else facts.category
+        language = self._reply_language(facts)
         return {
-            **self._client(parsed, link.account_id, for_client=False),
+            **self._client(parsed, link.account_id, for_client=False, language=language),
             "client_address": parsed.from_addr,
             "client_sender": shown_sender(parsed.from_name, parsed.from_addr),
             "account_id": link.account_id,
@@ -341,10 +351,10 @@ class Responder:
             # The acknowledgement names the invoice only when the mail names one: of two ("INV-1001 is fine, but
             # INV-1002 charges us twice") it cannot tell which is disputed (blind round 21). Escalations list all.
             "invoice_numbers": invoices if len(invoices := facts.entities.get("invoice_number", [])) == 1 else [],
-            "promise": promise_in(replies.promise, override.language or replies.language),
-            "signature": in_language(replies.signature, override.language or replies.language, SIGNATURES),
+            "promise": promise_in(replies.promise, language),
+            "signature": in_language(replies.signature, language, SIGNATURES),
             "tone": override.tone or replies.tone,
-            "language": override.language or replies.language,
+            "language": language,
             "agency_address": self.settings.address,
             "acknowledged": False,
             # Escalations attach the original, or only its headers when it is too large to mail on.

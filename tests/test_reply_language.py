@@ -1,0 +1,48 @@
+"""Acknowledgements in the language the client wrote in (blind round 22: every client got English)."""
+
+from __future__ import annotations
+
+import pytest
+
+from classifiers.language import written_in
+
+
+@pytest.mark.parametrize(("text", "language"), [
+    ("Hallo Anna, könnt ihr bitte das Logo im Banner größer machen? Danke und viele Grüße", "de"),
+    ("Bonjour, pouvez-vous corriger la facture F-2026-090 ? Merci d'avance", "fr"),
+    ("Hola, ¿nos podéis enviar la factura corregida? Muchas gracias", "es"),
+    ("Hoi, kunnen jullie het logo iets groter maken? Alvast bedankt", "nl"),
+    ("Please change the headline on the banner and swap the hero image.", "en"),
+    ("Danke!", None),  # too little to say
+    ("Hi Anna, bitte see attached, thanks for the update on the banner", "en"),
+    ("Hej, kan ni skicka fakturan igen?", None),  # Swedish: none of the five
+])
+def test_the_language_a_client_wrote_in_is_one_of_the_five_or_none(text, language):
+    assert written_in(text) == language
+
+
+def test_a_german_client_is_answered_in_german_unless_the_account_says_otherwise(tmp_path, dovecot, smtp_server,
+                                                                                make_message):
+    from foundation.store import Store
+    from inbox.daemon import Daemon
+    from tests.servers import liaison_settings
+
+    accounts = ("account_id,name,code,domains,contacts,account_manager\n"
+                "brewco,BrewCo,BREW,brewco.com,,anna@agency.example\n")
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, accounts)
+    dovecot.append(make_message(sender="Klaus Becker <klaus@brewco.com>", subject="Banner Winterbock",
+                                body="Hallo Anna, könnt ihr bitte das Logo im Banner größer machen? Danke und viele "
+                                     "Grüße, Klaus"))
+    Daemon(settings, Store(settings.db_path)).run_once()
+    (ack,) = [m for m in smtp_server.parsed() if m["Auto-Submitted"] == "auto-replied"]
+    text = ack.get_body(("plain",)).get_content()
+    assert "Hallo Klaus" in text or "Guten Tag" in text, text
+
+    rules = settings.rules_path.read_text().replace("accounts: {}", "accounts:\n  brewco:\n    language: en")
+    settings.rules_path.write_text(rules)
+    dovecot.append(make_message(sender="Klaus Becker <klaus@brewco.com>", subject="Plakat",
+                                message_id="<p2@brewco.com>",
+                                body="Hallo Anna, könnt ihr bitte die Farbe auf dem Plakat ändern? Danke, Klaus"))
+    Daemon(settings, Store(settings.db_path)).run_once()
+    english = [m for m in smtp_server.parsed() if m["Auto-Submitted"] == "auto-replied"][-1]
+    assert "Hi Klaus" in english.get_body(("plain",)).get_content()
