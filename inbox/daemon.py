@@ -12,9 +12,10 @@ from __future__ import annotations
 
 import logging
 import signal
+import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -99,6 +100,10 @@ class Daemon:
         self._backlog_noted: tuple[str, int | None] | None = None  # the folder whose backlog was reported
         self._summary_checked = 0.0
         self._corrections_looked = 0.0  # monotonic time of the last look at the correction folders
+        self._retraining: threading.Thread | None = None  # the nightly retrain, while it runs
+        self._retrained = False  # it ended with a promoted model, not yet taken into use
+        self._retrain_tried_on: date | None = None  # the night of the last retrain started by this process
+        self.retrain_epochs: int | None = None  # the recipe's; fewer for a quicker, rougher candidate
         self._send_turn: float | None = None  # seconds of sending per turn of the loop; None: all that is due
         self._send_turn_ends = 0.0
         self._sending_cut = False  # the last flush stopped at the end of its turn, with more to send
@@ -344,22 +349,50 @@ class Daemon:
     def _maybe_retrain(self) -> None:
         """Once a night, when enabled and enough corrections exist: retrain, promoted only if no worse."""
         learning = self.rules.spec.learning
-        if not learning.nightly_retrain or self.dry_run:
+        if self._retrain_done() or not learning.nightly_retrain or self.dry_run:
             return
         zone = self.rules.zone()
         now = datetime.now(UTC).astimezone(zone)
         if now.time() < learning.retrain_time:
             return
         midnight = now.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC).isoformat()
-        if self.store.one("SELECT 1 FROM models WHERE created_at >= ?", [midnight]):
-            return  # tonight's retrain has run (promoted or not)
+        if self._retrain_tried_on == now.date() or self.store.one("SELECT 1 FROM models WHERE created_at >= ?",
+                                                                  [midnight]):
+            return  # tonight's retrain has run (promoted or not), or failed: once a night
         if self.store.scalar("SELECT COUNT(*) FROM corrections") < learning.retrain_after:
             return
-        version, verdict = models.retrain(self.store, self.settings.db_path)
-        if verdict.promote:
+        self._retrain_tried_on = now.date()
+        self._retraining = threading.Thread(target=self._retrain_apart, name="nightly retrain", daemon=True)
+        self._retraining.start()
+        log.info("nightly retrain started; mail is handled with the running model meanwhile")
+
+    def _retrain_done(self) -> bool:
+        """Whether a retrain is under way (False once it has ended: a promoted model is taken into use here, in
+        the loop's own thread)."""
+        if self._retraining is None:
+            return False
+        if self._retraining.is_alive():
+            return True
+        self._retraining = None
+        if self._retrained:
             self.pipeline.use_model()
-        log.info("nightly retrain: model %s %s: %s", version, "promoted" if verdict.promote else "kept as candidate",
-                 "; ".join(verdict.reasons))
+            self._retrained = False
+        return False
+
+    def _retrain_apart(self) -> None:
+        """The nightly retrain in its own thread with its own connection: it takes as long as `liaison train`
+        (1-2 hours), during which the loop goes on answering mail and pinging the watchdog (it ran in the loop,
+        so a service with a watchdog was killed in it every night)."""
+        store = Store(self.settings.db_path)
+        try:
+            version, verdict = models.retrain(store, self.settings.db_path, epochs=self.retrain_epochs)
+            self._retrained = verdict.promote
+            log.info("nightly retrain: model %s %s: %s", version,
+                     "promoted" if verdict.promote else "kept as candidate", "; ".join(verdict.reasons))
+        except Exception:
+            log.exception("nightly retrain failed; the running model stays")
+        finally:
+            store.close()
 
     def _refresh_threads(self) -> None:
         """A person answering from their mail client (\\Answered) or moving the client's message to

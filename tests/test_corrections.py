@@ -329,3 +329,55 @@ def test_a_copy_into_a_correction_folder_is_noticed_while_the_mailbox_is_quiet(s
             signal.signal(number, handler)
     assert store.one("SELECT new_category FROM corrections")["new_category"] == "progress_query"
     assert time.monotonic() - started < 25
+
+
+@pytest.mark.slow
+def test_the_nightly_retrain_runs_beside_the_loop_which_goes_on_answering_mail(tmp_path, dovecot, smtp_server,
+                                                                                make_message):
+    """The nightly retrain ran inside the loop: for as long as `liaison train` (1-2 hours) no mail was handled and
+    the service's watchdog went unpinged (systemd kills it after 5 minutes, every night). It runs in a thread of
+    its own; mail arriving meanwhile is answered (here a one-epoch candidate, the recipe's mechanism)."""
+    import signal
+    import threading
+    import time
+
+    from tests.servers import quiet_rules
+
+    (tmp_path / "edited").mkdir()
+    rules_path = quiet_rules(tmp_path / "edited", Path(__file__).parent.parent / "rules.yaml",
+                             **{"\nrules:\n": "\nlearning:\n  nightly_retrain: true\n  retrain_after: 1\n"
+                                               "  retrain_time: \"00:00\"\n\nrules:\n"})
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS, rules_path=rules_path)
+    dovecot.append(thanks(make_message))
+    store = run_once(settings)
+    corrections.record(store, row=store.one("SELECT id FROM messages")["id"], category="billing_issue", source="test")
+    daemon = Daemon(settings, store)
+    daemon.retrain_epochs = 1
+    seen: dict[str, bool] = {}
+
+    def send_mail_while_retraining() -> None:
+        deadline = time.monotonic() + 600
+        while time.monotonic() < deadline and daemon._retraining is None:
+            time.sleep(0.2)
+        dovecot.append(make_message(sender="Tom Hill <tom@brewco.com>", subject="Banner", message_id="<n1@brewco.com>",
+                                    body="Please change the headline on the banner to 'Brewed for May'."))
+        while time.monotonic() < deadline and not any(m["In-Reply-To"] == "<n1@brewco.com>"
+                                                      for m in smtp_server.parsed()):
+            time.sleep(0.2)
+        seen["answered while retraining"] = daemon._retraining is not None and daemon._retraining.is_alive()
+        while time.monotonic() < deadline and daemon._retraining is not None:
+            time.sleep(0.5)
+        daemon.stopping = True
+        daemon.source.abort()
+
+    thread = threading.Thread(target=send_mail_while_retraining)
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    thread.start()
+    try:
+        daemon.run_forever()
+    finally:
+        thread.join()
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    assert seen == {"answered while retraining": True}
+    assert store.one("SELECT COUNT(*) AS n FROM models")["n"] == 1  # the candidate, judged
