@@ -270,17 +270,26 @@ def follow_up(store: Store, responder: Responder, rules: Rules, index: AccountIn
     escalated = 0
     for correction in store.all("SELECT id, message_row, new_category FROM corrections WHERE followed_up_at IS NULL "
                                 "ORDER BY id"):
-        with store.transaction():  # the escalations planned and the follow-up marked done, or neither
-            message = store.message(correction["message_row"])
-            if correction["new_category"] in REQUESTS and not (message["staff"] or message["automatic"]
-                                                             or message["suspicious"]):
-                done = _escalate_corrected(store, responder, rules, index, message, correction)
-                escalated += any(line.startswith("escalate: ") and "already told" not in line for line in done)
-            else:
-                done = ["nothing: not a client request"]
+        try:
+            with store.transaction():  # the escalations planned and the follow-up marked done, or neither
+                done = _follow_up_one(store, responder, rules, index, correction)
+                store.update("corrections", "id", correction["id"], {"followed_up_at": utcnow(), "follow_up": done})
+        except Exception as exc:  # one message that cannot be followed up never holds back the others
+            log.warning("correction #%s could not be followed up: %s", correction["id"], exc)
+            done = [f"follow-up failed: {exc}"]
             store.update("corrections", "id", correction["id"], {"followed_up_at": utcnow(), "follow_up": done})
-        log.info("correction #%s followed up: %s", correction["id"], "; ".join(done) or "no escalation planned")
+        else:
+            log.info("correction #%s followed up: %s", correction["id"], "; ".join(done) or "no escalation planned")
+        escalated += any(line.startswith("escalate: ") and "already told" not in line for line in done)
     return escalated
+
+
+def _follow_up_one(store: Store, responder: Responder, rules: Rules, index: AccountIndex,
+                   correction: dict[str, Any]) -> list[str]:
+    message = store.message(correction["message_row"])
+    if correction["new_category"] not in REQUESTS or message["staff"] or message["automatic"] or message["suspicious"]:
+        return ["nothing: not a client request"]
+    return _escalate_corrected(store, responder, rules, index, message, correction)
 
 
 def _escalate_corrected(store: Store, responder: Responder, rules: Rules, index: AccountIndex,

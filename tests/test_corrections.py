@@ -3,6 +3,7 @@ and a retrain that is promoted only when it is no worse (real Dovecot and aiosmt
 
 from __future__ import annotations
 
+import json
 import random
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -166,9 +167,56 @@ def remittance(rng: random.Random, n: int) -> tuple[str, str]:
     return f"stmt {n}", f"stmt AGY-{n:04d} shows {stated}.00, we show {paid}.00. diff {stated - paid}.00 - pls update"
 
 
+def retrain_nightly_while_mail_arrives(settings, daemon: Daemon, dovecot, smtp_server, make_message) -> bool:
+    """Run the daemon until its nightly retrain has ended; a client mail is sent while it runs. Whether that mail
+    was answered while the retrain was still running."""
+    import signal
+    import threading
+    import time
+
+    seen: dict[str, bool] = {}
+
+    def send_mail_while_retraining() -> None:
+        deadline = time.monotonic() + 900
+        while time.monotonic() < deadline and daemon._retraining is None:
+            time.sleep(0.2)
+        dovecot.append(make_message(sender="Tom Hill <tom@brewco.com>", subject="Banner", message_id="<n1@brewco.com>",
+                                    body="Please change the headline on the banner to 'Brewed for May'."))
+        while time.monotonic() < deadline and not any(m["In-Reply-To"] == "<n1@brewco.com>"
+                                                      for m in smtp_server.parsed()):
+            time.sleep(0.2)
+        seen["answered"] = daemon._retraining is not None and daemon._retraining.is_alive()
+        while time.monotonic() < deadline and daemon._retraining is not None:
+            time.sleep(0.5)
+        daemon.stopping = True
+        daemon.source.abort()
+
+    thread = threading.Thread(target=send_mail_while_retraining)
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    thread.start()
+    try:
+        daemon.run_forever()
+    finally:
+        thread.join()
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    return seen.get("answered", False)
+
+
 @pytest.mark.slow
-def test_retraining_on_corrections_learns_a_new_phrasing_and_a_worse_candidate_is_refused(tmp_path):
-    store = Store(tmp_path / "liaison.db")
+def test_retraining_on_corrections_learns_a_new_phrasing_and_a_worse_candidate_is_refused(tmp_path, dovecot,
+                                                                                            smtp_server, make_message):
+    """The nightly retrain learns what 60 corrections teach, and runs beside the loop: it ran inside it, so for
+    the length of a training (1-2 hours) no mail was handled and a service's watchdog killed it every night.
+    Then a candidate poisoned by wrong corrections is refused by the same gate."""
+    from tests.servers import quiet_rules
+
+    (tmp_path / "edited").mkdir()
+    rules_path = quiet_rules(tmp_path / "edited", Path(__file__).parent.parent / "rules.yaml",
+                             **{"\nrules:\n": "\nlearning:\n  nightly_retrain: true\n  retrain_after: 1\n"
+                                               "  retrain_time: \"00:00\"\n\nrules:\n"})
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS, rules_path=rules_path)
+    store = Store(settings.db_path)
     rng = random.Random(7)
     notes = [remittance(rng, n) for n in range(120)]
     learn, check = notes[:60], notes[60:]
@@ -181,14 +229,21 @@ def test_retraining_on_corrections_learns_a_new_phrasing_and_a_worse_candidate_i
                                         "status": "processed", "category": "other", "subject": subject,
                                         "newest_text": body, "message_id": f"<t{n}@x>"})
         corrections.record(store, row=row, category="billing_issue", source="test")
+    # stored without their mail: what a follow-up would escalate is not what this test is about
+    store.conn.execute("UPDATE corrections SET followed_up_at = at, follow_up = 'not followed up (test)'")
+    daemon = Daemon(settings, store)
     # 3 epochs, not the recipe's 12: the same mechanism and gate in a quarter of the time (the corpus grew to
     # 22,042 examples; at 4 and 6 epochs on seventeen writers the candidate measured 0.956 against 0.952)
-    version, verdict = models.retrain(store, tmp_path / "liaison.db", epochs=3)
-    assert verdict.promote, verdict.reasons
+    daemon.retrain_epochs = 3
+    assert retrain_nightly_while_mail_arrives(settings, daemon, dovecot, smtp_server, make_message), \
+        "mail is answered while the retrain runs"
+    (model,) = store.all("SELECT version, status, reason, scores FROM models")
+    assert model["status"] == "active", model["reason"]
+    version, scores = model["version"], json.loads(model["scores"])
     learned = models.load_active(store, tmp_path / "liaison.db")
     after = sum(c.category == "billing_issue" for c in learned.classify_many(check))
     assert after >= 0.8 * len(check), f"{before} -> {after} of {len(check)}"
-    assert verdict.candidate["macro_f1"] >= verdict.running["macro_f1"] - 0.01
+    assert scores["candidate"]["macro_f1"] >= scores["running"]["macro_f1"] - 0.01
 
     # Poison: an account manager who files progress queries as other, 3,000 times. (400 corrections rotated across
     # the four categories stopped hurting once the corpus had thirty writers: 0.8822 against 0.8816. This one
@@ -331,53 +386,16 @@ def test_a_copy_into_a_correction_folder_is_noticed_while_the_mailbox_is_quiet(s
     assert time.monotonic() - started < 25
 
 
-@pytest.mark.slow
-def test_the_nightly_retrain_runs_beside_the_loop_which_goes_on_answering_mail(tmp_path, dovecot, smtp_server,
-                                                                                make_message):
-    """The nightly retrain ran inside the loop: for as long as `liaison train` (1-2 hours) no mail was handled and
-    the service's watchdog went unpinged (systemd kills it after 5 minutes, every night). It runs in a thread of
-    its own; mail arriving meanwhile is answered (here a one-epoch candidate, the recipe's mechanism)."""
-    import signal
-    import threading
-    import time
-
-    from tests.servers import quiet_rules
-
-    (tmp_path / "edited").mkdir()
-    rules_path = quiet_rules(tmp_path / "edited", Path(__file__).parent.parent / "rules.yaml",
-                             **{"\nrules:\n": "\nlearning:\n  nightly_retrain: true\n  retrain_after: 1\n"
-                                               "  retrain_time: \"00:00\"\n\nrules:\n"})
-    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS, rules_path=rules_path)
+def test_a_correction_that_cannot_be_followed_up_is_said_and_the_others_are(settings, dovecot, smtp_server,
+                                                                           make_message):
     dovecot.append(thanks(make_message))
     store = run_once(settings)
-    corrections.record(store, row=store.one("SELECT id FROM messages")["id"], category="billing_issue", source="test")
-    daemon = Daemon(settings, store)
-    daemon.retrain_epochs = 1
-    seen: dict[str, bool] = {}
-
-    def send_mail_while_retraining() -> None:
-        deadline = time.monotonic() + 600
-        while time.monotonic() < deadline and daemon._retraining is None:
-            time.sleep(0.2)
-        dovecot.append(make_message(sender="Tom Hill <tom@brewco.com>", subject="Banner", message_id="<n1@brewco.com>",
-                                    body="Please change the headline on the banner to 'Brewed for May'."))
-        while time.monotonic() < deadline and not any(m["In-Reply-To"] == "<n1@brewco.com>"
-                                                      for m in smtp_server.parsed()):
-            time.sleep(0.2)
-        seen["answered while retraining"] = daemon._retraining is not None and daemon._retraining.is_alive()
-        while time.monotonic() < deadline and daemon._retraining is not None:
-            time.sleep(0.5)
-        daemon.stopping = True
-        daemon.source.abort()
-
-    thread = threading.Thread(target=send_mail_while_retraining)
-    handlers = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
-    thread.start()
-    try:
-        daemon.run_forever()
-    finally:
-        thread.join()
-        for number, handler in handlers.items():
-            signal.signal(number, handler)
-    assert seen == {"answered while retraining": True}
-    assert store.one("SELECT COUNT(*) AS n FROM models")["n"] == 1  # the candidate, judged
+    good = store.one("SELECT id FROM messages")["id"]
+    broken = store.insert("messages", {"raw_sha256": "x", "raw": b"\x00", "received_at": "2026-12-01T00:00:00+00:00",
+                                       "status": "processed", "category": "other", "subject": "s",
+                                       "newest_text": "t", "message_id": "<x@x>"})
+    corrections.record(store, row=broken, category="billing_issue", source="test")
+    corrections.record(store, row=good, category="billing_issue", source="test")
+    run_once(settings)
+    done = [r["follow_up"] for r in store.all("SELECT follow_up FROM corrections ORDER BY id")]
+    assert "follow-up failed" in done[0] and "escalate: finance@agency.example" in done[1], done
