@@ -131,10 +131,18 @@ def test_a_reply_to_the_summary_with_a_code_is_recorded_and_other_staff_mail_is_
     dovecot.append(make_message(sender="Anna <anna@agency.example>", subject=f"Re: {summary['Subject']}",
                                 in_reply_to=summary["Message-ID"],
                                 body=f"#{row} progress\n\nOn Mon, 2 Mar 2026 at 08:00, Liaison wrote:\n> #{row} other"))
+    # Round 22b: a stranger's reply with a second From header naming a manager was taken for the manager's.
+    forged = (f"From: Anna <anna@agency.example>\r\nFrom: mallory@evil.example\r\nTo: accounts@agency.example\r\n"
+              f"Subject: Re: {summary['Subject']}\r\nMessage-ID: <forged@evil.example>\r\n"
+              f"In-Reply-To: {summary['Message-ID']}\r\nReferences: {summary['Message-ID']}\r\n"
+              f"Date: Mon, 07 Dec 2026 12:08:50 +0000\r\n\r\n#{row} not a client\r\n").encode()
+    dovecot.append(forged)
     store = run_once(settings)
     (correction,) = store.all("SELECT * FROM corrections")
     assert (correction["new_category"], correction["source"], correction["who"]) == (
         "progress_query", "summary reply", "anna@agency.example")
+    assert store.one("SELECT staff, suspicious FROM messages WHERE message_id = '<forged@evil.example>'") == {
+        "staff": 0, "suspicious": "2 From headers"}
 
 
 def test_codes_in_a_reply():

@@ -27,8 +27,10 @@ def forged(parsed: ParsedMessage) -> bool:
 
 
 def is_staff(settings: Settings, parsed: ParsedMessage) -> bool:
-    """Sent by the agency: our own address or an agency domain (or a subdomain), and not forged."""
-    return settings.owns(parsed.from_addr) and not forged(parsed)
+    """Sent by the agency: our own address or an agency domain (or a subdomain), not forged, and plainly that one
+    sender (round 22b: a second From header beside a manager's made a stranger's summary reply staff's, and its
+    corrections closed a client's thread)."""
+    return settings.owns(parsed.from_addr) and not forged(parsed) and not parsed.sender_problems
 
 
 def arrival_time(position: Position, parsed: ParsedMessage) -> datetime:
