@@ -135,9 +135,18 @@ APPROVAL_PHRASES = (
 # Words that make a sign-off one to come: "Once approved internally, we'll let you know", "Dès que c'est validé",
 # "If you fix the typo it's approved".
 CONDITIONS = frozenset(("once", "when", "if", "dès", "quand", "si", "lorsque", "cuando", "sobald", "wenn", "falls",
-                        "zodra", "indien", "quando", "appena", "när", "om"))
+                        "zodra", "indien", "quando", "appena", "när", "om",
+                        # "we cannot pay until the PO is approved" (round 22b), "unless it is approved"
+                        "until", "till", "unless", "bis", "bevor", "jusqu'à", "avant", "hasta", "tot", "totdat",
+                        "finché", "innan", "tills"))
 _NEGATIONS = frozenset(("not", "n't", "no", "never", "yet", "cannot", "nicht", "noch", "kein", "pas", "non", "niet",
                         "nog", "geen", "nie", "ikke", "inte", "ej", "ei", "não", "ne"))
+def negative(word: str) -> bool:
+    """A word that negates what follows it: "not", "nicht", and "don't" however its apostrophe is written (the
+    tokenizer keeps "Don't" whole: round 22b read "Don't go ahead with the export yet" as a sign-off)."""
+    return word in _NEGATIONS or word.endswith(("n't", "n’t")) or word in ("dont", "doesnt", "isnt", "cant", "wont")
+
+
 _matcher.add("approval", [[{"LOWER": t.text} for t in _nlp.make_doc(phrase)]  # type: ignore[arg-type]
                           for phrase in APPROVAL_PHRASES])
 _PHRASE_KEYS = {" ".join(t.text for t in _nlp.make_doc(phrase)): phrase for phrase in DEADLINE_PHRASES}
@@ -457,7 +466,7 @@ def _not_needed(anchor: Span) -> bool:
         if token.text in _CLAUSE_ENDS or "\n" in token.text:
             break
         words.append(token.lower_)
-    negated = any(w in _NEGATIONS or w.endswith(("n't", "n’t")) or w in ("dont", "doesnt", "isnt") for w in words)
+    negated = any(negative(w) for w in words)
     return negated and any(w in NEED_WORDS for w in words)
 
 
@@ -826,7 +835,7 @@ def _approval(span: Span, _: date) -> str | None:
     """The sign-off as written with a few words after it, up to the end of its clause; none when negated just
     before it or asked about ("Has it been approved?"; "Approved, but when does it go live?" is a sign-off)."""
     doc = span.doc
-    if any(t.lower_ in _NEGATIONS for t in doc[max(0, span.start - 3) : span.start]):
+    if any(negative(t.lower_) for t in doc[max(0, span.start - 3) : span.start]):
         return None
     clause_end = next((t.i for t in doc[span.end : span.end + 60]  # a line wrapped inside it goes on
                        if t.text in SENTENCE_ENDS or t.text == "," or "\n\n" in t.text), len(doc))

@@ -407,3 +407,12 @@ def test_an_invoice_number_in_parts_and_go_ahead_with_are_read():
     assert extract("", "Looks good, go ahead with the final export.", today=MONDAY)["approval"]
     for asking in ("Can we go ahead with the reprint?", "We cannot go ahead with the launch yet."):
         assert "approval" not in extract("", asking, today=MONDAY), asking
+
+
+@pytest.mark.parametrize("text", ["Don't go ahead with the final export yet.", "Don’t go ahead with the final export.",
+                                  "Sorry, we cannot pay until the PO is approved.",
+                                  "Wir zahlen erst, bis die Bestellung genehmigt ist."])
+def test_a_sign_off_not_given_is_none(text):
+    """Round 22b: "Don't go ahead ..." (the tokenizer keeps "Don't" whole) and "until the PO is approved" were
+    read as sign-offs, telling the account manager the work may go ahead."""
+    assert "approval" not in extract("", text, today=MONDAY)
