@@ -26,6 +26,7 @@ from foundation.errors import LiaisonError
 from foundation.message import parse_message
 from foundation.rules import Learning, Rules
 from foundation.store import Store, loads, utcnow
+from responders import outbox
 from responders.respond import Incoming, Responder
 from responders.routing import Facts, route
 
@@ -113,7 +114,7 @@ def _acknowledged_as(store: Store, message: dict[str, Any]) -> str | None:
     """The category the client was told we understood, if an acknowledgement was planned or sent: the
     classifier's own answer, kept by the first correction, since later ones see the corrected category."""
     ack = store.one("SELECT id FROM outbox WHERE kind = 'acknowledge' AND message_row = ? "
-                    "AND status != 'failed' LIMIT 1", [message["id"]])
+                    f"AND status != 'failed' AND {outbox.REAL} LIMIT 1", [message["id"]])
     if not ack:
         return None
     first = store.one("SELECT old_category FROM corrections WHERE message_row = ? ORDER BY id LIMIT 1",

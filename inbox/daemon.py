@@ -92,6 +92,7 @@ class Daemon:
         self.dry_run = dry_run
         self.shadow_dir = shadow_dir or Path("liaison-shadow")
         self.transport = self._transport()
+        self._release_shadow()
         self.stopping = False
         self.reload_requested = False
         self.stats = RunStats()
@@ -522,6 +523,7 @@ class Daemon:
         self.pipeline.use_model()  # `liaison model use` or a promoted retrain take effect on reload
         self.transport.close()
         self.transport = self._transport()
+        self._release_shadow()
         self.status.record(rules=rules_version(rules))
         log.info("rules reloaded from %s (%d rules, mode %s)", self.settings.rules_path,
                  len(rules.spec.rules), self._mode())
@@ -586,6 +588,11 @@ class Daemon:
 
     def _mode(self) -> str:
         return "dry-run" if self.dry_run else self.rules.spec.mode
+
+    def _release_shadow(self) -> None:
+        """Sending for real (not a dry run, `mode: live`): a shadow period's mail, never sent, holds nothing back."""
+        if not self.dry_run and self.rules.spec.mode == "live":
+            outbox.release_shadow(self.store)
 
     def _transport(self) -> Transport:
         if self.dry_run or self.rules.spec.mode == "shadow":

@@ -135,6 +135,37 @@ def _original(store: Store, message_row: int) -> tuple[bytes, int]:
     return bytes(found["raw"]), size
 
 
+SHADOW_KEY = "shadow:"  # the dedupe key of mail a shadow period decided, released when Liaison went live
+#: Outbox rows that count as mail Liaison sent or will send (for "already acknowledged", rate limits, the summary):
+#: not those a past shadow period only pretended to send. Rows of the shadow period still running count, so that
+#: a shadow daemon decides as a live one would.
+REAL = "dedupe_key NOT LIKE 'shadow:%'"
+
+
+def real(alias: str) -> str:
+    """REAL for an outbox table under an alias in a join ("o")."""
+    return f"{alias}.{REAL}"
+
+
+def release_shadow(store: Store) -> int:
+    """Going live after a shadow period: what the shadow daemon "sent" went to a folder, never to anyone, so it must
+    not hold back what the live daemon sends (round 22b: a client chasing after the switch was refused as "thread
+    already acknowledged" and never heard anything; that day's summaries were never sent). Each such row keeps
+    its record under a released key; threads count as acknowledged only by real mail. Returns how many."""
+    with store.transaction():
+        rows = store.all(f"SELECT id, dedupe_key, thread_id FROM outbox WHERE status = 'shadow' AND {REAL}")
+        for row in rows:
+            store.update("outbox", "id", row["id"], {"dedupe_key": f"{SHADOW_KEY}{row['id']}:{row['dedupe_key']}"})
+        for thread_id in {row["thread_id"] for row in rows if row["thread_id"]}:
+            acknowledged = store.one(f"SELECT 1 FROM outbox WHERE thread_id = ? AND kind = 'acknowledge' AND "
+                                     f"status != 'failed' AND {REAL}", [thread_id])
+            store.update("threads", "id", thread_id, {"acknowledged": int(bool(acknowledged))})
+    if rows:
+        log.info("live after a shadow period: %d mail(s) the shadow daemon decided were never sent; they hold "
+                 "nothing back", len(rows))
+    return len(rows)
+
+
 def recover(store: Store) -> int:
     """After a crash: sends caught mid-transaction are due again (same Message-ID; flush looks in Sent first)."""
     with store.transaction():

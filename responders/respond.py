@@ -199,7 +199,8 @@ class Responder:
             since = (arrived - timedelta(minutes=window.minutes)).astimezone(UTC).isoformat()
             count = self._count(
                 "SELECT COUNT(*) FROM outbox o JOIN messages m ON m.id = o.message_row "
-                f"WHERE o.kind = 'acknowledge' AND {matches} AND m.arrived_at > ? AND m.arrived_at <= ?",
+                f"WHERE o.kind = 'acknowledge' AND {matches} AND {outbox.real('o')} AND m.arrived_at > ? "
+                "AND m.arrived_at <= ?",
                 [*value, since, arrived.astimezone(UTC).isoformat(timespec="microseconds")])
             if count >= window.count:
                 kind = "domain rate limit" if scope else "rate limit"
@@ -239,8 +240,8 @@ class Responder:
         context = self._context(message.parsed, message.facts, message.link, message.thread_id,
                                 message.classification, index, raw_size=message.raw_size)
         context["acknowledged"] = bool(self.store.one(
-            "SELECT 1 FROM outbox WHERE message_row = ? AND kind = 'acknowledge' AND status != 'failed'",
-            [message.row]))
+            f"SELECT 1 FROM outbox WHERE message_row = ? AND kind = 'acknowledge' AND status != 'failed' AND "
+            f"{outbox.REAL}", [message.row]))
         return [self._escalate(message.row, message.parsed, message.thread_id, action, context, f"{key}:{i}",
                                told=told) for i, action in enumerate(decision.of("escalate"))]
 

@@ -455,9 +455,12 @@ def _trend(store: Store, recent: list[dict[str, Any]], end: datetime, accounts: 
 def _acknowledgement(store: Store, message: dict[str, Any], rules: Rules | None) -> str:
     """What the client was told, in a few words: the acknowledgement's tier, or why there was none."""
     tier = message.get("ack_tier") or "none"
-    if store.one("SELECT 1 FROM outbox WHERE message_row = ? AND kind = 'acknowledge' AND status != 'failed'",
-                 [message["id"]]):
+    if store.one(f"SELECT 1 FROM outbox WHERE message_row = ? AND kind = 'acknowledge' AND status != 'failed' AND "
+                 f"{outbox.REAL}", [message["id"]]):
         return f"acknowledged ({tier}{': ' + message['ack_tier_reason'] if tier != 'specific' else ''})"
+    if store.one("SELECT 1 FROM outbox WHERE message_row = ? AND kind = 'acknowledge' AND status = 'shadow'",
+                 [message["id"]]):
+        return "not acknowledged (decided in shadow mode: nothing was sent)"
     refused = store.one("SELECT last_error FROM outbox WHERE message_row = ? AND kind = 'acknowledge' AND "
                         "status = 'failed'", [message["id"]])
     if refused:
@@ -465,7 +468,8 @@ def _acknowledgement(store: Store, message: dict[str, Any], rules: Rules | None)
     # The thread's first request was acknowledged: that is what the client was told (round 22: "not acknowledged
     # (no rule matched)" under a sign-off that followed an acknowledged revision request)
     earlier = store.one("SELECT m.id, m.ack_tier FROM outbox o JOIN messages m ON m.id = o.message_row WHERE "
-                        "o.thread_id = ? AND o.kind = 'acknowledge' AND o.status != 'failed' AND m.id < ? "
+                        f"o.thread_id = ? AND o.kind = 'acknowledge' AND o.status != 'failed' AND {outbox.real('o')} "
+                        "AND m.id < ? "
                         "ORDER BY m.id DESC LIMIT 1", [message["thread_id"], message["id"]]) \
         if message.get("thread_id") else None
     if earlier:
@@ -510,7 +514,7 @@ def _acknowledged_requests(store: Store, rows: list[dict[str, Any]]) -> tuple[in
     Shown as counts: a bare share beside the count of all client messages read as a share of those."""
     actionable = [r for r in rows if r["category"] in ("revision_request", "billing_issue", "progress_query")]
     acked = sum(1 for r in actionable if store.one(
-        "SELECT 1 FROM outbox WHERE message_row = ? AND kind = 'acknowledge'", [r["id"]]))
+        f"SELECT 1 FROM outbox WHERE message_row = ? AND kind = 'acknowledge' AND {outbox.REAL}", [r["id"]]))
     return acked, len(actionable)
 
 

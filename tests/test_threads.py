@@ -299,3 +299,34 @@ def test_a_reply_without_threading_headers_joins_its_conversation_by_subject(set
                                 body="Here is the new banner with the headline changed."))
     store = run_once(settings)
     assert thread_of(store, "<s1@brewco.com>")["status"] == "handled"
+
+
+def test_a_shadow_period_holds_nothing_back_once_live(tmp_path, dovecot, smtp_server, make_message, monkeypatch):
+    """Round 22b: a thread "acknowledged" in shadow mode (nothing sent) refused the client's chaser after the switch
+    to live as "thread already acknowledged", and the summary said "acknowledged earlier"."""
+    from datetime import date
+
+    from foundation.rules import load_rules
+    from responders import summary
+
+    monkeypatch.chdir(tmp_path)  # the shadow daemon's mail goes to ./liaison-shadow
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    live = settings.rules_path.read_text()
+    settings.rules_path.write_text(live.replace("mode: live", "mode: shadow"))
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Banner", message_id="<s1@brewco.com>",
+                                body="Please change the banner headline."))
+    store = run_once(settings)
+    assert smtp_server.messages == [] and list((Path("liaison-shadow") / "new").iterdir())
+    settings.rules_path.write_text(live)
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Re: Banner", in_reply_to="<s1@brewco.com>",
+                                message_id="<s2@brewco.com>", body="Any update on the banner headline?"))
+    store = run_once(settings)
+    (ack,) = acks(smtp_server)
+    assert ack["In-Reply-To"] == "<s2@brewco.com>", "the client's first real acknowledgement"
+    first = store.one("SELECT id FROM messages WHERE message_id = '<s1@brewco.com>'")["id"]
+    built = summary.build(store, load_rules(settings.rules_path), "anna@agency.example", date.today(), team=False,
+                          until=datetime.now(UTC) + timedelta(minutes=1))
+    (line,) = built.needs_you
+    assert line["ref"] != f"#{first}" and line["ack"].startswith("acknowledged (")
+    assert summary._acknowledgement(store, store.message(first), None) == \
+        "not acknowledged (decided in shadow mode: nothing was sent)"
