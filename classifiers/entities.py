@@ -19,7 +19,8 @@ from spacy.tokens import Doc, Span, Token
 
 from classifiers.tokens import blank_nlp, text_length
 
-INVOICE_WORDS = ["invoice", "inv", "facture", "rechnung", "factura", "factuur", "invoices"]
+INVOICE_WORDS = ["invoice", "inv", "facture", "rechnung", "factura", "factuur", "invoices", "fattura", "fatura",
+                 "faktura", "fakturan"]
 PO_WORDS = ["po", "p.o.", "purchase", "bestellnummer", "bestellung", "commande", "compra", "inkooporder"]
 LABEL_WORDS = ["no", "no.", "number", "nr", "nr.", "#", "n", "°", "nº", "num", "numéro", "numero", ":", "order", "de",
                "reference", "ref", "ref."]
@@ -168,11 +169,11 @@ _SINGLE_TOKEN = [
 ]
 _ID = re.compile(ID)
 _PO_ID = re.compile(r"^(?:[A-Z]{1,4}[-/]?)?\d[\d-]{3,14}$")
-_LABEL_WORDS = set(LABEL_WORDS) | {"order", "bon", ".", "nummer", "núm", "nro"}
+_LABEL_WORDS = set(LABEL_WORDS) | {"order", "bon", ".", "nummer", "núm", "nro", "n.º", "n.", "nr.º"}
 # Words that say a number follows: after one of them an invoice number may be short ("Rechnung Nr. 7", "invoice #12");
 # without one, "the invoice for 3 banners" or "invoice 1 of 3" name no invoice.
 _NUMBER_WORDS = frozenset(("no", "nr", "#", "number", "n", "°", "nº", "num", "numéro", "numero", "nummer", "núm",
-                           "nro"))
+                           "nro", "n.º", "n."))
 _SHORT_ID = re.compile(r"^(?:[A-Z]{1,4}[-/#])?\d{1,2}$")  # R-55, INV/9, or 7 after "Nr."
 _NUMBER_LABEL = re.compile(r"^(?:no|nr|n°|nº)\.?(?=\d)", re.IGNORECASE)  # "No.55", "Nr.7": one token
 LOOKAHEAD = 4

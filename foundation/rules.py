@@ -574,7 +574,8 @@ def _semantic_problems(spec: RulesFile, root: yaml.Node, path: Path, template_na
     if account_ids is not None:
         for account in spec.accounts:
             if account not in account_ids:
-                report(["accounts", account], f"unknown account {account!r}")
+                report(["accounts", account], f"unknown account {account!r}: accounts are named by their "
+                                              "account_id (the first column of accounts.csv), not their code")
     tiers = spec.classifier.acknowledge
     # Only a name the user gave: the shipped one always exists (the shipped templates are always in reach).
     if template_names is not None and "neutral_template" in tiers.model_fields_set \

@@ -311,4 +311,5 @@ def _escalate_corrected(store: Store, responder: Responder, rules: Rules, index:
     told = {r.lower() for row in store.all("SELECT recipients FROM outbox WHERE message_row = ? AND kind = 'escalate'",
                                            [message["id"]]) for r in loads(row["recipients"], [])}
     return responder.escalate_corrected(incoming, decision=route(facts, rules), index=index, told=told,
-                                        key=f"correction-{correction['id']}")
+                                        key=f"correction-{correction['id']}",
+                                        acknowledged_as=_acknowledged_as(store, message))

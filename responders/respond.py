@@ -234,7 +234,7 @@ class Responder:
     # -- escalations --------------------------------------------------------------------
 
     def escalate_corrected(self, message: Incoming, *, decision: Route, index: AccountIndex, told: set[str],
-                           key: str) -> list[str]:
+                           key: str, acknowledged_as: str | None = None) -> list[str]:
         """After a correction: the escalations the corrected category's rules plan, to those not yet told (never
         an acknowledgement: the client was told what they were told). One line per escalation, as `respond`."""
         context = self._context(message.parsed, message.facts, message.link, message.thread_id,
@@ -242,6 +242,9 @@ class Responder:
         context["acknowledged"] = bool(self.store.one(
             f"SELECT 1 FROM outbox WHERE message_row = ? AND kind = 'acknowledge' AND status != 'failed' AND "
             f"{outbox.REAL}", [message.row]))
+        if context["acknowledged"] and acknowledged_as and acknowledged_as != message.facts.category:
+            # round 22b: finance was not told the client had been thanked for another kind of request
+            context["acknowledged_as"] = CATEGORY_LABELS.get(acknowledged_as, acknowledged_as).lower()
         return [self._escalate(message.row, message.parsed, message.thread_id, action, context, f"{key}:{i}",
                                told=told) for i, action in enumerate(decision.of("escalate"))]
 
@@ -323,7 +326,9 @@ class Responder:
     def _context(self, parsed: ParsedMessage, facts: Facts, link: Link, thread_id: int | None,
                  classification: Classification, index: AccountIndex, *, raw_size: int = 0) -> dict[str, Any]:
         account = index.accounts.get(link.account_id or "")
-        manager = account.account_manager if account else ""
+        # an impostor's mail goes to the manager of the client it imitates: the one who can tell (round 22b)
+        imitated = index.accounts.get(link.claimed_account or "") if link.suspicious else None
+        manager = account.account_manager if account else imitated.account_manager if imitated else ""
         override = self.rules.override(link.account_id)
         replies = self.rules.spec.replies
         thread = self.store.one("SELECT chasers FROM threads WHERE id = ?", [thread_id]) if thread_id else None
@@ -358,6 +363,7 @@ class Responder:
             "language": language,
             "agency_address": self.settings.address,
             "acknowledged": False,
+            "acknowledged_as": "",  # after a correction: what the client was thanked for, when it was something else
             # Escalations attach the original, or only its headers when it is too large to mail on.
             "original_attached": raw_size <= MAX_ATTACHED_ORIGINAL,
             "original_size": f"{raw_size / 1_000_000:.1f} MB",

@@ -430,6 +430,8 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
                           [e["message_row"]]) if e["message_row"] else None
         if about is not None and not _in_accounts(accounts, about["account_id"]):
             continue  # another manager's client: in that manager's summary and the agency-wide one
+        if e["kind"] == "backlog_recorded" and accounts is not None:
+            continue  # an agency-wide count: a manager's own requests from before are listed one by one above
         reason = detail.get("reason") or "; ".join(detail.get("problems", [])) or str(detail)
         fixed = store.one("SELECT at FROM events WHERE kind = 'rules_fixed' AND id > ? ORDER BY id LIMIT 1",
                           [e["id"]]) if e["kind"] == "rules_refused" else None

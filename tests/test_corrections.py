@@ -407,3 +407,18 @@ def test_a_correction_that_cannot_be_followed_up_is_said_and_the_others_are(sett
     run_once(settings)
     done = [r["follow_up"] for r in store.all("SELECT follow_up FROM corrections ORDER BY id")]
     assert "follow-up failed" in done[0] and "escalate: finance@agency.example" in done[1], done
+
+
+def test_the_follow_up_of_a_correction_says_the_client_was_thanked_for_another_kind(settings, dovecot, smtp_server,
+                                                                                    make_message):
+    """Round 22b: finance's follow-up said "the client has been sent an automatic acknowledgement", not that it
+    thanked them for a revision request."""
+    dovecot.append(make_message(sender="Tom Hill <tom@brewco.com>", subject="Banner",
+                                body="Please change the headline on the banner to 'Brewed for May'."))
+    store = run_once(settings)
+    before = len(smtp_server.messages)
+    corrections.record(store, row=store.one("SELECT id FROM messages")["id"], category="billing_issue", source="cli")
+    run_once(settings)
+    (to_finance,) = [m for m in smtp_server.parsed()[before:] if "finance@agency.example" in str(m["To"])]
+    assert "acknowledgement as a revision request, before a\nperson corrected" in \
+        to_finance.get_body(("plain",)).get_content()

@@ -404,6 +404,8 @@ def test_an_invoice_number_in_parts_and_go_ahead_with_are_read():
                     today=MONDAY)
     assert found["invoice_number"] == ["RE-2026-1187"]
     assert extract("", "INV-2026-04 is wrong", today=MONDAY)["invoice_number"] == ["INV-2026-04"]
+    assert extract("", "factura n.º 2026/118 duplicada", today=MONDAY)["invoice_number"] == ["2026/118"]  # 22b
+    assert extract("", "la fattura n. 2026/118 è doppia", today=MONDAY)["invoice_number"] == ["2026/118"]
     assert extract("", "Looks good, go ahead with the final export.", today=MONDAY)["approval"]
     for asking in ("Can we go ahead with the reprint?", "We cannot go ahead with the launch yet."):
         assert "approval" not in extract("", asking, today=MONDAY), asking

@@ -84,6 +84,9 @@ def test_mail_found_at_first_start_is_recorded_not_answered(tmp_path, dovecot, s
     # blind round 21: the first summary said "0 waiting... Nothing is waiting. Well done." over 200 unanswered
     text, _ = summary.render(built, TemplateLibrary(rules.template_dir))
     assert "Nothing is waiting" not in text and "100 client request(s) already in the mailbox" in text
+    manager = summary.build(store, rules, "anna@agency.example", dt.date.today(), team=False,
+                            until=dt.datetime.now(dt.UTC) + dt.timedelta(minutes=1))
+    assert not [r for r in manager.review if r["kind"] == "backlog recorded"], "agency-wide: the lead's (round 22b)"
     # re-test of round 21: the header said "52 to review" (lines); 50 listed, "and 50 more", the backlog line
     assert built.review_count == 101 and "101 to review" in text
     assert "100 from before Liaison not answered" in summary.build_message(built, TemplateLibrary(

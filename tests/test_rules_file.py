@@ -192,3 +192,30 @@ def test_a_category_acknowledgement_in_a_rule_open_to_other_categories_is_a_warn
         "rules.yaml:8:9: rule 'two' acknowledges with ack_billing_issue but matches progress_query: those clients "
         "would be thanked for a billing issue; add `category: billing_issue` to its `when`"]
     assert parse_rules((ROOT / "rules.yaml").read_text(), ROOT / "rules.yaml").cautions == []
+
+
+def test_the_daemon_refuses_an_override_for_an_unknown_account_as_rules_check_does(tmp_path, dovecot, smtp_server,
+                                                                                   caplog):
+    """Round 22b: `accounts: {MRS: ...}` (the account's code) was refused by `rules check` and silently ignored by
+    the running daemon, which answered a French client in French against the override."""
+    import logging
+
+    from foundation.store import Store
+    from inbox.daemon import Daemon
+    from tests.servers import liaison_settings
+
+    accounts = ("account_id,name,code,domains,contacts,account_manager\n"
+                "maresol,Maresol,MRS,maresol.es,,ben@agency.example\n")
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, accounts)
+    good = settings.rules_path.read_text()
+    settings.rules_path.write_text(good.replace("accounts: {}", "accounts:\n  maresol:\n    language: en"))
+    daemon = Daemon(settings, Store(settings.db_path))
+    assert daemon.rules.override("maresol").language == "en"
+    settings.rules_path.write_text(good.replace("accounts: {}", "accounts:\n  MRS:\n    language: en"))
+    caplog.set_level(logging.ERROR, logger="liaison")
+    daemon.request_reload()
+    daemon._maybe_reload()
+    assert daemon.rules.override("maresol").language == "en", "the last good rules are kept"
+    assert "unknown account 'MRS': accounts are named by their account_id" in caplog.text
+    with pytest.raises(RulesError, match="unknown account 'MRS'"):
+        Daemon(settings, Store(settings.db_path))

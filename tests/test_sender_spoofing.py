@@ -655,3 +655,8 @@ def test_an_impostors_mail_is_in_the_summary_of_the_imitated_clients_manager_onl
     assert reviewed("ben.ortiz@agency.example", False) == ([] if lead else ["Your account"])
     assert reviewed("lead@agency.example", True) == ["New bank details", "Your account",
                                                      "[ZETA-012] assets delivered?"]
+    # round 22b: the escalations went to the team lead only; the imitated client's manager is the one who can tell
+    warned = {str(m["Subject"]).split(" - ")[-1]: str(m["To"]) for m in smtp_server.parsed()
+              if m["Auto-Submitted"] == "auto-generated"}
+    assert warned["New bank details"] == "anna.berg@agency.example"
+    assert warned["Your account"] == (lead or "anna.berg@agency.example")
