@@ -22,6 +22,7 @@ from classifiers.phrases import PhraseRules
 from classifiers.report import cross_writer_scores, format_side_by_side
 from classifiers.tiers import tier_scores
 from foundation.accounts import read_accounts_csv
+from foundation.errors import LiaisonError
 from foundation.rules import Rules
 from foundation.settings import Settings
 from foundation.store import loads
@@ -81,12 +82,20 @@ def evaluate(directory: Path, settings: Settings, rules: Rules, *, classifier: C
 
 
 def every_set(settings: Settings, rules: Rules, models: dict[str, Classifier], *, explain_mistakes: bool = False,
-              progress: Callable[[int, int], None] | None = None) -> dict[str, dict[str, Any]]:
+              progress: Callable[[int, int], None] | None = None,
+              only: list[str] | None = None) -> dict[str, dict[str, Any]]:
     """{model name: {set name: scores}} for the corpus's held-out split (written as mail, as `--held-out` does) and
-    every eval folder of the project: each through the pipeline, exactly as `liaison eval DIR` scores it."""
+    every eval folder of the project (or `only` those named): each through the pipeline, exactly as `liaison eval
+    DIR` scores it."""
+    known = ["held-out", *EVAL_SETS]
+    if unknown := [name for name in only or [] if name not in known]:
+        raise LiaisonError(f"no set {', '.join(unknown)}: the sets are {', '.join(known)}")
+    wanted = set(only or known)
     with tempfile.TemporaryDirectory(prefix="liaison-eval-") as scratch:
-        write_eval_dir(Path(scratch))
-        sets = {"held-out": Path(scratch)} | {name: d for name, d in EVAL_SETS.items() if (d / "labels.csv").exists()}
+        if "held-out" in wanted:
+            write_eval_dir(Path(scratch))
+        sets = {name: directory for name, directory in [("held-out", Path(scratch)), *EVAL_SETS.items()]
+                if name in wanted and (directory / "labels.csv").exists()}
         total = len(models) * sum(len(read_labels(d)) for d in sets.values())
         before = 0  # messages scored in the folders before this one: one progress line for them all
 
@@ -108,14 +117,15 @@ def every_set(settings: Settings, rules: Rules, models: dict[str, Classifier], *
 
 def report(settings: Settings, rules: Rules, *, as_json: bool = False, cross_writer: bool = False,
            compare: Path | None = None, show_mistakes: bool = False,
-           progress: Callable[[int, int], None] | None = None) -> str:
+           progress: Callable[[int, int], None] | None = None, only: list[str] | None = None) -> str:
     """The whole `liaison eval` report without a folder, as text or JSON, for the shipped model (and `compare`)."""
     from classifiers.evaluate import format_mistakes
 
     models: dict[str, Classifier] = {"shipped": TextcatClassifier()}
     if compare is not None:
         models["compared"] = TextcatClassifier(compare)
-    result: dict[str, Any] = every_set(settings, rules, models, explain_mistakes=show_mistakes, progress=progress)
+    result: dict[str, Any] = every_set(settings, rules, models, explain_mistakes=show_mistakes, progress=progress,
+                                       only=only)
     if cross_writer:
         result["cross-writer"] = cross_writer_scores(PhraseRules(rules.spec.phrases))
     if as_json:

@@ -36,6 +36,8 @@ def register(commands: common.Subcommands) -> None:
     evaluate.add_argument("--cross-writer", action="store_true",
                           help="without DIR: also train without each writer and score on that writer")
     evaluate.add_argument("--compare", type=Path, metavar="MODEL", help="without DIR: another model, side by side")
+    evaluate.add_argument("--sets", metavar="NAME,...", type=_names,
+                          help="without DIR: only these sets (held-out, eval, eval-independent, eval-independent-2...)")
 
 
 def cmd_train(args: argparse.Namespace) -> int:
@@ -69,6 +71,10 @@ def cmd_train(args: argparse.Namespace) -> int:
     return 0
 
 
+def _names(text: str) -> list[str]:
+    return [name.strip() for name in text.split(",") if name.strip()]
+
+
 def _ticker(progress: Any) -> Callable[[int, int], None]:
     """A `progress(done, total)` callback for the Progress line of one folder after another."""
     def tick(done: int, total: int) -> None:
@@ -98,7 +104,7 @@ def cmd_eval(args: argparse.Namespace) -> int:
     if not (args.directory or args.held_out):  # every set side by side, each scored as `liaison eval DIR` does
         progress = Progress(0, "messages")
         text = report(settings, rules, as_json=args.json, cross_writer=args.cross_writer, compare=args.compare,
-                      show_mistakes=args.show_mistakes, progress=_ticker(progress))
+                      show_mistakes=args.show_mistakes, progress=_ticker(progress), only=args.sets)
         progress.finish()
         print(text)
         return 0
