@@ -89,6 +89,7 @@ class Daemon:
         self.mailbox_stopped = False
         self.imap_outage_since: datetime | None = None  # when the mailbox became unreadable (not revoked)
         self.imap_outage_alerted = False
+        self._outage_reason = ""  # the latest cause recorded for it
         self.imap_alert_after = outbox.OUTAGE_ALERT_AFTER
         self.dry_run = dry_run
         self.shadow_dir = shadow_dir or Path("liaison-shadow")
@@ -235,6 +236,9 @@ class Daemon:
             self.store.event("imap_unreadable", {"reason": str(exc)})
         else:
             self.status.record(imap_error=str(exc))
+            if str(exc) != self._outage_reason:  # the summary says the latest cause (round 22b: "connection lost
+                self.store.event("imap_unreadable", {"reason": str(exc)})  # while idling", then a login refused)
+        self._outage_reason = str(exc)
         lasted = now - self.imap_outage_since
         if not self.imap_outage_alerted and lasted >= self.imap_alert_after:
             self.imap_outage_alerted = True

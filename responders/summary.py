@@ -340,12 +340,13 @@ def _unanswered_backlog(store: Store, since: datetime, end: datetime, accounts: 
 def _mailbox_outage(store: Store, end: datetime) -> dict[str, Any] | None:
     """The mailbox outage still going on at `end` (its first recorded failure and reason), if any: what
     arrived since is in none of the counts, so the summary must not say that nothing is waiting."""
-    start = store.one("SELECT id, at, detail FROM events WHERE kind = 'imap_unreadable' AND at < ? AND id > "
+    found = store.all("SELECT id, at, detail FROM events WHERE kind = 'imap_unreadable' AND at < ? AND id > "
                       "COALESCE((SELECT MAX(id) FROM events WHERE kind = 'imap_readable' AND at < ?), 0) "
-                      "ORDER BY id LIMIT 1", [_iso(end), _iso(end)])
-    if start is None:
+                      "ORDER BY id", [_iso(end), _iso(end)])
+    if not found:
         return None
-    return {"id": start["id"], "at": start["at"], "reason": loads(start["detail"], {}).get("reason", "")}
+    # dated from its first failure, with the latest cause (a dropped connection, then a refused login)
+    return {"id": found[0]["id"], "at": found[0]["at"], "reason": loads(found[-1]["detail"], {}).get("reason", "")}
 
 
 def _shown_to(accounts: set[str] | None, message: dict[str, Any], *, unclaimed: bool) -> bool:

@@ -527,3 +527,16 @@ def test_an_imap_session_frozen_does_not_hold_back_a_stop(daemon_env, tmp_path, 
         for pid in frozen:
             os.kill(pid, signal.SIGCONT)
     assert "liaison stopped" in (tmp_path / "daemon.log").read_text()
+
+
+def test_an_outage_is_dated_from_its_first_failure_and_says_its_latest_cause(tmp_path):
+    """Round 22b: the summary gave the first cause ("connection lost while idling"), not the refused login that
+    kept the mailbox unreadable afterwards."""
+    rules = load_checked_rules(Path(__file__).parent.parent / "rules.yaml")
+    store = Store(tmp_path / "liaison.db")
+    store.event("imap_unreadable", {"reason": "connection lost while idling"})
+    first = store.one("SELECT at FROM events")["at"]
+    store.event("imap_unreadable", {"reason": "login refused: AUTHENTICATIONFAILED"})
+    (item,) = summary.build(store, rules, "lead@agency.example", datetime.now(UTC).date(), team=True,
+                            until=datetime.now(UTC) + timedelta(minutes=1)).review
+    assert f"since {first[:16].replace('T', ' ')} UTC" in item["reason"] and "login refused" in item["reason"]
