@@ -140,7 +140,8 @@ CONDITIONS = frozenset(("once", "when", "if", "dès", "quand", "si", "lorsque", 
                         # "we cannot pay until the PO is approved" (round 22b), "unless it is approved"
                         "until", "till", "unless", "bis", "bevor", "jusqu'à", "avant", "hasta", "tot", "totdat",
                         "finché", "innan", "tills"))
-_NEGATIONS = frozenset(("not", "n't", "no", "never", "yet", "cannot", "nicht", "noch", "kein", "pas", "non", "niet",
+_NEGATIONS = frozenset(("not", "n't", "no", "never", "yet", "cannot", "nothing", "none", "neither", "nichts", "rien",
+                        "nada", "niets", "nicht", "noch", "kein", "pas", "non", "niet",
                         "nog", "geen", "nie", "ikke", "inte", "ej", "ei", "não", "ne"))
 def negative(word: str) -> bool:
     """A word that negates what follows it: "not", "nicht", and "don't" however its apostrophe is written (the
@@ -837,6 +838,8 @@ def _approval(span: Span, _: date) -> str | None:
     before it or asked about ("Has it been approved?"; "Approved, but when does it go live?" is a sign-off)."""
     doc = span.doc
     if any(negative(t.lower_) for t in doc[max(0, span.start - 3) : span.start]):
+        return None
+    if span.end < len(doc) and doc[span.end].lower_ == "yet":  # "none of them is approved yet", "approved yet?"
         return None
     clause_end = next((t.i for t in doc[span.end : span.end + 60]  # a line wrapped inside it goes on
                        if t.text in SENTENCE_ENDS or t.text == "," or "\n\n" in t.text), len(doc))

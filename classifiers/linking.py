@@ -238,8 +238,8 @@ def link_message(
     if not is_staff:
         found = link.suspicious or _impostor(index, sender, display_name) or _unverified(index, sender, link)
         link.suspicious = "; ".join(filter(None, [found, distrust])) or None
-        if link.suspicious:
-            link.claimed_account = link.account_id or _imitated_account(index, sender, display_name)
+        if link.suspicious:  # the client its sender or name imitates first: a job code anyone can copy (22c)
+            link.claimed_account = _imitated_account(index, sender, display_name) or link.account_id
         if link.suspicious and link.reason not in ("thread", "code"):
             link.account_id, link.reason = None, "unlinked"
             link.detail = f"suspicious: {link.suspicious}"

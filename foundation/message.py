@@ -484,8 +484,9 @@ def _sender_problems(message: Any) -> list[str]:
     DKIM, DMARC) an address other than the one we would take for the sender. Such mail is never answered
     or linked on trust."""
     values = _values(message, "from")
-    if len(values) > 1:
-        return [f"{len(values)} From headers"]
+    if len(values) > 1:  # each one's address, read from the raw header (round 22c: only the first was shown)
+        shown = [address for value in values for _, address in getaddresses([str(value)]) if address]
+        return [f"{len(values)} From headers ({', '.join(shown_address(a) for a in shown[:4])})"]
     raw = _address_names_quoted(_raw_header(message, "from", limit=MAX_ADDRESS_HEADER), only_own=True)
     mailboxes = getaddresses([raw])
     if len(mailboxes) != 1:

@@ -92,7 +92,7 @@ def record(store: Store, *, row: int, category: str, source: str, who: str | Non
     if category not in TARGETS:
         raise LiaisonError(f"unknown category {category!r}")
     with store.transaction():
-        message = store.one("SELECT id, message_id, category, account_id, thread_id, status FROM messages "
+        message = store.one("SELECT id, message_id, category, account_id, thread_id, status, ack_tier FROM messages "
                             "WHERE id = ?", [row])
         if message is None or message["status"] != "processed":
             raise LiaisonError(f"message #{row} was not processed (nothing to correct)")
@@ -115,7 +115,7 @@ def _acknowledged_as(store: Store, message: dict[str, Any]) -> str | None:
     classifier's own answer, kept by the first correction, since later ones see the corrected category."""
     ack = store.one("SELECT id FROM outbox WHERE kind = 'acknowledge' AND message_row = ? "
                     f"AND status != 'failed' AND {outbox.REAL} LIMIT 1", [message["id"]])
-    if not ack:
+    if not ack or message.get("ack_tier") == "neutral":  # a neutral receipt named no kind of request (22c)
         return None
     first = store.one("SELECT old_category FROM corrections WHERE message_row = ? ORDER BY id LIMIT 1",
                       [message["id"]])

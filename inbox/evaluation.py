@@ -96,6 +96,9 @@ def every_set(settings: Settings, rules: Rules, models: dict[str, Classifier], *
             write_eval_dir(Path(scratch))
         sets = {name: directory for name, directory in [("held-out", Path(scratch)), *EVAL_SETS.items()]
                 if name in wanted and (directory / "labels.csv").exists()}
+        if missing := [name for name in only or [] if name not in sets]:  # round 22c: an empty table, exit 0
+            raise LiaisonError(f"set {', '.join(missing)} is not here: the eval sets come with a checkout of "
+                               "Liaison (tests/data), not with an installed package")
         total = len(models) * sum(len(read_labels(d)) for d in sets.values())
         before = 0  # messages scored in the folders before this one: one progress line for them all
 

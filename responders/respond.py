@@ -293,7 +293,10 @@ class Responder:
         found = []
         for name in names:
             if name == "account_manager":
-                found.append(context["account_manager_email"] or addresses.get("team_lead", ""))
+                # an impostor's also to the manager of the client it imitates: the one who can tell (22b, 22c)
+                found.append(context["account_manager_email"] or context["imitated_manager_email"]
+                             or addresses.get("team_lead", ""))
+                found.append(context["imitated_manager_email"])
             elif name == "sender":
                 found.append(context["client_address"])
             else:
@@ -328,7 +331,7 @@ class Responder:
         account = index.accounts.get(link.account_id or "")
         # an impostor's mail goes to the manager of the client it imitates: the one who can tell (round 22b)
         imitated = index.accounts.get(link.claimed_account or "") if link.suspicious else None
-        manager = account.account_manager if account else imitated.account_manager if imitated else ""
+        manager = account.account_manager if account else ""
         override = self.rules.override(link.account_id)
         replies = self.rules.spec.replies
         thread = self.store.one("SELECT chasers FROM threads WHERE id = ?", [thread_id]) if thread_id else None
@@ -341,6 +344,7 @@ class Responder:
             "account_id": link.account_id,
             "account_name": account.name if account else "",
             "account_manager_email": manager,
+            "imitated_manager_email": imitated.account_manager if imitated else "",
             "account_manager_name": self._manager_name(manager) or "your account manager",
             "job_ref": link.job_ref or "",
             "category": category,

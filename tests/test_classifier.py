@@ -393,3 +393,16 @@ def test_models_trained_in_worker_processes_answer_as_one_trained_here():
                         TextcatClassifier.from_nlp(b).classify_many(items), strict=True):
             assert x.category == y.category
             assert all(x.scores[k] == pytest.approx(y.scores[k], abs=1e-6) for k in CATEGORIES)
+
+
+def test_eval_sets_not_here_are_said_not_left_out(tmp_path, monkeypatch):
+    """Round 22c: after a plain install (no checkout) `liaison eval --sets eval` printed an empty table, exit 0."""
+    from classifiers import evalsets
+    from foundation.errors import LiaisonError
+    from foundation.settings import load_settings
+    from inbox import evaluation
+
+    monkeypatch.setattr(evaluation, "EVAL_SETS", {name: tmp_path / name for name in evalsets.EVAL_SETS})
+    settings = load_settings({"LIAISON_ADDRESS": "accounts@agency.example", "LIAISON_AGENCY_DOMAINS": "agency.example"})
+    with pytest.raises(LiaisonError, match="set eval is not here: the eval sets come with a checkout"):
+        evaluation.every_set(settings, RULES, {}, only=["eval"])

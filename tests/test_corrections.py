@@ -142,7 +142,7 @@ def test_a_reply_to_the_summary_with_a_code_is_recorded_and_other_staff_mail_is_
     assert (correction["new_category"], correction["source"], correction["who"]) == (
         "progress_query", "summary reply", "anna@agency.example")
     assert store.one("SELECT staff, suspicious FROM messages WHERE message_id = '<forged@evil.example>'") == {
-        "staff": 0, "suspicious": "2 From headers"}
+        "staff": 0, "suspicious": "2 From headers (anna@agency.example, mallory@evil.example)"}
 
 
 def test_codes_in_a_reply():
@@ -240,9 +240,9 @@ def test_retraining_on_corrections_learns_a_new_phrasing_and_a_worse_candidate_i
     # stored without their mail: what a follow-up would escalate is not what this test is about
     store.conn.execute("UPDATE corrections SET followed_up_at = at, follow_up = 'not followed up (test)'")
     daemon = Daemon(settings, store)
-    # 3 epochs, not the recipe's 12: the same mechanism and gate in a quarter of the time (the corpus grew to
-    # 22,042 examples; at 4 and 6 epochs on seventeen writers the candidate measured 0.956 against 0.952)
-    daemon.retrain_epochs = 3
+    # 2 epochs, not the recipe's 12: the same mechanism and gate in a sixth of the time (the 60 corrections are
+    # learned at 2 as at 3; the suite must stay within CI's 15 minutes)
+    daemon.retrain_epochs = 2
     assert retrain_nightly_while_mail_arrives(settings, daemon, dovecot, smtp_server, make_message), \
         "mail is answered while the retrain runs"
     (model,) = store.all("SELECT version, status, reason, scores FROM models")

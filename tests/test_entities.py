@@ -418,3 +418,10 @@ def test_a_sign_off_not_given_is_none(text):
     """Round 22b: "Don't go ahead ..." (the tokenizer keeps "Don't" whole) and "until the PO is approved" were
     read as sign-offs, telling the account manager the work may go ahead."""
     assert "approval" not in extract("", text, today=MONDAY)
+
+
+@pytest.mark.parametrize("text", ["Thanks for the new cut. Nothing is approved until our CEO has seen it.",
+                                  "None of the versions is approved yet.", "Neither version is approved."])
+def test_a_sign_off_denied_by_nothing_none_or_neither_is_none(text):
+    """Round 22c: "Nothing is approved until our CEO has seen it" told the account manager the work may go ahead."""
+    assert "approval" not in extract("", text, today=MONDAY)

@@ -659,4 +659,12 @@ def test_an_impostors_mail_is_in_the_summary_of_the_imitated_clients_manager_onl
     warned = {str(m["Subject"]).split(" - ")[-1]: str(m["To"]) for m in smtp_server.parsed()
               if m["Auto-Submitted"] == "auto-generated"}
     assert warned["New bank details"] == "anna.berg@agency.example"
+    # round 22c: a lookalike of Anna's client using Ben's client's job code went to Ben only
+    dovecot.append(b"From: Tom Hill <tom.hill@brewc0.com>\r\nSubject: Bank change [MARE-014]\r\n"
+                   b"To: accounts@agency.example\r\nMessage-ID: <d@evil.example>\r\n"
+                   b"Date: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\nPlease use our new IBAN from now on.\r\n")
+    Daemon(settings, store).run_once()
+    (escalation,) = [m for m in smtp_server.parsed() if "Bank change" in str(m["Subject"])]
+    assert {a.strip() for a in str(escalation["To"]).split(",")} == {"ben.ortiz@agency.example",
+                                                                      "anna.berg@agency.example"}
     assert warned["Your account"] == (lead or "anna.berg@agency.example")
