@@ -24,6 +24,7 @@ def message_contexts() -> list[dict[str, Any]]:
         "client_first_name": "Tom", "client_name": "Tom Hill", "client_address": "tom@brewco.example",
         "client_sender": '"Tom Hill" <tom@brewco.example>',
         "account_id": "brewco", "account_name": "BrewCo", "account_manager_email": "anna@agency.example",
+        "imitated_manager_email": "",
         "account_manager_name": "Anna", "job_ref": "BREW-042", "subject": "Invoice INV-1 is wrong",
         "title": "Invoice INV-1 is wrong", "category": "billing_issue", "category_label": "Billing issue",
         "confidence": 0.9, "source": "model", "link_reason": "contact", "warning": "lookalike domain",

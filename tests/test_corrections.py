@@ -268,7 +268,9 @@ def test_retraining_on_corrections_learns_a_new_phrasing_and_a_worse_candidate_i
     # the poisoned held-out corrections counted in its favour.
     train_poison, held_poison = learning.split_corrections(corrections.training_examples(store))
     extra = [(model_text(s, t), c) for s, t, c in train_poison] * learning.CORRECTION_WEIGHT
-    worse = models.save_candidate(store, tmp_path / "liaison.db", fit_model(train, epochs=1, extra=extra),
+    # on half the corpus's training split: quicker, and no better for it (CI's 15 minutes)
+    worse = models.save_candidate(store, tmp_path / "liaison.db",
+                                  fit_model(train[: len(train) // 2], epochs=1, extra=extra),
                                   corrections=len(train_poison) + len(held_poison))
     judged_on = [(e.subject, newest_text(e.body), e.label) for e in split(load_corpus())[1]] + held_poison
     refused = models.judge_candidate(store, tmp_path / "liaison.db", worse, judged_on)
