@@ -3,11 +3,21 @@
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Protocol
 
 from foundation.categories import CATEGORIES, NEEDS_REVIEW
 
-__all__ = ["CATEGORIES", "NEEDS_REVIEW", "Classification", "Classifier"]
+__all__ = ["CATEGORIES", "MODEL_DIR", "NEEDS_REVIEW", "Classification", "Classifier", "model_available"]
+
+#: The shipped model. Here, not in classifiers.model, so that what only asks where a model is (the CLI's checks,
+#: `rules check`) need not import spaCy: a second a command.
+MODEL_DIR = Path(__file__).parent / "model"
+
+
+def model_available(path: Path = MODEL_DIR) -> bool:
+    """Whether `path` holds a saved model (spaCy's meta.json, which every saved pipeline has)."""
+    return (path / "meta.json").exists()
 
 
 

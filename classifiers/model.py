@@ -25,14 +25,13 @@ from spacy.language import Language
 from spacy.tokens import Doc
 from spacy.training import Example
 
-from classifiers import CATEGORIES, Classification
+from classifiers import CATEGORIES, MODEL_DIR, Classification, model_available
 from classifiers.calibration import Calibration, request_probability
 from classifiers.newest_text import newest_text
 from classifiers.tokens import blank_nlp, prefix_doc
 
 log = logging.getLogger("liaison.model")
 
-MODEL_DIR = Path(__file__).parent / "model"
 DATA_DIR = Path(__file__).parent / "data" / "corpus"
 HELD_OUT_SHARE = 0.2
 SEED = 20261123
@@ -116,7 +115,7 @@ class TextcatClassifier:
 
     @staticmethod
     def available(path: Path = MODEL_DIR) -> bool:
-        return (path / "meta.json").exists()
+        return model_available(path)
 
     # memory_zone: the strings of each message are forgotten afterwards. Without it spaCy's
     # vocabulary keeps every token it has ever seen, and a daemon grows without bound.

@@ -11,6 +11,7 @@ from __future__ import annotations
 import csv
 import io
 import re
+import sqlite3
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -227,3 +228,19 @@ def _agency_clashes(accounts: Iterable[dict[str, Any]], agency_domains: Iterable
                               f"{account['account_id']}'s domain {domain}: its mail there counts as staff, never "
                               "answered or escalated"))
     return found
+
+
+def accounts_in(path: Path) -> list[dict[str, Any]]:
+    """The accounts of the database at `path`, read without writing to it (a read-only URI): a scratch run
+    and `rules check` look at the service's accounts and must never change its database."""
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    conn.row_factory = sqlite3.Row
+    try:
+        rows = conn.execute("SELECT * FROM accounts").fetchall()
+    except sqlite3.DatabaseError:
+        return []
+    finally:
+        conn.close()
+    return [{"account_id": r["account_id"], "name": r["name"], "code": r["code"],
+             "domains": loads(r["domains"], []), "contacts": loads(r["contacts"], []),
+             "account_manager": r["account_manager"], "settings": loads(r["settings"], {})} for r in rows]

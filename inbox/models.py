@@ -15,13 +15,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from spacy.language import Language
+from classifiers import MODEL_DIR, Classifier, model_available
 
-from classifiers import Classifier
-from classifiers.learning import Verdict
-from classifiers.model import MODEL_DIR, TextcatClassifier
+if TYPE_CHECKING:  # spaCy only when a model is loaded or trained: `rules check` and doctor only look at files
+    from spacy.language import Language
+
+    from classifiers.learning import Verdict
 from foundation.errors import LiaisonError
 from foundation.rules import Rules
 from foundation.store import Store, utcnow
@@ -40,7 +41,7 @@ def active_path(store: Store, db_path: Path) -> Path:
     if row is None:
         return MODEL_DIR
     path = models_dir(db_path) / row["version"]
-    if not TextcatClassifier.available(path):
+    if not model_available(path):
         log.error("active model %s is missing at %s; running the shipped model", row["version"], path)
         return MODEL_DIR
     return path
@@ -48,6 +49,8 @@ def active_path(store: Store, db_path: Path) -> Path:
 
 def load_active(store: Store, db_path: Path) -> Classifier | None:
     """The active version's classifier, or None to use the shipped one."""
+    from classifiers.model import TextcatClassifier
+
     path = active_path(store, db_path)
     return None if path == MODEL_DIR else TextcatClassifier(path)
 
@@ -64,7 +67,7 @@ def running_model_dir(db_path: Path) -> Path:
         finally:
             conn.close()
     path = models_dir(db_path) / active[0] if active else MODEL_DIR
-    return path if TextcatClassifier.available(path) else MODEL_DIR
+    return path if model_available(path) else MODEL_DIR
 
 
 @dataclass(frozen=True)
@@ -136,7 +139,7 @@ def use(store: Store, db_path: Path, version: str) -> None:
             row = store.one("SELECT version FROM models WHERE version = ?", [version])
             if row is None:
                 raise LiaisonError(f"no model version {version!r} (see `liaison model list`)")
-            if not TextcatClassifier.available(models_dir(db_path) / version):
+            if not model_available(models_dir(db_path) / version):
                 raise LiaisonError(f"model version {version!r} has no files at {models_dir(db_path) / version}")
         if version == SHIPPED:
             store.retire_active_model()
@@ -174,6 +177,7 @@ def judge_candidate(store: Store, db_path: Path, version: str, judged_on: list[t
     """Judge a saved candidate against the running model on (subject, newest text, category) items, and
     promote it or keep it refused with the reasons."""
     from classifiers import learning
+    from classifiers.model import TextcatClassifier
 
     running = load_active(store, db_path) or TextcatClassifier()
     verdict = learning.judge(running, TextcatClassifier(models_dir(db_path) / version), judged_on)

@@ -11,10 +11,10 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from foundation.accounts import import_accounts
+from foundation.accounts import accounts_in, import_accounts
 from foundation.rules import Rules
 from foundation.settings import Settings
-from foundation.store import Store, loads
+from foundation.store import Store
 from inbox.pipeline import Pipeline, learned_names
 from inbox.stages.context import Outcome, Position
 
@@ -30,7 +30,7 @@ def scratch_pipeline(settings: Settings, rules: Rules, *, accounts: list[dict[st
     model = None
     sent = None
     if accounts_db is not None and accounts_db.exists():
-        rows += _accounts_from(accounts_db)
+        rows += accounts_in(accounts_db)
         names, model = _learned_from(accounts_db)
         if as_now:
             sent = sqlite3.connect(f"file:{accounts_db}?mode=ro", uri=True, check_same_thread=False)
@@ -108,18 +108,3 @@ def _learned_from(path: Path) -> tuple[dict[str, str], Any]:
         conn.close()
     folder = models_dir(path) / active[0] if active else None
     return names, TextcatClassifier(folder) if folder and TextcatClassifier.available(folder) else None
-
-
-def _accounts_from(path: Path) -> list[dict[str, Any]]:
-    """Read accounts from the user's database without writing to it (read-only URI)."""
-    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
-    conn.row_factory = sqlite3.Row
-    try:
-        rows = conn.execute("SELECT * FROM accounts").fetchall()
-    except sqlite3.DatabaseError:
-        return []
-    finally:
-        conn.close()
-    return [{"account_id": r["account_id"], "name": r["name"], "code": r["code"],
-             "domains": loads(r["domains"], []), "contacts": loads(r["contacts"], []),
-             "account_manager": r["account_manager"], "settings": loads(r["settings"], {})} for r in rows]

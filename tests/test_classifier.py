@@ -126,16 +126,17 @@ def test_training_reproduces_the_shipped_model():
     another (2026-12-07): the first member within 0.0006 everywhere; the second mean 0.0013, 2% of answers more
     than 0.01 apart, at most 0.053, and 9 of 7,010 answers a different class, each a near-tie (the two best
     within 0.03). So: the same class wherever the shipped member is not near a tie, scores close on average and
-    never far apart; a changed recipe moves far more. Two members, each without a group of writers, are retrained
-    side by side, one round on two cores; `liaison train --folds 0` retrains all four."""
+    never far apart; a changed recipe moves far more. One member is retrained, the one that moved most (every
+    member is the same recipe on other writers; two side by side held both cores for 150 s of CI's 15 minutes);
+    `liaison train --folds 0` retrains all four."""
     from classifiers.training import ensemble_jobs, fit_models
 
     train, _ = model.split(load_corpus())
-    retrained = fit_models(ensemble_jobs(train)[1:3])
+    retrained = fit_models(ensemble_jobs(train)[2:3])
     texts = held_out_texts() + eval_dir_texts(ROOT / "tests" / "data" / "eval")
     shipped = TextcatClassifier(MODEL_DIR, calibrated=False)
     docs = list(shipped.nlp.tokenizer.pipe(model.model_text(t.subject, t.text) for t in texts))
-    for member, nlp in zip(shipped.members[1:3], retrained, strict=True):
+    for member, nlp in zip(shipped.members[2:3], retrained, strict=True):
         again = nlp.get_pipe("textcat")
         differences = []
         for text, old, new in zip(texts, member.predict(docs), again.predict(docs), strict=True):

@@ -6,11 +6,12 @@ import argparse
 import json
 import sys
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from inbox.commands import common
-from inbox.pipeline import Pipeline
-from responders.routing import nothing_done_because
+
+if TYPE_CHECKING:  # spaCy loads with the pipeline: `liaison --help` and a settings error need neither
+    from inbox.pipeline import Pipeline
 
 
 def register(commands: common.Subcommands) -> None:
@@ -85,6 +86,7 @@ def _messages_in(path: Path) -> Any:
 def explain(pipeline: Pipeline, row: int) -> dict[str, Any]:
     """Everything decided about one stored message, as plain data."""
     from foundation.store import loads
+    from responders.routing import nothing_done_because
 
     m = pipeline.store.message(row)
     if m["status"] == "quarantined":

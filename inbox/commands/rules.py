@@ -28,11 +28,11 @@ def register(commands: common.Subcommands) -> None:
 
 
 def _account_ids(settings: Any) -> set[str] | None:
-    from inbox.scratch import _accounts_from
+    from foundation.accounts import accounts_in
 
     if not settings.db_path.exists():
         return None
-    return {a["account_id"] for a in _accounts_from(settings.db_path)}
+    return {a["account_id"] for a in accounts_in(settings.db_path)}
 
 
 def cmd_rules_check(args: argparse.Namespace) -> int:
