@@ -432,10 +432,13 @@ class Daemon:
                         extra={"decision": {"row": outcome.row, "status": "quarantined", "reason": outcome.reason}})
             return
         self.stats.processed += 1
-        log.info("message %s %r from %s: %s (%.2f) account=%s by %s; %s", outcome.message_id,
+        # round 22c: a shadow daemon's log read as a live one's ("acknowledge ..." with no word that nothing went)
+        unsent = (f" ({self._mode()}: nothing sent, mail written to {self.shadow_dir})"
+                  if self._shadow() and outcome.actions else "")
+        log.info("message %s %r from %s: %s (%.2f) account=%s by %s; %s%s", outcome.message_id,
                  outcome.subject[:80], shown_address(outcome.sender),
                  outcome.category, outcome.confidence, outcome.account_id or "-", outcome.link_reason,
-                 "; ".join(outcome.actions) or "no action",
+                 "; ".join(outcome.actions) or "no action", unsent,
                  extra={"decision": {"message_id": outcome.message_id, "subject": outcome.subject[:200],
                                      "sender": outcome.sender,
                                      "category": outcome.category, "confidence": round(outcome.confidence, 3),
@@ -477,7 +480,7 @@ class Daemon:
             "SELECT a.id, a.verb, a.argument, m.uid, m.uidvalidity FROM imap_actions a "
             "JOIN messages m ON m.id = a.message_row WHERE a.status = 'pending' ORDER BY a.id")
         for action in pending:
-            if self.dry_run or self.rules.spec.mode == "shadow":
+            if self._shadow():
                 status, error = "shadow", None
             elif action["uid"] is None or action["uidvalidity"] != self.source.uidvalidity:
                 status, error = "skipped", "message no longer addressable by UID"
@@ -601,11 +604,15 @@ class Daemon:
 
     def _release_shadow(self) -> None:
         """Sending for real (not a dry run, `mode: live`): a shadow period's mail, never sent, holds nothing back."""
-        if not self.dry_run and self.rules.spec.mode == "live":
+        if not self._shadow():
             outbox.release_shadow(self.store)
 
+    def _shadow(self) -> bool:
+        """Deciding without sending: a dry run, or rules.yaml's `mode: shadow`."""
+        return self.dry_run or self.rules.spec.mode == "shadow"
+
     def _transport(self) -> Transport:
-        if self.dry_run or self.rules.spec.mode == "shadow":
+        if self._shadow():
             return MaildirTransport(self.shadow_dir)
         if self.settings.smtp is None:
             raise MailboxError("LIAISON_SMTP_HOST is required to send (or use --dry-run)")

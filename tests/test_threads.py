@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -301,9 +302,11 @@ def test_a_reply_without_threading_headers_joins_its_conversation_by_subject(set
     assert thread_of(store, "<s1@brewco.com>")["status"] == "handled"
 
 
-def test_a_shadow_period_holds_nothing_back_once_live(tmp_path, dovecot, smtp_server, make_message, monkeypatch):
+def test_a_shadow_period_holds_nothing_back_once_live(tmp_path, dovecot, smtp_server, make_message, monkeypatch,
+                                                      caplog):
     """Round 22b: a thread "acknowledged" in shadow mode (nothing sent) refused the client's chaser after the switch
-    to live as "thread already acknowledged", and the summary said "acknowledged earlier"."""
+    to live as "thread already acknowledged", and the summary said "acknowledged earlier". Round 22c: the shadow
+    daemon's log lines read as a live one's."""
     from datetime import date
 
     from foundation.rules import load_rules
@@ -315,8 +318,11 @@ def test_a_shadow_period_holds_nothing_back_once_live(tmp_path, dovecot, smtp_se
     settings.rules_path.write_text(live.replace("mode: live", "mode: shadow"))
     dovecot.append(make_message(sender="tom@brewco.com", subject="Banner", message_id="<s1@brewco.com>",
                                 body="Please change the banner headline."))
-    store = run_once(settings)
+    with caplog.at_level(logging.INFO, logger="liaison"):
+        store = run_once(settings)
     assert smtp_server.messages == [] and list((Path("liaison-shadow") / "new").iterdir())
+    (decided,) = [r.getMessage() for r in caplog.records if r.getMessage().startswith("message <s1@")]
+    assert decided.endswith("(shadow: nothing sent, mail written to liaison-shadow)"), "a shadow log says so"
     settings.rules_path.write_text(live)
     dovecot.append(make_message(sender="tom@brewco.com", subject="Re: Banner", in_reply_to="<s1@brewco.com>",
                                 message_id="<s2@brewco.com>", body="Any update on the banner headline?"))
