@@ -340,7 +340,7 @@ WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturd
 
 def _deadline(span: Span, today: date) -> dict[str, Any] | None:
     if span[0].lower_ in DEADLINE_ANCHORS or span[0].lower_ in FIGURES_ANCHORS or _phrase(span):
-        if _told_in_the_past(span) or _an_absence(span) or _not_needed(span):
+        if _told_in_the_past(span) or _an_absence(span) or _not_needed(span) or _own_plan(span):
             return None
         after = _date_after(span) or _date_after_subject(span) or _date_before(span)
         if after is None or _ends_a_period(after) or _a_goodbye(after):
@@ -462,14 +462,43 @@ NEED_WORDS = frozenset(("need", "needs", "needed", "necessary", "required", "rus
                         "must", "muss", "nötig", "notwendig", "besoin", "falta", "hoeft", "nodig", "behöver"))
 
 
-def _not_needed(anchor: Span) -> bool:
-    words = []
-    for token in reversed(anchor.doc[max(0, anchor.start - PAST_LOOKBEHIND) : anchor.start]):
+def _clause_before(anchor: Span, reach: int = PAST_LOOKBEHIND) -> list[str]:
+    """The lower-cased words of the anchor's clause before it, in order (at most `reach`)."""
+    words: list[str] = []
+    for token in reversed(anchor.doc[max(0, anchor.start - reach) : anchor.start]):
         if token.text in _CLAUSE_ENDS or "\n" in token.text:
             break
         words.append(token.lower_)
+    return words[::-1]
+
+
+def _not_needed(anchor: Span) -> bool:
+    words = _clause_before(anchor)
     negated = any(negative(w) for w in words)
     return negated and any(w in NEED_WORDS for w in words)
+
+
+# "I will call you on Tuesday", "we'll pay it by Friday", "I'm going to show it to the board on Friday": the client's
+# own plan, not something due from the agency (round 22: read as a deadline). Not with a word of need or of receiving
+# ("we will need it by Friday", "we'll be happy to get it by Friday"), nor of asking ("I will be grateful if you could
+# send it by Friday"), nor in a question, which puts the verb first ("will we have it by Friday?").
+FIRST_PERSON = frozenset(("i", "we", "ich", "wir", "je", "nous", "yo", "ik", "jag", "vi", "io", "noi"))
+INTENT_WORDS = frozenset(("will", "'ll", "shall", "going", "gonna", "planning", "plan", "intend", "werde", "werden",
+                          "vais", "allons", "voy", "vamos", "zal", "zullen", "gaan", "ga", "ska", "skall"))
+NOT_A_PLAN = NEED_WORDS | frozenset(("get", "receive", "receiving", "see", "hear", "expect", "expecting", "please",
+                                     "pls", "kindly", "could", "can", "would", "if"))
+INTENT_REACH = 3  # "I will", "I'm going", "we are planning", "I myself will"
+PLAN_LOOKBEHIND = 12  # "I am going to present it to the board on Friday"
+
+
+def _own_plan(anchor: Span) -> bool:
+    # the tokenizer keeps "i'll" and "we're" whole: their pronoun and verb are read apart here
+    words = [part for word in _clause_before(anchor, PLAN_LOOKBEHIND)
+             for part in re.sub(r"^(\w+)['’](\w+)$", r"\1 '\2", word).split()]
+    if any(w in NOT_A_PLAN for w in words):
+        return False
+    return any(word in FIRST_PERSON and any(w in INTENT_WORDS for w in words[i + 1 : i + 1 + INTENT_REACH])
+               for i, word in enumerate(words))
 
 
 # Words just before "on", "until", "by"... that make the date the end of a period or an event, not something due:

@@ -177,6 +177,25 @@ def test_an_absence_is_no_deadline():
     assert due("We need it on Thursday.") == ["2026-12-10"]
 
 
+def test_the_clients_own_plan_is_no_deadline():
+    """Round 22: "I will call you on Tuesday" was shown as a deadline. A plan of the client's own (I or we, then
+    will, 'll, going to) is not; one that needs, receives or asks for something from the agency still is."""
+    monday = date(2026, 12, 7)
+
+    def due(text: str) -> list[str]:
+        return [d["date"] for d in extract("", text, today=monday).get("deadline", [])]
+
+    assert due("I will call you on Tuesday.") == []
+    assert due("I'll pay the invoice by Friday.") == []
+    assert due("We’ll review it on Thursday and come back to you.") == []
+    assert due("I am going to present it to the board on Friday, so I need it by Thursday.") == ["2026-12-10"]
+    assert due("I will call you on Tuesday. Please send the draft by Monday.") == ["2026-12-14"]
+    assert due("We will need the files by Friday.") == ["2026-12-11"]
+    assert due("I will be grateful if you could send it by Friday.") == ["2026-12-11"]
+    assert due("We will be happy to get it by Friday.") == ["2026-12-11"]
+    assert due("Will we get the proofs by Friday?") == ["2026-12-11"]
+
+
 def test_a_po_number_shaped_like_a_job_reference_is_not_also_one():
     """Blind tester round 15, the demo: "PO BE-77812; job BE-77812"."""
     found = extract("[BREW-042] Banner", "Please add PO BE-77812 to the invoice.", today=MONDAY)
