@@ -15,7 +15,9 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 import yaml
 from pydantic import (
+    AfterValidator,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
     Field,
     ValidationError,
@@ -72,10 +74,32 @@ def _scalar_kinds(annotation: Any) -> set[Any]:
     return {annotation}
 
 
+def _a_written_time(value: Any) -> Any:
+    # YAML reads an unquoted 8:00 as the base-60 number 480, and pydantic a number as seconds past midnight: the
+    # summary was due at 00:08 and every comparison with an aware time failed, the daemon with it (round 23)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        said = f"{int(value) // 60:02d}:{int(value) % 60:02d}" if 0 <= value < 24 * 60 else "HH:MM"
+        raise ValueError(f'write the time in quotes, "{said}": unquoted, YAML reads 8:00 as the number 480 '
+                         f"(here {value!r})")
+    if isinstance(value, str) and re.match(r"^\d:\d\d", value.strip()):
+        return "0" + value.strip()  # "9:30" as people write it; pydantic wants "09:30"
+    return value
+
+
+def _a_local_time(value: dt.time) -> dt.time:
+    if value.tzinfo is not None:
+        raise ValueError("a time without a zone, \"HH:MM\": it is read in rules.yaml's timezone")
+    return value
+
+
+#: A time of day as rules.yaml writes it: "08:00", in quotes, in its `timezone`.
+ClockTime = Annotated[dt.time, BeforeValidator(_a_written_time), AfterValidator(_a_local_time)]
+
+
 class BusinessHours(Strict):
     days: list[Weekday] = ["mon", "tue", "wed", "thu", "fri"]
-    start: dt.time = dt.time(9, 0)
-    end: dt.time = dt.time(17, 30)
+    start: ClockTime = dt.time(9, 0)
+    end: ClockTime = dt.time(17, 30)
 
 
 class Phrase(Strict):
@@ -134,7 +158,7 @@ class Replies(Strict):
 
 class Summary(Strict):
     enabled: bool = True
-    time: dt.time = dt.time(8, 0)
+    time: ClockTime = dt.time(8, 0)
     skip_days: list[Weekday] = []
     team_lead: str | None = None
 
@@ -148,7 +172,7 @@ class Learning(Strict):
     move_back: bool = True          # put a corrected message back where it was, so nobody loses it
     nightly_retrain: bool = False   # retrain at night on the corrections; promoted only if it is no worse
     retrain_after: int = Field(default=20, ge=1)  # ...and only once this many corrections exist
-    retrain_time: dt.time = dt.time(2, 30)
+    retrain_time: ClockTime = dt.time(2, 30)
 
 
 class RuleComponent(Protocol):

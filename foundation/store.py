@@ -188,6 +188,17 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
 ]
 
 
+#: SQLite's words for a database the host cannot give us now (busy or locked by another process, a full disk, an I/O
+#: error, read-only, gone), as against a bug in a statement: nothing a message did, so nothing to quarantine.
+_HOST_PROBLEMS = ("SQLITE_BUSY", "SQLITE_LOCKED", "SQLITE_FULL", "SQLITE_IOERR", "SQLITE_READONLY", "SQLITE_CANTOPEN")
+
+
+def unavailable(exc: BaseException) -> bool:
+    """Whether `exc` says the database cannot be used now (it will be again), not that a statement is wrong."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    return isinstance(exc, sqlite3.OperationalError) and name.startswith(_HOST_PROBLEMS)
+
+
 def utcnow() -> str:
     """The current time as an ISO 8601 UTC string (sortable, what every column stores)."""
     return datetime.now(UTC).isoformat(timespec="microseconds")

@@ -114,7 +114,7 @@ def _acknowledged_as(store: Store, message: dict[str, Any]) -> str | None:
     """The category the client was told we understood, if an acknowledgement was planned or sent: the
     classifier's own answer, kept by the first correction, since later ones see the corrected category."""
     ack = store.one("SELECT id FROM outbox WHERE kind = 'acknowledge' AND message_row = ? "
-                    f"AND status != 'failed' AND {outbox.REAL} LIMIT 1", [message["id"]])
+                    f"AND {outbox.COUNTED} LIMIT 1", [message["id"]])
     if not ack or message.get("ack_tier") == "neutral":  # a neutral receipt named no kind of request (22c)
         return None
     first = store.one("SELECT old_category FROM corrections WHERE message_row = ? ORDER BY id LIMIT 1",

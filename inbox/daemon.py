@@ -12,10 +12,11 @@ from __future__ import annotations
 
 import logging
 import signal
+import sqlite3
 import threading
 import time
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from types import FrameType
 from typing import Any
@@ -33,7 +34,7 @@ from foundation.message import shown_address
 from foundation.oauth import TokenManager, provider_for
 from foundation.rules import Rules, load_rules
 from foundation.settings import Settings
-from foundation.store import Store, utcnow
+from foundation.store import Store, unavailable, utcnow
 from inbox import corrections, models
 from inbox.imap_source import ImapSource
 from inbox.notify import Notifier, StatusFile, rules_version
@@ -104,6 +105,7 @@ class Daemon:
         self._summary_checked = 0.0
         self._corrections_looked = 0.0  # monotonic time of the last look at the correction folders
         self._retraining: threading.Thread | None = None  # the nightly retrain, while it runs
+        self._database_down_since: float | None = None  # monotonic time the database first could not be written
         self._retrained = False  # it ended with a promoted model, not yet taken into use
         self._retrain_tried_on: date | None = None  # the night of the last retrain started by this process
         self.retrain_epochs: int | None = None  # the recipe's; fewer for a quicker, rougher candidate
@@ -187,6 +189,14 @@ class Daemon:
                 self._mailbox_unreadable(exc, retry_in=backoff)
                 self._sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_CAP)
+            except sqlite3.OperationalError as exc:
+                if not unavailable(exc):
+                    raise
+                self._database_unavailable(exc, retry_in=backoff)
+                self._sleep(backoff)
+                backoff = min(backoff * 2, BACKOFF_CAP)
+            else:
+                self._database_back()
         self.notifier.stopping()
         self.close()
         log.info("liaison stopped")
@@ -195,6 +205,23 @@ class Daemon:
     def close(self) -> None:
         self.source.close()
         self.transport.close()
+
+    def _database_unavailable(self, exc: sqlite3.OperationalError, *, retry_in: float) -> None:
+        """A full disk, a lock held by another process, a read-only file: nothing could be recorded, so nothing
+        was done (round 23: it ended the daemon, and each message in the way was logged as quarantined)."""
+        if self._database_down_since is None:
+            self._database_down_since = time.monotonic()
+            log.error("the database %s cannot be written (%s): nothing is lost (unread mail stays in the mailbox, the "
+                      "outbox waits); trying again in %ds", self.settings.db_path, exc, retry_in)
+        else:
+            log.warning("the database %s still cannot be written (%s); trying again in %ds", self.settings.db_path,
+                        exc, retry_in)
+
+    def _database_back(self) -> None:
+        if self._database_down_since is not None:
+            log.info("the database can be written again after %s",
+                     outbox.duration(timedelta(seconds=time.monotonic() - self._database_down_since)))
+            self._database_down_since = None
 
     def _mailbox_stopped(self, exc: AuthRevoked) -> None:
         """Sign-in revoked: stop reading this mailbox, keep everything else running, and look
@@ -556,10 +583,13 @@ class Daemon:
         if now - self._summary_checked < 60:
             return False
         self._summary_checked = now
-        day = summary.due_day(self.rules, datetime.now(UTC))
-        return day is not None and any(
-            not self.store.one("SELECT 1 FROM outbox WHERE dedupe_key = ?", [f"summary:{r}:{day.isoformat()}"])
-            for r, _ in summary.recipients(self.store, self.rules))
+        try:
+            day = summary.due_day(self.rules, datetime.now(UTC))
+            return day is not None and any(
+                not self.store.one("SELECT 1 FROM outbox WHERE dedupe_key = ?", [f"summary:{r}:{day.isoformat()}"])
+                for r, _ in summary.recipients(self.store, self.rules))
+        except Exception:  # noqa: BLE001 - woken, the summaries task fails in its own turn, says why and retries
+            return True  # (round 23: this check's TypeError ended the daemon, in a restart loop)
 
     def _wait_seconds(self) -> float:
         wait = self.settings.poll_interval if not self.source.has_idle else 25 * 60

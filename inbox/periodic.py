@@ -15,7 +15,7 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 
 from foundation.errors import LiaisonError
-from foundation.store import Store, utcnow
+from foundation.store import Store, unavailable, utcnow
 
 log = logging.getLogger("liaison.tasks")
 RETRY_FIRST = 30.0       # seconds before a failed task is tried again; doubles each time
@@ -51,6 +51,8 @@ class PeriodicTask:
         except self.passthrough:
             raise
         except Exception as exc:  # isolation is the point: any failure of one task stays in it
+            if unavailable(exc):  # not this task's: the database itself, which the daemon waits for as a whole
+                raise
             self._failed(exc)
             return False
         self._succeeded()

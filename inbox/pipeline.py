@@ -20,7 +20,7 @@ from classifiers.categorize import Categorizer
 from classifiers.linking import Account, AccountIndex, domain_of
 from foundation.rules import Rules
 from foundation.settings import Settings
-from foundation.store import Store, learned_names, loads
+from foundation.store import Store, learned_names, loads, unavailable
 from inbox.models import load_active
 from inbox.stages import STAGES, MessageContext, Outcome, Position, Stage, StageFactory, StageOrderError
 from inbox.stages.record import store_quarantined
@@ -128,6 +128,8 @@ class Pipeline:
                 outcome = message.outcome
                 self._advance(message.position)
         except Exception as exc:  # a bug or a hostile message: shunt it aside and go on
+            if unavailable(exc):  # a full disk or a lock: nothing was recorded, the message is read again later
+                raise
             log.exception("message quarantined after an internal error in the %s stage", stage)
             with self.store.transaction():
                 outcome = store_quarantined(self.store, message,

@@ -136,6 +136,7 @@ def _original(store: Store, message_row: int) -> tuple[bytes, int]:
 
 
 SHADOW_KEY = "shadow:"  # the dedupe key of mail a shadow period decided, released when Liaison went live
+FAILED_KEY = "failed:"  # the dedupe key of an acknowledgement refused for good, released: it holds nothing back
 #: Outbox rows that count as mail Liaison sent or will send (for "already acknowledged", rate limits, the summary):
 #: not those a past shadow period only pretended to send. Rows of the shadow period still running count, so that
 #: a shadow daemon decides as a live one would.
@@ -145,6 +146,23 @@ REAL = "dedupe_key NOT LIKE 'shadow:%'"
 def real(alias: str) -> str:
     """REAL for an outbox table under an alias in a join ("o")."""
     return f"{alias}.{REAL}"
+
+
+#: Of those, the ones a client was or will be sent: not given up as undeliverable (a 550). What rate limits count
+#: and what makes a thread acknowledged (round 23: an acknowledgement refused with 550 used up the sender's limit).
+COUNTED = f"status != 'failed' AND {REAL}"
+
+
+def counted(alias: str) -> str:
+    """COUNTED for an outbox table under an alias in a join ("o")."""
+    return f"{alias}.status != 'failed' AND {real(alias)}"
+
+
+def recount_thread(store: Store, thread_id: int) -> None:
+    """A thread is acknowledged only while an acknowledgement in it counts (call inside a transaction)."""
+    acknowledged = store.one(f"SELECT 1 FROM outbox WHERE thread_id = ? AND kind = 'acknowledge' AND {COUNTED}",
+                             [thread_id])
+    store.update("threads", "id", thread_id, {"acknowledged": int(bool(acknowledged))})
 
 
 def release_shadow(store: Store) -> int:
@@ -157,9 +175,7 @@ def release_shadow(store: Store) -> int:
         for row in rows:
             store.update("outbox", "id", row["id"], {"dedupe_key": f"{SHADOW_KEY}{row['id']}:{row['dedupe_key']}"})
         for thread_id in {row["thread_id"] for row in rows if row["thread_id"]}:
-            acknowledged = store.one(f"SELECT 1 FROM outbox WHERE thread_id = ? AND kind = 'acknowledge' AND "
-                                     f"status != 'failed' AND {REAL}", [thread_id])
-            store.update("threads", "id", thread_id, {"acknowledged": int(bool(acknowledged))})
+            recount_thread(store, thread_id)
     if rows:
         log.info("live after a shadow period: %d mail(s) the shadow daemon decided were never sent; they hold "
                  "nothing back", len(rows))
@@ -192,6 +208,7 @@ class DueMail(TypedDict):
     kind: str
     message_id: str
     message_row: int | None
+    thread_id: int | None
     status: str
 
 
@@ -200,7 +217,8 @@ def due(store: Store, now: str | None = None, limit: int = 500) -> list[DueMail]
     # so a thread's mail arrives in order even across an outage. Acknowledgements go first: with a slow
     # sending server a client's receipt does not wait behind the escalations of everyone before them.
     return store.all(  # type: ignore[return-value]  # the columns DueMail names
-        "SELECT id, mail_from, recipients, raw, plan, attempts, created_at, kind, message_id, message_row, status "
+        "SELECT id, mail_from, recipients, raw, plan, attempts, created_at, kind, message_id, message_row, thread_id, "
+        "status "
         "FROM outbox o "
         "WHERE status IN ('pending', 'retry') AND next_attempt_at <= ? AND NOT EXISTS ("
         " SELECT 1 FROM outbox e WHERE e.thread_id = o.thread_id AND e.kind = o.kind AND e.id < o.id"
@@ -399,6 +417,11 @@ def _give_up(store: Store, row: DueMail, error: str, result: FlushResult) -> Non
         _mark(store, row["id"], "failed", error)
         store.insert("events", {"at": utcnow(), "kind": "send_failed", "message_row": row.get("message_row"),
                                 "detail": {"reason": reason, "message_id": row["message_id"]}})
+        if row["kind"] == "acknowledge":  # never delivered: the client's next mail in the thread may be answered
+            store.conn.execute(f"UPDATE outbox SET dedupe_key = '{FAILED_KEY}' || id || ':' || dedupe_key WHERE id = ?",
+                               [row["id"]])
+            if row["thread_id"]:
+                recount_thread(store, row["thread_id"])
     log.error("gave up %s %s: %s", row["kind"], row["message_id"], reason)
     result.failed += 1
 

@@ -199,7 +199,7 @@ class Responder:
             since = (arrived - timedelta(minutes=window.minutes)).astimezone(UTC).isoformat()
             count = self._count(
                 "SELECT COUNT(*) FROM outbox o JOIN messages m ON m.id = o.message_row "
-                f"WHERE o.kind = 'acknowledge' AND {matches} AND {outbox.real('o')} AND m.arrived_at > ? "
+                f"WHERE o.kind = 'acknowledge' AND {matches} AND {outbox.counted('o')} AND m.arrived_at > ? "
                 "AND m.arrived_at <= ?",
                 [*value, since, arrived.astimezone(UTC).isoformat(timespec="microseconds")])
             if count >= window.count:
@@ -240,8 +240,8 @@ class Responder:
         context = self._context(message.parsed, message.facts, message.link, message.thread_id,
                                 message.classification, index, raw_size=message.raw_size)
         context["acknowledged"] = bool(self.store.one(
-            f"SELECT 1 FROM outbox WHERE message_row = ? AND kind = 'acknowledge' AND status != 'failed' AND "
-            f"{outbox.REAL}", [message.row]))
+            f"SELECT 1 FROM outbox WHERE message_row = ? AND kind = 'acknowledge' AND {outbox.COUNTED}",
+            [message.row]))
         if context["acknowledged"] and acknowledged_as and acknowledged_as != message.facts.category:
             # round 22b: finance was not told the client had been thanked for another kind of request
             context["acknowledged_as"] = CATEGORY_LABELS.get(acknowledged_as, acknowledged_as).lower()

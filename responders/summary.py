@@ -471,7 +471,7 @@ def _acknowledgement(store: Store, message: dict[str, Any], rules: Rules | None)
     # The thread's first request was acknowledged: that is what the client was told (round 22: "not acknowledged
     # (no rule matched)" under a sign-off that followed an acknowledged revision request)
     earlier = store.one("SELECT m.id, m.ack_tier FROM outbox o JOIN messages m ON m.id = o.message_row WHERE "
-                        f"o.thread_id = ? AND o.kind = 'acknowledge' AND o.status != 'failed' AND {outbox.real('o')} "
+                        f"o.thread_id = ? AND o.kind = 'acknowledge' AND {outbox.counted('o')} "
                         "AND m.id < ? "
                         "ORDER BY m.id DESC LIMIT 1", [message["thread_id"], message["id"]]) \
         if message.get("thread_id") else None

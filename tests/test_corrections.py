@@ -188,14 +188,15 @@ def retrain_nightly_while_mail_arrives(settings, daemon: Daemon, dovecot, smtp_s
         deadline = time.monotonic() + 900
         while time.monotonic() < deadline and daemon._retraining is None:
             time.sleep(0.2)
+        retraining = daemon._retraining
         dovecot.append(make_message(sender="Tom Hill <tom@brewco.com>", subject="Banner", message_id="<n1@brewco.com>",
                                     body="Please change the headline on the banner to 'Brewed for May'."))
         while time.monotonic() < deadline and not any(m["In-Reply-To"] == "<n1@brewco.com>"
                                                       for m in smtp_server.parsed()):
             time.sleep(0.2)
-        seen["answered"] = daemon._retraining is not None and daemon._retraining.is_alive()
-        while time.monotonic() < deadline and daemon._retraining is not None:
-            time.sleep(0.5)
+        seen["answered"] = retraining is not None and retraining.is_alive()
+        if retraining is not None:  # its end, not the loop's next turn to notice it (up to an IDLE later)
+            retraining.join(max(0.0, deadline - time.monotonic()))
         daemon.stopping = True
         daemon.source.abort()
 

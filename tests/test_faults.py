@@ -174,6 +174,33 @@ def test_permanent_refusal_is_recorded_and_not_retried(tmp_path, dovecot, smtp_s
     assert len(smtp_server.messages) == 1  # the other message went through
 
 
+def test_an_acknowledgement_refused_for_good_counts_for_neither_the_thread_nor_the_rate_limit(
+        tmp_path, dovecot, smtp_server, make_message):
+    """Round 23: an acknowledgement given up with 550 still used up its sender's rate limit (the next mail was held
+    back as "rate limit: 3 acknowledgements in 10 minutes", one of the three never delivered), and its thread kept
+    it, so a chaser in it was "already acknowledged": that client heard nothing, ever."""
+    (tmp_path / "limited").mkdir()
+    rules = quiet_rules(tmp_path / "limited", ROOT / "rules.yaml",
+                        **{"    - {count: 3, minutes: 10}\n": "    - {count: 1, minutes: 10}\n"})
+    settings = settings_for(tmp_path, dovecot, smtp_server, rules_path=rules)
+    import_brewco(settings.db_path)
+    for sender in ("tom", "ann"):  # each one's acknowledgement is refused (acknowledgements are sent first)
+        dovecot.append(make_message(sender=f"{sender}@brewco.com", subject=f"Banner {sender}",
+                                    message_id=f"<{sender}-1@brewco.com>", body="Please change the banner headline."))
+    smtp_server.fail_next(2, 550, "5.2.2 Mailbox full")
+    run_once(settings)
+    store = Store(settings.db_path)
+    assert store.scalar("SELECT COUNT(*) FROM outbox WHERE kind = 'acknowledge' AND status = 'failed'") == 2
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Flyer", message_id="<tom-2@brewco.com>",
+                                body="Please swap the photo on the flyer."))  # a new thread: under the limit of 1
+    dovecot.append(make_message(sender="ann@brewco.com", subject="Re: Banner ann", message_id="<ann-2@brewco.com>",
+                                in_reply_to="<ann-1@brewco.com>", body="Any news on the banner headline?"))
+    run_once(settings)
+    acknowledged = {m["In-Reply-To"] for m in smtp_server.parsed() if m["From"] and "accounts@" in m["From"]
+                    and m["In-Reply-To"]}
+    assert {"<tom-2@brewco.com>", "<ann-2@brewco.com>"} <= acknowledged, acknowledged
+
+
 def test_uidvalidity_change_processes_and_answers_nothing_twice(tmp_path, dovecot, smtp_server, make_message):
     settings = settings_for(tmp_path, dovecot, smtp_server)
     import_brewco(settings.db_path)

@@ -540,3 +540,59 @@ def test_an_outage_is_dated_from_its_first_failure_and_says_its_latest_cause(tmp
     (item,) = summary.build(store, rules, "lead@agency.example", datetime.now(UTC).date(), team=True,
                             until=datetime.now(UTC) + timedelta(minutes=1)).review
     assert f"since {first[:16].replace('T', ' ')} UTC" in item["reason"] and "login refused" in item["reason"]
+
+
+def test_a_locked_database_holds_everything_back_and_quarantines_nothing(tmp_path, dovecot, smtp_server,
+                                                                          make_message, caplog):
+    """Round 23: with the database locked by another process, each message in the way was logged as "quarantined
+    after an internal error" (none was), and a full disk ended the daemon. Nothing can be recorded, so nothing is
+    done: the daemon says so once, waits, and answers the mail once the database can be written again."""
+    import sqlite3
+    import threading
+
+    from inbox.daemon import Daemon
+
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    store = Store(settings.db_path)
+    store.conn.execute("PRAGMA busy_timeout = 200")  # the service waits 30 s for a lock; the test need not
+    daemon = Daemon(settings, store)
+    caplog.set_level(logging.INFO, logger="liaison")
+    said = {"locked": False}
+
+    def lock_then_release() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and daemon.source.client is None:
+            time.sleep(0.05)
+        holder = sqlite3.connect(settings.db_path, isolation_level=None)
+        holder.execute("BEGIN EXCLUSIVE")  # as `sqlite3 liaison.db` holding a write transaction
+        dovecot.append(make_message(sender="Tom Hill <tom@brewco.com>", subject="Banner", message_id="<db1@brewco.com>",
+                                    body="Please change the headline on the banner to 'Brewed for May'."))
+        while time.monotonic() < deadline and daemon._database_down_since is None:
+            time.sleep(0.05)
+        said["locked"] = daemon._database_down_since is not None and not smtp_server.messages
+        holder.execute("ROLLBACK")
+        holder.close()
+        while time.monotonic() < deadline and not smtp_server.messages:
+            time.sleep(0.1)
+        daemon.stopping = True
+        daemon.source.abort()
+
+    watcher = threading.Thread(target=lock_then_release)
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    watcher.start()
+    try:
+        daemon.run_forever()
+    finally:
+        watcher.join()
+        for number, handler in handlers.items():
+            signal.signal(number, handler)
+    assert said["locked"], "nothing was sent while the database was locked"
+    messages = [r.getMessage() for r in caplog.records]
+    assert not any("quarantined" in m for m in messages), messages
+    (error,) = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert "cannot be written (database is locked): nothing is lost" in error
+    assert any(m.startswith("the database can be written again after") for m in messages)
+    assert [m["In-Reply-To"] for m in smtp_server.parsed()].count("<db1@brewco.com>") >= 1
+    assert store.scalar("SELECT COUNT(*) FROM messages WHERE status = 'quarantined'") == 0
+    assert store.scalar("SELECT COUNT(*) FROM messages WHERE message_id = '<db1@brewco.com>'") == 1
+    assert store.scalar("SELECT COUNT(*) FROM periodic_tasks WHERE failures > 0") == 0

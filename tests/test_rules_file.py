@@ -160,6 +160,26 @@ def test_true_or_false_where_a_number_is_expected_is_refused_at_the_value(text, 
     assert problem.startswith(f"rules.yaml:{where}") and "true/false" in problem, problem
 
 
+@pytest.mark.parametrize("text, where, said", [
+    ("summary:\n  time: 8:00\n", "2:9: summary.time:", 'write the time in quotes, "08:00"'),
+    ("business_hours:\n  end: 17:30\n", "2:8: business_hours.end:", 'write the time in quotes, "17:30"'),
+    ("learning:\n  retrain_time: 2:30\n", "2:17: learning.retrain_time:", '"02:30"'),
+    ("summary:\n  time: \"08:00+01:00\"\n", "2:9: summary.time:", "a time without a zone"),
+])
+def test_a_time_yaml_reads_as_a_number_or_with_a_zone_is_refused_at_the_value(text, where, said):
+    """Round 23: `time: 8:00` unquoted is the number 480 to YAML, taken as 00:08 with `rules check` and `doctor`
+    passing, and every comparison with an aware time then failed: the daemon exited at start, in a restart loop."""
+    (problem,) = problems(text + "rules:\n  - name: a\n    then: [stop]\n")
+    assert problem.startswith(f"rules.yaml:{where}"), problem
+    assert said in problem, problem
+
+
+def test_quoted_times_still_load():
+    rules = parse_rules("summary:\n  time: \"9:30\"\nbusiness_hours: {start: \"08:00\", end: \"18:15\"}\n"
+                        "rules:\n  - name: a\n    then: [stop]\n", Path("rules.yaml"))
+    assert rules.spec.summary.time.hour == 9 and rules.spec.business_hours.end.minute == 15
+
+
 @pytest.mark.parametrize("condition", ["confidence_below: true", "deadline_within_days: false",
                                        "amount_over: true"])
 def test_true_or_false_is_no_number_in_a_condition_either(condition):
