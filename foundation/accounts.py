@@ -16,7 +16,7 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
 
-from foundation.errors import AccountsImportError
+from foundation.errors import AccountsImportError, LiaisonError
 from foundation.message import ascii_domain, normal_address
 from foundation.store import Store, loads, utcnow
 
@@ -34,6 +34,16 @@ class ImportResult(NamedTuple):
     added: int
     updated: int
     moved: tuple[str, ...] = ()  # one "domain 'x' moved from A to B" per claim taken from another account
+    absent: tuple[str, ...] = ()  # accounts in the database the rows do not name: kept (`remove_account` removes)
+
+
+class Removed(NamedTuple):
+    account_id: str
+    name: str
+    closed_threads: int
+
+
+REMOVED_REASON = "account removed"
 
 
 def read_accounts_csv(path: Path) -> list[dict[str, Any]]:
@@ -133,8 +143,34 @@ def import_accounts(store: Store, rows: Iterable[dict[str, Any]], *, move: bool 
                 updated += 1
             else:
                 store.insert("accounts", values)
+                store.conn.execute("DELETE FROM removed_accounts WHERE account_id = ?", [row["account_id"]])
                 added += 1
-    return ImportResult(added, updated, tuple(moved))
+        named = {row["account_id"] for row in rows}
+        absent = tuple(r["account_id"] for r in store.all("SELECT account_id FROM accounts ORDER BY account_id")
+                       if r["account_id"] not in named)
+    return ImportResult(added, updated, tuple(moved), absent)
+
+
+def remove_account(store: Store, account_id: str) -> Removed:
+    """Offboard a client: out of the accounts, so that its mail is linked to no one (unlinked mail is never
+    acknowledged), its open threads closed as "account removed"; its past mail keeps its name. Importing a row
+    with the same account_id brings it back."""
+    with store.transaction():
+        row = store.one("SELECT * FROM accounts WHERE account_id = ?", [account_id])
+        if row is None:
+            known = ", ".join(r["account_id"] for r in store.all("SELECT account_id FROM accounts ORDER BY 1"))
+            raise LiaisonError(f"no account {account_id!r} (accounts: {known or 'none'})")
+        threads = [r["id"] for r in store.all("SELECT id FROM threads WHERE account_id = ? AND status = 'open'",
+                                              [account_id])]
+        for thread_id in threads:
+            store.close_thread(thread_id, REMOVED_REASON)
+        store.conn.execute("DELETE FROM accounts WHERE account_id = ?", [account_id])
+        store.conn.execute("DELETE FROM removed_accounts WHERE account_id = ?", [account_id])
+        store.insert("removed_accounts", {**{k: row[k] for k in (*COLUMNS, "settings")},
+                                          "removed_at": utcnow(), "closed_threads": len(threads)})
+        store.insert("events", {"at": utcnow(), "kind": "account_removed",
+                                "detail": {"account_id": account_id, "closed_threads": len(threads)}})
+    return Removed(account_id, row["name"], len(threads))
 
 
 def _take_over(store: Store, rows: list[dict[str, Any]], *, move: bool) -> list[str]:

@@ -185,6 +185,18 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
             "UPDATE corrections SET followed_up_at = at, follow_up = 'recorded before follow-ups existed'",
         ),
     ),
+    (
+        "0011_removed_accounts",
+        (
+            # A client offboarded with `liaison accounts remove` (round 23: dropping its row from accounts.csv changed
+            # nothing, and there was no other way). Out of `accounts`, so nothing links to it any more; kept here so
+            # that its past mail is still shown under its name.
+            """CREATE TABLE removed_accounts (
+                account_id TEXT PRIMARY KEY, name TEXT NOT NULL, code TEXT, domains TEXT NOT NULL,
+                contacts TEXT NOT NULL, account_manager TEXT, settings TEXT NOT NULL DEFAULT '{}',
+                removed_at TEXT NOT NULL, closed_threads INTEGER NOT NULL DEFAULT 0)""",
+        ),
+    ),
 ]
 
 

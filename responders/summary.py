@@ -171,7 +171,9 @@ def _counts(rows: list[dict[str, Any]]) -> dict[str, int]:
 
 
 def _account_names(store: Store) -> dict[str, str]:
-    return {r["account_id"]: r["name"] for r in store.all("SELECT account_id, name FROM accounts")}
+    # a removed client's past mail keeps its name (`liaison accounts remove`)
+    return {r["account_id"]: r["name"] for r in store.all(
+        "SELECT account_id, name FROM removed_accounts UNION ALL SELECT account_id, name FROM accounts")}
 
 
 def _by_account(store: Store, rows: list[dict[str, Any]]) -> list[dict[str, Any]]:

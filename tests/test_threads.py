@@ -336,3 +336,47 @@ def test_a_shadow_period_holds_nothing_back_once_live(tmp_path, dovecot, smtp_se
     assert line["ref"] != f"#{first}" and line["ack"].startswith("acknowledged (")
     assert summary._acknowledgement(store, store.message(first), None) == \
         "not acknowledged (decided in shadow mode: nothing was sent)"
+
+
+def test_a_removed_account_is_linked_to_no_one_its_threads_closed_and_it_comes_back_on_import(
+        settings, dovecot, smtp_server, make_message):
+    """Round 23: a client dropped from accounts.csv and imported again stayed, silently, with its 375 open threads,
+    its mail acknowledged and escalated to its old manager; there was no way to offboard it."""
+    import subprocess
+    import sys
+
+    from responders import summary
+
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Banner", message_id="<r1@brewco.com>",
+                                body="Please change the banner headline."))
+    store = run_once(settings)
+    env = {"PATH": "/usr/bin:/bin", "PYTHONPATH": str(Path(__file__).parent.parent),
+           "LIAISON_DB": str(settings.db_path)}
+
+    def liaison(*args: str) -> subprocess.CompletedProcess:
+        return subprocess.run([sys.executable, "-m", "inbox.cli", *args], capture_output=True, text=True,
+                              env=env, cwd=settings.db_path.parent, timeout=60)
+
+    (settings.db_path.parent / "none.csv").write_text("account_id,name,code,domains,contacts,account_manager\n"
+                                                      "acme,Acme,ACM,acme.com,,ben@agency.example\n")
+    imported = liaison("accounts", "import", "none.csv")
+    assert "kept 1 account(s) this file does not list: brewco (`liaison accounts remove ID`" in imported.stdout
+    removed = liaison("accounts", "remove", "brewco")
+    assert removed.returncode == 0, removed.stderr
+    assert removed.stdout.startswith("removed brewco (BrewCo): 1 open thread(s) closed")
+    assert liaison("accounts", "remove", "brewco").stderr.strip() == \
+        "liaison: no account 'brewco' (accounts: acme)"
+    assert thread_of(store, "<r1@brewco.com>")["handled_reason"] == "account removed"
+
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Flyer", message_id="<r2@brewco.com>",
+                                body="Please swap the photo on the flyer."))
+    store = run_once(settings)
+    later = store.one("SELECT account_id FROM messages WHERE message_id = '<r2@brewco.com>'")
+    assert later["account_id"] is None
+    assert [m["In-Reply-To"] for m in acks(smtp_server)] == ["<r1@brewco.com>"], "no acknowledgement once removed"
+    names = summary._account_names(store)
+    assert names["brewco"] == "BrewCo", "its past mail keeps its name"
+
+    liaison("accounts", "import", str(settings.db_path.parent / "accounts.csv"))
+    assert store.one("SELECT 1 FROM accounts WHERE account_id = 'brewco'")
+    assert not store.one("SELECT 1 FROM removed_accounts WHERE account_id = 'brewco'")

@@ -1,4 +1,4 @@
-"""`liaison accounts import|list|show|export`: client accounts."""
+"""`liaison accounts import|list|show|export|remove`: client accounts."""
 
 from __future__ import annotations
 
@@ -24,6 +24,10 @@ def register(commands: common.Subcommands) -> None:
     show.add_argument("account_id")
     show.add_argument("--json", action="store_true")
     common.command(sub, "export", "print all accounts as CSV", cmd_accounts_export)
+    remove = common.command(sub, "remove", "offboard a client: its mail is linked to no one (so never acknowledged), "
+                                           "its open threads are closed; importing it again brings it back",
+                            cmd_accounts_remove)
+    remove.add_argument("account_id")
 
 
 def cmd_accounts_import(args: argparse.Namespace) -> int:
@@ -36,6 +40,18 @@ def cmd_accounts_import(args: argparse.Namespace) -> int:
     for line in result.moved:
         print(line)
     print(f"{result.added} account(s) added, {result.updated} updated")
+    if result.absent:  # round 23: a row dropped from the file was taken for a removal, silently kept
+        print(f"kept {len(result.absent)} account(s) this file does not list: {', '.join(result.absent)} "
+              f"(`liaison accounts remove ID` offboards one)")
+    return 0
+
+
+def cmd_accounts_remove(args: argparse.Namespace) -> int:
+    from foundation.accounts import remove_account
+
+    removed = remove_account(common.configured_store(), args.account_id)
+    print(f"removed {removed.account_id} ({removed.name}): {removed.closed_threads} open thread(s) closed; its mail "
+          f"is now linked to no account (`liaison accounts import` with its row brings it back)")
     return 0
 
 
