@@ -7,6 +7,7 @@ one are not attempted (a login cannot be tried on a server that cannot be reache
 from __future__ import annotations
 
 import contextlib
+import json
 import logging
 import os
 import smtplib
@@ -15,7 +16,7 @@ import ssl
 import time
 from collections.abc import Callable, Iterator, Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from foundation.errors import ConfigError, LiaisonError, RulesError
@@ -191,6 +192,39 @@ def _check_database(settings: Settings, add: Callable[..., bool]) -> None:
         return
     add("database", True, f"{path.absolute()} writable")
     _check_agency_domains(settings, add)
+    _check_outbox(settings, add)
+
+
+OUTBOX_LOOKBACK_DAYS = 7
+
+
+def _check_outbox(settings: Settings, add: Callable[..., bool]) -> None:
+    """What the daemon could not send: a warning, since the settings may be right now (round 23: doctor said "all
+    checks passed" while 12 acknowledgements had been refused for good with 550 and `status` showed them)."""
+    from foundation.store import Store
+
+    store = Store(settings.db_path)
+    try:
+        since = (datetime.now(UTC) - timedelta(days=OUTBOX_LOOKBACK_DAYS)).isoformat()
+        failed = store.scalar("SELECT COUNT(*) FROM outbox WHERE status = 'failed' AND created_at >= ?", [since])
+        last = store.one("SELECT kind, recipients, last_error FROM outbox WHERE status = 'failed' AND created_at >= ? "
+                         "ORDER BY id DESC LIMIT 1", [since])
+        waiting = store.scalar("SELECT COUNT(*) FROM outbox WHERE status IN ('pending', 'retry', 'sending')")
+        oldest = store.scalar("SELECT MIN(created_at) FROM outbox WHERE status IN ('pending', 'retry', 'sending')")
+        retried = store.scalar("SELECT last_error FROM outbox WHERE status = 'retry' ORDER BY id DESC LIMIT 1")
+    finally:
+        store.close()
+    problems = []
+    if last:
+        problems.append(f"{failed} mail(s) refused for good in the last {OUTBOX_LOOKBACK_DAYS} days, never to be "
+                        f"sent (last: {last['kind']} to {', '.join(json.loads(last['recipients']))}: "
+                        f"{last['last_error']})")
+    if waiting:
+        problems.append(f"{waiting} waiting to be sent, the oldest since {str(oldest)[:16].replace('T', ' ')}"
+                        + (f" (last error: {retried})" if retried else ""))
+    add("outbox", True, "; ".join(problems) or "nothing refused or waiting",
+        "`liaison status` lists them; the daily summary names each refused mail (answer those people yourself)",
+        warning=bool(problems))
 
 
 def _check_agency_domains(settings: Settings, add: Callable[..., bool]) -> None:

@@ -169,6 +169,35 @@ def test_doctor_all_checks_pass_against_the_test_servers_with_the_full_loop(conf
     assert any(m.get("Subject", "").startswith("Liaison doctor") for m in delivering_smtp.parsed())
 
 
+def test_doctor_warns_of_mail_refused_for_good_and_of_mail_waiting(configured, dovecot, smtp_server):
+    """Round 23: doctor said "all checks passed" while 12 acknowledgements had been refused for good with 550; only
+    `status` and the summary said so. Still a pass (the settings may be right now), with a warning and its fix."""
+    from foundation.settings import ServerSettings
+    from foundation.store import Store
+    from responders import outbox
+    from responders.compose import build_notice, new_message_id
+    from responders.smtp import SMTPTransport
+
+    store = Store(configured / "liaison.db")
+    with store.transaction():
+        for n in (1, 2):
+            outbox.plan(store, dedupe_key=f"k{n}", kind="acknowledge", message=build_notice(
+                sender="accounts@agency.example", to=[f"tom{n}@brewco.com"], subject="Thanks",
+                message_id=new_message_id("accounts@agency.example"), text="Thanks.", html="<p>Thanks.</p>"),
+                mail_from="accounts@agency.example", recipients=[f"tom{n}@brewco.com"])
+    smtp_server.fail_next(1, 550, "5.1.1 Mailbox unavailable")
+    transport = SMTPTransport(ServerSettings(smtp_server.host, smtp_server.port, security="none"))
+    outbox.flush(store, transport, retry_after=3600)
+    transport.close()
+    env = {**server_env(dovecot, smtp_server), "LIAISON_SMTP_USER": "", "LIAISON_SMTP_PASSWORD": ""}
+    result = liaison("doctor", cwd=configured, env=env)
+    assert result.returncode == 0, result.stdout + result.stderr
+    (line,) = [x for x in result.stdout.splitlines() if x.startswith("! outbox: ")]
+    assert "1 mail(s) refused for good in the last 7 days, never to be sent (last: acknowledge to tom1@brewco.com: " \
+           "550 5.1.1 Mailbox unavailable" in line, line
+    assert "fix: `liaison status` lists them" in result.stdout
+
+
 @pytest.mark.parametrize("change,failed,fix", [
     ({"LIAISON_SMTP_PORT": "free"}, "SMTP reachable", "LIAISON_SMTP_PORT"),
     ({"LIAISON_IMAP_PORT": "free"}, "IMAP reachable", "LIAISON_IMAP_PORT"),
