@@ -170,7 +170,7 @@ class Daemon:
         outbox.recover(self.store)
         log.info("liaison running (rules %s, mode %s)", self.settings.rules_path, self._mode())
         self._warn_about_settings()
-        self.status.record(mode=self._mode(), rules=rules_version(self.rules))
+        self.status.record(mode=self._mode(), rules=rules_version(self.rules), stopped_at=None)
         self.notifier.ready(f"watching {self.settings.folder}")  # configured; the watchdog judges the connection
         backoff = BACKOFF_START
         while not self.stopping:
@@ -199,6 +199,7 @@ class Daemon:
                 self._database_back()
         self.notifier.stopping()
         self.close()
+        self.status.record(stopped_at=utcnow())  # `status` tells a clean stop from a crash (round 23)
         log.info("liaison stopped")
         return self.stats
 

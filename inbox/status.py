@@ -65,6 +65,8 @@ STALE = "not running (stale status: the daemon that recorded it has ended; what 
 def _running(pid: Any, settings: Settings, status: dict[str, Any]) -> str:
     """'running' only when that pid is still the daemon: after a crash (or by hand) the record may name a
     pid that is gone or that the system gave to some other process, which is not the daemon either."""
+    if status.get("stopped_at"):  # a clean stop (a new daemon clears it as it starts)
+        return f"not running (stopped at {_t(status['stopped_at'])}; what follows is what it last did)"
     if not _alive(pid):
         return STALE
     # A live daemon holds the database's instance lock (a dry run holds none: its process must say liaison).

@@ -92,6 +92,11 @@ def test_idle_wakes_within_a_second_and_sigterm_exits_cleanly(daemon_env, tmp_pa
     assert time.monotonic() - sent < 2.0
     assert stop(process) == 0
     assert "liaison stopped" in (tmp_path / "daemon.log").read_text()
+    # round 23: `status` said "not running (stale status...)" after a clean stop, as after a crash
+    status = subprocess.run([sys.executable, "-m", "inbox.cli", "status"], cwd=tmp_path, env=daemon_env,
+                            capture_output=True, text=True, timeout=60).stdout
+    (line,) = [x for x in status.splitlines() if x.startswith("daemon:")]
+    assert f"pid {process.pid} not running (stopped at " in line and "stale" not in line, line
 
 
 def test_an_agency_domain_that_is_a_client_accounts_is_a_warning_at_start(daemon_env, tmp_path):
