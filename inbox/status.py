@@ -41,8 +41,11 @@ def daemon_status(settings: Settings, store: Store) -> str:
         "SELECT status, COUNT(*) AS n FROM outbox WHERE status IN ('pending', 'retry', 'sending') GROUP BY status")}
     due = store.one("SELECT MIN(next_attempt_at) AS at FROM outbox WHERE status IN ('pending', 'retry')")
     waiting = ", ".join(f"{k} {v}" for k, v in queue.items()) or "none"
+    # round 23: retrying on a 451, it said only "12 waiting (retry 12)", not what the server had answered
+    retried = store.scalar("SELECT last_error FROM outbox WHERE status = 'retry' ORDER BY id DESC LIMIT 1")
     lines.append(f"outbox:     {sum(queue.values())} waiting ({waiting})"
-                 + (f", next attempt {_t(due['at'])}" if due and due["at"] else ""))
+                 + (f", next attempt {_t(due['at'])}" if due and due["at"] else "")
+                 + (f"; last answer: {retried}" if retried else ""))
     failed = store.scalar("SELECT COUNT(*) FROM outbox WHERE status = 'failed'")
     last_failed = store.one("SELECT created_at, kind, last_error FROM outbox WHERE status = 'failed' "
                             "ORDER BY id DESC LIMIT 1")

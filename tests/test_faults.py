@@ -150,6 +150,11 @@ def test_temporary_refusals_then_delivery_exactly_once(tmp_path, dovecot, smtp_s
     import_brewco(settings.db_path)
     dovecot.append(make_message(sender="Tom <tom@brewco.com>", subject="Banner", body="Please change the banner."))
     smtp_server.fail_next(3, 451, "4.3.0 Try again later")
+    run_once(settings)
+    from inbox.status import daemon_status
+
+    (line,) = [x for x in daemon_status(settings, Store(settings.db_path)).splitlines() if x.startswith("outbox:")]
+    assert "retry" in line and "last answer: 451 4.3.0 Try again later" in line, line  # round 23: it said no more
     for _ in range(12):
         run_once(settings)
         if len(smtp_server.messages) == 2:
