@@ -143,7 +143,7 @@ def import_accounts(store: Store, rows: Iterable[dict[str, Any]], *, move: bool 
                 updated += 1
             else:
                 store.insert("accounts", values)
-                store.conn.execute("DELETE FROM removed_accounts WHERE account_id = ?", [row["account_id"]])
+                store.forget_removed_account(row["account_id"])
                 added += 1
         named = {row["account_id"] for row in rows}
         absent = tuple(r["account_id"] for r in store.all("SELECT account_id FROM accounts ORDER BY account_id")
@@ -164,12 +164,8 @@ def remove_account(store: Store, account_id: str) -> Removed:
                                               [account_id])]
         for thread_id in threads:
             store.close_thread(thread_id, REMOVED_REASON)
-        store.conn.execute("DELETE FROM accounts WHERE account_id = ?", [account_id])
-        store.conn.execute("DELETE FROM removed_accounts WHERE account_id = ?", [account_id])
-        store.insert("removed_accounts", {**{k: row[k] for k in (*COLUMNS, "settings")},
-                                          "removed_at": utcnow(), "closed_threads": len(threads)})
-        store.insert("events", {"at": utcnow(), "kind": "account_removed",
-                                "detail": {"account_id": account_id, "closed_threads": len(threads)}})
+        store.retire_account(account_id, closed_threads=len(threads))
+        store.event("account_removed", {"account_id": account_id, "closed_threads": len(threads)})
     return Removed(account_id, row["name"], len(threads))
 
 

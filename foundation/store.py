@@ -357,6 +357,25 @@ class Store:
         self.conn.execute("UPDATE threads SET status = 'open', handled_at = NULL, handled_reason = NULL, "
                           "updated_at = ? WHERE id = ? AND handled_reason = 'nothing to answer'", [utcnow(), thread_id])
 
+    def retire_account(self, account_id: str, *, closed_threads: int) -> None:
+        """Move an account to removed_accounts (`liaison accounts remove`): nothing links to it, its name stays."""
+        self.conn.execute("DELETE FROM removed_accounts WHERE account_id = ?", [account_id])
+        self.conn.execute("INSERT INTO removed_accounts (account_id, name, code, domains, contacts, account_manager, "
+                          "settings, removed_at, closed_threads) SELECT account_id, name, code, domains, contacts, "
+                          "account_manager, settings, ?, ? FROM accounts WHERE account_id = ?",
+                          [utcnow(), closed_threads, account_id])
+        self.conn.execute("DELETE FROM accounts WHERE account_id = ?", [account_id])
+
+    def forget_removed_account(self, account_id: str) -> None:
+        """An account imported again is no longer a removed one."""
+        self.conn.execute("DELETE FROM removed_accounts WHERE account_id = ?", [account_id])
+
+    def release_outbox_key(self, outbox_id: int, prefix: str) -> None:
+        """Free an outbox row's dedupe key (keeping it, behind `prefix`, in the row's record): what it stood for was
+        never sent (a shadow period's mail, an acknowledgement refused for good), so it holds nothing back."""
+        self.conn.execute("UPDATE outbox SET dedupe_key = ? || id || ':' || dedupe_key WHERE id = ?",
+                          [prefix, outbox_id])
+
     def unlink_thread(self, thread_id: int) -> None:
         self.conn.execute("UPDATE threads SET account_id = NULL WHERE id = ?", [thread_id])
 

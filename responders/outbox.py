@@ -173,7 +173,7 @@ def release_shadow(store: Store) -> int:
     with store.transaction():
         rows = store.all(f"SELECT id, dedupe_key, thread_id FROM outbox WHERE status = 'shadow' AND {REAL}")
         for row in rows:
-            store.update("outbox", "id", row["id"], {"dedupe_key": f"{SHADOW_KEY}{row['id']}:{row['dedupe_key']}"})
+            store.release_outbox_key(row["id"], SHADOW_KEY)
         for thread_id in {row["thread_id"] for row in rows if row["thread_id"]}:
             recount_thread(store, thread_id)
     if rows:
@@ -418,8 +418,7 @@ def _give_up(store: Store, row: DueMail, error: str, result: FlushResult) -> Non
         store.insert("events", {"at": utcnow(), "kind": "send_failed", "message_row": row.get("message_row"),
                                 "detail": {"reason": reason, "message_id": row["message_id"]}})
         if row["kind"] == "acknowledge":  # never delivered: the client's next mail in the thread may be answered
-            store.conn.execute(f"UPDATE outbox SET dedupe_key = '{FAILED_KEY}' || id || ':' || dedupe_key WHERE id = ?",
-                               [row["id"]])
+            store.release_outbox_key(row["id"], FAILED_KEY)
             if row["thread_id"]:
                 recount_thread(store, row["thread_id"])
     log.error("gave up %s %s: %s", row["kind"], row["message_id"], reason)
