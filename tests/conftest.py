@@ -13,10 +13,16 @@ from tests.servers import make_message as _make_message
 
 
 def pytest_configure(config: pytest.Config) -> None:
-    config.addinivalue_line("markers", "slow: long fault-injection tests (still run by .ci/run)")
+    config.addinivalue_line("markers", "slow: long tests, run first (still run by .ci/run)")
     # aiosmtpd logs each connection at INFO from its own thread; a test worker's stderr would carry them all
     # between pytest's progress dots. Its warnings and errors still show.
     logging.getLogger("mail.log").setLevel(logging.WARNING)
+
+
+def pytest_collection_modifyitems(config: pytest.Config, items: list[pytest.Item]) -> None:
+    # The long tests first: with one worker per core, a two-minute test collected late runs alone at the end while
+    # the other core waits (CI has 15 minutes for everything).
+    items.sort(key=lambda item: item.get_closest_marker("slow") is None)
 
 
 def _require_dovecot() -> None:

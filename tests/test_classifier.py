@@ -311,6 +311,7 @@ def test_the_deciding_sentence_of_a_mixed_message(categorizer):
     assert found["features"]
 
 
+@pytest.mark.slow
 def test_cross_writer_scores_each_writer_with_a_model_that_never_saw_it():
     from classifiers.measure import cross_writer
     from classifiers.phrases import KeywordClassifier
