@@ -215,7 +215,9 @@ def link_message(
     plainly, a forgery our mail server found): such mail is suspicious, and is linked by no address."""
     code = find_code(subject)
     job_ref = code[1] if code else None
-    threads = thread_of()
+    # a thread of an account no longer there (`liaison accounts remove`) links no one: a former client's reply in
+    # it was linked to the removed account and escalated as a suspicious stranger to it (round 23b)
+    threads = [(thread_id, account if account in index.accounts else None) for thread_id, account in thread_of()]
     # A client's own address outweighs a Message-ID in its References (anyone can copy one, and mail clients
     # carry stray ones): a contact replies in its own account's thread when the References hold one, and
     # one whose References lead only to another account's thread opens a thread in its own account, as it

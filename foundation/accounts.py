@@ -164,6 +164,8 @@ def remove_account(store: Store, account_id: str) -> Removed:
                                               [account_id])]
         for thread_id in threads:
             store.close_thread(thread_id, REMOVED_REASON)
+        for thread in store.all("SELECT id FROM threads WHERE account_id = ?", [account_id]):
+            store.unlink_thread(thread["id"])  # a reply in one links no one (its messages keep the account)
         store.retire_account(account_id, closed_threads=len(threads))
         store.event("account_removed", {"account_id": account_id, "closed_threads": len(threads)})
     return Removed(account_id, row["name"], len(threads))

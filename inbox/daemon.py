@@ -170,7 +170,7 @@ class Daemon:
         outbox.recover(self.store)
         log.info("liaison running (rules %s, mode %s)", self.settings.rules_path, self._mode())
         self._warn_about_settings()
-        self.status.record(mode=self._mode(), rules=rules_version(self.rules), stopped_at=None)
+        self.status.record(mode=self._mode(), rules=rules_version(self.rules), stopped_at=None, database_error=None)
         self.notifier.ready(f"watching {self.settings.folder}")  # configured; the watchdog judges the connection
         backoff = BACKOFF_START
         while not self.stopping:
@@ -196,7 +196,8 @@ class Daemon:
                 self._sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_CAP)
             else:
-                self._database_back()
+                if self._database_back():
+                    backoff = BACKOFF_START
         self.notifier.stopping()
         self.close()
         self.status.record(stopped_at=utcnow())  # `status` tells a clean stop from a crash (round 23)
@@ -212,17 +213,22 @@ class Daemon:
         was done (round 23: it ended the daemon, and each message in the way was logged as quarantined)."""
         if self._database_down_since is None:
             self._database_down_since = time.monotonic()
+            self.status.record(database_error=str(exc), database_error_at=utcnow())  # for `liaison status`
             log.error("the database %s cannot be written (%s): nothing is lost (unread mail stays in the mailbox, the "
                       "outbox waits); trying again in %ds", self.settings.db_path, exc, retry_in)
         else:
             log.warning("the database %s still cannot be written (%s); trying again in %ds", self.settings.db_path,
                         exc, retry_in)
 
-    def _database_back(self) -> None:
-        if self._database_down_since is not None:
-            log.info("the database can be written again after %s",
-                     outbox.duration(timedelta(seconds=time.monotonic() - self._database_down_since)))
-            self._database_down_since = None
+    def _database_back(self) -> bool:
+        """After a turn that wrote: True when the database had been unavailable until now."""
+        if self._database_down_since is None:
+            return False
+        log.info("the database can be written again after %s",
+                 outbox.duration(timedelta(seconds=time.monotonic() - self._database_down_since)))
+        self._database_down_since = None
+        self.status.record(database_error=None, database_error_at=None)
+        return True
 
     def _mailbox_stopped(self, exc: AuthRevoked) -> None:
         """Sign-in revoked: stop reading this mailbox, keep everything else running, and look

@@ -10,6 +10,7 @@ import contextlib
 import json
 import logging
 import os
+import shutil
 import smtplib
 import socket
 import ssl
@@ -190,12 +191,18 @@ def _check_database(settings: Settings, add: Callable[..., bool]) -> None:
         add("database", False, f"{path}: {reason}",
             f"make {path.parent} writable by this user (or set LIAISON_DB / db in the config file)")
         return
-    add("database", True, f"{path.absolute()} writable")
+    free = shutil.disk_usage(path.absolute().parent).free
+    if free < DISK_FREE_AT_LEAST:  # round 23b: a full disk passed, the write lock taken needing no room
+        add("database", False, f"{path.absolute()}: only {free // 2**20} MB free on its disk",
+            f"free space there (Liaison keeps every message; at least {DISK_FREE_AT_LEAST // 2**20} MB)")
+        return
+    add("database", True, f"{path.absolute()} writable, {free // 2**20} MB free")
     _check_agency_domains(settings, add)
     _check_outbox(settings, add)
 
 
 OUTBOX_LOOKBACK_DAYS = 7
+DISK_FREE_AT_LEAST = 50 * 2**20  # a day of a busy inbox's mail, kept raw
 
 
 def _check_outbox(settings: Settings, add: Callable[..., bool]) -> None:
@@ -223,7 +230,8 @@ def _check_outbox(settings: Settings, add: Callable[..., bool]) -> None:
         problems.append(f"{waiting} waiting to be sent, the oldest since {str(oldest)[:16].replace('T', ' ')}"
                         + (f" (last error: {retried})" if retried else ""))
     add("outbox", True, "; ".join(problems) or "nothing refused or waiting",
-        "`liaison status` lists them; the daily summary names each refused mail (answer those people yourself)",
+        "the daily summary lists each refused mail under Review (answer those people yourself); `liaison status` "
+        "shows the last",
         warning=bool(problems))
 
 

@@ -29,6 +29,9 @@ def daemon_status(settings: Settings, store: Store) -> str:
     lines.append(f"last fetch: {_t(status.get('last_fetch'))} ({settings.folder})")
     if status.get("imap_error"):
         lines.append(f"IMAP problem: {status['imap_error']} (since {_t(status.get('imap_error_at'))})")
+    if status.get("database_error"):
+        lines.append(f"DATABASE problem: {status['database_error']} (since {_t(status.get('database_error_at'))}): "
+                     "nothing is recorded or sent until it can be written; nothing is lost")
     smtp = store.one("SELECT last_error, last_failure_at, failures FROM periodic_tasks WHERE name = ?", [SMTP_HEALTH])
     if smtp and smtp["failures"] and smtp["last_error"]:  # the outbox waits as a whole: say why, as for IMAP
         lines.append(f"SMTP problem: {smtp['last_error']} ({smtp['failures']} tries failed, last "
@@ -52,8 +55,10 @@ def daemon_status(settings: Settings, store: Store) -> str:
     quarantined = store.scalar("SELECT COUNT(*) FROM messages WHERE status = 'quarantined'")
     lines.append(f"failures:   {failed} message(s) given up, {quarantined} quarantined"
                  + (f"; last: {last_failed['kind']} {last_failed['last_error']}" if last_failed else ""))
-    for event in store.all("SELECT at, kind, detail FROM events WHERE kind IN ('rules_refused', 'action_failed') "
-                           "ORDER BY id DESC LIMIT 3"):
+    # a refused edit matters until good rules are loaded after it (round 23b: shown on, as if still broken)
+    loaded = (status.get("rules") or {}).get("loaded_at") or ""
+    for event in store.all("SELECT at, kind, detail FROM events WHERE kind = 'action_failed' OR (kind = "
+                           "'rules_refused' AND at > ?) ORDER BY id DESC LIMIT 3", [loaded]):
         lines.append(f"            {_t(event['at'])} {event['kind']}: {str(event['detail'])[:160]}")
     rules = status.get("rules") or {}
     lines.append("rules:      " + (f"{rules.get('path')} sha256 {rules.get('sha256')}, {rules.get('rules')} rules, "

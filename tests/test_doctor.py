@@ -195,7 +195,23 @@ def test_doctor_warns_of_mail_refused_for_good_and_of_mail_waiting(configured, d
     (line,) = [x for x in result.stdout.splitlines() if x.startswith("! outbox: ")]
     assert "1 mail(s) refused for good in the last 7 days, never to be sent (last: acknowledge to tom1@brewco.com: " \
            "550 5.1.1 Mailbox unavailable" in line, line
-    assert "fix: `liaison status` lists them" in result.stdout
+    assert "fix: the daily summary lists each refused mail under Review" in result.stdout
+
+
+def test_doctor_fails_a_database_on_a_disk_nearly_full(tmp_path, monkeypatch):
+    """Round 23b: on a full disk doctor said "writable" (taking the write lock needs no room) while the daemon could
+    write nothing. The room left on the database's disk is checked against DISK_FREE_AT_LEAST (here more than any)."""
+    from foundation.settings import Settings
+    from inbox import doctor
+
+    monkeypatch.setattr(doctor, "DISK_FREE_AT_LEAST", 2**62)
+    found: list[tuple[str, bool, str, str]] = []
+    settings = Settings(address="accounts@agency.example", agency_domains=("agency.example",),
+                        db_path=tmp_path / "liaison.db", rules_path=ROOT / "rules.yaml", imap=None, smtp=None)
+    doctor._check_database(settings, lambda name, ok, detail="", fix="", **_:
+                           found.append((name, ok, detail, fix)) or ok)
+    ((name, ok, detail, fix),) = found
+    assert name == "database" and not ok and "MB free on its disk" in detail and fix.startswith("free space"), found
 
 
 @pytest.mark.parametrize("change,failed,fix", [

@@ -551,13 +551,14 @@ def test_a_locked_database_holds_everything_back_and_quarantines_nothing(tmp_pat
     import threading
 
     from inbox.daemon import Daemon
+    from inbox.status import daemon_status
 
     settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
     store = Store(settings.db_path)
     store.conn.execute("PRAGMA busy_timeout = 200")  # the service waits 30 s for a lock; the test need not
     daemon = Daemon(settings, store)
     caplog.set_level(logging.INFO, logger="liaison")
-    said = {"locked": False}
+    said: dict[str, Any] = {"locked": False}
 
     def lock_then_release() -> None:
         deadline = time.monotonic() + 60
@@ -570,6 +571,7 @@ def test_a_locked_database_holds_everything_back_and_quarantines_nothing(tmp_pat
         while time.monotonic() < deadline and daemon._database_down_since is None:
             time.sleep(0.05)
         said["locked"] = daemon._database_down_since is not None and not smtp_server.messages
+        said["status"] = daemon_status(settings, Store(settings.db_path))
         holder.execute("ROLLBACK")
         holder.close()
         while time.monotonic() < deadline and not smtp_server.messages:
@@ -587,6 +589,7 @@ def test_a_locked_database_holds_everything_back_and_quarantines_nothing(tmp_pat
         for number, handler in handlers.items():
             signal.signal(number, handler)
     assert said["locked"], "nothing was sent while the database was locked"
+    assert "DATABASE problem: database is locked (since " in said["status"], said["status"]  # round 23b
     messages = [r.getMessage() for r in caplog.records]
     assert not any("quarantined" in m for m in messages), messages
     (error,) = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]

@@ -370,9 +370,14 @@ def test_a_removed_account_is_linked_to_no_one_its_threads_closed_and_it_comes_b
 
     dovecot.append(make_message(sender="tom@brewco.com", subject="Flyer", message_id="<r2@brewco.com>",
                                 body="Please swap the photo on the flyer."))
+    # round 23b: a reply in an old thread was linked to the removed account, and escalated as a suspicious stranger
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Re: Banner", message_id="<r3@brewco.com>",
+                                in_reply_to="<r1@brewco.com>", body="Any news on the banner headline?"))
     store = run_once(settings)
-    later = store.one("SELECT account_id FROM messages WHERE message_id = '<r2@brewco.com>'")
-    assert later["account_id"] is None
+    for later in store.all("SELECT account_id, suspicious FROM messages WHERE message_id IN "
+                           "('<r2@brewco.com>', '<r3@brewco.com>')"):
+        assert later["account_id"] is None and later["suspicious"] is None, later
+    assert not [m for m in smtp_server.parsed() if "SUSPICIOUS" in (m["Subject"] or "")]
     assert [m["In-Reply-To"] for m in acks(smtp_server)] == ["<r1@brewco.com>"], "no acknowledgement once removed"
     names = summary._account_names(store)
     assert names["brewco"] == "BrewCo", "its past mail keeps its name"

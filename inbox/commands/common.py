@@ -49,9 +49,14 @@ def checked_rules(settings: Settings, path: Path | None = None) -> Rules:
 
 
 def open_store(path: Path) -> Store:
+    from foundation.store import unavailable
+
     try:
         return Store(path)
     except sqlite3.Error as exc:
+        if unavailable(exc):  # round 23b: a full disk was put down to the settings
+            raise LiaisonError(f"cannot use the database {path} now: {exc} (a full disk, or another process holding "
+                               "it); nothing is lost: unread mail stays in the mailbox") from None
         raise LiaisonError(f"cannot open the database {path}: {exc} (LIAISON_DB, or db in the config file)") from None
 
 
