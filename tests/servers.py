@@ -880,3 +880,20 @@ def liaison_settings(folder: Path, dovecot: DovecotServer, smtp: SMTPServer, acc
                   imap=ServerSettings(dovecot.host, dovecot.port, dovecot.user, dovecot.password, security="none"),
                   smtp=ServerSettings(smtp.host, smtp.port, security="none"))
     return Settings(**{**values, **overrides})
+
+
+def run_daemon_while(daemon: Any, watch: Callable[[], None]) -> None:
+    """Run `daemon` in this (the main) thread, where its signal handlers can be set, while `watch` runs beside it and
+    ends it (`daemon.stopping = True`); the test runner's own handlers are put back for the tests after this one."""
+    import signal
+    import threading
+
+    watcher = threading.Thread(target=watch)
+    handlers = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
+    watcher.start()
+    try:
+        daemon.run_forever()
+    finally:
+        watcher.join()
+        for number, handler in handlers.items():
+            signal.signal(number, handler)

@@ -20,7 +20,7 @@ from inbox import corrections, models
 from inbox.cli import main
 from inbox.daemon import Daemon, load_checked_rules
 from responders import summary
-from tests.servers import liaison_settings
+from tests.servers import liaison_settings, run_daemon_while
 
 ACCOUNTS = ("account_id,name,code,domains,contacts,account_manager\n"
             "brewco,BrewCo,BREW,brewco.com,,anna@agency.example\n")
@@ -178,8 +178,6 @@ def remittance(rng: random.Random, n: int) -> tuple[str, str]:
 def retrain_nightly_while_mail_arrives(settings, daemon: Daemon, dovecot, smtp_server, make_message) -> bool:
     """Run the daemon until its nightly retrain has ended; a client mail is sent while it runs. Whether that mail
     was answered while the retrain was still running."""
-    import signal
-    import threading
     import time
 
     seen: dict[str, bool] = {}
@@ -200,15 +198,7 @@ def retrain_nightly_while_mail_arrives(settings, daemon: Daemon, dovecot, smtp_s
         daemon.stopping = True
         daemon.source.abort()
 
-    thread = threading.Thread(target=send_mail_while_retraining)
-    handlers = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
-    thread.start()
-    try:
-        daemon.run_forever()
-    finally:
-        thread.join()
-        for number, handler in handlers.items():
-            signal.signal(number, handler)
+    run_daemon_while(daemon, send_mail_while_retraining)
     return seen.get("answered", False)
 
 
@@ -357,8 +347,6 @@ def test_a_copy_into_a_correction_folder_is_noticed_while_the_mailbox_is_quiet(s
                                                                              monkeypatch):
     """Blind round 22: a copy wakes no IDLE on the watched folder, so it waited for the next mail or the end of a
     25-minute IDLE. The daemon looks at the correction folders once a minute (here once a second)."""
-    import signal
-    import threading
     import time
 
     from inbox import daemon as daemon_module
@@ -383,16 +371,8 @@ def test_a_copy_into_a_correction_folder_is_noticed_while_the_mailbox_is_quiet(s
         daemon.stopping = True
         daemon.source.abort()
 
-    thread = threading.Thread(target=copy_then_watch)
-    handlers = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
     started = time.monotonic()
-    thread.start()
-    try:
-        daemon.run_forever()
-    finally:
-        thread.join()
-        for number, handler in handlers.items():
-            signal.signal(number, handler)
+    run_daemon_while(daemon, copy_then_watch)
     assert store.one("SELECT new_category FROM corrections")["new_category"] == "progress_query"
     assert time.monotonic() - started < 25
 

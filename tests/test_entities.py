@@ -3,12 +3,18 @@
 from __future__ import annotations
 
 from datetime import date
+from functools import partial
 
 import pytest
 
 from classifiers.entities import extract
 
 MONDAY = date(2026, 11, 23)
+
+
+def due_dates(text: str, *, today: date) -> list[str]:
+    """The dates of the deadlines read in `text` on `today`."""
+    return [d["date"] for d in extract("", text, today=today).get("deadline", [])]
 
 
 def test_invoice_po_and_job_reference():
@@ -121,9 +127,7 @@ def test_month_names_in_other_languages_and_abbreviated():
     """Blind tester round 15: Swedish "till 14 mars" was the 14th of this month ("till" is no anchor now). A day
     needs its month after another language's "by" ("bis 14 Uhr" is an hour)."""
     december = date(2026, 12, 6)
-
-    def due(text: str) -> list[str]:
-        return [d["date"] for d in extract("", text, today=december).get("deadline", [])]
+    due = partial(due_dates, today=december)
 
     assert due("Kan ni leverera senast 14 mars?") == ["2027-03-14"]
     assert due("Pour le 12 mars, svp.") == ["2027-03-12"]
@@ -148,9 +152,7 @@ def test_a_date_told_in_the_past_is_no_deadline():
     "I sent the logo files on the 3rd" one on 3 January. A clause that tells of something done is no deadline;
     another clause's date still is."""
     monday = date(2026, 12, 7)
-
-    def due(text: str) -> list[str]:
-        return [d["date"] for d in extract("", text, today=monday).get("deadline", [])]
+    due = partial(due_dates, today=monday)
 
     assert due("I rang Ben on Wednesday and haven't heard back.") == []
     assert due("As we discussed on Friday, please update the logo.") == []
@@ -167,9 +169,7 @@ def test_a_date_told_in_the_past_is_no_deadline():
 def test_an_absence_is_no_deadline():
     """Blind re-test round 16: "I'm out on Thursday, so ideally by Wednesday" gave both days as deadlines."""
     monday = date(2026, 12, 7)
-
-    def due(text: str) -> list[str]:
-        return [d["date"] for d in extract("", text, today=monday).get("deadline", [])]
+    due = partial(due_dates, today=monday)
 
     assert due("I'm out on Thursday, so ideally by Wednesday.") == ["2026-12-09"]
     assert due("We're closed until the 14th; please send it before Friday.") == ["2026-12-11"]
@@ -181,9 +181,7 @@ def test_the_clients_own_plan_is_no_deadline():
     """Round 22: "I will call you on Tuesday" was shown as a deadline. A plan of the client's own (I or we, then
     will, 'll, going to) is not; one that needs, receives or asks for something from the agency still is."""
     monday = date(2026, 12, 7)
-
-    def due(text: str) -> list[str]:
-        return [d["date"] for d in extract("", text, today=monday).get("deadline", [])]
+    due = partial(due_dates, today=monday)
 
     assert due("I will call you on Tuesday.") == []
     assert due("I'll pay the invoice by Friday.") == []
@@ -205,9 +203,7 @@ def test_a_po_number_shaped_like_a_job_reference_is_not_also_one():
 def test_abbreviated_months_and_a_year_after_the_month():
     """Blind re-test round 16: "by 15 Jan" was the 15th of this month ("by 15"), "by Jan 15" no date."""
     december = date(2026, 12, 7)
-
-    def due(text: str) -> list[str]:
-        return [d["date"] for d in extract("", text, today=december).get("deadline", [])]
+    due = partial(due_dates, today=december)
 
     assert due("We need the print files by 8 Jan.") == ["2027-01-08"]
     assert due("By Jan. 15th please, or by 15 Mar at the latest.") == ["2027-01-15", "2027-03-15"]

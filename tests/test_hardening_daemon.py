@@ -22,7 +22,7 @@ from inbox.daemon import load_checked_rules
 from responders import outbox, summary
 from responders.compose import build_notice, new_message_id
 from responders.smtp import SMTPTransport
-from tests.servers import RecordingHandler, SMTPServer, free_port, liaison_settings
+from tests.servers import RecordingHandler, SMTPServer, free_port, liaison_settings, run_daemon_while
 from tests.test_daemon import ACCOUNTS, ROOT, STARTED, daemon_env, no_daemon_left_behind, start, stop, wait_for_log  # noqa: F401
 
 SECONDS_PER_MESSAGE = 2.0  # as slow as Exchange Online often is
@@ -314,7 +314,6 @@ def test_a_refused_imap_login_is_alerted_and_sending_and_summaries_go_on(tmp_pat
     planned no summary and sent nothing until a login succeeded. Now the outage is dated from its start, becomes
     an ERROR and a summary alert once it lasts (here at once), and the outbox is sent meanwhile."""
     import dataclasses
-    import threading
 
     from inbox.daemon import Daemon
     from inbox.notify import read_status
@@ -337,15 +336,7 @@ def test_a_refused_imap_login_is_alerted_and_sending_and_summaries_go_on(tmp_pat
             time.sleep(0.2)
         daemon.stopping = True
 
-    watcher = threading.Thread(target=stop_when_seen)
-    handlers = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
-    watcher.start()
-    try:
-        daemon.run_forever()
-    finally:
-        watcher.join()
-        for number, handler in handlers.items():  # the test runner's own, for the tests after this one
-            signal.signal(number, handler)
+    run_daemon_while(daemon, stop_when_seen)
     assert len(smtp_server.messages) == 1  # sent while the mailbox could not be read
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert any("cannot read the mailbox for" in e and "login refused" in e for e in errors), errors
@@ -372,7 +363,6 @@ def test_a_summary_made_while_the_mailbox_cannot_be_read_says_so_before_the_aler
     "Nothing is waiting. Well done." with no hint that the inbox could not be read. The outage is recorded when it
     begins; a summary made before it ends says so in its subject, Needs you and Review; one made after does not."""
     import dataclasses
-    import threading
 
     from inbox.daemon import Daemon
     from inbox.notify import read_status
@@ -389,15 +379,7 @@ def test_a_summary_made_while_the_mailbox_cannot_be_read_says_so_before_the_aler
             time.sleep(0.1)
         daemon.stopping = True
 
-    watcher = threading.Thread(target=stop_when_seen)
-    handlers = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
-    watcher.start()
-    try:
-        daemon.run_forever()
-    finally:
-        watcher.join()
-        for number, handler in handlers.items():
-            signal.signal(number, handler)
+    run_daemon_while(daemon, stop_when_seen)
     assert not daemon.imap_outage_alerted  # under the alert's 15 minutes
     rules = load_checked_rules(settings.rules_path)
     templates = TemplateLibrary(rules.template_dir)
@@ -548,7 +530,6 @@ def test_a_locked_database_holds_everything_back_and_quarantines_nothing(tmp_pat
     after an internal error" (none was), and a full disk ended the daemon. Nothing can be recorded, so nothing is
     done: the daemon says so once, waits, and answers the mail once the database can be written again."""
     import sqlite3
-    import threading
 
     from inbox.daemon import Daemon
     from inbox.status import daemon_status
@@ -579,15 +560,7 @@ def test_a_locked_database_holds_everything_back_and_quarantines_nothing(tmp_pat
         daemon.stopping = True
         daemon.source.abort()
 
-    watcher = threading.Thread(target=lock_then_release)
-    handlers = {number: signal.getsignal(number) for number in (signal.SIGTERM, signal.SIGINT, signal.SIGHUP)}
-    watcher.start()
-    try:
-        daemon.run_forever()
-    finally:
-        watcher.join()
-        for number, handler in handlers.items():
-            signal.signal(number, handler)
+    run_daemon_while(daemon, lock_then_release)
     assert said["locked"], "nothing was sent while the database was locked"
     assert "DATABASE problem: database is locked (since " in said["status"], said["status"]  # round 23b
     messages = [r.getMessage() for r in caplog.records]
