@@ -35,6 +35,7 @@ class ImportResult(NamedTuple):
     updated: int
     moved: tuple[str, ...] = ()  # one "domain 'x' moved from A to B" per claim taken from another account
     absent: tuple[str, ...] = ()  # accounts in the database the rows do not name: kept (`remove_account` removes)
+    unchanged: int = 0  # rows the database already held as they are: not rewritten, not counted as updated
 
 
 class Removed(NamedTuple):
@@ -117,6 +118,13 @@ def _claims(row: dict[str, Any]) -> list[tuple[str, str]]:
             for value in (row.get(key) or [] if key != "code" else [row.get("code") or ""]) if value]
 
 
+def _holds(stored: dict[str, Any], values: dict[str, Any]) -> bool:
+    """Whether a stored account row already has these values (lists and mappings are stored as JSON)."""
+    def as_read(key: str, value: Any) -> Any:
+        return loads(stored[key]) if isinstance(value, list | dict) and stored.get(key) else stored.get(key)
+    return all(as_read(key, value) == value for key, value in values.items())
+
+
 def import_accounts(store: Store, rows: Iterable[dict[str, Any]], *, move: bool = False,
                     agency_domains: Iterable[str] = ()) -> ImportResult:
     """Insert or update every row in one transaction, all or nothing.
@@ -132,23 +140,25 @@ def import_accounts(store: Store, rows: Iterable[dict[str, Any]], *, move: bool 
         raise AccountsImportError([f"{row.get('source') or row['account_id']}: {clash}; remove it from the "
                                    "accounts file if it is the agency's own, or from agency_domains if it is "
                                    "the client's" for row, clash in clashes])
-    added = updated = 0
+    added = updated = unchanged = 0
     with store.transaction():
         moved = _take_over(store, rows, move=move)
         for row in rows:
-            exists = store.one("SELECT 1 FROM accounts WHERE account_id = ?", [row["account_id"]])
-            values = {key: row[key] for key in (*COLUMNS, "settings") if key in row} | {"updated_at": utcnow()}
-            if exists:
-                store.update("accounts", "account_id", row["account_id"], values)
+            exists = store.one("SELECT * FROM accounts WHERE account_id = ?", [row["account_id"]])
+            values = {key: row[key] for key in (*COLUMNS, "settings") if key in row}
+            if exists and _holds(exists, values):
+                unchanged += 1  # round 23b: importing the same file again said "2 updated"
+            elif exists:
+                store.update("accounts", "account_id", row["account_id"], values | {"updated_at": utcnow()})
                 updated += 1
             else:
-                store.insert("accounts", values)
+                store.insert("accounts", values | {"updated_at": utcnow()})
                 store.forget_removed_account(row["account_id"])
                 added += 1
         named = {row["account_id"] for row in rows}
         absent = tuple(r["account_id"] for r in store.all("SELECT account_id FROM accounts ORDER BY account_id")
                        if r["account_id"] not in named)
-    return ImportResult(added, updated, tuple(moved), absent)
+    return ImportResult(added, updated, tuple(moved), absent, unchanged)
 
 
 def remove_account(store: Store, account_id: str) -> Removed:

@@ -78,12 +78,23 @@ def _a_written_time(value: Any) -> Any:
     # YAML reads an unquoted 8:00 as the base-60 number 480, and pydantic a number as seconds past midnight: the
     # summary was due at 00:08 and every comparison with an aware time failed, the daemon with it (round 23)
     if isinstance(value, int | float) and not isinstance(value, bool):
-        said = f"{int(value) // 60:02d}:{int(value) % 60:02d}" if 0 <= value < 24 * 60 else "HH:MM"
-        raise ValueError(f'write the time in quotes, "{said}": unquoted, YAML reads 8:00 as the number 480 '
-                         f"(here {value!r})")
+        raise ValueError(f"write the time in quotes, {_times_meant(value)}: unquoted, YAML reads 8:00 as the "
+                         f"number 480 (here {value!r})")
     if isinstance(value, str) and re.match(r"^\d:\d\d", value.strip()):
         return "0" + value.strip()  # "9:30" as people write it; pydantic wants "09:30"
     return value
+
+
+def _times_meant(number: float) -> str:
+    """What an unquoted number in a time field was written as: 13:20 read base 60, or 1320 as on a timetable
+    (YAML cannot tell 800 from 13:20, so both are offered when both are times)."""
+    whole = int(number)
+    meant = []
+    if whole == number and 0 <= whole < 24 * 60:
+        meant.append(f'"{whole // 60:02d}:{whole % 60:02d}" if you wrote {whole // 60}:{whole % 60:02d}')
+    if whole == number and 0 <= whole < 2400 and whole % 100 < 60:
+        meant.append(f'"{whole // 100:02d}:{whole % 100:02d}" if you meant {whole}')
+    return ", ".join(meant) if meant else '"HH:MM"'
 
 
 def _a_local_time(value: dt.time) -> dt.time:

@@ -212,8 +212,8 @@ class Daemon:
         """A full disk, a lock held by another process, a read-only file: nothing could be recorded, so nothing
         was done (round 23: it ended the daemon, and each message in the way was logged as quarantined)."""
         if self._database_down_since is None:
-            self._database_down_since = time.monotonic()
             self.status.record(database_error=str(exc), database_error_at=utcnow())  # for `liaison status`
+            self._database_down_since = time.monotonic()
             log.error("the database %s cannot be written (%s): nothing is lost (unread mail stays in the mailbox, the "
                       "outbox waits); trying again in %ds", self.settings.db_path, exc, retry_in)
         else:

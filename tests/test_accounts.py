@@ -23,8 +23,10 @@ def write(tmp_path, text):
 def test_import_is_idempotent_and_updates(tmp_path):
     store = Store(tmp_path / "db")
     assert import_accounts(store, read_accounts_csv(write(tmp_path, GOOD)))[:2] == (2, 0)
-    renamed = read_accounts_csv(write(tmp_path, GOOD.replace("North Bank", "NB Plc")))
-    assert import_accounts(store, renamed)[:2] == (0, 2)
+    again = import_accounts(store, read_accounts_csv(write(tmp_path, GOOD)))
+    assert (again.added, again.updated, again.unchanged) == (0, 0, 2)  # round 23b: it said "2 updated"
+    renamed = import_accounts(store, read_accounts_csv(write(tmp_path, GOOD.replace("North Bank", "NB Plc"))))
+    assert (renamed.added, renamed.updated, renamed.unchanged) == (0, 1, 1)
     accounts = {a["account_id"]: a for a in list_accounts(store)}
     assert len(accounts) == 2
     assert accounts["bank"]["name"] == "NB Plc" and accounts["bank"]["code"] == "NBK"

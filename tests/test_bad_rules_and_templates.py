@@ -215,9 +215,12 @@ def test_a_reload_with_a_bad_file_keeps_the_last_good_rules(daemon_env, tmp_path
     dovecot.append(revision(make_message, 8))
     assert smtp_server.wait_for(2, timeout=20), "the daemon goes on answering with its last good rules"
     if breakage == "duplicate key":  # put right: the summary's Review says so beside the refusal (blind round 21)
+        assert "rules_refused: " in cli(["status"], tmp_path, **daemon_env).stdout
         replace(rules, good)
         process.send_signal(signal.SIGHUP)
         wait_for_log(tmp_path, "rules reloaded from", process)
+        # round 23b: `status` showed the refused edit on after good rules were loaded, as if still broken
+        assert "rules_refused" not in cli(["status"], tmp_path, **daemon_env).stdout
     assert stop(process) == 0
     assert sorted(m["Auto-Submitted"] for m in smtp_server.parsed()) == ["auto-generated", "auto-replied"]
     store = Store(tmp_path / "liaison.db")

@@ -168,3 +168,14 @@ def loads_route(route: str) -> str:
     import json
 
     return "; ".join(json.loads(route).get("done", []))
+
+
+def test_a_database_file_that_cannot_be_opened_is_put_down_to_the_path_not_to_a_full_disk(tmp_path):
+    """Round 23b's message for a full disk or a held lock ("nothing is lost") is for a database that will be usable
+    again; one SQLite cannot open at all (here a folder) is the path's problem, and the message says where to set it."""
+    from foundation.errors import LiaisonError
+    from inbox.commands.common import open_store
+
+    with pytest.raises(LiaisonError) as refused:
+        open_store(tmp_path)
+    assert "cannot open the database" in str(refused.value) and "LIAISON_DB" in str(refused.value)

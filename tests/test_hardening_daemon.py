@@ -572,3 +572,4 @@ def test_a_locked_database_holds_everything_back_and_quarantines_nothing(tmp_pat
     assert store.scalar("SELECT COUNT(*) FROM messages WHERE status = 'quarantined'") == 0
     assert store.scalar("SELECT COUNT(*) FROM messages WHERE message_id = '<db1@brewco.com>'") == 1
     assert store.scalar("SELECT COUNT(*) FROM periodic_tasks WHERE failures > 0") == 0
+    assert "DATABASE problem" not in daemon_status(settings, store)  # said while it lasts, not after

@@ -165,6 +165,8 @@ def test_true_or_false_where_a_number_is_expected_is_refused_at_the_value(text, 
     ("business_hours:\n  end: 17:30\n", "2:8: business_hours.end:", 'write the time in quotes, "17:30"'),
     ("learning:\n  retrain_time: 2:30\n", "2:17: learning.retrain_time:", '"02:30"'),
     ("summary:\n  time: \"08:00+01:00\"\n", "2:9: summary.time:", "a time without a zone"),
+    # 800 is 13:20 to YAML, or a timetable's 08:00 to whoever wrote it: both are offered (round 23b)
+    ("summary:\n  time: 800\n", "2:9: summary.time:", '"13:20" if you wrote 13:20, "08:00" if you meant 800'),
 ])
 def test_a_time_yaml_reads_as_a_number_or_with_a_zone_is_refused_at_the_value(text, where, said):
     """Round 23: `time: 8:00` unquoted is the number 480 to YAML, taken as 00:08 with `rules check` and `doctor`

@@ -39,7 +39,7 @@ def cmd_accounts_import(args: argparse.Namespace) -> int:
                              agency_domains=load_settings().agency_domains)
     for line in result.moved:
         print(line)
-    print(f"{result.added} account(s) added, {result.updated} updated")
+    print(f"{result.added} account(s) added, {result.updated} updated, {result.unchanged} unchanged")
     if result.absent:  # round 23: a row dropped from the file was taken for a removal, silently kept
         print(f"kept {len(result.absent)} account(s) this file does not list: {', '.join(result.absent)} "
               f"(`liaison accounts remove ID` offboards one)")

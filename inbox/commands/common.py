@@ -54,7 +54,8 @@ def open_store(path: Path) -> Store:
     try:
         return Store(path)
     except sqlite3.Error as exc:
-        if unavailable(exc):  # round 23b: a full disk was put down to the settings
+        # round 23b: a full disk was put down to the settings; a file that cannot be opened at all still is theirs
+        if unavailable(exc) and not getattr(exc, "sqlite_errorname", "").startswith("SQLITE_CANTOPEN"):
             raise LiaisonError(f"cannot use the database {path} now: {exc} (a full disk, or another process holding "
                                "it); nothing is lost: unread mail stays in the mailbox") from None
         raise LiaisonError(f"cannot open the database {path}: {exc} (LIAISON_DB, or db in the config file)") from None
