@@ -360,6 +360,11 @@ def _shown_to(accounts: set[str] | None, message: dict[str, Any], *, unclaimed: 
     return _in_accounts(accounts, account)
 
 
+#: Events about Liaison itself, not about any client's mail: the team lead's summary has them when there is a team
+#: lead (`summary.team_lead`), else every summary does. Outages stay in every summary: they hold back its clients' mail.
+FOR_WHOEVER_RUNS_IT = ("rules_refused", "task_failed")
+
+
 def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | None, *,
             unanswered: list[dict[str, Any]], outage: dict[str, Any] | None = None,
             unclaimed: bool = True) -> list[dict[str, Any]]:
@@ -435,6 +440,8 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
             continue  # another manager's client: in that manager's summary and the agency-wide one
         if e["kind"] == "backlog_recorded" and accounts is not None:
             continue  # an agency-wide count: a manager's own requests from before are listed one by one above
+        if e["kind"] in FOR_WHOEVER_RUNS_IT and accounts is not None and not unclaimed:
+            continue  # the team lead's to mend; each manager's summary listed it too (noticed in round 22)
         reason = detail.get("reason") or "; ".join(detail.get("problems", [])) or str(detail)
         fixed = store.one("SELECT at FROM events WHERE kind = 'rules_fixed' AND id > ? ORDER BY id LIMIT 1",
                           [e["id"]]) if e["kind"] == "rules_refused" else None

@@ -231,6 +231,10 @@ def test_a_reload_with_a_bad_file_keeps_the_last_good_rules(daemon_env, tmp_path
                                team=True, until=datetime.now(UTC) + timedelta(minutes=1)).review
         (refused,) = [r for r in review if r["kind"] == "rules refused"]
         assert "(put right: good rules loaded" in refused["reason"] and refused["sender"] == ""
+        # the team lead's to mend, not in every account manager's summary as well
+        managers = summary.build(store, load_checked_rules(rules), "anna@agency.example", datetime.now(UTC).date(),
+                                 team=False, until=datetime.now(UTC) + timedelta(minutes=1)).review
+        assert not [r for r in managers if r["kind"] == "rules refused"], managers
     assert [r["status"] for r in store.all("SELECT status FROM messages")] == ["processed"]
 
 

@@ -228,3 +228,32 @@ def test_a_sender_without_an_address_is_listed_by_the_name_it_gave():
     assert _sender_of({"from_addr": "", "from_name": "Tom Hill"}) == '"Tom Hill" (no sender address)'
     assert _sender_of({"from_addr": "", "from_name": ""}) == "(no sender address)"
     assert _sender_of({"from_addr": "tom@brewco.com", "from_name": "Tom"}) == "tom@brewco.com"
+
+
+@pytest.mark.parametrize("team_lead", [True, False])
+def test_a_refused_rules_edit_is_the_team_leads_to_mend_or_everyones_without_one(tmp_path, team_lead):
+    """A refused rules edit or a failing task is about Liaison, not a client: with a team lead it is in the agency-wide
+    summary only (each manager's listed it too); without one, every summary has it, as nobody else would see it."""
+    store = Store(tmp_path / "db")
+    import_accounts(store, read_accounts_csv(_written(tmp_path / "accounts.csv", ACCOUNTS)))
+    store.event("rules_refused", {"problems": ["rules.yaml:3:1: duplicate key 'mode'"]})
+    store.event("task_failed", {"reason": "summaries failed: 'no_such_field' is undefined"})
+    text = (ROOT / "rules.yaml").read_text()
+    if not team_lead:
+        text = re.sub(r"(?m)^  team_lead: .*\n", "", text)
+    rules_path = tmp_path / "rules.yaml"
+    rules_path.write_text(text)
+    rules = load_checked_rules(rules_path)
+    until = datetime.now(UTC) + timedelta(minutes=1)
+
+    def kinds(recipient: str, *, team: bool) -> set[str]:
+        built = summary.build(store, rules, recipient, until.date(), team=team, until=until)
+        return {item["kind"] for item in built.review}
+
+    assert kinds("lead@agency.example", team=True) == {"rules refused", "task failed"}
+    assert kinds("anna@agency.example", team=False) == (set() if team_lead else {"rules refused", "task failed"})
+
+
+def _written(path: Path, text: str) -> Path:
+    path.write_text(text)
+    return path
