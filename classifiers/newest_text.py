@@ -165,6 +165,17 @@ _POINTER = re.compile(
     r"|inoltro|je\s+te\s+transf[èe]re|przesyłam\s+dalej|přeposílám|videresender|vidarebefordrar)\b",
     re.IGNORECASE,
 )
+# A pointer at answers written between the lines of the mail replied to ("see my answers below in red", "answered
+# inline", "meine Antworten unten"): in HTML or a plain-text part without ">" the answers are inside that mail.
+_INLINE_ANSWERS = re.compile(
+    r"\b(?:answer(?:s|ed)?|comment(?:s|ed)?|respon(?:ses?|ded)|repl(?:ies|ied)|notes|feedback|antworten|kommentare"
+    r"|anmerkungen|réponses?|commentaires|respuestas|comentarios|antwoorden|opmerkingen|risposte|commenti|respostas"
+    r"|coment[áa]rios|odpowiedzi|uwagi|răspunsuri(?:le)?)\b[^.!?\n]{0,40}?"
+    r"(?:\b(?:below|inline|in-line|in\s+line|unten|ci-dessous|abajo|hieronder|sotto|abaixo|poniżej|mai\s+jos)\b"
+    r"|\bin\s+(?:red|blue|green|bold|caps|colou?r)\b|\ben\s+(?:rouge|bleu|rojo|azul)\b|\bin\s+(?:rot|blau|rood)\b"
+    r"|\bin\s+(?:rosso|blu)\b|\bem\s+vermelho\b)",
+    re.IGNORECASE,
+)
 # ... unless it points away: "forwarded by mistake, ignore the thread below".
 _AWAY = re.compile(r"\b(?:ignore|disregard|by\s+mistake|in\s+error|wrong\s+(?:thread|e-?mail|mail))\b", re.IGNORECASE)
 _BARE_POINTER_WORDS = 5  # "See my comments below.": longer ("move the logo below the headline") may be a request
@@ -642,6 +653,13 @@ def _newest(body: str, depth: int, *, kind: str = "", ours: Callable[[str], bool
             found = _newest(history, depth + 1, kind=deeper, ours=ours)
             if found:
                 return f"{pointer}\n\n{found}"
+    if (cleaned and history and history.strip() and depth < _MAX_DEPTH and cut.how in (_HEADED, _FORWARDED)
+            and _answers_inline(cleaned)):
+        # the answers stand between the lines of the mail replied to, whoever wrote it (our questions, most often);
+        # answers between ">" lines are kept by _split already
+        found = _newest(history, depth + 1, kind=deeper, ours=ours)
+        if found:
+            return f"{_pointer_above(cleaned) or cleaned}\n\n{found}"
     if cleaned:
         return cleaned
     if history is not None and history.strip() and depth < _MAX_DEPTH:
@@ -702,6 +720,13 @@ def _pointer(text: str) -> bool:
     poniżej."): no question or request of their own ("Please make these changes." is one)."""
     return (len(text.split()) <= _POINTER_WORDS and "?" not in text and "？" not in text
             and bool(_POINTER.search(text)) and not _AWAY.search(text))
+
+
+def _answers_inline(text: str) -> bool:
+    """A few words that say the answers are written into the mail below ("Please see my answers below." over
+    Outlook's red answers), nothing of their own asked."""
+    head = _pointer_above(text) or text
+    return len(head.split()) <= _POINTER_WORDS and "?" not in head and bool(_INLINE_ANSWERS.search(head))
 
 
 def _pointer_above(text: str) -> str:

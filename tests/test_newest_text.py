@@ -864,3 +864,34 @@ def test_spanish_closings_with_an_opening_exclamation_mark_are_cut():
     body = ("Hola Anna,\n\n¿Podrías cambiar la foto?\n\n¡Gracias por tu ayuda!\nCarlos Pérez\n"
             "Jefe de Marketing | Verde S.L.")
     assert newest_text(body) == "Hola Anna,\n\n¿Podrías cambiar la foto?"
+
+
+OUTLOOK_RED_ANSWERS = (
+    '<html><body><div>Please see my answers below.</div><div><br></div><div>Lorraine</div>'
+    '<div id="appendonsend"></div><hr style="display:inline-block;width:98%">'
+    '<div id="divRplyFwdMsg" dir="ltr"><b>From:</b> Dana &lt;accounts@agency.example&gt;<br><b>Sent:</b> Tuesday'
+    "<br><b>Subject:</b> RE: A few billing questions</div><div>1. Is a PO required for the January retainer?</div>"
+    '<div style="color:#C00000"><b>Yes - PO 4500-2290. It must be on the invoice.</b></div>'
+    "<div>Thanks,<br>Dana</div></body></html>"
+)
+
+
+@pytest.mark.parametrize("text, html, kept", [
+    (None, OUTLOOK_RED_ANSWERS, "Yes - PO 4500-2290. It must be on the invoice."),
+    ("Answers inline.\n\n-----Original Message-----\nFrom: Anna <a@agency.example>\nSent: Monday\nTo: Tom\n"
+     "Subject: RE: banner\n\nCan you confirm the size?\nYES 300x250\n", None, "YES 300x250"),
+    ("Meine Antworten unten in Rot.\n\nVon: Anna <a@agency.example>\nGesendet: Montag\nAn: Tom\n"
+     "Betreff: AW: Banner\n\nWelche Größe?\n300x250 bitte\n", None, "300x250 bitte"),
+])
+def test_answers_written_into_the_mail_replied_to_are_read_with_it(text, html, kept):
+    """Eval set K: "Please see my answers below." over Outlook's answers in red between the agency's questions was
+    read as a pointer and nothing else (billing read as other). Without ">" the answers sit inside the mail replied
+    to, so a pointer at them reads that mail, ours included, as the sender's."""
+    newest = newest_text(text, html=html)
+    assert kept in newest and newest.split("\n")[0].startswith(("Please see", "Answers", "Meine")), newest
+
+
+def test_a_request_that_says_below_is_not_a_pointer_at_answers():
+    text = ("Please move the logo below the headline.\n\n-----Original Message-----\nFrom: Anna <a@x.com>\n"
+            "Sent: Monday\nTo: Tom\nSubject: RE: banner\n\nThe invoice is attached.\n")
+    assert newest_text(text) == "Please move the logo below the headline."
