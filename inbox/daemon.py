@@ -480,7 +480,9 @@ class Daemon:
                                      "actions": outcome.actions}})
 
     def _plan_summaries(self) -> None:
-        templates = TemplateLibrary(self.rules.template_dir)
+        # the templates read with the last good rules, as acknowledgements are: a summary template broken since is
+        # the next reload's to refuse
+        templates = self.pipeline.responder.templates
         planned = summary.plan_due(self.store, self.rules, templates, self.settings.address, datetime.now(UTC))
         if planned:
             log.info("planned %d daily summary(ies)", planned)

@@ -203,7 +203,7 @@ def _needs_you(store: Store, accounts: set[str] | None, end: datetime, *, rules:
         items.append({
             "thread": t["id"], "ref": f"#{last['id']}", "account": names.get(t["account_id"] or "", "Unlinked"),
             "ack": _acknowledgement(store, last, rules),
-            "category": _category(last), "subject": t["subject"] or "(no subject)",
+            "category": _category(_thread_request(store, t["id"]) or last), "subject": t["subject"] or "(no subject)",
             "sender": _sender_of(last),
             "date": _arrived(last)[:16].replace("T", " "), "message_id": last["message_id"],
             # what the list is ordered by: shown beside the latest message's time (round 22: the times shown were
@@ -217,6 +217,17 @@ def _needs_you(store: Store, accounts: set[str] | None, end: datetime, *, rules:
             "amounts": [a["text"] for a in entities.get("amount", [])],
         })
     return sorted(items, key=lambda item: (-item["age_hours"], item["thread"]))  # waiting longest first
+
+
+def _thread_request(store: Store, thread_id: int) -> dict[str, Any] | None:
+    """The client's latest request in a thread, a chase of it aside: what the thread is about (blind round 24:
+    "just checking you got this?" made a billing thread a progress query and took it out of Billing, and an urgent
+    line read as other made a progress thread Other). A chaser of another kind (a billing question in a revision
+    thread) is a request of its own and decides."""
+    return store.one("SELECT * FROM messages WHERE thread_id = ? AND automatic IS NULL AND staff = 0 AND "
+                     "suspicious IS NULL AND display_category IN ('revision_request', 'billing_issue', "
+                     "'progress_query') AND NOT (is_chaser = 1 AND display_category = 'progress_query') "
+                     "ORDER BY id DESC LIMIT 1", [thread_id])
 
 
 def _arrived(row: dict[str, Any]) -> str:
@@ -365,6 +376,15 @@ def _shown_to(accounts: set[str] | None, message: dict[str, Any], *, unclaimed: 
 FOR_WHOEVER_RUNS_IT = ("rules_refused", "task_failed")
 
 
+def _review_reason(message: dict[str, Any]) -> str:
+    """Why a message is listed for a person: too unsure, a rule's `review:` reason, or both."""
+    unsure = (f"{CATEGORY_LABELS.get(message['category'], message['category'])}? only {message['confidence']:.0%} sure"
+              if message["display_category"] == "needs_review" else "")
+    asked = (f"{CATEGORY_LABELS.get(message['category'], message['category'])} "
+             f"({message['confidence']:.0%}): {message['review_reason']}" if message["review_reason"] else "")
+    return "; ".join(part for part in (unsure, asked) if part)
+
+
 def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | None, *,
             unanswered: list[dict[str, Any]], outage: dict[str, Any] | None = None,
             unclaimed: bool = True) -> list[dict[str, Any]]:
@@ -375,14 +395,19 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
                       f"{outage['at'][:16].replace('T', ' ')} UTC, still at {_iso(end)[:16].replace('T', ' ')} UTC: "
                       f"{outage['reason']}; mail that arrived since is not counted here", "subject": "", "sender": "",
                       "date": outage["at"][:16].replace("T", " "), "ref": "", "message_id": ""})
-    for m in store.all("SELECT * FROM messages WHERE received_at >= ? AND received_at < ? AND "
+    # A rule's `review:` action asks for a person too (blind round 24: "perhaps a request" reached no summary)
+    for m in store.all("SELECT *, (SELECT json_extract(a.value, '$.argument') FROM json_each(messages.route, "
+                       "'$.actions') a WHERE json_extract(a.value, '$.verb') = 'review' LIMIT 1) AS review_reason "
+                       "FROM messages WHERE received_at >= ? AND received_at < ? AND "
                        "((display_category = 'needs_review' AND staff = 0) OR suspicious IS NOT NULL "
-                       "OR status = 'quarantined')", window):
+                       "OR status = 'quarantined' OR route LIKE '%\"review\"%') ORDER BY id", window):
+        if m["status"] != "quarantined" and not m["review_reason"] and not (
+                m["suspicious"] or (m["display_category"] == "needs_review" and not m["staff"])):
+            continue  # "review" in the route's text, not a review action
         if m["status"] != "quarantined" and not _shown_to(accounts, m, unclaimed=unclaimed):
             continue
         kind = "quarantined" if m["status"] == "quarantined" else "suspicious" if m["suspicious"] else "needs review"
-        reason = m["error"] if kind == "quarantined" else m["suspicious"] or \
-            f"{CATEGORY_LABELS.get(m['category'], m['category'])}? only {m['confidence']:.0%} sure"
+        reason = m["error"] if kind == "quarantined" else m["suspicious"] or _review_reason(m)
         items.append({"kind": kind, "reason": reason, "subject": m["subject"] or "",
                       "sender": _sender_of(m),
                       "date": _arrived(m)[:16].replace("T", " "), "ref": f"#{m['id']}",

@@ -11,7 +11,7 @@ from __future__ import annotations
 import re
 import signal
 import threading
-from collections.abc import Iterator, Mapping
+from collections.abc import Callable, Iterator, Mapping
 from contextlib import contextmanager
 from contextvars import ContextVar
 from pathlib import Path
@@ -298,12 +298,33 @@ class BoundedEnvironment(ImmutableSandboxedEnvironment):
 LANGUAGES = ("en", "fr", "de", "es", "nl")
 
 
+class _Snapshot(jinja2.BaseLoader):
+    """Every template file of the roots, read once: what was checked is what is rendered. A file edited after the
+    rules were loaded is the next reload's to check (blind round 24: a template refused at reload was still read
+    from disk at send time, and the acknowledgement failed)."""
+
+    def __init__(self, roots: list[Path]) -> None:
+        self.files: dict[str, tuple[str, str]] = {}  # "en/escalate.txt" -> (source, the file it was read from)
+        for root in roots:
+            for path in sorted(root.glob("*/*")):
+                name = path.relative_to(root).as_posix()
+                if path.is_file() and path.suffix in (".txt", ".html") and name not in self.files:
+                    self.files[name] = (path.read_text(encoding="utf-8", errors="replace"), str(path))
+
+    def get_source(self, environment: jinja2.Environment, template: str) -> tuple[str, str, Callable[[], bool]]:
+        if template not in self.files:
+            raise jinja2.TemplateNotFound(template)
+        source, filename = self.files[template]
+        return source, filename, lambda: True
+
+
 class TemplateLibrary:
     def __init__(self, user_dir: Path | None = None) -> None:
         roots = [p for p in (user_dir, SHIPPED) if p is not None]
         self.roots = roots
+        self.snapshot = _Snapshot(roots)
         self.env = BoundedEnvironment(
-            loader=jinja2.FileSystemLoader([str(p) for p in roots]),
+            loader=self.snapshot,
             autoescape=jinja2.select_autoescape(enabled_extensions=("html",), default_for_string=False),
             undefined=jinja2.StrictUndefined,
             trim_blocks=True,
@@ -313,12 +334,8 @@ class TemplateLibrary:
 
     def names(self) -> set[str]:
         """Every template name available in any language."""
-        found = set()
-        for root in self.roots:
-            for path in root.glob("*/*.txt"):
-                if path.with_suffix(".html").exists():
-                    found.add(path.stem)
-        return found
+        return {name.split("/")[1][:-4] for name in self.snapshot.files
+                if name.endswith(".txt") and name[:-4] + ".html" in self.snapshot.files}
 
     def render(self, name: str, language: str, context: Mapping[str, object]) -> tuple[str, str]:
         """(text, html) for a template, in `language` when it exists, else English."""
@@ -352,16 +369,12 @@ class TemplateLibrary:
 
     def filename(self, path: str) -> str:
         """The file that template path ("en/escalate.txt") is read from."""
-        for root in self.roots:
-            if (root / path).exists():
-                return str(root / path)
-        return path
+        return self.snapshot.files[path][1] if path in self.snapshot.files else path
 
     def languages(self, name: str) -> list[str]:
         """The languages that have template NAME (both files, in any root)."""
         return [lang for lang in LANGUAGES
-                if any((root / lang / f"{name}.txt").exists() and (root / lang / f"{name}.html").exists()
-                       for root in self.roots)]
+                if f"{lang}/{name}.txt" in self.snapshot.files and f"{lang}/{name}.html" in self.snapshot.files]
 
 
 def located(exc: BaseException, roots: list[Path], *, default_file: str | None = None) -> str:

@@ -209,9 +209,8 @@ def test_a_reload_with_a_bad_file_keeps_the_last_good_rules(daemon_env, tmp_path
     process.send_signal(signal.SIGHUP)
     log = wait_for_log(tmp_path, expected, process)
     assert "keeping the last good rules" in log and "Traceback" not in log
-    if breakage == "template syntax":  # the broken file is still on disk: the old rules use the shipped one
-        (folder / "ack_revision_request.txt").unlink()
-        (folder / "ack_revision_request.html").unlink()
+    # the broken file is still on disk: the last good rules answer with the templates read with them (blind round
+    # 24: a refused template was read from disk at send time, and the acknowledgement failed)
     dovecot.append(revision(make_message, 8))
     assert smtp_server.wait_for(2, timeout=20), "the daemon goes on answering with its last good rules"
     if breakage == "duplicate key":  # put right: the summary's Review says so beside the refusal (blind round 21)
@@ -246,11 +245,15 @@ def settings(tmp_path, dovecot, smtp_server):
 @pytest.mark.parametrize("template", ["ack_revision_request", "escalate"])
 def test_a_template_broken_at_send_time_never_quarantines(settings, tmp_path, dovecot, smtp_server, make_message,
                                                           template):
+    """A user's template that passes the check (it renders the sample message) and fails on a real one: the message
+    is handled, the failure recorded where it is. (A template edited on disk after loading is not read at send
+    time: the last good rules render with the templates checked with them.)"""
     rules = Path(settings.rules_path)
-    folder = user_templates(tmp_path, rules, **{f"{template}_txt": (SHIPPED / f"{template}.txt").read_text()})
+    fails_on_real_mail = '{% if subject.startswith("Banner") %}{{ 1 // (subject | length * 0) }}{% endif %}\n'
+    folder = user_templates(tmp_path, rules, **{
+        f"{template}_txt": fails_on_real_mail + (SHIPPED / f"{template}.txt").read_text()})
     store = Store(settings.db_path)
-    daemon = Daemon(settings, store)  # rules and templates checked and loaded...
-    (folder / f"{template}.txt").write_text("{% if x %}never closed\n")  # ...then someone edits a template
+    daemon = Daemon(settings, store)  # rules and templates checked and loaded
     dovecot.append(revision(make_message, 9))
     daemon.run_once()
     (message,) = store.all("SELECT status, route FROM messages")
@@ -261,6 +264,22 @@ def test_a_template_broken_at_send_time_never_quarantines(settings, tmp_path, do
     assert f"{folder}/{template}.txt:" in loads(failure["detail"])["reason"], "the failure is recorded, located"
     acks = [m for m in smtp_server.parsed() if m["Auto-Submitted"] == "auto-replied"]
     assert len(acks) == (0 if template.startswith("ack") else 1)
+
+
+def test_a_template_edited_after_loading_is_not_read_until_a_reload_checks_it(settings, tmp_path, dovecot,
+                                                                               smtp_server, make_message):
+    """Blind round 24: a template refused at reload (or edited and not yet reloaded) was read from disk at send time,
+    so the last good rules failed to acknowledge. The templates are read with the rules that were checked."""
+    rules = Path(settings.rules_path)
+    folder = user_templates(tmp_path, rules, ack_revision_request_txt="Checked wording {{ subject }}\n")
+    store = Store(settings.db_path)
+    daemon = Daemon(settings, store)
+    (folder / "ack_revision_request.txt").write_text("{{ acount_manager_name }}\n")  # a typo, not yet reloaded
+    dovecot.append(revision(make_message, 10))
+    daemon.run_once()
+    (ack,) = [m for m in smtp_server.parsed() if m["Auto-Submitted"] == "auto-replied"]
+    assert ack.get_body(("plain",)).get_content().startswith("Checked wording Banner change 10")
+    assert store.one("SELECT 1 FROM events WHERE kind = 'action_failed'") is None
 
 
 def test_unknown_key_in_the_config_file_is_named(tmp_path):

@@ -257,3 +257,57 @@ def test_a_refused_rules_edit_is_the_team_leads_to_mend_or_everyones_without_one
 def _written(path: Path, text: str) -> Path:
     path.write_text(text)
     return path
+
+
+def test_a_rules_review_action_lists_the_message_in_its_managers_summary(tmp_path, dovecot, smtp_server,
+                                                                            make_message):
+    """Blind round 24: `review: REASON` (the shipped "perhaps a request" among them) was logged and reached no
+    summary. The message is listed under Review, with the rule's reason, for its manager and the team lead."""
+    rules = quiet_rules(tmp_path, ROOT / "rules.yaml", **{"\nrules:\n": "\nrules:\n  - name: mark\n    when: {sender: "
+                                                          "mark@brewco.com}\n    then:\n      - review: Mark wrote\n"})
+    settings, store = with_accounts(tmp_path, dovecot, smtp_server, rules)
+    dovecot.append(make_message(sender="Mark <mark@brewco.com>", subject="Labels", message_id="<mark1@brewco.com>",
+                                body="Please change the headline on the label to 'Brewed for May'."))
+    run_once(settings)
+    until = datetime.now(UTC) + timedelta(minutes=1)
+    checked = load_checked_rules(rules)
+    for recipient, team in (("anna@agency.example", False), ("lead@agency.example", True)):
+        review = summary.build(store, checked, recipient, until.date(), team=team, until=until).review
+        (item,) = [r for r in review if r["subject"] == "Labels"]
+        assert item["kind"] == "needs review" and item["reason"].endswith(": Mark wrote"), item
+    other = summary.build(store, checked, "omar@agency.example", until.date(), team=False, until=until).review
+    assert not [r for r in other if r["subject"] == "Labels"]
+
+
+def with_accounts(tmp_path, dovecot, smtp_server, rules: Path) -> tuple[Settings, Store]:
+    (tmp_path / "accounts.csv").write_text(ACCOUNTS)
+    settings = Settings(
+        address="accounts@agency.example", agency_domains=("agency.example",), db_path=tmp_path / "liaison.db",
+        rules_path=rules,
+        imap=ServerSettings(dovecot.host, dovecot.port, dovecot.user, dovecot.password, security="none"),
+        smtp=ServerSettings(smtp_server.host, smtp_server.port, security="none"))
+    store = Store(settings.db_path)
+    import_accounts(store, read_accounts_csv(tmp_path / "accounts.csv"))
+    return settings, store
+
+
+def test_a_chaser_leaves_its_thread_in_the_section_of_what_was_asked(tmp_path, dovecot, smtp_server, make_message):
+    """Blind round 24: "just checking you got this?" under a billing issue showed the thread as a progress query,
+    out of Billing. A chase is no new request: the thread stays what the client asked."""
+    settings, store = with_accounts(tmp_path, dovecot, smtp_server, quiet_rules(tmp_path, ROOT / "rules.yaml"))
+    dovecot.append(make_message(sender="Tom <tom@brewco.com>", subject="Invoice INV-2291",
+                                message_id="<inv@brewco.com>",
+                                body="Invoice INV-2291 charges us for five banners but we only ordered three. "
+                                     "Please send a corrected invoice."))
+    run_once(settings)
+    dovecot.append(make_message(sender="Tom <tom@brewco.com>", subject="Re: Invoice INV-2291",
+                                message_id="<chase@brewco.com>", in_reply_to="<inv@brewco.com>",
+                                body="Hi, just checking you got this? Any update?"))
+    run_once(settings)
+    assert store.scalar("SELECT is_chaser FROM messages WHERE message_id = '<chase@brewco.com>'") == 1
+    until = datetime.now(UTC) + timedelta(minutes=1)
+    built = summary.build(store, load_checked_rules(settings.rules_path), "anna@agency.example", until.date(),
+                          team=False, until=until)
+    (thread,) = built.needs_you
+    assert thread["category"] == "billing_issue" and thread["chasers"] == 1, thread
+    assert [t["subject"] for t in built.billing] == ["Invoice INV-2291"]
