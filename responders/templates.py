@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import jinja2
+import markupsafe
 from jinja2 import nodes
 from jinja2.compiler import CodeGenerator, Frame, optimizeconst
 from jinja2.exceptions import SecurityError
@@ -27,6 +28,7 @@ from jinja2.sandbox import ImmutableSandboxedEnvironment
 from jinja2.utils import generate_lorem_ipsum
 
 from foundation.errors import TemplateError
+from foundation.html import html_to_text
 
 SHIPPED = Path(__file__).parent / "templates"
 # A template is the admin's code run inside the daemon: its work is bounded so that a slip (or a nested loop
@@ -341,7 +343,7 @@ class TemplateLibrary:
         """(text, html) for a template, in `language` when it exists, else English."""
         for lang in dict.fromkeys((language, "en")):
             try:
-                return self.render_file(f"{lang}/{name}.txt", context), self.render_file(f"{lang}/{name}.html", context)
+                return self._parts(f"{lang}/{name}", context)
             except jinja2.TemplateNotFound as exc:
                 if exc.name not in (f"{lang}/{name}.txt", f"{lang}/{name}.html"):
                     raise TemplateError(f"template {lang}/{name}: {located(exc, self.roots)}") from None
@@ -349,6 +351,23 @@ class TemplateLibrary:
             except Exception as exc:  # a user's template can fail in any way: never half-send
                 raise TemplateError(f"template {lang}/{name}: {located(exc, self.roots)}") from None
         raise TemplateError(f"template {name!r} not found (looked in {', '.join(map(str, self.roots))})")
+
+    def _parts(self, stem: str, context: Mapping[str, object]) -> tuple[str, str]:
+        """(text, html) of "en/ack_neutral". A user's file overriding one part only makes the other from it: mail
+        clients show the HTML part, so a wording edited in the .txt alone was never seen (blind round 24)."""
+        text_own, html_own = (self._overridden(f"{stem}.{kind}") for kind in ("txt", "html"))
+        if text_own and not html_own:
+            text = self.render_file(f"{stem}.txt", context)
+            return text, text_as_html(text)
+        if html_own and not text_own:
+            html = self.render_file(f"{stem}.html", context)
+            return html_to_text(html), html
+        return self.render_file(f"{stem}.txt", context), self.render_file(f"{stem}.html", context)
+
+    def _overridden(self, path: str) -> bool:
+        """Whether `path` comes from the user's folder while the shipped folder has it too."""
+        return (len(self.roots) > 1 and path in self.snapshot.files and (SHIPPED / path).is_file()
+                and not self.snapshot.files[path][1].startswith(str(SHIPPED) + "/"))
 
     def render_file(self, path: str, context: Mapping[str, object]) -> str:
         """Compile and render one file ("en/escalate.txt"), bounded (MAX_OUTPUT, MAX_RANGE_ITEMS); jinja's own
@@ -375,6 +394,13 @@ class TemplateLibrary:
         """The languages that have template NAME (both files, in any root)."""
         return [lang for lang in LANGUAGES
                 if f"{lang}/{name}.txt" in self.snapshot.files and f"{lang}/{name}.html" in self.snapshot.files]
+
+
+def text_as_html(text: str) -> str:
+    """A plain-text part as the HTML alternative beside it: escaped, a paragraph per blank-line block."""
+    paragraphs = [p for p in re.split(r"\n\s*\n", text.strip()) if p.strip()]
+    body = "".join("<p>" + str(markupsafe.escape(p)).replace("\n", "<br>\n") + "</p>\n" for p in paragraphs)
+    return f'<!DOCTYPE html>\n<html><body style="font-family:sans-serif">\n{body}</body></html>\n'
 
 
 def located(exc: BaseException, roots: list[Path], *, default_file: str | None = None) -> str:

@@ -90,3 +90,20 @@ def test_html_is_autoescaped(tmp_path):
     text, html = TemplateLibrary(tmp_path).render("t", "fr", {"name": "<script>x</script>"})
     assert text == "<script>x</script>"
     assert html == "<p>&lt;script&gt;x&lt;/script&gt;</p>"
+
+
+@pytest.mark.parametrize("own", ["txt", "html"])
+def test_a_user_template_overriding_one_part_makes_the_other_from_it(tmp_path, own):
+    """Blind round 24: an override of ack_revision_request.txt alone left the HTML part, which mail clients show,
+    in the shipped wording: the customisation was invisible and the two parts said different things."""
+    from responders.template_check import message_contexts
+
+    (tmp_path / "en").mkdir()
+    written = {"txt": "Custom wording for {{ client_first_name }} & co.\n\nSecond paragraph.\n",
+               "html": "<p>Custom wording for {{ client_first_name }} &amp; co.</p><p>Second paragraph.</p>"}[own]
+    (tmp_path / "en" / f"ack_revision_request.{own}").write_text(written)
+    text, html = TemplateLibrary(tmp_path).render("ack_revision_request", "en", message_contexts()[0])
+    assert "Custom wording for Tom & co." in text and "Second paragraph." in text
+    assert "Custom wording for Tom &amp; co." in html and "Second paragraph." in html
+    shipped_text, shipped_html = TemplateLibrary().render("ack_revision_request", "en", message_contexts()[0])
+    assert "Custom wording" not in shipped_html and shipped_html != html
