@@ -12,10 +12,12 @@ import re
 #: (informal with a name, informal without one, formal with a full name, formal without one)
 GREETINGS = {
     "en": ("Hi {first},", "Hello,", "Dear {full},", "Dear Sir or Madam,"),
-    "fr": ("Bonjour {first},", "Bonjour,", "Madame, Monsieur,", "Madame, Monsieur,"),
-    "de": ("Hallo {first},", "Guten Tag,", "Sehr geehrte Damen und Herren,", "Sehr geehrte Damen und Herren,"),
-    "es": ("Hola {first},", "Hola,", "Estimado/a cliente:", "Estimado/a cliente:"),
-    "nl": ("Hallo {first},", "Goedendag,", "Geachte heer/mevrouw,", "Geachte heer/mevrouw,"),
+    # formal with a name: by name, as English's "Dear Tom Hill," (blind round 24: a named German contact was greeted
+    # "Sehr geehrte Damen und Herren"); gender-neutral, since the name does not say Herr or Frau
+    "fr": ("Bonjour {first},", "Bonjour,", "Bonjour {full},", "Madame, Monsieur,"),
+    "de": ("Hallo {first},", "Guten Tag,", "Guten Tag {full},", "Sehr geehrte Damen und Herren,"),
+    "es": ("Hola {first},", "Hola,", "Estimado/a {full}:", "Estimado/a cliente:"),
+    "nl": ("Hallo {first},", "Goedendag,", "Beste {full},", "Geachte heer/mevrouw,"),
 }
 #: Local parts (or their first word) that name a function, not a person, in the five languages.
 _ROLES = """

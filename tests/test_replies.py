@@ -354,7 +354,7 @@ def test_account_language_and_formal_tone(settings, dovecot, smtp_server, make_m
     run_once(settings)
     (ack,) = acks(smtp_server)
     text = ack.get_body(preferencelist=("plain",)).get_content()
-    assert text.startswith("Madame, Monsieur,")
+    assert text.startswith("Bonjour Claire Martin,")  # formal, by name (blind round 24)
     assert "sous un jour ouvré" in text
     html = ack.get_body(preferencelist=("html",)).get_content()
     assert 'lang="fr"' in html

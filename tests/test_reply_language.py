@@ -16,6 +16,11 @@ from classifiers.language import written_in
     ("Danke!", None),  # too little to say
     ("Hi Anna, bitte see attached, thanks for the update on the banner", "en"),
     ("Hej, kan ni skicka fakturan igen?", None),  # Swedish: none of the five
+    # blind round 24: short lines and formal letters in German and Spanish were answered in English
+    ("Bitte Telefonnummer im Flyer korrigieren: 089 123456.", "de"),
+    ("Sehr geehrter Herr Becker,\n\n- Logo größer\n- Farbe ändern\n\nMit freundlichen Grüßen", "de"),
+    ("hay que cambiar el titular y quitar los precios", "es"),
+    ("Please fix the typo im the banner", "en"),
 ])
 def test_the_language_a_client_wrote_in_is_one_of_the_five_or_none(text, language):
     assert written_in(text) == language
