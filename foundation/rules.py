@@ -7,6 +7,7 @@ error is reported as FILE:LINE:COLUMN: message. A file either loads whole or not
 from __future__ import annotations
 
 import datetime as dt
+import difflib
 import re
 from pathlib import Path
 from types import UnionType
@@ -515,7 +516,10 @@ def _compose(text: str, path: Path) -> yaml.Node:
     except yaml.MarkedYAMLError as exc:
         mark = exc.problem_mark or exc.context_mark
         line, column = (mark.line + 1, mark.column + 1) if mark else (1, 1)
-        raise RulesError([f"{path}:{line}:{column}: YAML syntax error: {exc.problem or exc}"]) from None
+        problem = str(exc.problem or exc)
+        if "'\\t'" in problem:  # PyYAML's words for a tab in the indentation (blind round 24)
+            problem += ": a tab; YAML indents with spaces only"
+        raise RulesError([f"{path}:{line}:{column}: YAML syntax error: {problem}"]) from None
     except yaml.YAMLError as exc:
         raise RulesError([f"{path}:1:1: YAML error: {exc}"]) from None
     except RecursionError:
@@ -552,8 +556,42 @@ def _located(path: Path, root: yaml.Node, error: Any) -> str:
     where = ".".join(str(p) for p in loc) or "(top)"
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
-        message = f"unknown key {loc[-1]!r}"
+        message = f"unknown key {loc[-1]!r}{_did_you_mean(loc)}"
     return f"{path}:{mark.line + 1}:{mark.column + 1}: {where}: {message}"
+
+
+def _did_you_mean(loc: list[Any]) -> str:
+    """" (did you mean 'business_hours'?)" for a misspelt key: the closest of the keys that place knows (blind
+    round 24: liaison.toml suggested one, rules.yaml did not)."""
+    if len(loc) == 1:
+        known = set(RulesFile.model_fields)
+    elif "when" in loc[:-1]:
+        known = set(CONDITIONS.names())
+    elif "then" in loc[:-1]:
+        known = set(ACTIONS.names())
+    else:
+        known = {name for model in _models(RulesFile) for name in model.model_fields}
+    close = difflib.get_close_matches(str(loc[-1]), sorted(known), n=1, cutoff=0.75)
+    return f" (did you mean {close[0]!r}?)" if close else ""
+
+
+def _models(model: type[BaseModel]) -> list[type[BaseModel]]:
+    """A model and every model its fields hold, through lists, mappings and unions."""
+    found, todo = [], [model]
+    while todo:
+        current = todo.pop()
+        if current in found:
+            continue
+        found.append(current)
+        for field in current.model_fields.values():
+            todo += [arg for arg in _inner_types(field.annotation)
+                     if isinstance(arg, type) and issubclass(arg, BaseModel)]
+    return found
+
+
+def _inner_types(annotation: Any) -> list[Any]:
+    args = get_args(annotation)
+    return [annotation] if not args else [inner for arg in args for inner in _inner_types(arg)]
 
 
 def _is_union_tag(part: Any) -> bool:

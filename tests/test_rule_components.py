@@ -74,4 +74,4 @@ def test_an_unknown_condition_or_action_is_still_an_error_at_its_position():
     assert str(error.value) == "rules.yaml:3:12: rules.0.when.subject_begins: unknown key 'subject_begins'"
     with pytest.raises(RulesError) as error:
         parse_rules(RULES.replace("[flag, stop]", "[{flags: true}]"), Path("rules.yaml"))
-    assert str(error.value) == "rules.yaml:4:13: rules.0.then.0.flags: unknown key 'flags'"
+    assert str(error.value) == "rules.yaml:4:13: rules.0.then.0.flags: unknown key 'flags' (did you mean 'flag'?)"

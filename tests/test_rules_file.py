@@ -95,7 +95,7 @@ def test_yaml_syntax_error_has_line_and_column():
 def test_unknown_key_points_at_the_key():
     text = "rules:\n  - name: a\n    when: {categroy: billing_issue}\n    then: [stop]\n"
     (problem,) = problems(text)
-    assert problem == "rules.yaml:3:12: rules.0.when.categroy: unknown key 'categroy'"
+    assert problem == "rules.yaml:3:12: rules.0.when.categroy: unknown key 'categroy' (did you mean 'category'?)"
 
 
 def test_wrong_type_points_at_the_value():
@@ -241,3 +241,20 @@ def test_the_daemon_refuses_an_override_for_an_unknown_account_as_rules_check_do
     assert "unknown account 'MRS': accounts are named by their account_id" in caplog.text
     with pytest.raises(RulesError, match="unknown account 'MRS'"):
         Daemon(settings, Store(settings.db_path))
+
+
+@pytest.mark.parametrize("text, said", [
+    ("busines_hours:\n  days: [mon]\n", "1:1: busines_hours: unknown key 'busines_hours' (did you mean "
+     "'business_hours'?)"),
+    ("mdoe: live\n", "unknown key 'mdoe' (did you mean 'mode'?)"),
+    ("summary:\n  teamlead: lead\n", "summary.teamlead: unknown key 'teamlead' (did you mean 'team_lead'?)"),
+    ("rules:\n  - name: b\n    when: {categroy: other}\n    then: [stop]\n",
+     "unknown key 'categroy' (did you mean 'category'?)"),
+    ("rules:\n  - name: b\n    then:\n      - acknowlege: ack_neutral\n",
+     "unknown key 'acknowlege' (did you mean 'acknowledge'?)"),
+    ("business_hours:\n\tstart: \"09:00\"\n", "a tab; YAML indents with spaces only"),
+])
+def test_a_misspelt_key_is_given_the_closest_one_that_place_knows_and_a_tab_is_named(text, said):
+    """Blind round 24: liaison.toml suggested the key meant, rules.yaml did not; a tab gave PyYAML's own words."""
+    found = problems(text if text.startswith("rules:") else text + "rules:\n  - name: a\n    then: [stop]\n")
+    assert any(said in problem for problem in found), found
