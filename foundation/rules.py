@@ -670,7 +670,9 @@ def _check_action(action: Action, loc: list[Any], spec: RulesFile, template_name
     if action.verb == "escalate":
         for name in action.recipients():
             if name not in ROLE_RECIPIENTS and name not in spec.addresses and not _EMAIL.match(name):
-                report([*loc, "escalate"], f"unknown recipient {name!r}: name it under 'addresses'")
+                close = difflib.get_close_matches(name, sorted({*ROLE_RECIPIENTS, *spec.addresses}), n=1, cutoff=0.75)
+                report([*loc, "escalate"], f"unknown recipient {name!r}: " + (
+                    f"did you mean {close[0]!r}?" if close else "name it under 'addresses'"))
     template = action.given() if action.verb == "acknowledge" else action.template
     if template is not None:
         if not _TEMPLATE_NAME.match(template):

@@ -7,6 +7,7 @@ its last good rules) instead of surfacing on the next client message or the next
 
 from __future__ import annotations
 
+import difflib
 from datetime import date
 from typing import Any
 
@@ -14,7 +15,7 @@ from foundation.errors import RulesError
 from foundation.rules import Rules
 from responders import summary
 from responders.greeting import greeting
-from responders.templates import TemplateLibrary, located
+from responders.templates import LANGUAGES, TemplateLibrary, located
 
 
 def message_contexts() -> list[dict[str, Any]]:
@@ -82,3 +83,39 @@ def check_templates(rules: Rules) -> None:
     problems = template_problems(TemplateLibrary(rules.template_dir))
     if problems:
         raise RulesError(problems)
+
+
+def template_cautions(rules: Rules) -> list[str]:
+    """Files of the user's templates folder that nothing will read: a misspelt name ("ack_revison_request.txt" passed
+    silently, blind round 24: the shipped wording went on being sent), a language folder that is none of the five,
+    half of a pair that no shipped template completes. Allowed, but surely not meant: warned, not refused."""
+    if rules.template_dir is None:
+        return []
+    shipped, used = TemplateLibrary().names(), _used_templates(rules)
+    known = shipped | used
+    cautions = []
+    for path in sorted(rules.template_dir.glob("*/*")):
+        if not path.is_file() or path.suffix not in (".txt", ".html") or path.stem.startswith("_"):
+            continue
+        language, name = path.parent.name, path.stem
+        if language not in LANGUAGES:
+            cautions.append(f"{path}: no language {language!r}: template folders are {', '.join(LANGUAGES)}")
+        elif name not in known:
+            close = difflib.get_close_matches(name, sorted(known), n=1, cutoff=0.75)
+            cautions.append(f"{path}: no rule and no shipped template uses {name!r}, so it is never sent"
+                            + (f" (did you mean {close[0]!r}?)" if close else ""))
+        else:
+            other = path.with_suffix(".html" if path.suffix == ".txt" else ".txt")
+            if name not in shipped and not other.is_file():
+                cautions.append(f"{path}: half of a pair, never sent: add {other.name}")
+    return cautions
+
+
+def _used_templates(rules: Rules) -> set[str]:
+    used = {rules.spec.classifier.acknowledge.neutral_template, summary.TEMPLATE}
+    for rule in rules.spec.rules:
+        for action in rule.then:
+            name = action.given() if action.verb == "acknowledge" else action.template
+            if isinstance(name, str):
+                used.add(name)
+    return used

@@ -409,3 +409,19 @@ def test_templates_within_the_bounds_still_render(tmp_path):
     library = TemplateLibrary(tmp_path / "my-templates")
     text = library.render_file("en/ack_revision_request.txt", {"client_name": "BrewCo"})
     assert text == '==================== 1024 BrewCo (00042)       ok| [1, 2, 3] a, b   ab  |BrewCo!\n'
+
+
+def test_a_template_file_nothing_reads_is_warned_of_by_rules_check(tmp_path):
+    """Blind round 24: `ack_revison_request.txt` (a typo) passed `rules check` silently, and the shipped wording went
+    on being sent. Allowed (a template may wait for its rule), so a warning with the name meant, exit 0."""
+    rules = tmp_path / "rules.yaml"
+    rules.write_text((ROOT / "rules.yaml").read_text().replace("# templates: my-templates", "templates: my-templates"))
+    (tmp_path / "my-templates" / "en").mkdir(parents=True)
+    (tmp_path / "my-templates" / "en" / "ack_revison_request.txt").write_text("Hi\n")
+    (tmp_path / "my-templates" / "english").mkdir()
+    (tmp_path / "my-templates" / "english" / "ack_neutral.txt").write_text("Hi\n")
+    result = cli(["rules", "check", str(rules)], tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert ("ack_revison_request.txt: no rule and no shipped template uses 'ack_revison_request', so it is never "
+            "sent (did you mean 'ack_revision_request'?)") in result.stderr
+    assert "english/ack_neutral.txt: no language 'english': template folders are en, fr, de, es, nl" in result.stderr

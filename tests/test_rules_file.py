@@ -258,3 +258,13 @@ def test_a_misspelt_key_is_given_the_closest_one_that_place_knows_and_a_tab_is_n
     """Blind round 24: liaison.toml suggested the key meant, rules.yaml did not; a tab gave PyYAML's own words."""
     found = problems(text if text.startswith("rules:") else text + "rules:\n  - name: a\n    then: [stop]\n")
     assert any(said in problem for problem in found), found
+
+
+def test_a_misspelt_recipient_is_given_the_name_meant():
+    """Blind round 24: `escalate: acount_manager` was told to "name it under 'addresses'", when the fix is the typo."""
+    found = problems("addresses: {finance: f@agency.example}\nrules:\n  - name: a\n    then:\n"
+                     "      - escalate: [acount_manager, finanse, nobody]\n")
+    assert [problem.split(": ", 2)[2] for problem in found] == [
+        "unknown recipient 'acount_manager': did you mean 'account_manager'?",
+        "unknown recipient 'finanse': did you mean 'finance'?",
+        "unknown recipient 'nobody': name it under 'addresses'"], found

@@ -38,7 +38,7 @@ def _account_ids(settings: Any) -> set[str] | None:
 def cmd_rules_check(args: argparse.Namespace) -> int:
     from foundation.rules import load_rules
     from foundation.settings import load_settings
-    from responders.template_check import check_templates
+    from responders.template_check import check_templates, template_cautions
     from responders.templates import TemplateLibrary
 
     settings = load_settings()
@@ -51,7 +51,7 @@ def cmd_rules_check(args: argparse.Namespace) -> int:
                        account_ids=_account_ids(settings))
     check_templates(rules)
     print(f"{path}: OK ({len(rules.spec.rules)} rules, mode {rules.spec.mode})")
-    for caution in rules.cautions:
+    for caution in [*rules.cautions, *template_cautions(rules)]:
         print(f"liaison: warning: {caution}", file=sys.stderr)
     from inbox.models import threshold_notes
 
