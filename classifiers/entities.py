@@ -437,6 +437,8 @@ PAST_MARKERS = frozenset((
     "met", "said", "told", "mentioned", "agreed", "promised", "paid", "received", "got", "had", "was", "were",
     "did", "went", "came", "saw", "heard", "visited", "following", "since", "ago", "chased", "asked",
     "launched", "happened", "held", "attended", "gone",
+    # blind round 24: "She started on Monday" was a deadline
+    "started", "began", "begun", "joined", "arrived", "left", "finished", "ended", "returned",
 ))
 _CLAUSE_ENDS = frozenset((".", ",", ";", "!", "?", ":"))
 PAST_LOOKBEHIND = 8
@@ -879,8 +881,43 @@ def _approval(span: Span, _: date) -> str | None:
         return None
     if any(t.lower_ in CONDITIONS for t in doc[_sentence_start(span).i : span.start]):
         return None
+    if _describes_a_thing(span):
+        return None
     words = doc[span.start : min(clause_end, span.end + APPROVAL_CONTEXT)]
     return " ".join(_text(words).split())
+
+
+# "the approved quote", "el presupuesto aprobado era de 4.800 €", "unser genehmigtes Budget": the word describes a
+# thing approved before, nobody signs off (blind round 24); "the quote is approved", "está aprobado" do.
+DETERMINERS = frozenset(("the", "our", "your", "their", "this", "that", "these", "those", "el", "la", "los", "las",
+                         "nuestro", "nuestra", "le", "les", "notre", "votre", "der", "die", "das", "den", "dem", "des",
+                         "unser", "unsere", "unseren", "het", "onze", "il", "lo", "gli", "os", "as"))
+
+
+def _describes_a_thing(span: Span) -> bool:
+    """Whether a participle of approval stands in a noun phrase: right after a determiner ("the approved quote"), or
+    after a determiner and its noun with no object of its own after it ("el presupuesto aprobado era", not "the board
+    approved the budget"). A noun ("our sign-off") or a phrase ("signed off") is what it says."""
+    doc = span.doc
+    if len(span) != 1 or not span[0].lower_.endswith(PARTICIPLE_ENDINGS):
+        return False
+    before = [t for t in doc[max(0, span.start - 2) : span.start] if not t.is_space]
+    if not before or any(t.text in SENTENCE_ENDS or t.text == "," for t in before):
+        return False
+    if before[-1].lower_ in DETERMINERS:
+        return True
+    after = doc[span.end].lower_ if span.end < len(doc) else ""
+    return (len(before) == 2 and before[0].lower_ in DETERMINERS and before[1].is_alpha
+            and before[1].lower_ not in COPULAS and after not in DETERMINERS and after not in OBJECTS)
+
+
+PARTICIPLE_ENDINGS = ("ed", "ado", "ada", "ados", "adas", "é", "ée", "és", "ées", "ato", "ata", "ati", "ate", "gt",
+                      "gte", "gten", "eerd", "eerde")
+OBJECTS = frozenset(("it", "them", "this", "that", "everything", "all", "lo", "la", "le", "les", "es", "het"))
+
+
+COPULAS = frozenset(("is", "are", "was", "were", "be", "been", "es", "está", "están", "fue", "est", "sont", "été",
+                     "ist", "sind", "wurde", "war", "zijn", "was", "werd", "è", "sono", "é", "foi", "all", "now"))
 
 
 def _sentence_start(span: Span) -> Token:

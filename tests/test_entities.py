@@ -440,3 +440,23 @@ def test_a_sign_off_not_given_is_none(text):
 def test_a_sign_off_denied_by_nothing_none_or_neither_is_none(text):
     """Round 22c: "Nothing is approved until our CEO has seen it" told the account manager the work may go ahead."""
     assert "approval" not in extract("", text, today=MONDAY)
+
+
+@pytest.mark.parametrize("text, approval", [
+    ("el presupuesto aprobado era de 4.800 €, pero facturasteis 5.600 €.", []),
+    ("We are £7,800 over the approved budget on paid social.", []),
+    ("I'd struggle to get that approved internally.", []),
+    ("El presupuesto está aprobado.", ["aprobado"]),
+    ("Happy with v3, you can consider this our sign-off.", ["our sign-off"]),
+    ("The council approved the budget for phase 2, so we can go ahead.", ["approved the budget for phase"]),
+])
+def test_an_approval_word_describing_a_thing_is_no_sign_off(text, approval):
+    """Blind round 24: "the approved quote was 4,800 €" in a billing dispute was shown as the client's sign-off."""
+    assert extract("", text, today=date(2026, 12, 7)).get("approval", []) == approval
+
+
+def test_a_day_something_started_is_no_deadline():
+    """Blind round 24: "She started on Monday" became a deadline of the next Monday."""
+    monday = date(2026, 12, 7)
+    assert due_dates("Our new designer started on Monday, please send her the brand files.", today=monday) == []
+    assert due_dates("Please send her the brand files by Monday.", today=monday) == ["2026-12-14"]
