@@ -156,6 +156,8 @@ _POINTER = re.compile(
     r"|ci-dessous|pour\s+info|abajo|para\s+info|hieronder|ter\s+info|abaixo|sotto|qui\s+sotto|nedan|nedenfor"
     r"|neden|alla|alle|poniżej|níže|nižšie|ниже|нижче|aşağıda|mai\s+jos|alább|lent|παρακάτω|žemiau|zemāk|allpool"
     r"|a\s+continuació|dolje|spodaj"
+    # "Please action - thanks!" over a forward: the forwarded request is what is asked (blind round 24)
+    r"|(?:please|pls|plz|kindly)\s+(?:action|handle|actioned|deal\s+with\s+(?:this|it))"
     # "for your information" and its office phrasings: "Zur Kenntnisnahme", "Przesyłam do wiadomości", "för kännedom"
     r"|for\s+(?:your\s+)?(?:information|visibility|awareness)|forwarding|zur\s+kenntnis(?:nahme)?"
     r"|do\s+wiadomości|ter\s+kennisname|pour\s+information|para\s+(?:su\s+)?conocimiento|per\s+conoscenza"

@@ -895,3 +895,14 @@ def test_a_request_that_says_below_is_not_a_pointer_at_answers():
     text = ("Please move the logo below the headline.\n\n-----Original Message-----\nFrom: Anna <a@x.com>\n"
             "Sent: Monday\nTo: Tom\nSubject: RE: banner\n\nThe invoice is attached.\n")
     assert newest_text(text) == "Please move the logo below the headline."
+
+
+def test_please_action_over_a_forward_reads_the_forwarded_request():
+    """Blind round 24: "Please action - thanks!" above a forwarded retailer's artwork changes was read alone, as
+    other at 0.76, and the request vanished."""
+    text = ("Please action - thanks!\n\n-----Original Message-----\nFrom: Kate <kate@retailer.example>\nSent: Monday\n"
+            "To: Tom\nSubject: Artwork\n\nPlease change the price on the shelf wobbler to 4.99.\n")
+    assert newest_text(text, subject="FW: Artwork") == ("Please action - thanks!\n\nPlease change the price on the "
+                                                       "shelf wobbler to 4.99.")
+    assert newest_text("Please action the changes to the banner.\n\nOn Mon, Anna <a@x.com> wrote:\n> old",
+                       subject="Re: Banner") == "Please action the changes to the banner."
