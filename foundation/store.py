@@ -366,9 +366,9 @@ class Store:
                           [utcnow(), closed_threads, account_id])
         self.conn.execute("DELETE FROM accounts WHERE account_id = ?", [account_id])
 
-    def forget_removed_account(self, account_id: str) -> None:
-        """An account imported again is no longer a removed one."""
-        self.conn.execute("DELETE FROM removed_accounts WHERE account_id = ?", [account_id])
+    def forget_removed_account(self, account_id: str) -> bool:
+        """An account imported again is no longer a removed one: True when it was one."""
+        return self.conn.execute("DELETE FROM removed_accounts WHERE account_id = ?", [account_id]).rowcount > 0
 
     def release_outbox_key(self, outbox_id: int, prefix: str) -> None:
         """Free an outbox row's dedupe key (keeping it, behind `prefix`, in the row's record): what it stood for was

@@ -57,3 +57,15 @@ def test_export_round_trips(tmp_path):
     again = read_accounts_csv(write(tmp_path, export_accounts(store)))
     assert {r["account_id"] for r in again} == {"brewco", "bank"}
     assert show_account(store, "brewco")["contacts"] == ["jo@gmail.com", "ap@ledgerly.com"]
+
+
+def test_a_spreadsheets_semicolon_csv_is_read_and_a_free_mail_domain_refused(tmp_path):
+    """Blind round 24: a CSV saved with ";" (a spreadsheet where the decimal mark is a comma) was "missing column(s)";
+    gmail.com as a client's domain was taken silently and links nobody."""
+    semicolons = ("\ufeffaccount_id;name;code;domains;contacts;account_manager\r\n"
+                  'brewco;BrewCo;BREW;"BrewCo.com;brewco.de";jo@gmail.com;anna@agency.example\r\n')
+    (row,) = read_accounts_csv(write(tmp_path, semicolons))
+    assert row["domains"] == ["brewco.com", "brewco.de"] and row["contacts"] == ["jo@gmail.com"]
+    with pytest.raises(AccountsImportError) as refused:
+        read_accounts_csv(write(tmp_path, GOOD.replace("brewco.com;brewco.co.uk", "brewco.com;gmail.com")))
+    assert "domain 'gmail.com' is a free-mail provider's" in refused.value.problems[0]

@@ -382,6 +382,7 @@ def test_a_removed_account_is_linked_to_no_one_its_threads_closed_and_it_comes_b
     names = summary._account_names(store)
     assert names["brewco"] == "BrewCo", "its past mail keeps its name"
 
-    liaison("accounts", "import", str(settings.db_path.parent / "accounts.csv"))
+    again = liaison("accounts", "import", str(settings.db_path.parent / "accounts.csv"))
+    assert "brought back 1 removed account(s): brewco (their threads closed on removal stay closed" in again.stdout
     assert store.one("SELECT 1 FROM accounts WHERE account_id = 'brewco'")
     assert not store.one("SELECT 1 FROM removed_accounts WHERE account_id = 'brewco'")
