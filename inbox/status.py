@@ -11,7 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from foundation.settings import Settings
-from foundation.store import Store
+from foundation.store import Store, loads
 from inbox.instance import holds_instance_lock
 from inbox.notify import read_status
 from responders.outbox import SMTP_HEALTH
@@ -59,12 +59,21 @@ def daemon_status(settings: Settings, store: Store) -> str:
     loaded = (status.get("rules") or {}).get("loaded_at") or ""
     for event in store.all("SELECT at, kind, detail FROM events WHERE kind = 'action_failed' OR (kind = "
                            "'rules_refused' AND at > ?) ORDER BY id DESC LIMIT 3", [loaded]):
-        lines.append(f"            {_t(event['at'])} {event['kind']}: {str(event['detail'])[:160]}")
+        lines.append(f"            {_t(event['at'])} {event['kind']}: {_said(event['detail'])}")
     rules = status.get("rules") or {}
     lines.append("rules:      " + (f"{rules.get('path')} sha256 {rules.get('sha256')}, {rules.get('rules')} rules, "
                                    f"mode {rules.get('mode')}, loaded {_t(rules.get('loaded_at'))}"
                                    if rules else f"{settings.rules_path} (not yet loaded by a daemon)"))
     return "\n".join(lines)
+
+
+def _said(detail: str | None, width: int = 160) -> str:
+    """An event's detail in words (its reason, or its problems), cut at a word (blind round 24: raw JSON, cut
+    mid-word)."""
+    found = loads(detail, {}) if detail and detail.startswith("{") else detail or ""
+    text = (found.get("reason") or "; ".join(found.get("problems", [])) or str(found)) if isinstance(found, dict) \
+        else str(found)
+    return text if len(text) <= width else text[:width].rsplit(" ", 1)[0] + " ..."
 
 
 STALE = "not running (stale status: the daemon that recorded it has ended; what follows is what it last did)"

@@ -214,7 +214,8 @@ def test_a_reload_with_a_bad_file_keeps_the_last_good_rules(daemon_env, tmp_path
     dovecot.append(revision(make_message, 8))
     assert smtp_server.wait_for(2, timeout=20), "the daemon goes on answering with its last good rules"
     if breakage == "duplicate key":  # put right: the summary's Review says so beside the refusal (blind round 21)
-        assert "rules_refused: " in cli(["status"], tmp_path, **daemon_env).stdout
+        shown = cli(["status"], tmp_path, **daemon_env).stdout
+        assert "rules_refused: " in shown and "duplicate key 'mode'" in shown and '{"' not in shown, shown
         replace(rules, good)
         process.send_signal(signal.SIGHUP)
         wait_for_log(tmp_path, "rules reloaded from", process)
