@@ -57,7 +57,8 @@ def _decision(pipeline: Pipeline, row: int) -> dict[str, Any]:
     if m["display_category"] == NEEDS_REVIEW:
         category += " (needs review)"
     return {
-        "date": (m["date"] or m["received_at"] or "")[:16], "from": m["from_addr"] or "?",
+        # when it reached the mailbox, which is what rules judge (blind round 24: the Date header was shown)
+        "date": (m["arrived_at"] or m["received_at"] or "")[:16].replace("T", " "), "from": m["from_addr"] or "?",
         "subject": m["subject"] or "", "category": category,
         "route": "; ".join(loads(m["route"], {}).get("done", [])) or "no action",
         "reply": " | ".join(" ".join(_text(outbox.rendered(pipeline.store, raw=r["raw"], plan=r["plan"])).split())

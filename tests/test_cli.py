@@ -162,6 +162,7 @@ def test_rules_replay_judges_each_message_as_it_came_backlog_and_arrival_time(tm
     out = capsys.readouterr().out
     assert "4 of 5 message(s)" in out and "Old logo" not in out, "backlog is left alone under any rules"
     assert "rate limit" not in out, "judged at their arrival, hours apart, not at the replay's moment"
+    assert " UTC (arrived)  tom@brewco.com" in out, "shown by the time that is judged (blind round 24: the Date header)"
 
 
 def loads_route(route: str) -> str:

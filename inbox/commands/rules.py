@@ -118,7 +118,7 @@ def cmd_rules_replay(args: argparse.Namespace) -> int:
     new = load_checked_rules(args.file)
     changes, total = replay(settings, current, new, days=args.days)
     for change in changes:
-        print(f"{change['date']}  {change['from']}  {change['subject']}")
+        print(f"{change['date']} UTC (arrived)  {change['from']}  {change['subject']}")
         for field, (before, after) in change["diff"].items():
             print(f"    {field}: {before}  ->  {after}")
     print(f"{len(changes)} of {total} message(s) from the last {args.days} day(s) would be handled differently")
