@@ -80,7 +80,8 @@ def seen_by_service(path: Path | None, raw: bytes) -> str:
         conn.close()
     if same or (twin and same_message(dict(twin), parsed)):
         return (f"the service already processed this message as message #{(same or twin)['id']}: the daemon does "
-                "nothing with it again (below: how it would judge it as new mail)")
+                "nothing with it again (below: how it would judge it as new mail arriving now, in a thread that "
+                "holds it already: counted as a chaser of itself; `liaison classify --alone` judges it on its own)")
     if twin:
         return (f"message #{twin['id']} from {twin['from_addr'] or 'nobody'} already used the Message-ID "
                 f"{parsed.message_id}: the daemon keeps this one but never answers it on trust (suspicious)")
