@@ -172,7 +172,9 @@ _POINTER = re.compile(
 _INLINE_ANSWERS = re.compile(
     r"\b(?:answer(?:s|ed)?|comment(?:s|ed)?|respon(?:ses?|ded)|repl(?:ies|ied)|notes|feedback|antworten|kommentare"
     r"|anmerkungen|réponses?|commentaires|respuestas|comentarios|antwoorden|opmerkingen|risposte|commenti|respostas"
-    r"|coment[áa]rios|odpowiedzi|uwagi|răspunsuri(?:le)?)\b[^.!?\n]{0,40}?"
+    r"|coment[áa]rios|odpowiedzi|uwagi|răspunsuri(?:le)?"
+    # "te contesto abajo en azul", "je réponds en rouge", "ich antworte unten"
+    r"|contesto|respondo|r[ée]ponds|antworte|antwoord|rispondo)\b[^.!?\n]{0,40}?"
     r"(?:\b(?:below|inline|in-line|in\s+line|unten|ci-dessous|abajo|hieronder|sotto|abaixo|poniżej|mai\s+jos)\b"
     r"|\bin\s+(?:red|blue|green|bold|caps|colou?r)\b|\ben\s+(?:rouge|bleu|rojo|azul)\b|\bin\s+(?:rot|blau|rood)\b"
     r"|\bin\s+(?:rosso|blu)\b|\bem\s+vermelho\b)",
@@ -659,7 +661,7 @@ def _newest(body: str, depth: int, *, kind: str = "", ours: Callable[[str], bool
             and _answers_inline(cleaned)):
         # the answers stand between the lines of the mail replied to, whoever wrote it (our questions, most often);
         # answers between ">" lines are kept by _split already
-        found = _newest(history, depth + 1, kind=deeper, ours=ours)
+        found = _marked_answers(history) or _newest(history, depth + 1, kind=deeper, ours=ours)
         if found:
             return f"{_pointer_above(cleaned) or cleaned}\n\n{found}"
     if cleaned:
@@ -722,6 +724,15 @@ def _pointer(text: str) -> bool:
     poniżej."): no question or request of their own ("Please make these changes." is one)."""
     return (len(text.split()) <= _POINTER_WORDS and "?" not in text and "？" not in text
             and bool(_POINTER.search(text)) and not _AWAY.search(text))
+
+
+def _marked_answers(history: str) -> str:
+    """The lines marked with ">" inside an unquoted earlier message, when some of its lines are and some are not:
+    the sender's answers put between its questions (blind round 24: "1) Sollen die Preise im Katalog stehen?" /
+    ">> Nein, bitte alle Preise entfernen." read as the questions alone, a progress query)."""
+    lines = [line for line in history.split("\n") if line.strip()]
+    marked = [line.lstrip("> ").strip() for line in lines if line.lstrip().startswith(">")]
+    return "\n".join(marked) if marked and len(marked) < len(lines) else ""
 
 
 def _answers_inline(text: str) -> bool:

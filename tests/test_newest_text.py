@@ -906,3 +906,14 @@ def test_please_action_over_a_forward_reads_the_forwarded_request():
                                                        "shelf wobbler to 4.99.")
     assert newest_text("Please action the changes to the banner.\n\nOn Mon, Anna <a@x.com> wrote:\n> old",
                        subject="Re: Banner") == "Please action the changes to the banner."
+
+
+def test_answers_marked_between_the_questions_of_an_unquoted_earlier_message_are_the_newest_text():
+    """Blind round 24: "siehe meine Antworten unten." over an Outlook block whose questions are plain and whose
+    answers the client marked ">>" was read as the agency's questions (a progress query, acknowledged so)."""
+    text = ("Jonas,\n\nsiehe meine Antworten unten.\n\nK. Schulz\n\n-----Ursprüngliche Nachricht-----\n"
+            "Von: Jonas Becker <jonas@agency.example>\nGesendet: Freitag, 4. Dezember 2026 11:20\nAn: Katrin Schulz\n"
+            "Betreff: Katalog 2027 - Fragen\n\nHallo Frau Schulz,\n\n1) Sollen die Preise im Katalog stehen?\n"
+            ">> Nein, bitte alle Preise entfernen.\n2) Bleibt das Format A4?\n>> Ja.\n\nBeste Grüße\nJonas Becker\n")
+    newest = newest_text(text, subject="AW: Katalog 2027 - Fragen")
+    assert newest.endswith("siehe meine Antworten unten.\n\nNein, bitte alle Preise entfernen.\nJa."), newest
