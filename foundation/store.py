@@ -197,6 +197,14 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
                 removed_at TEXT NOT NULL, closed_threads INTEGER NOT NULL DEFAULT 0)""",
         ),
     ),
+    (
+        "0012_messages_by_account",
+        (
+            # A reply's language, when its own words are too few, is the one its account's mail is in (blind round
+            # 24b): looked up per acknowledgement, so by index.
+            "CREATE INDEX messages_account ON messages(account_id, id)",
+        ),
+    ),
 ]
 
 

@@ -12,6 +12,7 @@ import json
 import logging
 import re
 import sqlite3
+from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -123,7 +124,26 @@ class Responder:
         `replies.match_client` is on; else `replies.language`."""
         replies = self.rules.spec.replies
         written = written_in(f"{facts.subject}\n{facts.body}") if replies.match_client else None
+        if replies.match_client and written is None:
+            written = self._language_before(facts)
         return self.rules.override(facts.account_id).language or written or replies.language
+
+    def _language_before(self, facts: Facts) -> Language | None:
+        """The language this sender wrote in before, else the one their account's mail is mostly in: a line too
+        short to tell ("Logo größer bitte", "¿Me mandáis la factura otra vez?") is in it (blind round 24b: 10 of 36
+        such mails from German, French, Spanish and Dutch clients were answered in English)."""
+        rows = self.store.all("SELECT from_addr, subject, newest_text FROM messages WHERE staff = 0 AND "
+                              "automatic IS NULL AND (from_addr = ? OR (? IS NOT NULL AND account_id = ?)) "
+                              "ORDER BY id DESC LIMIT 30", [facts.sender, facts.account_id, facts.account_id])
+        said = [(row["from_addr"] == facts.sender, written_in(f"{row['subject'] or ''}\n{row['newest_text'] or ''}"))
+                for row in rows]
+        own = next((language for mine, language in said if mine and language), None)
+        if own:
+            return own
+        counted = Counter(language for _, language in said if language).most_common(2)
+        if counted and counted[0][1] >= 2 and (len(counted) == 1 or counted[0][1] >= 2 * counted[1][1]):
+            return counted[0][0]
+        return None
 
     def _manager_name(self, manager: str) -> str:
         """How the account manager's name is written: as they sign their own mail to this inbox when that is

@@ -51,3 +51,33 @@ def test_a_german_client_is_answered_in_german_unless_the_account_says_otherwise
     Daemon(settings, Store(settings.db_path)).run_once()
     english = [m for m in smtp_server.parsed() if m["Auto-Submitted"] == "auto-replied"][-1]
     assert "Hi Klaus" in english.get_body(("plain",)).get_content()
+
+
+def test_a_line_too_short_to_tell_is_answered_in_the_language_the_client_wrote_before(tmp_path, dovecot, smtp_server,
+                                                                                       make_message):
+    """Blind round 24b: "¿Me mandáis la factura otra vez?" and "Logo größer bitte" from clients who had written
+    Spanish and German before were answered in English. Too few words to tell: the sender's earlier mail says, else
+    what their account's mail is mostly in."""
+    from foundation.store import Store
+    from inbox.daemon import Daemon
+    from tests.servers import liaison_settings
+
+    accounts = ("account_id,name,code,domains,contacts,account_manager\n"
+                "brewco,BrewCo,BREW,brewco.com,,anna@agency.example\n")
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, accounts)
+    dovecot.append(make_message(sender="Klaus Becker <klaus@brewco.com>", subject="Banner Winterbock",
+                                body="Hallo Anna, könnt ihr bitte das Logo im Banner größer machen? Danke, Klaus"))
+    dovecot.append(make_message(sender="Jana Roth <jana@brewco.com>", subject="Flyer",
+                                body="Hallo Anna, bitte auf dem Flyer die Telefonnummer ändern und das Datum "
+                                     "korrigieren. Danke und viele Grüße, Jana"))
+    Daemon(settings, Store(settings.db_path)).run_once()
+    assert written_in("Plakat\nLogo größer, danke") is None, "too short to tell on its own"
+    dovecot.append(make_message(sender="Klaus Becker <klaus@brewco.com>", subject="Plakat",
+                                body="Logo größer, danke"))
+    dovecot.append(make_message(sender="Uwe Lang <uwe@brewco.com>", subject="Aufkleber",  # new to us: the account's
+                                body="Logo größer bitte"))
+    Daemon(settings, Store(settings.db_path)).run_once()
+    acks = {m["To"]: m for m in smtp_server.parsed() if m["Auto-Submitted"] == "auto-replied"}
+    for address in ("klaus@brewco.com", "uwe@brewco.com"):
+        text = acks[address].get_body(("plain",)).get_content()
+        assert text.startswith(("Hallo", "Guten Tag")), (address, text[:120])
