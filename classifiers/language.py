@@ -24,9 +24,10 @@ FUNCTION_WORDS = {language: frozenset(words.split()) for language, words in {
           "geehrter geehrten freundlichen liebe lieber unsere unser ihre mir mich oder bis über",
     "es": "el los las y es una por para con gracias favor hola del está podéis pueden necesitamos "
           "pero muy saludos usted ustedes hay estimado estimada nuestro nuestra también cuando cómo "
-          "atentamente quitar cambiar",
+          "atentamente quitar cambiar otra vez ruego nuevo nueva mandáis",
     "nl": "het een niet wij jullie graag bedankt voor met op van dat kunnen hebben ook nog alvast groet "
-          "groeten zijn wordt mijn onze jij ik alstublieft groetjes hoi wel",
+          "groeten zijn wordt mijn onze jij ik alstublieft groetjes hoi wel geachte heer mevrouw hoogachtend "
+          "vriendelijke wilt uw wanneer",
 }.items()}
 # no word in two lists: "que", "un", "nos" are French and Spanish alike
 _WORDS = {word: language for language, words in FUNCTION_WORDS.items() for word in words}

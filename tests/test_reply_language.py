@@ -21,6 +21,9 @@ from classifiers.language import written_in
     ("Sehr geehrter Herr Becker,\n\n- Logo größer\n- Farbe ändern\n\nMit freundlichen Grüßen", "de"),
     ("hay que cambiar el titular y quitar los precios", "es"),
     ("Please fix the typo im the banner", "en"),
+    # blind round 24b: formal Dutch and Spanish letters
+    ("Geachte heer Becker, Graag vernemen wij wanneer de nieuwe website live gaat. Hoogachtend, E. Bakker", "nl"),
+    ("Estimada Priya: Le ruego nos envíe de nuevo la factura. Atentamente", "es"),
 ])
 def test_the_language_a_client_wrote_in_is_one_of_the_five_or_none(text, language):
     assert written_in(text) == language
