@@ -662,7 +662,8 @@ def _semantic_problems(spec: RulesFile, root: yaml.Node, path: Path, template_na
 
 
 # A template is found only as a pair (blind tester round 18: a custom template with its .txt alone was "unknown").
-TEMPLATE_HINT = " (a template is a pair of files, LANG/NAME.txt and LANG/NAME.html, in the templates folder)"
+TEMPLATE_HINT = (" (a template of your own is a pair of files, LANG/NAME.txt and LANG/NAME.html, in the templates "
+                 "folder; a shipped one may be overridden by either)")
 
 
 def _check_action(action: Action, loc: list[Any], spec: RulesFile, template_names: set[str] | None,
@@ -678,7 +679,9 @@ def _check_action(action: Action, loc: list[Any], spec: RulesFile, template_name
         if not _TEMPLATE_NAME.match(template):
             report(loc, f"invalid template name {template!r}")
         elif template_names is not None and template not in template_names:
-            report(loc, f"unknown template {template!r}{TEMPLATE_HINT}")
+            close = difflib.get_close_matches(template, sorted(template_names), n=1, cutoff=0.75)
+            hint = f" (did you mean {close[0]!r}?)" if close else TEMPLATE_HINT
+            report(loc, f"unknown template {template!r}{hint}")
 
 
 def default_rules_path() -> Path:

@@ -89,6 +89,7 @@ def test_init_writes_every_file_owner_only_secrets_and_never_overwrites(tmp_path
     assert liaison("rules", "check", cwd=folder).returncode == 0
     imported = liaison("accounts", "import", "accounts.csv", cwd=folder)
     assert imported.returncode == 0 and "1 account(s) added" in imported.stdout
+    assert "(database /" in imported.stdout, "says which database it wrote to (blind round 24b)"
     # Run again: nothing is overwritten, and it says so.
     (folder / "rules.yaml").write_text("# mine\n")
     again = liaison("init", "conf", cwd=tmp_path)

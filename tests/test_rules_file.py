@@ -114,7 +114,7 @@ def test_unknown_template_and_recipient_are_all_reported():
     text = "rules:\n  - name: b\n    then:\n      - acknowledge: nope\n      - escalate: accounting\n"
     found = problems(text, template_names={"ack_billing_issue"})
     assert len(found) == 2
-    assert any(p.startswith("rules.yaml:4:9: rules.0.then.0: unknown template 'nope' (a template is a pair")
+    assert any(p.startswith("rules.yaml:4:9: rules.0.then.0: unknown template 'nope' (a template of your own is a pair")
                for p in found)
     assert any(p.startswith("rules.yaml:5:19: rules.0.then.1.escalate: unknown recipient 'accounting'")
                for p in found)
@@ -268,3 +268,10 @@ def test_a_misspelt_recipient_is_given_the_name_meant():
         "unknown recipient 'acount_manager': did you mean 'account_manager'?",
         "unknown recipient 'finanse': did you mean 'finance'?",
         "unknown recipient 'nobody': name it under 'addresses'"], found
+
+
+def test_a_misspelt_template_name_in_a_rule_is_given_the_one_meant():
+    """Blind round 24b: `acknowledge: ack_revison_request` got the hint about pairs of files, not the typo."""
+    (problem,) = problems("rules:\n  - name: a\n    then:\n      - acknowledge: ack_revison_request\n",
+                          template_names=TemplateLibrary().names())
+    assert problem.endswith("unknown template 'ack_revison_request' (did you mean 'ack_revision_request'?)"), problem

@@ -35,11 +35,15 @@ def cmd_accounts_import(args: argparse.Namespace) -> int:
     from foundation.settings import load_settings
 
     rows = read_accounts_csv(args.file)
-    result = import_accounts(common.configured_store(), rows, move=args.move,
-                             agency_domains=load_settings().agency_domains)
+    settings = load_settings()
+    result = import_accounts(common.open_store(settings.db_path), rows, move=args.move,
+                             agency_domains=settings.agency_domains)
     for line in result.moved:
         print(line)
-    print(f"{result.added} account(s) added, {result.updated} updated, {result.unchanged} unchanged")
+    # which database: run from a folder without the configuration, it is ./liaison.db (blind round 24b: "8 added"
+    # to a new database beside the file, the live one untouched, and nothing said)
+    print(f"{result.added} account(s) added, {result.updated} updated, {result.unchanged} unchanged "
+          f"(database {settings.db_path.absolute()})")
     if result.restored:  # blind round 24: the routine re-import of the office sheet brought them back unsaid
         print(f"brought back {len(result.restored)} removed account(s): {', '.join(result.restored)} (their threads "
               "closed on removal stay closed; `liaison accounts remove ID` removes one again)")
