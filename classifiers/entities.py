@@ -29,6 +29,7 @@ CURRENCIES = {"€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR", "$": "U
               "gbp": "GBP", "chf": "CHF", "sek": "SEK", "dkk": "DKK", "nok": "NOK"}
 NUMBER = r"^\d{1,3}(?:[.,\s]\d{3})*(?:[.,]\d{1,2})?$|^\d+(?:[.,]\d{1,2})?$"
 URGENT_WORDS = ["urgent", "urgently", "asap", "a.s.a.p", "a.s.a.p.", "immediately", "today", "tonight", "eod",
+                "prioritise", "prioritize",
                 "dringend", "sofort", "heute", "urgente", "hoy", "urgence", "aujourd'hui", "vandaag", "spoed"]
 # Weekday names as clients write them (English, German, French, Spanish, Dutch, Italian, Portuguese, Swedish,
 # Danish and Norwegian): "bis Freitag", "d'ici vendredi", "uiterlijk woensdag", "senast fredag".
@@ -333,6 +334,13 @@ def _urgency(span: Span, _: date) -> str | None:
     if span.text.lower() in DAY_WORDS and _told_in_the_past(span):
         return None
     return span.text.lower() if span[0].text != "!" else "!" * len(span)
+
+
+def pressing(entities: dict[str, list[Any]]) -> bool:
+    """The sender asks for haste: an urgent word ("asap", "prioritise"), or "!!" with a deadline. A day named
+    alone ("I'll look at it today") or exclamation marks alone ("Thanks!!") are not haste."""
+    words = [u for u in entities.get("urgency", []) if u not in DAY_WORDS]
+    return any(not u.startswith("!") for u in words) or bool(words and entities.get("deadline"))
 
 
 WEEKDAY_NAMES = ("Monday", "Tuesday", "Wednesday", "Thursday", "Friday", "Saturday", "Sunday")

@@ -205,6 +205,15 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
             "CREATE INDEX messages_account ON messages(account_id, id)",
         ),
     ),
+    (
+        "0013_chases",
+        (
+            # A follow-up that only asks after its thread's request ("any news?", "did you get this?", an urgent
+            # nudge) is about that request: the request's category, routed as it (blind round 24b: a chase of a
+            # billing issue went out as a progress query, and finance was not told). Older rows: NULL.
+            "ALTER TABLE messages ADD COLUMN chases TEXT",
+        ),
+    ),
 ]
 
 
@@ -347,6 +356,15 @@ class Store:
         """A Message-ID belongs to a thread (the first thread to claim it keeps it)."""
         self.conn.execute("INSERT OR IGNORE INTO thread_refs (message_id, thread_id) VALUES (?, ?)",
                           [message_id, thread_id])
+
+    def thread_request(self, thread_id: int) -> dict[str, Any] | None:
+        """The client's latest request in a thread, the follow-ups that only chase it aside: what the thread is
+        about. A follow-up of another kind (a billing question in a revision thread) is a request of its own."""
+        return self.one(
+            "SELECT * FROM messages WHERE thread_id = ? AND automatic IS NULL AND staff = 0 AND suspicious IS NULL "
+            "AND display_category IN ('revision_request', 'billing_issue', 'progress_query') AND chases IS NULL "
+            # rows from before migration 0013 knew no `chases`: a progress query chasing was a chase then too
+            "AND NOT (is_chaser = 1 AND display_category = 'progress_query') ORDER BY id DESC LIMIT 1", [thread_id])
 
     def hold_outbox_until(self, until: str) -> None:
         """Every message due before `until` waits until then (an SMTP outage); none is charged an attempt."""

@@ -282,7 +282,8 @@ class Responder:
         told.update(r.lower() for r in recipients)
         label = CATEGORY_LABELS.get(context["category"], context["category"])
         who = context["account_name"] or shown_address(parsed.from_addr)
-        subject = f"[Liaison] {label}: {who} - {parsed.subject or '(no subject)'}"
+        chased = " (chased)" if context["read_as_label"] else ""
+        subject = f"[Liaison] {label}{chased}: {who} - {parsed.subject or '(no subject)'}"
         if context.get("warning"):
             subject = f"[Liaison] SUSPICIOUS: {who} - {parsed.subject or '(no subject)'}"
         try:
@@ -369,6 +370,9 @@ class Responder:
             "job_ref": link.job_ref or "",
             "category": category,
             "category_label": CATEGORY_LABELS.get(category, category),
+            # a follow-up that only asks after the thread's request is routed as the request; what it was read as
+            "read_as_label": CATEGORY_LABELS.get(classification.category, classification.category)
+            if facts.chases else "",
             "confidence": classification.confidence,
             "source": classification.source,
             "link_reason": link.reason if link.account_id else "",

@@ -203,7 +203,7 @@ def _needs_you(store: Store, accounts: set[str] | None, end: datetime, *, rules:
         items.append({
             "thread": t["id"], "ref": f"#{last['id']}", "account": names.get(t["account_id"] or "", "Unlinked"),
             "ack": _acknowledgement(store, last, rules),
-            "category": _category(_thread_request(store, t["id"]) or last), "subject": t["subject"] or "(no subject)",
+            "category": _category(store.thread_request(t["id"]) or last), "subject": t["subject"] or "(no subject)",
             "sender": _sender_of(last),
             "date": _arrived(last)[:16].replace("T", " "), "message_id": last["message_id"],
             # what the list is ordered by: shown beside the latest message's time (round 22: the times shown were
@@ -217,17 +217,6 @@ def _needs_you(store: Store, accounts: set[str] | None, end: datetime, *, rules:
             "amounts": [a["text"] for a in entities.get("amount", [])],
         })
     return sorted(items, key=lambda item: (-item["age_hours"], item["thread"]))  # waiting longest first
-
-
-def _thread_request(store: Store, thread_id: int) -> dict[str, Any] | None:
-    """The client's latest request in a thread, a chase of it aside: what the thread is about (blind round 24:
-    "just checking you got this?" made a billing thread a progress query and took it out of Billing, and an urgent
-    line read as other made a progress thread Other). A chaser of another kind (a billing question in a revision
-    thread) is a request of its own and decides."""
-    return store.one("SELECT * FROM messages WHERE thread_id = ? AND automatic IS NULL AND staff = 0 AND "
-                     "suspicious IS NULL AND display_category IN ('revision_request', 'billing_issue', "
-                     "'progress_query') AND NOT (is_chaser = 1 AND display_category = 'progress_query') "
-                     "ORDER BY id DESC LIMIT 1", [thread_id])
 
 
 def _arrived(row: dict[str, Any]) -> str:

@@ -7,7 +7,7 @@ from functools import partial
 
 import pytest
 
-from classifiers.entities import extract
+from classifiers.entities import extract, pressing
 
 MONDAY = date(2026, 11, 23)
 
@@ -460,3 +460,15 @@ def test_a_day_something_started_is_no_deadline():
     monday = date(2026, 12, 7)
     assert due_dates("Our new designer started on Monday, please send her the brand files.", today=monday) == []
     assert due_dates("Please send her the brand files by Monday.", today=monday) == ["2026-12-14"]
+
+
+@pytest.mark.parametrize(("text", "presses"), [
+    ("Printer needs them tomorrow now, can you prioritise please!!", True),
+    ("We need the revised file asap", True),
+    ("Need it by Friday!!", True),
+    ("Thanks so much!!", False),  # exclamation marks alone are no haste
+    ("Great, I'll look at the rest of it today. Cheers", False),  # nor is a day named
+])
+def test_pressing_is_an_urgent_word_or_exclamations_with_a_deadline(text, presses):
+    """What makes a follow-up in an open thread a chase though it reads as other (blind round 24b)."""
+    assert pressing(extract("Re: Labels", text, today=date(2026, 12, 7))) is presses

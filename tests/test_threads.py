@@ -386,3 +386,51 @@ def test_a_removed_account_is_linked_to_no_one_its_threads_closed_and_it_comes_b
     assert "brought back 1 removed account(s): brewco (their threads closed on removal stay closed" in again.stdout
     assert store.one("SELECT 1 FROM accounts WHERE account_id = 'brewco'")
     assert not store.one("SELECT 1 FROM removed_accounts WHERE account_id = 'brewco'")
+
+
+def escalations(smtp_server) -> list:
+    return [m for m in smtp_server.parsed() if str(m["Subject"]).startswith("[Liaison]")]
+
+
+def test_a_chase_of_a_billing_issue_reaches_finance_as_a_chased_billing_issue(
+        settings, dovecot, smtp_server, make_message):
+    """Blind round 24b: "just checking you got this?" under an overdue-invoice thread went out as "[Liaison] Progress
+    query" to the account manager alone; finance, who had the invoice, never heard of the chase."""
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Invoice INV-2291", message_id="<b1@brewco.com>",
+                                body="Invoice INV-2291 charges us for five banners but we only ordered three. "
+                                     "Please send a corrected invoice."))
+    run_once(settings)
+    first = len(smtp_server.parsed())
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Re: Invoice INV-2291", in_reply_to="<b1@brewco.com>",
+                                message_id="<b2@brewco.com>", body="Hi, just checking you got this? Any update?"))
+    store = run_once(settings)
+    assert store.one("SELECT is_chaser, category, chases FROM messages WHERE message_id = '<b2@brewco.com>'") == {
+        "is_chaser": 1, "category": "progress_query", "chases": "billing_issue"}
+    new = smtp_server.parsed()[first:]
+    assert not [m for m in new if m["Auto-Submitted"] == "auto-replied"]  # the thread was acknowledged already
+    (escalation,) = [m for m in new if str(m["Subject"]).startswith("[Liaison]")]
+    assert str(escalation["Subject"]).startswith("[Liaison] Billing issue (chased): BrewCo")
+    assert {a.strip() for a in str(escalation["To"]).split(",")} == {"finance@agency.example", "anna@agency.example"}
+    text = escalation.get_body(("plain",)).get_content()
+    assert "a follow-up to this thread's request (read on its own as Progress query" in text
+
+
+def test_an_urgent_nudge_read_as_other_is_a_chase_the_manager_hears_of_now(
+        settings, dovecot, smtp_server, make_message):
+    """Blind round 24b: "Printer needs them tomorrow now, can you prioritise please!!" in an open progress thread was
+    read as other: no one was told, and the thread was not marked chased until the next summary."""
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Labels", message_id="<p1@brewco.com>",
+                                body="When will the final label artwork be ready? We need to book the printer."))
+    run_once(settings)
+    first = len(smtp_server.parsed())
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Re: Labels", in_reply_to="<p1@brewco.com>",
+                                message_id="<p2@brewco.com>",
+                                body="Printer needs them tomorrow now, can you prioritise please!!"))
+    store = run_once(settings)
+    message = store.one("SELECT is_chaser, chases FROM messages WHERE message_id = '<p2@brewco.com>'")
+    assert message == {"is_chaser": 1, "chases": "progress_query"}
+    assert thread_of(store, "<p2@brewco.com>")["chasers"] == 1
+    (escalation,) = [m for m in smtp_server.parsed()[first:] if str(m["Subject"]).startswith("[Liaison]")]
+    assert str(escalation["Subject"]).startswith("[Liaison] Progress query (chased): BrewCo")
+    assert str(escalation["To"]) == "anna@agency.example"
+

@@ -100,7 +100,8 @@ def explain(pipeline: Pipeline, row: int) -> dict[str, Any]:
         "reasons": loads(m["class_reasons"], []), "automatic": m["automatic"], "account": m["account_id"],
         "link": m["link_reason"], "link_detail": m["link_detail"], "suspicious": m["suspicious"],
         "entities": loads(m["entities"], {}), "rules_fired": fired, "actions": route.get("done", []),
-        "newest_text": m["newest_text"], "ack_tier": m["ack_tier"], "ack_tier_reason": m["ack_tier_reason"],
+        "chases": m["chases"], "newest_text": m["newest_text"], "ack_tier": m["ack_tier"],
+        "ack_tier_reason": m["ack_tier_reason"],
         "acknowledged": any(a.startswith("acknowledge:") for a in route.get("done", [])),
         "nothing_done_because": None if route.get("actions") else nothing_done_because(route, pipeline.rules),
         "rate_limits": rate_limits_checked(pipeline),
@@ -132,6 +133,8 @@ def explain_text(r: dict[str, Any]) -> str:
         f"  actions:  {'; '.join(r['actions']) or 'none: ' + str(r['nothing_done_because'])}",
         f"  limits:   rate limits {r['rate_limits']}",
     ]
+    if r.get("chases"):
+        lines.insert(2, f"  chases:   its thread's {r['chases']} (a follow-up that only asks after it: routed as that)")
     if r["automatic"]:
         lines.insert(2, f"  automatic: {r['automatic']}")
     if r["suspicious"]:

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Protocol
+from typing import Any, Protocol
 
 from classifiers.categorize import Categorizer, Verdict
 from classifiers.linking import AccountIndex, Link
@@ -99,6 +99,7 @@ class MessageContext:
     display_category: str = ""
     thread_id: int | None = None
     chaser: bool = False
+    chased: dict[str, Any] | None = None  # the request (its row) a follow-up only asks after: routed as it
     first_message: bool = False
     done: list[str] = field(default_factory=list)
     _parsed: ParsedMessage | None = None

@@ -57,6 +57,7 @@ class Record:
             "account_id": link.account_id, "link_reason": link.reason, "link_detail": link.detail,
             "suspicious": link.suspicious, "claimed_account": link.claimed_account, "thread_id": message.thread_id,
             "is_chaser": int(message.chaser),
+            "chases": message.chased["display_category"] if message.chased else None,
             "staff": int(message.staff), "arrived_at": message.arrived.isoformat(timespec="microseconds"),
             "ack_tier": verdict.tier.name, "ack_tier_reason": verdict.tier.reason,
             "route": {**message.decision.as_dict(), "done": message.done}, "processed_at": utcnow()})

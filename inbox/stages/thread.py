@@ -4,11 +4,15 @@ from __future__ import annotations
 
 from typing import Any
 
+from classifiers.entities import pressing
 from foundation.categories import NEEDS_REVIEW
 from foundation.store import utcnow
 from inbox.stages.context import MessageContext, Services
 
 ACTIONABLE = ("revision_request", "billing_issue", "progress_query")
+#: What a follow-up is read as when it only asks after its thread's request ("any news?", "did you get this?",
+#: "can you prioritise please!!"): it chases that request. Of another kind it is a request of its own.
+CHASING = ("progress_query", "other")
 
 
 def wants_answer(display_category: str) -> bool:
@@ -51,9 +55,14 @@ class Thread:
                 "status": "handled", "handled_at": now, "handled_reason": f"answered by {parsed.from_addr}",
                 "updated_at": now})
             return
-        # Only the client chases, and only by asking again: a suspicious sender's reply (shown for review) never
+        # Only the client chases, by asking again or pressing: a suspicious sender's reply (shown for review) never
         # makes a thread "chased", nor do thanks or a sign-off (round 22: "Looks good, go ahead" was a chaser).
-        message.chaser = thread["status"] == "open" and not link.suspicious and wants_answer(message.display_category)
+        # Pressing counts though read as other (round 24b: "Printer needs them tomorrow now, can you prioritise
+        # please!!" reached no one until the next morning's summary).
+        asks = wants_answer(message.display_category) or pressing(message.entities)
+        message.chaser = thread["status"] == "open" and not link.suspicious and asks
+        if message.chaser and message.display_category in CHASING:
+            message.chased = store.thread_request(thread["id"])
         values: dict[str, Any] = {"updated_at": now, "chasers": thread["chasers"] + int(message.chaser)}
         if not message.chaser and not link.suspicious and wants_answer(message.display_category):
             # the client asks again; an impostor's reply is escalated for review, it reopens nothing
