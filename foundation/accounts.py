@@ -9,9 +9,11 @@ the same file gives that other account its new list.
 from __future__ import annotations
 
 import csv
+import difflib
 import io
 import re
 import sqlite3
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any, NamedTuple
@@ -38,6 +40,7 @@ class ImportResult(NamedTuple):
     absent: tuple[str, ...] = ()  # accounts in the database the rows do not name: kept (`remove_account` removes)
     unchanged: int = 0  # rows the database already held as they are: not rewritten, not counted as updated
     restored: tuple[str, ...] = ()  # accounts removed (`remove_account`) that this import brought back
+    doubts: tuple[str, ...] = ()  # account managers' addresses that look mistyped or outside the agency
 
 
 class Removed(NamedTuple):
@@ -172,7 +175,33 @@ def import_accounts(store: Store, rows: Iterable[dict[str, Any]], *, move: bool 
         named = {row["account_id"] for row in rows}
         absent = tuple(r["account_id"] for r in store.all("SELECT account_id FROM accounts ORDER BY account_id")
                        if r["account_id"] not in named)
-    return ImportResult(added, updated, tuple(moved), absent, unchanged, tuple(restored))
+        doubts = _manager_doubts(store, rows, agency_domains)
+    return ImportResult(added, updated, tuple(moved), absent, unchanged, tuple(restored), tuple(doubts))
+
+
+def _manager_doubts(store: Store, rows: list[dict[str, Any]], agency_domains: Iterable[str]) -> list[str]:
+    """Managers' addresses that are likely mistakes: one letter from another manager's, or outside the agency's
+    domains (blind round 24b: "priya.ramen@" for "priya.raman@" was taken, and her escalations and summary bounced
+    or went nowhere). Said, not refused: a new colleague's address may be near an old one's."""
+    domains = tuple(d.lower() for d in agency_domains)
+    managers = [r["account_manager"] for r in store.all("SELECT account_manager FROM accounts")
+                if r["account_manager"]]
+    counts = Counter(managers)
+    staff = {r["from_addr"] for r in store.all("SELECT DISTINCT from_addr FROM messages WHERE staff = 1")}
+    doubts: list[str] = []
+    for manager in dict.fromkeys(r["account_manager"] for r in rows if r["account_manager"]):
+        domain = manager.rsplit("@", 1)[-1]
+        if domains and not any(domain == d or domain.endswith(f".{d}") for d in domains):
+            doubts.append(f"account manager {manager} is not at an agency domain ({', '.join(domains)}): their "
+                          "escalations and summaries leave the agency")
+            continue
+        if manager in staff:
+            continue
+        near = [m for m in counts if m != manager and counts[m] > counts[manager]
+                and difflib.SequenceMatcher(None, m, manager).ratio() >= 0.9]
+        if near:
+            doubts.append(f"account manager {manager} is one slip from {near[0]}: did you mean it?")
+    return doubts
 
 
 def remove_account(store: Store, account_id: str) -> Removed:

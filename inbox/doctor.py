@@ -398,7 +398,8 @@ def _check_smtp(settings: Settings, add: Callable[..., bool], *, timeout: float)
             return True
         if not client.has_extn("auth"):
             return add("SMTP AUTH", False, "the server offers no AUTH on this connection",
-                       "use the submission port with TLS (587 starttls or 465 ssl), or unset LIAISON_SMTP_USER")
+                       "use the submission port with TLS (587 starttls or 465 ssl); for a relay that needs no login, "
+                       "comment out smtp_user in the settings file (and unset LIAISON_SMTP_USER)")
         try:
             if server.auth == "oauth2":
                 import base64

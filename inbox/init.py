@@ -52,7 +52,7 @@ imap_user = "accounts@agency.example"
 
 # SMTP: how replies leave.
 smtp_host = "smtp.example.com"
-smtp_user = "accounts@agency.example"
+smtp_user = "accounts@agency.example"   # a relay that takes mail without a login: comment this line out
 # smtp_port = 465                 # default: 465 for ssl, 587 for starttls, 25 for none
 # smtp_security = "ssl"           # ssl | starttls | none
 # smtp_tls_verify = true

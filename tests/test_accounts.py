@@ -69,3 +69,20 @@ def test_a_spreadsheets_semicolon_csv_is_read_and_a_free_mail_domain_refused(tmp
     with pytest.raises(AccountsImportError) as refused:
         read_accounts_csv(write(tmp_path, GOOD.replace("brewco.com;brewco.co.uk", "brewco.com;gmail.com")))
     assert "domain 'gmail.com' is a free-mail provider's" in refused.value.problems[0]
+
+
+def test_a_managers_address_one_slip_from_anothers_or_outside_the_agency_is_doubted(tmp_path):
+    """Blind round 24b: "priya.ramen@" for the "priya.raman@" of her other accounts was taken unsaid; her client's
+    escalations and summary went to no one. Said, not refused: a new colleague's address may be near an old one's."""
+    store = Store(tmp_path / "db")
+    text = GOOD + ("kiln,Kiln,KILN,kiln.com,,priya.raman@agency.example\n"
+                   "loom,Loom,LOOM,loom.com,,priya.raman@agency.example\n"
+                   "quill,Quill Press,QP,quill.com,,priya.ramen@agency.example\n"
+                   "oak,Oak,OAK,oak.com,,omar@agency-mail.example\n")
+    result = import_accounts(store, read_accounts_csv(write(tmp_path, text)), agency_domains=["agency.example"])
+    assert result.doubts == (
+        "account manager priya.ramen@agency.example is one slip from priya.raman@agency.example: did you mean it?",
+        "account manager omar@agency-mail.example is not at an agency domain (agency.example): their escalations "
+        "and summaries leave the agency")
+    assert import_accounts(store, read_accounts_csv(write(tmp_path, GOOD)),
+                           agency_domains=["agency.example"]).doubts == ()  # anna and omar: far apart, no doubt

@@ -311,3 +311,21 @@ def test_a_chaser_leaves_its_thread_in_the_section_of_what_was_asked(tmp_path, d
     (thread,) = built.needs_you
     assert thread["category"] == "billing_issue" and thread["chasers"] == 1, thread
     assert [t["subject"] for t in built.billing] == ["Invoice INV-2291"]
+
+
+def test_summary_send_counts_what_was_sent_of_its_own_summaries(summary_run, monkeypatch, capsys, smtp_server):
+    """`liaison summary --send` says how many of the summaries it planned went out, whoever sent them (blind round
+    24b: beside a running daemon it printed "4 planned, 1 sent", which read as three lost)."""
+    from inbox.cli import main
+
+    for name, value in {"LIAISON_CONFIG": "", "LIAISON_DB": str(summary_run.db_path),
+                        "LIAISON_RULES": str(summary_run.rules_path), "LIAISON_ADDRESS": summary_run.address,
+                        "LIAISON_SMTP_HOST": smtp_server.host, "LIAISON_SMTP_PORT": str(smtp_server.port),
+                        "LIAISON_SMTP_SECURITY": "none", "LIAISON_IMAP_HOST": "127.0.0.1",
+                        "LIAISON_IMAP_USER": "x"}.items():
+        monkeypatch.setenv(name, value)
+    assert main(["summary", "--send"]) == 0
+    planned, sent = re.fullmatch(r"(\d+) summary\(ies\) planned, (\d+) sent, 0 to retry, 0 failed\n",
+                                 capsys.readouterr().out).groups()
+    assert int(planned) >= 2 and sent == planned
+    assert len([m for m in smtp_server.parsed() if str(m["Subject"]).startswith("Liaison triage")]) == int(planned)

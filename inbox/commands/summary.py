@@ -31,6 +31,7 @@ def cmd_summary(args: argparse.Namespace) -> int:
     from datetime import UTC, datetime
 
     from foundation.settings import load_settings
+    from foundation.store import utcnow
     from responders import summary
     from responders.templates import TemplateLibrary
 
@@ -53,9 +54,19 @@ def cmd_summary(args: argparse.Namespace) -> int:
     from responders import outbox
     from responders.smtp import SMTPTransport
 
+    started = utcnow()
     planned = summary.plan_due(store, rules, templates, settings.address, datetime.now(UTC), force=True)
     transport = SMTPTransport(settings.smtp, tokens=token_manager(store, settings))  # type: ignore[arg-type]
     result = outbox.flush(store, transport)
     transport.close()
-    print(f"{planned} summary(ies) planned, {result.sent} sent, {result.retried} to retry, {result.failed} failed")
+    # A running daemon flushes the same outbox: what it sent of ours counts as sent (blind round 24b read "4 planned,
+    # 1 sent" as three lost, when the daemon had sent them in the same second)
+    states = {row["status"]: row["n"] for row in store.all(
+        "SELECT status, COUNT(*) AS n FROM outbox WHERE kind = 'summary' AND created_at >= ? GROUP BY status",
+        [started])}
+    sent = states.get("sent", 0)
+    by_daemon = f" ({sent - result.sent} of them by the running daemon)" if sent > result.sent else ""
+    waiting = states.get("retry", 0) + states.get("pending", 0) + states.get("sending", 0)
+    print(f"{planned} summary(ies) planned, {sent} sent{by_daemon}, {waiting} to retry, "
+          f"{states.get('failed', 0)} failed")
     return 0
