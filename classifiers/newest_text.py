@@ -660,8 +660,11 @@ def _newest(body: str, depth: int, *, kind: str = "", ours: Callable[[str], bool
     if (cleaned and history and history.strip() and depth < _MAX_DEPTH and cut.how in (_HEADED, _FORWARDED)
             and _answers_inline(cleaned)):
         # the answers stand between the lines of the mail replied to, whoever wrote it (our questions, most often);
-        # answers between ">" lines are kept by _split already
-        found = _marked_answers(history) or _newest(history, depth + 1, kind=deeper, ours=ours)
+        # answers between ">" lines are kept by _split already. Questions with nothing under them are not the
+        # sender's: the pointer alone is (blind round 24b: "Please see my answers below." over our two questions
+        # and no answer read our "Shall we reissue the invoice?" as the client's billing issue).
+        found = "" if _unanswered(history) else _marked_answers(history) or _newest(history, depth + 1, kind=deeper,
+                                                                                  ours=ours)
         if found:
             return f"{_pointer_above(cleaned) or cleaned}\n\n{found}"
     if cleaned:
@@ -733,6 +736,14 @@ def _marked_answers(history: str) -> str:
     lines = [line for line in history.split("\n") if line.strip()]
     marked = [line.lstrip("> ").strip() for line in lines if line.lstrip().startswith(">")]
     return "\n".join(marked) if marked and len(marked) < len(lines) else ""
+
+
+def _unanswered(history: str) -> bool:
+    """The mail replied to asks questions and nothing stands under them: from its first question on, every line
+    (its closing and signature aside) is a question."""
+    lines = [line.strip() for line in _clean(history).split("\n") if line.strip()]
+    first = next((i for i, line in enumerate(lines) if line.endswith(("?", "？"))), None)
+    return first is not None and all(line.endswith(("?", "？")) for line in lines[first:])
 
 
 def _answers_inline(text: str) -> bool:

@@ -917,3 +917,15 @@ def test_answers_marked_between_the_questions_of_an_unquoted_earlier_message_are
             ">> Nein, bitte alle Preise entfernen.\n2) Bleibt das Format A4?\n>> Ja.\n\nBeste Grüße\nJonas Becker\n")
     newest = newest_text(text, subject="AW: Katalog 2027 - Fragen")
     assert newest.endswith("siehe meine Antworten unten.\n\nNein, bitte alle Preise entfernen.\nJa."), newest
+
+
+def test_a_pointer_at_answers_over_questions_left_unanswered_is_the_pointer_alone():
+    """Blind round 24b: "Please see my answers below." over the agency's two questions and no answer read "Shall we
+    reissue the November invoice with your PO number?" as the client's: a billing receipt went out, finance was told."""
+    text = ("Please see my answers below.\n\n-----Original Message-----\nFrom: Priya <priya@agency.example>\n"
+            "Sent: Monday\nTo: Amara\nSubject: Questions\n\nHi Amara,\n\n"
+            "1. Shall we reissue the November invoice with your PO number?\n2. Shall we change the logo on the "
+            "leaflet?\n\nThanks,\nPriya\n")
+    assert newest_text(text, subject="RE: Questions") == "Please see my answers below."
+    answered = text.replace("PO number?\n", "PO number?\nYes please, PO 4471.\n")
+    assert "Yes please, PO 4471." in newest_text(answered, subject="RE: Questions")
