@@ -1,6 +1,6 @@
 """One model or an ensemble, measured on writers left out (issues 11 and 16).
 
-    python3 benchmarks/ensemble.py [--scores DIR]
+    python3 benchmarks/ensemble.py [--scores DIR] [--temperature T]
 
 For each writer of the corpus's training split, trains the ensemble's members on the other writers
 (`classifiers.training.ensemble_jobs`: one on all of them, three each without a group of them) and keeps
@@ -102,10 +102,12 @@ def per_class_f1(answers: Answers, truth: list[str]) -> dict[str, float]:
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     parser.add_argument("--scores", type=Path, default=Path("/tmp/liaison-ensemble-scores"))
+    parser.add_argument("--temperature", type=float, help="the temperature of the calibration.json `liaison train` "
+                        "wrote beside these answers (the same corpus): the four random folds are not trained again")
     args = parser.parse_args()
     args.scores.mkdir(parents=True, exist_ok=True)
     data = member_scores(args.scores)
-    calibration = Calibration(temperature=temperature())
+    calibration = Calibration(temperature=args.temperature or temperature())
     truth = {w: d["truth"] for w, d in data.items()}
     print(f"{len(data)} writers, {sum(map(len, truth.values()))} answers, temperature {calibration.temperature}")
     print("| model | accuracy | specific (right) | neutral (right) | acks right | coverage |")
