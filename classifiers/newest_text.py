@@ -83,7 +83,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from foundation.html import html_to_text
-from foundation.subjects import subject_kind
+from foundation.subjects import SUBJECT_PREFIX, subject_kind
 
 __all__ = ["MAX_TEXT", "newest_text", "only_points", "strip_disclaimer", "strip_quotes", "strip_signature"]
 
@@ -442,7 +442,59 @@ def newest_text(text: str | None, *, html: str | None = None, subject: str = "",
             body = _normalise(html_to_text(html))
     if not body.strip():
         return ""
-    return _newest(body, 0, kind=kind, ours=ours)
+    body = _newest_comment(body)
+    found = _newest(body, 0, kind=kind, ours=ours)
+    if subject and _points_at_subject(found):
+        # "see subject - cheers" under "Invoice 3321 - wrong PO": the subject is what the sender wrote to say
+        said = SUBJECT_PREFIX.sub("", subject).strip()
+        return f"{said}\n\n{found}" if said else found
+    return found
+
+
+# Help desks (Zendesk, Freshdesk and their kind) send each update of a ticket as one mail: a "reply above this line"
+# marker, a notice ("X added a comment to request #51907"), then every comment, newest first, each under its
+# author's name and its date.
+_REPLY_ABOVE = re.compile(r"^[#\- \t]*(?:please[ \t]+)?(?:type|write)[ \t]+(?:your[ \t]+)?reply[ \t]+above[ \t]+this"
+                          r"[ \t]+line\b[^\n]*", re.IGNORECASE | re.MULTILINE)
+_TICKET_NOTICE = re.compile(r"(?:request|ticket|case)\s*\(?#?\s*\d+|reply\s+to\s+this\s+e-?mail", re.IGNORECASE)
+_COMMENT_DATE = re.compile(
+    r"^\W*(?:\d{1,2}\s+[^\W\d]{3,9}\.?\s+\d{4}|[^\W\d]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\d{4}-\d{2}-\d{2})"
+    r"(?:,?\s+(?:at\s+)?\d{1,2}[:.]\d{2}.*)?$", re.IGNORECASE)
+_COMMENT_AUTHOR_WORDS = 8  # "Tom Ashworth (Kiln & Co)", "Veramed AP Helpdesk"
+
+
+def _newest_comment(body: str) -> str:
+    """A help desk's ticket update read as its newest comment alone: the marker, the notice and the older comments
+    (the agency's own among them) are not what the sender says now. Any other body is returned as it is."""
+    marker = _REPLY_ABOVE.search(body)
+    if not marker or body[:marker.start()].strip():
+        return body  # a reply typed above the line is an ordinary reply: its quote is cut as any other
+    paragraphs = [p.strip() for p in re.split(r"\n\s*\n", body[marker.end():]) if p.strip()]
+    if paragraphs and _TICKET_NOTICE.search(paragraphs[0]) and len(paragraphs[0].split()) <= 30:
+        paragraphs = paragraphs[1:]
+    heads = [i for i in range(len(paragraphs) - 1) if _comment_head(paragraphs[i], paragraphs[i + 1])]
+    if not heads:
+        return "\n\n".join(paragraphs) or body
+    end = heads[1] if len(heads) > 1 else len(paragraphs)
+    return "\n\n".join(paragraphs[heads[0] + 2:end]) or body
+
+
+def _comment_head(author: str, date: str) -> bool:
+    return ("\n" not in author and len(author.split()) <= _COMMENT_AUTHOR_WORDS and not author.endswith((".", "?", "!"))
+            and bool(_COMMENT_DATE.match(date)))
+
+
+# A body that only points at the subject line ("as per subject", "see subj", "siehe Betreff", "voir objet", "^^"):
+# procurement and mobile mail put the whole request there.
+_SUBJECT_POINTER = re.compile(
+    r"^\W*(?:\^\^|(?:(?:pls|please|kindly)\s+)?(?:see|as\s+per|per|as\s+in|as|refer\s+to|siehe|s\.|voir|ver|zie"
+    r"|vedi|veja|se|patrz|viz|katso)\s+(?:the\s+)?(?:subject(?:\s+line)?|subj|betreff|objet|asunto|onderwerp|oggetto"
+    r"|assunto|ämne|emne|temat|předmět|aihe)\b)", re.IGNORECASE)
+_SUBJECT_POINTER_WORDS = 8  # "see subject - cheers" / "Morag", and no request of its own
+
+
+def _points_at_subject(text: str) -> bool:
+    return len(text.split()) <= _SUBJECT_POINTER_WORDS and bool(_SUBJECT_POINTER.match(text.strip()))
 
 
 def only_points(text: str) -> bool:

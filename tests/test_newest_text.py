@@ -929,3 +929,43 @@ def test_a_pointer_at_answers_over_questions_left_unanswered_is_the_pointer_alon
     assert newest_text(text, subject="RE: Questions") == "Please see my answers below."
     answered = text.replace("PO number?\n", "PO number?\nYes please, PO 4471.\n")
     assert "Yes please, PO 4471." in newest_text(answered, subject="RE: Questions")
+
+
+@pytest.mark.parametrize("body, subject, expected", [
+    ("see subject – cheers\n\nMorag", "RE: PO 7712 needs adding to inv 1175", "PO 7712 needs adding to inv 1175\n\n"
+     "see subject – cheers\n\nMorag"),
+    ("As per subject.\n\nThanks,\nRohit", "Pls send proforma invoice", "Pls send proforma invoice\n\nAs per subject."),
+    ("siehe Betreff", "AW: Rechnung 44 falsch", "Rechnung 44 falsch\n\nsiehe Betreff"),
+    ("^^ pls revert asap", "When will we get the mock-ups??", "When will we get the mock-ups??\n\n^^ pls revert asap"),
+])
+def test_a_body_that_only_points_at_the_subject_reads_the_subject_with_it(body, subject, expected):
+    """Procurement and mobile mail put the whole request in the subject ("Invoice 2026-1191 - wrong PO" / "see
+    subject, thx"): read as the body alone it is a courtesy, other (eval-independent-11, after its first look)."""
+    assert newest_text(body, subject=subject) == expected
+
+
+def test_a_request_that_mentions_the_subject_line_is_read_as_written():
+    text = "See subject line and please move the logo left and make the headline bigger and bolder"
+    assert newest_text(text, subject="Banner") == text
+
+
+ZENDESK_UPDATE = ("##- Please type your reply above this line -##\n\n"
+                  "Dave Hindley added a comment to request #51907. Reply to this email to add a comment.\n\n"
+                  "Dave Hindley\n\n1 Dec 2026, 08:14\n\n"
+                  "Any update on the replacement signs for Ward 14? Estates need a date by Thursday.\n\n"
+                  "Tom Ashworth (Agency)\n\n17 Nov 2026, 14:30\n\n"
+                  "Thanks Dave - noted both changes. We'll send revised proofs.\n\n"
+                  "Dave Hindley\n\nNov 16, 2026, 09:55\n\nward 14 sign wording wrong, please fix\n")
+
+
+def test_a_help_desk_update_is_read_as_its_newest_comment():
+    """A client's help desk sends each ticket update as one mail, every comment in it newest first: read whole, the
+    notice and the older comments (the agency's "we'll send revised proofs" among them) made a progress query other
+    (eval-independent-11, after its first look)."""
+    assert newest_text(ZENDESK_UPDATE) == ("Any update on the replacement signs for Ward 14? Estates need a date by "
+                                           "Thursday.")
+
+
+def test_a_reply_typed_above_a_help_desks_line_is_an_ordinary_reply():
+    text = "Please change the arrow to point left.\n\n" + ZENDESK_UPDATE
+    assert newest_text(text).startswith("Please change the arrow to point left.")
