@@ -366,6 +366,13 @@ class Store:
             # rows from before migration 0013 knew no `chases`: a progress query chasing was a chase then too
             "AND NOT (is_chaser = 1 AND display_category = 'progress_query') ORDER BY id DESC LIMIT 1", [thread_id])
 
+    def claim_outbox(self, outbox_id: int, *, status: str, attempts: int) -> bool:
+        """Mark an outbox row as being sent, if it is still as it was read (`status`, `attempts`): False when another
+        process sending from this database (the daemon beside `liaison summary --send`) took it first."""
+        cursor = self.conn.execute("UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ? AND "
+                                   "status = ? AND attempts = ?", [outbox_id, status, attempts])
+        return cursor.rowcount == 1
+
     def hold_outbox_until(self, until: str) -> None:
         """Every message due before `until` waits until then (an SMTP outage); none is charged an attempt."""
         with self.transaction():

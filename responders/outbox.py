@@ -360,7 +360,9 @@ def _before(store: Store, row: DueMail, result: FlushResult, retry_after: float,
         _give_up(store, row, str(exc), result)
         return "next"
     with store.transaction():
-        store.update("outbox", "id", row["id"], {"status": "sending", "attempts": row["attempts"] + 1})
+        claimed = store.claim_outbox(row["id"], status=row["status"], attempts=row["attempts"])
+    if not claimed:  # blind round 25i: `summary --send` beside the daemon sent the same summary twice
+        return "next"
     return Envelope(row["mail_from"], json.loads(row["recipients"]), raw)
 
 

@@ -141,3 +141,37 @@ def test_in_a_batch_a_permanent_failure_is_given_up_and_a_temporary_one_ends_the
     assert [r["status"] for r in store.all("SELECT status FROM outbox WHERE id > 5 ORDER BY id")] == [
         "retry", "pending", "pending"]
     store.close()
+
+
+def test_a_row_another_process_claimed_is_not_claimed_again(tmp_path):
+    """Two processes sending from one database (`liaison summary --send` beside the daemon) each read a row as
+    due; only the first to mark it `sending` may send it (blind round 25i: a summary arrived twice)."""
+    first, second = Store(tmp_path / "liaison.db"), Store(tmp_path / "liaison.db")
+    _plan_notices(first, 1)
+    (row,) = outbox.due(second)  # read by both before either sends
+    with first.transaction():
+        assert first.claim_outbox(row["id"], status=row["status"], attempts=row["attempts"])
+    with second.transaction():
+        assert not second.claim_outbox(row["id"], status=row["status"], attempts=row["attempts"])
+    first.close()
+    second.close()
+
+
+def test_two_processes_flushing_one_outbox_send_each_message_once(tmp_path, smtp_server):
+    import threading
+
+    ids = _plan_notices(Store(tmp_path / "liaison.db"), 40)
+    stores = [Store(tmp_path / "liaison.db") for _ in range(2)]
+
+    def flush(store: Store) -> None:
+        transport = SMTPTransport(ServerSettings(smtp_server.host, smtp_server.port, security="none"))
+        outbox.flush(store, transport)
+        transport.close()
+
+    workers = [threading.Thread(target=flush, args=(store,)) for store in stores]
+    for worker in workers:
+        worker.start()
+    for worker in workers:
+        worker.join(timeout=120)
+    assert sorted(m["Message-ID"] for m in smtp_server.parsed()) == sorted(ids)
+    assert stores[0].scalar("SELECT COUNT(*) FROM outbox WHERE status = 'sent'") == 40
