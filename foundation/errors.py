@@ -17,6 +17,11 @@ class ConfigError(LiaisonError, ValueError):
         self.problem = problem
         self.where = where
 
+    @property
+    def missing(self) -> bool:
+        """The setting is not given at all: where to give it is the whole answer."""
+        return self.problem.startswith("is required")
+
 
 class RulesError(LiaisonError, ValueError):
     """rules.yaml is invalid; `problems` holds one `FILE:LINE:COLUMN: message` per problem."""

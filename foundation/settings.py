@@ -145,6 +145,23 @@ def find_config(env: Mapping[str, str]) -> Path | None:
     return None
 
 
+def how_to_fix(exc: ConfigError, env: Mapping[str, str] | None = None) -> str:
+    """One line on what to do about a configuration error, naming the file it came from or the files looked at
+    (`doctor`, and every command that stops on one)."""
+    env = os.environ if env is None else env
+    if exc.setting.lower().removeprefix("liaison_") in SECRET_KEYS:
+        return f"put {exc.setting}=... in the env file (secrets only come from the environment)"
+    if exc.setting == "LIAISON_CONFIG":
+        return f"correct the config file ({exc.where or 'LIAISON_CONFIG'}); `liaison init` writes a commented one"
+    if exc.where:
+        return f"correct it in the config file ({exc.where}); {exc.setting} in the environment would override it"
+    found = find_config(env)
+    looked = ", ".join(config_search_order(env))
+    where = f"the config file {found}" if found else f"a config file (none found at {looked})"
+    return (f"set {exc.setting} in the environment, or in {where} without the LIAISON_ prefix, in lower case; "
+            "`liaison init` writes a commented liaison.toml")
+
+
 def config_search_order(env: Mapping[str, str] | None = None) -> list[str]:
     """The places looked at, in order, for people (doctor, init's advice)."""
     env = os.environ if env is None else env

@@ -50,8 +50,11 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 def describe_error(exc: BaseException) -> tuple[str, int]:
     """(what to print, exit code) for an error a user can cause: a setting, a file, a folder, a permission."""
-    if isinstance(exc, ConfigError):
-        return f"liaison: configuration error: {exc}", 2
+    if isinstance(exc, ConfigError):  # blind round 25i: `run` said what was missing, not where to put it
+        from foundation.settings import how_to_fix
+
+        fix = f"\n  fix: {how_to_fix(exc)}" if exc.missing else ""
+        return f"liaison: configuration error: {exc}{fix}", 2
     if isinstance(exc, RulesError | AccountsImportError):
         return "\n".join(exc.problems), 1
     if isinstance(exc, LiaisonError):

@@ -79,7 +79,7 @@ def _short_action(actions: list[str]) -> str:
     for action in actions:
         verb, _, rest = action.partition(": ")
         parts.append("acknowledged" if verb == "acknowledge" else
-                     f"escalated to {rest.split(',')[0]}" if verb == "escalate" else action)
+                     f"escalated to {rest.split(' (')[0]}" if verb == "escalate" else action)
     return "; ".join(parts)
 
 

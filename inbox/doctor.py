@@ -21,7 +21,14 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from foundation.errors import ConfigError, LiaisonError, RulesError
-from foundation.settings import SECRET_KEYS, ServerSettings, Settings, config_search_order, find_config, load_settings
+from foundation.settings import (
+    ServerSettings,
+    Settings,
+    config_search_order,
+    find_config,
+    how_to_fix,
+    load_settings,
+)
 
 CAPABILITIES = ("IDLE", "UIDPLUS", "MOVE", "CONDSTORE")
 
@@ -77,17 +84,7 @@ def run_doctor(*, env: Mapping[str, str] | None = None, send_test: bool = False,
     try:
         settings = load_settings(env, need_imap=True, need_smtp=True)
     except ConfigError as exc:
-        secret = exc.setting.lower().removeprefix("liaison_") in SECRET_KEYS
-        if secret:
-            fix = f"put {exc.setting}=... in the env file (secrets only come from the environment)"
-        elif exc.setting == "LIAISON_CONFIG":
-            fix = f"correct the config file ({exc.where or 'LIAISON_CONFIG'}); `liaison init` writes a commented one"
-        elif exc.where:
-            fix = f"correct it in the config file ({exc.where}); {exc.setting} in the environment would override it"
-        else:
-            fix = (f"set {exc.setting} (environment, or the config file without the LIAISON_ prefix, in lower "
-                   "case); `liaison init` writes a commented liaison.toml")
-        add("settings", False, str(exc), fix)
+        add("settings", False, str(exc), how_to_fix(exc, env))
         return report
     add("settings", True, "all valid")
     _check_rules(settings, add)

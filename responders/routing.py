@@ -94,7 +94,7 @@ def route(facts: Facts, rules: Rules) -> Route:
 
 def nothing_done_because(stored_route: dict[str, Any], rules: Rules | None = None) -> str:
     """Why a stored route planned nothing, in words: the rule that matched and stopped it, with its description
-    ("rule unlinked: Mail from unknown senders is left for a human."), or that no rule matched."""
+    ("rule staff-mail: Our own colleagues writing in a thread are not clients."), or that no rule matched."""
     matched = [step["rule"] for step in stored_route.get("trace", []) if step.get("hit")]
     if not matched:
         return "no rule matched"

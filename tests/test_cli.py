@@ -43,12 +43,13 @@ def test_classify_json_explains_the_decision(tmp_path, monkeypatch, capsys):
     assert report["decided_by"] == "rule:duplicate-invoice"
     assert report["entities"]["invoice_number"] == ["INV-2231"]
     assert report["rules_fired"] == ["unlinked"]
-    # Blind tester round 15: the tier said "specific" with nothing sent; now the text says so, and why
+    # Blind tester round 15: the tier said "specific" with nothing sent; now the text says so, and why. Round 25i:
+    # an unknown sender's mail is listed for review, not left where no one looks.
     assert report["acknowledged"] is False
-    assert report["nothing_done_because"] == "rule unlinked: Mail from unknown senders is left for a human"
+    assert report["actions"] == ["review: unknown sender"]
     assert main(["classify", str(mail)]) == 0
     text = capsys.readouterr().out
-    assert "): none sent" in text and "actions:  none: rule unlinked: Mail from unknown senders" in text
+    assert "): none sent" in text and "actions:  review: unknown sender" in text
 
 
 def test_broken_rules_file_is_reported_with_position_and_exit_1(tmp_path):
@@ -82,12 +83,12 @@ def test_demo_runs_on_the_bundled_mailbox(tmp_path):
     # what was read (the sample mail is from November) and what is to review.
     table = lines[2:42]
     assert not [line for line in table if line.rstrip().endswith(" none")], table
-    assert any("none: rule unlinked" in line for line in table) and any("none: rule automatic-mail" in line
-                                                                       for line in table)
+    assert any("review: unknown sender" in line for line in table) and any("none: rule automatic-mail" in line
+                                                                          for line in table)
     text = (tmp_path / "demo" / "summary.txt").read_text()
     assert "SUSPICIOUS: display name 'Microsoft 365 Security' claims Microsoft" in text
     assert "client message(s) read since" in text and " to review." in text
-    assert "(rule unlinked: Mail from unknown senders is left for a human)" in text
+    assert 'Other (100%): unknown sender | "Authentic brewery' in text  # round 25i: a cold pitch is seen
 
 
 def test_rules_replay_shows_what_new_rules_would_change(tmp_path, monkeypatch, capsys):

@@ -314,3 +314,33 @@ def test_output_piped_into_a_reader_that_stops_early_is_no_error(tmp_path, make_
                                "LIAISON_ADDRESS": "accounts@agency.example"})
     assert done.stdout.startswith("m0.eml: ") and "rc=141" in done.stderr, done.stderr
     assert "Broken pipe" not in done.stderr and "Traceback" not in done.stderr
+
+
+def test_a_preview_for_someone_who_gets_no_summary_says_so(clean_env, capsys, tmp_path):
+    """Blind round 25i: `--for` a mistyped address wrote an empty summary, which reads as "nothing to do"."""
+    clean_env.setenv("LIAISON_DB", str(tmp_path / "liaison.db"))
+    clean_env.setenv("LIAISON_RULES", str(ROOT / "rules.yaml"))
+    assert main(["summary", "--preview", str(tmp_path / "s.html"), "--for", "ana@agency.example"]) == 0
+    err = capsys.readouterr().err
+    assert err.startswith("note: ana@agency.example gets no summary (not an account manager of any account, nor the "
+                          "team lead)") and "lead@agency.example" in err
+    assert (tmp_path / "s.html").exists()
+
+
+@pytest.mark.parametrize("setting, fix", [
+    ("LIAISON_IMAP_HOST", "set LIAISON_IMAP_HOST in the environment, or in a config file (none found at --config, "),
+    ("LIAISON_IMAP_PASSWORD", "put LIAISON_IMAP_PASSWORD=... in the env file"),
+])
+def test_a_missing_setting_says_where_to_put_it(clean_env, capsys, tmp_path, monkeypatch, setting, fix):
+    """Blind round 25i: `liaison run` in a folder without liaison.toml, or without the env file sourced, said only
+    "LIAISON_IMAP_HOST: is required"; `doctor` named the files looked at and the env file, `run` neither."""
+    monkeypatch.chdir(tmp_path)
+    clean_env.setenv("LIAISON_DB", str(tmp_path / "liaison.db"))
+    if setting == "LIAISON_IMAP_PASSWORD":
+        for name, value in (("LIAISON_IMAP_HOST", "127.0.0.1"), ("LIAISON_IMAP_USER", "u"),
+                            ("LIAISON_ADDRESS", "accounts@agency.example")):
+            clean_env.setenv(name, value)
+    assert main(["run", "--once"]) == 2
+    first, second = capsys.readouterr().err.strip().splitlines()
+    assert first.startswith(f"liaison: configuration error: {setting}: is required")
+    assert second.startswith(f"  fix: {fix}"), second

@@ -115,3 +115,16 @@ def test_two_rules_escalating_to_one_person_send_one_mail(tmp_path, dovecot, smt
     route = store.one("SELECT route FROM messages")["route"]
     store.close()
     assert "already told by an earlier rule" in route
+
+
+def test_every_sentence_of_an_escalation_starts_with_a_capital():
+    """Blind round 25i: a suspicious sender's escalation, which leaves out "Reply to this email to answer the
+    client;", ended on a sentence in lower case: "the original is attached."."""
+    from responders.template_check import message_contexts
+    from responders.templates import TemplateLibrary
+
+    for context in message_contexts():
+        text, html = TemplateLibrary().render("escalate", "en", context)
+        last = [line for line in text.splitlines() if "original" in line and "attached" in line][-1]
+        assert last[0].isupper(), last
+        assert "<p style=\"color:#666;font-size:12px;\">the" not in html

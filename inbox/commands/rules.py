@@ -23,7 +23,8 @@ def register(commands: common.Subcommands) -> None:
     replay = common.command(rsub, "replay", "run new rules over stored mail and show what would change",
                             cmd_rules_replay)
     replay.add_argument("file", type=Path, metavar="NEW_RULES.yaml")
-    replay.add_argument("--days", type=common.DAYS, default=7)
+    replay.add_argument("--days", type=common.DAYS, default=7,
+                        help="replay the mail that arrived in the last N days (default: 7)")
     learning.register_rules(rsub)
 
 

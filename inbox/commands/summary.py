@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 from pathlib import Path
 from typing import Any
 
@@ -12,7 +13,8 @@ from inbox.commands import common
 def register(commands: common.Subcommands) -> None:
     summary = common.command(commands, "summary", "preview or send the daily triage summary", cmd_summary)
     action = summary.add_mutually_exclusive_group(required=True)
-    action.add_argument("--preview", type=Path, metavar="FILE.html", help="write the HTML, send nothing")
+    action.add_argument("--preview", type=Path, metavar="FILE.html",
+                        help="write the HTML (and FILE.txt beside it), send nothing")
     action.add_argument("--send", action="store_true", help="send today's summaries now")
     summary.add_argument("--for", dest="recipient", metavar="ADDRESS", help="one recipient (default: the team lead)")
     summary.add_argument("--date", type=_date, default=None, metavar="YYYY-MM-DD")
@@ -42,6 +44,12 @@ def cmd_summary(args: argparse.Namespace) -> int:
     if args.preview:
         recipient = args.recipient or summary.team_lead_address(rules) or settings.address
         team = args.recipient is None or recipient == summary.team_lead_address(rules)
+        known = [address for address, _ in summary.recipients(store, rules)]
+        if args.recipient and recipient.lower() not in {k.lower() for k in known}:
+            # blind round 25i: a typo gave an empty summary, which reads as "nothing to do"
+            print(f"note: {recipient} gets no summary (not an account manager of any account, nor the team lead): "
+                  f"this preview lists nothing of theirs; those who do: {', '.join(known) or 'nobody yet'}",
+                  file=sys.stderr)
         day = args.date or datetime.now(UTC).astimezone(rules.zone()).date()
         # A preview of today's summary is as of now (ages, counts), not of the time it is due.
         until = datetime.now(UTC) if args.date is None else None
