@@ -83,7 +83,7 @@ def read_accounts_csv(path: Path) -> list[dict[str, Any]]:
             seen[row["account_id"]] = line
             rows.append({**row, "source": f"{path}:{line}"})
     if problems:
-        raise AccountsImportError(problems)
+        raise AccountsImportError(problems, valid_rows=rows)
     return rows
 
 
@@ -150,11 +150,9 @@ def import_accounts(store: Store, rows: Iterable[dict[str, Any]], *, move: bool 
     `agency_domains` (or below one): its mail would count as staff, never answered or escalated.
     """
     rows = list(rows)
-    clashes = _agency_clashes(rows, agency_domains)
-    if clashes:
-        raise AccountsImportError([f"{row.get('source') or row['account_id']}: {clash}; remove it from the "
-                                   "accounts file if it is the agency's own, or from agency_domains if it is "
-                                   "the client's" for row, clash in clashes])
+    problems = import_problems(store, rows, move=move, agency_domains=agency_domains)
+    if problems:
+        raise AccountsImportError(problems)
     added = updated = unchanged = 0
     restored: list[str] = []
     with store.transaction():
@@ -224,29 +222,44 @@ def remove_account(store: Store, account_id: str) -> Removed:
     return Removed(account_id, row["name"], len(threads))
 
 
-def _take_over(store: Store, rows: list[dict[str, Any]], *, move: bool) -> list[str]:
-    """Claims of `rows` that other, existing accounts hold: refused, or (move) taken from them."""
+def import_problems(store: Store, rows: list[dict[str, Any]], *, move: bool = False,
+                    agency_domains: Iterable[str] = ()) -> list[str]:
+    """What `import_accounts` refuses in `rows`, nothing written: each domain at an agency domain, and (without
+    `move`) each domain, contact or code another account holds. Run on the valid rows of a file with other errors
+    too, so that one run lists every problem (blind round 25i: three runs for three bad rows)."""
+    problems = [f"{row.get('source') or row['account_id']}: {clash}; remove it from the accounts file if it is the "
+                "agency's own, or from agency_domains if it is the client's"
+                for row, clash in _agency_clashes(rows, agency_domains)]
+    if not move:
+        others, taken = _claims_of_others(store, rows)
+        problems += [f"{row.get('source') or row['account_id']}: {kind} {value!r} belongs to account {owner!r} "
+                     f"({others[owner]['name']}); to give it to {row['account_id']!r}, import with --move or list "
+                     "that account without it in the same file" for row, kind, value, owner in taken]
+    return problems
+
+
+def _claims_of_others(store: Store, rows: list[dict[str, Any]],
+                      ) -> tuple[dict[str, dict[str, Any]], list[tuple[dict[str, Any], str, str, str]]]:
+    """The existing accounts `rows` do not list, and each claim of `rows` one of them holds: (row, kind, value,
+    owner)."""
     incoming = {row["account_id"] for row in rows}
     others = {a["account_id"]: a for a in list_accounts(store) if a["account_id"] not in incoming}
     owners = {claim: a["account_id"] for a in others.values() for claim in _claims(a)}
-    problems, moved, losers = [], [], set()
-    for row in rows:
-        for kind, value in _claims(row):
-            owner = owners.get((kind, value))
-            if owner is None:
-                continue
-            if not move:
-                problems.append(f"{row.get('source') or row['account_id']}: {kind} {value!r} belongs to account "
-                                f"{owner!r} ({others[owner]['name']}); to give it to {row['account_id']!r}, "
-                                "import with --move or list that account without it in the same file")
-                continue
-            account = others[owner]
-            key = dict(CLAIMS)[kind]
-            account[key] = "" if kind == "code" else [v for v in account[key] if v != value]
-            moved.append(f"{kind} {value!r} moved from {owner!r} to {row['account_id']!r}")
-            losers.add(owner)
-    if problems:
-        raise AccountsImportError(problems)
+    return others, [(row, kind, value, owners[(kind, value)]) for row in rows for kind, value in _claims(row)
+                    if (kind, value) in owners]
+
+
+def _take_over(store: Store, rows: list[dict[str, Any]], *, move: bool) -> list[str]:
+    """Claims of `rows` that other, existing accounts hold, taken from them (`import_problems` refused them
+    already without `move`)."""
+    others, taken = _claims_of_others(store, rows)
+    moved, losers = [], set()
+    for row, kind, value, owner in taken if move else []:
+        account = others[owner]
+        key = dict(CLAIMS)[kind]
+        account[key] = "" if kind == "code" else [v for v in account[key] if v != value]
+        moved.append(f"{kind} {value!r} moved from {owner!r} to {row['account_id']!r}")
+        losers.add(owner)
     for owner in sorted(losers):
         account = others[owner]
         store.update("accounts", "account_id", owner, {

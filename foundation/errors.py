@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 
 class LiaisonError(Exception):
     """Root of every error Liaison raises on purpose."""
@@ -36,11 +38,13 @@ class ParseError(LiaisonError, ValueError):
 
 
 class AccountsImportError(LiaisonError, ValueError):
-    """An accounts CSV has errors; `problems` holds one `FILE:LINE: message` per row."""
+    """An accounts CSV has errors; `problems` holds one `FILE:LINE: message` per row, `valid_rows` the rows that had
+    none (for the checks that need a database to be run on them too, so that one run lists every problem)."""
 
-    def __init__(self, problems: list[str]) -> None:
+    def __init__(self, problems: list[str], *, valid_rows: list[dict[str, Any]] | None = None) -> None:
         super().__init__("\n".join(problems))
         self.problems = problems
+        self.valid_rows = valid_rows or []
 
 
 class TemplateError(LiaisonError, ValueError):

@@ -19,6 +19,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from classifiers import Classification
+from classifiers.entities import pressing
 from classifiers.language import written_in
 from classifiers.linking import Account, AccountIndex, Link, domain_of, registrable_domain
 from foundation.errors import TemplateError
@@ -50,6 +51,7 @@ class Incoming:
     link: Link
     thread_id: int | None
     classification: Classification
+    chased_row: int | None = None  # the thread's request this follow-up may ask after (its row in `messages`)
 
 
 class Responder:
@@ -78,6 +80,8 @@ class Responder:
         told: set[str] = set()  # two rules escalating to one person send one mail (blind round 22: two, the same)
         for i, action in enumerate(decision.of("escalate")):
             done.append(self._escalate(row, parsed, thread_id, action, context, i, told=told))
+        if message.chased_row and decision.of("escalate"):
+            done += self._tell_who_knew(message, context, told=told)
         for action in decision.actions:
             if action.verb in ("keyword", "move"):
                 self.store.insert("imap_actions", {
@@ -268,6 +272,17 @@ class Responder:
         return [self._escalate(message.row, message.parsed, message.thread_id, action, context, f"{key}:{i}",
                                told=told) for i, action in enumerate(decision.of("escalate"))]
 
+    def _tell_who_knew(self, message: Incoming, context: dict[str, Any], *, told: set[str]) -> list[str]:
+        """Those told of the request a follow-up asks after hear of the follow-up too, when the rules escalate it:
+        finance of a chased credit note read as a progress query (blind rounds 24b and 25)."""
+        knew = [address for row in self.store.all(
+            "SELECT recipients FROM outbox WHERE kind = 'escalate' AND message_row = ?", [message.chased_row])
+            for address in json.loads(row["recipients"]) if address.lower() not in told]
+        if not knew:
+            return []
+        action = PlannedAction("escalate", list(dict.fromkeys(knew)), "told of the request it chases")
+        return [self._escalate(message.row, message.parsed, message.thread_id, action, context, "chased", told=told)]
+
     def _escalate(self, row: int, parsed: ParsedMessage, thread_id: int | None, action: PlannedAction,
                   context: dict[str, Any], number: int | str, told: set[str]) -> str:
         names = action.argument if isinstance(action.argument, list) else [action.argument or ""]
@@ -282,8 +297,8 @@ class Responder:
         told.update(r.lower() for r in recipients)
         label = CATEGORY_LABELS.get(context["category"], context["category"])
         who = context["account_name"] or shown_address(parsed.from_addr)
-        chased = " (chased)" if context["read_as_label"] else ""
-        subject = f"[Liaison] {label}{chased}: {who} - {parsed.subject or '(no subject)'}"
+        what = f"{context['urgent']}{label}{context['chase_note']}"
+        subject = f"[Liaison] {what}: {who} - {parsed.subject or '(no subject)'}"
         if context.get("warning"):
             subject = f"[Liaison] SUSPICIOUS: {who} - {parsed.subject or '(no subject)'}"
         try:
@@ -370,9 +385,12 @@ class Responder:
             "job_ref": link.job_ref or "",
             "category": category,
             "category_label": CATEGORY_LABELS.get(category, category),
-            # a follow-up that only asks after the thread's request is routed as the request; what it was read as
-            "read_as_label": CATEGORY_LABELS.get(classification.category, classification.category)
-            if facts.chases else "",
+            # a follow-up: the kind of request it may ask after, when another (round 25: subjects marked a chase
+            # only sometimes, urgency never)
+            "chases_label": CATEGORY_LABELS.get(facts.chases, "").lower() if facts.chases not in (None, category)
+            else "",
+            "chase_note": _chase_note(facts, category),
+            "urgent": "URGENT " if pressing(facts.entities) else "",
             "confidence": classification.confidence,
             "source": classification.source,
             "link_reason": link.reason if link.account_id else "",
@@ -469,3 +487,10 @@ def entity_lines(entities: dict[str, list[Any]]) -> list[str]:
         else:
             lines.append(f"{labels.get(label, label)} " + ", ".join(map(str, values)))
     return lines
+
+
+def _chase_note(facts: Facts, category: str) -> str:
+    """What an escalation's subject adds for a follow-up: "(chased)", or the other kind of request it may ask after."""
+    if facts.chases and facts.chases != category:
+        return f" (after a {CATEGORY_LABELS.get(facts.chases, facts.chases).lower()})"
+    return " (chased)" if facts.chaser else ""

@@ -35,7 +35,7 @@ class Facts:
     staff: bool = False
     first_message: bool = True
     chaser: bool = False
-    chases: str | None = None  # a follow-up that only asks after its thread's request: `category` is the request's
+    chases: str | None = None  # a follow-up that may ask after its thread's request: that request's category
     entities: dict[str, list[Any]] = field(default_factory=dict)
     has_attachment: bool = False
     ack_tier: str = "specific"  # specific, neutral or none: what an acknowledgement may say (classifiers/tiers)

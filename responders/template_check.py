@@ -28,7 +28,8 @@ def message_contexts() -> list[dict[str, Any]]:
         "imitated_manager_email": "",
         "account_manager_name": "Anna", "job_ref": "BREW-042", "subject": "Invoice INV-1 is wrong",
         "title": "Invoice INV-1 is wrong", "category": "billing_issue", "category_label": "Billing issue",
-        "confidence": 0.9, "source": "model", "read_as_label": "Progress query", "link_reason": "contact",
+        "confidence": 0.9, "source": "model", "chases_label": "revision request",
+        "chase_note": " (after a revision request)", "urgent": "URGENT ", "link_reason": "contact",
         "warning": "lookalike domain",
         "received": "2026-01-05 09:12 UTC", "message_id": "<sample@brewco.example>",
         "newest_text": "Invoice INV-1 charges 1,200 EUR; the quote was 1,000 EUR.", "chasers": 2,
@@ -40,7 +41,8 @@ def message_contexts() -> list[dict[str, Any]]:
     }
     empty = {**full, "client_first_name": "", "client_name": "", "account_id": None, "account_name": "",
              "account_manager_email": "", "job_ref": "", "link_reason": "", "warning": "", "chasers": 0,
-             "read_as_label": "", "entity_lines": [], "invoice_numbers": [], "acknowledged": False,
+             "chases_label": "", "chase_note": "", "urgent": "",
+             "entity_lines": [], "invoice_numbers": [], "acknowledged": False,
              "acknowledged_as": "", "original_attached": False}
     return [{**context, "tone": tone,
              "greeting": greeting(language="en", tone=tone, display_name=context["client_name"],

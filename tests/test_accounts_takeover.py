@@ -129,3 +129,16 @@ def test_an_agency_domain_at_or_below_a_clients_domain_is_a_clash(agency, clash)
                              "contacts": [], "account_manager": "anna@agency.example"}])
     found = staff_clashes(store, ["agency.example", agency] if agency != "agency.example" else [agency])
     assert bool(found) == clash and all("brewco" in line for line in found)
+
+
+def test_one_import_lists_every_problem_of_the_file_in_line_order(db, capsys, monkeypatch):
+    """Blind round 25i: a file with three bad rows took three runs, one kind of problem at a time (the rows' own
+    errors, then an agency domain, then a claim another account holds)."""
+    monkeypatch.setenv("LIAISON_AGENCY_DOMAINS", "agency.example")
+    (db / "new.csv").write_text(HEADER + "newco,NewCo,NEW,brewco.com,,ines@agency.example\n"
+                                "free,Free,FRE,gmail.com,,ines@agency.example\n"
+                                "ours,Our Agency,OUR,agency.example,,ines@agency.example\n")
+    assert main(["accounts", "import", str(db / "new.csv")]) == 1
+    lines = capsys.readouterr().err.strip().splitlines()
+    assert [line.split(": ", 1)[0].rsplit(":", 1)[1] for line in lines] == ["2", "3", "4"], lines
+    assert "belongs to account 'brewco'" in lines[0] and "free-mail" in lines[1] and "agency domain" in lines[2]

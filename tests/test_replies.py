@@ -132,7 +132,7 @@ def test_the_domain_cap_counts_an_account_and_a_registrable_domain_whole(tmp_pat
     share its registrable domain's (the last two labels, three under co.uk and the like)."""
     settings = liaison_settings(tmp_path, dovecot, smtp_server, ACME)
     edit_rules(settings, UNCAPPED_DOMAINS, "\n")
-    edit_rules(settings, "    when: {linked: false}\n    then: [stop]",
+    edit_rules(settings, "    when: {linked: false}\n    then:\n      - review: unknown sender\n      - stop",
                "    when: {linked: false}\n    then: [{acknowledge: ack_revision_request}, stop]")
     senders = ([f"x{n}@acme-foods.com" for n in range(3)] + [f"x{n}@s{n}.acme-foods.com" for n in range(3)]
                + [f"y{n}@acme.co.uk" for n in range(2)]

@@ -392,10 +392,10 @@ def escalations(smtp_server) -> list:
     return [m for m in smtp_server.parsed() if str(m["Subject"]).startswith("[Liaison]")]
 
 
-def test_a_chase_of_a_billing_issue_reaches_finance_as_a_chased_billing_issue(
-        settings, dovecot, smtp_server, make_message):
-    """Blind round 24b: "just checking you got this?" under an overdue-invoice thread went out as "[Liaison] Progress
-    query" to the account manager alone; finance, who had the invoice, never heard of the chase."""
+def test_a_follow_up_in_a_billing_thread_reaches_finance_too(settings, dovecot, smtp_server, make_message):
+    """Blind round 24b: "just checking you got this?" under an overdue-invoice thread went to the account manager
+    alone; finance, who had the invoice, never heard of the chase. Round 25: rerouting it as a billing issue sent a new
+    progress question to finance as a chased invoice. It is what it was read as; those told of the request hear too."""
     dovecot.append(make_message(sender="tom@brewco.com", subject="Invoice INV-2291", message_id="<b1@brewco.com>",
                                 body="Invoice INV-2291 charges us for five banners but we only ordered three. "
                                      "Please send a corrected invoice."))
@@ -408,11 +408,13 @@ def test_a_chase_of_a_billing_issue_reaches_finance_as_a_chased_billing_issue(
         "is_chaser": 1, "category": "progress_query", "chases": "billing_issue"}
     new = smtp_server.parsed()[first:]
     assert not [m for m in new if m["Auto-Submitted"] == "auto-replied"]  # the thread was acknowledged already
-    (escalation,) = [m for m in new if str(m["Subject"]).startswith("[Liaison]")]
-    assert str(escalation["Subject"]).startswith("[Liaison] Billing issue (chased): BrewCo")
-    assert {a.strip() for a in str(escalation["To"]).split(",")} == {"finance@agency.example", "anna@agency.example"}
-    text = escalation.get_body(("plain",)).get_content()
-    assert "a follow-up to this thread's request (read on its own as Progress query" in text
+    told = {str(m["To"]): m for m in new if str(m["Subject"]).startswith("[Liaison]")}
+    assert set(told) == {"anna@agency.example", "finance@agency.example"}
+    for escalation in told.values():
+        assert str(escalation["Subject"]).startswith("[Liaison] Progress query (after a billing issue): BrewCo")
+        assert "a follow-up in a thread about a billing issue" in escalation.get_body(("plain",)).get_content()
+    # the summary keeps the thread where the client's request is
+    assert store.thread_request(thread_of(store, "<b2@brewco.com>")["id"])["message_id"] == "<b1@brewco.com>"
 
 
 def test_an_urgent_nudge_read_as_other_is_a_chase_the_manager_hears_of_now(
@@ -431,6 +433,28 @@ def test_an_urgent_nudge_read_as_other_is_a_chase_the_manager_hears_of_now(
     assert message == {"is_chaser": 1, "chases": "progress_query"}
     assert thread_of(store, "<p2@brewco.com>")["chasers"] == 1
     (escalation,) = [m for m in smtp_server.parsed()[first:] if str(m["Subject"]).startswith("[Liaison]")]
-    assert str(escalation["Subject"]).startswith("[Liaison] Progress query (chased): BrewCo")
+    assert str(escalation["Subject"]).startswith("[Liaison] URGENT Progress query (chased): BrewCo")
     assert str(escalation["To"]) == "anna@agency.example"
 
+
+
+def test_asking_after_a_billing_issue_again_after_the_managers_reply_reaches_finance_too(
+        settings, dovecot, smtp_server, make_message):
+    """Blind round 25: after the manager's reply closed a billing thread, "I still haven't received the credit note
+    for INV-7781" (read as a progress query) went to the manager alone."""
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Invoice INV-7781", message_id="<d1@brewco.com>",
+                                body="We were charged twice for INV-7781. Please send us a credit note."))
+    run_once(settings)
+    dovecot.append(make_message(sender="anna@agency.example", subject="Re: Invoice INV-7781",
+                                in_reply_to="<d1@brewco.com>", message_id="<d2@agency.example>",
+                                body="Sorry about that Tom, finance will send the credit note this week."))
+    run_once(settings)
+    first = len(smtp_server.parsed())
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Re: Invoice INV-7781",
+                                in_reply_to="<d2@agency.example>", message_id="<d3@brewco.com>",
+                                body="Any news on this? Still waiting for it."))
+    store = run_once(settings)
+    assert store.one("SELECT chases FROM messages WHERE message_id = '<d3@brewco.com>'")["chases"] == "billing_issue"
+    told = {str(m["To"]) for m in smtp_server.parsed()[first:] if str(m["Subject"]).startswith("[Liaison]")}
+    assert "finance@agency.example" in told and "anna@agency.example" in told
+    assert thread_of(store, "<d3@brewco.com>")["status"] == "open"

@@ -31,13 +31,18 @@ def register(commands: common.Subcommands) -> None:
 
 
 def cmd_accounts_import(args: argparse.Namespace) -> int:
-    from foundation.accounts import import_accounts, read_accounts_csv
+    from foundation.accounts import import_accounts, import_problems, read_accounts_csv
+    from foundation.errors import AccountsImportError
     from foundation.settings import load_settings
 
-    rows = read_accounts_csv(args.file)
     settings = load_settings()
-    result = import_accounts(common.open_store(settings.db_path), rows, move=args.move,
-                             agency_domains=settings.agency_domains)
+    store = common.open_store(settings.db_path)
+    try:
+        rows = read_accounts_csv(args.file)
+    except AccountsImportError as exc:  # the rows without errors are checked against the database too
+        more = import_problems(store, exc.valid_rows, move=args.move, agency_domains=settings.agency_domains)
+        raise AccountsImportError(sorted(exc.problems + more, key=_line_of)) from None
+    result = import_accounts(store, rows, move=args.move, agency_domains=settings.agency_domains)
     for line in result.moved:
         print(line)
     # which database: run from a folder without the configuration, it is ./liaison.db (blind round 24b: "8 added"
@@ -53,6 +58,12 @@ def cmd_accounts_import(args: argparse.Namespace) -> int:
         print(f"kept {len(result.absent)} account(s) this file does not list: {', '.join(result.absent)} "
               f"(`liaison accounts remove ID` offboards one)")
     return 0
+
+
+def _line_of(problem: str) -> int:
+    """The line number of a "FILE:LINE: message" problem (0 for one about the whole file)."""
+    parts = problem.split(": ", 1)[0].rsplit(":", 1)
+    return int(parts[1]) if len(parts) == 2 and parts[1].isdigit() else 0
 
 
 def cmd_accounts_remove(args: argparse.Namespace) -> int:

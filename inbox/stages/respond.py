@@ -31,7 +31,8 @@ class Respond:
             return
         message.done = services.responder.respond(
             Incoming(row=message.row, parsed=message.parsed, raw_size=len(message.raw), facts=message.facts,
-                     link=message.link, thread_id=message.thread_id, classification=message.verdict.classification),
+                     link=message.link, thread_id=message.thread_id, classification=message.verdict.classification,
+                     chased_row=message.chased["id"] if message.chased else None),
             decision=message.decision, index=services.index)
 
     def _before_backfill(self, message: MessageContext) -> bool:

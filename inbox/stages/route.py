@@ -17,10 +17,13 @@ class Route:
         parsed, classification = message.parsed, message.verdict.classification
         category, tier, chases = classification.category, message.verdict.tier.name, None
         if message.chased:
-            # a follow-up that only asks after the thread's request is routed as that request (finance hears of a
-            # chased invoice), and may claim no more than the request could: the lower of the two tiers
-            category = chases = message.chased["display_category"]
+            # an acknowledgement of a follow-up may claim no more than one of the request it asks after could
+            chases = message.chased["display_category"]
             tier = max(tier, message.chased["ack_tier"] or "none", key=TIERS.index)
+            if category == "other" and message.chaser:
+                # it presses for the request ("printer needs them tomorrow, can you prioritise!!"), read as other:
+                # routed as the request, or no one would hear of it before the next summary (round 24b)
+                category = chases
         message.facts = Facts(
             category=category, confidence=classification.confidence,
             needs_review=message.verdict.needs_review, sender=parsed.from_addr, subject=parsed.subject,

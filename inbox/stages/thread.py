@@ -10,8 +10,9 @@ from foundation.store import utcnow
 from inbox.stages.context import MessageContext, Services
 
 ACTIONABLE = ("revision_request", "billing_issue", "progress_query")
-#: What a follow-up is read as when it only asks after its thread's request ("any news?", "did you get this?",
-#: "can you prioritise please!!"): it chases that request. Of another kind it is a request of its own.
+#: What a follow-up is read as when it may ask after its thread's request ("any news?", "did you get this?", "can you
+#: prioritise please!!"): it is routed as what it is, and those told of the request hear of it too. A follow-up of
+#: another request kind (a billing question in a revision thread) is a request of its own.
 CHASING = ("progress_query", "other")
 
 
@@ -61,10 +62,13 @@ class Thread:
         # please!!" reached no one until the next morning's summary).
         asks = wants_answer(message.display_category) or pressing(message.entities)
         message.chaser = thread["status"] == "open" and not link.suspicious and asks
-        if message.chaser and message.display_category in CHASING:
+        reopens = not message.chaser and not link.suspicious and wants_answer(message.display_category)
+        if (message.chaser or reopens) and message.display_category in CHASING:
+            # what it asks after: those told of that request hear of this too (round 25: a credit note chased after
+            # the manager's reply reached the manager alone, finance never)
             message.chased = store.thread_request(thread["id"])
         values: dict[str, Any] = {"updated_at": now, "chasers": thread["chasers"] + int(message.chaser)}
-        if not message.chaser and not link.suspicious and wants_answer(message.display_category):
+        if reopens:
             # the client asks again; an impostor's reply is escalated for review, it reopens nothing
             values.update(status="open", handled_at=None, handled_reason=None)
         store.update("threads", "id", thread["id"], values)
