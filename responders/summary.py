@@ -200,10 +200,13 @@ def _needs_you(store: Store, accounts: set[str] | None, end: datetime, *, rules:
             continue
         entities = _thread_entities(store, t["id"])
         waiting = _waiting_since(store, t["id"])
+        # the number shown is the message whose category is shown: a manager's "#45 other" by reply corrects what
+        # they read (blind round 25: it named the client's latest "Thanks!", and the correction did nothing)
+        shown = store.thread_request(t["id"]) or last
         items.append({
-            "thread": t["id"], "ref": f"#{last['id']}", "account": names.get(t["account_id"] or "", "Unlinked"),
+            "thread": t["id"], "ref": f"#{shown['id']}", "account": names.get(t["account_id"] or "", "Unlinked"),
             "ack": _acknowledgement(store, last, rules),
-            "category": _category(store.thread_request(t["id"]) or last), "subject": t["subject"] or "(no subject)",
+            "category": _category(shown), "subject": t["subject"] or "(no subject)",
             "sender": _sender_of(last),
             "date": _arrived(last)[:16].replace("T", " "), "message_id": last["message_id"],
             # what the list is ordered by: shown beside the latest message's time (round 22: the times shown were
@@ -536,9 +539,12 @@ def _learning(store: Store, end: datetime, accounts: set[str] | None) -> list[di
 
 
 def _acknowledged_requests(store: Store, rows: list[dict[str, Any]]) -> tuple[int, int]:
-    """(acknowledged, requests): of the messages read as client requests, how many got an acknowledgement.
+    """(acknowledged, requests): of the messages read as client requests (follow-ups aside), how many got an
+    acknowledgement.
     Shown as counts: a bare share beside the count of all client messages read as a share of those."""
-    actionable = [r for r in rows if r["category"] in ("revision_request", "billing_issue", "progress_query")]
+    # a follow-up asking after a request is no request of its own (blind round 25: "11 of 32", every thread answered)
+    actionable = [r for r in rows if r["category"] in ("revision_request", "billing_issue", "progress_query")
+                  and not r["is_chaser"] and not r.get("chases")]
     acked = sum(1 for r in actionable if store.one(
         f"SELECT 1 FROM outbox WHERE message_row = ? AND kind = 'acknowledge' AND {outbox.REAL}", [r["id"]]))
     return acked, len(actionable)

@@ -111,10 +111,11 @@ def test_summary_content_and_once_per_day_across_restart(summary_run, smtp_serve
     review = lead.split("REVIEW")[1]
     assert "QUARANTINED" in review and "SUSPICIOUS" in review and "brewco-invoices.net" in review
     assert sent["lead@agency.example"].get_body(preferencelist=("html",)) is not None
-    # Counts, not a bare share beside "N client message(s)": the chaser was read, not acknowledged again. The
-    # impostor's mail is under Review only: not a client message, nor a request of the client's.
+    # Counts, not a bare share beside "N client message(s)": the chaser was read, not acknowledged again, and is no
+    # request of its own (blind round 25: "11 of 32" with every thread answered). The impostor's mail is under
+    # Review only: not a client message, nor a request of the client's.
     counts = re.search(r"Acknowledged automatically: (\d+) of (\d+) request\(s\)", lead)
-    assert counts and (int(counts[1]), int(counts[2])) == (7, 8)
+    assert counts and (int(counts[1]), int(counts[2])) == (7, 7)
     assert "8 client message(s)" in lead
 
 

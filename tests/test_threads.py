@@ -333,7 +333,8 @@ def test_a_shadow_period_holds_nothing_back_once_live(tmp_path, dovecot, smtp_se
     built = summary.build(store, load_rules(settings.rules_path), "anna@agency.example", date.today(), team=False,
                           until=datetime.now(UTC) + timedelta(minutes=1))
     (line,) = built.needs_you
-    assert line["ref"] != f"#{first}" and line["ack"].startswith("acknowledged (")
+    # the number is the request's (round 25: what a correction by reply names), the acknowledgement the thread's
+    assert line["ref"] == f"#{first}" and line["ack"].startswith("acknowledged ("), line
     assert summary._acknowledgement(store, store.message(first), None) == \
         "not acknowledged (decided in shadow mode: nothing was sent)"
 
@@ -458,3 +459,31 @@ def test_asking_after_a_billing_issue_again_after_the_managers_reply_reaches_fin
     told = {str(m["To"]) for m in smtp_server.parsed()[first:] if str(m["Subject"]).startswith("[Liaison]")}
     assert "finance@agency.example" in told and "anna@agency.example" in told
     assert thread_of(store, "<d3@brewco.com>")["status"] == "open"
+
+
+def test_a_new_request_of_another_kind_in_a_thread_is_no_chase(settings, dovecot, smtp_server, make_message):
+    """Blind round 25: a revision request in a progress thread chased once counted as a second chase: "chased 2x |
+    URGENT" for a client who had chased once. The summary's acknowledged count leaves follow-ups out too."""
+    from foundation.rules import load_rules
+    from responders import summary
+
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Poster", message_id="<n1@brewco.com>",
+                                body="When will the poster proofs be ready? We need them for the launch."))
+    run_once(settings)
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Re: Poster", in_reply_to="<n1@brewco.com>",
+                                message_id="<n2@brewco.com>", body="Any news on the proofs?"))
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Re: Poster", in_reply_to="<n2@brewco.com>",
+                                message_id="<n3@brewco.com>",
+                                body="Also, please change the poster headline to 'Brewed for May' and make the logo "
+                                     "bigger."))
+    store = run_once(settings)
+    chasers = {r["message_id"]: r["is_chaser"] for r in store.all(
+        "SELECT message_id, is_chaser FROM messages WHERE message_id IN ('<n2@brewco.com>', '<n3@brewco.com>')")}
+    assert chasers == {"<n2@brewco.com>": 1, "<n3@brewco.com>": 0}
+    assert thread_of(store, "<n3@brewco.com>")["chasers"] == 1
+    built = summary.build(store, load_rules(settings.rules_path), "anna@agency.example", datetime.now(UTC).date(),
+                          team=False, until=datetime.now(UTC) + timedelta(minutes=1))
+    (line,) = [t for t in built.needs_you if t["subject"] == "Poster"]
+    request = store.one("SELECT id FROM messages WHERE message_id = '<n3@brewco.com>'")["id"]
+    assert line["category"] == "revision_request" and line["ref"] == f"#{request}" and not line["urgent"], line
+    assert (built.acknowledged, built.requests) == (1, 2)  # the first request, and the revision with no receipt

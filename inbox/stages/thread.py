@@ -60,13 +60,18 @@ class Thread:
         # makes a thread "chased", nor do thanks or a sign-off (round 22: "Looks good, go ahead" was a chaser).
         # Pressing counts though read as other (round 24b: "Printer needs them tomorrow now, can you prioritise
         # please!!" reached no one until the next morning's summary).
+        request = store.thread_request(thread["id"])
         asks = wants_answer(message.display_category) or pressing(message.entities)
-        message.chaser = thread["status"] == "open" and not link.suspicious and asks
-        reopens = not message.chaser and not link.suspicious and wants_answer(message.display_category)
+        # a request of another kind is a new request, not a chase (round 25: a revision request in a thread chased
+        # once made it "chased 2x | URGENT")
+        another = message.display_category in ACTIONABLE and message.display_category not in CHASING and (
+            request is not None and request["display_category"] != message.display_category)
+        message.chaser = thread["status"] == "open" and not link.suspicious and asks and not another
+        reopens = thread["status"] != "open" and not link.suspicious and wants_answer(message.display_category)
         if (message.chaser or reopens) and message.display_category in CHASING:
             # what it asks after: those told of that request hear of this too (round 25: a credit note chased after
             # the manager's reply reached the manager alone, finance never)
-            message.chased = store.thread_request(thread["id"])
+            message.chased = request
         values: dict[str, Any] = {"updated_at": now, "chasers": thread["chasers"] + int(message.chaser)}
         if reopens:
             # the client asks again; an impostor's reply is escalated for review, it reopens nothing
