@@ -41,6 +41,7 @@ class ImportResult(NamedTuple):
     unchanged: int = 0  # rows the database already held as they are: not rewritten, not counted as updated
     restored: tuple[str, ...] = ()  # accounts removed (`remove_account`) that this import brought back
     doubts: tuple[str, ...] = ()  # account managers' addresses that look mistyped or outside the agency
+    handovers: tuple[str, ...] = ()  # "ACCOUNT: OLD -> NEW" for each account whose manager this import changed
 
 
 class Removed(NamedTuple):
@@ -155,6 +156,7 @@ def import_accounts(store: Store, rows: Iterable[dict[str, Any]], *, move: bool 
         raise AccountsImportError(problems)
     added = updated = unchanged = 0
     restored: list[str] = []
+    handovers: dict[str, str] = {}  # account -> its manager before this import
     with store.transaction():
         moved = _take_over(store, rows, move=move)
         for row in rows:
@@ -165,6 +167,8 @@ def import_accounts(store: Store, rows: Iterable[dict[str, Any]], *, move: bool 
             elif exists:
                 store.update("accounts", "account_id", row["account_id"], values | {"updated_at": utcnow()})
                 updated += 1
+                if (exists["account_manager"] or "") != (row["account_manager"] or ""):
+                    handovers[row["account_id"]] = exists["account_manager"] or ""
             else:
                 store.insert("accounts", values | {"updated_at": utcnow()})
                 if store.forget_removed_account(row["account_id"]):
@@ -173,11 +177,14 @@ def import_accounts(store: Store, rows: Iterable[dict[str, Any]], *, move: bool 
         named = {row["account_id"] for row in rows}
         absent = tuple(r["account_id"] for r in store.all("SELECT account_id FROM accounts ORDER BY account_id")
                        if r["account_id"] not in named)
-        doubts = _manager_doubts(store, rows, agency_domains)
-    return ImportResult(added, updated, tuple(moved), absent, unchanged, tuple(restored), tuple(doubts))
+        doubts = _manager_doubts(store, rows, agency_domains, handovers)
+    managers = {row["account_id"]: row["account_manager"] or "(none)" for row in rows}
+    return ImportResult(added, updated, tuple(moved), absent, unchanged, tuple(restored), tuple(doubts),
+                        tuple(f"{a}: {old or '(none)'} -> {managers[a]}" for a, old in sorted(handovers.items())))
 
 
-def _manager_doubts(store: Store, rows: list[dict[str, Any]], agency_domains: Iterable[str]) -> list[str]:
+def _manager_doubts(store: Store, rows: list[dict[str, Any]], agency_domains: Iterable[str],
+                    handovers: dict[str, str]) -> list[str]:
     """Managers' addresses that are likely mistakes: one letter from another manager's, or outside the agency's
     domains (blind round 24b: "priya.ramen@" for "priya.raman@" was taken, and her escalations and summary bounced
     or went nowhere). Said, not refused: a new colleague's address may be near an old one's."""
@@ -195,7 +202,11 @@ def _manager_doubts(store: Store, rows: list[dict[str, Any]], agency_domains: It
             continue
         if manager in staff:
             continue
-        near = [m for m in counts if m != manager and counts[m] > counts[manager]
+        # the address it replaces, or one more accounts use (blind round 25: jonas.berg@ -> jonas.brg@ on one of his
+        # two accounts was taken unsaid, and that day's summary went to no one)
+        before = {handovers[r["account_id"]] for r in rows if r["account_manager"] == manager and r["account_id"]
+                  in handovers} - {""}
+        near = [m for m in [*sorted(before), *counts] if m != manager and (m in before or counts[m] > counts[manager])
                 and difflib.SequenceMatcher(None, m, manager).ratio() >= 0.9]
         if near:
             doubts.append(f"account manager {manager} is one slip from {near[0]}: did you mean it?")

@@ -86,3 +86,17 @@ def test_a_managers_address_one_slip_from_anothers_or_outside_the_agency_is_doub
         "and summaries leave the agency")
     assert import_accounts(store, read_accounts_csv(write(tmp_path, GOOD)),
                            agency_domains=["agency.example"]).doubts == ()  # anna and omar: far apart, no doubt
+
+
+def test_a_managers_address_changed_on_one_account_says_so_and_doubts_a_slip(tmp_path):
+    """Blind round 25: jonas.berg@ -> jonas.brg@ on one of his two accounts: "0 added, 1 updated" and nothing else;
+    that day's summary went to the mistyped address."""
+    store = Store(tmp_path / "db")
+    text = GOOD + ("kiln,Kiln,KILN,kiln.com,,jonas.berg@agency.example\n"
+                   "loom,Loom,LOOM,loom.com,,jonas.berg@agency.example\n")
+    import_accounts(store, read_accounts_csv(write(tmp_path, text)), agency_domains=["agency.example"])
+    typo = text.replace("loom.com,,jonas.berg@", "loom.com,,jonas.brg@")
+    result = import_accounts(store, read_accounts_csv(write(tmp_path, typo)), agency_domains=["agency.example"])
+    assert result.handovers == ("loom: jonas.berg@agency.example -> jonas.brg@agency.example",)
+    assert result.doubts == ("account manager jonas.brg@agency.example is one slip from jonas.berg@agency.example: "
+                             "did you mean it?",)

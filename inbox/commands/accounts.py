@@ -52,6 +52,8 @@ def cmd_accounts_import(args: argparse.Namespace) -> int:
     if result.restored:  # blind round 24: the routine re-import of the office sheet brought them back unsaid
         print(f"brought back {len(result.restored)} removed account(s): {', '.join(result.restored)} (their threads "
               "closed on removal stay closed; `liaison accounts remove ID` removes one again)")
+    for handover in result.handovers:  # round 25: a manager's address changed by a typo, and nothing said what changed
+        print(f"account manager changed: {handover}")
     for doubt in result.doubts:
         print(f"warning: {doubt}")
     if result.absent:  # round 23: a row dropped from the file was taken for a removal, silently kept
