@@ -82,6 +82,7 @@ FILLERS = ("le", "el", "la", "den", "dem", "am", "zum", "il", "del", "de", "o", 
 LEADING_FILLERS = ("is", ":", "on", "by", "for", "end", "of", "day", "close", "business", "cob", "eod")
 _YEAR = re.compile(r"^20\d\d$")
 _ORDINAL = r"^\d{1,2}(?:st|nd|rd|th|er|e)?$"  # 1st, 14th, 1er, 2e
+_ORDINAL_SUFFIX = r"st|nd|rd|th|er|e|ème|eme|º|ª"  # as a tokenizer may split it from its number
 
 # "Tomorrow" alone where it cannot be "morning" or a goodbye ("Guten Morgen", "esta mañana", "Bis morgen!"); those
 # two are tomorrow after a deadline phrase only ("spätestens morgen", "uiterlijk morgen", "a más tardar mañana").
@@ -769,9 +770,13 @@ def _a_day_of_month(token: Token) -> bool:
 
 
 def _in_a_compound(token: Token) -> bool:
-    """A word joined to the next by a hyphen ("mars-kampanjen", "March-campaign") is part of a name, not a date."""
+    """A word joined to the next by a hyphen ("mars-kampanjen", "March-campaign") is part of a name, not a date; a
+    number joined to a unit ("the 3m x 1m print file", "10kg") is a measure (blind round 25: "deadline on the 3")."""
     following = token.nbor(1) if token.i + 1 < len(token.doc) else None
-    return not token.whitespace_ and following is not None and following.text == "-"
+    if token.whitespace_ or following is None:
+        return False
+    return following.text == "-" or (token.text.isdigit() and following.is_alpha
+                                     and not re.fullmatch(_ORDINAL_SUFFIX, following.lower_))
 
 
 def _day_or_month(token: Token) -> bool:

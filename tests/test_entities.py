@@ -472,3 +472,10 @@ def test_a_day_something_started_is_no_deadline():
 def test_pressing_is_an_urgent_word_or_exclamations_with_a_deadline(text, presses):
     """What makes a follow-up in an open thread a chase though it reads as other (blind round 24b)."""
     assert pressing(extract("Re: Labels", text, today=date(2026, 12, 7))) is presses
+
+
+def test_a_number_joined_to_a_unit_is_a_measure_not_a_day():
+    """Blind round 25: "The old one is still on the 3m x 1m print file" gave a deadline "on the 3" (3 January)."""
+    today = date(2026, 12, 7)
+    assert "deadline" not in extract("Banner", "The old one is still on the 3m x 1m print file", today=today)
+    assert extract("Banner", "Please deliver on the 3rd", today=today)["deadline"][0]["date"] == "2027-01-03"
