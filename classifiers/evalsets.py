@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from classifiers.model import Example_, load_corpus, split
-from classifiers.newest_text import newest_text
+from classifiers.newest_text import newest_of
 
 _DATA = Path(__file__).parent.parent / "tests" / "data"
 # The project's eval folders, by the name `liaison eval` reports them under; the independent ones were
@@ -47,6 +47,6 @@ def eval_dir_texts(directory: Path) -> list[LabelledText]:
     items = []
     for item in read_labels(directory):
         parsed = parse_message((directory / "mail" / item.file).read_bytes())
-        newest = newest_text(parsed.text, html=parsed.html or None, subject=parsed.subject)
+        newest = newest_of(parsed)
         items.append(LabelledText(item.file, parsed.subject, newest, item.category))
     return items

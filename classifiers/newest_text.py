@@ -83,6 +83,7 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 from foundation.html import html_to_text
+from foundation.message import ParsedMessage
 from foundation.subjects import SUBJECT_PREFIX, subject_kind
 
 __all__ = ["MAX_TEXT", "newest_text", "only_points", "strip_disclaimer", "strip_quotes", "strip_signature"]
@@ -417,8 +418,14 @@ _BIDI = re.compile("[\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 # -- the public API ------------------------------------------------------------------------------------------
 
 
+def newest_of(parsed: ParsedMessage, *, ours: Callable[[str], bool] | None = None) -> str:
+    """The newest text of a parsed message (the pipeline's and `liaison eval`'s one way to read it)."""
+    return newest_text(parsed.text, html=parsed.html or None, subject=parsed.subject, ours=ours,
+                       attached=parsed.attached_text)
+
+
 def newest_text(text: str | None, *, html: str | None = None, subject: str = "",
-                ours: Callable[[str], bool] | None = None) -> str:
+                ours: Callable[[str], bool] | None = None, attached: str = "") -> str:
     """The newest text the sender wrote: quoted replies, forwarded history, signatures and disclaimers removed.
 
     When ``text`` is empty or None, ``html`` is converted to text first, its quoted blocks dropped before the
@@ -426,7 +433,8 @@ def newest_text(text: str | None, *, html: str | None = None, subject: str = "",
     The ``subject`` says whether the message forwards or replies: Outlook forwards ("FW:") have a header block
     below the text and no forward marker, and a header block whose own Subject says "FW:" under an "RE:" is a
     reply to a forward. ``ours`` tells the agency's own addresses: its own mail forwarded back under a pointer
-    is not read as the sender's words.
+    is not read as the sender's words. ``attached``: the text of a message attached whole, read under a pointer
+    that is all the sender wrote ("FYI" over a forward as attachment), as an inline forward is.
     Never raises on a str, and never returns "" for an input that has text: when everything looks like
     history or signature it falls back to the forwarded or quoted message, then to the input.
     """
@@ -444,6 +452,11 @@ def newest_text(text: str | None, *, html: str | None = None, subject: str = "",
         return ""
     body = _newest_comment(body)
     found = _newest(body, 0, kind=kind, ours=ours)
+    if attached.strip() and (pointer := _pointer_above(found)):
+        # blind round 25: "FYI" over an invoice dispute attached as .eml was read alone, as other
+        passed_on = newest_text(attached)
+        if passed_on:
+            return f"{pointer}\n\n{passed_on}"
     if subject and _points_at_subject(found):
         # "see subject - cheers" under "Invoice 3321 - wrong PO": the subject is what the sender wrote to say
         said = SUBJECT_PREFIX.sub("", subject).strip()

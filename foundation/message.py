@@ -81,6 +81,9 @@ class ParsedMessage:
     #: The subject and display name read without guessing a charset ("subject", "from_name"), where they differ:
     #: 8-bit bytes that are not UTF-8 are U+FFFD here. Mail to the client uses these; staff read the recovered ones.
     unguessed: dict[str, str] = field(default_factory=dict)
+    #: The text of the first message attached whole (message/rfc822, "forward as attachment"): never the sender's
+    #: words, but what a bare "FYI" over it passes on (newest_text reads it then).
+    attached_text: str = ""
 
     @property
     def subject_for_client(self) -> str:
@@ -227,7 +230,30 @@ def _to_parsed(mail: Any, raw: bytes) -> ParsedMessage:
         defects=sorted(mail.defects_categories),
         sender_problems=problems,
         unguessed=_unguessed(message, plain=not problems),
+        attached_text=_attached_text(message),
     )
+
+
+def _attached_text(message: Any) -> str:
+    """The text of the first message attached whole: its plain part, else its HTML as text."""
+    for part in message.walk():
+        if part.get_content_type() != "message/rfc822":
+            continue
+        inner = part.get_payload(0) if part.is_multipart() else None
+        if inner is None:
+            return ""
+        found = {"text/plain": "", "text/html": ""}
+        for piece in inner.walk():
+            kind = piece.get_content_type()
+            if kind in found and not found[kind] and piece.get_content_disposition() != "attachment":
+                payload = piece.get_payload(decode=True)
+                if isinstance(payload, bytes):
+                    found[kind] = unlabelled_text(payload) if _claims_utf8(piece.get_content_charset()) else (
+                        payload.decode(piece.get_content_charset() or "utf-8", "replace"))
+        subject = str(inner.get("subject", "") or "")
+        text = found["text/plain"] or (html_to_text(found["text/html"]) if found["text/html"] else "")
+        return (f"Subject: {subject}\n\n{text}" if subject else text)[:MAX_TEXT]
+    return ""
 
 
 def _without_large_attachments(raw: bytes) -> tuple[bytes, dict[str, int]]:

@@ -969,3 +969,29 @@ def test_a_help_desk_update_is_read_as_its_newest_comment():
 def test_a_reply_typed_above_a_help_desks_line_is_an_ordinary_reply():
     text = "Please change the arrow to point left.\n\n" + ZENDESK_UPDATE
     assert newest_text(text).startswith("Please change the arrow to point left.")
+
+
+def _forwarded_as_attachment(top: str) -> bytes:
+    from email.message import EmailMessage
+
+    inner = EmailMessage()
+    inner["From"], inner["To"], inner["Subject"] = "mark@client.example", "dana@client.example", "Invoice INV-3392"
+    inner.set_content("Dana,\n\nInvoice INV-3392 charges us EUR 2,900 for a third revision round, but our contract "
+                      "includes three rounds. Can you get them to correct it and reissue?\n\nMark\n")
+    outer = EmailMessage()
+    outer["From"], outer["To"], outer["Subject"] = "dana@client.example", "accounts@agency.example", "FW: Invoice"
+    outer.set_content(top)
+    outer.add_attachment(inner)
+    return bytes(outer)
+
+
+def test_a_pointer_over_a_message_attached_whole_reads_what_it_passes_on():
+    """Blind round 25: "FYI" over an invoice dispute forwarded as an attachment (message/rfc822) was read alone, as
+    other; the same forwarded inline was a billing issue."""
+    from classifiers.newest_text import newest_of
+    from foundation.message import parse_message
+
+    newest = newest_of(parse_message(_forwarded_as_attachment("FYI\n\nDana\n")))
+    assert newest.startswith("FYI\n\n") and "charges us EUR 2,900" in newest, newest
+    own = newest_of(parse_message(_forwarded_as_attachment("Please move the logo left on the banner.\n")))
+    assert own == "Please move the logo left on the banner.", "words of its own: the attachment is not the sender's"

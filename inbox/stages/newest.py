@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from classifiers.newest_text import newest_text
+from classifiers.newest_text import newest_of
 from inbox.stages.context import MessageContext, Services
 
 
@@ -14,5 +14,4 @@ class NewestText:
 
     def run(self, message: MessageContext) -> None:
         parsed = message.parsed
-        message.newest = newest_text(parsed.text, html=parsed.html or None, subject=parsed.subject,
-                                     ours=self.services.settings.owns)
+        message.newest = newest_of(parsed, ours=self.services.settings.owns)
