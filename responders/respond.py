@@ -77,7 +77,9 @@ class Responder:
             acknowledged = result.startswith("acknowledge:")
             done.append(result)
         context["acknowledged"] = acknowledged
-        told: set[str] = set()  # two rules escalating to one person send one mail (blind round 22: two, the same)
+        # two rules escalating to one person send one mail (blind round 22: two, the same); a colleague the client
+        # wrote to has the mail (round 25: their manager got it twice, once as an escalation)
+        told: set[str] = set(self._written_to(parsed))
         for i, action in enumerate(decision.of("escalate")):
             done.append(self._escalate(row, parsed, thread_id, action, context, i, told=told))
         if message.chased_row and decision.of("escalate"):
@@ -189,9 +191,19 @@ class Responder:
             return "no usable sender address"
         if thread_id and self.store.one("SELECT 1 FROM threads WHERE id = ? AND acknowledged = 1", [thread_id]):
             return "thread already acknowledged"
+        if colleagues := self._written_to(parsed):
+            # blind round 25: a client writing to their manager, the shared inbox in Cc, was thanked by a robot
+            return f"written to {colleagues[0]}, the shared inbox only copied"
         account = index.accounts.get(facts.account_id or "")
         return self._bounced(parsed.from_addr) or self._over_limit(parsed.from_addr, facts.received_at,
                                                                    account=account)
+
+    def _written_to(self, parsed: ParsedMessage) -> list[str]:
+        """The colleagues a client wrote to (To), when the shared inbox is only copied (Cc): they have the mail."""
+        ours = self.settings.address.lower()
+        if any(a.lower() == ours for a in parsed.to):
+            return []
+        return [a.lower() for a in parsed.to if self.settings.owns(a) and a.lower() != ours]
 
     def _bounced(self, address: str) -> str | None:
         days = self.rules.spec.limits.bounce_quiet_days
@@ -292,8 +304,10 @@ class Responder:
             return f"escalation failed: no address for {', '.join(names)}"
         recipients = [r for r in found if r.lower() not in told]
         skipped = [r for r in found if r.lower() in told]
+        why = "the client wrote to them" if set(map(str.lower, skipped)) <= set(self._written_to(parsed)) else (
+            "already told by an earlier rule")
         if not recipients:
-            return f"escalate: {', '.join(found)} already told by an earlier rule"
+            return f"escalate: {', '.join(found)} {why}"
         told.update(r.lower() for r in recipients)
         label = CATEGORY_LABELS.get(context["category"], context["category"])
         who = context["account_name"] or shown_address(parsed.from_addr)
@@ -312,7 +326,7 @@ class Responder:
         outbox.plan(self.store, dedupe_key=f"escalate:{row}:{number}", kind="escalate", draft=draft,
                     mail_from=self.settings.address, recipients=recipients, rule=action.rule, message_row=row,
                     thread_id=thread_id)
-        also = f" ({', '.join(skipped)} already told by an earlier rule)" if skipped else ""
+        also = f" ({', '.join(skipped)} {why})" if skipped else ""
         return f"escalate: {', '.join(recipients)}{also}"
 
     def _escalation_text(self, row: int, action: PlannedAction, context: dict[str, Any]) -> tuple[str, str]:

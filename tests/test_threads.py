@@ -487,3 +487,20 @@ def test_a_new_request_of_another_kind_in_a_thread_is_no_chase(settings, dovecot
     request = store.one("SELECT id FROM messages WHERE message_id = '<n3@brewco.com>'")["id"]
     assert line["category"] == "revision_request" and line["ref"] == f"#{request}" and not line["urgent"], line
     assert (built.acknowledged, built.requests) == (1, 2)  # the first request, and the revision with no receipt
+
+
+def test_a_client_writing_to_their_manager_with_the_inbox_copied_gets_no_receipt(
+        settings, dovecot, smtp_server, make_message):
+    """Blind round 25: a client who wrote to their manager, the shared inbox in Cc, was thanked by a robot, and the
+    manager got the mail a second time as an escalation. Finance, whom the client did not write to, still hears."""
+    raw = make_message(sender="tom@brewco.com", subject="Invoice INV-88", message_id="<w1@brewco.com>",
+                       body="Anna, invoice INV-88 charges us twice for the banners. Please send a corrected one.")
+    raw = raw.replace(b"To: accounts@agency.example", b"To: anna@agency.example\r\nCc: accounts@agency.example", 1)
+    assert b"Cc: accounts@agency.example" in raw
+    dovecot.append(raw)
+    store = run_once(settings)
+    assert not acks(smtp_server)
+    told = [str(m["To"]) for m in smtp_server.parsed() if str(m["Subject"]).startswith("[Liaison]")]
+    assert told == ["finance@agency.example"], told
+    route = store.one("SELECT route FROM messages WHERE message_id = '<w1@brewco.com>'")["route"]
+    assert "written to anna@agency.example, the shared inbox only copied" in route
