@@ -29,7 +29,8 @@ CURRENCIES = {"€": "EUR", "eur": "EUR", "euro": "EUR", "euros": "EUR", "$": "U
               "gbp": "GBP", "chf": "CHF", "sek": "SEK", "dkk": "DKK", "nok": "NOK"}
 NUMBER = r"^\d{1,3}(?:[.,\s]\d{3})*(?:[.,]\d{1,2})?$|^\d+(?:[.,]\d{1,2})?$"
 URGENT_WORDS = ["urgent", "urgently", "asap", "a.s.a.p", "a.s.a.p.", "immediately", "today", "tonight", "eod",
-                "prioritise", "prioritize",
+                "prioritise", "prioritize", "priorisieren", "priorisiert", "prioriser", "priorité", "prioridad",
+                "priorizar", "prioriteit", "prioriteren", "priorità", "prioritizzare", "prioridade", "priorytet",
                 "dringend", "sofort", "heute", "urgente", "hoy", "urgence", "aujourd'hui", "vandaag", "spoed"]
 # Weekday names as clients write them (English, German, French, Spanish, Dutch, Italian, Portuguese, Swedish,
 # Danish and Norwegian): "bis Freitag", "d'ici vendredi", "uiterlijk woensdag", "senast fredag".

@@ -504,7 +504,10 @@ def entity_lines(entities: dict[str, list[Any]]) -> list[str]:
 
 
 def _chase_note(facts: Facts, category: str) -> str:
-    """What an escalation's subject adds for a follow-up: "(chased)", or the other kind of request it may ask after."""
+    """What an escalation's subject adds for a follow-up: "(chased)", "(asked again)" after the agency's reply, or the
+    other kind of request it may ask after."""
     if facts.chases and facts.chases != category:
         return f" (after a {CATEGORY_LABELS.get(facts.chases, facts.chases).lower()})"
-    return " (chased)" if facts.chaser else ""
+    if facts.chaser:
+        return " (chased)"
+    return " (asked again)" if facts.chases else ""  # after a reply from the agency (blind round 25b: no mark)

@@ -542,12 +542,20 @@ def _acknowledged_requests(store: Store, rows: list[dict[str, Any]]) -> tuple[in
     """(acknowledged, requests): of the messages read as client requests (follow-ups aside), how many got an
     acknowledgement.
     Shown as counts: a bare share beside the count of all client messages read as a share of those."""
-    # a follow-up asking after a request is no request of its own (blind round 25: "11 of 32", every thread answered)
+    # a follow-up in a thread is no request of its own (blind rounds 25 and 25b: "11 of 32" with every thread
+    # answered; "0 of 1" where the one was a client's thanks after the manager's reply)
     actionable = [r for r in rows if r["category"] in ("revision_request", "billing_issue", "progress_query")
-                  and not r["is_chaser"] and not r.get("chases")]
+                  and not _follow_up(store, r)]
     acked = sum(1 for r in actionable if store.one(
         f"SELECT 1 FROM outbox WHERE message_row = ? AND kind = 'acknowledge' AND {outbox.REAL}", [r["id"]]))
     return acked, len(actionable)
+
+
+def _follow_up(store: Store, row: dict[str, Any]) -> bool:
+    """A client's message in a thread that an earlier client message of theirs (or their colleague's) opened."""
+    return bool(row["thread_id"]) and store.one(
+        "SELECT 1 FROM messages WHERE thread_id = ? AND id < ? AND staff = 0 AND automatic IS NULL AND "
+        "suspicious IS NULL LIMIT 1", [row["thread_id"], row["id"]]) is not None
 
 
 def sample(day: date) -> Summary:

@@ -479,3 +479,10 @@ def test_a_number_joined_to_a_unit_is_a_measure_not_a_day():
     today = date(2026, 12, 7)
     assert "deadline" not in extract("Banner", "The old one is still on the 3m x 1m print file", today=today)
     assert extract("Banner", "Please deliver on the 3rd", today=today)["deadline"][0]["date"] == "2027-01-03"
+
+
+@pytest.mark.parametrize("text", ["La imprenta lo necesita mañana. ¡Por favor, dadle prioridad!!",
+                                  "Die Druckerei braucht die Daten - bitte unbedingt priorisieren!!"])
+def test_asking_for_priority_in_other_languages_is_pressing(text):
+    """Blind round 25b: a Spanish "¡Por favor, dadle prioridad!!" in an open thread reached no one."""
+    assert pressing(extract("Re: Folleto", text, today=date(2026, 12, 7)))

@@ -456,8 +456,12 @@ def test_asking_after_a_billing_issue_again_after_the_managers_reply_reaches_fin
                                 body="Any news on this? Still waiting for it."))
     store = run_once(settings)
     assert store.one("SELECT chases FROM messages WHERE message_id = '<d3@brewco.com>'")["chases"] == "billing_issue"
-    told = {str(m["To"]) for m in smtp_server.parsed()[first:] if str(m["Subject"]).startswith("[Liaison]")}
+    escalations = [m for m in smtp_server.parsed()[first:] if str(m["Subject"]).startswith("[Liaison]")]
+    told = {str(m["To"]) for m in escalations}
     assert "finance@agency.example" in told and "anna@agency.example" in told
+    # round 25b: no mark said it was asked again after the manager's reply
+    assert all(" (after a billing issue): " in str(m["Subject"]) or " (asked again): " in str(m["Subject"])
+               for m in escalations), [str(m["Subject"]) for m in escalations]
     assert thread_of(store, "<d3@brewco.com>")["status"] == "open"
 
 
@@ -486,7 +490,7 @@ def test_a_new_request_of_another_kind_in_a_thread_is_no_chase(settings, dovecot
     (line,) = [t for t in built.needs_you if t["subject"] == "Poster"]
     request = store.one("SELECT id FROM messages WHERE message_id = '<n3@brewco.com>'")["id"]
     assert line["category"] == "revision_request" and line["ref"] == f"#{request}" and not line["urgent"], line
-    assert (built.acknowledged, built.requests) == (1, 2)  # the first request, and the revision with no receipt
+    assert (built.acknowledged, built.requests) == (1, 1)  # follow-ups in the thread are no requests of their own
 
 
 def test_a_client_writing_to_their_manager_with_the_inbox_copied_gets_no_receipt(

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -27,6 +28,10 @@ def _date(value: str) -> Any:
         return date.fromisoformat(value)
     except ValueError:
         raise argparse.ArgumentTypeError(f"not a date (YYYY-MM-DD): {value!r}") from None
+
+
+#: How long `summary --send` waits for summaries a running daemon is sending, to report them as sent or failed.
+IN_FLIGHT_WAIT = 60.0
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -68,10 +73,16 @@ def cmd_summary(args: argparse.Namespace) -> int:
     result = outbox.flush(store, transport)
     transport.close()
     # A running daemon flushes the same outbox: what it sent of ours counts as sent (blind round 24b read "4 planned,
-    # 1 sent" as three lost, when the daemon had sent them in the same second)
-    states = {row["status"]: row["n"] for row in store.all(
-        "SELECT status, COUNT(*) AS n FROM outbox WHERE kind = 'summary' AND created_at >= ? GROUP BY status",
-        [started])}
+    # 1 sent" as three lost, when the daemon had sent them in the same second), and what it is sending is waited for
+    # a while (round 25b: reported "to retry", then delivered)
+    waited = time.monotonic() + IN_FLIGHT_WAIT
+    while True:
+        states = {row["status"]: row["n"] for row in store.all(
+            "SELECT status, COUNT(*) AS n FROM outbox WHERE kind = 'summary' AND created_at >= ? GROUP BY status",
+            [started])}
+        if not states.get("sending") or time.monotonic() > waited:
+            break
+        time.sleep(0.5)
     sent = states.get("sent", 0)
     by_daemon = f" ({sent - result.sent} of them by the running daemon)" if sent > result.sent else ""
     waiting = states.get("retry", 0) + states.get("pending", 0) + states.get("sending", 0)

@@ -68,7 +68,8 @@ class Thread:
             request is not None and request["display_category"] != message.display_category)
         message.chaser = thread["status"] == "open" and not link.suspicious and asks and not another
         reopens = thread["status"] != "open" and not link.suspicious and wants_answer(message.display_category)
-        if (message.chaser or reopens) and message.display_category in CHASING:
+        same = request is not None and request["display_category"] == message.display_category
+        if (message.chaser or reopens) and (message.display_category in CHASING or same):
             # what it asks after: those told of that request hear of this too (round 25: a credit note chased after
             # the manager's reply reached the manager alone, finance never)
             message.chased = request
