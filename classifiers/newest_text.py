@@ -467,8 +467,8 @@ def newest_text(text: str | None, *, html: str | None = None, subject: str = "",
 # Help desks (Zendesk, Freshdesk and their kind) send each update of a ticket as one mail: a "reply above this line"
 # marker, a notice ("X added a comment to request #51907"), then every comment, newest first, each under its
 # author's name and its date.
-_REPLY_ABOVE = re.compile(r"^[#\- \t]*(?:please[ \t]+)?(?:type|write)[ \t]+(?:your[ \t]+)?reply[ \t]+above[ \t]+this"
-                          r"[ \t]+line\b[^\n]*", re.IGNORECASE | re.MULTILINE)
+_REPLY_ABOVE = re.compile(r"^[#\- \t]*(?:(?:please[ \t]+)?(?:type|write)[ \t]+(?:your[ \t]+)?)?reply[ \t]+above[ \t]+"
+                          r"this[ \t]+line\b[^\n]*", re.IGNORECASE | re.MULTILINE)
 _TICKET_NOTICE = re.compile(r"(?:request|ticket|case)\s*\(?#?\s*\d+|reply\s+to\s+this\s+e-?mail", re.IGNORECASE)
 _COMMENT_DATE = re.compile(
     r"^\W*(?:\d{1,2}\s+[^\W\d]{3,9}\.?\s+\d{4}|[^\W\d]{3,9}\.?\s+\d{1,2},?\s+\d{4}|\d{4}-\d{2}-\d{2})"

@@ -193,7 +193,8 @@ def _manager_doubts(store: Store, rows: list[dict[str, Any]], agency_domains: It
                 if r["account_manager"]]
     counts = Counter(managers)
     staff = {r["from_addr"] for r in store.all("SELECT DISTINCT from_addr FROM messages WHERE staff = 1")}
-    doubts: list[str] = []
+    doubts = [f"account {r['account_id']} has no account manager: its escalations and summary go to the team lead"
+              for r in rows if not r["account_manager"]]  # blind round 25b: taken silently
     for manager in dict.fromkeys(r["account_manager"] for r in rows if r["account_manager"]):
         domain = manager.rsplit("@", 1)[-1]
         if domains and not any(domain == d or domain.endswith(f".{d}") for d in domains):

@@ -100,3 +100,11 @@ def test_a_managers_address_changed_on_one_account_says_so_and_doubts_a_slip(tmp
     assert result.handovers == ("loom: jonas.berg@agency.example -> jonas.brg@agency.example",)
     assert result.doubts == ("account manager jonas.brg@agency.example is one slip from jonas.berg@agency.example: "
                              "did you mean it?",)
+
+
+def test_an_account_without_a_manager_is_said(tmp_path):
+    """Blind round 25b: an empty account_manager was accepted silently; that client's mail went to the team lead."""
+    store = Store(tmp_path / "db")
+    result = import_accounts(store, read_accounts_csv(write(tmp_path, GOOD + "kiln,Kiln,KILN,kiln.com,,\n")),
+                             agency_domains=["agency.example"])
+    assert result.doubts == ("account kiln has no account manager: its escalations and summary go to the team lead",)

@@ -995,3 +995,9 @@ def test_a_pointer_over_a_message_attached_whole_reads_what_it_passes_on():
     assert newest.startswith("FYI\n\n") and "charges us EUR 2,900" in newest, newest
     own = newest_of(parse_message(_forwarded_as_attachment("Please move the logo left on the banner.\n")))
     assert own == "Please move the logo left on the banner.", "words of its own: the attachment is not the sender's"
+
+
+def test_a_jira_update_is_read_as_its_newest_comment_too():
+    """Blind round 25b: Jira's "Reply above this line." (no "type your") was not taken for a help desk's marker."""
+    jira = ZENDESK_UPDATE.replace("##- Please type your reply above this line -##", "Reply above this line.")
+    assert newest_text(jira) == "Any update on the replacement signs for Ward 14? Estates need a date by Thursday."
