@@ -28,7 +28,7 @@ class Classification:
     category: str
     confidence: float
     reasons: tuple[str, ...] = ()
-    source: str = "model"  # "model", "rule:<name>", "phrases", "automatic"
+    source: str = "model"  # "model", "rule:<name>", "phrases", "automatic", "courtesy", "staff"
     scores: dict[str, float] = field(default_factory=dict)
 
     @property

@@ -13,6 +13,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from classifiers import Classification, Classifier
+from classifiers.courtesy import only_courtesy
 from classifiers.entities import TEXT_LIMIT as ENTITY_TEXT_LIMIT
 from classifiers.entities import entities_in, extract
 from classifiers.model import TextcatClassifier, analysis_text
@@ -22,6 +23,8 @@ from classifiers.tokens import prefix_doc
 from foundation.rules import Rules
 
 log = logging.getLogger("liaison.classify")
+#: What a text of thanks, praise or approval alone is read as, before the model (classifiers/courtesy.py).
+COURTESY = Classification("other", 1.0, ("courtesy only: thanks, praise or approval, nothing asked",), "courtesy")
 _shared_model: Classifier | None = None
 
 
@@ -90,6 +93,10 @@ class Categorizer:
         if automatic:
             return Analysis(Verdict(Classification("other", 1.0, (f"automatic mail: {automatic}",), "automatic"),
                                     False, Tier("none", f"automatic mail: {automatic}")))
+        if only_courtesy(text):
+            # Nor is the subject read: it is the thread's ("Re: Any news on the video?" over "Brilliant, thanks"),
+            # which the model and the phrase rules would otherwise answer
+            return self._analysis(COURTESY, self.phrase_rules.phrases.hits("", text), {}, text)
         source = f"{subject}\n{text}"
         lowered = analysis_text(subject, text)
         if not isinstance(self.base, DocClassifier) or len(lowered) != len(source):

@@ -233,6 +233,15 @@ def utcnow() -> str:
     return datetime.now(UTC).isoformat(timespec="microseconds")
 
 
+#: A client's own request in a thread (``thread_id = ?``): not automatic, staff's or an impostor's, and not a
+#: follow-up that only chases an earlier request.
+_REQUESTS_IN_THREAD = (
+    "thread_id = ? AND automatic IS NULL AND staff = 0 AND suspicious IS NULL "
+    "AND display_category IN ('revision_request', 'billing_issue', 'progress_query') AND chases IS NULL "
+    # rows from before migration 0013 knew no `chases`: a progress query chasing was a chase then too
+    "AND NOT (is_chaser = 1 AND display_category = 'progress_query')")
+
+
 class Store:
     """A connection to the Liaison database."""
 
@@ -360,11 +369,18 @@ class Store:
     def thread_request(self, thread_id: int) -> dict[str, Any] | None:
         """The client's latest request in a thread, the follow-ups that only chase it aside: what the thread is
         about. A follow-up of another kind (a billing question in a revision thread) is a request of its own."""
-        return self.one(
-            "SELECT * FROM messages WHERE thread_id = ? AND automatic IS NULL AND staff = 0 AND suspicious IS NULL "
-            "AND display_category IN ('revision_request', 'billing_issue', 'progress_query') AND chases IS NULL "
-            # rows from before migration 0013 knew no `chases`: a progress query chasing was a chase then too
-            "AND NOT (is_chaser = 1 AND display_category = 'progress_query') ORDER BY id DESC LIMIT 1", [thread_id])
+        return self.one(f"SELECT * FROM messages WHERE {_REQUESTS_IN_THREAD} ORDER BY id DESC LIMIT 1", [thread_id])
+
+    def thread_requests_waiting(self, thread_id: int) -> dict[str, int]:
+        """Each kind of request the client made in a thread since the agency last wrote in it, with its latest
+        message's row, latest first: a billing question asked in a revision thread is waiting too."""
+        rows = self.all(f"SELECT id, display_category FROM messages WHERE {_REQUESTS_IN_THREAD} AND id > COALESCE(("
+                        "SELECT MAX(id) FROM messages WHERE thread_id = ? AND staff = 1), 0) ORDER BY id DESC",
+                        [thread_id, thread_id])
+        waiting: dict[str, int] = {}
+        for row in rows:
+            waiting.setdefault(row["display_category"], row["id"])
+        return waiting
 
     def claim_outbox(self, outbox_id: int, *, status: str, attempts: int) -> bool:
         """Mark an outbox row as being sent, if it is still as it was read (`status`, `attempts`): False when another

@@ -116,7 +116,8 @@ def build(store: Store, rules: Rules, recipient: str, day: date, *, team: bool,
     summary.counts = _counts(recent)
     summary.by_account = _by_account(store, recent)
     summary.needs_you = _needs_you(store, accounts, end, rules=rules)
-    summary.billing = [t for t in summary.needs_you if t["category"] == "billing_issue"]
+    summary.billing = [t for t in summary.needs_you
+                       if "billing_issue" in (t["category"], *(also["category"] for also in t["also"]))]
     summary.scope = _scope(store, accounts, end)
     summary.promises = _promises(store, accounts, day, zone, until=next_summary_day(rules, day))
     unanswered = _unanswered_backlog(store, since, end, accounts)
@@ -203,10 +204,13 @@ def _needs_you(store: Store, accounts: set[str] | None, end: datetime, *, rules:
         # the number shown is the message whose category is shown: a manager's "#45 other" by reply corrects what
         # they read (blind round 25: it named the client's latest "Thanks!", and the correction did nothing)
         shown = store.thread_request(t["id"]) or last
+        # the thread's other requests since the agency last wrote (a billing question asked in a revision thread)
+        requests = store.thread_requests_waiting(t["id"])
+        also = [{"category": kind, "ref": f"#{row}"} for kind, row in requests.items() if kind != _category(shown)]
         items.append({
             "thread": t["id"], "ref": f"#{shown['id']}", "account": names.get(t["account_id"] or "", "Unlinked"),
             "ack": _acknowledgement(store, last, rules),
-            "category": _category(shown), "subject": t["subject"] or "(no subject)",
+            "category": _category(shown), "also": also, "subject": t["subject"] or "(no subject)",
             "sender": _sender_of(last),
             "date": _arrived(last)[:16].replace("T", " "), "message_id": last["message_id"],
             # what the list is ordered by: shown beside the latest message's time (round 22: the times shown were
@@ -569,7 +573,8 @@ def sample(day: date) -> Summary:
                "waiting_since": "2026-01-05 09:12", "age": "2d 3h", "age_hours": 51.0, "chasers": 1, "urgent": True,
                "suspicious": False,
                "entities": ["invoice INV-1", "amount €1,200.00"], "job_ref": "BREW-042", "invoices": ["INV-1"],
-               "amounts": ["€1,200.00"], "ref": "#1", "ack": "acknowledged (specific)"}
+               "amounts": ["€1,200.00"], "ref": "#1", "ack": "acknowledged (specific)",
+               "also": [{"category": "revision_request", "ref": "#2"}]}
     return Summary(
         "lead@agency.example", day, True, now - timedelta(days=1),
         counts={c: 1 for c in CATEGORY_ORDER},

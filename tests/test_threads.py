@@ -508,3 +508,44 @@ def test_a_client_writing_to_their_manager_with_the_inbox_copied_gets_no_receipt
     assert told == ["finance@agency.example"], told
     route = store.one("SELECT route FROM messages WHERE message_id = '<w1@brewco.com>'")["route"]
     assert "written to anna@agency.example, the shared inbox only copied" in route
+
+
+def test_a_second_request_of_another_kind_is_shown_beside_the_first_and_in_the_billing_list(
+        settings, dovecot, smtp_server, make_message):
+    """Round 25 leftover: the summary showed each thread under its latest request, so a billing question asked in a
+    revision thread hid the revision (and a revision asked after a billing question was missing from billing)."""
+    from foundation.rules import load_rules
+    from responders import summary
+    from responders.templates import TemplateLibrary
+
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Poster", message_id="<k1@brewco.com>",
+                                body="Please change the poster headline to 'Brewed for May' and make the logo bigger."))
+    run_once(settings)
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Re: Poster", in_reply_to="<k1@brewco.com>",
+                                message_id="<k2@brewco.com>",
+                                body="Also, invoice INV-5512 for the poster charged us twice. Please send a credit "
+                                     "note for the duplicate."))
+    store = run_once(settings)
+    rules = load_rules(settings.rules_path)
+
+    def build():
+        return summary.build(store, rules, "anna@agency.example", datetime.now(UTC).date(), team=False,
+                             until=datetime.now(UTC) + timedelta(minutes=1))
+
+    ids = {r["message_id"]: r["id"] for r in store.all("SELECT id, message_id FROM messages")}
+    built = build()
+    (line,) = [t for t in built.needs_you if t["subject"] == "Poster"]
+    assert line["category"] == "billing_issue" and line["ref"] == f"#{ids['<k2@brewco.com>']}", line
+    assert line["also"] == [{"category": "revision_request", "ref": f"#{ids['<k1@brewco.com>']}"}]
+    assert [b["subject"] for b in built.billing] == ["Poster"]
+    text, _ = summary.render(built, TemplateLibrary(rules.template_dir))
+    assert f"Billing issue + Revision request (#{ids['<k1@brewco.com>']})" in text, text
+    # the agency answers both; a new request after that is waiting alone
+    dovecot.append(make_message(sender="anna@agency.example", subject="Re: Poster", in_reply_to="<k2@brewco.com>",
+                                message_id="<k3@agency.example>", body="Done, and the credit note is on its way."))
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Re: Poster", in_reply_to="<k3@agency.example>",
+                                message_id="<k4@brewco.com>",
+                                body="Thanks. One more change please: make the headline red instead of black."))
+    store = run_once(settings)
+    (line,) = [t for t in build().needs_you if t["subject"] == "Poster"]
+    assert (line["category"], line["also"]) == ("revision_request", []), line
