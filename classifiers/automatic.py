@@ -88,6 +88,27 @@ def automatic_reason(message: ParsedMessage, *, newest: str | None = None) -> st
     return _by_headers(message) or _by_sender(message) or _by_content(message, newest=newest)
 
 
+#: What kind of machine wrote, by the reason `automatic_reason` gave: `notice` is a program writing on its own (a
+#: client's purchasing portal: "invoice INV-88 REJECTED, PO missing"), which a person should still hear of; the
+#: others answer, bounce, broadcast or invite.
+KINDS = ("notice", "reply", "bounce", "list", "loop", "calendar")
+_KIND_OF = (("carries our own loop header", "loop"), ("Auto-Submitted: auto-replied", "reply"),
+            ("Auto-Submitted: ", "notice"), ("precedence: auto", "reply"), ("x-precedence: auto", "reply"),
+            ("precedence: ", "list"), ("x-precedence: ", "list"), ("mailing-list", "list"),
+            ("auto-responder header", "reply"), ("empty Return-Path", "bounce"), ("multipart/report", "bounce"),
+            ("delivery failure subject", "bounce"), ("out-of-office", "reply"), ("calendar invitation", "calendar"))
+_BOUNCE_SENDER = re.compile(r"^(mailer[-_.]?daemon|postmaster|bounces?)([-+@.]|$)", re.IGNORECASE)
+
+
+def automatic_kind(reason: str) -> str:
+    """The kind (KINDS) of automatic mail a reason of `automatic_reason` names."""
+    if "delivery failure" in reason:
+        return "bounce"
+    if reason.startswith("robot sender "):
+        return "bounce" if _BOUNCE_SENDER.match(reason.removeprefix("robot sender ")) else "notice"
+    return next((kind for prefix, kind in _KIND_OF if reason.startswith(prefix)), "reply")
+
+
 def _values(message: ParsedMessage, name: str) -> list[str]:
     """Every occurrence of a header (the parser joins repeats with commas), RFC 5322 comments taken out,
     lower-cased: one automatic value among several is enough."""
@@ -100,9 +121,13 @@ def _values(message: ParsedMessage, name: str) -> list[str]:
 def _by_headers(message: ParsedMessage) -> str | None:
     if message.header(LOOP_HEADER.lower()):
         return f"carries our own loop header {LOOP_HEADER}"
+    report = _a_report(message)
+    if report:  # a bounce says so whatever else it carries: its kind must not read as a notice (automatic_kind)
+        return report
     for auto in _values(message, "auto-submitted"):
         if auto.split(";")[0].strip() != "no":
-            return f"Auto-Submitted: {auto}"
+            failure = " (a delivery failure)" if _DSN_SUBJECT.match(message.subject) else ""
+            return f"Auto-Submitted: {auto}{failure}"
     for name in ("precedence", "x-precedence"):
         for precedence in _values(message, name):
             if precedence in _BULK_PRECEDENCE:
@@ -118,6 +143,10 @@ def _by_headers(message: ParsedMessage) -> str | None:
             return f"auto-responder header {name}: {message.header(name)[:80]}"
     if _LIST_SENDER.match(_address(message.header("sender"))):
         return f"mailing-list Sender {message.header('sender')[:80]}"
+    return None
+
+
+def _a_report(message: ParsedMessage) -> str | None:
     if "return-path" in message.headers and message.header("return-path").strip() in ("<>", ""):
         return "empty Return-Path (a bounce)"
     content_type = message.header("content-type").lower().replace(" ", "")

@@ -5,7 +5,7 @@ One spaCy Doc per message serves the model, the phrase rules and the entity matc
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date
 from typing import Any, Protocol, runtime_checkable
 
@@ -13,6 +13,7 @@ from spacy.language import Language
 from spacy.tokens import Doc
 
 from classifiers import Classification, Classifier
+from classifiers.automatic import automatic_kind
 from classifiers.courtesy import only_courtesy
 from classifiers.entities import TEXT_LIMIT as ENTITY_TEXT_LIMIT
 from classifiers.entities import entities_in, extract
@@ -89,10 +90,18 @@ class Categorizer:
     def analyse(self, subject: str, text: str, *, automatic: str | None = None,
                 today: date | None = None) -> Analysis:
         """Classify (model, then phrase rules, then the review threshold) and find the entities, from one
-        tokenisation of the message; automatic mail is not read (`other`, no entities)."""
-        if automatic:
+        tokenisation of the message. Automatic mail is not read (`other`, no entities), but for a program's notice
+        (a client's purchasing portal: "invoice INV-88 REJECTED"), which is read and never acknowledged."""
+        if automatic and automatic_kind(automatic) != "notice":
             return Analysis(Verdict(Classification("other", 1.0, (f"automatic mail: {automatic}",), "automatic"),
                                     False, Tier("none", f"automatic mail: {automatic}")))
+        analysis = self._read(subject, text, today=today)
+        if automatic:
+            verdict = analysis.verdict
+            return replace(analysis, verdict=replace(verdict, tier=Tier("none", f"automatic mail: {automatic}")))
+        return analysis
+
+    def _read(self, subject: str, text: str, *, today: date | None) -> Analysis:
         if only_courtesy(text):
             # Nor is the subject read: it is the thread's ("Re: Any news on the video?" over "Brilliant, thanks"),
             # which the model and the phrase rules would otherwise answer

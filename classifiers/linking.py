@@ -11,7 +11,7 @@ import contextlib
 import itertools
 import re
 import unicodedata
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from foundation.freemail import FREE_MAIL
@@ -208,6 +208,7 @@ def link_message(
     thread_of: Callable[[], list[tuple[int, str | None]]],
     is_staff: bool,
     distrust: str = "",
+    reply_to: Sequence[str] = (),
 ) -> Link:
     """Decide the account; `thread_of` looks up the threads a reply's In-Reply-To and References lead to,
     nearest first (thread id, its account). `distrust` says why the
@@ -238,7 +239,8 @@ def link_message(
     if code and index.codes.get(code[0]) != link.account_id:
         link.job_ref = None  # not this client's job code (another's, a PO number): never confirmed to them
     if not is_staff:
-        found = link.suspicious or _impostor(index, sender, display_name) or _unverified(index, sender, link)
+        found = (link.suspicious or _impostor(index, sender, display_name) or _redirected(index, sender, reply_to)
+                 or _unverified(index, sender, link))
         link.suspicious = "; ".join(filter(None, [found, distrust])) or None
         if link.suspicious:  # the client its sender or name imitates first: a job code anyone can copy (22c)
             link.claimed_account = _imitated_account(index, sender, display_name) or link.account_id
@@ -258,6 +260,19 @@ def _imitated_account(index: AccountIndex, sender: str, display_name: str) -> st
         return index.contacts.get(claimed) or index.domain_owner(domain_of(claimed))
     imitated = lookalike_of(domain_of(sender), list(index.domains))
     return index.domain_owner(imitated) if imitated else None
+
+
+def _redirected(index: AccountIndex, sender: str, reply_to: Sequence[str]) -> str | None:
+    """A Reply-To at a domain imitating a client's or ours: whoever answers writes to an impostor (business email
+    compromise: the client's own From, "our bank has changed", replies to bluefin-sai1ing.co.uk; blind round 26)."""
+    for address in reply_to:
+        domain = domain_of(address)
+        if domain == domain_of(sender) or index.domain_owner(domain) or domain in FREE_MAIL:
+            continue
+        imitated = lookalike_of(domain, [*index.domains, *index.agency_domains])
+        if imitated:
+            return f"Reply-To {shown_address(address)}: domain {domain} imitates {imitated}"
+    return None
 
 
 def _unverified(index: AccountIndex, sender: str, link: Link) -> str | None:

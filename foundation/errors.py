@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sqlite3
 from typing import Any
 
 
@@ -67,6 +68,11 @@ class MailboxError(LiaisonError, ConnectionError):
     """The IMAP server could not be reached, dropped us or refused our login: reconnect later."""
 
 
+class MailboxLoginRefused(MailboxError):
+    """The IMAP server refused our login: a setting to correct, said at once (it is retried all the same, in case
+    the password is corrected on the server's side)."""
+
+
 class MailboxCommandError(LiaisonError):
     """The IMAP server refused one command (a bad folder name, say); the connection is fine."""
 
@@ -104,3 +110,11 @@ class StageOrderError(LiaisonError, RuntimeError):
 
 class InstanceRunning(LiaisonError, RuntimeError):
     """Another live Liaison holds this database: a second one would send queued mail again."""
+
+
+class DatabaseGone(LiaisonError, sqlite3.OperationalError):
+    """The database file was deleted or replaced while in use: what would be recorded now goes into a file no one
+    will open again (lost at the next start, and mail answered twice), so nothing is done until it is back. An
+    OperationalError that says the database cannot be used now, as a full disk does (foundation.store.unavailable)."""
+
+    sqlite_errorname = "SQLITE_CANTOPEN"

@@ -30,6 +30,10 @@ from pydantic import (
 
 from foundation.categories import CATEGORIES, ENTITIES
 from foundation.errors import RulesError
+from foundation.secrets import SECRET_WORDS
+
+SECRET_HINT = ("secrets never go in rules.yaml: remove this line and set the password in the environment "
+               "(LIAISON_IMAP_PASSWORD, LIAISON_SMTP_PASSWORD; see the README)")
 
 Weekday = Literal["mon", "tue", "wed", "thu", "fri", "sat", "sun"]
 WEEKDAYS: tuple[str, ...] = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
@@ -354,6 +358,8 @@ class RulesFile(Strict):
     @classmethod
     def _addresses(cls, value: dict[str, str]) -> dict[str, str]:
         for name, address in value.items():
+            if SECRET_WORDS.search(name):
+                raise ValueError(f"{name}: {SECRET_HINT}")
             if not _EMAIL.match(address):
                 raise ValueError(f"{name}: not an email address: {address!r}")
             if name in ROLE_RECIPIENTS:
@@ -557,7 +563,17 @@ def _located(path: Path, root: yaml.Node, error: Any) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         message = f"unknown key {loc[-1]!r}{_did_you_mean(loc)}"
+    if any(SECRET_WORDS.search(str(part)) for part in loc) or _holds_secret(node):
+        # its value is never quoted: the message goes to the log, `status` and the team lead's summary (round 26)
+        message = SECRET_HINT
     return f"{path}:{mark.line + 1}:{mark.column + 1}: {where}: {message}"
+
+
+def _holds_secret(node: yaml.Node | None) -> bool:
+    """A mapping with a key that names a secret, at any depth (`imap: {password: ...}`)."""
+    if not isinstance(node, yaml.MappingNode):
+        return False
+    return any(SECRET_WORDS.search(str(key.value)) or _holds_secret(value) for key, value in node.value)
 
 
 def _did_you_mean(loc: list[Any]) -> str:

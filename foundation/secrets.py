@@ -16,6 +16,21 @@ from urllib.parse import quote, quote_plus
 
 #: Shorter values are not secrets worth the name, and would mask half of every line.
 SHORTEST = 3
+#: A key whose name says it holds one: its value is never quoted back (a password written into rules.yaml).
+SECRET_WORDS = re.compile(r"(^|[_.-])(pass(word|wd)?|secret|token|api[_-]?key|credentials?)($|[_.-])", re.IGNORECASE)
+_kept_out: list[str] = []
+
+
+def keep_out(secrets: Iterable[str]) -> None:
+    """Make these secrets known to what writes text people read besides the log (the store's events, which the
+    daily summary and `status` show): set once per command, from the environment."""
+    global _kept_out
+    _kept_out = all_forms(secrets)
+
+
+def scrubbed(text: str) -> str:
+    """`text` with every secret `keep_out` was given replaced by ***."""
+    return scrub(text, _kept_out) if _kept_out else text
 
 
 def written_forms(secret: str) -> set[str]:

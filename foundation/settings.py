@@ -15,6 +15,7 @@ import difflib
 import math
 import os
 import re
+import ssl
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -498,3 +499,15 @@ def _agency_domains(value: str) -> tuple[str, ...]:
 def _check_address(setting: str, address: str) -> None:
     if not _ADDRESS.match(address):
         raise ConfigError(setting, f"is not an email address: {address!r}")
+
+
+def tls_fix(kind: str, server: ServerSettings, exc: BaseException) -> str:
+    """What to correct when TLS with a server failed (doctor and the daemon say the same)."""
+    name = kind.upper()
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return (f"the certificate of {server.host} is not trusted: fix the server's certificate, or set "
+                f"LIAISON_{name}_TLS_VERIFY=false only for a self-signed one you trust")
+    if server.security == "ssl":
+        return (f"the server did not speak TLS on port {server.port}: set LIAISON_{name}_SECURITY=starttls "
+                f"(or the port of implicit TLS)")
+    return f"check LIAISON_{name}_SECURITY ({server.security}) against what the server offers on port {server.port}"

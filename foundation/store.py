@@ -19,6 +19,9 @@ from typing import Any
 
 import sqlite_utils
 
+from foundation.errors import DatabaseGone
+from foundation.process import this_process
+from foundation.secrets import scrubbed
 from foundation.subjects import base_subject
 
 MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
@@ -214,6 +217,14 @@ MIGRATIONS: list[tuple[str, tuple[str, ...]]] = [
             "ALTER TABLE messages ADD COLUMN chases TEXT",
         ),
     ),
+    (
+        "0014_outbox_claims",
+        (
+            # Which process is sending a row (foundation/process.py): a `summary --send` killed mid-send left its
+            # row "sending" until the daemon's next start, and a start reset rows a live process was sending.
+            "ALTER TABLE outbox ADD COLUMN claimed_by TEXT",
+        ),
+    ),
 ]
 
 
@@ -257,12 +268,33 @@ class Store:
             self.db.enable_wal()
         conn.execute("PRAGMA synchronous = NORMAL")
         self.conn = conn
+        self._identity = self._file_identity()
         self._depth = 0
         self._lock = threading.RLock()
         migrate(self)
 
     def close(self) -> None:
         self.conn.close()
+
+    def _file_identity(self) -> tuple[int, int] | None:
+        if str(self.path) == ":memory:":
+            return None
+        found = os.stat(self.path)
+        return found.st_dev, found.st_ino
+
+    def ensure_present(self) -> None:
+        """Raise DatabaseGone when the file this connection writes is no longer at its path (blind round 26: the
+        database's folder deleted under a running daemon, and nothing was said)."""
+        if self._identity is None:
+            return
+        try:
+            now = self._file_identity()
+        except FileNotFoundError:
+            raise DatabaseGone(f"{self.path} was deleted while Liaison used it; restore it, or restart Liaison to "
+                               "begin a new one") from None
+        if now != self._identity:
+            raise DatabaseGone(f"{self.path} was replaced by another file while Liaison used it; restart Liaison to "
+                               "use the new one")
 
     @contextmanager
     def transaction(self) -> Iterator[None]:
@@ -385,8 +417,9 @@ class Store:
     def claim_outbox(self, outbox_id: int, *, status: str, attempts: int) -> bool:
         """Mark an outbox row as being sent, if it is still as it was read (`status`, `attempts`): False when another
         process sending from this database (the daemon beside `liaison summary --send`) took it first."""
-        cursor = self.conn.execute("UPDATE outbox SET status = 'sending', attempts = attempts + 1 WHERE id = ? AND "
-                                   "status = ? AND attempts = ?", [outbox_id, status, attempts])
+        cursor = self.conn.execute("UPDATE outbox SET status = 'sending', attempts = attempts + 1, claimed_by = ? "
+                                   "WHERE id = ? AND status = ? AND attempts = ?",
+                                   [this_process(), outbox_id, status, attempts])
         return cursor.rowcount == 1
 
     def hold_outbox_until(self, until: str) -> None:
@@ -446,7 +479,11 @@ class Store:
         self.conn.execute("UPDATE models SET status = 'active' WHERE version = ?", [version])
 
     def check_writable(self) -> None:
-        """Take the write lock and let it go: raises sqlite3.Error when this user may not write."""
+        """Take the write lock and let it go: raises sqlite3.Error when this user may not write, or OSError when the
+        file itself may not be written (an immutable file, `chattr +i`: even root's SQLite opens it read-only, and
+        the lock is granted; blind round 26: doctor said writable, `run` failed)."""
+        if str(self.path) != ":memory:":
+            os.close(os.open(self.path, os.O_RDWR))
         self.conn.execute("BEGIN IMMEDIATE")
         self.conn.execute("ROLLBACK")
 
@@ -479,6 +516,9 @@ class Store:
 
     def event(self, kind: str, detail: dict[str, Any] | str, message_row: int | None = None) -> None:
         """Record a fact worth showing later (a reload refused, a send given up, ...)."""
+        # what a person reads later (the summary is mailed) holds no secret: a refused rules.yaml quoted the password
+        # written into it (blind round 26)
+        detail = scrubbed(detail) if isinstance(detail, str) else json.loads(scrubbed(json.dumps(detail, default=str)))
         with self.transaction():
             self.insert("events", {"at": utcnow(), "kind": kind, "message_row": message_row, "detail": detail})
 

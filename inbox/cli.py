@@ -8,6 +8,7 @@ Every error is one line (or one line per problem, with its position); `describe_
 from __future__ import annotations
 
 import argparse
+import errno
 import logging
 import os
 import sqlite3
@@ -16,6 +17,7 @@ from collections.abc import Callable, Sequence
 from pathlib import Path
 
 from foundation.errors import AccountsImportError, ConfigError, LiaisonError, RulesError
+from foundation.secrets import keep_out
 from inbox import __version__
 from inbox.commands import GROUPS
 
@@ -32,6 +34,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     from inbox.logs import scrubbed_output, setup_logging
 
     setup_logging(level=args.log_level, fmt=args.log_format, secrets=environment_secrets())
+    keep_out(environment_secrets())  # out of stored events too: the summary mails them (blind round 26)
     if args.config is not None:
         os.environ["LIAISON_CONFIG"] = str(args.config)  # first in the search order; subprocesses see it too
     with scrubbed_output(environment_secrets()):
@@ -61,10 +64,18 @@ def describe_error(exc: BaseException) -> tuple[str, int]:
         return f"liaison: {exc}", 1
     if isinstance(exc, OSError) and exc.filename is not None:
         target = f"{exc.filename} -> {exc.filename2}" if exc.filename2 else str(exc.filename)
-        return f"liaison: {target}: {exc.strerror or exc}", 1
+        return f"liaison: {target}: {exc.strerror or exc}{_permission_hint(exc)}", 1
     if isinstance(exc, OSError):
         return f"liaison: {exc.strerror or exc}", 1
     return f"liaison: database error: {exc}", 1
+
+
+def _permission_hint(exc: OSError) -> str:
+    """What to look at when even root may not write a file (EPERM, not EACCES): blind round 26's `chattr +i`."""
+    if exc.errno != errno.EPERM:
+        return ""
+    return (f"\n  fix: the file may not be written by anyone, root included: an immutable or append-only attribute "
+            f"(`lsattr {exc.filename}`, then `chattr -i` or `chattr -a`), or a mount that forbids it")
 
 
 def environment_secrets() -> list[str]:

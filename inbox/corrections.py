@@ -81,7 +81,13 @@ def find_message(store: Store, reference: str) -> int:
         row = store.one("SELECT id FROM messages WHERE id = ?", [int(text.lstrip("#"))])
     else:
         wanted = text if text.startswith("<") else f"<{text}>"
-        row = store.one("SELECT id FROM messages WHERE message_id = ? ORDER BY id LIMIT 1", [wanted])
+        rows = store.all("SELECT id FROM messages WHERE message_id = ? ORDER BY id", [wanted])
+        if len(rows) > 1:  # blind round 26: an impostor reused a client's Message-ID, and the first was corrected
+            numbers = ", ".join(f"#{r['id']}" for r in rows)
+            raise LiaisonError(f"{len(rows)} messages carry the Message-ID {wanted} ({numbers}; a reuse the summary "
+                               f"lists): name the one you mean by its number, e.g. `liaison correct #{rows[-1]['id']} "
+                               "...`")
+        row = rows[0] if rows else None
     if row is None:
         raise LiaisonError(f"no message {reference!r} in the database")
     return int(row["id"])

@@ -26,6 +26,7 @@ from foundation.errors import (
     AuthRevoked,
     MailboxCommandError,
     MailboxError,
+    MailboxLoginRefused,
     PeriodicTaskError,
     RulesError,
     SMTPConnectError,
@@ -196,8 +197,7 @@ class Daemon:
                 self._sleep(backoff)
                 backoff = min(backoff * 2, BACKOFF_CAP)
             else:
-                if self._database_back():
-                    backoff = BACKOFF_START
+                backoff = BACKOFF_START  # a whole turn went well: the mailbox and the database are both back
         self.notifier.stopping()
         self.close()
         self.status.record(stopped_at=utcnow())  # `status` tells a clean stop from a crash (round 23)
@@ -274,7 +274,8 @@ class Daemon:
                 self.store.event("imap_unreadable", {"reason": str(exc)})  # while idling", then a login refused)
         self._outage_reason = str(exc)
         lasted = now - self.imap_outage_since
-        if not self.imap_outage_alerted and lasted >= self.imap_alert_after:
+        # a refused login is a setting to correct, not an outage to wait out: said at once (blind round 26)
+        if not self.imap_outage_alerted and (lasted >= self.imap_alert_after or isinstance(exc, MailboxLoginRefused)):
             self.imap_outage_alerted = True
             log.error("cannot read the mailbox for %s: %s; summaries and sending go on", outbox.duration(lasted), exc)
             self.store.event("imap_unavailable", {"reason": f"cannot read the mailbox since "
@@ -287,8 +288,10 @@ class Daemon:
     # -- one turn of the loop -------------------------------------------------------------
 
     def _cycle(self) -> None:
+        self.store.ensure_present()
         self._maybe_reload()
         self._run_tasks()
+        self._database_back()  # written: `status` says so now, not after the next mail (blind round 26)
         self._turn_done()
         if self.stopping:
             return

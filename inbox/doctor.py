@@ -7,6 +7,7 @@ one are not attempted (a login cannot be tried on a server that cannot be reache
 from __future__ import annotations
 
 import contextlib
+import errno
 import json
 import logging
 import os
@@ -28,6 +29,7 @@ from foundation.settings import (
     find_config,
     how_to_fix,
     load_settings,
+    tls_fix,
 )
 
 CAPABILITIES = ("IDLE", "UIDPLUS", "MOVE", "CONDSTORE")
@@ -185,8 +187,10 @@ def _check_database(settings: Settings, add: Callable[..., bool]) -> None:
             store.close()
     except (OSError, sqlite3.Error) as exc:
         reason = getattr(exc, "strerror", None) or str(exc)
-        add("database", False, f"{path}: {reason}",
-            f"make {path.parent} writable by this user (or set LIAISON_DB / db in the config file)")
+        fix = (f"the file may not be written by anyone, root included: `lsattr {path}`, then `chattr -i`"
+               if getattr(exc, "errno", None) == errno.EPERM else
+               f"make {path.parent} writable by this user (or set LIAISON_DB / db in the config file)")
+        add("database", False, f"{path}: {reason}", fix)
         return
     free = shutil.disk_usage(path.absolute().parent).free
     if free < DISK_FREE_AT_LEAST:  # round 23b: a full disk passed, the write lock taken needing no room
@@ -290,7 +294,7 @@ def _check_imap(settings: Settings, add: Callable[..., bool], *, timeout: float)
         if server.security == "starttls":
             client.starttls(tls_context(server))
     except (OSError, IMAPClientError, ssl.SSLError) as exc:
-        add("IMAP TLS", False, f"{server.describe()}: {_reason(exc)}", _tls_fix("imap", server, exc))
+        add("IMAP TLS", False, f"{server.describe()}: {_reason(exc)}", tls_fix("imap", server, exc))
         return False
     with contextlib.closing(_Closing(client.logout)):
         add("IMAP TLS", True, _tls_detail(server))
@@ -384,7 +388,7 @@ def _check_smtp(settings: Settings, add: Callable[..., bool], *, timeout: float)
             client.ehlo()
     except (OSError, smtplib.SMTPException, ssl.SSLError) as exc:
         return add("SMTP TLS" if server.security != "none" else "SMTP greeting", False,
-                   f"{server.describe()}: {_reason(exc)}", _tls_fix("smtp", server, exc))
+                   f"{server.describe()}: {_reason(exc)}", tls_fix("smtp", server, exc))
     with contextlib.closing(_Closing(client.quit)):
         if server.security != "none":
             add("SMTP TLS", True, _tls_detail(server))
@@ -497,16 +501,6 @@ def _tls_detail(server: ServerSettings) -> str:
     verified = "certificate verified" if server.verify_tls else "certificate NOT verified (LIAISON_*_TLS_VERIFY=false)"
     return f"{server.security}, {verified}" if server.security != "none" else "none (clear text, as configured)"
 
-
-def _tls_fix(kind: str, server: ServerSettings, exc: BaseException) -> str:
-    name = kind.upper()
-    if isinstance(exc, ssl.SSLCertVerificationError):
-        return (f"the certificate of {server.host} is not trusted: fix the server's certificate, or set "
-                f"LIAISON_{name}_TLS_VERIFY=false only for a self-signed one you trust")
-    if server.security == "ssl":
-        return (f"the server did not speak TLS on port {server.port}: set LIAISON_{name}_SECURITY=starttls "
-                f"(or the port of implicit TLS)")
-    return f"check LIAISON_{name}_SECURITY ({server.security}) against what the server offers on port {server.port}"
 
 
 def _reason(exc: BaseException) -> str:

@@ -24,9 +24,9 @@ from typing import TypeVar
 import imapclient
 from imapclient.exceptions import IMAPClientAbortError, IMAPClientError
 
-from foundation.errors import MailboxCommandError, MailboxError
+from foundation.errors import MailboxCommandError, MailboxError, MailboxLoginRefused
 from foundation.oauth import TokenManager
-from foundation.settings import ServerSettings
+from foundation.settings import ServerSettings, tls_fix
 
 log = logging.getLogger("liaison.imap")
 BATCH_BYTES = 8 * 1024 * 1024
@@ -100,11 +100,15 @@ class ImapSource:
             self._login(client)
             selected = client.select_folder(self.folder)
         except imapclient.exceptions.LoginError as exc:
-            raise MailboxError(f"IMAP login refused for {server.describe()}: {_text(exc)}") from None
+            # blind round 26: the daemon's lines never named the setting to correct, as doctor's do
+            raise MailboxLoginRefused(f"IMAP login refused for {server.describe()}: {_text(exc)}; check "
+                                      "LIAISON_IMAP_USER and LIAISON_IMAP_PASSWORD (in the env file), or `liaison "
+                                      "auth login`") from None
         except MailboxError:
             raise  # said plainly already (a password LOGIN cannot send), not a network failure
         except (*NETWORK_ERRORS, IMAPClientError) as exc:
-            raise MailboxError(f"cannot reach IMAP {server.describe()}: {type(exc).__name__}: {_text(exc)}") from None
+            raise MailboxError(f"cannot reach IMAP {server.describe()}: {type(exc).__name__}: {_text(exc)}"
+                               f"{_what_to_check(server, exc)}") from None
         finally:
             self._connecting = False
         self.client = client
@@ -381,3 +385,15 @@ def _text(exc: BaseException) -> str:
 
 
 _BYTES_REPR = re.compile(r"""^b(['"])(.*)\1$""", re.DOTALL)
+
+
+def _what_to_check(server: ServerSettings, exc: BaseException) -> str:
+    """The setting a connection failure most likely points at, as `liaison doctor` would name it."""
+    if isinstance(exc, ssl.SSLError):
+        return f"; {tls_fix('imap', server, exc)}"
+    if isinstance(exc, ConnectionRefusedError):
+        return f"; nothing listens on {server.host}:{server.port}: check LIAISON_IMAP_HOST and LIAISON_IMAP_PORT"
+    if isinstance(exc, IMAPClientError) and "unexpected response" in str(exc):
+        return (f"; port {server.port} answered, but not as an IMAP server: check LIAISON_IMAP_PORT (143 or 993) "
+                "and LIAISON_IMAP_SECURITY")
+    return ""

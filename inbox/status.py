@@ -7,6 +7,7 @@ rules it runs; the database says what was sent, what waits and what failed.
 from __future__ import annotations
 
 import os
+import shutil
 from pathlib import Path
 from typing import Any
 
@@ -15,6 +16,9 @@ from foundation.store import Store, loads
 from inbox.instance import holds_instance_lock
 from inbox.notify import read_status
 from responders.outbox import SMTP_HEALTH
+
+#: Room on the database's disk below which no message can surely be recorded (a raw mail is kept whole).
+FULL_BELOW = 2 * 2**20
 
 
 def daemon_status(settings: Settings, store: Store) -> str:
@@ -32,6 +36,10 @@ def daemon_status(settings: Settings, store: Store) -> str:
     if status.get("database_error"):
         lines.append(f"DATABASE problem: {status['database_error']} (since {_t(status.get('database_error_at'))}): "
                      "nothing is recorded or sent until it can be written; nothing is lost")
+    elif _disk_full(settings.db_path):
+        # the daemon's status file is on that disk too, and cannot say it (blind round 26): looked at here
+        lines.append(f"DATABASE problem: the disk of {settings.db_path.absolute()} is full: nothing can be recorded, "
+                     "so nothing is read or sent until there is room; nothing is lost")
     smtp = store.one("SELECT last_error, last_failure_at, failures FROM periodic_tasks WHERE name = ?", [SMTP_HEALTH])
     if smtp and smtp["failures"] and smtp["last_error"]:  # the outbox waits as a whole: say why, as for IMAP
         lines.append(f"SMTP problem: {smtp['last_error']} ({smtp['failures']} tries failed, last "
@@ -128,3 +136,11 @@ def _recipients(raw: Any) -> str:
         return ", ".join(json.loads(raw))
     except (TypeError, ValueError):
         return str(raw)
+
+
+def _disk_full(path: Path) -> bool:
+    """Too little room left to record one more message (a few raw mails), on the database's disk."""
+    try:
+        return shutil.disk_usage(path.absolute().parent).free < FULL_BELOW
+    except OSError:
+        return False

@@ -32,6 +32,7 @@ from foundation.errors import (
     SMTPConnectError,
     TemporarySendError,
 )
+from foundation.process import process_gone
 from foundation.store import Store, utcnow
 from responders.compose import Draft, as_bytes, attachable, render
 from responders.smtp import Envelope, Outcome, Sends, Transport
@@ -183,9 +184,12 @@ def release_shadow(store: Store) -> int:
 
 
 def recover(store: Store) -> int:
-    """After a crash: sends caught mid-transaction are due again (same Message-ID; flush looks in Sent first)."""
+    """Sends whose process died mid-transaction (a crash, a kill -9 of the daemon or of `summary --send`) are due
+    again (same Message-ID; flush looks in Sent first). Run at every start and every flush: a send another live
+    process is making is left to it."""
     with store.transaction():
-        rows = store.all("SELECT id FROM outbox WHERE status = 'sending'")
+        rows = [row for row in store.all("SELECT id, claimed_by FROM outbox WHERE status = 'sending'")
+                if process_gone(row["claimed_by"])]
         for row in rows:
             store.update("outbox", "id", row["id"], {"status": "retry", "next_attempt_at": utcnow(),
                                                      "last_error": "interrupted while sending"})
@@ -245,6 +249,7 @@ def flush(store: Store, transport: Transport, *, stop: Callable[[], bool] | None
     """
     outage = outage or Outage()
     result = FlushResult()
+    recover(store)  # a `summary --send` killed beside us mid-send: its row is due again now, not at our next start
     if (stop is not None and stop()) or not due(store, limit=1):
         return result
     if outage.holding():

@@ -32,6 +32,7 @@ class Facts:
     account_id: str | None = None
     suspicious: bool = False
     automatic: bool = False
+    automatic_kind: str | None = None  # classifiers.automatic.KINDS: which machine wrote
     staff: bool = False
     first_message: bool = True
     chaser: bool = False

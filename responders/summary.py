@@ -16,6 +16,7 @@ from typing import Any
 from classifiers.automatic import BY_TEXT_ALONE
 from foundation.message import shown_address, shown_sender
 from foundation.rules import WEEKDAYS, Rules
+from foundation.secrets import scrubbed
 from foundation.store import Store, loads
 from responders import outbox
 from responders.compose import build_notice, new_message_id
@@ -599,7 +600,7 @@ def render(summary: Summary, templates: TemplateLibrary) -> tuple[str, str]:
 
 
 def build_message(summary: Summary, templates: TemplateLibrary, sender: str) -> Message:
-    text, html = render(summary, templates)
+    text, html = (scrubbed(part) for part in render(summary, templates))  # a server's error may echo a password
     scope = "agency-wide" if summary.team else "your accounts"
     before = f", {summary.unanswered_before} from before Liaison not answered" if summary.unanswered_before else ""
     before += ", MAILBOX CANNOT BE READ" if summary.mailbox_unreadable else ""

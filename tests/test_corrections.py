@@ -405,3 +405,16 @@ def test_the_follow_up_of_a_correction_says_the_client_was_thanked_for_another_k
     (to_finance,) = [m for m in smtp_server.parsed()[before:] if "finance@agency.example" in str(m["To"])]
     assert "acknowledgement as a revision request, before a\nperson corrected" in \
         to_finance.get_body(("plain",)).get_content()
+
+
+def test_a_message_id_two_messages_share_is_refused_with_their_numbers(tmp_path):
+    """Blind round 26: after an impostor reused a client's Message-ID, `liaison correct <id> other` corrected the
+    first of the two and said nothing of the second."""
+    store = Store(tmp_path / "liaison.db")
+    with store.transaction():
+        for n in range(2):
+            store.insert("messages", {"message_id": "<twin@brewco.com>", "status": "processed", "raw": b"x",
+                                      "raw_sha256": f"{n}", "received_at": "2026-12-07T10:00:00+00:00"})
+    with pytest.raises(LiaisonError, match=r"2 messages carry the Message-ID <twin@brewco.com> \(#1, #2;"):
+        corrections.find_message(store, "twin@brewco.com")
+    assert corrections.find_message(store, "#2") == 2

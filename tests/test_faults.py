@@ -441,3 +441,20 @@ def test_mail_that_arrives_just_before_idle_wakes_it(security, make_message):
             last = max(source.new_uids(last))
         assert source.wait(1, never) is False  # the notice was taken: no second wake for it
         source.close()
+
+
+def test_an_imap_connection_failure_names_the_setting_to_correct(smtp_server):
+    """Blind round 26: the daemon's warnings ("SSLError: WRONG_VERSION_NUMBER", "unexpected response: 220 ...
+    SMTP") never named the setting, as doctor's do."""
+    from tests.servers import free_port
+
+    closed = ImapSource(ServerSettings("127.0.0.1", free_port(), "u", "p", "none"))
+    with pytest.raises(MailboxError, match="nothing listens on 127.0.0.1:.*check LIAISON_IMAP_HOST and LIAISON_IMAP_"
+                                           "PORT"):
+        closed.connect()
+    smtp = ImapSource(ServerSettings(smtp_server.host, smtp_server.port, "u", "p", "none"))
+    with pytest.raises(MailboxError, match="not as an IMAP server: check LIAISON_IMAP_PORT"):
+        smtp.connect()
+    tls = ImapSource(ServerSettings(smtp_server.host, smtp_server.port, "u", "p", "ssl"))
+    with pytest.raises(MailboxError, match="LIAISON_IMAP_SECURITY"):
+        tls.connect()

@@ -327,7 +327,7 @@ def test_a_refused_imap_login_is_alerted_and_sending_and_summaries_go_on(tmp_pat
             message_id=new_message_id("accounts@agency.example"), text="Thanks.", html="<p>Thanks.</p>"),
             mail_from="accounts@agency.example", recipients=["tom@brewco.com"])
     daemon = Daemon(settings, store)
-    daemon.imap_alert_after = timedelta(seconds=2)
+    daemon.imap_alert_after = timedelta(hours=1)  # a refused login is alerted at once all the same (blind round 26)
     caplog.set_level(logging.INFO, logger="liaison")
 
     def stop_when_seen() -> None:  # the daemon runs in the main thread, where its signal handlers can be set
@@ -340,6 +340,7 @@ def test_a_refused_imap_login_is_alerted_and_sending_and_summaries_go_on(tmp_pat
     assert len(smtp_server.messages) == 1  # sent while the mailbox could not be read
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert any("cannot read the mailbox for" in e and "login refused" in e for e in errors), errors
+    assert all("check LIAISON_IMAP_USER and LIAISON_IMAP_PASSWORD" in e for e in errors), errors  # round 26
     assert not any("b'" in r.getMessage() for r in caplog.records)  # the server's words, not a bytes repr
     status = read_status(settings.db_path) or {}
     first_refusal = min(r.created for r in caplog.records if "login refused" in r.getMessage())
@@ -557,11 +558,16 @@ def test_a_locked_database_holds_everything_back_and_quarantines_nothing(tmp_pat
         holder.close()
         while time.monotonic() < deadline and not smtp_server.messages:
             time.sleep(0.1)
+        # blind round 26: `status` said the database could not be written until the next mail came in
+        while time.monotonic() < deadline and "DATABASE problem" in daemon_status(settings, Store(settings.db_path)):
+            time.sleep(0.1)
+        said["cleared"] = time.monotonic() < deadline
         daemon.stopping = True
         daemon.source.abort()
 
     run_daemon_while(daemon, lock_then_release)
     assert said["locked"], "nothing was sent while the database was locked"
+    assert said["cleared"], "status still says the database cannot be written, while the daemon runs on"
     assert "DATABASE problem: database is locked (since " in said["status"], said["status"]  # round 23b
     messages = [r.getMessage() for r in caplog.records]
     assert not any("quarantined" in m for m in messages), messages
@@ -573,3 +579,39 @@ def test_a_locked_database_holds_everything_back_and_quarantines_nothing(tmp_pat
     assert store.scalar("SELECT COUNT(*) FROM messages WHERE message_id = '<db1@brewco.com>'") == 1
     assert store.scalar("SELECT COUNT(*) FROM periodic_tasks WHERE failures > 0") == 0
     assert "DATABASE problem" not in daemon_status(settings, store)  # said while it lasts, not after
+
+
+def test_a_database_deleted_under_the_running_daemon_stops_everything_and_says_so(tmp_path, dovecot, smtp_server,
+                                                                                  make_message, caplog):
+    """Blind round 26: with the database's folder deleted, the daemon went on "handling" mail into a file no one
+    would open again (lost at restart, and answered twice), and nothing was said."""
+    from inbox.daemon import Daemon
+
+    folder = tmp_path / "data"
+    folder.mkdir()
+    settings = liaison_settings(folder, dovecot, smtp_server, ACCOUNTS)
+    daemon = Daemon(settings, Store(settings.db_path))
+    caplog.set_level(logging.INFO, logger="liaison")
+    said: dict[str, Any] = {}
+
+    def delete_then_mail() -> None:
+        deadline = time.monotonic() + 60
+        while time.monotonic() < deadline and daemon.source.client is None:
+            time.sleep(0.05)
+        folder.rename(tmp_path / "deleted")  # as `rm -rf data`, with the file kept for the test to look at
+        dovecot.append(make_message(sender="Tom Hill <tom@brewco.com>", subject="Banner", message_id="<g1@brewco.com>",
+                                    body="Please change the headline on the banner to 'Brewed for May'."))
+        while time.monotonic() < deadline and daemon._database_down_since is None:
+            time.sleep(0.05)
+        time.sleep(1.0)
+        said["gone"] = daemon._database_down_since is not None
+        daemon.stopping = True
+        daemon.source.abort()
+
+    run_daemon_while(daemon, delete_then_mail)
+    assert said["gone"]
+    assert smtp_server.messages == [], "nothing is answered into a database that is gone"
+    errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
+    assert len(errors) == 1 and "was deleted while Liaison used it" in errors[0], errors
+    kept = Store(tmp_path / "deleted" / "liaison.db")
+    assert kept.scalar("SELECT COUNT(*) FROM messages WHERE message_id = '<g1@brewco.com>'") == 0

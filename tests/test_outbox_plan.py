@@ -175,3 +175,51 @@ def test_two_processes_flushing_one_outbox_send_each_message_once(tmp_path, smtp
         worker.join(timeout=120)
     assert sorted(m["Message-ID"] for m in smtp_server.parsed()) == sorted(ids)
     assert stores[0].scalar("SELECT COUNT(*) FROM outbox WHERE status = 'sent'") == 40
+
+
+def _claimed_by(store: Store, row_id: int, claim: str) -> None:
+    with store.transaction():
+        store.conn.execute("UPDATE outbox SET status = 'sending', attempts = 1, claimed_by = ? WHERE id = ?",
+                           [claim, row_id])
+
+
+def test_a_send_whose_process_was_killed_is_due_again_at_the_next_flush_and_a_live_ones_is_left(tmp_path,
+                                                                                                smtp_server):
+    """Round 25 leftover: a `summary --send` killed mid-send left its row "sending" until the daemon's next start;
+    and a start took back rows a live process was sending (sent twice)."""
+    import signal
+    import subprocess
+    import sys
+
+    from foundation.process import _claim
+
+    store = Store(tmp_path / "liaison.db")
+    dead_id, live_id = _plan_notices(store, 2)
+    killed = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    living = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)"])
+    try:
+        rows = {r["message_id"]: r["id"] for r in store.all("SELECT id, message_id FROM outbox")}
+        _claimed_by(store, rows[dead_id], _claim(killed.pid))
+        _claimed_by(store, rows[live_id], _claim(living.pid))
+        killed.send_signal(signal.SIGKILL)
+        killed.wait()
+        transport = SMTPTransport(ServerSettings(smtp_server.host, smtp_server.port, security="none"))
+        outbox.flush(store, transport)
+        transport.close()
+        assert [m["Message-ID"] for m in smtp_server.parsed()] == [dead_id]
+        assert store.one("SELECT status FROM outbox WHERE id = ?", [rows[live_id]])["status"] == "sending"
+        assert outbox.recover(store) == 0  # a start beside the living sender takes nothing from it
+    finally:
+        living.kill()
+        living.wait()
+    assert outbox.recover(store) == 1  # once it is gone, its send is due again
+    store.close()
+
+
+def test_a_claim_from_another_host_or_none_is_taken_back():
+    """The database is a local file: another host's claim is this machine's under an old name (a container made
+    again), and a row from before claims were kept has none."""
+    from foundation.process import process_gone, this_process
+
+    assert process_gone(None) and process_gone("") and process_gone("an-old-container:1:123")
+    assert not process_gone(this_process())

@@ -21,7 +21,8 @@ def problems(text: str, **kwargs) -> list[str]:
 
 def test_shipped_rules_are_valid_and_use_existing_templates():
     rules = load_rules(ROOT / "rules.yaml", template_names=TemplateLibrary().names())
-    assert [r.name for r in rules.spec.rules][:3] == ["suspicious-sender", "automatic-mail", "staff-mail"]
+    assert [r.name for r in rules.spec.rules][:5] == ["suspicious-sender", "client-system-notice-billing",
+                                                      "client-system-notice", "automatic-mail", "staff-mail"]
 
 
 def test_shipped_rules_escalate_an_impostor_that_looks_automatic():
@@ -275,3 +276,12 @@ def test_a_misspelt_template_name_in_a_rule_is_given_the_one_meant():
     (problem,) = problems("rules:\n  - name: a\n    then:\n      - acknowledge: ack_revison_request\n",
                           template_names=TemplateLibrary().names())
     assert problem.endswith("unknown template 'ack_revison_request' (did you mean 'ack_revision_request'?)"), problem
+
+
+def test_the_automatic_condition_knows_every_kind_of_automatic_mail():
+    from typing import get_args
+
+    from classifiers.automatic import KINDS
+    from responders.conditions.automatic import Kind
+
+    assert get_args(Kind) == KINDS

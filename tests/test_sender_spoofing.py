@@ -668,3 +668,46 @@ def test_an_impostors_mail_is_in_the_summary_of_the_imitated_clients_manager_onl
     assert {a.strip() for a in str(escalation["To"]).split(",")} == {"ben.ortiz@agency.example",
                                                                       "anna.berg@agency.example"}
     assert warned["Your account"] == (lead or "anna.berg@agency.example")
+
+
+BEC = (b"From: Tom Hill <tom.hill@brewco.com>\r\nReply-To: tom.hill@brewc0.com\r\nMessage-ID: <bec@brewco.com>\r\n"
+       b"Subject: New bank details\r\nTo: accounts@agency.example\r\nDate: Mon, 23 Nov 2026 10:00:00 +0000\r\n\r\n"
+       b"Our bank has changed. Please pay invoice INV-8080 (EUR 24,000) to our new account IBAN DE89 3704 0044 0532 "
+       b"0130 00 from now on.\r\n")
+
+
+def test_a_clients_from_with_a_reply_to_at_a_lookalike_domain_is_an_impostor_and_never_answered(
+        tmp_path, dovecot, smtp_server):
+    """Blind round 26: the client's own From with Reply-To at a lookalike domain (business email compromise) was
+    acknowledged and escalated to finance as a routine billing issue, the lookalike never mentioned."""
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    dovecot.append(BEC)
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    row = store.one("SELECT account_id, suspicious FROM messages")
+    store.close()
+    assert row["suspicious"] == "Reply-To tom.hill@brewc0.com: domain brewc0.com imitates brewco.com", row
+    assert row["account_id"] is None
+    sent = smtp_server.parsed()
+    assert not [m for m in sent if m["Auto-Submitted"] == "auto-replied"]
+    (escalation,) = [m for m in sent if m["Auto-Submitted"] == "auto-generated"]
+    assert "anna.berg@agency.example" in str(escalation["To"]) and escalation["Reply-To"] is None
+    assert "brewc0.com" in escalation.get_body(("plain",)).get_content()
+
+
+@pytest.mark.parametrize("reply_to", ["tom.hill@brewco.com", "tickets+881@brewco.zendesk.com", "tom@gmail.com",
+                                      "assistant@otherfirm.example"])
+def test_a_reply_to_elsewhere_that_imitates_no_one_is_no_warning(reply_to):
+    index = AccountIndex.build([Account("brewco", "BrewCo", "BREW", ("brewco.com",), ("tom.hill@brewco.com",),
+                                        "anna.berg@agency.example")])
+    link = link_message(index, sender="tom.hill@brewco.com", display_name="Tom Hill", subject="x",
+                        thread_of=lambda: [], is_staff=False, reply_to=[reply_to])
+    assert link.account_id == "brewco" and not link.suspicious
+
+
+@pytest.mark.parametrize("name", ['"Tom\u202e lliH"'.encode(), b"=?utf-8?q?Tom=E2=80=AE_lliH?="])
+def test_a_display_name_reordered_by_direction_controls_is_no_plain_sender(name):
+    """Blind round 26: "Tom\\u202e lliH" shows as "Tom Hill" in many mail clients, and was only an unknown sender."""
+    parsed = parse_message(b"From: " + name + b" <x@evil.example>\r\nMessage-ID: <b@evil.example>\r\n" + BODY)
+    assert parsed.sender_problems and "direction controls" in parsed.sender_problems[0]
+    assert parsed.from_addr == "x@evil.example"

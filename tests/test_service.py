@@ -304,3 +304,18 @@ def test_status_after_one_run_says_what_it_did(dovecot, smtp_server, tmp_path, m
     out = result.stdout
     assert "no status recorded yet" not in out and "last fetch: never" not in out, out
     assert "last fetch: 20" in out and "one run" in out and "not running" in out, out
+
+
+def test_status_says_the_databases_disk_is_full_when_the_daemons_status_file_cannot(tmp_path, monkeypatch):
+    """Blind round 26: with the disk full, the daemon's status file (on that disk) could not record the problem, and
+    `status` said nothing was wrong. The room left is looked at by `status` itself (here: more than any disk has)."""
+    from foundation.settings import Settings
+    from foundation.store import Store
+    from inbox import status
+
+    settings = Settings(address="accounts@agency.example", agency_domains=("agency.example",),
+                        db_path=tmp_path / "liaison.db", rules_path=ROOT / "rules.yaml", imap=None, smtp=None)
+    store = Store(settings.db_path)
+    assert "DATABASE problem" not in status.daemon_status(settings, store)
+    monkeypatch.setattr(status, "FULL_BELOW", 2**62)
+    assert f"DATABASE problem: the disk of {settings.db_path} is full" in status.daemon_status(settings, store)

@@ -549,3 +549,47 @@ def test_a_second_request_of_another_kind_is_shown_beside_the_first_and_in_the_b
     store = run_once(settings)
     (line,) = [t for t in build().needs_you if t["subject"] == "Poster"]
     assert (line["category"], line["also"]) == ("revision_request", []), line
+
+
+PORTAL_NOTICE = ("Invoice INV-5531 from your agency was REJECTED by BrewCo Accounts Payable.\n\nReason: the PO number "
+                 "is missing. Please resubmit the invoice with a valid purchase order number.\n\nThis is an automated "
+                 "message from the BrewCo supplier portal.")
+
+
+def test_a_clients_purchasing_portal_rejecting_an_invoice_reaches_finance_and_the_manager_and_is_never_answered(
+        settings, dovecot, smtp_server, make_message):
+    """Round 25 leftover: automatic mail from a client's purchasing portal ("invoice REJECTED") reached no one: the
+    automatic-mail rule stopped it. RFC 3834 forbids an answer, not telling the people it concerns."""
+    from foundation.rules import load_rules
+    from responders import summary
+
+    dovecot.append(make_message(sender="BrewCo Supplier Portal <noreply@brewco.com>",
+                                subject="Invoice INV-5531 rejected", message_id="<p1@brewco.com>",
+                                headers={"Auto-Submitted": "auto-generated"}, body=PORTAL_NOTICE))
+    store = run_once(settings)
+    sent = smtp_server.parsed()
+    assert not acks(smtp_server)
+    assert {str(m["To"]) for m in sent} == {"finance@agency.example", "anna@agency.example"}, [
+        (str(m["To"]), str(m["Subject"])) for m in sent]
+    row = store.one("SELECT category, automatic FROM messages WHERE message_id = '<p1@brewco.com>'")
+    assert row["category"] == "billing_issue" and row["automatic"] == "Auto-Submitted: auto-generated"
+    built = summary.build(store, load_rules(settings.rules_path), "anna@agency.example", datetime.now(UTC).date(),
+                          team=False, until=datetime.now(UTC) + timedelta(minutes=1))
+    assert [r["subject"] for r in built.review] == ["Invoice INV-5531 rejected"], built.review
+
+
+@pytest.mark.parametrize(("sender", "subject", "headers"), [
+    # an out-of-office of the client's accounts payable, answering our receipt about an invoice
+    ("Ruth <ruth@brewco.com>", "Automatic reply: Invoice INV-5531 rejected", {"Auto-Submitted": "auto-replied"}),
+    # a bounce, whatever else it says of itself
+    ("MAILER-DAEMON@brewco.com", "Undeliverable: Invoice INV-5531 rejected", {"Auto-Submitted": "auto-generated"}),
+    ("Portal <noreply@brewco.com>", "Invoice INV-5531 rejected", {"Auto-Submitted": "auto-generated",
+                                                                  "Return-Path": "<>"}),
+    # a newsletter of the client's
+    ("BrewCo News <news@brewco.com>", "Invoice INV-5531 rejected", {"List-Unsubscribe": "<mailto:u@brewco.com>"}),
+])
+def test_other_automatic_mail_about_an_invoice_still_reaches_no_one(settings, dovecot, smtp_server, make_message,
+                                                                    sender, subject, headers):
+    dovecot.append(make_message(sender=sender, subject=subject, headers=headers, body=PORTAL_NOTICE))
+    run_once(settings)
+    assert smtp_server.parsed() == []

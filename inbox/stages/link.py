@@ -27,7 +27,8 @@ class Link:
         judged = not message.staff and not message.automatic
         link = link_message(self.services.index, sender=parsed.from_addr, display_name=parsed.from_name,
                             subject=parsed.subject, thread_of=lambda: self._thread_of(message),
-                            is_staff=message.staff, distrust=self._sender_doubt(message) if judged else "")
+                            is_staff=message.staff, distrust=self._sender_doubt(message) if judged else "",
+                            reply_to=parsed.reply_to)
         twin = self._twin_warning(message)
         if twin and judged:
             link = replace(link, suspicious="; ".join(filter(None, [link.suspicious, twin])))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from classifiers.automatic import automatic_kind
 from classifiers.tiers import TIERS
 from inbox.stages.context import MessageContext, Services
 from responders.routing import Facts, route
@@ -28,7 +29,8 @@ class Route:
             category=category, confidence=classification.confidence,
             needs_review=message.verdict.needs_review, sender=parsed.from_addr, subject=parsed.subject,
             body=message.newest, received_at=message.arrived, account_id=message.link.account_id,
-            suspicious=bool(message.link.suspicious), automatic=bool(message.automatic), staff=message.staff,
+            suspicious=bool(message.link.suspicious), automatic=bool(message.automatic),
+            automatic_kind=automatic_kind(message.automatic) if message.automatic else None, staff=message.staff,
             first_message=message.first_message, chaser=message.chaser, chases=chases, entities=message.entities,
             has_attachment=bool(parsed.attachments), ack_tier=tier)
         message.decision = route(message.facts, self.services.rules)
