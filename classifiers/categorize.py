@@ -19,7 +19,7 @@ from classifiers.entities import TEXT_LIMIT as ENTITY_TEXT_LIMIT
 from classifiers.entities import entities_in, extract
 from classifiers.model import TextcatClassifier, analysis_text
 from classifiers.phrases import KeywordClassifier, PhraseHit, PhraseRules
-from classifiers.tiers import Tier, choose_tier
+from classifiers.tiers import REQUESTS, Tier, choose_tier
 from classifiers.tokens import prefix_doc
 from foundation.rules import Rules
 
@@ -46,6 +46,9 @@ class Verdict:
     classification: Classification
     needs_review: bool
     tier: Tier = Tier("none", "not judged")
+    #: A program's notice (automatic: notice) is no client's request, whatever its words: `other`. What its words
+    #: read as, when surely a request, is kept here for the rules ("invoice INV-88 REJECTED" is for finance).
+    notice_about: str | None = None
 
 
 @dataclass(frozen=True)
@@ -96,9 +99,12 @@ class Categorizer:
             return Analysis(Verdict(Classification("other", 1.0, (f"automatic mail: {automatic}",), "automatic"),
                                     False, Tier("none", f"automatic mail: {automatic}")))
         analysis = self._read(subject, text, today=today)
-        if automatic:
-            verdict = analysis.verdict
-            return replace(analysis, verdict=replace(verdict, tier=Tier("none", f"automatic mail: {automatic}")))
+        if automatic:  # a notice: `other` as all automatic mail, its words' reading kept for the rules
+            read = analysis.verdict.classification
+            about = read.category if read.category in REQUESTS and not analysis.verdict.needs_review else None
+            reasons = (f"automatic mail: {automatic}", f"its words read as {read.category} {read.confidence:.2f}")
+            return replace(analysis, verdict=Verdict(Classification("other", 1.0, reasons, "automatic"), False,
+                                                     Tier("none", f"automatic mail: {automatic}"), about))
         return analysis
 
     def _read(self, subject: str, text: str, *, today: date | None) -> Analysis:

@@ -26,7 +26,7 @@ from email.utils import format_datetime
 from io import BytesIO
 from typing import Literal
 
-from classifiers.automatic import LOOP_HEADER
+from classifiers.automatic import LOOP_HEADER, is_robot_address
 from foundation.message import SYNTHETIC_ID_SUFFIX, ParsedMessage
 from foundation.subjects import SUBJECT_PREFIX
 
@@ -224,7 +224,8 @@ def escalation(original: ParsedMessage, *, original_row: int | None, sender: str
     A suspicious sender gets no Reply-To: a manager hitting Reply would answer the impostor."""
     extra = []
     with contextlib.suppress(ValueError):  # an unusable client address: staff reply by hand
-        if not suspicious:
+        # nor to a robot's (a purchasing portal's noreply@): the answer would go nowhere
+        if not suspicious and not is_robot_address(original.from_addr):
             extra.append(("Reply-To", valid_address(original.from_addr)))
     return _draft(shape="escalation", sender=sender, to=to, subject=subject, message_id=message_id, text=text,
                   html=html, auto_submitted="auto-generated", extra=extra, original_row=original_row)

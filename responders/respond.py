@@ -309,9 +309,8 @@ class Responder:
         if not recipients:
             return f"escalate: {', '.join(found)} {why}"
         told.update(r.lower() for r in recipients)
-        label = CATEGORY_LABELS.get(context["category"], context["category"])
         who = context["account_name"] or shown_address(parsed.from_addr)
-        what = f"{context['urgent']}{label}{context['chase_note']}"
+        what = f"{context['urgent']}{context['category_label']}{context['chase_note']}"  # "Billing issue notice"
         subject = f"[Liaison] {what}: {who} - {parsed.subject or '(no subject)'}"
         if context.get("warning"):
             subject = f"[Liaison] SUSPICIOUS: {who} - {parsed.subject or '(no subject)'}"
@@ -385,7 +384,8 @@ class Responder:
         override = self.rules.override(link.account_id)
         replies = self.rules.spec.replies
         thread = self.store.one("SELECT chasers FROM threads WHERE id = ?", [thread_id]) if thread_id else None
-        category = "needs_review" if facts.needs_review else facts.category
+        # a client's system's notice is escalated as what its words read as (round 25's "invoice REJECTED")
+        category = "needs_review" if facts.needs_review else facts.notice_about or facts.category
         language = self._reply_language(facts)
         return {
             **self._client(parsed, link.account_id, for_client=False, language=language),
@@ -398,7 +398,8 @@ class Responder:
             "account_manager_name": self._manager_name(manager) or "your account manager",
             "job_ref": link.job_ref or "",
             "category": category,
-            "category_label": CATEGORY_LABELS.get(category, category),
+            "category_label": CATEGORY_LABELS.get(category, category) + (" notice" if facts.notice_about else ""),
+            "notice": facts.notice_about is not None,
             # a follow-up: the kind of request it may ask after, when another (round 25: subjects marked a chase
             # only sometimes, urgency never)
             "chases_label": CATEGORY_LABELS.get(facts.chases, "").lower() if facts.chases not in (None, category)

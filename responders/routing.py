@@ -33,6 +33,7 @@ class Facts:
     suspicious: bool = False
     automatic: bool = False
     automatic_kind: str | None = None  # classifiers.automatic.KINDS: which machine wrote
+    notice_about: str | None = None  # a notice whose words surely read as this kind of request (classifiers.categorize)
     staff: bool = False
     first_message: bool = True
     chaser: bool = False

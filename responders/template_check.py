@@ -37,13 +37,13 @@ def message_contexts() -> list[dict[str, Any]]:
         "promise": "within one business day", "signature": "The account team", "tone": "friendly",
         "language": "en", "agency_address": "accounts@agency.example", "acknowledged": True,
         "acknowledged_as": "revision request",
-        "original_attached": True, "original_size": "0.1 MB",
+        "original_attached": True, "original_size": "0.1 MB", "notice": True,
     }
     empty = {**full, "client_first_name": "", "client_name": "", "account_id": None, "account_name": "",
              "account_manager_email": "", "job_ref": "", "link_reason": "", "warning": "", "chasers": 0,
              "chases_label": "", "chase_note": "", "urgent": "",
              "entity_lines": [], "invoice_numbers": [], "acknowledged": False,
-             "acknowledged_as": "", "original_attached": False}
+             "acknowledged_as": "", "original_attached": False, "notice": False}
     return [{**context, "tone": tone,
              "greeting": greeting(language="en", tone=tone, display_name=context["client_name"],
                                   address=context["client_address"])}

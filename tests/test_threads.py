@@ -571,8 +571,15 @@ def test_a_clients_purchasing_portal_rejecting_an_invoice_reaches_finance_and_th
     assert not acks(smtp_server)
     assert {str(m["To"]) for m in sent} == {"finance@agency.example", "anna@agency.example"}, [
         (str(m["To"]), str(m["Subject"])) for m in sent]
-    row = store.one("SELECT category, automatic FROM messages WHERE message_id = '<p1@brewco.com>'")
-    assert row["category"] == "billing_issue" and row["automatic"] == "Auto-Submitted: auto-generated"
+    row = store.one("SELECT category, automatic, class_reasons FROM messages WHERE message_id = '<p1@brewco.com>'")
+    # no client's request (the eval sets' writers label such notices other), its words read for the rules
+    assert row["category"] == "other" and row["automatic"] == "Auto-Submitted: auto-generated"
+    assert "its words read as billing_issue" in row["class_reasons"]
+    (escalation, *_) = sent
+    text = escalation.get_body(("plain",)).get_content()
+    assert str(escalation["Subject"]).startswith("[Liaison] Billing issue notice: BrewCo - "), escalation["Subject"]
+    assert "A program of the client's wrote this on its own" in text and "Reply to this email" not in text
+    assert escalation["Reply-To"] is None  # a manager's answer to noreply@ would go nowhere
     built = summary.build(store, load_rules(settings.rules_path), "anna@agency.example", datetime.now(UTC).date(),
                           team=False, until=datetime.now(UTC) + timedelta(minutes=1))
     assert [r["subject"] for r in built.review] == ["Invoice INV-5531 rejected"], built.review

@@ -30,7 +30,8 @@ class Route:
             needs_review=message.verdict.needs_review, sender=parsed.from_addr, subject=parsed.subject,
             body=message.newest, received_at=message.arrived, account_id=message.link.account_id,
             suspicious=bool(message.link.suspicious), automatic=bool(message.automatic),
-            automatic_kind=automatic_kind(message.automatic) if message.automatic else None, staff=message.staff,
+            automatic_kind=automatic_kind(message.automatic) if message.automatic else None,
+            notice_about=message.verdict.notice_about, staff=message.staff,
             first_message=message.first_message, chaser=message.chaser, chases=chases, entities=message.entities,
             has_attachment=bool(parsed.attachments), ack_tier=tier)
         message.decision = route(message.facts, self.services.rules)
