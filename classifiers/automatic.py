@@ -121,9 +121,10 @@ def _values(message: ParsedMessage, name: str) -> list[str]:
 def _by_headers(message: ParsedMessage) -> str | None:
     if message.header(LOOP_HEADER.lower()):
         return f"carries our own loop header {LOOP_HEADER}"
-    report = _a_report(message)
-    if report:  # a bounce says so whatever else it carries: its kind must not read as a notice (automatic_kind)
-        return report
+    # a bounce or a list says so whatever else it carries: its kind must not read as a notice (automatic_kind)
+    broadcast = _a_report(message) or _a_list(message)
+    if broadcast:
+        return broadcast
     for auto in _values(message, "auto-submitted"):
         if auto.split(";")[0].strip() != "no":
             failure = " (a delivery failure)" if _DSN_SUBJECT.match(message.subject) else ""
@@ -132,9 +133,6 @@ def _by_headers(message: ParsedMessage) -> str | None:
         for precedence in _values(message, name):
             if precedence in _BULK_PRECEDENCE:
                 return f"{name}: {precedence}"
-    for name in _LIST_HEADERS:
-        if message.header(name):
-            return f"mailing-list or bulk header {name}"
     for name in _AUTO_HEADERS:
         if message.header(name):
             return f"auto-responder header {name}"
@@ -143,6 +141,17 @@ def _by_headers(message: ParsedMessage) -> str | None:
             return f"auto-responder header {name}: {message.header(name)[:80]}"
     if _LIST_SENDER.match(_address(message.header("sender"))):
         return f"mailing-list Sender {message.header('sender')[:80]}"
+    return None
+
+
+def _a_list(message: ParsedMessage) -> str | None:
+    for name in ("precedence", "x-precedence"):
+        for precedence in _values(message, name):
+            if precedence in ("bulk", "list", "junk"):
+                return f"{name}: {precedence}"
+    for name in _LIST_HEADERS:
+        if message.header(name):
+            return f"mailing-list or bulk header {name}"
     return None
 
 

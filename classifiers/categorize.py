@@ -111,7 +111,9 @@ class Categorizer:
         if only_courtesy(text):
             # Nor is the subject read: it is the thread's ("Re: Any news on the video?" over "Brilliant, thanks"),
             # which the model and the phrase rules would otherwise answer
-            return self._analysis(COURTESY, self.phrase_rules.phrases.hits("", text), {}, text)
+            # (its entities from its own words: an approval is what the sign-off rule tells the manager of)
+            return self._analysis(COURTESY, self.phrase_rules.phrases.hits("", text), extract("", text, today=today),
+                                  text)
         source = f"{subject}\n{text}"
         lowered = analysis_text(subject, text)
         if not isinstance(self.base, DocClassifier) or len(lowered) != len(source):

@@ -41,14 +41,21 @@ _OTHER_LANGUAGES = (r"(?:merci(?: beaucoup| bien| infiniment| pour (?:tout|votre
                     r"danke(?: schön| sehr| vielmals| euch| dir)?|vielen (?:dank|lieben dank)|herzlichen dank|"
                     r"passt(?: so)?|perfekt|prima|klasse|toll|super|alles klar|sehr gut|"
                     r"(?:muchas )?gracias(?: por todo| por la actualización)?|perfecto|genial|estupendo|"
-                    r"de acuerdo|recibido|"
+                    r"de acuerdo|recibido|aprobado|freigegeben|genehmigt|validé|approuvé|c'?est validé|"
+                    r"goedgekeurd|akkoord|approvato|aprovado|"
                     r"(?:hartelijk )?bedankt|dank (?:je|u)(?: wel)?|top|prima|perfect|helemaal goed|"
                     r"grazie(?: mille)?|perfetto|ottimo|obrigad[oa]|perfeito|dziękuję|tack(?: så mycket)?|"
-                    r"takk|kiitos|mange tak|tak)")
+                    r"takk|kiitos|mange tak|tak|"
+                    # Japanese, Chinese, Korean: thanks as written in a short reply
+                    r"ありがとうございます|ありがとうございました|ありがとう|助かります|承知しました|了解です|"
+                    r"谢谢|多谢|感谢|謝謝|收到|好的|감사합니다|고맙습니다|감사해요|알겠습니다)")
 _GREETING = (r"(?:hi|hello|hey|dear|morning|good (?:morning|afternoon|evening)|hiya|hallo|bonjour|salut|hola|"
              r"ciao|hej|moin|guten (?:morgen|tag)|beste|buongiorno|olá)")
 _SIGN_OFF = (r"(?:best|best regards|kind regards|regards|warm regards|many thanks|thanks|cheers|"
-             r"all the best|br|kr|rgds|talk soon|speak soon|have a (?:good|great|nice) (?:day|weekend|one)|"
+             r"all the best|br|kr|rgds|talk soon|speak soon|"
+             r"(?:have|enjoy) (?:a |the |your )?(?:(?:good|great|nice|lovely|wonderful|relaxing|restful) )?"
+             r"(?:day|weekend|week|evening|one|holiday|holidays|christmas|break|time off|trip)|"
+             r"happy (?:holidays|christmas|new year|friday|easter)|merry christmas|"
              r"cordialement|bien à vous|bonne journée|viele grüße|mit freundlichen grüßen|lg|vg|mfg|"
              r"saludos|un saludo|atentamente|met vriendelijke groet|groeten|groetjes|mvg|saluti|cordiali saluti)")
 
@@ -56,7 +63,7 @@ _ONE = rf"(?:{_GREETING}{_NAME}|{_THANKS}{_FOR}|{_PRAISE}|{_OTHER_LANGUAGES}|{_S
 # "perfect thx", "great thanks Tom": two courtesies without a comma between them
 _CLAUSE = re.compile(rf"{_ONE}(?:\s+{_ONE})?(?:{_NAME})?", re.IGNORECASE)
 _GREETING_ONLY = re.compile(rf"{_GREETING}{_NAME}", re.IGNORECASE)
-_SPLIT = re.compile(r"[.!;,:\n]+|\s+[-–—]\s+|\s+(?:and|&)\s+", re.IGNORECASE)
+_SPLIT = re.compile(r"[.!;,:\n。！、，；：]+|\s+[-–—]\s+|\s+(?:and|&)\s+", re.IGNORECASE)
 _EMOTICON = re.compile(r"(?<!\w)[:;=]-?[)D(Pp3]+(?!\w)|<3|[\U0001F300-\U0001FAFF\u2600-\u27BF\uFE0F\u200d]+")
 _DECORATION = re.compile(r'[\s"()*~_+=<>\[\]]+')
 _NAME_LINE = re.compile(r"[A-Z][\w'’.-]*(?:\s+[A-Z][\w'’.-]*){0,2}")
@@ -66,7 +73,7 @@ _LIMIT = 240  # longer than a few lines of thanks is a message with something to
 def only_courtesy(text: str) -> bool:
     """True when the newest ``text`` thanks, praises, approves or greets and does nothing else (no question)."""
     text = text.strip()
-    if not text or len(text) > _LIMIT or "?" in text:
+    if not text or len(text) > _LIMIT or "?" in text or "？" in text:
         return False
     lines = [line.strip() for line in _EMOTICON.sub(" ", text).splitlines() if line.strip()]
     if len(lines) > 1 and _signed(lines[-1]):

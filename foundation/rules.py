@@ -563,7 +563,7 @@ def _located(path: Path, root: yaml.Node, error: Any) -> str:
     message = str(error["msg"]).removeprefix("Value error, ")
     if error["type"] == "extra_forbidden":
         message = f"unknown key {loc[-1]!r}{_did_you_mean(loc)}"
-    if any(SECRET_WORDS.search(str(part)) for part in loc) or _holds_secret(node):
+    if (any(SECRET_WORDS.search(str(part)) for part in loc) or _holds_secret(node)) and SECRET_HINT not in message:
         # its value is never quoted: the message goes to the log, `status` and the team lead's summary (round 26)
         message = SECRET_HINT
     return f"{path}:{mark.line + 1}:{mark.column + 1}: {where}: {message}"

@@ -17,7 +17,8 @@ from urllib.parse import quote, quote_plus
 #: Shorter values are not secrets worth the name, and would mask half of every line.
 SHORTEST = 3
 #: A key whose name says it holds one: its value is never quoted back (a password written into rules.yaml).
-SECRET_WORDS = re.compile(r"(^|[_.-])(pass(word|wd)?|secret|token|api[_-]?key|credentials?)($|[_.-])", re.IGNORECASE)
+SECRET_WORDS = re.compile(r"(^|[_.-])(pass(word|wd|wort|phrase)?|pwd|pw|kennwort|mot[_-]?de[_-]?passe|contrase[ñn]a"
+                          r"|wachtwoord|secret|token|api[_-]?key|credentials?)($|[_.-])", re.IGNORECASE)
 _kept_out: list[str] = []
 
 

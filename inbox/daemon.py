@@ -24,6 +24,7 @@ from typing import Any
 from foundation.accounts import staff_clashes
 from foundation.errors import (
     AuthRevoked,
+    DatabaseGone,
     MailboxCommandError,
     MailboxError,
     MailboxLoginRefused,
@@ -214,6 +215,12 @@ class Daemon:
         if self._database_down_since is None:
             self.status.record(database_error=str(exc), database_error_at=utcnow())  # for `liaison status`
             self._database_down_since = time.monotonic()
+            if isinstance(exc, DatabaseGone):  # blind round 26b: it said "nothing is lost" of a deleted file
+                log.error("the database %s: nothing more is read or sent. What the file held (the outbox not yet "
+                          "sent, the accounts, every thread) is lost unless it is restored: stop Liaison, restore "
+                          "the file from a backup and start it again (a new, empty database answers none of the mail "
+                          "already in the mailbox: see `backfill` in rules.yaml)", exc)
+                return
             log.error("the database %s cannot be written (%s): nothing is lost (unread mail stays in the mailbox, the "
                       "outbox waits); trying again in %ds", self.settings.db_path, exc, retry_in)
         else:
@@ -277,7 +284,8 @@ class Daemon:
         # a refused login is a setting to correct, not an outage to wait out: said at once (blind round 26)
         if not self.imap_outage_alerted and (lasted >= self.imap_alert_after or isinstance(exc, MailboxLoginRefused)):
             self.imap_outage_alerted = True
-            log.error("cannot read the mailbox for %s: %s; summaries and sending go on", outbox.duration(lasted), exc)
+            lasting = "" if isinstance(exc, MailboxLoginRefused) else f" for {outbox.duration(lasted)}"  # not "0m 0s"
+            log.error("cannot read the mailbox%s: %s; summaries and sending go on", lasting, exc)
             self.store.event("imap_unavailable", {"reason": f"cannot read the mailbox since "
                                                             f"{self.imap_outage_since:%Y-%m-%d %H:%M} UTC: {exc}"})
         else:

@@ -14,14 +14,18 @@ THANKS = ["Thanks Tom, that's perfect!", "Thank you, looks great.", "Thanks, all
           "Brilliant, thanks", "perfect thx", "Approved, go ahead. Thanks!", "Many thanks for sorting this so quickly.",
           "Merci beaucoup !", "Vielen Dank, passt so.", "Thanks for the update, much appreciated.",
           "Hi Tom,\n\nThanks!\n\nAnn", "Cheers 👍", "Thank you so much :)", "Ok thanks", "Thanks, Ann",
-          "Great stuff, thanks guys!\n\nBest,\nSarah", "Muchas gracias", "Bedankt!", "yep that's the one, thanks"]
+          "Great stuff, thanks guys!\n\nBest,\nSarah", "Muchas gracias", "Bedankt!", "yep that's the one, thanks",
+          # blind round 26b
+          "Thank you! Have a lovely weekend.", "ありがとうございます！", "谢谢！", "감사합니다.",
+          "Danke, passt so. Freigegeben."]
 ASKS = ["Thanks. The invoice is still wrong.", "Great, but can you make the logo bigger", "Perfect. Now the banner.",
         "Thanks, please send the invoice", "Thanks! Any news on the video?", "thanks - when will it be ready",
         "Great, can we also swap the hero image", "Thanks for the invoice, we'll pay it Friday",
         "Not great, the colours are off", "Thanks but the amount is wrong", "Ok but we need it by Friday",
         "Perfect except the logo", "Good morning, status please", "Thanks, still waiting on the credit note",
         "thanks please send it", "Hola Andrés,", "Thanks Tom, the PO is 4471 not 4417", "Merci, mais le logo est flou",
-        "Danke, aber die Rechnung stimmt nicht"]
+        "Danke, aber die Rechnung stimmt nicht", "Have a good weekend, can you send the file?",
+        "ありがとうございます。修正をお願いします。", "これでお願いします？"]
 
 
 @pytest.mark.parametrize("text", THANKS)
@@ -75,3 +79,18 @@ def test_a_thanks_after_the_managers_reply_neither_reopens_the_thread_nor_reache
     assert thread_of(store, "<v3@brewco.com>")["status"] == "handled"
     assert store.one("SELECT category, is_chaser FROM messages WHERE message_id = '<v3@brewco.com>'") == {
         "category": "other", "is_chaser": 0}
+
+
+def test_an_approval_alone_still_reaches_the_account_manager(settings, dovecot, smtp_server, make_message):  # noqa: F811
+    """Blind round 26b: read as courtesy, "Approved, go ahead." lost its approval, and the sign-off rule (which tells
+    the manager the work may go ahead) no longer heard of it."""
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Poster", message_id="<s1@brewco.com>",
+                                body="Please change the poster headline to 'Brewed for May'."))
+    run_once(settings)
+    sent = len(smtp_server.parsed())
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Re: Poster", in_reply_to="<s1@brewco.com>",
+                                message_id="<s2@brewco.com>", body="Approved, go ahead."))
+    store = run_once(settings)
+    (told,) = smtp_server.parsed()[sent:]
+    assert str(told["To"]) == "anna@agency.example" and told["Auto-Submitted"] == "auto-generated"
+    assert "sign-off" in store.one("SELECT route FROM messages WHERE message_id = '<s2@brewco.com>'")["route"]

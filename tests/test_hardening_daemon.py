@@ -339,7 +339,7 @@ def test_a_refused_imap_login_is_alerted_and_sending_and_summaries_go_on(tmp_pat
     run_daemon_while(daemon, stop_when_seen)
     assert len(smtp_server.messages) == 1  # sent while the mailbox could not be read
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
-    assert any("cannot read the mailbox for" in e and "login refused" in e for e in errors), errors
+    assert any("cannot read the mailbox: IMAP login refused" in e for e in errors), errors  # not "for 0m 0s"
     assert all("check LIAISON_IMAP_USER and LIAISON_IMAP_PASSWORD" in e for e in errors), errors  # round 26
     assert not any("b'" in r.getMessage() for r in caplog.records)  # the server's words, not a bytes repr
     status = read_status(settings.db_path) or {}
@@ -370,7 +370,8 @@ def test_a_summary_made_while_the_mailbox_cannot_be_read_says_so_before_the_aler
     from responders.templates import TemplateLibrary
 
     good = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
-    settings = dataclasses.replace(good, imap=dataclasses.replace(good.imap, password="rotated-elsewhere"))
+    # a server down, not a refused login: that one is a setting to correct, alerted at once (blind round 26)
+    settings = dataclasses.replace(good, imap=dataclasses.replace(good.imap, port=free_port()))
     store = Store(settings.db_path)
     daemon = Daemon(settings, store)
 
@@ -394,7 +395,7 @@ def test_a_summary_made_while_the_mailbox_cannot_be_read_says_so_before_the_aler
     built, text, subject = morning()
     assert "Nothing is waiting" not in text and "THE MAILBOX CANNOT BE READ since" in text
     assert "MAILBOX CANNOT BE READ" in subject
-    assert [r["kind"] for r in built.review] == ["imap unavailable"] and "login refused" in built.review[0]["reason"]
+    assert [r["kind"] for r in built.review] == ["imap unavailable"] and "nothing listens" in built.review[0]["reason"]
 
     Daemon(good, store).run_once()  # read again, by another process (a restart): the outage is over
     built, text, subject = morning()

@@ -31,6 +31,9 @@ def kept_out():
                                f"  finance: finance@agency.example\n  imap_password: {SECRET}", 1), "addresses"),
     (lambda text: text.replace("mode: live ", f"smtp_password: {SECRET}\nmode: live ", 1), "smtp_password"),
     (lambda text: text.replace("mode: live ", f"imap:\n  password: {SECRET}\nmode: live ", 1), "imap"),
+    *[(lambda text, key=key: text.replace("  finance: finance@agency.example",
+                                          f"  finance: finance@agency.example\n  {key}: {SECRET}", 1), key)
+      for key in ("smtp_pwd", "passwort", "passphrase", "imap_pw")],  # blind round 26b
 ])
 def test_a_password_written_into_rules_yaml_is_never_quoted_and_its_place_is_said(edit, where):
     """Blind round 26: `addresses: imap_password: not an email address: 'Imap-S3cret-r26!'` went out in the team

@@ -592,8 +592,12 @@ def test_a_clients_purchasing_portal_rejecting_an_invoice_reaches_finance_and_th
     ("MAILER-DAEMON@brewco.com", "Undeliverable: Invoice INV-5531 rejected", {"Auto-Submitted": "auto-generated"}),
     ("Portal <noreply@brewco.com>", "Invoice INV-5531 rejected", {"Auto-Submitted": "auto-generated",
                                                                   "Return-Path": "<>"}),
-    # a newsletter of the client's
+    # a newsletter of the client's, whatever Auto-Submitted it also carries (blind round 26b)
     ("BrewCo News <news@brewco.com>", "Invoice INV-5531 rejected", {"List-Unsubscribe": "<mailto:u@brewco.com>"}),
+    ("BrewCo News <news@brewco.com>", "Invoice INV-5531 rejected", {"List-Id": "<news.brewco.com>",
+                                                                    "Auto-Submitted": "auto-generated"}),
+    ("BrewCo News <news@brewco.com>", "Invoice INV-5531 rejected", {"Precedence": "bulk",
+                                                                    "Auto-Submitted": "auto-generated"}),
 ])
 def test_other_automatic_mail_about_an_invoice_still_reaches_no_one(settings, dovecot, smtp_server, make_message,
                                                                     sender, subject, headers):
