@@ -412,7 +412,7 @@ class Responder:
             "warning": link.suspicious or "",
             "received": facts.received_at.strftime("%Y-%m-%d %H:%M UTC"),
             "message_id": parsed.message_id,
-            "newest_text": facts.body[:4000],
+            "newest_text": facts.body[:4000] or _no_text(parsed),
             "chasers": thread["chasers"] if thread else 0,
             "entity_lines": entity_lines(facts.entities),
             # The acknowledgement names the invoice only when the mail names one: of two ("INV-1001 is fine, but
@@ -512,3 +512,16 @@ def _chase_note(facts: Facts, category: str) -> str:
     if facts.chaser:
         return " (chased)"
     return " (asked again)" if facts.chases else ""  # after a reply from the agency (blind round 25b: no mark)
+
+
+def _no_text(parsed: ParsedMessage) -> str:
+    """What an escalation says under "What they wrote:" of a message with no text of its own (blind round 26: a
+    TNEF-only mail was escalated with nothing there, and no hint where its words were)."""
+    if any(a.content_type.lower() == "application/ms-tnef" or a.name.lower() == "winmail.dat"
+           for a in parsed.attachments):
+        return ("(no text: the message is in winmail.dat, Outlook's own format, in the attached original: open it "
+                "in Outlook or a TNEF viewer)")
+    if parsed.attachments:
+        names = ", ".join(a.name or a.content_type for a in parsed.attachments[:5])
+        return f"(no text: only attachments, in the attached original: {names})"
+    return "(no text)"

@@ -604,3 +604,13 @@ def test_other_automatic_mail_about_an_invoice_still_reaches_no_one(settings, do
     dovecot.append(make_message(sender=sender, subject=subject, headers=headers, body=PORTAL_NOTICE))
     run_once(settings)
     assert smtp_server.parsed() == []
+
+
+def test_an_escalation_of_a_mail_with_no_text_says_where_its_words_are(settings, dovecot, smtp_server, make_message):
+    """Blind round 26: a TNEF-only mail (winmail.dat) was escalated with an empty "What they wrote:"."""
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Changes to the brochure", body="",
+                                attachments=[("winmail.dat", b"\x78\x9f\x3e\x22" + bytes(200))]))
+    run_once(settings)
+    (escalation,) = [m for m in smtp_server.parsed() if str(m["Subject"]).startswith("[Liaison]")]
+    text = escalation.get_body(("plain",)).get_content()
+    assert "What they wrote:\n(no text: the message is in winmail.dat, Outlook's own format" in text, text
