@@ -34,6 +34,8 @@ from responders.routing import Facts, PlannedAction, Route
 from responders.templates import TemplateLibrary
 
 log = logging.getLogger("liaison.respond")
+#: An impostor's mail from one address escalated at most this often in this many minutes; the rest is under Review.
+SUSPICIOUS_ESCALATIONS = (3, 60)
 CATEGORY_LABELS = {
     "revision_request": "Revision request", "billing_issue": "Billing issue",
     "progress_query": "Progress query", "other": "Other", "needs_review": "Needs review",
@@ -295,6 +297,17 @@ class Responder:
         action = PlannedAction("escalate", list(dict.fromkeys(knew)), "told of the request it chases")
         return [self._escalate(message.row, message.parsed, message.thread_id, action, context, "chased", told=told)]
 
+    def _impostor_flood(self, sender: str) -> bool:
+        """Whether an impostor's mail from this address has been escalated often enough lately: a spoofed flood
+        (blind round 26: 40 forged mails, 40 escalations to one manager in a minute) is no news after the first."""
+        count, minutes = SUSPICIOUS_ESCALATIONS
+        since = (datetime.now(UTC) - timedelta(minutes=minutes)).isoformat()
+        told = self.store.scalar(
+            "SELECT COUNT(DISTINCT o.message_row) FROM outbox o JOIN messages m ON m.id = o.message_row WHERE "
+            "o.kind = 'escalate' AND o.created_at >= ? AND m.suspicious IS NOT NULL AND m.from_addr = ?",
+            [since, sender])
+        return int(told or 0) >= count
+
     def _escalate(self, row: int, parsed: ParsedMessage, thread_id: int | None, action: PlannedAction,
                   context: dict[str, Any], number: int | str, told: set[str]) -> str:
         names = action.argument if isinstance(action.argument, list) else [action.argument or ""]
@@ -308,6 +321,10 @@ class Responder:
             "already told by an earlier rule")
         if not recipients:
             return f"escalate: {', '.join(found)} {why}"
+        if context.get("warning") and self._impostor_flood(parsed.from_addr):
+            count, minutes = SUSPICIOUS_ESCALATIONS
+            return (f"escalate: held ({count} suspicious mails from {parsed.from_addr or 'this sender'} escalated "
+                    f"within {minutes} minutes already; listed under Review)")
         told.update(r.lower() for r in recipients)
         who = context["account_name"] or shown_address(parsed.from_addr)
         what = f"{context['urgent']}{context['category_label']}{context['chase_note']}"  # "Billing issue notice"

@@ -711,3 +711,20 @@ def test_a_display_name_reordered_by_direction_controls_is_no_plain_sender(name)
     parsed = parse_message(b"From: " + name + b" <x@evil.example>\r\nMessage-ID: <b@evil.example>\r\n" + BODY)
     assert parsed.sender_problems and "direction controls" in parsed.sender_problems[0]
     assert parsed.from_addr == "x@evil.example"
+
+
+def test_a_flood_of_an_impostors_mail_is_escalated_three_times_and_listed_whole(tmp_path, dovecot, smtp_server):
+    """Blind round 26: 40 forged mails sent 40 escalations to one manager within a minute (an amplifier)."""
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    for n in range(6):
+        dovecot.append(SPOOFS["encoded address as the name"] + b"Message-ID: <flood%d@evil.example>\r\n" % n + BODY)
+    store = Store(settings.db_path)
+    Daemon(settings, store).run_once()
+    escalations = [m for m in smtp_server.parsed() if m["Auto-Submitted"] == "auto-generated"]
+    assert len(escalations) == 3
+    held = store.all("SELECT route FROM messages WHERE route LIKE '%escalate: held (3 suspicious mails%'")
+    assert len(held) == 3
+    review = summary.build(store, load_checked_rules(settings.rules_path), "anna.berg@agency.example",
+                           datetime.now(UTC).date(), team=True, until=datetime.now(UTC) + timedelta(minutes=1)).review
+    assert len([r for r in review if r["kind"] == "suspicious"]) == 6
+    store.close()
