@@ -10,7 +10,9 @@ others go on.
 
 from __future__ import annotations
 
+import contextlib
 import logging
+import os
 import signal
 import sqlite3
 import threading
@@ -213,19 +215,31 @@ class Daemon:
         """A full disk, a lock held by another process, a read-only file: nothing could be recorded, so nothing
         was done (round 23: it ended the daemon, and each message in the way was logged as quarantined)."""
         if self._database_down_since is None:
-            self.status.record(database_error=str(exc), database_error_at=utcnow())  # for `liaison status`
+            gone = isinstance(exc, DatabaseGone)
+            self.status.record(database_error=str(exc), database_error_at=utcnow(), database_gone=gone)
             self._database_down_since = time.monotonic()
-            if isinstance(exc, DatabaseGone):  # blind round 26b: it said "nothing is lost" of a deleted file
+            if gone:  # blind round 26b: it said "nothing is lost" of a deleted file
                 log.error("the database %s: nothing more is read or sent. What the file held (the outbox not yet "
-                          "sent, the accounts, every thread) is lost unless it is restored: stop Liaison, restore "
-                          "the file from a backup and start it again (a new, empty database answers none of the mail "
-                          "already in the mailbox: see `backfill` in rules.yaml)", exc)
+                          "sent, the accounts, every thread) is lost unless it is restored. While Liaison still "
+                          "runs, the deleted file can be copied back: %s; then restart Liaison (a new, empty "
+                          "database answers none of the mail already in the mailbox, and needs `liaison accounts "
+                          "import` again)", exc, self._rescue_hint())
                 return
             log.error("the database %s cannot be written (%s): nothing is lost (unread mail stays in the mailbox, the "
                       "outbox waits); trying again in %ds", self.settings.db_path, exc, retry_in)
         else:
             log.warning("the database %s still cannot be written (%s); trying again in %ds", self.settings.db_path,
                         exc, retry_in)
+
+    def _rescue_hint(self) -> str:
+        """How to copy a deleted database back from this process's open file (blind round 26c: the advice to stop
+        first destroyed the only copy)."""
+        path = self.settings.db_path.absolute()
+        for fd in Path("/proc/self/fd").iterdir() if Path("/proc/self/fd").is_dir() else []:
+            with contextlib.suppress(OSError):
+                if os.readlink(fd) == f"{path} (deleted)":
+                    return f"`cp /proc/{os.getpid()}/fd/{fd.name} {path}` (and its -wal file, if it is still there)"
+        return f"copy it from /proc/{os.getpid()}/fd/ (the entry that reads '{path} (deleted)')"
 
     def _database_back(self) -> bool:
         """After a turn that wrote: True when the database had been unavailable until now."""
@@ -234,7 +248,7 @@ class Daemon:
         log.info("the database can be written again after %s",
                  outbox.duration(timedelta(seconds=time.monotonic() - self._database_down_since)))
         self._database_down_since = None
-        self.status.record(database_error=None, database_error_at=None)
+        self.status.record(database_error=None, database_error_at=None, database_gone=False)
         return True
 
     def _mailbox_stopped(self, exc: AuthRevoked) -> None:

@@ -33,7 +33,11 @@ def daemon_status(settings: Settings, store: Store) -> str:
     lines.append(f"last fetch: {_t(status.get('last_fetch'))} ({settings.folder})")
     if status.get("imap_error"):
         lines.append(f"IMAP problem: {status['imap_error']} (since {_t(status.get('imap_error_at'))})")
-    if status.get("database_error"):
+    if status.get("database_error") and status.get("database_gone"):  # blind round 26c: "nothing is lost" was false
+        lines.append(f"DATABASE problem: {status['database_error']} (since {_t(status.get('database_error_at'))}): "
+                     "nothing more is read or sent; what the file held is lost unless it is copied back before "
+                     "Liaison stops (the log says how), then Liaison restarted")
+    elif status.get("database_error"):
         lines.append(f"DATABASE problem: {status['database_error']} (since {_t(status.get('database_error_at'))}): "
                      "nothing is recorded or sent until it can be written; nothing is lost")
     elif _disk_full(settings.db_path):

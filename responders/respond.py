@@ -415,7 +415,7 @@ class Responder:
             "account_manager_name": self._manager_name(manager) or "your account manager",
             "job_ref": link.job_ref or "",
             "category": category,
-            "category_label": CATEGORY_LABELS.get(category, category) + (" notice" if facts.notice_about else ""),
+            "category_label": _label(category, facts),
             "notice": facts.notice_about is not None,
             # a follow-up: the kind of request it may ask after, when another (round 25: subjects marked a chase
             # only sometimes, urgency never)
@@ -542,3 +542,13 @@ def _no_text(parsed: ParsedMessage) -> str:
         names = ", ".join(a.name or a.content_type for a in parsed.attachments[:5])
         return f"(no text: only attachments, in the attached original: {names})"
     return "(no text)"
+
+
+def _label(category: str, facts: Facts) -> str:
+    """The escalation's name for what it is about: "Billing issue notice" for a client's system's, "Sign-off" for an
+    approval that asks nothing else (blind round 26c: "[Liaison] Other: ..." hid the go-ahead from a manager)."""
+    if facts.notice_about:
+        return f"{CATEGORY_LABELS.get(category, category)} notice"
+    if category == "other" and facts.entities.get("approval"):
+        return "Sign-off"
+    return CATEGORY_LABELS.get(category, category)

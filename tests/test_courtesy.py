@@ -17,7 +17,11 @@ THANKS = ["Thanks Tom, that's perfect!", "Thank you, looks great.", "Thanks, all
           "Great stuff, thanks guys!\n\nBest,\nSarah", "Muchas gracias", "Bedankt!", "yep that's the one, thanks",
           # blind round 26b
           "Thank you! Have a lovely weekend.", "ありがとうございます！", "谢谢！", "감사합니다.",
-          "Danke, passt so. Freigegeben."]
+          "Danke, passt so. Freigegeben.",
+          # blind round 26c
+          "Danke schön, schönes Wochenende!", "Gracias, todo perfecto.", "Спасибо большое!",
+          "Looks good to us — approved.", "Bon pour accord.", "Goedgekeurd, ga je gang.", "OK to print",
+          "Signed off from our side.", "LGTM, ship it."]
 ASKS = ["Thanks. The invoice is still wrong.", "Great, but can you make the logo bigger", "Perfect. Now the banner.",
         "Thanks, please send the invoice", "Thanks! Any news on the video?", "thanks - when will it be ready",
         "Great, can we also swap the hero image", "Thanks for the invoice, we'll pay it Friday",
@@ -25,7 +29,9 @@ ASKS = ["Thanks. The invoice is still wrong.", "Great, but can you make the logo
         "Perfect except the logo", "Good morning, status please", "Thanks, still waiting on the credit note",
         "thanks please send it", "Hola Andrés,", "Thanks Tom, the PO is 4471 not 4417", "Merci, mais le logo est flou",
         "Danke, aber die Rechnung stimmt nicht", "Have a good weekend, can you send the file?",
-        "ありがとうございます。修正をお願いします。", "これでお願いします？"]
+        "ありがとうございます。修正をお願いします。", "これでお願いします？",
+        "Not approved - the logo is still the old one.", "Is this approved by legal yet?",
+        "We have not approved the copy yet.", "Approved, but please fix the typo"]
 
 
 @pytest.mark.parametrize("text", THANKS)
@@ -93,4 +99,5 @@ def test_an_approval_alone_still_reaches_the_account_manager(settings, dovecot, 
     store = run_once(settings)
     (told,) = smtp_server.parsed()[sent:]
     assert str(told["To"]) == "anna@agency.example" and told["Auto-Submitted"] == "auto-generated"
+    assert str(told["Subject"]).startswith("[Liaison] Sign-off: BrewCo - "), told["Subject"]  # round 26c: "Other"
     assert "sign-off" in store.one("SELECT route FROM messages WHERE message_id = '<s2@brewco.com>'")["route"]

@@ -584,13 +584,12 @@ def test_a_locked_database_holds_everything_back_and_quarantines_nothing(tmp_pat
 
 def test_a_database_deleted_under_the_running_daemon_stops_everything_and_says_so(tmp_path, dovecot, smtp_server,
                                                                                   make_message, caplog):
-    """Blind round 26: with the database's folder deleted, the daemon went on "handling" mail into a file no one
-    would open again (lost at restart, and answered twice), and nothing was said."""
+    """Blind round 26: with the database deleted, the daemon went on "handling" mail into a file no one would open
+    again (lost at restart, and answered twice), and nothing was said; 26c: `status` then said "nothing is lost"."""
     from inbox.daemon import Daemon
+    from inbox.status import daemon_status
 
-    folder = tmp_path / "data"
-    folder.mkdir()
-    settings = liaison_settings(folder, dovecot, smtp_server, ACCOUNTS)
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
     daemon = Daemon(settings, Store(settings.db_path))
     caplog.set_level(logging.INFO, logger="liaison")
     said: dict[str, Any] = {}
@@ -599,13 +598,14 @@ def test_a_database_deleted_under_the_running_daemon_stops_everything_and_says_s
         deadline = time.monotonic() + 60
         while time.monotonic() < deadline and daemon.source.client is None:
             time.sleep(0.05)
-        folder.rename(tmp_path / "deleted")  # as `rm -rf data`, with the file kept for the test to look at
+        settings.db_path.rename(tmp_path / "kept.db")  # as `rm liaison.db`, the file kept for the test to look at
         dovecot.append(make_message(sender="Tom Hill <tom@brewco.com>", subject="Banner", message_id="<g1@brewco.com>",
                                     body="Please change the headline on the banner to 'Brewed for May'."))
         while time.monotonic() < deadline and daemon._database_down_since is None:
             time.sleep(0.05)
         time.sleep(1.0)
         said["gone"] = daemon._database_down_since is not None
+        said["status"] = daemon_status(settings, Store(tmp_path / "another.db"))  # not a second user of the file
         daemon.stopping = True
         daemon.source.abort()
 
@@ -614,5 +614,5 @@ def test_a_database_deleted_under_the_running_daemon_stops_everything_and_says_s
     assert smtp_server.messages == [], "nothing is answered into a database that is gone"
     errors = [r.getMessage() for r in caplog.records if r.levelno == logging.ERROR]
     assert len(errors) == 1 and "was deleted while Liaison used it" in errors[0], errors
-    kept = Store(tmp_path / "deleted" / "liaison.db")
-    assert kept.scalar("SELECT COUNT(*) FROM messages WHERE message_id = '<g1@brewco.com>'") == 0
+    assert "copied back" in errors[0] and "accounts import" in errors[0], errors
+    assert "nothing is lost" not in said["status"] and "copied back before Liaison stops" in said["status"], said
