@@ -208,7 +208,7 @@ def link_message(
     thread_of: Callable[[], list[tuple[int, str | None]]],
     is_staff: bool,
     distrust: str = "",
-    reply_to: Sequence[str] = (),
+    reply_to: Sequence[tuple[str, str]] = (),
 ) -> Link:
     """Decide the account; `thread_of` looks up the threads a reply's In-Reply-To and References lead to,
     nearest first (thread id, its account). `distrust` says why the
@@ -262,10 +262,14 @@ def _imitated_account(index: AccountIndex, sender: str, display_name: str) -> st
     return index.domain_owner(imitated) if imitated else None
 
 
-def _redirected(index: AccountIndex, sender: str, reply_to: Sequence[str]) -> str | None:
-    """A Reply-To at a domain imitating a client's or ours: whoever answers writes to an impostor (business email
-    compromise: the client's own From, "our bank has changed", replies to bluefin-sai1ing.co.uk; blind round 26)."""
-    for address in reply_to:
+def _redirected(index: AccountIndex, sender: str, reply_to: Sequence[tuple[str, str]]) -> str | None:
+    """A Reply-To at a domain imitating a client's or ours, or one whose name shows a client's or our address over
+    another: whoever answers writes to an impostor (business email compromise: the client's own From, "our bank has
+    changed", replies to bluefin-sai1ing.co.uk, or to "tom@brewco.com" <tom.brewco@gmail.com>; blind round 26)."""
+    for name, address in reply_to:
+        shown = _address_in_name(index, name, address)
+        if shown and _known_party(index, normal_address(shown)):
+            return f"Reply-To {shown_address(address)} is named {shown}"
         domain = domain_of(address)
         if domain == domain_of(sender) or index.domain_owner(domain) or domain in FREE_MAIL:
             continue
@@ -273,6 +277,13 @@ def _redirected(index: AccountIndex, sender: str, reply_to: Sequence[str]) -> st
         if imitated:
             return f"Reply-To {shown_address(address)}: domain {domain} imitates {imitated}"
     return None
+
+
+def _known_party(index: AccountIndex, address: str) -> bool:
+    """A client's contact, an address at a client's domain, or ours."""
+    domain = domain_of(address)
+    return bool(index.contacts.get(address) or index.domain_owner(domain)
+                or registrable_domain(domain) in {registrable_domain(d) for d in index.agency_domains})
 
 
 def _unverified(index: AccountIndex, sender: str, link: Link) -> str | None:

@@ -84,8 +84,9 @@ class ParsedMessage:
     #: The text of the first message attached whole (message/rfc822, "forward as attachment"): never the sender's
     #: words, but what a bare "FYI" over it passes on (newest_text reads it then).
     attached_text: str = ""
-    #: Where the sender asks replies to go (Reply-To), read from the raw header: a lookalike there is an impostor's
-    reply_to: list[str] = field(default_factory=list)
+    #: Where the sender asks replies to go (Reply-To), (display name, address) read from the raw header: a lookalike
+    #: there, or a name showing a client's address over another, is an impostor's
+    reply_to: list[tuple[str, str]] = field(default_factory=list)
 
     @property
     def subject_for_client(self) -> str:
@@ -220,7 +221,7 @@ def _to_parsed(mail: Any, raw: bytes) -> ParsedMessage:
         from_name=from_name,
         to=_addresses(message, "to"),
         cc=_addresses(message, "cc"),
-        reply_to=_addresses(message, "reply-to"),
+        reply_to=[(name, addr) for name, addr in _mailboxes(message, "reply-to") if "@" in addr],
         subject=_header(message, "subject"),
         date=_date(mail),
         in_reply_to=_first_id(_header(message, "in-reply-to")),

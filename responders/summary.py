@@ -14,6 +14,7 @@ from email.message import Message
 from typing import Any
 
 from classifiers.automatic import BY_TEXT_ALONE
+from classifiers.entities import pressing
 from foundation.message import shown_address, shown_sender
 from foundation.rules import WEEKDAYS, Rules
 from foundation.secrets import scrubbed
@@ -218,7 +219,7 @@ def _needs_you(store: Store, accounts: set[str] | None, end: datetime, *, rules:
             # the latest messages', out of the order of waiting)
             "waiting_since": _iso(waiting)[:16].replace("T", " "),
             "age": _age(end - waiting), "age_hours": (end - waiting).total_seconds() / 3600,
-            "chasers": t["chasers"], "urgent": bool(entities.get("urgency")) or t["chasers"] >= 2,
+            "chasers": t["chasers"], "urgent": _pressed(store, t["id"]) or t["chasers"] >= 2,
             "suspicious": bool(last["suspicious"]),
             "entities": entity_lines(entities), "job_ref": t["job_ref"] or "",
             "invoices": entities.get("invoice_number", []),
@@ -249,6 +250,13 @@ def _thread_entities(store: Store, thread_id: int) -> dict[str, list[Any]]:
         for label, values in loads(row["entities"], {}).items():
             merged[label] += [v for v in values if v not in merged[label]]
     return dict(merged)
+
+
+def _pressed(store: Store, thread_id: int) -> bool:
+    """A client message of the thread asks for haste, judged message by message: a "Thanks!!" does not make an
+    earlier message's deadline urgent (blind round 26c: it marked a thread URGENT), nor does it alone."""
+    return any(pressing(loads(row["entities"], {}))
+               for row in store.all("SELECT entities FROM messages WHERE thread_id = ? AND staff = 0", [thread_id]))
 
 
 def _sender_of(message: dict[str, Any]) -> str:

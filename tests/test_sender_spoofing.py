@@ -701,8 +701,32 @@ def test_a_reply_to_elsewhere_that_imitates_no_one_is_no_warning(reply_to):
     index = AccountIndex.build([Account("brewco", "BrewCo", "BREW", ("brewco.com",), ("tom.hill@brewco.com",),
                                         "anna.berg@agency.example")])
     link = link_message(index, sender="tom.hill@brewco.com", display_name="Tom Hill", subject="x",
-                        thread_of=lambda: [], is_staff=False, reply_to=[reply_to])
+                        thread_of=lambda: [], is_staff=False, reply_to=[("Tom Hill", reply_to)])
     assert link.account_id == "brewco" and not link.suspicious
+
+
+@pytest.mark.parametrize(("name", "address"), [("tom.hill@brewco.com", "tom.brewco@gmail.com"),
+                                               ("Tom Hill (tom.hill@brewco.com)", "accounts@payments-desk.example"),
+                                               ("accounts@agency.example", "ap@otherfirm.example")])
+def test_a_reply_to_named_as_a_client_or_us_over_another_address_is_an_impostor(name, address):
+    """Blind round 26b: Reply-To "tom.hill@brewco.com" <tom.brewco@gmail.com> showed the client's address to whoever
+    answered, and replies went to the free-mail account: not flagged, as the domain imitated no one."""
+    index = AccountIndex.build([Account("brewco", "BrewCo", "BREW", ("brewco.com",), ("tom.hill@brewco.com",),
+                                        "anna.berg@agency.example")], agency_domains=("agency.example",))
+    link = link_message(index, sender="tom.hill@brewco.com", display_name="Tom Hill", subject="x",
+                        thread_of=lambda: [], is_staff=False, reply_to=[(name, address)])
+    assert link.suspicious == f"Reply-To {address} is named {name.split('(')[-1].rstrip(')')}", link
+
+
+@pytest.mark.parametrize(("name", "address"), [("tom.hill@brewco.com", "tom.hill@brewco.com"),
+                                               ("Tom's assistant (pa@otherfirm.example)", "pa@otherfirm.example"),
+                                               ("BrewCo Support", "tickets+881@brewco.zendesk.com")])
+def test_a_reply_to_named_as_itself_or_someone_unknown_is_no_warning(name, address):
+    index = AccountIndex.build([Account("brewco", "BrewCo", "BREW", ("brewco.com",), ("tom.hill@brewco.com",),
+                                        "anna.berg@agency.example")], agency_domains=("agency.example",))
+    link = link_message(index, sender="tom.hill@brewco.com", display_name="Tom Hill", subject="x",
+                        thread_of=lambda: [], is_staff=False, reply_to=[(name, address)])
+    assert not link.suspicious, link
 
 
 @pytest.mark.parametrize("name", ['"Tom\u202e lliH"'.encode(), b"=?utf-8?q?Tom=E2=80=AE_lliH?="])

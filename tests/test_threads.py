@@ -614,3 +614,28 @@ def test_an_escalation_of_a_mail_with_no_text_says_where_its_words_are(settings,
     (escalation,) = [m for m in smtp_server.parsed() if str(m["Subject"]).startswith("[Liaison]")]
     text = escalation.get_body(("plain",)).get_content()
     assert "What they wrote:\n(no text: the message is in winmail.dat, Outlook's own format" in text, text
+
+
+def test_exclamation_marks_in_a_thanks_make_no_thread_urgent(settings, dovecot, smtp_server, make_message):
+    """Blind round 26c: "Thanks!!" in a thread asking for proofs by Friday marked it URGENT in the summary: the
+    marks of one message and the deadline of another were read together. Haste is judged message by message."""
+    from foundation.rules import load_rules
+    from responders import summary
+
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Poster", message_id="<u1@brewco.com>",
+                                body="When will the poster proofs be ready? We need them by Friday."))
+    run_once(settings)
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Re: Poster", in_reply_to="<u1@brewco.com>",
+                                message_id="<u2@brewco.com>", body="Great, thanks!!"))
+    store = run_once(settings)
+    built = summary.build(store, load_rules(settings.rules_path), "anna@agency.example", datetime.now(UTC).date(),
+                          team=False, until=datetime.now(UTC) + timedelta(minutes=1))
+    (line,) = [t for t in built.needs_you if t["subject"] == "Poster"]
+    assert not line["urgent"], line
+    dovecot.append(make_message(sender="tom@brewco.com", subject="Re: Poster", in_reply_to="<u2@brewco.com>",
+                                message_id="<u3@brewco.com>", body="We need the proofs urgently, please."))
+    store = run_once(settings)
+    built = summary.build(store, load_rules(settings.rules_path), "anna@agency.example", datetime.now(UTC).date(),
+                          team=False, until=datetime.now(UTC) + timedelta(minutes=1))
+    (line,) = [t for t in built.needs_you if t["subject"] == "Poster"]
+    assert line["urgent"], line
