@@ -19,7 +19,8 @@ _DATA = Path(__file__).parent.parent / "tests" / "data"
 EVAL_SETS = {name: _DATA / name for name in ("eval", "eval-independent", "eval-independent-2", "eval-independent-3",
                                              "eval-independent-4", "eval-independent-5", "eval-independent-6",
                                              "eval-independent-7", "eval-independent-8",
-                                             "eval-independent-9", "eval-independent-10", "eval-independent-11")}
+                                             "eval-independent-9", "eval-independent-10", "eval-independent-11",
+                                             "eval-independent-12")}
 
 
 @dataclass(frozen=True)
