@@ -101,3 +101,27 @@ def test_an_approval_alone_still_reaches_the_account_manager(settings, dovecot, 
     assert str(told["To"]) == "anna@agency.example" and told["Auto-Submitted"] == "auto-generated"
     assert str(told["Subject"]).startswith("[Liaison] Sign-off: BrewCo - "), told["Subject"]  # round 26c: "Other"
     assert "sign-off" in store.one("SELECT route FROM messages WHERE message_id = '<s2@brewco.com>'")["route"]
+
+
+@pytest.mark.parametrize(("subject", "text"), [
+    ("Re: Any news on the video?", "Legend, thanks heaps! Showing it to the board tonight."),
+])
+def test_a_reply_whose_words_alone_are_surely_other_is_not_read_by_its_subject(categorizer, subject, text):
+    """Blind set M (first look): "Legend, thanks heaps! ..." under "Re: Any news on the video?" was a progress query
+    0.97, the subject deciding for words the courtesy lexicon does not know. A reply surely other alone stays other."""
+    assert not only_courtesy(text)
+    verdict = categorizer.analyse(subject, text).verdict
+    assert (verdict.classification.category, verdict.tier.name) == ("other", "none")
+    assert "a reply read without the thread's subject" in verdict.classification.reasons
+
+
+@pytest.mark.parametrize(("subject", "text", "category"), [
+    ("Re: Banner copy", "one more thing - make the logo bigger", "revision_request"),  # a request alone: as before
+    ("Re: Any news on the video?", "", "progress_query"),  # nothing of its own: the subject is what it says
+    ("Any news on the video?", "Legend, thanks heaps! Showing it to the board tonight.", None),  # not a reply
+])
+def test_a_reply_that_asks_or_says_nothing_and_a_new_message_are_read_with_their_subject(categorizer, subject, text,
+                                                                                        category):
+    verdict = categorizer.analyse(subject, text).verdict
+    assert category is None or verdict.classification.category == category
+    assert "a reply read without the thread's subject" not in verdict.classification.reasons
