@@ -502,12 +502,20 @@ def _comment_head(author: str, date: str) -> bool:
 _SUBJECT_POINTER = re.compile(
     r"^\W*(?:\^\^|(?:(?:pls|please|kindly)\s+)?(?:see|as\s+per|per|as\s+in|as|refer\s+to|siehe|s\.|voir|ver|zie"
     r"|vedi|veja|se|patrz|viz|katso)\s+(?:the\s+)?(?:subject(?:\s+line)?|subj|betreff|objet|asunto|onderwerp|oggetto"
-    r"|assunto|ämne|emne|temat|předmět|aihe)\b)", re.IGNORECASE)
+    r"|assunto|ämne|emne|temat|předmět|aihe)\b"
+    # Vietnamese, Indonesian/Malay, Thai, Japanese, Chinese, Korean, Russian, Turkish: "as the subject (says)"
+    r"|(?:như|xem)\s+tiêu\s+đề|(?:sesuai|lihat|seperti)\s+(?:subjek|judul|subject|perihal)|ตาม(?:หัวข้อ|ชื่อเรื่อง)"
+    r"|件名(?:の)?(?:通り|とおり|参照)|如[题題]|见标题|見標題|제목(?:과\s*같이|대로|\s*참조)|(?:см\.?|смотрите)\s+тему"
+    r"|как\s+в\s+теме|konu(?:ya\s+bakınız|daki\s+gibi))", re.IGNORECASE)
 _SUBJECT_POINTER_WORDS = 8  # "see subject - cheers" / "Morag", and no request of its own
 
 
 def _points_at_subject(text: str) -> bool:
-    return len(text.split()) <= _SUBJECT_POINTER_WORDS and bool(_SUBJECT_POINTER.match(text.strip()))
+    """The text opens with a paragraph that only points at the subject: alone, or above what the sender's mail
+    system adds (a legal disclaimer the signature cut did not know: "As per subject." / "C" / "Banksia Super Pty
+    Ltd ABN ...", eval-independent-12 after its first look)."""
+    first = text.strip().split("\n\n", 1)[0]
+    return len(first.split()) <= _SUBJECT_POINTER_WORDS and bool(_SUBJECT_POINTER.match(first.strip()))
 
 
 def only_points(text: str) -> bool:

