@@ -119,9 +119,15 @@ class Categorizer:
             # (its entities from its own words: an approval is what the sign-off rule tells the manager of)
             return self._analysis(COURTESY, self.phrase_rules.phrases.hits("", text), extract("", text, today=today),
                                   text)
-        if is_reply_subject(subject) and (alone := self._other_alone(text)) is not None:
+        analysis = self._read_with_subject(subject, text, today=today)
+        # only a reply read as a request is read again (a second model call for every reply halved the speed)
+        if (analysis.verdict.classification.category in REQUESTS and is_reply_subject(subject)
+                and (alone := self._other_alone(text)) is not None):
             return self._analysis(alone, self.phrase_rules.phrases.hits("", text), extract("", text, today=today),
                                   text)
+        return analysis
+
+    def _read_with_subject(self, subject: str, text: str, *, today: date | None) -> Analysis:
         source = f"{subject}\n{text}"
         lowered = analysis_text(subject, text)
         if not isinstance(self.base, DocClassifier) or len(lowered) != len(source):

@@ -166,6 +166,13 @@ class _MailParser(mailparser.MailParser):
         text of an attached message is not the sender's: none."""
         if id(part) in self._attached_message_parts:
             return ""
+        if _binary(part.get_payload(decode=True), charset):
+            # a file sent as the body (a scanner's PDF labelled text/plain, a corrupt part): its bytes read as
+            # letters were a revision request at 0.9999, acknowledged in Spanish (blind round 27). No words.
+            self._defects_categories.add(BINARY_TEXT)
+            return ""
+        if (escaped := _iso_2022(part, charset)) is not None:
+            return escaped
         if _claims_utf8(charset):
             payload = part.get_payload(decode=True)
             if isinstance(payload, bytes):
@@ -176,6 +183,37 @@ class _MailParser(mailparser.MailParser):
                     return unlabelled_text(payload)
         text: str = super()._decode_body_payload(part, charset, part_index)
         return text
+
+
+BINARY_TEXT = "BinaryTextPart"  # the defect a text part of binary data is recorded with
+# the signatures of files mail programs and scanners send (PDF, PNG, JPEG, GIF, ZIP and Office, old Office, TIFF)
+_FILE_MAGIC = (b"%PDF-", b"\x89PNG", b"\xff\xd8\xff", b"GIF8", b"PK\x03\x04", b"\xd0\xcf\x11\xe0", b"II*\x00",
+               b"MM\x00*")
+# control bytes no text holds; not tab, line breaks, form feed, nor ESC, SO and SI, which ISO-2022 text switches with
+_NOT_IN_TEXT = frozenset(set(range(32)) - {9, 10, 12, 13, 14, 15, 27} | {127})
+
+
+def _binary(payload: Any, charset: str | None) -> bool:
+    """The bytes of a text part are a file, not text: a file's signature, or more than 5% control bytes."""
+    if not isinstance(payload, bytes) or (charset or "").lower().startswith(("utf-16", "utf-32", "ucs")):
+        return False  # UTF-16 and UTF-32 text is full of NUL bytes
+    head = payload[:4096]
+    if head.lstrip().startswith(_FILE_MAGIC):
+        return True
+    return len(head) >= 32 and sum(byte in _NOT_IN_TEXT for byte in head) > len(head) * 0.05
+
+
+def _iso_2022(part: Any, charset: str | None) -> str | None:
+    """A part in ISO-2022 (the 7-bit escapes Japanese and Korean mailers still send), read in it: mail-parser left
+    "\x1b$B$*@$OC..." as it came, and the message had no words anyone could read."""
+    name = (charset or "").strip().lower()
+    payload = part.get_payload(decode=True)
+    if not name.startswith("iso-2022") or not isinstance(payload, bytes):
+        return None
+    try:
+        return payload.decode(name, "replace")
+    except LookupError:  # a variant Python does not know: read as any other part
+        return None
 
 
 def _descendants(part: Any) -> list[Any]:

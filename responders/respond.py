@@ -23,7 +23,7 @@ from classifiers.entities import pressing
 from classifiers.language import written_in
 from classifiers.linking import Account, AccountIndex, Link, domain_of, registrable_domain
 from foundation.errors import TemplateError
-from foundation.message import ParsedMessage, shown_address, shown_sender
+from foundation.message import BINARY_TEXT, ParsedMessage, shown_address, shown_sender
 from foundation.rules import Language, Rules, Window
 from foundation.settings import Settings
 from foundation.store import Store, utcnow
@@ -538,6 +538,8 @@ def _no_text(parsed: ParsedMessage) -> str:
            for a in parsed.attachments):
         return ("(no text: the message is in winmail.dat, Outlook's own format, in the attached original: open it "
                 "in Outlook or a TNEF viewer)")
+    if BINARY_TEXT in parsed.defects:
+        return "(no text: its text part is binary data, a file sent as the body: see the attached original)"
     if parsed.attachments:
         names = ", ".join(a.name or a.content_type for a in parsed.attachments[:5])
         return f"(no text: only attachments, in the attached original: {names})"

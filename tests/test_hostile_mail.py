@@ -12,11 +12,13 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from classifiers import CATEGORIES
+from foundation.message import BINARY_TEXT, parse_message
 from foundation.settings import Settings
 from foundation.store import loads
 from inbox.daemon import load_checked_rules
 from inbox.pipeline import Pipeline
 from inbox.scratch import scratch_pipeline
+from responders.respond import _no_text
 
 ROOT = Path(__file__).parent.parent
 HEAD = b"From: Tom <tom@brewco.com>\r\nTo: accounts@agency.example\r\nSubject: test\r\nMessage-ID: <%d@x>\r\n"
@@ -176,3 +178,48 @@ def test_an_attached_message_is_an_attachment_not_the_senders_words(pipeline):
     assert "4411" not in row["newest_text"] and "4411" not in row["entities"]
     assert "immediately" not in row["entities"]
     assert [a["content_type"] for a in json.loads(row["attachments"])] == ["message/rfc822"]
+
+
+BINARY_BODIES = {
+    "random bytes, base64": b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(
+        bytes((n * 7919 + 13) % 256 for n in range(3000))),
+    "a PDF labelled text": b"Content-Transfer-Encoding: base64\r\n\r\n" + base64.encodebytes(
+        b"%PDF-1.4\n%\xe2\xe3\xcf\xd3\n1 0 obj\n<< /Type /Catalog >>\nendobj\n" + bytes(range(256)) * 8),
+    "raw bytes 0-255": b"\r\n" + bytes(range(256)) * 50 + b"\r\n",
+}
+
+
+@pytest.mark.parametrize("name", list(BINARY_BODIES))
+def test_a_text_part_of_binary_data_has_no_words_and_is_never_acknowledged(pipeline, name):
+    """Blind round 27: a text/plain part whose bytes are a file (a scanner's PDF, a corrupt body) was read as a
+    revision request at 0.9999 and acknowledged, in Spanish, to an English client."""
+    raw = (HEAD % (200 + list(BINARY_BODIES).index(name)) + b"MIME-Version: 1.0\r\n"
+           b"Content-Type: text/plain; charset=utf-8\r\n" + BINARY_BODIES[name])
+    outcome = pipeline.ingest(raw)
+    assert outcome.status == "processed"
+    row = pipeline.store.one("SELECT newest_text, category, ack_tier FROM messages WHERE id = ?", [outcome.row])
+    assert row["newest_text"] == "" and row["category"] == "other", row
+    parsed = parse_message(raw)
+    assert parsed.text == "" and BINARY_TEXT in parsed.defects
+    assert "binary data" in _no_text(parsed)
+
+
+@pytest.mark.parametrize("text", ["Please change the logo colour.\r\n", "Línea 1\tcolumna\r\n\x0cpage two\r\n"])
+def test_text_with_tabs_form_feeds_and_utf16_is_text(text):
+    from email.mime.text import MIMEText
+
+    for charset in ("utf-8", "utf-16"):
+        message = MIMEText(text, "plain", charset)
+        message["From"] = "tom@brewco.com"
+        parsed = parse_message(message.as_bytes())
+        assert parsed.text.split() == text.split() and BINARY_TEXT not in parsed.defects
+
+
+def test_iso_2022_jp_text_is_read():
+    """Japanese mailers still send ISO-2022-JP: mail-parser left its escapes ("\\x1b$B$*@$OC...") unread."""
+    from email.mime.text import MIMEText
+
+    message = MIMEText("お世話になっております。バナーの色を変更してください。", "plain", "iso-2022-jp")
+    message["From"] = "tanaka@brewco.co.jp"
+    parsed = parse_message(message.as_bytes())
+    assert parsed.text == "お世話になっております。バナーの色を変更してください。" and not parsed.defects
