@@ -18,8 +18,8 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Collection
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from email.header import decode_header, make_header
 from email.message import Message
@@ -32,7 +32,7 @@ from foundation.errors import (
     SMTPConnectError,
     TemporarySendError,
 )
-from foundation.process import process_gone
+from foundation.process import process_gone, this_process
 from foundation.store import Store, utcnow
 from responders.compose import Draft, as_bytes, attachable, render
 from responders.smtp import Envelope, Outcome, Sends, Transport
@@ -66,6 +66,9 @@ class Outage:
     alerted: bool = False
     error: str = ""
     recorded_up: bool = False
+    #: sends the server accepted whose record could not be written (a full disk): {outbox id: (status, the
+    #: server's answer)}, recorded at the next flush, never sent again (blind round 27: a restart sent them twice)
+    accepted: dict[int, tuple[str, str]] = field(default_factory=dict)
 
     def holding(self) -> bool:
         return self.hold_until is not None and datetime.now(UTC) < self.hold_until
@@ -183,13 +186,15 @@ def release_shadow(store: Store) -> int:
     return len(rows)
 
 
-def recover(store: Store) -> int:
+def recover(store: Store, *, accepted: Collection[int] = ()) -> int:
     """Sends whose process died mid-transaction (a crash, a kill -9 of the daemon or of `summary --send`) are due
-    again (same Message-ID; flush looks in Sent first). Run at every start and every flush: a send another live
-    process is making is left to it."""
+    again (same Message-ID; flush looks in Sent first). Run at every start and every flush, when this process has
+    no send under way: a send another live process is making is left to it, and one of this process's own is an
+    attempt whose end could not be recorded, due again unless the server accepted it (`accepted`)."""
+    mine = this_process()
     with store.transaction():
         rows = [row for row in store.all("SELECT id, claimed_by FROM outbox WHERE status = 'sending'")
-                if process_gone(row["claimed_by"])]
+                if (process_gone(row["claimed_by"]) or row["claimed_by"] == mine) and row["id"] not in accepted]
         for row in rows:
             store.update("outbox", "id", row["id"], {"status": "retry", "next_attempt_at": utcnow(),
                                                      "last_error": "interrupted while sending"})
@@ -249,7 +254,8 @@ def flush(store: Store, transport: Transport, *, stop: Callable[[], bool] | None
     """
     outage = outage or Outage()
     result = FlushResult()
-    recover(store)  # a `summary --send` killed beside us mid-send: its row is due again now, not at our next start
+    _record_accepted(store, outage)
+    recover(store, accepted=outage.accepted)  # a `summary --send` killed beside us mid-send: due now, not at a start
     if (stop is not None and stop()) or not due(store, limit=1):
         return result
     if outage.holding():
@@ -394,9 +400,21 @@ def _after(store: Store, transport: Transport, row: DueMail, outcome: Outcome, r
         return True
     if not isinstance(outcome, str):
         raise outcome
-    _mark(store, row["id"], "shadow" if transport.shadow else "sent", outcome, sent=True)
+    status = "shadow" if transport.shadow else "sent"
+    outage.accepted[row["id"]] = (status, outcome)  # until it is written: a full disk must not make it a send again
+    _mark(store, row["id"], status, outcome, sent=True)
+    del outage.accepted[row["id"]]
     result.sent += 1
     return True
+
+
+def _record_accepted(store: Store, outage: Outage) -> None:
+    """Write down the sends the server accepted while the database could not be written (they stay `sending`,
+    claimed by this process, until then); a stop before the disk has room leaves them to be sent again."""
+    for outbox_id, (status, answer) in list(outage.accepted.items()):
+        _mark(store, outbox_id, status, answer, sent=True)
+        del outage.accepted[outbox_id]
+        log.info("outbox %d: sent while the database could not be written; recorded now", outbox_id)
 
 
 def _retry_or_give_up(store: Store, row: DueMail, error: str, result: FlushResult,

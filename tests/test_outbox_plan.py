@@ -4,7 +4,11 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import threading
+import time
 from typing import TYPE_CHECKING
+
+import pytest
 
 from foundation.settings import ServerSettings
 from foundation.store import MIGRATIONS, Store
@@ -12,7 +16,7 @@ from inbox.daemon import Daemon
 from responders import outbox
 from responders.compose import build_notice, new_message_id
 from responders.smtp import SMTPTransport
-from tests.servers import liaison_settings
+from tests.servers import RecordingHandler, SMTPServer, liaison_settings
 
 if TYPE_CHECKING:
     from responders.smtp import Sends
@@ -223,3 +227,42 @@ def test_a_claim_from_another_host_or_none_is_taken_back():
 
     assert process_gone(None) and process_gone("") and process_gone("an-old-container:1:123")
     assert not process_gone(this_process())
+
+
+class LockingHandler(RecordingHandler):
+    """Accepts the message, then holds the database locked for a second from another connection: the sender's
+    record of the send cannot be written (as with a full disk), after the server has the message."""
+
+    def __init__(self, db_path) -> None:
+        super().__init__()
+        self.db_path = db_path
+
+    async def handle_DATA(self, server, session, envelope) -> str:  # noqa: N802 - aiosmtpd's naming
+        answer = await super().handle_DATA(server, session, envelope)
+        lock = sqlite3.connect(self.db_path, isolation_level=None, check_same_thread=False)
+        lock.execute("BEGIN EXCLUSIVE")
+        threading.Timer(1.0, lambda: (lock.execute("ROLLBACK"), lock.close())).start()
+        return answer
+
+
+def test_a_send_the_server_accepted_while_the_database_could_not_be_written_is_recorded_and_never_repeated(tmp_path):
+    """Blind round 27: the disk filled while an acknowledgement was on the wire; the running daemon left it
+    "sending" for ever (claimed by itself, alive), and a clean restart sent the client the same mail again."""
+    store = Store(tmp_path / "liaison.db")
+    (message_id,) = _plan_notices(store, 1)
+    store.conn.execute("PRAGMA busy_timeout = 100")  # fail at once rather than wait for the lock
+    server = SMTPServer(handler=LockingHandler(tmp_path / "liaison.db")).start()
+    try:
+        transport = SMTPTransport(ServerSettings(server.host, server.port, security="none"))
+        outage = outbox.Outage()
+        with pytest.raises(sqlite3.OperationalError):
+            outbox.flush(store, transport, outage=outage)
+        time.sleep(1.5)  # the disk has room again
+        outbox.flush(store, transport, outage=outage)
+        transport.close()
+        assert store.one("SELECT status FROM outbox")["status"] == "sent"
+        assert outbox.recover(store) == 0  # a restart has nothing to send again
+        assert [m["Message-ID"] for m in server.parsed()] == [message_id]
+    finally:
+        server.cleanup()
+    store.close()
