@@ -418,3 +418,27 @@ def test_a_message_id_two_messages_share_is_refused_with_their_numbers(tmp_path)
     with pytest.raises(LiaisonError, match=r"2 messages carry the Message-ID <twin@brewco.com> \(#1, #2;"):
         corrections.find_message(store, "twin@brewco.com")
     assert corrections.find_message(store, "#2") == 2
+
+
+def test_correcting_one_request_to_other_leaves_the_others_of_its_thread_waiting(settings, dovecot, make_message,
+                                                                                 monkeypatch):
+    """Blind round 27: `liaison correct '#3' other` on an approval read as a request closed its thread, and the
+    unanswered billing issue and revision request before it vanished from "Needs you now" and "Billing"."""
+    thread = [("<c1@brewco.com>", None, "Please change the headline on the winter banners and make the logo bigger."),
+              ("<c2@brewco.com>", "<c1@brewco.com>", "One more thing: invoice INV-2026-0042 charges GBP 4,800 but "
+                                                     "the quote was GBP 3,800. Please send a corrected invoice."),
+              ("<c3@brewco.com>", "<c2@brewco.com>", "The new banners look great, thank you.")]
+    for message_id, parent, body in thread:
+        dovecot.append(make_message(sender="Tom <tom@brewco.com>", subject="Re: Winter banners" if parent else
+                                    "Winter banners", message_id=message_id, in_reply_to=parent, body=body))
+    run_once(settings)
+    monkeypatch.setenv("LIAISON_DB", str(settings.db_path))
+    assert main(["correct", "c1@brewco.com", "other"]) == 0
+    store = Store(settings.db_path)
+    built = summary.build(store, load_checked_rules(settings.rules_path), "anna@agency.example",
+                          datetime.now(UTC).date(), team=False, until=datetime.now(UTC) + timedelta(minutes=1))
+    (line,) = [t for t in built.needs_you if "Winter banners" in t["subject"]]
+    assert line["category"] == "billing_issue" and not line["also"], line
+    assert store.one("SELECT status FROM threads")["status"] == "open"
+    assert main(["correct", "c2@brewco.com", "other"]) == 0  # nothing left to answer: closed
+    assert store.one("SELECT status FROM threads")["status"] != "open"
