@@ -895,10 +895,26 @@ def _approval(span: Span, _: date) -> str | None:
         return None
     if any(t.lower_ in CONDITIONS for t in doc[_sentence_start(span).i : span.start]):
         return None
+    if _on_a_condition(doc[span.end : sentence_end.i if sentence_end is not None else min(len(doc), span.end + 60)]):
+        return None
     if _describes_a_thing(span):
         return None
     words = doc[span.start : min(clause_end, span.end + APPROVAL_CONTEXT)]
     return " ".join(_text(words).split())
+
+
+# What makes an approval wait on something, after it in its sentence: "Approved, but only once legal has signed it
+# off", "approved, provided the logo is moved", "approved on condition that the price changes" (blind round 27: each
+# escalated as a sign-off, the work free to go ahead). Not "when": "Approved, but when does it go live?" is one.
+AFTER_CONDITIONS = (CONDITIONS - {"when", "quand", "cuando", "quando", "när"}) | frozenset((
+    "provided", "providing", "condition", "conditional", "subject", "pending", "except", "vorausgesetzt", "sofern",
+    "mits", "purché", "pourvu", "condición", "condizione", "condição", "voorwaarde"))
+
+
+def _on_a_condition(after: Span) -> bool:
+    words = [t.lower_ for t in after]
+    pairs = zip(words, words[1:], strict=False)
+    return any(w in AFTER_CONDITIONS for w in words) or any(a == "as" and b == "long" for a, b in pairs)
 
 
 # "the approved quote", "el presupuesto aprobado era de 4.800 €", "unser genehmigtes Budget": the word describes a

@@ -237,6 +237,12 @@ def test_a_sign_off_is_found_unless_negated_or_asked_about():
     assert approvals("Once approved internally, we'll let you know.") == []
     assert approvals("Dès que c'est validé en interne, je reviens vers vous.") == []
     assert approvals("If you fix the typo on page 2 it's approved.") == []
+    # a condition after it: the work waits (blind round 27: each escalated as a sign-off)
+    assert approvals("Approved, but only once legal has signed it off. Please hold until then.") == []
+    assert approvals("Approved, provided the logo on the leaderboard is moved to the right.") == []
+    assert approvals("Approved on condition that the price is changed to EUR 49.") == []
+    assert approvals("Approved as long as the typo is fixed.") == []
+    assert approvals("Looks good, approved. Once it is live send us the link.") == ["approved"]
 
 
 @pytest.mark.parametrize(("text", "expected"), [
