@@ -473,16 +473,23 @@ def _review(store: Store, since: datetime, end: datetime, accounts: set[str] | N
         if e["kind"] in FOR_WHOEVER_RUNS_IT and accounts is not None and not unclaimed:
             continue  # the team lead's to mend; each manager's summary listed it too (noticed in round 22)
         reason = detail.get("reason") or "; ".join(detail.get("problems", [])) or str(detail)
-        fixed = store.one("SELECT at FROM events WHERE kind = 'rules_fixed' AND id > ? ORDER BY id LIMIT 1",
-                          [e["id"]]) if e["kind"] == "rules_refused" else None
-        if fixed:
-            reason += f" (put right: good rules loaded {fixed['at'][:16].replace('T', ' ')})"
+        if e["kind"] in PUT_RIGHT_BY:
+            ended, how = PUT_RIGHT_BY[e["kind"]]
+            fixed = store.one("SELECT at FROM events WHERE kind = ? AND id > ? ORDER BY id LIMIT 1", [ended, e["id"]])
+            if fixed:
+                reason += f" (put right: {how} {fixed['at'][:16].replace('T', ' ')})"
         items.append({"kind": e["kind"].replace("_", " "), "reason": reason,
                       "subject": (about or {}).get("subject") or "",
                       "sender": shown_address(about["from_addr"] or "") if about else "",  # not every event is mail
                       "date": e["at"][:16].replace("T", " "), "ref": f"#{about['id']}" if about else "",
                       "message_id": ""})
     return items
+
+
+# The event that ends a problem listed under Review, and how the list says so: a refused rules edit, a mailbox that
+# could not be read (blind round 27: "cannot read the mailbox since 01:40" listed 35 minutes after it was read again)
+PUT_RIGHT_BY = {"rules_refused": ("rules_fixed", "good rules loaded"),
+                "imap_unavailable": ("imap_readable", "the mailbox read again")}
 
 
 def _trend(store: Store, recent: list[dict[str, Any]], end: datetime, accounts: set[str] | None

@@ -357,6 +357,8 @@ def test_a_refused_imap_login_is_alerted_and_sending_and_summaries_go_on(tmp_pat
                            until=datetime.now(UTC) + timedelta(minutes=1)).review
     (alert,) = [item for item in review if item["kind"] == "imap unavailable"]
     assert "login refused" in alert["reason"] and "still at" not in alert["reason"]
+    # blind round 27: listed as if the inbox still could not be read; now it says when it was read again
+    assert "(put right: the mailbox read again " in alert["reason"], alert["reason"]
 
 
 def test_a_summary_made_while_the_mailbox_cannot_be_read_says_so_before_the_alert(tmp_path, dovecot, smtp_server):
