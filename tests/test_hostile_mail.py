@@ -223,3 +223,15 @@ def test_iso_2022_jp_text_is_read():
     message["From"] = "tanaka@brewco.co.jp"
     parsed = parse_message(message.as_bytes())
     assert parsed.text == "お世話になっております。バナーの色を変更してください。" and not parsed.defects
+
+
+def test_a_quarantined_message_is_listed_under_its_sender_and_subject(pipeline):
+    """Blind round 27: a message nested 3,000 levels deep was quarantined (rightly) and listed in the summary as "from
+    (no sender address)" with no subject, though its headers were readable."""
+    raw = (b"From: Deep Nest <dn@brewco.com>\r\nTo: accounts@agency.example\r\nSubject: nested deep\r\n"
+           b"Message-ID: <q1@brewco.com>\r\n" + nested(3000).split(b"\r\n", 4)[4])
+    outcome = pipeline.ingest(raw)
+    assert outcome.status == "quarantined"
+    row = pipeline.store.one("SELECT from_addr, from_name, subject, raw FROM messages WHERE id = ?", [outcome.row])
+    assert (row["from_addr"], row["from_name"], row["subject"]) == ("dn@brewco.com", "Deep Nest", "nested deep")
+    assert row["raw"] == raw

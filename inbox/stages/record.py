@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import UTC
 
+from foundation.message import readable_headers
 from foundation.store import Store, utcnow
 from inbox.stages.context import MessageContext, Outcome, Services
 
@@ -32,6 +33,8 @@ def store_quarantined(store: Store, message: MessageContext, reason: str) -> Out
             row = known["id"]
         else:
             row = insert_raw(store, message, "quarantined", error=reason)
+        if shown := readable_headers(message.raw):
+            store.update("messages", "id", row, shown)
     return Outcome(row, "", "quarantined", reason=reason)
 
 
