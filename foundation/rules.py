@@ -117,6 +117,14 @@ class BusinessHours(Strict):
     start: ClockTime = dt.time(9, 0)
     end: ClockTime = dt.time(17, 30)
 
+    @model_validator(mode="after")
+    def _start_before_end(self) -> BusinessHours:
+        # blind round 27: start 18:00, end 17:30 was accepted, and no mail ever arrived within business hours
+        if self.start >= self.end:
+            raise ValueError(f"start {self.start:%H:%M} is not before end {self.end:%H:%M}: business hours run from "
+                             "start to end within one day")
+        return self
+
 
 class Phrase(Strict):
     """A phrase rule: force or boost a category when any phrase appears."""

@@ -285,3 +285,11 @@ def test_the_automatic_condition_knows_every_kind_of_automatic_mail():
     from responders.conditions.automatic import Kind
 
     assert get_args(Kind) == KINDS
+
+
+def test_business_hours_that_end_before_they_start_are_refused_where_they_are_written():
+    """Blind round 27: `start: "18:00"`, `end: "17:30"` passed `rules check`: no mail was ever within hours."""
+    (problem,) = problems('business_hours:\n  start: "18:00"\n  end: "17:30"\n'
+                          "rules:\n  - name: a\n    then: [stop]\n")
+    assert problem.startswith("rules.yaml:2:3: business_hours:"), problem
+    assert "start 18:00 is not before end 17:30" in problem, problem
