@@ -331,16 +331,18 @@ def test_an_address_that_bounced_our_mail_gets_no_automatic_mail(settings, dovec
     assert store.one("SELECT 1 FROM messages WHERE route LIKE '%bounced our mail%'")
 
 
-@pytest.mark.parametrize("kind, quoting", [
-    ("disposition-notification", "ours"),      # a read receipt of our acknowledgement is not a bounce
-    ("delivery-status", "<x@elsewhere.example>"),  # a forged bounce of mail we never sent silences nobody
+@pytest.mark.parametrize("kind, quoting, recipient", [
+    ("disposition-notification", "ours", "tom@brewco.com"),  # a read receipt of our acknowledgement is not a bounce
+    ("delivery-status", "<x@elsewhere.example>", "tom@brewco.com"),  # a forged bounce of mail we never sent
+    # blind round 27: our receipt to Tom quoted, another contact named: it silenced her for a week
+    ("delivery-status", "ours", "sara@brewco.com"),
 ])
 def test_read_receipts_and_forged_bounces_silence_nobody(settings, dovecot, smtp_server, make_message, kind,
-                                                        quoting):
+                                                        quoting, recipient):
     tom_writes(dovecot, make_message, "Banner")
     run_once(settings)
     (ack,) = acks(smtp_server)
-    dovecot.append(report(kind, "tom@brewco.com", ack["Message-ID"] if quoting == "ours" else quoting))
+    dovecot.append(report(kind, recipient, ack["Message-ID"] if quoting == "ours" else quoting))
     run_once(settings)
     tom_writes(dovecot, make_message, "Poster")
     store = run_once(settings)
