@@ -213,9 +213,9 @@ def _iso_2022(part: Any, charset: str | None) -> str | None:
     if not name.startswith("iso-2022") or not isinstance(payload, bytes):
         return None
     try:
-        return payload.decode(name, "replace")
-    except LookupError:  # a variant Python does not know: read as any other part
-        return None
+        return payload.decode(name)
+    except (LookupError, UnicodeDecodeError):  # a variant Python does not know, or other bytes under its label
+        return None  # (Shift_JIS labelled ISO-2022-JP, as some bounces are): read as any other part
 
 
 def readable_headers(raw: bytes) -> dict[str, str]:

@@ -235,3 +235,11 @@ def test_a_quarantined_message_is_listed_under_its_sender_and_subject(pipeline):
     row = pipeline.store.one("SELECT from_addr, from_name, subject, raw FROM messages WHERE id = ?", [outcome.row])
     assert (row["from_addr"], row["from_name"], row["subject"]) == ("dn@brewco.com", "Deep Nest", "nested deep")
     assert row["raw"] == raw
+
+
+def test_other_bytes_under_an_iso_2022_label_are_read_as_before():
+    """Bounces from Japanese servers label UTF-8 text ISO-2022-JP: decoded as their label says, they were U+FFFD."""
+    text = "指定された送信先はエラーのためお届けできませんでした。"
+    raw = (b"From: postmaster@example.jp\r\nSubject: x\r\nMIME-Version: 1.0\r\nContent-Type: text/plain; "
+           b"charset=iso-2022-jp\r\nContent-Transfer-Encoding: 8bit\r\n\r\n" + text.encode() + b"\r\n")
+    assert parse_message(raw).text.strip() == text
