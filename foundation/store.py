@@ -435,9 +435,18 @@ class Store:
                           "WHERE id = ? AND status = 'open'", [now, reason, now, thread_id])
 
     def reopen_unanswered_thread(self, thread_id: int) -> None:
-        """Open again a thread closed only because nothing in it asked for an answer."""
+        """Open again a thread closed only because nothing in it asked for an answer, or by a correction now undone
+        (blind round 27b: billing -> other -> billing left the billing issue out of every summary)."""
         self.conn.execute("UPDATE threads SET status = 'open', handled_at = NULL, handled_reason = NULL, "
-                          "updated_at = ? WHERE id = ? AND handled_reason = 'nothing to answer'", [utcnow(), thread_id])
+                          "updated_at = ? WHERE id = ? AND (handled_reason = 'nothing to answer' OR handled_reason "
+                          "LIKE 'corrected to %')", [utcnow(), thread_id])
+
+    def thread_waits(self, thread_id: int) -> bool:
+        """A client's request in the thread, a follow-up included, is unanswered: nobody at the agency wrote after."""
+        return self.one("SELECT 1 FROM messages WHERE thread_id = ? AND staff = 0 AND automatic IS NULL AND "
+                        "suspicious IS NULL AND display_category IN ('revision_request', 'billing_issue', "
+                        "'progress_query') AND id > COALESCE((SELECT MAX(id) FROM messages WHERE thread_id = ? AND "
+                        "staff = 1), 0) LIMIT 1", [thread_id, thread_id]) is not None
 
     def retire_account(self, account_id: str, *, closed_threads: int) -> None:
         """Move an account to removed_accounts (`liaison accounts remove`): nothing links to it, its name stays."""

@@ -139,7 +139,7 @@ def _apply(store: Store, message: dict[str, Any], category: str) -> None:
         return
     if values["category"] in REQUESTS:  # a request after all: someone must answer it
         store.reopen_unanswered_thread(message["thread_id"])
-    elif category == NOT_A_CLIENT or not store.thread_requests_waiting(message["thread_id"]):
+    elif category == NOT_A_CLIENT or not store.thread_waits(message["thread_id"]):
         # closed only when nothing else in it waits: a thanks corrected to other closed a thread whose billing
         # issue, chased and URGENT, then fell out of every summary (blind round 27)
         store.close_thread(message["thread_id"], f"corrected to {category}")

@@ -442,3 +442,25 @@ def test_correcting_one_request_to_other_leaves_the_others_of_its_thread_waiting
     assert store.one("SELECT status FROM threads")["status"] == "open"
     assert main(["correct", "c2@brewco.com", "other"]) == 0  # nothing left to answer: closed
     assert store.one("SELECT status FROM threads")["status"] != "open"
+
+
+def test_a_follow_up_keeps_its_thread_open_and_a_correction_undone_opens_it_again(settings, dovecot, make_message,
+                                                                                 monkeypatch):
+    """Blind round 27b: correcting the first request to other closed the thread though a later "Any update?" waited;
+    and billing -> other -> billing never opened it again: the billing issue stayed out of every summary."""
+    dovecot.append(make_message(sender="Tom <tom@brewco.com>", subject="Poster", message_id="<f1@brewco.com>",
+                                body="Please change the poster headline to 'Brewed for May'."))
+    dovecot.append(make_message(sender="Tom <tom@brewco.com>", subject="Re: Poster", message_id="<f2@brewco.com>",
+                                in_reply_to="<f1@brewco.com>", body="Any update on this? We need it by Thursday."))
+    dovecot.append(make_message(sender="Ann <ann@brewco.com>", subject="Invoice 88", message_id="<g1@brewco.com>",
+                                body="Invoice 88 charges us twice for the shoot. Please send a corrected invoice."))
+    run_once(settings)
+    monkeypatch.setenv("LIAISON_DB", str(settings.db_path))
+    assert main(["correct", "f1@brewco.com", "other"]) == 0
+    store = Store(settings.db_path)
+    status = {r["subject"]: r["status"] for r in store.all("SELECT subject, status FROM threads")}
+    assert status["Poster"] == "open"
+    assert main(["correct", "g1@brewco.com", "other"]) == 0
+    assert store.one("SELECT status FROM threads WHERE subject = 'Invoice 88'")["status"] != "open"
+    assert main(["correct", "g1@brewco.com", "billing"]) == 0
+    assert store.one("SELECT status FROM threads WHERE subject = 'Invoice 88'")["status"] == "open"
