@@ -897,6 +897,8 @@ def _approval(span: Span, _: date) -> str | None:
         return None
     if _on_a_condition(doc[span.end : sentence_end.i if sentence_end is not None else min(len(doc), span.end + 60)]):
         return None
+    if _held_after(doc, sentence_end):
+        return None
     if _describes_a_thing(span):
         return None
     words = doc[span.start : min(clause_end, span.end + APPROVAL_CONTEXT)]
@@ -907,14 +909,25 @@ def _approval(span: Span, _: date) -> str | None:
 # off", "approved, provided the logo is moved", "approved on condition that the price changes" (blind round 27: each
 # escalated as a sign-off, the work free to go ahead). Not "when": "Approved, but when does it go live?" is one.
 AFTER_CONDITIONS = (CONDITIONS - {"when", "quand", "cuando", "quando", "när"}) | frozenset((
-    "provided", "providing", "condition", "conditional", "subject", "pending", "except", "vorausgesetzt", "sofern",
-    "mits", "purché", "pourvu", "condición", "condizione", "condição", "voorwaarde"))
+    "provided", "providing", "assuming", "condition", "conditional", "subject", "pending", "except", "wait", "hold",
+    "vorausgesetzt", "sofern", "mits", "purché", "pourvu", "condición", "condizione", "condição", "voorwaarde"))
+# ... or in the sentence after it: "Approved. Please hold off on printing until legal has seen it." (round 27b)
+HOLD_WORDS = frozenset(("hold", "wait", "warten", "attendre", "attendez", "esperar", "esperad", "wachten"))
 
 
 def _on_a_condition(after: Span) -> bool:
     words = [t.lower_ for t in after]
     pairs = zip(words, words[1:], strict=False)
     return any(w in AFTER_CONDITIONS for w in words) or any(a == "as" and b == "long" for a, b in pairs)
+
+
+def _held_after(doc: Doc, sentence_end: Token | None) -> bool:
+    """The sentence after the approval's asks to hold or wait."""
+    if sentence_end is None:
+        return False
+    following = next((t.i for t in doc[sentence_end.i + 1 : sentence_end.i + 60] if t.text in SENTENCE_ENDS),
+                     min(len(doc), sentence_end.i + 60))
+    return any(t.lower_ in HOLD_WORDS for t in doc[sentence_end.i + 1 : following])
 
 
 # "the approved quote", "el presupuesto aprobado era de 4.800 €", "unser genehmigtes Budget": the word describes a

@@ -243,6 +243,11 @@ def test_a_sign_off_is_found_unless_negated_or_asked_about():
     assert approvals("Approved on condition that the price is changed to EUR 49.") == []
     assert approvals("Approved as long as the typo is fixed.") == []
     assert approvals("Looks good, approved. Once it is live send us the link.") == ["approved"]
+    # blind round 27b: waiting, assuming, or held in the next sentence
+    assert approvals("Approved - but wait for my go-ahead before you publish.") == []
+    assert approvals("Approved, assuming the colours match the print proof.") == []
+    assert approvals("Approved. Please hold off on printing until legal has seen it.") == []
+    assert approvals("Approved, go ahead. Thanks for waiting!") == ["Approved"]
 
 
 @pytest.mark.parametrize(("text", "expected"), [
