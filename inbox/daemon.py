@@ -202,6 +202,7 @@ class Daemon:
             else:
                 backoff = BACKOFF_START  # a whole turn went well: the mailbox and the database are both back
         self.notifier.stopping()
+        self._record_sends_before_stopping()
         self.close()
         self.status.record(stopped_at=utcnow())  # `status` tells a clean stop from a crash (round 23)
         log.info("liaison stopped")
@@ -210,6 +211,26 @@ class Daemon:
     def close(self) -> None:
         self.source.close()
         self.transport.close()
+
+    def _record_sends_before_stopping(self, *, tries: int = 10, pause: float = 3.0) -> None:
+        """Sends the server accepted while the database could not be written are recorded before the stop, waiting
+        a little for room (blind round 27b: a stop during a full disk, and the next start sent them again); what
+        still cannot be written is named in an ERROR, for the next start sends it again."""
+        for attempt in range(tries):
+            try:
+                outbox.record_accepted(self.store, self.outage)
+                return
+            except sqlite3.OperationalError as exc:
+                if not unavailable(exc) or attempt == tries - 1:
+                    ids = [row["message_id"] for row in self.store.all(
+                        f"SELECT message_id FROM outbox WHERE id IN ({', '.join('?' for _ in self.outage.accepted)})",
+                        list(self.outage.accepted))]
+                    log.error("stopping with %d mail(s) delivered but not recorded (the database cannot be written: "
+                              "%s): %s; the next start sends them again%s", len(ids), exc, ", ".join(ids),
+                              "" if self.settings.sent_folder else " (with LIAISON_IMAP_SENT_FOLDER set, it looks "
+                              "for them in the Sent folder first)")
+                    return
+                time.sleep(pause)
 
     def _database_unavailable(self, exc: sqlite3.OperationalError, *, retry_in: float) -> None:
         """A full disk, a lock held by another process, a read-only file: nothing could be recorded, so nothing

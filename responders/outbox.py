@@ -254,7 +254,7 @@ def flush(store: Store, transport: Transport, *, stop: Callable[[], bool] | None
     """
     outage = outage or Outage()
     result = FlushResult()
-    _record_accepted(store, outage)
+    record_accepted(store, outage)
     recover(store, accepted=outage.accepted)  # a `summary --send` killed beside us mid-send: due now, not at a start
     if (stop is not None and stop()) or not due(store, limit=1):
         return result
@@ -408,7 +408,7 @@ def _after(store: Store, transport: Transport, row: DueMail, outcome: Outcome, r
     return True
 
 
-def _record_accepted(store: Store, outage: Outage) -> None:
+def record_accepted(store: Store, outage: Outage) -> None:
     """Write down the sends the server accepted while the database could not be written (they stay `sending`,
     claimed by this process, until then); a stop before the disk has room leaves them to be sent again."""
     for outbox_id, (status, answer) in list(outage.accepted.items()):

@@ -266,3 +266,24 @@ def test_a_send_the_server_accepted_while_the_database_could_not_be_written_is_r
     finally:
         server.cleanup()
     store.close()
+
+
+def test_a_stop_while_the_database_cannot_be_written_waits_to_record_what_the_server_accepted(tmp_path, dovecot,
+                                                                                               smtp_server):
+    """Blind round 27b: stopped cleanly while the disk was still full, the daemon left a delivered send unrecorded,
+    and the next start sent it again. The stop now waits a little for room to write it down."""
+    settings = liaison_settings(tmp_path, dovecot, smtp_server, ACCOUNTS)
+    store = Store(settings.db_path)
+    (message_id,) = _plan_notices(store, 1)
+    row = store.one("SELECT id FROM outbox")["id"]
+    _claimed_by(store, row, outbox.this_process())
+    daemon = Daemon(settings, store)
+    daemon.outage.accepted[row] = ("sent", "250 OK")
+    store.conn.execute("PRAGMA busy_timeout = 100")
+    lock = sqlite3.connect(settings.db_path, isolation_level=None, check_same_thread=False)
+    lock.execute("BEGIN EXCLUSIVE")
+    threading.Timer(1.0, lambda: (lock.execute("ROLLBACK"), lock.close())).start()
+    daemon._record_sends_before_stopping(pause=0.3)
+    assert store.one("SELECT status FROM outbox")["status"] == "sent" and not daemon.outage.accepted
+    assert outbox.recover(store) == 0 and message_id
+    store.close()
