@@ -204,6 +204,18 @@ def test_a_text_part_of_binary_data_has_no_words_and_is_never_acknowledged(pipel
     assert "binary data" in _no_text(parsed)
 
 
+def test_a_request_in_the_subject_over_a_binary_body_is_read_by_a_person_not_acknowledged(pipeline):
+    """Blind round 27b: "Please change the logo colour on the poster" over a scan was thanked for its changes, read
+    from the subject alone: what the body asked is unread."""
+    raw = (HEAD.replace(b"Subject: test", b"Subject: Please change the logo colour on the poster") % 210
+           + b"MIME-Version: 1.0\r\nContent-Type: text/plain\r\n" + BINARY_BODIES["a PDF labelled text"])
+    outcome = pipeline.ingest(raw)
+    row = pipeline.store.one("SELECT display_category, ack_tier, ack_tier_reason FROM messages WHERE id = ?",
+                             [outcome.row])
+    assert (row["display_category"], row["ack_tier"]) == ("needs_review", "none"), row
+    assert "binary data" in row["ack_tier_reason"]
+
+
 @pytest.mark.parametrize("text", ["Please change the logo colour.\r\n", "Línea 1\tcolumna\r\n\x0cpage two\r\n"])
 def test_text_with_tabs_form_feeds_and_utf16_is_text(text):
     from email.mime.text import MIMEText

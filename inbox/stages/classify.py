@@ -5,11 +5,14 @@ A colleague's reply to the daily summary carrying correction codes corrects earl
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import date
 
 from classifiers.categorize import Categorizer, Verdict, staff_verdict
 from classifiers.entities import extract
+from classifiers.tiers import Tier
 from foundation.categories import display_category
+from foundation.message import BINARY_TEXT
 from inbox import corrections
 from inbox.stages.context import Entities, MessageContext, Services
 
@@ -45,5 +48,10 @@ class Classify:
                                                     subject_entities=not message.staff)
         if message.staff and not message.automatic:
             message.verdict = staff_verdict(message.verdict)
+        elif BINARY_TEXT in parsed.defects and not message.automatic and not message.newest.strip():
+            # words only in the subject over a file sent as the body: what they asked is unread (blind round 27b:
+            # "Please change the logo colour" over a scan was thanked for its changes); a person reads it
+            message.verdict = replace(message.verdict, needs_review=True,
+                                      tier=Tier("none", "its text part is binary data, not words: read it yourself"))
         message.display_category = display_category(message.verdict.classification.category,
                                                      needs_review=message.verdict.needs_review)
